@@ -1,0 +1,1 @@
+"""Backend core: launcher, host, profiles, params, plugin loader and triggers."""

@@ -1,0 +1,1 @@
+"""Persistent storage: SQLAlchemy ORM mapping, storage API and Alembic migrations."""
