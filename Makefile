@@ -1,0 +1,36 @@
+# SàT: two commands for a newcomer on a fresh Debian machine.
+#   make demo   set up, then run a scripted session end to end
+#   make test   set up, then run the whole test suite (what CI runs)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check-generated typecheck system-deps venv clean
+
+demo: system-deps venv
+	$(PY) scripts/demo.py
+
+test: system-deps venv check-generated typecheck
+	$(PY) -m pytest
+
+check-generated: venv
+	$(PY) -m sat_bridge.generate --check
+
+typecheck: venv
+	$(PY) -m mypy
+
+system-deps:
+	scripts/install-system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg setup.py pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,postgresql]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache

@@ -1,0 +1,148 @@
+"""Where the backend keeps things (XDG base directories) and its INI configuration.
+
+The config file is optional: without it every value has a default. A file that exists
+but cannot be read or parsed is a start-up error with a clear message (the user asked
+for it); a single bad value in a readable file is logged and replaced by its default,
+so one typo never keeps the daemon from starting.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+APP_DIR = "sat"
+CONFIG_FILE_NAME = "sat.conf"
+DB_FILE_NAME = "sat.db"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class ConfigError(Exception):
+    """The configuration file exists but is unusable; the message says why and where."""
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "")
+    # the XDG spec says relative paths are invalid and must be ignored
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / fallback
+
+
+def config_home() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / APP_DIR
+
+
+def data_home() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / APP_DIR
+
+
+def state_home() -> Path:
+    return _xdg("XDG_STATE_HOME", ".local/state") / APP_DIR
+
+
+def runtime_dir() -> Path:
+    """``$XDG_RUNTIME_DIR/sat`` when the session has one, else the state dir (PID file)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime):
+        return Path(runtime) / APP_DIR
+    return state_home()
+
+
+def default_config_path() -> Path:
+    return config_home() / CONFIG_FILE_NAME
+
+
+@dataclass
+class Config:
+    """Effective configuration of one backend run."""
+
+    #: SQLAlchemy async URL; SQLite in the data dir by default
+    database_url: str = ""
+    data_dir: Path = field(default_factory=data_home)
+    log_level: str = "info"
+    #: log file for the daemon (``start``); ``fg`` logs to stderr
+    log_file: Path = field(default_factory=lambda: state_home() / "sat-backend.log")
+    pid_file: Path = field(default_factory=lambda: runtime_dir() / "sat-backend.pid")
+    #: extra directories searched for ``plugin_*.py`` modules (third-party plugins)
+    plugin_dirs: list[Path] = field(default_factory=list)
+    #: import names of plugins not to load
+    plugins_disabled: list[str] = field(default_factory=list)
+    #: where the config was read from (None: no file, defaults only)
+    source: Path | None = None
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            self.database_url = sqlite_url(self.data_dir / DB_FILE_NAME)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file (``path``, else the XDG default) into a :class:`Config`.
+
+    :raises ConfigError: an explicit ``path`` that does not exist, or any file that
+        cannot be read or is not valid INI.
+    """
+    explicit = path is not None
+    path = path if path is not None else default_config_path()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist")
+        return Config()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with path.open(encoding="utf-8") as config_file:
+            parser.read_file(config_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    except configparser.Error as exc:
+        raise ConfigError(f"config file {path} is not valid INI: {exc}") from exc
+    return _from_parser(parser, path)
+
+
+def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
+    config = Config(source=source)
+    data_dir = _path_value(parser, "storage", "data_dir", source)
+    if data_dir is not None:
+        config.data_dir = data_dir
+    config.database_url = parser.get("storage", "database_url", fallback="").strip()
+    config.__post_init__()
+    level = parser.get("log", "level", fallback=config.log_level).strip().lower()
+    if level in LOG_LEVELS:
+        config.log_level = level
+    else:
+        log.warning("%s: [log] level %r is not one of %s; using %r", source, level, LOG_LEVELS, config.log_level)
+    log_file = _path_value(parser, "log", "file", source)
+    if log_file is not None:
+        config.log_file = log_file
+    config.plugin_dirs = [Path(p).expanduser() for p in _list_value(parser, "plugins", "dirs")]
+    config.plugins_disabled = _list_value(parser, "plugins", "disabled")
+    return config
+
+
+def _path_value(parser: configparser.ConfigParser, section: str, key: str, source: Path) -> Path | None:
+    raw = parser.get(section, key, fallback="").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        log.warning("%s: [%s] %s must be an absolute path, %r ignored", source, section, key, raw)
+        return None
+    return path
+
+
+def _list_value(parser: configparser.ConfigParser, section: str, key: str) -> list[str]:
+    raw = parser.get(section, key, fallback="")
+    return [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]

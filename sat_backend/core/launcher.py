@@ -1,0 +1,232 @@
+"""``sat-backend``: run the daemon in the foreground, or start/stop/query it.
+
+``fg`` installs Twisted's asyncio reactor (once, here and nowhere else), starts the
+backend, and runs until SIGTERM/SIGINT. ``start`` runs ``fg`` detached with its log in
+a file and returns once the backend owns its bus name (or says why it could not);
+``stop`` and ``status`` use the PID file in the XDG runtime dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sat_backend import __version__
+from sat_backend.core import pidfile
+from sat_backend.core.config import Config, ConfigError, load_config
+from sat_backend.core.constants import (
+    EXIT_BUS,
+    EXIT_CONFIG,
+    EXIT_DATABASE,
+    EXIT_ERROR,
+    EXIT_NOT_RUNNING,
+    EXIT_OK,
+    EXIT_STALE_PID,
+)
+from sat_backend.core.logs import setup_logging
+
+log = logging.getLogger("sat_backend")
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        config = load_config(options.config)
+    except ConfigError as exc:
+        print(f"sat-backend: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if options.command == "fg":
+        return run_foreground(config, options.log_level, options.log_file, options.ready_fd)
+    if options.command == "start":
+        return start_daemon(config, options.config, options.log_level)
+    if options.command == "stop":
+        return stop_daemon(config)
+    return print_status(config)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sat-backend", description="SàT XMPP client backend")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, help="config file (default: $XDG_CONFIG_HOME/sat/sat.conf)")
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="override [log] level"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    fg = commands.add_parser("fg", help="run in the foreground, logging to stderr")
+    fg.add_argument("--log-file", type=Path, help="log to this file instead of stderr")
+    fg.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    commands.add_parser("start", help="start the daemon in the background")
+    commands.add_parser("stop", help="stop the running daemon")
+    commands.add_parser("status", help="tell whether the daemon runs (exit 0) or not (3)")
+    return parser
+
+
+def run_foreground(
+    config: Config, log_level: str | None, log_file: Path | None, ready_fd: int | None
+) -> int:
+    """Run the backend until it is stopped; returns the process exit code."""
+    setup_logging(log_level or config.log_level, log_file)
+    running = pidfile.running_pid(config.pid_file)
+    if running is not None:
+        log.error("another sat-backend (pid %d) is already running for this user", running)
+        return EXIT_BUS
+    pidfile.write(config.pid_file)
+    try:
+        return _run_reactor(config, ready_fd)
+    finally:
+        pidfile.remove(config.pid_file)
+
+
+def _run_reactor(config: Config, ready_fd: int | None) -> int:
+    from twisted.internet import asyncioreactor
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    asyncioreactor.install(loop)
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    from sat_backend.core.exceptions import Conflict, Database
+    from sat_backend.core.host import Backend
+    from sat_bridge.service import DBusBridge
+
+    backend = Backend(config, DBusBridge())
+    exit_code = [EXIT_OK]
+
+    async def start() -> None:
+        try:
+            await backend.start()
+        except Database as exc:
+            log.error("cannot use the database: %s", exc)
+            exit_code[0] = EXIT_DATABASE
+        except Conflict as exc:
+            log.error("%s", exc)
+            exit_code[0] = EXIT_BUS
+        except Exception as exc:  # noqa: BLE001 - any start failure stops cleanly
+            log.error("start-up failed: %s", exc, exc_info=not _is_bus_error(exc))
+            exit_code[0] = EXIT_BUS if _is_bus_error(exc) else EXIT_ERROR
+        else:
+            _notify_ready(ready_fd)
+            return
+        reactor.stop()  # type: ignore[attr-defined]
+
+    async def stop() -> None:
+        if backend.ready.is_set():
+            log.info("stopping")
+            await backend.stop()
+
+    reactor.callWhenRunning(lambda: Deferred.fromFuture(asyncio.ensure_future(start())))  # type: ignore[attr-defined]
+    reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
+        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(stop()))
+    )
+    reactor.run()  # type: ignore[attr-defined]
+    return exit_code[0]
+
+
+def _is_bus_error(exc: Exception) -> bool:
+    return isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith("dbus_fast")
+
+
+def _notify_ready(ready_fd: int | None) -> None:
+    if ready_fd is None:
+        return
+    try:
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
+    except OSError:
+        log.warning("could not tell the starting process that we are ready")
+
+
+def start_daemon(config: Config, config_path: Path | None, log_level: str | None) -> int:
+    """Start ``fg`` detached, wait until it is ready, and report."""
+    running = pidfile.running_pid(config.pid_file)
+    if running is not None:
+        print(f"sat-backend is already running (pid {running})")
+        return EXIT_OK
+    config.log_file.parent.mkdir(parents=True, exist_ok=True)
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "sat_backend"]
+    if config_path is not None:
+        command += ["--config", str(config_path)]
+    if log_level:
+        command += ["--log-level", log_level]
+    command += ["fg", "--log-file", str(config.log_file), "--ready-fd", str(write_end)]
+    with open(os.devnull, "rb") as devnull:
+        process = subprocess.Popen(
+            command, stdin=devnull, stdout=devnull, stderr=devnull,
+            pass_fds=(write_end,), start_new_session=True,
+        )
+    os.close(write_end)
+    ready = _wait_ready(read_end, process)
+    if ready:
+        print(f"sat-backend started (pid {process.pid}), log: {config.log_file}")
+        return EXIT_OK
+    code = process.poll()
+    print(
+        f"sat-backend failed to start (exit code {code}); see {config.log_file}",
+        file=sys.stderr,
+    )
+    return code if code not in (None, 0) else EXIT_ERROR
+
+
+def _wait_ready(read_end: int, process: subprocess.Popen[bytes]) -> bool:
+    """True once the child wrote "ready"; False if it closed the pipe (exited) or timed out."""
+    import selectors
+
+    deadline = time.monotonic() + START_TIMEOUT
+    with selectors.DefaultSelector() as selector:
+        selector.register(read_end, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if selector.select(remaining):
+                data = os.read(read_end, 64)
+                os.close(read_end)
+                if data.startswith(b"ready"):
+                    return True
+                process.wait(STOP_TIMEOUT)
+                return False
+    os.close(read_end)
+    process.terminate()
+    return False
+
+
+def stop_daemon(config: Config) -> int:
+    pid = pidfile.running_pid(config.pid_file)
+    if pid is None:
+        print("sat-backend is not running")
+        return EXIT_NOT_RUNNING
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        if not pidfile.is_alive(pid):
+            print(f"sat-backend stopped (pid {pid})")
+            return EXIT_OK
+        time.sleep(0.05)
+    print(f"sat-backend (pid {pid}) did not stop within {STOP_TIMEOUT:g} s", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def print_status(config: Config) -> int:
+    """LSB-style: 0 running, 1 dead with a stale PID file, 3 not running."""
+    pid = pidfile.running_pid(config.pid_file)
+    if pid is not None:
+        print(f"sat-backend is running (pid {pid})")
+        return EXIT_OK
+    if config.pid_file.exists():
+        print(f"sat-backend is not running (stale PID file {config.pid_file})")
+        return EXIT_STALE_PID
+    print("sat-backend is not running")
+    return EXIT_NOT_RUNNING
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""Bridge clients for frontends and tests: async and sync proxies generated from the spec.
+
+Frontends import only this module (and :mod:`sat_bridge.errors`): every method of the
+spec is an attribute named in snake_case (``await client.profile_create(...)``), every
+D-Bus error comes back as the matching :class:`~sat_bridge.errors.BridgeError`, and
+signals are delivered to callbacks registered with :meth:`AsyncBridgeClient.on_signal`.
+
+Calls use the spec's signatures directly (no introspection round trip), which is why a
+bridge call costs little more than a raw dbus-fast call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable, Coroutine, TypeVar
+
+from dbus_fast import BusType, Message, MessageType, introspection
+from dbus_fast.aio import MessageBus
+
+from sat_bridge.errors import BridgeError, error_from_dbus
+from sat_bridge.spec import (
+    BUS_NAME,
+    Arg,
+    INTERFACE_NAMES,
+    OBJECT_PATH,
+    BridgeSpec,
+    Method,
+    full_spec,
+)
+
+log = logging.getLogger(__name__)
+
+#: default time a call may take before :class:`BridgeUnavailable` is raised
+DEFAULT_TIMEOUT = 120.0
+
+#: D-Bus daemon errors meaning "nobody is serving the bridge"
+_UNAVAILABLE = {
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+    "org.freedesktop.DBus.Error.NoReply",
+    "org.freedesktop.DBus.Error.Spawn.ChildExited",
+    "org.freedesktop.DBus.Error.Spawn.Failed",
+    "org.freedesktop.DBus.Error.Spawn.ExecFailed",
+    "org.freedesktop.DBus.Error.TimedOut",
+    "org.freedesktop.DBus.Error.Disconnected",
+}
+
+
+class BridgeUnavailable(BridgeError):
+    """The backend is not running and could not be started, or the bus is unreachable.
+
+    Client-side only: it never crosses the wire, so frontends can tell "the backend said
+    no" from "there is no backend".
+    """
+
+    name = "Unavailable"
+
+
+SignalCallback = Callable[..., Any]
+T = TypeVar("T")
+
+
+class AsyncBridgeClient:
+    """asyncio proxy of the bridge. Create it with :meth:`connect`."""
+
+    def __init__(self, bus: MessageBus, spec: BridgeSpec) -> None:
+        self.bus = bus
+        self.spec = spec
+        self._signal_callbacks: dict[str, list[SignalCallback]] = {}
+        self._match_added = False
+        bus.add_message_handler(self._on_message)
+
+    @classmethod
+    async def connect(
+        cls, bus_address: str | None = None, spec: BridgeSpec | None = None
+    ) -> AsyncBridgeClient:
+        """Connect to the session bus (or ``bus_address``).
+
+        :raises BridgeUnavailable: no session bus can be reached.
+        """
+        try:
+            if bus_address:
+                bus = MessageBus(bus_address=bus_address)
+            else:
+                bus = MessageBus(bus_type=BusType.SESSION)
+            await bus.connect()
+        except Exception as exc:  # noqa: BLE001 - any failure here means "no bus"
+            raise BridgeUnavailable(f"cannot connect to the session bus: {exc}") from exc
+        return cls(bus, spec if spec is not None else full_spec())
+
+    async def call(self, name: str, *args: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        """Call the member ``name`` (CamelCase) with positional arguments.
+
+        :raises BridgeError: the typed error the backend answered.
+        :raises BridgeUnavailable: no backend, or no answer within ``timeout`` seconds.
+        """
+        method = self.spec.members.get(name)
+        if method is None:
+            # a member a third-party plugin declared at run time: learn it from the backend
+            await self.learn_members()
+            method = self.spec.members.get(name)
+        if not isinstance(method, Method):
+            raise ValueError(f"{name!r} is not a bridge method")
+        if len(args) != len(method.args):
+            raise TypeError(f"{name} takes {len(method.args)} arguments, got {len(args)}")
+        message = Message(
+            destination=BUS_NAME,
+            path=OBJECT_PATH,
+            interface=INTERFACE_NAMES[method.interface],
+            member=name,
+            signature=method.in_signature,
+            body=list(args),
+        )
+        try:
+            reply = await asyncio.wait_for(self.bus.call(message), timeout)
+        except asyncio.TimeoutError as exc:
+            raise BridgeUnavailable(f"{name}: no answer from the backend in {timeout:g} s") from exc
+        assert reply is not None
+        if reply.message_type == MessageType.ERROR:
+            text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
+            error_name = reply.error_name or ""
+            if error_name in _UNAVAILABLE:
+                raise BridgeUnavailable(f"the SàT backend is not available: {text or error_name}")
+            raise error_from_dbus(error_name, text)
+        if not method.out:
+            return None
+        return reply.body[0]
+
+    async def learn_members(self) -> None:
+        """Add to our spec the members the running backend exports but this release of
+        the client does not know (declared by third-party plugins), via introspection."""
+        reply = await self.bus.call(
+            Message(
+                destination=BUS_NAME,
+                path=OBJECT_PATH,
+                interface="org.freedesktop.DBus.Introspectable",
+                member="Introspect",
+            )
+        )
+        if reply is None or reply.message_type == MessageType.ERROR:
+            raise BridgeUnavailable("cannot introspect the SàT backend: is it running?")
+        node = introspection.Node.parse(reply.body[0])
+        kinds = {name: kind for kind, name in INTERFACE_NAMES.items()}
+        for interface in node.interfaces:
+            kind = kinds.get(interface.name)
+            if kind is None:
+                continue
+            for remote in interface.methods:
+                if remote.name in self.spec:
+                    continue
+                self.spec.add(
+                    Method(
+                        remote.name,
+                        kind,
+                        tuple(Arg(arg.name or f"arg{i}", arg.signature) for i, arg in enumerate(remote.in_args)),
+                        remote.out_signature,
+                        "(learnt by introspection)",
+                    )
+                )
+
+    async def on_signal(self, name: str, callback: SignalCallback) -> None:
+        """Call ``callback(*args)`` each time the backend emits signal ``name``."""
+        if not self._match_added:
+            await self._add_match()
+        self._signal_callbacks.setdefault(name, []).append(callback)
+
+    async def _add_match(self) -> None:
+        rule = f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}'"
+        reply = await self.bus.call(
+            Message(
+                destination="org.freedesktop.DBus",
+                path="/org/freedesktop/DBus",
+                interface="org.freedesktop.DBus",
+                member="AddMatch",
+                signature="s",
+                body=[rule],
+            )
+        )
+        if reply is not None and reply.message_type == MessageType.ERROR:
+            raise BridgeUnavailable(f"cannot listen to bridge signals: {reply.body}")
+        self._match_added = True
+
+    def _on_message(self, message: Message) -> bool | None:
+        if (
+            message.message_type != MessageType.SIGNAL
+            or message.path != OBJECT_PATH
+            or message.interface not in INTERFACE_NAMES.values()
+        ):
+            return None
+        for callback in self._signal_callbacks.get(message.member or "", []):
+            try:
+                callback(*message.body)
+            except Exception:  # noqa: BLE001 - a frontend bug must not kill the client
+                log.exception("signal callback for %s failed", message.member)
+        return None
+
+    async def close(self) -> None:
+        self.bus.disconnect()
+        await self.bus.wait_for_disconnect()
+
+
+class BridgeClient:
+    """Blocking proxy of the bridge for scripts and tests.
+
+    It runs its own asyncio loop in a daemon thread; calls block the caller until the
+    answer arrives, and signal callbacks run in that thread.
+    """
+
+    def __init__(self, bus_address: str | None = None, spec: BridgeSpec | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sat-bridge", daemon=True)
+        self._thread.start()
+        try:
+            self._async = self._run(AsyncBridgeClient.connect(bus_address, spec))
+        except BaseException:
+            self._stop_loop()
+            raise
+        self.spec = self._async.spec
+
+    def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return future.result(timeout)
+
+    def call(self, name: str, *args: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        """Blocking :meth:`AsyncBridgeClient.call`."""
+        return self._run(self._async.call(name, *args, timeout=timeout))
+
+    def on_signal(self, name: str, callback: SignalCallback) -> None:
+        self._run(self._async.on_signal(name, callback))
+
+    def close(self) -> None:
+        try:
+            self._run(self._async.close(), timeout=5)
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def __enter__(self) -> BridgeClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _add_generated_methods() -> None:
+    """Give both clients one snake_case method per spec method, with the spec's docs."""
+    for method in full_spec().methods():
+        setattr(AsyncBridgeClient, method.python_name, _async_proxy(method))
+        setattr(BridgeClient, method.python_name, _sync_proxy(method))
+
+
+def _async_proxy(method: Method) -> Callable[..., Any]:
+    async def proxy(self: AsyncBridgeClient, *args: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        return await self.call(method.name, *args, timeout=timeout)
+
+    _describe(proxy, method)
+    return proxy
+
+
+def _sync_proxy(method: Method) -> Callable[..., Any]:
+    def proxy(self: BridgeClient, *args: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        return self.call(method.name, *args, timeout=timeout)
+
+    _describe(proxy, method)
+    return proxy
+
+
+def _describe(proxy: Callable[..., Any], method: Method) -> None:
+    proxy.__name__ = method.python_name
+    arg_names = ", ".join(arg.name for arg in method.args)
+    proxy.__doc__ = f"{method.name}({arg_names}): {method.doc}"
+
+
+_add_generated_methods()

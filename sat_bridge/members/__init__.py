@@ -1,0 +1,9 @@
+"""Declarations of every bridge member, one module per area (core, then one per plugin)."""
+
+from __future__ import annotations
+
+from sat_bridge.members.core import CORE_MEMBERS
+from sat_bridge.spec import Member
+
+#: every member of this release, in the order they appear in the XML and the docs
+ALL_MEMBERS: tuple[Member, ...] = (*CORE_MEMBERS,)

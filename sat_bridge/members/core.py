@@ -1,0 +1,100 @@
+"""Core interface members (``org.salutatoi.SAT1.Core``): backend, profiles and params.
+
+Names and signatures of members listed in the bridge contract are fixed; only add.
+"""
+
+from __future__ import annotations
+
+from sat_bridge.spec import Arg, Member, Method, Signal
+
+PROFILE = Arg("profile", "s", 'profile name; "" means the default profile')
+
+CORE_MEMBERS: tuple[Member, ...] = (
+    Method(
+        "GetVersion",
+        "core",
+        (),
+        "s",
+        "Version of the running backend.",
+        is_async=False,
+        out_doc="version string, e.g. ``0.1.0``",
+    ),
+    Method(
+        "GetReady",
+        "core",
+        (),
+        "",
+        "Return once the backend is initialised (storage migrated, plugins loaded).",
+    ),
+    Method(
+        "ProfilesList",
+        "core",
+        (),
+        "as",
+        "Names of every profile, oldest first.",
+    ),
+    Method(
+        "ProfileCreate",
+        "core",
+        (
+            Arg("profile", "s", "new profile name (1–64 characters, no ``/`` nor control characters)"),
+            Arg("jid", "s", "the account's bare JID, ``user@domain``"),
+            Arg("password", "s", "XMPP password; stored encrypted, never logged", secret=True),
+            Arg(
+                "options_json",
+                "s",
+                'JSON object: ``{"host": str, "port": int, "tls": "required"|"starttls-optional"'
+                '|"direct"|"none", "autoconnect": bool, "ca_file": str}``; every key optional',
+            ),
+        ),
+        "",
+        "Create a profile and fill its ``Connection`` params. ``Conflict`` if it exists.",
+    ),
+    Method(
+        "ProfileDelete",
+        "core",
+        (Arg("profile", "s", "profile to delete (explicit name, not the default alias)"),),
+        "",
+        "Delete a profile and all its data, cache included.",
+    ),
+    Method(
+        "ParamGet",
+        "core",
+        (Arg("category", "s", "param category, e.g. ``Connection``"), Arg("name", "s", "param name"), PROFILE),
+        "s",
+        "Value of a param as a string (its default when unset). "
+        "Password params are never returned: ``PermissionDenied``.",
+    ),
+    Method(
+        "ParamSet",
+        "core",
+        (
+            Arg("category", "s", "param category"),
+            Arg("name", "s", "param name"),
+            Arg("value", "s", "new value, as a string; validated against the param's type", secret=True),
+            PROFILE,
+        ),
+        "",
+        "Set a param (validated against its declared type) and emit ``ParamUpdate``.",
+    ),
+    Method(
+        "ParamsList",
+        "core",
+        (PROFILE,),
+        "s",
+        "Describe every declared param as JSON: "
+        '``[{"category", "name", "type", "default", "doc", "constraints", "value"}]``; '
+        "``value`` is null for passwords.",
+    ),
+    Signal(
+        "ParamUpdate",
+        "core",
+        (
+            Arg("name", "s", "param name"),
+            Arg("value", "s", 'new value ("" for a password: its value is never sent)'),
+            Arg("category", "s", "param category"),
+            Arg("profile", "s", "profile whose param changed"),
+        ),
+        "A param changed.",
+    ),
+)

@@ -1,0 +1,142 @@
+"""The bridge on the session D-Bus: dbus-fast ``ServiceInterface`` classes built from the spec.
+
+One interface object per contract interface (Core, Plugin) is generated when the
+backend is ready, from the members it registered, then exported at
+:data:`~sat_bridge.spec.OBJECT_PATH` before the well-known name is requested, so that a
+D-Bus activated call is only delivered to a fully initialised backend.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Callable
+
+from dbus_fast import BusType, DBusError, NameFlag, RequestNameReply
+from dbus_fast.aio import MessageBus
+from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
+
+from sat_bridge.dispatch import BridgeDispatcher
+from sat_bridge.errors import BridgeError, Conflict
+from sat_bridge.spec import (
+    BUS_NAME,
+    INTERFACE_NAMES,
+    OBJECT_PATH,
+    BridgeSpec,
+    InterfaceKind,
+    Method,
+    Signal,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DBusBridge(BridgeDispatcher):
+    """Serves the registered members on the session bus under ``org.salutatoi.SAT1``."""
+
+    def __init__(self, spec: BridgeSpec | None = None, bus_address: str | None = None) -> None:
+        super().__init__(spec)
+        self.bus_address = bus_address
+        self.bus: MessageBus | None = None
+        self.interfaces: dict[InterfaceKind, ServiceInterface] = {}
+
+    async def start(self) -> None:
+        """Connect, export the interfaces and take the well-known name.
+
+        :raises Conflict: another process already owns ``org.salutatoi.SAT1``.
+        """
+        if self.bus_address:
+            bus = MessageBus(bus_address=self.bus_address)
+        else:
+            bus = MessageBus(bus_type=BusType.SESSION)
+        self.bus = await bus.connect()
+        for kind in INTERFACE_NAMES:
+            interface = self._build_interface(kind)
+            self.interfaces[kind] = interface
+            self.bus.export(OBJECT_PATH, interface)
+        reply = await self.bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            self.bus.disconnect()
+            raise Conflict(f"another backend already owns {BUS_NAME} on this bus")
+        log.info("bridge ready on the session bus as %s", BUS_NAME)
+
+    async def stop(self) -> None:
+        if self.bus is not None:
+            self.bus.disconnect()
+            await self.bus.wait_for_disconnect()
+            self.bus = None
+
+    def emit(self, name: str, *args: Any) -> None:
+        """Emit a declared, enabled signal to every frontend."""
+        signal = self.check_signal(name, args)
+        interface = self.interfaces.get(signal.interface)
+        if interface is None:
+            log.debug("signal %s dropped: bridge not started", name)
+            return
+        getattr(interface, signal.python_name)(*args)
+
+    def _build_interface(self, kind: InterfaceKind) -> ServiceInterface:
+        namespace: dict[str, Any] = {}
+        for method in self.exported_methods():
+            if method.interface == kind:
+                namespace[method.python_name] = dbus_method(name=method.name)(
+                    self._method_handler(method)
+                )
+        for signal in self.exported_signals():
+            if signal.interface == kind:
+                namespace[signal.python_name] = dbus_signal(name=signal.name)(
+                    _signal_handler(signal)
+                )
+        class_name = f"{kind.capitalize()}Interface"
+        interface_class = type(class_name, (ServiceInterface,), namespace)
+        return interface_class(INTERFACE_NAMES[kind])  # type: ignore[no-any-return]
+
+    def _method_handler(self, method: Method) -> Callable[..., Any]:
+        dispatcher = self
+        handler: Callable[..., Any]
+        if method.is_async:
+
+            async def handler(_interface: ServiceInterface, *args: Any) -> Any:
+                try:
+                    return await dispatcher.run_async(method, args)
+                except BridgeError as error:
+                    raise DBusError(error.dbus_name, error.message) from None
+
+        else:
+
+            def handler(_interface: ServiceInterface, *args: Any) -> Any:
+                try:
+                    return dispatcher.run_sync(method, args)
+                except BridgeError as error:
+                    raise DBusError(error.dbus_name, error.message) from None
+
+        handler.__name__ = method.python_name
+        handler.__doc__ = method.doc
+        handler.__signature__ = _signature(method.args, method.out)  # type: ignore[attr-defined]
+        return handler
+
+
+def _signal_handler(signal: Signal) -> Callable[..., Any]:
+    def handler(_interface: ServiceInterface, *args: Any) -> Any:
+        return args if len(args) != 1 else args[0]
+
+    handler.__name__ = signal.python_name
+    handler.__doc__ = signal.doc
+    # dbus-fast reads a signal's arguments from its return annotation
+    handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [_SELF, inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL)],
+        return_annotation=signal.signature or inspect.Signature.empty,
+    )
+    return handler
+
+
+_SELF = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _signature(args: tuple[Any, ...], out: str) -> inspect.Signature:
+    """The Python signature dbus-fast inspects: each parameter annotated with its D-Bus type."""
+    parameters = [_SELF] + [
+        inspect.Parameter(arg.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=arg.signature)
+        for arg in args
+    ]
+    return inspect.Signature(parameters, return_annotation=out or inspect.Signature.empty)

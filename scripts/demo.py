@@ -1,0 +1,120 @@
+"""`make demo`: a short scripted session through the `sat` CLI, end to end.
+
+Everything runs in a throw-away directory (its own XDG config/data/state dirs), so the
+user's real profiles are never touched. A private session bus is started when no
+session bus is running, or when a SàT backend already owns the name on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
+
+BIN = Path(sys.executable).parent
+DEMO_PASSWORD = "demo password, never shown"
+
+
+def banner(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m", flush=True)
+
+
+def run(env: dict[str, str], *command: str, stdin: str | None = None, check: bool = True) -> int:
+    shown = " ".join(shlex.quote(part) for part in command)
+    print(f"$ {shown}" + ("   (password on stdin)" if stdin else ""), flush=True)
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], env=env, input=stdin, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise SystemExit(f"demo: `{shown}` failed with exit code {result.returncode}")
+    return result.returncode
+
+
+def session_bus_usable(env: dict[str, str]) -> bool:
+    """True when the user's session bus answers and no SàT backend owns our name on it."""
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return False
+    probe = (
+        "import asyncio\n"
+        "from sat_bridge.client import AsyncBridgeClient, BridgeUnavailable\n"
+        "async def main():\n"
+        "    try:\n"
+        "        client = await AsyncBridgeClient.connect()\n"
+        "    except BridgeUnavailable:\n"
+        "        raise SystemExit(2)\n"
+        "    try:\n"
+        "        await client.get_version(timeout=2)\n"
+        "    except BridgeUnavailable:\n"
+        "        raise SystemExit(0)\n"
+        "    raise SystemExit(1)\n"
+        "asyncio.run(main())\n"
+    )
+    probe_env = dict(env, DBUS_SESSION_BUS_ADDRESS=os.environ["DBUS_SESSION_BUS_ADDRESS"])
+    return subprocess.run([sys.executable, "-c", probe], env=probe_env, check=False).returncode == 0
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="sat-demo-") as directory:
+        root = Path(directory)
+        env = isolated_environment(root / "env", BIN)
+        bus = None
+        if session_bus_usable(env):
+            env["DBUS_SESSION_BUS_ADDRESS"] = os.environ["DBUS_SESSION_BUS_ADDRESS"]
+            banner("using your session bus (data in a throw-away directory)")
+        else:
+            bus = PrivateBus(root / "bus", env)
+            env["DBUS_SESSION_BUS_ADDRESS"] = bus.start()
+            banner(f"started a private session bus: {env['DBUS_SESSION_BUS_ADDRESS']}")
+        try:
+            banner("start the backend as a daemon")
+            run(env, "sat-backend", "start")
+            run(env, "sat-backend", "status")
+            banner("talk to it through the bridge with the `sat` CLI")
+            run(env, "sat", "version")
+            run(
+                env, "sat", "profile", "create", "demo", "demo@localhost", "--password-stdin",
+                "--host", "127.0.0.1", "--port", "5222", "--tls", "starttls-optional",
+                stdin=DEMO_PASSWORD + "\n",
+            )
+            run(env, "sat", "profile", "create", "work", "me@example.org", "--password-stdin",
+                stdin="another secret\n")
+            run(env, "sat", "profile", "list")
+            run(env, "sat", "param", "set", "General", "Language", "fr", "-p", "demo")
+            run(env, "sat", "param", "get", "General", "Language", "-p", "demo")
+            run(env, "sat", "param", "get", "Connection", "JabberID", "-p", "work")
+            banner("bad input gets a clear, typed error (exit codes are documented)")
+            run(env, "sat", "param", "get", "Connection", "Password", "-p", "demo", check=False)
+            run(env, "sat", "param", "set", "Connection", "Port", "99999", "-p", "demo", check=False)
+            banner("machine-readable output")
+            run(env, "sat", "--output", "json", "profile", "list")
+            run(env, "sat", "debug", "bridge", "ParamGet", "Connection", "Host", "demo")
+            banner("stop the backend")
+            run(env, "sat-backend", "stop")
+            log_file = Path(env["XDG_STATE_HOME"]) / "sat" / "sat-backend.log"
+            if DEMO_PASSWORD in log_file.read_text(errors="replace"):
+                raise SystemExit("demo: the password appeared in the log!")
+            print(f"(the backend log had {len(log_file.read_text().splitlines())} lines, no password)")
+        finally:
+            run(env, "sat-backend", "stop", check=False) if _running(env) else None
+            if bus is not None:
+                bus.stop()
+    banner("demo finished")
+    return 0
+
+
+def _running(env: dict[str, str]) -> bool:
+    return subprocess.run(
+        [str(BIN / "sat-backend"), "status"], env=env, capture_output=True, check=False
+    ).returncode == 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

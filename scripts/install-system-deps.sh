@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install the Debian packages SàT's demo and tests need, only those missing.
+# Runs apt-get as root, or through sudo for a normal user; never prompts (CI has no stdin).
+set -euo pipefail
+
+packages=(
+    dbus-daemon          # private session bus for the demo and the tests
+    postgresql           # second storage backend, exercised by the storage tests
+    prosody              # XMPP server the integration tests start on loopback
+    lua-dbi-sqlite3      # Prosody SQL storage (keeps MAM/offline across restarts)
+    lua-event
+    lua-unbound
+    openssl              # throw-away test CA and certificates
+)
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-system-deps: missing packages (${missing[*]}) and no root/sudo to install them" >&2
+    exit 1
+fi
+echo "install-system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

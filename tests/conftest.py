@@ -1,0 +1,48 @@
+"""Shared fixtures: a private D-Bus session bus and the real backend process on it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.fixtures.backend import BackendProcess, SignalRecorder
+from tests.fixtures.dbus import PrivateBus, isolated_environment
+
+BIN_DIR = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def session_bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBus]:
+    """One real ``dbus-daemon`` for the whole run (backends come and go on it)."""
+    root = tmp_path_factory.mktemp("bus")
+    bus = PrivateBus(root, isolated_environment(root / "env", BIN_DIR))
+    bus.start()
+    yield bus
+    bus.stop()
+
+
+@pytest.fixture
+def backend_env(session_bus: PrivateBus, tmp_path: Path) -> dict[str, str]:
+    """Environment of one test's backend and frontends: private XDG dirs, the private bus."""
+    env = isolated_environment(tmp_path / "env", BIN_DIR)
+    env["DBUS_SESSION_BUS_ADDRESS"] = session_bus.address
+    return env
+
+
+@pytest.fixture
+def backend(backend_env: dict[str, str], tmp_path: Path) -> Iterator[BackendProcess]:
+    """The real backend process, started and ready; ``.client`` is a connected client."""
+    process = BackendProcess(backend_env, tmp_path / "backend.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def signals(backend: BackendProcess) -> SignalRecorder:
+    """Records the core signals emitted by ``backend``."""
+    assert backend.client is not None
+    return SignalRecorder(backend.client, "ParamUpdate")

@@ -1,0 +1,78 @@
+"""Config file loading and XDG paths (pure logic on temp files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sat_backend.core import config as config_module
+from sat_backend.core.config import ConfigError, load_config
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("CONFIG", "DATA", "STATE"):
+        monkeypatch.setenv(f"XDG_{name}_HOME", str(tmp_path / name.lower()))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    return tmp_path
+
+
+def test_defaults_follow_xdg(xdg: Path) -> None:
+    config = load_config()
+    assert config.source is None
+    assert config.data_dir == xdg / "data" / "sat"
+    assert config.database_url == f"sqlite+aiosqlite:///{xdg / 'data' / 'sat' / 'sat.db'}"
+    assert config.pid_file == xdg / "run" / "sat" / "sat-backend.pid"
+    assert config.log_file == xdg / "state" / "sat" / "sat-backend.log"
+    assert config.secret_key_file == xdg / "data" / "sat" / "secret.key"
+
+
+def test_relative_xdg_values_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")
+    assert config_module.data_home() == Path.home() / ".local/share/sat"
+
+
+def test_file_values(xdg: Path) -> None:
+    path = xdg / "config" / "sat" / "sat.conf"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "[storage]\ndata_dir = /srv/sat\n[log]\nlevel = DEBUG\nfile = /var/log/sat.log\n"
+        "[plugins]\ndirs = /a, /b\ndisabled = XEP-0060\n"
+    )
+    config = load_config()
+    assert config.source == path
+    assert config.data_dir == Path("/srv/sat")
+    assert config.database_url == "sqlite+aiosqlite:////srv/sat/sat.db"
+    assert config.log_level == "debug"
+    assert config.log_file == Path("/var/log/sat.log")
+    assert config.plugin_dirs == [Path("/a"), Path("/b")]
+    assert config.plugins_disabled == ["XEP-0060"]
+
+
+def test_explicit_database_url_wins(xdg: Path) -> None:
+    path = xdg / "c.conf"
+    path.write_text("[storage]\ndatabase_url = postgresql+asyncpg://u@localhost/sat\n")
+    assert load_config(path).database_url == "postgresql+asyncpg://u@localhost/sat"
+
+
+def test_bad_values_fall_back_to_defaults(xdg: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = xdg / "c.conf"
+    path.write_text("[log]\nlevel = loud\nfile = relative.log\n")
+    config = load_config(path)
+    assert config.log_level == "info"
+    assert config.log_file == xdg / "state" / "sat" / "sat-backend.log"
+    assert "loud" in caplog.text and "relative.log" in caplog.text
+
+
+def test_unusable_files_raise(xdg: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(xdg / "absent.conf")
+    broken = xdg / "broken.conf"
+    broken.write_text("no section header\n")
+    with pytest.raises(ConfigError, match="not valid INI"):
+        load_config(broken)
+    directory = xdg / "dir.conf"
+    directory.mkdir()
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(directory)
