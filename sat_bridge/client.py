@@ -155,7 +155,10 @@ class AsyncBridgeClient:
                     Method(
                         remote.name,
                         kind,
-                        tuple(Arg(arg.name or f"arg{i}", arg.signature) for i, arg in enumerate(remote.in_args)),
+                        tuple(
+                            Arg(arg.name or f"arg{i}", str(arg.signature))
+                            for i, arg in enumerate(remote.in_args)
+                        ),
                         remote.out_signature,
                         "(learnt by introspection)",
                     )

@@ -112,7 +112,7 @@ class DBusBridge(BridgeDispatcher):
 
         handler.__name__ = method.python_name
         handler.__doc__ = method.doc
-        handler.__signature__ = _signature(method.args, method.out)  # type: ignore[attr-defined]
+        handler.__signature__ = _signature(method.args, method.out)  # type: ignore[union-attr]
         return handler
 
 

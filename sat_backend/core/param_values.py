@@ -67,7 +67,7 @@ class ParamValues:
         if definition.is_secret:
             stored = self.secrets.encrypt(canonical, secret_context(profile, definition))
         await self.storage.set_param(category, name, stored, self._scope_profile(definition, profile))
-        log.info("param %s/%s of profile %s changed", category, name, profile)
+        log.debug("param %s/%s of profile %s changed", category, name, profile)
         if self.on_change is not None:
             self.on_change(name, "" if definition.is_secret else canonical, category, profile)
 
