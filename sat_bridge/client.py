@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Coroutine, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, TypeVar
 
 from dbus_fast import BusType, Message, MessageType, introspection
 from dbus_fast.aio import MessageBus
@@ -72,6 +72,11 @@ class AsyncBridgeClient:
         self._signal_callbacks: dict[str, list[SignalCallback]] = {}
         self._match_added = False
         bus.add_message_handler(self._on_message)
+
+    if TYPE_CHECKING:
+        # the snake_case methods are generated from the spec at import time (see
+        # _add_generated_methods); tell the type checker they exist
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     @classmethod
     async def connect(
@@ -222,6 +227,11 @@ class BridgeClient:
             self._stop_loop()
             raise
         self.spec = self._async.spec
+
+    if TYPE_CHECKING:
+        # the snake_case methods are generated from the spec at import time (see
+        # _add_generated_methods); tell the type checker they exist
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)

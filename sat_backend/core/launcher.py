@@ -92,8 +92,10 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    asyncioreactor.install(loop)
-    from twisted.internet import reactor
+    reactor = asyncioreactor.AsyncioSelectorReactor(loop)
+    from twisted.internet.main import installReactor
+
+    installReactor(reactor)
     from twisted.internet.defer import Deferred
 
     from sat_backend.core.exceptions import Conflict, Database
@@ -118,18 +120,18 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
         else:
             _notify_ready(ready_fd)
             return
-        reactor.stop()  # type: ignore[attr-defined]
+        reactor.stop()
 
     async def stop() -> None:
         if backend.ready.is_set():
             log.info("stopping")
             await backend.stop()
 
-    reactor.callWhenRunning(lambda: Deferred.fromFuture(asyncio.ensure_future(start())))  # type: ignore[attr-defined]
-    reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: Deferred.fromFuture(asyncio.ensure_future(start())))
+    reactor.addSystemEventTrigger(
         "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(stop()))
     )
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()
     return exit_code[0]
 
 

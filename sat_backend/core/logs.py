@@ -24,6 +24,7 @@ def setup_logging(level: str, log_file: Path | None = None) -> None:
     # third-party chatter stays at warning unless we debug
     for noisy in ("sqlalchemy", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING if level != "debug" else logging.INFO)
-    from twisted.logger import STDLibLogObserver, globalLogBeginner
+    from twisted.logger import ILogObserver, STDLibLogObserver, globalLogBeginner
 
-    globalLogBeginner.beginLoggingTo([STDLibLogObserver(name="twisted")], redirectStandardIO=False)
+    observer = ILogObserver(STDLibLogObserver(name="twisted"))
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)

@@ -69,7 +69,7 @@ def test_param_set_emits_update_and_persists_across_restart(
 
 @pytest.mark.parametrize(
     "name",
-    ["", " ", "a/b", "tab\there", "x" * 65, "nul\0", " lead", "trail "],
+    ["", " ", "a/b", "tab\there", "x" * 65, "bell\x07", " lead", "trail "],
 )
 def test_invalid_profile_names_are_refused(backend: BackendProcess, name: str) -> None:
     with pytest.raises(errors.InvalidArgument):

@@ -1,0 +1,276 @@
+"""Storage: the backend's only door to the database, with intent-named async methods.
+
+SQLAlchemy's async engine runs on aiosqlite (default, a file in the XDG data dir) or
+asyncpg (PostgreSQL). :meth:`Storage.initialise` detects the state of the database when
+the backend starts and acts in process: an empty database is created from the models
+and stamped at the Alembic head; ours is migrated to head; anything else (not SQLite,
+another application's tables, a revision from a newer SàT) stops the start with a clear
+:class:`~sat_backend.core.exceptions.Database` error, and the file is not modified.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, event, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
+from sat_backend.memory import migration
+from sat_backend.memory.sqla_mapping import (
+    Base,
+    ParamGeneral,
+    ParamIndividual,
+    PrivateGeneral,
+    PrivateIndividual,
+    Profile,
+)
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class Storage:
+    """Persistent state of one backend. Create, then ``await initialise()``."""
+
+    def __init__(self, db_url: str) -> None:
+        self.url = make_url(db_url)
+        self.engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def location(self) -> str:
+        """Where the data is, for messages (never includes a password of the URL)."""
+        if self.is_sqlite:
+            return self.url.database or ":memory:"
+        return self.url.render_as_string(hide_password=True)
+
+    # lifecycle ---------------------------------------------------------------------
+
+    async def initialise(self) -> None:
+        """Create or migrate the database to the current schema.
+
+        :raises Database: the database is unusable; nothing was changed.
+        """
+        if self.is_sqlite:
+            self._check_sqlite_file()
+        self.engine = create_async_engine(self.url)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+        try:
+            async with self.engine.begin() as connection:
+                await connection.run_sync(self._prepare_schema)
+            if self.is_sqlite:
+                async with self.engine.connect() as connection:
+                    # persistent in the file; set only once the file is known to be ours
+                    await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except BridgeError:
+            await self.close()
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            await self.close()
+            raise Database(f"cannot open the database {self.location}: {_describe(exc)}") from exc
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+            self._sessions = None
+
+    def _check_sqlite_file(self) -> None:
+        database = self.url.database
+        if not database or database == ":memory:":
+            return
+        path = Path(database)
+        if path.exists():
+            with path.open("rb") as db_file:
+                header = db_file.read(len(SQLITE_HEADER))
+            if header and header != SQLITE_HEADER:
+                raise Database(
+                    f"{path} is not an SQLite database (corrupt or another kind of file); "
+                    "it was left untouched: move it away to start with a new database"
+                )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _prepare_schema(self, connection: Connection) -> None:
+        tables = set(inspect(connection).get_table_names())
+        if not tables:
+            log.info("creating a new database in %s", self.location)
+            Base.metadata.create_all(connection)
+            migration.stamp_head(connection)
+            return
+        if migration.VERSION_TABLE not in tables:
+            shown = ", ".join(sorted(tables)[:5]) + ("…" if len(tables) > 5 else "")
+            raise Database(
+                f"{self.location} is not a SàT database (it has other tables: {shown}); "
+                "it was left untouched"
+            )
+        current = migration.current_revision(connection)
+        if not migration.is_known(current):
+            raise Database(
+                f"{self.location} was made by a newer SàT (schema revision {current}); "
+                "it was left untouched: upgrade SàT to use it"
+            )
+        if current != migration.head_revision():
+            log.info("migrating %s from %s to %s", self.location, current, migration.head_revision())
+            migration.upgrade_head(connection)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction: committed on success, rolled back on error; storage errors
+        become :class:`Database` without bound values (they may hold secrets)."""
+        if self._sessions is None:
+            raise Database("storage is not initialised")
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except BridgeError:
+            raise
+        except IntegrityError as exc:
+            raise Conflict(f"storage conflict: {_describe(exc)}") from exc
+        except SQLAlchemyError as exc:
+            log.error("storage error: %s", _describe(exc))
+            raise Database(f"storage error: {_describe(exc)}") from exc
+
+    # profiles -----------------------------------------------------------------------
+
+    async def list_profiles(self) -> list[str]:
+        """Profile names, oldest first."""
+        async with self.session() as session:
+            result = await session.scalars(select(Profile.name).order_by(Profile.created, Profile.id))
+            return list(result)
+
+    async def get_profile(self, name: str) -> Profile | None:
+        async with self.session() as session:
+            return await session.scalar(select(Profile).where(Profile.name == name))
+
+    async def create_profile(self, name: str) -> Profile:
+        """:raises Conflict: a profile with this name exists."""
+        try:
+            async with self.session() as session:
+                profile = Profile(name=name)
+                session.add(profile)
+            return profile
+        except Conflict:
+            raise Conflict(f"a profile named {name!r} already exists") from None
+
+    async def delete_profile(self, name: str) -> None:
+        """Delete a profile and, by cascade, every row that belongs to it.
+
+        :raises ProfileUnknown: no such profile.
+        """
+        async with self.session() as session:
+            result = await session.execute(delete(Profile).where(Profile.name == name))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise ProfileUnknown(f"there is no profile named {name!r}")
+
+    # params -------------------------------------------------------------------------
+
+    async def get_param(self, category: str, name: str, profile: str | None) -> str | None:
+        """Stored value of a param (None: never set). ``profile`` None = general param."""
+        async with self.session() as session:
+            row: ParamGeneral | ParamIndividual | None
+            if profile is None:
+                row = await session.get(ParamGeneral, (category, name))
+            else:
+                row = await session.get(
+                    ParamIndividual, (category, name, await _profile_id(session, profile))
+                )
+            return None if row is None else row.value
+
+    async def set_param(self, category: str, name: str, value: str, profile: str | None) -> None:
+        async with self.session() as session:
+            if profile is None:
+                await session.merge(ParamGeneral(category=category, name=name, value=value))
+            else:
+                profile_id = await _profile_id(session, profile)
+                await session.merge(
+                    ParamIndividual(category=category, name=name, profile_id=profile_id, value=value)
+                )
+
+    async def get_profile_params(self, profile: str) -> dict[tuple[str, str], str]:
+        """Every stored param of a profile, by (category, name)."""
+        async with self.session() as session:
+            profile_id = await _profile_id(session, profile)
+            rows = await session.scalars(
+                select(ParamIndividual).where(ParamIndividual.profile_id == profile_id)
+            )
+            return {(row.category, row.name): row.value for row in rows if row.value is not None}
+
+    # private data -------------------------------------------------------------------
+
+    async def get_private(self, namespace: str, key: str, profile: str | None = None) -> Any | None:
+        """JSON value stored by the core or a plugin (None when absent)."""
+        async with self.session() as session:
+            row: PrivateGeneral | PrivateIndividual | None
+            if profile is None:
+                row = await session.get(PrivateGeneral, (namespace, key))
+            else:
+                row = await session.get(
+                    PrivateIndividual, (namespace, key, await _profile_id(session, profile))
+                )
+            return None if row is None else row.value
+
+    async def set_private(self, namespace: str, key: str, value: Any, profile: str | None = None) -> None:
+        async with self.session() as session:
+            if profile is None:
+                await session.merge(PrivateGeneral(namespace=namespace, key=key, value=value))
+            else:
+                profile_id = await _profile_id(session, profile)
+                await session.merge(
+                    PrivateIndividual(namespace=namespace, key=key, profile_id=profile_id, value=value)
+                )
+
+    async def delete_private(self, namespace: str, key: str, profile: str | None = None) -> None:
+        async with self.session() as session:
+            if profile is None:
+                await session.execute(
+                    delete(PrivateGeneral).where(
+                        PrivateGeneral.namespace == namespace, PrivateGeneral.key == key
+                    )
+                )
+            else:
+                profile_id = await _profile_id(session, profile)
+                await session.execute(
+                    delete(PrivateIndividual).where(
+                        PrivateIndividual.namespace == namespace,
+                        PrivateIndividual.key == key,
+                        PrivateIndividual.profile_id == profile_id,
+                    )
+                )
+
+
+async def _profile_id(session: AsyncSession, name: str) -> int:
+    profile_id = await session.scalar(select(Profile.id).where(Profile.name == name))
+    if profile_id is None:
+        raise ProfileUnknown(f"there is no profile named {name!r}")
+    return profile_id
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """First line of the driver's message: names the problem, never the bound values."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {lines[0] if lines else ''}"
+
+
+__all__ = ["Storage"]

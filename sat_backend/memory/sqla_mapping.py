@@ -1,0 +1,221 @@
+"""SQLAlchemy 2.0 mapping of everything the backend stores.
+
+Mapped objects are plain, typed classes meant to be used outside the storage module;
+only :mod:`sat_backend.memory.sqla` runs queries. Types are generic (``JSON``, not
+``JSONB``) so the same models serve SQLite and PostgreSQL, and every constraint is named
+through :data:`NAMING_CONVENTION` so Alembic can drop it on downgrade (SQLite batch mode
+needs names).
+
+Later issues add columns and tables only through migrations
+(``sat_backend/memory/migration/versions``).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: the longest profile name the core accepts
+PROFILE_NAME_LENGTH = 64
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, Any: JSON}
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _profile_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Profile(Base):
+    """One XMPP account of the user, named by them."""
+
+    __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(PROFILE_NAME_LENGTH), unique=True)
+    created: Mapped[float] = mapped_column(Float, default=_now)
+
+    def __repr__(self) -> str:
+        return f"Profile(id={self.id!r}, name={self.name!r})"
+
+
+class ParamGeneral(Base):
+    """A param value shared by all profiles."""
+
+    __tablename__ = "params_general"
+
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class ParamIndividual(Base):
+    """A param value of one profile (passwords are stored encrypted)."""
+
+    __tablename__ = "params_individual"
+
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    profile_id: Mapped[int] = _profile_fk()
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class PrivateGeneral(Base):
+    """Persistent key/value data of the core and plugins, not tied to a profile."""
+
+    __tablename__ = "private_general"
+
+    namespace: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class PrivateIndividual(Base):
+    """Persistent key/value data of the core and plugins for one profile."""
+
+    __tablename__ = "private_individual"
+
+    namespace: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    profile_id: Mapped[int] = _profile_fk()
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class History(Base):
+    """One message of the history; bodies and subjects are per language."""
+
+    __tablename__ = "history"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "stanza_id", "source"),
+        Index("ix_history_profile_id_timestamp", "profile_id", "timestamp"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    #: XEP-0359 stanza-id given by the archive (MAM), used to deduplicate
+    stanza_id: Mapped[str | None] = mapped_column(String(255))
+    #: XEP-0359 origin-id given by the sender
+    origin_id: Mapped[str | None] = mapped_column(String(255))
+    timestamp: Mapped[float] = mapped_column(Float)
+    received_timestamp: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(3071))
+    source_res: Mapped[str | None] = mapped_column(String(1023))
+    dest: Mapped[str] = mapped_column(String(3071))
+    dest_res: Mapped[str | None] = mapped_column(String(1023))
+    type: Mapped[str] = mapped_column(String(16))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="history", cascade="all, delete-orphan", lazy="selectin"
+    )
+    subjects: Mapped[list[Subject]] = relationship(
+        back_populates="history", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Message(Base):
+    """A message body in one language."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    history_id: Mapped[str] = mapped_column(ForeignKey("history.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(35))
+
+    history: Mapped[History] = relationship(back_populates="messages")
+
+
+class Subject(Base):
+    """A message subject in one language."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    history_id: Mapped[str] = mapped_column(ForeignKey("history.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(35))
+
+    history: Mapped[History] = relationship(back_populates="subjects")
+
+
+class SyncState(enum.Enum):
+    """Where a cached pubsub node stands (see doc/developer.rst, pubsub cache)."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ERROR = "error"
+    NO_SYNC = "no_sync"
+
+
+class PubsubNode(Base):
+    """A pubsub node known to the cache; ``sync_state`` None means not analysed yet."""
+
+    __tablename__ = "pubsub_nodes"
+    __table_args__ = (UniqueConstraint("profile_id", "service", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(String(3071))
+    name: Mapped[str] = mapped_column(String(1024))
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    analyser: Mapped[str | None] = mapped_column(String(128))
+    sync_state: Mapped[SyncState | None] = mapped_column(
+        Enum(SyncState, name="sync_state", values_callable=lambda e: [m.value for m in e],
+             native_enum=False, length=16, create_constraint=True)
+    )
+    sync_state_updated: Mapped[float] = mapped_column(Float, default=_now)
+    type: Mapped[str | None] = mapped_column(String(128))
+    subtype: Mapped[str | None] = mapped_column(String(128))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    items: Mapped[list[PubsubItem]] = relationship(
+        back_populates="node", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PubsubItem(Base):
+    """A cached pubsub item: raw XML always, parsed data when a parser exists."""
+
+    __tablename__ = "pubsub_items"
+    __table_args__ = (UniqueConstraint("node_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("pubsub_nodes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(1024))
+    data: Mapped[str] = mapped_column(Text)
+    created: Mapped[float] = mapped_column(Float, default=_now)
+    updated: Mapped[float] = mapped_column(Float, default=_now, onupdate=_now)
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    node: Mapped[PubsubNode] = relationship(back_populates="items")

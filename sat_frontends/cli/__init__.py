@@ -1,0 +1,1 @@
+"""``sat``: the command-line frontend of SàT (talks to the backend over the bridge only)."""

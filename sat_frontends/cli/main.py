@@ -1,0 +1,62 @@
+"""Entry point of ``sat``: parse the command line, call the bridge, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Sequence
+
+from sat_bridge.client import DEFAULT_TIMEOUT, AsyncBridgeClient
+from sat_bridge.errors import BridgeError
+from sat_frontends.cli import exit_codes
+from sat_frontends.cli.commands import debug, param, profile, version
+from sat_frontends.cli.output import Output
+
+COMMAND_MODULES = (version, profile, param, debug)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sat",
+        description="Command-line client of SàT. It talks to the backend over D-Bus and "
+        "starts it when needed (D-Bus activation).",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage, 3 backend unavailable, 10+ typed "
+        "errors (see the user guide).",
+    )
+    parser.add_argument("--output", "-O", choices=("text", "json"), default="text",
+                        help="output format (default: text)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds to wait for the backend (default: {DEFAULT_TIMEOUT:g})")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+async def run(args: argparse.Namespace, output: Output) -> int:
+    client = await AsyncBridgeClient.connect()
+    try:
+        code: int = await args.handler(client, args, output)
+        return code
+    finally:
+        await client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    output = Output(args.output)
+    try:
+        return asyncio.run(run(args, output))
+    except BridgeError as error:
+        output.error(error.name, error.message or error.name)
+        return exit_codes.for_error(error)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `sat … | head`: the reader went away, nothing to report
+        sys.stderr.close()
+        return exit_codes.FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

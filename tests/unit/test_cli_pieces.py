@@ -1,0 +1,84 @@
+"""Pure pieces of the ``sat`` CLI: argument conversion, output formats, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from sat_bridge.errors import ERRORS_BY_NAME, InvalidArgument
+from sat_frontends.cli import exit_codes
+from sat_frontends.cli.commands.debug import convert_argument
+from sat_frontends.cli.commands.profile import connection_options
+from sat_frontends.cli.main import build_parser
+from sat_frontends.cli.output import Output
+
+
+@pytest.mark.parametrize(
+    ("text", "signature", "expected"),
+    [
+        ("hello", "s", "hello"),
+        ("42", "i", 42),
+        ("0x10", "u", 16),
+        ("-3", "x", -3),
+        ("2.5", "d", 2.5),
+        ("true", "b", True),
+        ("0", "b", False),
+        ('["a", "b"]', "as", ["a", "b"]),
+        ('{"k": "v"}', "a{ss}", {"k": "v"}),
+    ],
+)
+def test_debug_arguments_follow_the_signature(text: str, signature: str, expected: object) -> None:
+    assert convert_argument(text, signature, "arg") == expected
+
+
+@pytest.mark.parametrize(("text", "signature"), [("x", "i"), ("maybe", "b"), ("[", "as"), ("1.5", "i")])
+def test_debug_arguments_of_the_wrong_type_are_refused(text: str, signature: str) -> None:
+    with pytest.raises(InvalidArgument, match="arg"):
+        convert_argument(text, signature, "arg")
+
+
+def test_every_bridge_error_has_its_own_exit_code() -> None:
+    codes = {name: exit_codes.for_error(cls("x")) for name, cls in ERRORS_BY_NAME.items()}
+    typed = {name: code for name, code in codes.items() if name != "Internal"}
+    assert len(set(typed.values())) == len(typed), "two errors share an exit code"
+    assert all(code >= 10 for code in typed.values())
+    assert codes["Internal"] == exit_codes.FAILURE
+
+
+def test_json_output_is_parseable_and_errors_go_to_stderr() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    output = Output("json", out, err)
+    output.lines(["a", "é"])
+    output.table([{"name": "x", "value": None}], ["name", "value"])
+    output.error("NotFound", "no such thing")
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        ["a", "é"],
+        [{"name": "x", "value": None}],
+    ]
+    assert json.loads(err.getvalue()) == {"error": "NotFound", "message": "no such thing"}
+
+
+def test_text_table_aligns_columns() -> None:
+    out = io.StringIO()
+    Output("text", out).table(
+        [{"name": "Port", "value": 5222}, {"name": "Autoconnect", "value": True}], ["name", "value"]
+    )
+    assert out.getvalue().splitlines() == [
+        "NAME         VALUE",
+        "Port         5222",
+        "Autoconnect  yes",
+    ]
+
+
+def test_profile_create_sends_only_the_options_given() -> None:
+    args = build_parser().parse_args(
+        ["profile", "create", "p", "a@b.c", "--port", "5223", "--no-autoconnect"]
+    )
+    assert connection_options(args) == {"port": 5223, "autoconnect": False}
+
+
+def test_password_is_not_a_command_line_argument() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["profile", "create", "p", "a@b.c", "secret"])
