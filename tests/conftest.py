@@ -10,6 +10,7 @@ import pytest
 
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.dbus import PrivateBus, isolated_environment
+from tests.fixtures.postgres import PostgresCluster
 
 BIN_DIR = Path(sys.executable).parent
 
@@ -46,3 +47,21 @@ def signals(backend: BackendProcess) -> SignalRecorder:
     """Records the core signals emitted by ``backend``."""
     assert backend.client is not None
     return SignalRecorder(backend.client, "ParamUpdate")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One real PostgreSQL server on loopback for the run (a database per test)."""
+    cluster = PostgresCluster()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each supported backend: an SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'sat.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return cluster.create_database()

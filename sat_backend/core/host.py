@@ -17,7 +17,7 @@ from sat_backend import __version__
 from sat_backend.core import plugin_loader
 from sat_backend.core.config import Config
 from sat_backend.core.param_values import ParamValues
-from sat_backend.core.params import CORE_PARAMS, ParamsRegistry
+from sat_backend.core.params import ParamsRegistry
 from sat_backend.core.profiles import ProfileManager
 from sat_backend.core.secrets import SecretBox
 from sat_backend.core.triggers import TriggerManager
@@ -45,9 +45,7 @@ class Backend:
         self.bridge = bridge
         self.storage = Storage(config.database_url)
         self.triggers = TriggerManager()
-        self.params_registry = ParamsRegistry()
-        for definition in CORE_PARAMS:
-            self.params_registry.declare(definition)
+        self.params_registry = ParamsRegistry.with_core_params()
         self.plugins: dict[str, Any] = {}
         self._ready: asyncio.Event | None = None
         self.params: ParamValues

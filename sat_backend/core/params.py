@@ -8,6 +8,7 @@ string stored in the database (``"true"``, ``"5222"``…) or raises ``InvalidArg
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from sat_backend.core.exceptions import InvalidArgument
@@ -69,6 +70,14 @@ class ParamsRegistry:
     def __init__(self) -> None:
         self._definitions: dict[tuple[str, str], ParamDefinition] = {}
 
+    @classmethod
+    def with_core_params(cls) -> ParamsRegistry:
+        """A registry holding the params of the core (plugins declare theirs later)."""
+        registry = cls()
+        for definition in CORE_PARAMS:
+            registry.declare(definition)
+        return registry
+
     def declare(self, definition: ParamDefinition) -> None:
         """Add a param; plugins call this when they load.
 
@@ -87,7 +96,7 @@ class ParamsRegistry:
         except KeyError:
             raise InvalidArgument(f"unknown param {category}/{name}") from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ParamDefinition]:
         return iter(self._definitions.values())
 
     @staticmethod

@@ -17,7 +17,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection
 
@@ -69,3 +69,8 @@ def downgrade(connection: Connection, revision: str) -> None:
 
 def stamp_head(connection: Connection) -> None:
     command.stamp(alembic_config(connection), "head")
+
+
+def all_revisions() -> list[Script]:
+    """Every migration script, newest first (used by the tests that walk them all)."""
+    return list(_scripts().walk_revisions())
