@@ -82,3 +82,12 @@ def test_profile_create_sends_only_the_options_given() -> None:
 def test_password_is_not_a_command_line_argument() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["profile", "create", "p", "a@b.c", "secret"])
+
+
+def test_user_guide_documents_every_exit_code() -> None:
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "doc" / "user-guide.rst").read_text()
+    for name, code in exit_codes.BY_ERROR_NAME.items():
+        if code >= 10:
+            assert f"\n{code}   ``{name}``" in guide, name
