@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine, TypeVar
 from dbus_fast import BusType, Message, MessageType, introspection
 from dbus_fast.aio import MessageBus
 
-from sat_bridge.errors import BridgeError, error_from_dbus
+from sat_bridge.errors import BridgeError, InvalidArgument, error_from_dbus
 from sat_bridge.spec import (
     BUS_NAME,
     Arg,
@@ -102,13 +102,7 @@ class AsyncBridgeClient:
         :raises BridgeError: the typed error the backend answered.
         :raises BridgeUnavailable: no backend, or no answer within ``timeout`` seconds.
         """
-        method = self.spec.members.get(name)
-        if method is None:
-            # a member a third-party plugin declared at run time: learn it from the backend
-            await self.learn_members()
-            method = self.spec.members.get(name)
-        if not isinstance(method, Method):
-            raise ValueError(f"{name!r} is not a bridge method")
+        method = await self.find_method(name)
         if len(args) != len(method.args):
             raise TypeError(f"{name} takes {len(method.args)} arguments, got {len(args)}")
         message = Message(
@@ -133,6 +127,20 @@ class AsyncBridgeClient:
         if not method.out:
             return None
         return reply.body[0]
+
+    async def find_method(self, name: str) -> Method:
+        """The spec of method ``name``, learnt from the backend if this client lacks it
+        (a member a third-party plugin declared at run time).
+
+        :raises InvalidArgument: the backend has no such method.
+        """
+        method = self.spec.members.get(name)
+        if method is None:
+            await self.learn_members()
+            method = self.spec.members.get(name)
+        if not isinstance(method, Method):
+            raise InvalidArgument(f"the bridge has no method named {name!r}")
+        return method
 
     async def learn_members(self) -> None:
         """Add to our spec the members the running backend exports but this release of

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, delete, event, inspect, select
 from sqlalchemy.engine import make_url
@@ -182,13 +182,7 @@ class Storage:
     async def get_param(self, category: str, name: str, profile: str | None) -> str | None:
         """Stored value of a param (None: never set). ``profile`` None = general param."""
         async with self.session() as session:
-            row: ParamGeneral | ParamIndividual | None
-            if profile is None:
-                row = await session.get(ParamGeneral, (category, name))
-            else:
-                row = await session.get(
-                    ParamIndividual, (category, name, await _profile_id(session, profile))
-                )
+            row = await _get_scoped(session, ParamGeneral, ParamIndividual, (category, name), profile)
             return None if row is None else row.value
 
     async def set_param(self, category: str, name: str, value: str, profile: str | None) -> None:
@@ -215,13 +209,7 @@ class Storage:
     async def get_private(self, namespace: str, key: str, profile: str | None = None) -> Any | None:
         """JSON value stored by the core or a plugin (None when absent)."""
         async with self.session() as session:
-            row: PrivateGeneral | PrivateIndividual | None
-            if profile is None:
-                row = await session.get(PrivateGeneral, (namespace, key))
-            else:
-                row = await session.get(
-                    PrivateIndividual, (namespace, key, await _profile_id(session, profile))
-                )
+            row = await _get_scoped(session, PrivateGeneral, PrivateIndividual, (namespace, key), profile)
             return None if row is None else row.value
 
     async def set_private(self, namespace: str, key: str, value: Any, profile: str | None = None) -> None:
@@ -251,6 +239,23 @@ class Storage:
                         PrivateIndividual.profile_id == profile_id,
                     )
                 )
+
+
+GeneralRow = TypeVar("GeneralRow", ParamGeneral, PrivateGeneral)
+IndividualRow = TypeVar("IndividualRow", ParamIndividual, PrivateIndividual)
+
+
+async def _get_scoped(
+    session: AsyncSession,
+    general: type[GeneralRow],
+    individual: type[IndividualRow],
+    key: tuple[str, str],
+    profile: str | None,
+) -> GeneralRow | IndividualRow | None:
+    """The row of a value that exists in two scopes: shared (``profile`` None) or per profile."""
+    if profile is None:
+        return await session.get(general, key)
+    return await session.get(individual, (*key, await _profile_id(session, profile)))
 
 
 async def _profile_id(session: AsyncSession, name: str) -> int:

@@ -13,7 +13,6 @@ from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
-from sat_bridge.spec import Method
 from sat_frontends.cli.commands import command
 from sat_frontends.cli.output import Output
 
@@ -37,18 +36,8 @@ def convert_argument(text: str, signature: str, name: str) -> Any:
         raise InvalidArgument(f"argument {name!r} must be of D-Bus type {signature!r}: {text!r}") from exc
 
 
-async def find_method(client: AsyncBridgeClient, name: str) -> Method:
-    method = client.spec.members.get(name)
-    if method is None:
-        await client.learn_members()
-        method = client.spec.members.get(name)
-    if not isinstance(method, Method):
-        raise InvalidArgument(f"the bridge has no method named {name!r}")
-    return method
-
-
 async def call_bridge(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    method = await find_method(client, args.method)
+    method = await client.find_method(args.method)
     if len(args.arguments) != len(method.args):
         expected = " ".join(arg.name.upper() for arg in method.args) or "no argument"
         raise InvalidArgument(f"{method.name} takes {len(method.args)} arguments: {expected}")
