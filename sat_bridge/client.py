@@ -64,7 +64,7 @@ T = TypeVar("T")
 
 
 class AsyncBridgeClient:
-    """asyncio proxy of the bridge. Create it with :meth:`connect`."""
+    """asyncio proxy of the bridge. Create it with :meth:`open_bus`."""
 
     def __init__(self, bus: MessageBus, spec: BridgeSpec) -> None:
         self.bus = bus
@@ -79,7 +79,7 @@ class AsyncBridgeClient:
         def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     @classmethod
-    async def connect(
+    async def open_bus(
         cls, bus_address: str | None = None, spec: BridgeSpec | None = None
     ) -> AsyncBridgeClient:
         """Connect to the session bus (or ``bus_address``).
@@ -230,7 +230,7 @@ class BridgeClient:
         self._thread = threading.Thread(target=self._loop.run_forever, name="sat-bridge", daemon=True)
         self._thread.start()
         try:
-            self._async = self._run(AsyncBridgeClient.connect(bus_address, spec))
+            self._async = self._run(AsyncBridgeClient.open_bus(bus_address, spec))
         except BaseException:
             self._stop_loop()
             raise
@@ -272,6 +272,10 @@ class BridgeClient:
 def _add_generated_methods() -> None:
     """Give both clients one snake_case method per spec method, with the spec's docs."""
     for method in full_spec().methods():
+        for cls in (AsyncBridgeClient, BridgeClient):
+            existing = cls.__dict__.get(method.python_name)
+            if existing is not None and not getattr(existing, "_generated", False):
+                raise TypeError(f"bridge member {method.name} would hide {cls.__name__}.{method.python_name}")
         setattr(AsyncBridgeClient, method.python_name, _async_proxy(method))
         setattr(BridgeClient, method.python_name, _sync_proxy(method))
 
@@ -294,6 +298,7 @@ def _sync_proxy(method: Method) -> Callable[..., Any]:
 
 def _describe(proxy: Callable[..., Any], method: Method) -> None:
     proxy.__name__ = method.python_name
+    proxy._generated = True  # type: ignore[attr-defined]
     arg_names = ", ".join(arg.name for arg in method.args)
     proxy.__doc__ = f"{method.name}({arg_names}): {method.doc}"
 

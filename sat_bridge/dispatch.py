@@ -98,6 +98,19 @@ class BridgeDispatcher:
         )
         return Internal(f"unexpected error in {method.name} ({type(exc).__name__}); see the backend log")
 
+    # what a transport provides (D-Bus service, embedded bridge) -------------------------
+
+    async def start(self) -> None:
+        """Start serving (take the bus name)."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    def emit(self, name: str, *args: Any) -> None:
+        """Emit signal ``name`` to every frontend."""
+        raise NotImplementedError
+
     def check_signal(self, name: str, args: tuple[Any, ...]) -> Signal:
         signal = self.spec.members.get(name)
         if not isinstance(signal, Signal) or name not in self.enabled_signals:

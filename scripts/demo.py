@@ -47,7 +47,7 @@ def session_bus_usable(env: dict[str, str]) -> bool:
         "from sat_bridge.client import AsyncBridgeClient, BridgeUnavailable\n"
         "async def main():\n"
         "    try:\n"
-        "        client = await AsyncBridgeClient.connect()\n"
+        "        client = await AsyncBridgeClient.open_bus()\n"
         "    except BridgeUnavailable:\n"
         "        raise SystemExit(2)\n"
         "    try:\n"

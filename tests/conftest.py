@@ -11,8 +11,12 @@ import pytest
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.dbus import PrivateBus, isolated_environment
 from tests.fixtures.postgres import PostgresCluster
+from tests.fixtures.prosody import ProsodyServer, prosody_server
 
 BIN_DIR = Path(sys.executable).parent
+
+#: accounts of the session Prosody (user: password)
+XMPP_ACCOUNTS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret", "dave": "dave-secret"}
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +85,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"FAILED: {len(skipped)} test(s) skipped, and no test may be skipped", red=True
         )
+
+
+@pytest.fixture(scope="session")
+def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
+    """One real Prosody on loopback for the run; tests that restart it make their own."""
+    yield from prosody_server(tmp_path_factory.mktemp("prosody"), XMPP_ACCOUNTS)

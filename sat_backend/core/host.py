@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from sat_backend import __version__
 from sat_backend.core import plugin_loader
@@ -19,22 +19,15 @@ from sat_backend.core.config import Config
 from sat_backend.core.param_values import ParamValues
 from sat_backend.core.params import ParamsRegistry
 from sat_backend.core.profiles import ProfileManager
+from sat_backend.core.im.messaging import Messaging
+from sat_backend.core.im.presence import InitialPresenceHandler
 from sat_backend.core.secrets import SecretBox
+from sat_backend.core.sessions import SessionManager
 from sat_backend.core.triggers import TriggerManager
 from sat_backend.memory.sqla import Storage
 from sat_bridge.dispatch import BridgeDispatcher
 
 log = logging.getLogger(__name__)
-
-
-class Bridge(Protocol):
-    """What the host needs from a bridge (D-Bus or embedded)."""
-
-    def register_method(self, name: str, implementation: Any) -> None: ...
-    def enable_signal(self, name: str) -> None: ...
-    def emit(self, name: str, *args: Any) -> None: ...
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
 
 
 class Backend:
@@ -47,6 +40,8 @@ class Backend:
         self.triggers = TriggerManager()
         self.params_registry = ParamsRegistry.with_core_params()
         self.plugins: dict[str, Any] = {}
+        self.sessions = SessionManager(self)
+        self.messaging = Messaging(self)
         self._ready: asyncio.Event | None = None
         self.params: ParamValues
         self.profiles: ProfileManager
@@ -68,12 +63,16 @@ class Backend:
         self.params = ParamValues(self.params_registry, self.storage, secrets, self._on_param_change)
         self.profiles = ProfileManager(self.storage, self.params)
         self._register_core_members()
+        self.sessions.add_handler_factory(lambda client: InitialPresenceHandler())
+        self.sessions.add_handler_factory(self.messaging.make_handler)
         await self._load_plugins()
-        await self.bridge.start()  # type: ignore[attr-defined]
+        await self.bridge.start()
         self.ready.set()
         log.info("SàT backend %s ready", __version__)
+        self._autoconnect = asyncio.ensure_future(self.sessions.autoconnect())
 
     async def stop(self) -> None:
+        await self.sessions.disconnect_all()
         for import_name, plugin in reversed(list(self.plugins.items())):
             stop = getattr(plugin, "stop", None)
             if stop is not None:
@@ -81,7 +80,7 @@ class Backend:
                     await stop()
                 except Exception:  # noqa: BLE001 - keep stopping the others
                     log.exception("plugin %s failed to stop", import_name)
-        await self.bridge.stop()  # type: ignore[attr-defined]
+        await self.bridge.stop()
         await self.storage.close()
 
     # plugins -------------------------------------------------------------------
@@ -119,10 +118,16 @@ class Backend:
         register("ParamGet", self.param_get)
         register("ParamSet", self.param_set)
         register("ParamsList", self.params_list)
-        self.bridge.enable_signal("ParamUpdate")
+        register("Connect", self.connect)
+        register("Disconnect", self.disconnect)
+        register("IsConnected", self.is_connected)
+        register("MessageSend", self.messaging.send)
+        register("HistoryGet", self.messaging.history)
+        for signal in ("ParamUpdate", "Connected", "Disconnected", "MessageNew"):
+            self.bridge.enable_signal(signal)
 
     def _on_param_change(self, name: str, value: str, category: str, profile: str) -> None:
-        self.bridge.emit("ParamUpdate", name, value, category, profile)  # type: ignore[attr-defined]
+        self.bridge.emit("ParamUpdate", name, value, category, profile)
 
     def get_version(self) -> str:
         return __version__
@@ -137,7 +142,18 @@ class Backend:
         await self.profiles.create(profile, jid, password, options_json)
 
     async def profile_delete(self, profile: str) -> None:
+        if profile:
+            await self.sessions.disconnect(profile)
         await self.profiles.delete(profile)
+
+    async def connect(self, profile: str) -> bool:
+        return await self.sessions.connect(await self.profiles.resolve(profile))
+
+    async def disconnect(self, profile: str) -> None:
+        await self.sessions.disconnect(await self.profiles.resolve(profile))
+
+    async def is_connected(self, profile: str) -> bool:
+        return self.sessions.is_connected(await self.profiles.resolve(profile))
 
     async def param_get(self, category: str, name: str, profile: str) -> str:
         self.params_registry.get(category, name)

@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
 from sat_backend.memory import migration
+from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import (
     Base,
+    History,
     ParamGeneral,
     ParamIndividual,
     PrivateGeneral,
@@ -239,6 +241,34 @@ class Storage:
                         PrivateIndividual.profile_id == profile_id,
                     )
                 )
+
+    # history ------------------------------------------------------------------------
+
+    async def add_to_history(self, profile: str, entry: History) -> bool:
+        """Store a message with its bodies and subjects.
+
+        :returns: False when it was already stored (same uid, or same XEP-0359
+            stanza-id from the same archive): the caller must not announce it again.
+        """
+        try:
+            async with self.session() as session:
+                entry.profile_id = await _profile_id(session, profile)
+                session.add(entry)
+        except Conflict:
+            return False
+        return True
+
+    async def get_history(self, profile: str, query: HistoryQuery) -> list[History]:
+        """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""
+        async with self.session() as session:
+            statement = select(History).where(History.profile_id == await _profile_id(session, profile))
+            statement = statement.where(*query.conditions())
+            statement = statement.order_by(History.timestamp.desc(), History.id.desc())
+            if query.limit:
+                statement = statement.limit(query.limit)
+            rows = list(await session.scalars(statement))
+        rows.reverse()
+        return rows
 
 
 GeneralRow = TypeVar("GeneralRow", ParamGeneral, PrivateGeneral)

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def run(args: argparse.Namespace, output: Output) -> int:
-    client = await AsyncBridgeClient.connect()
+    client = await AsyncBridgeClient.open_bus()
     try:
         code: int = await args.handler(client, args, output)
         return code

@@ -1,0 +1,1 @@
+"""Instant messaging of the core (RFC 6121): messages and their history, presence."""

@@ -1,0 +1,168 @@
+"""``<message/>`` stanzas to and from :class:`ChatMessage`, the typed form the rest of
+the backend uses (house rule: XML stays at the edge).
+
+Handles XEP-0359 (origin-id, stanza-id) and XEP-0203 (delayed delivery timestamps).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from twisted.words.protocols.jabber.jid import JID, InvalidFormat
+from twisted.words.xish import domish
+
+from sat_backend.memory.sqla_mapping import History, Message, Subject
+
+NS_CLIENT = "jabber:client"
+NS_SID = "urn:xmpp:sid:0"
+NS_DELAY = "urn:xmpp:delay"
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+SENDABLE_TYPES = ("chat", "normal", "headline")
+
+
+class MalformedStanza(ValueError):
+    """The stanza cannot be understood; it is logged and dropped."""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message, sent or received, as stored in history and sent in ``MessageNew``."""
+
+    uid: str
+    timestamp: float
+    from_jid: JID
+    to_jid: JID
+    bodies: dict[str, str]
+    subjects: dict[str, str]
+    type: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    origin_id: str | None = None
+    stanza_id: str | None = None
+    received_timestamp: float | None = None
+
+    def to_history(self) -> History:
+        return History(
+            id=self.uid,
+            stanza_id=self.stanza_id,
+            origin_id=self.origin_id,
+            timestamp=self.timestamp,
+            received_timestamp=self.received_timestamp,
+            source=self.from_jid.userhost(),
+            source_res=self.from_jid.resource or None,
+            dest=self.to_jid.userhost(),
+            dest_res=self.to_jid.resource or None,
+            type=self.type,
+            extra=self.extra or None,
+            messages=[Message(message=text, language=lang or None) for lang, text in self.bodies.items()],
+            subjects=[Subject(subject=text, language=lang or None) for lang, text in self.subjects.items()],
+        )
+
+    def bridge_tuple(self) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
+        """(uid, timestamp, from, to, message, subject, type, extra_json) as on the bridge."""
+        return (self.uid, self.timestamp, self.from_jid.full(), self.to_jid.full(), self.bodies,
+                self.subjects, self.type, json.dumps(self.extra))
+
+
+def history_tuple(entry: History) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
+    """A stored message in the bridge's history row shape."""
+    source = entry.source + (f"/{entry.source_res}" if entry.source_res else "")
+    dest = entry.dest + (f"/{entry.dest_res}" if entry.dest_res else "")
+    return (
+        entry.id, entry.timestamp, source, dest,
+        {m.language or "": m.message for m in entry.messages},
+        {s.language or "": s.subject for s in entry.subjects},
+        entry.type, json.dumps(entry.extra or {}),
+    )
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def build_message_element(message: ChatMessage) -> domish.Element:
+    element = domish.Element((NS_CLIENT, "message"))
+    element["to"] = message.to_jid.full()
+    element["type"] = message.type
+    element["id"] = message.uid
+    for tag, texts in (("subject", message.subjects), ("body", message.bodies)):
+        for lang, text in texts.items():
+            child = element.addElement(tag, content=text)
+            if lang:
+                child[(NS_XML, "lang")] = lang
+    element.addElement((NS_SID, "origin-id"))["id"] = message.uid
+    return element
+
+
+def parse_message_element(element: domish.Element, own_jid: JID) -> ChatMessage | None:
+    """A received ``<message/>`` as a :class:`ChatMessage`, or None when there is nothing
+    to keep (no body nor subject: chat states, receipts…; or an error).
+
+    :raises MalformedStanza: addresses that are not JIDs, or a type that does not exist.
+    """
+    message_type = element.getAttribute("type", "normal")
+    if message_type == "error":
+        return None
+    if message_type not in ("chat", "normal", "headline", "groupchat"):
+        raise MalformedStanza(f"unknown message type {message_type!r}")
+    bodies = _texts(element, "body")
+    subjects = _texts(element, "subject")
+    if not bodies and not subjects:
+        return None
+    try:
+        sender = JID(element["from"]) if element.hasAttribute("from") else JID(own_jid.userhost())
+        recipient = JID(element["to"]) if element.hasAttribute("to") else own_jid
+    except (InvalidFormat, UnicodeError) as exc:
+        raise MalformedStanza(f"bad address: {exc}") from None
+    now = time.time()
+    delayed = _delay_stamp(element)
+    origin = _first_child(element, NS_SID, "origin-id")
+    return ChatMessage(
+        uid=new_uid(),
+        timestamp=delayed if delayed is not None else now,
+        from_jid=sender,
+        to_jid=recipient,
+        bodies=bodies,
+        subjects=subjects,
+        type=message_type,
+        origin_id=origin.getAttribute("id") if origin is not None else None,
+        stanza_id=_stanza_id(element, own_jid),
+        received_timestamp=now,
+    )
+
+
+def _texts(element: domish.Element, name: str) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for child in element.elements():
+        if child.name == name and child.uri in (NS_CLIENT, None, ""):
+            lang = child.getAttribute((NS_XML, "lang")) or ""
+            texts.setdefault(lang, str(child))
+    return texts
+
+
+def _first_child(element: domish.Element, uri: str, name: str) -> domish.Element | None:
+    for child in element.elements(uri, name):
+        return child
+    return None
+
+
+def _stanza_id(element: domish.Element, own_jid: JID) -> str | None:
+    """XEP-0359 stanza-id given by our own archive (any other ``by`` could be forged)."""
+    for child in element.elements(NS_SID, "stanza-id"):
+        if child.getAttribute("by") == own_jid.userhost() and child.getAttribute("id"):
+            return str(child["id"])
+    return None
+
+
+def _delay_stamp(element: domish.Element) -> float | None:
+    delay = _first_child(element, NS_DELAY, "delay")
+    if delay is None or not delay.getAttribute("stamp"):
+        return None
+    try:
+        return datetime.fromisoformat(str(delay["stamp"]).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

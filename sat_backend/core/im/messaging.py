@@ -1,0 +1,136 @@
+"""Sending and receiving messages, keeping history, announcing them with ``MessageNew``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from twisted.words.xish import domish
+from tx_xmpp.subprotocols import XMPPHandler
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.message_stanza import (
+    SENDABLE_TYPES,
+    ChatMessage,
+    MalformedStanza,
+    build_message_element,
+    history_tuple,
+    new_uid,
+    parse_message_element,
+)
+from sat_backend.core.jids import parse_jid
+from sat_backend.memory.history_query import HistoryQuery
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_LENGTH = 100_000
+
+#: tasks started from Twisted observers, referenced until done (asyncio keeps weak refs)
+_BACKGROUND: set[asyncio.Future[Any]] = set()
+
+
+class MessageHandler(XMPPHandler):  # type: ignore[misc]
+    """Observes every incoming ``<message/>`` of one profile's stream."""
+
+    def __init__(self, client: XmppClient, on_message: Callable[[XmppClient, ChatMessage], Any]) -> None:
+        super().__init__()
+        self.client = client
+        self.on_message = on_message
+
+    def connectionInitialized(self) -> None:
+        self.xmlstream.addObserver("/message", self.on_message_element)
+
+    def on_message_element(self, element: domish.Element) -> None:
+        try:
+            message = parse_message_element(element, self.client.jid)
+        except MalformedStanza as exc:
+            log.warning("%s: dropped a malformed message: %s", self.client.profile, exc)
+            return
+        if message is not None:
+            _run_in_background(self.on_message(self.client, message), "storing a received message")
+
+
+class Messaging:
+    """The core's messaging service, shared by every profile."""
+
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+
+    def make_handler(self, client: XmppClient) -> MessageHandler:
+        return MessageHandler(client, self.on_received)
+
+    async def send(
+        self, to_jid: str, bodies: dict[str, str], subjects: dict[str, str], message_type: str,
+        extra_json: str, profile: str,
+    ) -> str:
+        """:raises InvalidArgument: bad JID, empty message, unknown type, bad extra.
+        :raises ProfileNotConnected: the profile is offline."""
+        recipient = parse_jid(to_jid, "to_jid")
+        message_type = message_type or "chat"
+        if message_type not in SENDABLE_TYPES:
+            raise InvalidArgument(f"type must be one of {', '.join(SENDABLE_TYPES)} (groupchat is not supported yet)")
+        if not any(bodies.values()) and not any(subjects.values()):
+            raise InvalidArgument("the message has no body and no subject")
+        if sum(len(text) for text in (*bodies.values(), *subjects.values())) > MAX_BODY_LENGTH:
+            raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
+        extra = _parse_extra(extra_json)
+        client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
+        uid = new_uid()
+        message = ChatMessage(
+            uid=uid, origin_id=uid, timestamp=time.time(), from_jid=client.jid, to_jid=recipient,
+            bodies={lang: text for lang, text in bodies.items() if text},
+            subjects={lang: text for lang, text in subjects.items() if text},
+            type=message_type, extra=extra,
+        )
+        client.send_stanza(build_message_element(message))
+        await self._store_and_announce(client.profile, message)
+        return message.uid
+
+    async def on_received(self, client: XmppClient, message: ChatMessage) -> None:
+        await self._store_and_announce(client.profile, message)
+
+    async def history(
+        self, from_jid: str, to_jid: str, limit: int, between: bool, filters_json: str, profile: str
+    ) -> list[tuple[Any, ...]]:
+        query = HistoryQuery.from_bridge(from_jid, to_jid, limit, between, filters_json)
+        entries = await self.host.storage.get_history(await self.host.profiles.resolve(profile), query)
+        return [history_tuple(entry) for entry in entries]
+
+    async def _store_and_announce(self, profile: str, message: ChatMessage) -> None:
+        if not await self.host.storage.add_to_history(profile, message.to_history()):
+            log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
+            return
+        self.host.bridge.emit("MessageNew", *message.bridge_tuple(), profile)
+
+
+def _parse_extra(extra_json: str) -> dict[str, Any]:
+    if not extra_json.strip():
+        return {}
+    try:
+        extra = json.loads(extra_json)
+    except ValueError as exc:
+        raise InvalidArgument(f"extra_json is not valid JSON: {exc}") from None
+    if not isinstance(extra, dict):
+        raise InvalidArgument("extra_json must be a JSON object")
+    return extra
+
+
+def _run_in_background(coroutine: Any, what: str) -> None:
+    """Run a coroutine from a Twisted observer; its failure is logged, never raised into
+    the stream (a bad stanza must not kill the session)."""
+    task = asyncio.ensure_future(coroutine)
+    _BACKGROUND.add(task)
+
+    def report(done: asyncio.Future[Any]) -> None:
+        _BACKGROUND.discard(done)
+        if not done.cancelled() and done.exception() is not None:
+            log.error("failed while %s", what, exc_info=done.exception())
+
+    task.add_done_callback(report)

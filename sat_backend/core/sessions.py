@@ -1,0 +1,135 @@
+"""The XMPP sessions of all profiles: connect, disconnect, autoconnect, and the
+per-profile handlers the core and plugins attach to each stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from twisted.internet.defer import Deferred
+from tx_xmpp.generic import FallbackHandler
+
+from sat_backend.core.exceptions import ProfileNotConnected
+from sat_backend.core.xmpp.client import XmppClient
+from sat_backend.core.xmpp.settings import load_settings
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+
+log = logging.getLogger(__name__)
+
+#: builds one handler for a new client stream
+HandlerFactory = Callable[[XmppClient], Any]
+
+
+async def wait(deferred: Deferred[Any]) -> Any:
+    """Await a Twisted Deferred from an asyncio task (house style rule 4)."""
+    return await deferred.asFuture(asyncio.get_running_loop())
+
+
+class SessionManager:
+    def __init__(self, host: Backend, reactor: Any = None) -> None:
+        self.host = host
+        self._reactor = reactor
+        self.clients: dict[str, XmppClient] = {}
+        self.handler_factories: list[HandlerFactory] = []
+        self._connecting: dict[str, asyncio.Future[bool]] = {}
+
+    @property
+    def reactor(self) -> Any:
+        if self._reactor is None:
+            from twisted.internet import reactor
+
+            self._reactor = reactor
+        return self._reactor
+
+    def add_handler_factory(self, factory: HandlerFactory) -> None:
+        """Attach a handler made by ``factory`` to every profile's stream (plugins too)."""
+        self.handler_factories.append(factory)
+
+    def get_client(self, profile: str) -> XmppClient:
+        """:raises ProfileNotConnected: the profile has no open session."""
+        client = self.clients.get(profile)
+        if client is None or not client.is_connected:
+            raise ProfileNotConnected(f"profile {profile!r} is not connected")
+        return client
+
+    def is_connected(self, profile: str) -> bool:
+        client = self.clients.get(profile)
+        return client is not None and client.is_connected
+
+    async def connect(self, profile: str) -> bool:
+        """Open ``profile``'s session. Concurrent calls share one attempt.
+
+        :returns: False if it was already connected.
+        """
+        if self.is_connected(profile):
+            return False
+        pending = self._connecting.get(profile)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return False
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._connecting[profile] = future
+        try:
+            await self._open(profile)
+            future.set_result(True)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the caller gets it below
+            raise
+        finally:
+            del self._connecting[profile]
+        return True
+
+    async def _open(self, profile: str) -> None:
+        old = self.clients.pop(profile, None)
+        if old is not None:
+            await wait(old.disconnect())
+        settings = await load_settings(self.host.params, profile)
+        client = XmppClient(profile, settings, self.reactor, self._on_state)
+        FallbackHandler().setHandlerParent(client)
+        for factory in self.handler_factories:
+            factory(client).setHandlerParent(client)
+        self.clients[profile] = client
+        try:
+            await wait(client.connect())
+        except BaseException:
+            if self.clients.get(profile) is client:
+                del self.clients[profile]
+            raise
+
+    async def disconnect(self, profile: str) -> None:
+        client = self.clients.pop(profile, None)
+        if client is not None:
+            await wait(client.disconnect())
+
+    async def disconnect_all(self) -> None:
+        for profile in list(self.clients):
+            try:
+                await asyncio.wait_for(self.disconnect(profile), 5)
+            except Exception:  # noqa: BLE001 - shutting down: keep closing the others
+                log.exception("%s: error while disconnecting", profile)
+
+    async def autoconnect(self) -> None:
+        """Connect every profile whose ``Connection/Autoconnect`` is true, concurrently;
+        failures are logged (the user sees them in the log and ``IsConnected``)."""
+        profiles = [
+            profile for profile in await self.host.profiles.list()
+            if await self.host.params.get_public("Connection", "Autoconnect", profile) == "true"
+        ]
+
+        async def connect_one(profile: str) -> None:
+            try:
+                await self.connect(profile)
+            except Exception as exc:  # noqa: BLE001 - one account must not stop the others
+                log.error("%s: autoconnect failed: %s", profile, exc)
+
+        await asyncio.gather(*(connect_one(profile) for profile in profiles))
+
+    def _on_state(self, client: XmppClient, connected: bool) -> None:
+        if connected:
+            self.host.bridge.emit("Connected", client.jid.full(), client.profile)
+        else:
+            self.host.bridge.emit("Disconnected", client.profile)

@@ -1,0 +1,115 @@
+"""The filters of ``HistoryGet``, checked once and turned into SQL conditions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.jids import parse_jid
+from sat_backend.memory.sqla_mapping import History, Message
+
+FILTER_KEYS = ("body", "types", "after", "before")
+
+
+@dataclass(frozen=True)
+class JidFilter:
+    """A JID to match: a bare JID matches every resource, a full JID only itself."""
+
+    bare: str
+    resource: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> JidFilter:
+        """:raises InvalidArgument: not a JID."""
+        jid = parse_jid(text, where)
+        return cls(jid.userhost(), jid.resource or None)
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    from_jid: JidFilter | None = None
+    to_jid: JidFilter | None = None
+    limit: int = 0
+    between: bool = False
+    body: str | None = None
+    types: tuple[str, ...] = ()
+    after: float | None = None
+    before: float | None = None
+
+    @classmethod
+    def from_bridge(cls, from_jid: str, to_jid: str, limit: int, between: bool, filters_json: str) -> HistoryQuery:
+        """:raises InvalidArgument: negative limit, malformed filters, unknown filter key."""
+        if limit < 0:
+            raise InvalidArgument("limit must be 0 (no limit) or positive")
+        try:
+            filters = json.loads(filters_json) if filters_json.strip() else {}
+        except ValueError as exc:
+            raise InvalidArgument(f"filters_json is not valid JSON: {exc}") from None
+        if not isinstance(filters, dict):
+            raise InvalidArgument("filters_json must be a JSON object")
+        unknown = sorted(set(filters) - set(FILTER_KEYS))
+        if unknown:
+            raise InvalidArgument(f"unknown history filter(s) {', '.join(unknown)}; known: {', '.join(FILTER_KEYS)}")
+        body = filters.get("body")
+        types = filters.get("types", [])
+        if body is not None and not isinstance(body, str):
+            raise InvalidArgument("filter 'body' must be a string")
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise InvalidArgument("filter 'types' must be a list of strings")
+        bounds = {}
+        for key in ("after", "before"):
+            value = filters.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidArgument(f"filter {key!r} must be a timestamp (seconds since the epoch)")
+            bounds[key] = None if value is None else float(value)
+        return cls(
+            from_jid=JidFilter.parse(from_jid, "from_jid") if from_jid else None,
+            to_jid=JidFilter.parse(to_jid, "to_jid") if to_jid else None,
+            limit=limit,
+            between=between,
+            body=body,
+            types=tuple(types),
+            after=bounds["after"],
+            before=bounds["before"],
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """SQL conditions on :class:`History` (dialect-neutral)."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.from_jid or self.to_jid:
+            direct = and_(*_direction(self.from_jid, self.to_jid))
+            if self.between:
+                conditions.append(or_(direct, and_(*_direction(self.to_jid, self.from_jid))))
+            else:
+                conditions.append(direct)
+        if self.body:
+            conditions.append(History.messages.any(Message.message.ilike(f"%{_escape_like(self.body)}%", escape="\\")))
+        if self.types:
+            conditions.append(History.type.in_(self.types))
+        if self.after is not None:
+            conditions.append(History.timestamp > self.after)
+        if self.before is not None:
+            conditions.append(History.timestamp < self.before)
+        return conditions
+
+
+def _direction(source: JidFilter | None, dest: JidFilter | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for jid, bare_column, resource_column in (
+        (source, History.source, History.source_res),
+        (dest, History.dest, History.dest_res),
+    ):
+        if jid is None:
+            continue
+        conditions.append(bare_column == jid.bare)
+        if jid.resource is not None:
+            conditions.append(resource_column == jid.resource)
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

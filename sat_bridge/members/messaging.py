@@ -1,0 +1,63 @@
+"""Messaging members of the core interface: send, history, new-message signal."""
+
+from __future__ import annotations
+
+from sat_bridge.members.core import PROFILE
+from sat_bridge.spec import Arg, Member, Method, Signal
+
+HISTORY_ROW = "(sdssa{ss}a{ss}ss)"
+
+MESSAGING_MEMBERS: tuple[Member, ...] = (
+    Method(
+        "MessageSend",
+        "core",
+        (
+            Arg("to_jid", "s", "recipient (bare or full JID)"),
+            Arg("message", "a{ss}", 'bodies by language, ``""`` = no xml:lang'),
+            Arg("subject", "a{ss}", "subjects by language (may be empty)"),
+            Arg("type", "s", '``chat``, ``normal``, ``headline`` or ``""`` (= ``chat``)'),
+            Arg("extra_json", "s", "JSON object of extra data, stored with the message (may be ``{}``)"),
+            PROFILE,
+        ),
+        "s",
+        "Send a message, store it in history and emit ``MessageNew``. "
+        "``ProfileNotConnected`` when the profile is offline.",
+        out_doc="uid of the message (also its XEP-0359 origin-id)",
+    ),
+    Method(
+        "HistoryGet",
+        "core",
+        (
+            Arg("from_jid", "s", '``""`` = anyone; a bare JID matches every resource'),
+            Arg("to_jid", "s", '``""`` = anyone'),
+            Arg("limit", "i", "at most this many messages, the most recent ones; 0 = no limit"),
+            Arg("between", "b", "also messages from ``to_jid`` to ``from_jid`` (a conversation)"),
+            Arg(
+                "filters_json",
+                "s",
+                'JSON object: ``{"body": text (case-insensitive substring), "types": [type…], '
+                '"after": timestamp, "before": timestamp}``; every key optional',
+            ),
+            PROFILE,
+        ),
+        f"a{HISTORY_ROW}",
+        "Messages of the history, oldest first: (uid, timestamp, from, to, message, subject, "
+        "type, extra_json).",
+    ),
+    Signal(
+        "MessageNew",
+        "core",
+        (
+            Arg("uid", "s", "message uid"),
+            Arg("timestamp", "d", "seconds since the epoch (delayed messages: when sent)"),
+            Arg("from_jid", "s", "sender, full JID"),
+            Arg("to_jid", "s", "recipient"),
+            Arg("message", "a{ss}", "bodies by language"),
+            Arg("subject", "a{ss}", "subjects by language"),
+            Arg("type", "s", "message type"),
+            Arg("extra_json", "s", "JSON object of extra data"),
+            Arg("profile", "s", "profile"),
+        ),
+        "A message was received or sent (by us, or by another of our devices); it is in history.",
+    ),
+)

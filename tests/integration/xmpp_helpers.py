@@ -1,0 +1,22 @@
+"""Shared steps of the XMPP integration tests: profiles pointing at the test Prosody."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sat_bridge.client import BridgeClient
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.prosody import ProsodyServer
+
+
+def create_xmpp_profile(
+    client: BridgeClient, prosody: ProsodyServer, user: str, *, profile: str | None = None,
+    tls: str = "required", password: str | None = None, **options: Any,
+) -> str:
+    """A profile for ``user@localhost`` on the test server, trusting its CA. Returns its name."""
+    name = profile or user
+    port = prosody.c2s_direct_tls_port if tls == "direct" else prosody.c2s_port
+    settings = {"host": prosody.host, "port": port, "tls": tls, "ca_file": str(prosody.ca_file), **options}
+    client.profile_create(name, f"{user}@{prosody.domain}", password or XMPP_ACCOUNTS[user], json.dumps(settings))
+    return name
