@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
+from tests.fixtures.prosody import prosody_server  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DEMO_PASSWORD = "demo password, never shown"
@@ -93,6 +94,7 @@ def main() -> int:
             banner("bad input gets a clear, typed error (exit codes are documented)")
             run(env, "sat", "param", "get", "Connection", "Password", "-p", "demo", check=False)
             run(env, "sat", "param", "set", "Connection", "Port", "99999", "-p", "demo", check=False)
+            xmpp_demo(env, root)
             banner("machine-readable output")
             run(env, "sat", "--output", "json", "profile", "list")
             run(env, "sat", "debug", "bridge", "ParamGet", "Connection", "Host", "demo")
@@ -108,6 +110,37 @@ def main() -> int:
                 bus.stop()
     banner("demo finished")
     return 0
+
+
+def xmpp_demo(env: dict[str, str], root: Path) -> None:
+    """Two profiles on a throw-away Prosody (loopback only) chat; signals are shown live."""
+    banner("start a throw-away Prosody on 127.0.0.1 with accounts alice and bob")
+    server_steps = prosody_server(root / "prosody", {"alice": "alice pw", "bob": "bob pw"})
+    server = next(server_steps)
+    try:
+        for user in ("alice", "bob"):
+            run(env, "sat", "profile", "create", user, f"{user}@localhost", "--password-stdin",
+                "--host", server.host, "--port", str(server.c2s_port), "--tls", "required",
+                "--ca-file", str(server.ca_file), stdin=f"{user} pw\n")
+            run(env, "sat", "connect", "-p", user)
+        banner("`sat monitor` prints every signal (running in the background)")
+        monitor = subprocess.Popen(
+            [str(BIN / "sat"), "monitor", "--signal", "MessageNew", "--count", "4"],
+            env=env, stderr=subprocess.PIPE, text=True,
+        )
+        assert monitor.stderr is not None
+        print(monitor.stderr.readline(), end="", flush=True)  # "monitoring …": it is listening
+        run(env, "sat", "message", "send", "bob@localhost", "Hello Bob, this is Alice", "-p", "alice")
+        run(env, "sat", "message", "send", "alice@localhost", "Hi Alice!", "--subject", "re: hello", "-p", "bob")
+        monitor.wait(timeout=30)
+        banner("history, as stored by the backend")
+        run(env, "sat", "history", "bob@localhost", "-p", "alice")
+        run(env, "sat", "--output", "json", "history", "-n", "1", "-p", "bob")
+        run(env, "sat", "disconnect", "-p", "alice")
+        run(env, "sat", "message", "send", "bob@localhost", "offline?", "-p", "alice", check=False)
+        run(env, "sat", "disconnect", "-p", "bob")
+    finally:
+        server_steps.close()
 
 
 def _running(env: dict[str, str]) -> bool:

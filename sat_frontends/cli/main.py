@@ -10,10 +10,10 @@ from typing import Sequence
 from sat_bridge.client import DEFAULT_TIMEOUT, AsyncBridgeClient
 from sat_bridge.errors import BridgeError
 from sat_frontends.cli import exit_codes
-from sat_frontends.cli.commands import debug, param, profile, version
+from sat_frontends.cli.commands import debug, message, monitor, param, profile, session, version
 from sat_frontends.cli.output import Output
 
-COMMAND_MODULES = (version, profile, param, debug)
+COMMAND_MODULES = (version, profile, param, session, message, monitor, debug)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,81 @@
+"""``sat message send`` and ``sat history``: messages and their history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from sat_bridge.client import AsyncBridgeClient
+from sat_bridge.errors import InvalidArgument
+from sat_frontends.cli.commands import add_profile_option, command
+from sat_frontends.cli.output import Output
+
+HISTORY_FIELDS = ("uid", "timestamp", "from", "to", "message", "subject", "type", "extra")
+
+
+async def send_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    body = " ".join(args.text) if args.text else sys.stdin.read().rstrip("\n")
+    if not body:
+        raise InvalidArgument("nothing to send: give the text as arguments or on stdin")
+    subject = {args.lang: args.subject} if args.subject else {}
+    uid = await client.message_send(
+        args.to, {args.lang: body}, subject, args.type, "{}", args.profile, timeout=args.timeout
+    )
+    output.value({"uid": uid} if output.json else uid)
+    return 0
+
+
+async def show_history(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    filters: dict[str, Any] = {}
+    if args.search:
+        filters["body"] = args.search
+    if args.type:
+        filters["types"] = args.type
+    if args.with_jid and args.from_jid:
+        raise InvalidArgument("give either a conversation JID or --from, not both")
+    # a conversation: from that JID, or to it (between=True swaps the two ends)
+    rows = await client.history_get(
+        args.with_jid or args.from_jid, "", args.limit, bool(args.with_jid), json.dumps(filters),
+        args.profile, timeout=args.timeout,
+    )
+    records = [dict(zip(HISTORY_FIELDS, row)) for row in rows]
+    if output.json:
+        for record in records:
+            record["extra"] = json.loads(record["extra"])
+        output.value(records)
+        return 0
+    for record in records:
+        output.value(format_message(record))
+    return 0
+
+
+def format_message(record: dict[str, Any]) -> str:
+    """One line a message: ``[time] sender → recipient: body``."""
+    when = datetime.fromtimestamp(record["timestamp"]).strftime("%Y-%m-%d %H:%M:%S")
+    body = record["message"].get("") or next(iter(record["message"].values()), "")
+    subject = record["subject"].get("") or next(iter(record["subject"].values()), "")
+    text = f"[{subject}] {body}" if subject else body
+    return f"[{when}] {record['from']} → {record['to']}: {text}"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("message", help="send messages")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    send = command(actions, "send", send_message, "send a message (text from arguments or stdin)")
+    send.add_argument("to", help="recipient JID")
+    send.add_argument("text", nargs="*", help="message text (default: read stdin)")
+    send.add_argument("--subject", help="subject of the message")
+    send.add_argument("--type", default="chat", choices=("chat", "normal", "headline"))
+    send.add_argument("--lang", default="", help="xml:lang of the text (default: none)")
+    add_profile_option(send)
+
+    history = command(subparsers, "history", show_history, "show the message history, oldest first")
+    history.add_argument("with_jid", nargs="?", help="only the conversation with this JID")
+    history.add_argument("--from", dest="from_jid", default="", help="only messages from this JID")
+    history.add_argument("-n", "--limit", type=int, default=50, help="the N most recent (0: all; default 50)")
+    history.add_argument("-s", "--search", help="only messages whose text contains this (any case)")
+    history.add_argument("--type", action="append", help="only this message type (repeatable)")
+    add_profile_option(history)

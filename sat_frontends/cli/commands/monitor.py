@@ -1,0 +1,67 @@
+"""``sat monitor``: print every bridge signal as it arrives (debugging, scripting)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from sat_bridge.client import AsyncBridgeClient
+from sat_bridge.spec import Signal
+from sat_frontends.cli.commands import command
+from sat_frontends.cli.output import Output
+
+
+def signal_record(signal: Signal, args: tuple[Any, ...]) -> dict[str, Any]:
+    """A signal as a JSON-ready object, its arguments by name (JSON strings decoded)."""
+    named: dict[str, Any] = {}
+    for spec_arg, value in zip(signal.args, args):
+        if spec_arg.name.endswith("_json") and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        named[spec_arg.name] = value
+    return {"signal": signal.name, "args": named}
+
+
+def signal_line(record: dict[str, Any]) -> str:
+    shown = ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in record["args"].items())
+    return f"{record['signal']}({shown})"
+
+
+async def monitor(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    wanted = set(args.signal or [])
+    signals = [s for s in client.spec.signals() if not wanted or s.name in wanted]
+    unknown = wanted - {s.name for s in signals}
+    if unknown:
+        output.error("InvalidArgument", f"unknown signal(s): {', '.join(sorted(unknown))}")
+        return 10
+    done = asyncio.Event()
+    seen = 0
+
+    def make_callback(signal: Signal) -> Any:
+        def on_signal(*values: Any) -> None:
+            nonlocal seen
+            record = signal_record(signal, values)
+            output.value(record if output.json else signal_line(record))
+            output.out.flush()
+            seen += 1
+            if args.count and seen >= args.count:
+                done.set()
+
+        return on_signal
+
+    for signal in signals:
+        await client.on_signal(signal.name, make_callback(signal))
+    print(f"monitoring {len(signals)} signal(s); Ctrl-C to stop", file=sys.stderr, flush=True)
+    await done.wait()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = command(subparsers, "monitor", monitor, "print bridge signals as they arrive")
+    parser.add_argument("--signal", action="append", help="only this signal (repeatable)")
+    parser.add_argument("--count", type=int, default=0, help="exit after N signals (default: never)")

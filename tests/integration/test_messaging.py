@@ -1,0 +1,108 @@
+"""Messages between profiles and with an independent client (slixmpp), on a real Prosody."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+import pytest
+
+from sat_bridge import errors
+from sat_bridge.client import BridgeClient
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.backend import BackendProcess, SignalRecorder
+from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.xmpp_helpers import create_xmpp_profile
+
+
+@pytest.fixture
+def online(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
+    """Profiles alice and bob, connected; a recorder of MessageNew."""
+    client = backend.client
+    assert client is not None
+    signals = SignalRecorder(client, "MessageNew")
+    for user in ("alice", "bob"):
+        create_xmpp_profile(client, prosody, user)
+        client.connect(user)
+    yield client, signals
+    for user in ("alice", "bob"):
+        client.disconnect(user)
+
+
+@pytest.fixture
+def carol(prosody: ProsodyServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"])
+    yield peer
+    peer.disconnect()
+
+
+def body_is(text: str, profile: str):  # type: ignore[no-untyped-def]
+    return lambda uid, ts, sender, to, message, subject, mtype, extra, prof: (
+        message.get("") == text and prof == profile
+    )
+
+
+def test_two_profiles_chat(online: tuple[BridgeClient, SignalRecorder]) -> None:
+    client, signals = online
+    uid = client.message_send("bob@localhost", {"": "hello bob"}, {}, "chat", '{"thread": "t1"}', "alice")
+    sent = signals.wait_for("MessageNew", body_is("hello bob", "alice"))
+    assert sent[0] == uid and sent[2].startswith("alice@localhost/") and sent[3] == "bob@localhost"
+    received = signals.wait_for("MessageNew", body_is("hello bob", "bob"))
+    assert received[2].startswith("alice@localhost/") and received[6] == "chat"
+
+    client.message_send("alice@localhost", {"": "hi alice", "fr": "salut alice"}, {"": "greetings"}, "", "{}", "bob")
+    reply = signals.wait_for("MessageNew", body_is("hi alice", "alice"))
+    assert reply[4] == {"": "hi alice", "fr": "salut alice"} and reply[5] == {"": "greetings"}
+
+    history = client.history_get("alice@localhost", "bob@localhost", 0, True, "{}", "alice")
+    assert [row[4][""] for row in history] == ["hello bob", "hi alice"]
+    assert json.loads(history[0][7]) == {"thread": "t1"}
+    bob_side = client.history_get("bob@localhost", "", 0, False, "{}", "bob")
+    assert [row[4][""] for row in bob_side] == ["hi alice"]
+    assert [r[4][""] for r in client.history_get("", "", 1, False, "{}", "alice")] == ["hi alice"]
+    found = client.history_get("", "", 0, False, '{"body": "HELLO"}', "alice")
+    assert [r[0] for r in found] == [uid]
+
+
+def test_slixmpp_peer_both_ways(online: tuple[BridgeClient, SignalRecorder], carol: XmppPeer) -> None:
+    client, signals = online
+    carol.send_message("alice@localhost", "from slixmpp")
+    received = signals.wait_for("MessageNew", body_is("from slixmpp", "alice"))
+    assert received[2].startswith("carol@localhost/")
+    uid = client.message_send("carol@localhost", {"": "from sat"}, {}, "chat", "{}", "alice")
+    got = carol.wait_message(lambda message: message["body"] == "from sat")
+    assert got["id"] == uid
+    assert got.xml.find("{urn:xmpp:sid:0}origin-id").get("id") == uid
+
+
+def test_hostile_stanzas_do_not_kill_the_session(online: tuple[BridgeClient, SignalRecorder],
+                                                   carol: XmppPeer) -> None:
+    client, signals = online
+    carol.send_message("alice@localhost", "x" * 200_000)
+    carol.send_message("alice@localhost", "odd", payloads=["<weird xmlns='urn:example:unknown'><deep><er/></deep></weird>"])
+    carol.send_message("alice@localhost", "after the junk")
+    signals.wait_for("MessageNew", body_is("after the junk", "alice"))
+    assert client.is_connected("alice") is True
+
+
+def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
+    client, _ = online
+    cases = [
+        ("not a jid@@", {"": "x"}, "chat", "{}"),
+        ("bob@localhost", {}, "chat", "{}"),
+        ("bob@localhost", {"": "x"}, "bogus", "{}"),
+        ("bob@localhost", {"": "x"}, "chat", "[1]"),
+        ("bob@localhost", {"": "x"}, "chat", "{bad json"),
+    ]
+    for to, body, mtype, extra in cases:
+        with pytest.raises(errors.InvalidArgument):
+            client.message_send(to, body, {}, mtype, extra, "alice")
+    for filters in ('{"nope": 1}', '{"types": "chat"}', "[]", '{"after": "yesterday"}'):
+        with pytest.raises(errors.InvalidArgument):
+            client.history_get("", "", 0, False, filters, "alice")
+    with pytest.raises(errors.InvalidArgument):
+        client.history_get("", "", -1, False, "{}", "alice")
+    client.disconnect("alice")
+    with pytest.raises(errors.ProfileNotConnected):
+        client.message_send("bob@localhost", {"": "x"}, {}, "chat", "{}", "alice")
