@@ -242,6 +242,9 @@ class BridgeClient:
         def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        if not self._thread.is_alive():
+            coroutine.close()
+            raise BridgeUnavailable("this bridge client is closed")
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return future.result(timeout)
 

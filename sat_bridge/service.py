@@ -62,9 +62,12 @@ class DBusBridge(BridgeDispatcher):
 
     async def stop(self) -> None:
         if self.bus is not None:
-            self.bus.disconnect()
-            await self.bus.wait_for_disconnect()
-            self.bus = None
+            bus, self.bus = self.bus, None
+            bus.disconnect()
+            try:
+                await bus.wait_for_disconnect()
+            except (EOFError, OSError):
+                pass  # the bus closed the socket first: disconnected all the same
 
     def emit(self, name: str, *args: Any) -> None:
         """Emit a declared, enabled signal to every frontend."""

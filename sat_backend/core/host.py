@@ -20,7 +20,8 @@ from sat_backend.core.param_values import ParamValues
 from sat_backend.core.params import ParamsRegistry
 from sat_backend.core.profiles import ProfileManager
 from sat_backend.core.im.messaging import Messaging
-from sat_backend.core.im.presence import InitialPresenceHandler
+from sat_backend.core.im.presence import PresenceService
+from sat_backend.core.im.roster import RosterService
 from sat_backend.core.secrets import SecretBox
 from sat_backend.core.sessions import SessionManager
 from sat_backend.core.triggers import TriggerManager
@@ -42,6 +43,8 @@ class Backend:
         self.plugins: dict[str, Any] = {}
         self.sessions = SessionManager(self)
         self.messaging = Messaging(self)
+        self.presence = PresenceService(self)
+        self.roster = RosterService(self)
         self._ready: asyncio.Event | None = None
         self.params: ParamValues
         self.profiles: ProfileManager
@@ -63,7 +66,8 @@ class Backend:
         self.params = ParamValues(self.params_registry, self.storage, secrets, self._on_param_change)
         self.profiles = ProfileManager(self.storage, self.params)
         self._register_core_members()
-        self.sessions.add_handler_factory(lambda client: InitialPresenceHandler())
+        self.sessions.add_handler_factory(self.presence.make_handler)
+        self.sessions.add_handler_factory(self.roster.make_handler)
         self.sessions.add_handler_factory(self.messaging.make_handler)
         await self._load_plugins()
         await self.bridge.start()
@@ -121,9 +125,19 @@ class Backend:
         register("Connect", self.connect)
         register("Disconnect", self.disconnect)
         register("IsConnected", self.is_connected)
+        register("ContactsGet", self.roster.contacts_get)
+        register("ContactAdd", self.roster.contact_add)
+        register("ContactUpdate", self.roster.contact_update)
+        register("ContactDelete", self.roster.contact_delete)
+        register("ContactSubscriptionAnswer", self.presence.subscription_answer)
+        register("PresenceSet", self.presence.presence_set)
+        register("PresenceStatusesGet", self.presence.statuses_get)
         register("MessageSend", self.messaging.send)
         register("HistoryGet", self.messaging.history)
-        for signal in ("ParamUpdate", "Connected", "Disconnected", "MessageNew"):
+        for signal in (
+            "ParamUpdate", "Connected", "Disconnected", "MessageNew", "ContactNew", "ContactDeleted",
+            "ContactSubscriptionRequest", "PresenceUpdate",
+        ):
             self.bridge.enable_signal(signal)
 
     def _on_param_change(self, name: str, value: str, category: str, profile: str) -> None:

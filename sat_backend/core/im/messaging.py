@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -12,6 +11,7 @@ from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import (
     SENDABLE_TYPES,
     ChatMessage,
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_LENGTH = 100_000
 
-#: tasks started from Twisted observers, referenced until done (asyncio keeps weak refs)
-_BACKGROUND: set[asyncio.Future[Any]] = set()
-
 
 class MessageHandler(XMPPHandler):  # type: ignore[misc]
     """Observes every incoming ``<message/>`` of one profile's stream."""
@@ -54,7 +51,7 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
             log.warning("%s: dropped a malformed message: %s", self.client.profile, exc)
             return
         if message is not None:
-            _run_in_background(self.on_message(self.client, message), "storing a received message")
+            run_in_background(self.on_message(self.client, message), "storing a received message")
 
 
 class Messaging:
@@ -120,17 +117,3 @@ def _parse_extra(extra_json: str) -> dict[str, Any]:
     if not isinstance(extra, dict):
         raise InvalidArgument("extra_json must be a JSON object")
     return extra
-
-
-def _run_in_background(coroutine: Any, what: str) -> None:
-    """Run a coroutine from a Twisted observer; its failure is logged, never raised into
-    the stream (a bad stanza must not kill the session)."""
-    task = asyncio.ensure_future(coroutine)
-    _BACKGROUND.add(task)
-
-    def report(done: asyncio.Future[Any]) -> None:
-        _BACKGROUND.discard(done)
-        if not done.cancelled() and done.exception() is not None:
-            log.error("failed while %s", what, exc_info=done.exception())
-
-    task.add_done_callback(report)

@@ -1,18 +1,153 @@
-"""Our own presence (RFC 6121 §4): announce availability when the session opens.
+"""Presence (RFC 6121 §3–4): ours, our contacts', and subscription requests.
 
-Without an initial presence the server does not route messages sent to our bare JID to
-this resource, so this is part of being connected. Contacts' presence and
-``PresenceSet`` come with the roster work.
+Our own presence is remembered per profile so that a reconnection announces the same
+availability; contacts' presence is kept in memory only (it is meaningless after a
+restart) and every change is announced with ``PresenceUpdate``.
 """
 
 from __future__ import annotations
 
-from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-NS_CLIENT = "jabber:client"
+from twisted.words.protocols.jabber.jid import JID
+from tx_xmpp.xmppim import AvailabilityPresence, PresenceProtocol, SubscriptionPresence
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.jids import parse_bare_jid, parse_jid
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+SHOW_VALUES = ("", "away", "chat", "dnd", "xa", "unavailable")
+MAX_STATUS_LENGTH = 1024
 
 
-class InitialPresenceHandler(XMPPHandler):  # type: ignore[misc]
-    def connectionInitialized(self) -> None:
-        self.send(domish.Element((NS_CLIENT, "presence")))
+@dataclass
+class OwnPresence:
+    show: str = ""
+    statuses: dict[str, str] = field(default_factory=dict)
+    priority: int = 0
+
+
+def _statuses_to_bridge(statuses: dict[Any, str] | None) -> dict[str, str]:
+    return {(lang or ""): text for lang, text in (statuses or {}).items()}
+
+
+def _statuses_from_bridge(statuses: dict[str, str]) -> dict[str | None, str]:
+    return {(lang or None): text for lang, text in statuses.items()}
+
+
+class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
+    """Presence stanzas of one profile's stream."""
+
+    def __init__(self, service: PresenceService, client: XmppClient) -> None:
+        super().__init__()
+        self.service = service
+        self.client = client
+
+    def availableReceived(self, presence: AvailabilityPresence) -> None:
+        self.service.on_availability(self.client, presence)
+
+    def unavailableReceived(self, presence: AvailabilityPresence) -> None:
+        self.service.on_availability(self.client, presence)
+
+    def subscribeReceived(self, presence: SubscriptionPresence) -> None:
+        self.service.host.bridge.emit("ContactSubscriptionRequest", presence.sender.userhost(), self.client.profile)
+
+    def connectionLost(self, reason: Any) -> None:
+        super().connectionLost(reason)
+        self.service.forget(self.client.profile)
+
+
+class PresenceService:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.handlers: dict[str, PresenceHandler] = {}
+        self.own: dict[str, OwnPresence] = {}
+        #: profile → bare JID → resource → (show, priority, statuses)
+        self.contacts: dict[str, dict[str, dict[str, tuple[str, int, dict[str, str]]]]] = {}
+
+    def make_handler(self, client: XmppClient) -> PresenceHandler:
+        handler = PresenceHandler(self, client)
+        self.handlers[client.profile] = handler
+        return handler
+
+    def send_initial(self, client: XmppClient) -> None:
+        """Announce our remembered availability (called once the roster is known)."""
+        handler = self.handlers.get(client.profile)
+        if handler is None or not client.is_connected:
+            return
+        own = self.own.get(client.profile, OwnPresence())
+        self._send(handler, None, own)
+
+    def _send(self, handler: PresenceHandler, recipient: JID | None, own: OwnPresence) -> None:
+        statuses = _statuses_from_bridge(own.statuses) or None
+        if own.show == "unavailable":
+            handler.unavailable(recipient, statuses)
+        else:
+            handler.available(recipient, own.show or None, statuses, own.priority)
+
+    def on_availability(self, client: XmppClient, presence: AvailabilityPresence) -> None:
+        sender: JID = presence.sender
+        if sender is None or sender == client.jid:
+            return  # our own presence reflected by the server
+        profile = client.profile
+        resources = self.contacts.setdefault(profile, {}).setdefault(sender.userhost(), {})
+        statuses = _statuses_to_bridge(presence.statuses)
+        resource = sender.resource or ""
+        if presence.available:
+            show = presence.show or ""
+            priority = int(presence.priority or 0)
+            resources[resource] = (show, priority, statuses)
+        else:
+            show, priority = "unavailable", 0
+            resources.pop(resource, None)
+            if not resources:
+                self.contacts[profile].pop(sender.userhost(), None)
+        self.host.bridge.emit("PresenceUpdate", sender.full(), show, priority, statuses, profile)
+
+    def forget(self, profile: str) -> None:
+        self.contacts.pop(profile, None)
+
+    def subscribe(self, client: XmppClient, contact: JID) -> None:
+        """Ask for ``contact``'s presence and pre-approve theirs (RFC 6121 §3.4), so that
+        adding someone ends in a mutual subscription once they accept."""
+        handler = self.handlers[client.profile]
+        handler.subscribe(contact)
+        handler.subscribed(contact)
+
+    # bridge members ------------------------------------------------------------------------
+
+    async def presence_set(self, to_jid: str, show: str, statuses: dict[str, str], profile: str) -> None:
+        if show not in SHOW_VALUES:
+            raise InvalidArgument(f"show must be one of {', '.join(repr(v) for v in SHOW_VALUES)}")
+        if any(len(text) > MAX_STATUS_LENGTH for text in statuses.values()):
+            raise InvalidArgument(f"a status is longer than {MAX_STATUS_LENGTH} characters")
+        recipient = parse_jid(to_jid, "to_jid") if to_jid else None
+        resolved = await self.host.profiles.resolve(profile)
+        client = self.host.sessions.get_client(resolved)
+        own = OwnPresence(show, dict(statuses))
+        if recipient is None:
+            self.own[resolved] = own
+        self._send(self.handlers[client.profile], recipient, own)
+
+    async def statuses_get(self, profile: str) -> dict[str, dict[str, tuple[str, int, dict[str, str]]]]:
+        return self.contacts.get(await self.host.profiles.resolve(profile), {})
+
+    async def subscription_answer(self, jid: str, accept: bool, profile: str) -> None:
+        contact = JID(parse_bare_jid(jid, "jid"))
+        resolved = await self.host.profiles.resolve(profile)
+        client = self.host.sessions.get_client(resolved)
+        handler = self.handlers[client.profile]
+        if not accept:
+            handler.unsubscribed(contact)
+            return
+        handler.subscribed(contact)
+        known = await self.host.roster.get_contact(resolved, contact.userhost())
+        if known is None or (known.subscription in ("none", "from") and not known.ask):
+            handler.subscribe(contact)

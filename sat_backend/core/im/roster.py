@@ -1,0 +1,188 @@
+"""The roster (RFC 6121 §2) of each profile, kept locally with roster versioning.
+
+The local copy lives in the profile's private data (namespace ``roster``): the contacts
+and the version the server gave. On connect we ask for the roster "since" that version;
+the server answers with nothing new or the whole roster, then pushes each change, which
+updates the copy and is announced with ``ContactNew`` / ``ContactDeleted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from twisted.words.protocols.jabber.jid import JID
+from tx_xmpp.xmppim import RosterClientProtocol, RosterItem, RosterRequest
+
+from sat_backend.core.exceptions import NotFound
+from sat_backend.core.im.background import as_deferred, run_in_background
+from sat_backend.core.jids import parse_bare_jid
+from sat_backend.core.sessions import wait
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+PRIVATE_NAMESPACE = "roster"
+
+
+@dataclass
+class Contact:
+    jid: str
+    name: str = ""
+    subscription: str = "none"
+    ask: str = ""
+    groups: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_item(cls, item: RosterItem) -> Contact:
+        subscription = {(False, False): "none", (True, False): "to", (False, True): "from",
+                        (True, True): "both"}[(item.subscriptionTo, item.subscriptionFrom)]
+        return cls(item.entity.userhost(), item.name or "", subscription,
+                   "subscribe" if item.pendingOut else "", sorted(item.groups))
+
+    def bridge_tuple(self) -> tuple[str, dict[str, str], list[str]]:
+        return self.jid, {"name": self.name, "subscription": self.subscription, "ask": self.ask}, self.groups
+
+
+class RosterHandler(RosterClientProtocol):  # type: ignore[misc]
+    """Roster requests and pushes of one profile's stream."""
+
+    def __init__(self, service: RosterService, client: XmppClient) -> None:
+        super().__init__()
+        self.service = service
+        self.client = client
+
+    def connectionInitialized(self) -> None:
+        super().connectionInitialized()
+        run_in_background(self.service.synchronise(self), f"{self.client.profile}: roster retrieval")
+
+    def setReceived(self, request: RosterRequest) -> Any:
+        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version))
+
+    def removeReceived(self, request: RosterRequest) -> Any:
+        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version))
+
+
+class RosterService:
+    """Roster of every profile, for the bridge members and the other core parts."""
+
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.handlers: dict[str, RosterHandler] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, profile: str) -> asyncio.Lock:
+        """Serialises read-modify-write of one profile's local copy (pushes come in bursts)."""
+        return self._locks.setdefault(profile, asyncio.Lock())
+
+    def make_handler(self, client: XmppClient) -> RosterHandler:
+        handler = RosterHandler(self, client)
+        self.handlers[client.profile] = handler
+        return handler
+
+    # local copy -------------------------------------------------------------------------
+
+    async def load(self, profile: str) -> tuple[dict[str, Contact], str | None]:
+        storage = self.host.storage
+        stored = await storage.get_private(PRIVATE_NAMESPACE, "contacts", profile) or {}
+        version = await storage.get_private(PRIVATE_NAMESPACE, "version", profile)
+        contacts = {}
+        for jid, data in stored.items():
+            try:
+                contacts[jid] = Contact(**data)
+            except TypeError:
+                log.warning("%s: skipped a malformed cached roster entry for %s", profile, jid)
+        return contacts, version if isinstance(version, str) else None
+
+    async def save(self, profile: str, contacts: dict[str, Contact], version: str | None) -> None:
+        storage = self.host.storage
+        await storage.set_private(PRIVATE_NAMESPACE, "contacts", {j: asdict(c) for j, c in contacts.items()}, profile)
+        await storage.set_private(PRIVATE_NAMESPACE, "version", version, profile)
+
+    # network ------------------------------------------------------------------------------
+
+    async def synchronise(self, handler: RosterHandler) -> None:
+        """Fetch what changed since our version (or everything) and announce it; then
+        send our initial presence (RFC 6121 §2.2: roster first, then presence)."""
+        try:
+            async with self._lock(handler.client.profile):
+                await self._fetch(handler)
+        finally:
+            self.host.presence.send_initial(handler.client)
+
+    async def _fetch(self, handler: RosterHandler) -> None:
+        profile = handler.client.profile
+        contacts, version = await self.load(profile)
+        roster = await wait(handler.getRoster(version if version is not None else ""))
+        if roster is None:
+            log.debug("%s: roster unchanged since version %s", profile, version)
+            return
+        fresh = {item.entity.userhost(): Contact.from_item(item) for item in roster.values()}
+        await self.save(profile, fresh, roster.version)
+        for jid in contacts.keys() - fresh.keys():
+            self.host.bridge.emit("ContactDeleted", jid, profile)
+        for jid, contact in fresh.items():
+            if contacts.get(jid) != contact:
+                self.host.bridge.emit("ContactNew", *contact.bridge_tuple(), profile)
+
+    async def on_push(self, profile: str, item: RosterItem, version: str | None) -> None:
+        async with self._lock(profile):
+            await self._apply_push(profile, item, version)
+
+    async def _apply_push(self, profile: str, item: RosterItem, version: str | None) -> None:
+        contacts, old_version = await self.load(profile)
+        jid = item.entity.userhost()
+        if item.remove:
+            removed = contacts.pop(jid, None)
+            await self.save(profile, contacts, version or old_version)
+            if removed is not None:
+                self.host.bridge.emit("ContactDeleted", jid, profile)
+            return
+        contact = Contact.from_item(item)
+        contacts[jid] = contact
+        await self.save(profile, contacts, version or old_version)
+        self.host.bridge.emit("ContactNew", *contact.bridge_tuple(), profile)
+
+    # bridge members -------------------------------------------------------------------------
+
+    async def contacts_get(self, profile: str) -> list[tuple[str, dict[str, str], list[str]]]:
+        contacts, _ = await self.load(await self.host.profiles.resolve(profile))
+        return [contact.bridge_tuple() for contact in contacts.values()]
+
+    async def contact_add(self, jid: str, profile: str) -> None:
+        contact = JID(parse_bare_jid(jid, "jid"))
+        handler = self._handler(await self.host.profiles.resolve(profile))
+        await wait(handler.setItem(RosterItem(contact)))
+        self.host.presence.subscribe(handler.client, contact)
+
+    async def contact_update(self, jid: str, name: str, groups: list[str], profile: str) -> None:
+        contact = parse_bare_jid(jid, "jid")
+        resolved = await self.host.profiles.resolve(profile)
+        handler = self._handler(resolved)
+        await self._require_contact(resolved, contact)
+        item = RosterItem(JID(contact), name=name, groups={group for group in groups if group})
+        await wait(handler.setItem(item))
+
+    async def contact_delete(self, jid: str, profile: str) -> None:
+        contact = parse_bare_jid(jid, "jid")
+        resolved = await self.host.profiles.resolve(profile)
+        handler = self._handler(resolved)
+        await self._require_contact(resolved, contact)
+        await wait(handler.removeItem(JID(contact)))
+
+    async def get_contact(self, profile: str, jid: str) -> Contact | None:
+        contacts, _ = await self.load(profile)
+        return contacts.get(jid)
+
+    async def _require_contact(self, profile: str, jid: str) -> None:
+        if await self.get_contact(profile, jid) is None:
+            raise NotFound(f"{jid} is not in the roster of {profile!r}")
+
+    def _handler(self, profile: str) -> RosterHandler:
+        client = self.host.sessions.get_client(profile)  # raises ProfileNotConnected
+        return self.handlers[client.profile]
