@@ -10,10 +10,19 @@ from typing import Sequence
 from sat_bridge.client import DEFAULT_TIMEOUT, AsyncBridgeClient
 from sat_bridge.errors import BridgeError
 from sat_frontends.cli import exit_codes
-from sat_frontends.cli.commands import debug, message, monitor, param, profile, session, version
+from sat_frontends.cli.commands import (
+    debug,
+    message,
+    monitor,
+    param,
+    profile,
+    roster,
+    session,
+    version,
+)
 from sat_frontends.cli.output import Output
 
-COMMAND_MODULES = (version, profile, param, session, message, monitor, debug)
+COMMAND_MODULES = (version, profile, param, session, roster, message, monitor, debug)
 
 
 def build_parser() -> argparse.ArgumentParser:

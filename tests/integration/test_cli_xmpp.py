@@ -46,3 +46,52 @@ def test_chat_from_the_command_line(backend: BackendProcess, prosody: ProsodySer
     offline = sat(backend, "message", "send", "bob@localhost", "x", "-p", "alice")
     assert offline.returncode == 15 and "ProfileNotConnected" in offline.stderr
     sat(backend, "disconnect", "-p", "bob")
+
+
+def eventually(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+    """Poll ``check`` (bounded) until it returns a truthy value; the network is asynchronous."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def test_roster_and_presence_from_the_command_line(backend: BackendProcess, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import XMPP_ACCOUNTS
+    from tests.fixtures.prosody import prosody_server
+
+    assert backend.client is not None
+    steps = prosody_server(tmp_path_factory.mktemp("prosody-cli-roster"),
+                           {user: XMPP_ACCOUNTS[user] for user in ("alice", "bob")})
+    server = next(steps)
+    try:
+        for user in ("alice", "bob"):
+            create_xmpp_profile(backend.client, server, user)
+            sat(backend, "connect", "-p", user)
+        added = sat(backend, "roster", "add", "bob@localhost", "--name", "Bob", "--group", "friends", "-p", "alice")
+        assert added.returncode == 0, added.stderr
+
+        sat_answer = sat(backend, "roster", "answer", "alice@localhost", "accept", "-p", "bob")
+        assert sat_answer.returncode == 0, sat_answer.stderr
+
+        def alice_roster() -> list[dict]:  # type: ignore[type-arg]
+            return json.loads(sat(backend, "-O", "json", "roster", "list", "-p", "alice").stdout)
+
+        roster = eventually(lambda: [c for c in alice_roster() if c["subscription"] == "both"])
+        assert roster == [{"jid": "bob@localhost", "name": "Bob", "subscription": "both", "ask": "",
+                           "groups": ["friends"]}]
+        assert sat(backend, "presence", "set", "away", "at lunch", "-p", "bob").returncode == 0
+        text = eventually(lambda: "away" in (out := sat(backend, "presence", "list", "-p", "alice").stdout) and out)
+        assert "bob@localhost" in text and "at lunch" in text
+        assert sat(backend, "roster", "delete", "bob@localhost", "-p", "alice").returncode == 0
+        assert eventually(lambda: sat(backend, "-O", "json", "roster", "list", "-p", "alice").stdout == "[]\n")
+        missing = sat(backend, "roster", "delete", "nobody@localhost", "-p", "alice")
+        assert missing.returncode == 11
+    finally:
+        for user in ("alice", "bob"):
+            sat(backend, "disconnect", "-p", user)
+        steps.close()

@@ -15,6 +15,7 @@ from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.xmppim import AvailabilityPresence, PresenceProtocol, SubscriptionPresence
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_bare_jid, parse_jid
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
         self.service.on_availability(self.client, presence)
 
     def subscribeReceived(self, presence: SubscriptionPresence) -> None:
-        self.service.host.bridge.emit("ContactSubscriptionRequest", presence.sender.userhost(), self.client.profile)
+        if presence.sender is not None:
+            run_in_background(self.service.on_subscribe_request(self, presence.sender.userhostJID()),
+                              f"{self.client.profile}: subscription request")
 
     def connectionLost(self, reason: Any) -> None:
         super().connectionLost(reason)
@@ -110,6 +113,17 @@ class PresenceService:
             if not resources:
                 self.contacts[profile].pop(sender.userhost(), None)
         self.host.bridge.emit("PresenceUpdate", sender.full(), show, priority, statuses, profile)
+
+    async def on_subscribe_request(self, handler: PresenceHandler, contact: JID) -> None:
+        """Accept at once someone we asked first (we added them: the user wants a mutual
+        subscription, whatever the server did with our pre-approval); ask the user otherwise."""
+        profile = handler.client.profile
+        known = await self.host.roster.get_contact(profile, contact.userhost())
+        if known is not None and (known.subscription in ("to", "both") or known.ask):
+            log.info("%s: accepting the subscription of %s (we asked them first)", profile, contact.userhost())
+            handler.subscribed(contact)
+            return
+        self.host.bridge.emit("ContactSubscriptionRequest", contact.userhost(), profile)
 
     def forget(self, profile: str) -> None:
         self.contacts.pop(profile, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.xmppim import RosterClientProtocol, RosterItem, RosterRequest
@@ -138,10 +138,9 @@ class RosterService:
         contacts, old_version = await self.load(profile)
         jid = item.entity.userhost()
         if item.remove:
-            removed = contacts.pop(jid, None)
+            contacts.pop(jid, None)  # may be gone already: see _accepted
             await self.save(profile, contacts, version or old_version)
-            if removed is not None:
-                self.host.bridge.emit("ContactDeleted", jid, profile)
+            self.host.bridge.emit("ContactDeleted", jid, profile)
             return
         contact = Contact.from_item(item)
         contacts[jid] = contact
@@ -158,6 +157,7 @@ class RosterService:
         contact = JID(parse_bare_jid(jid, "jid"))
         handler = self._handler(await self.host.profiles.resolve(profile))
         await wait(handler.setItem(RosterItem(contact)))
+        await self._accepted(handler.client.profile, contact.userhost(), lambda known: known or Contact(contact.userhost()))
         self.host.presence.subscribe(handler.client, contact)
 
     async def contact_update(self, jid: str, name: str, groups: list[str], profile: str) -> None:
@@ -168,12 +168,37 @@ class RosterService:
         item = RosterItem(JID(contact), name=name, groups={group for group in groups if group})
         await wait(handler.setItem(item))
 
+        def renamed(known: Contact | None) -> Contact:
+            known = known or Contact(contact)
+            return Contact(contact, name, known.subscription, known.ask, sorted(item.groups))
+
+        await self._accepted(resolved, contact, renamed)
+
     async def contact_delete(self, jid: str, profile: str) -> None:
         contact = parse_bare_jid(jid, "jid")
         resolved = await self.host.profiles.resolve(profile)
         handler = self._handler(resolved)
         await self._require_contact(resolved, contact)
         await wait(handler.removeItem(JID(contact)))
+        await self._accepted(resolved, contact, lambda known: None)
+
+    async def _accepted(
+        self, profile: str, jid: str, change: Callable[[Contact | None], Contact | None]
+    ) -> None:
+        """Apply to the local copy a roster change the server has just accepted.
+
+        The server's push may come after its answer (Prosody does so), and the user's next
+        call must already see the change; the push, when it comes, refines the entry (and
+        is what emits ``ContactNew`` / ``ContactDeleted``).
+        """
+        async with self._lock(profile):
+            contacts, version = await self.load(profile)
+            updated = change(contacts.get(jid))
+            if updated is None:
+                contacts.pop(jid, None)
+            else:
+                contacts[jid] = updated
+            await self.save(profile, contacts, version)
 
     async def get_contact(self, profile: str, jid: str) -> Contact | None:
         contacts, _ = await self.load(profile)
