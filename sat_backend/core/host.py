@@ -68,6 +68,7 @@ class Backend:
         self._register_core_members()
         self.sessions.add_handler_factory(self.presence.make_handler)
         self.sessions.add_handler_factory(self.roster.make_handler)
+        self.sessions.add_session_starter(self.roster.start_session)
         self.sessions.add_handler_factory(self.messaging.make_handler)
         await self._load_plugins()
         await self.bridge.start()

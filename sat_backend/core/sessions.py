@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from twisted.internet.defer import Deferred
 from tx_xmpp.generic import FallbackHandler
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 #: builds one handler for a new client stream
 HandlerFactory = Callable[[XmppClient], Any]
+#: runs once a stream is open, before the session counts as connected (roster, presence…)
+SessionStarter = Callable[[XmppClient], Awaitable[None]]
 
 
 async def wait(deferred: Deferred[Any]) -> Any:
@@ -34,7 +36,9 @@ class SessionManager:
         self._reactor = reactor
         self.clients: dict[str, XmppClient] = {}
         self.handler_factories: list[HandlerFactory] = []
+        self.session_starters: list[SessionStarter] = []
         self._connecting: dict[str, asyncio.Future[bool]] = {}
+        self._starting: dict[str, asyncio.Task[None]] = {}
 
     @property
     def reactor(self) -> Any:
@@ -47,6 +51,11 @@ class SessionManager:
     def add_handler_factory(self, factory: HandlerFactory) -> None:
         """Attach a handler made by ``factory`` to every profile's stream (plugins too)."""
         self.handler_factories.append(factory)
+
+    def add_session_starter(self, starter: SessionStarter) -> None:
+        """Run ``starter`` each time a stream opens, in registration order, before
+        ``Connect`` returns and ``Connected`` is emitted (RFC 6121: roster, then presence)."""
+        self.session_starters.append(starter)
 
     def get_client(self, profile: str) -> XmppClient:
         """:raises ProfileNotConnected: the profile has no open session."""
@@ -99,6 +108,9 @@ class SessionManager:
             if self.clients.get(profile) is client:
                 del self.clients[profile]
             raise
+        starting = self._starting.get(profile)
+        if starting is not None:
+            await asyncio.shield(starting)
 
     async def disconnect(self, profile: str) -> None:
         client = self.clients.pop(profile, None)
@@ -130,6 +142,20 @@ class SessionManager:
 
     def _on_state(self, client: XmppClient, connected: bool) -> None:
         if connected:
-            self.host.bridge.emit("Connected", client.jid.full(), client.profile)
+            task = asyncio.ensure_future(self._start_session(client))
+            self._starting[client.profile] = task
+            task.add_done_callback(lambda _: self._starting.pop(client.profile, None)
+                                   if self._starting.get(client.profile) is task else None)
         else:
             self.host.bridge.emit("Disconnected", client.profile)
+
+    async def _start_session(self, client: XmppClient) -> None:
+        for starter in self.session_starters:
+            if not client.is_connected:
+                return
+            try:
+                await starter(client)
+            except Exception:  # noqa: BLE001 - a failed step must not block the session
+                log.exception("%s: session start step %s failed", client.profile, starter)
+        if client.is_connected:
+            self.host.bridge.emit("Connected", client.jid.full(), client.profile)

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, delete, event, inspect, select
+from sqlalchemy import Connection, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -253,6 +253,8 @@ class Storage:
         try:
             async with self.session() as session:
                 entry.profile_id = await _profile_id(session, profile)
+                if await _known_by_origin_id(session, entry):
+                    return False
                 session.add(entry)
         except Conflict:
             return False
@@ -263,7 +265,9 @@ class Storage:
         async with self.session() as session:
             statement = select(History).where(History.profile_id == await _profile_id(session, profile))
             statement = statement.where(*query.conditions())
-            statement = statement.order_by(History.timestamp.desc(), History.id.desc())
+            # archives stamp to the second: messages of one second keep their arrival order
+            arrival = func.coalesce(History.received_timestamp, History.timestamp)
+            statement = statement.order_by(History.timestamp.desc(), arrival.desc(), History.id.desc())
             if query.limit:
                 statement = statement.limit(query.limit)
             rows = list(await session.scalars(statement))
@@ -286,6 +290,25 @@ async def _get_scoped(
     if profile is None:
         return await session.get(general, key)
     return await session.get(individual, (*key, await _profile_id(session, profile)))
+
+
+async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
+    """True when the same sender's message with this XEP-0359 origin-id is stored (our own
+    message coming back from the archive); it then learns its archive stanza-id."""
+    if not entry.origin_id:
+        return False
+    known = await session.scalar(
+        select(History).where(
+            History.profile_id == entry.profile_id,
+            History.source == entry.source,
+            History.origin_id == entry.origin_id,
+        )
+    )
+    if known is None:
+        return False
+    if entry.stanza_id and known.stanza_id is None:
+        known.stanza_id = entry.stanza_id
+    return True
 
 
 async def _profile_id(session: AsyncSession, name: str) -> int:

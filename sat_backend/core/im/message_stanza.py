@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -133,6 +133,27 @@ def parse_message_element(element: domish.Element, own_jid: JID) -> ChatMessage 
         stanza_id=_stanza_id(element, own_jid),
         received_timestamp=now,
     )
+
+
+def parse_forwarded(forwarded: domish.Element, own_jid: JID, *, stanza_id: str | None = None) -> ChatMessage | None:
+    """The message inside a XEP-0297 ``<forwarded/>`` (carbons, MAM results); its
+    ``<delay/>`` gives the original time. ``stanza_id``: the archive id, for MAM.
+
+    :raises MalformedStanza: no message inside, or a malformed one.
+    """
+    inner = _first_child(forwarded, NS_CLIENT, "message")
+    if inner is None:
+        raise MalformedStanza("forwarded element without a message")
+    message = parse_message_element(inner, own_jid)
+    if message is None:
+        return None
+    delayed = _delay_stamp(forwarded)
+    changes: dict[str, Any] = {}
+    if delayed is not None:
+        changes["timestamp"] = delayed
+    if stanza_id is not None:
+        changes["stanza_id"] = stanza_id
+    return replace(message, **changes) if changes else message
 
 
 def _texts(element: domish.Element, name: str) -> dict[str, str]:

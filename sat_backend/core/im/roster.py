@@ -17,7 +17,7 @@ from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.xmppim import RosterClientProtocol, RosterItem, RosterRequest
 
 from sat_backend.core.exceptions import NotFound
-from sat_backend.core.im.background import as_deferred, run_in_background
+from sat_backend.core.im.background import as_deferred
 from sat_backend.core.jids import parse_bare_jid
 from sat_backend.core.sessions import wait
 
@@ -56,10 +56,6 @@ class RosterHandler(RosterClientProtocol):  # type: ignore[misc]
         super().__init__()
         self.service = service
         self.client = client
-
-    def connectionInitialized(self) -> None:
-        super().connectionInitialized()
-        run_in_background(self.service.synchronise(self), f"{self.client.profile}: roster retrieval")
 
     def setReceived(self, request: RosterRequest) -> Any:
         return as_deferred(self.service.on_push(self.client.profile, request.item, request.version))
@@ -105,6 +101,10 @@ class RosterService:
         await storage.set_private(PRIVATE_NAMESPACE, "version", version, profile)
 
     # network ------------------------------------------------------------------------------
+
+    async def start_session(self, client: XmppClient) -> None:
+        """Session starter: the roster first, then our initial presence."""
+        await self.synchronise(self.handlers[client.profile])
 
     async def synchronise(self, handler: RosterHandler) -> None:
         """Fetch what changed since our version (or everything) and announce it; then
