@@ -91,3 +91,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
     """One real Prosody on loopback for the run; tests that restart it make their own."""
     yield from prosody_server(tmp_path_factory.mktemp("prosody"), XMPP_ACCOUNTS)
+
+
+@pytest.fixture
+def fresh_prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
+    """A Prosody of the test's own, for tests that read archives, rosters or history:
+    the session server keeps what earlier tests left in them."""
+    yield from prosody_server(tmp_path_factory.mktemp("prosody-fresh"), XMPP_ACCOUNTS)

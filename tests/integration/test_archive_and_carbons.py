@@ -6,23 +6,21 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Iterator
-
 import pytest
 
 from sat_backend.memory.sqla import Storage
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer, prosody_server
+from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import connected_peer
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 
 @pytest.fixture
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
+def server(fresh_prosody: ProsodyServer) -> ProsodyServer:
     """A server of this test's own: archives must start empty."""
-    yield from prosody_server(tmp_path_factory.mktemp("prosody-mam"), XMPP_ACCOUNTS)
+    return fresh_prosody
 
 
 def bodies(client: BridgeClient, profile: str) -> list[str]:

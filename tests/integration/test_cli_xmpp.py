@@ -11,10 +11,10 @@ from tests.integration.test_cli import SAT, sat
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 
-def test_chat_from_the_command_line(backend: BackendProcess, prosody: ProsodyServer) -> None:
+def test_chat_from_the_command_line(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
     assert backend.client is not None
     for user in ("alice", "bob"):
-        create_xmpp_profile(backend.client, prosody, user)
+        create_xmpp_profile(backend.client, fresh_prosody, user)
         assert sat(backend, "connect", "-p", user).stdout == "connected\n"
     assert sat(backend, "connect", "-p", "alice").stdout == "already connected\n"
 
@@ -60,14 +60,9 @@ def eventually(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
         time.sleep(0.2)
 
 
-def test_roster_and_presence_from_the_command_line(backend: BackendProcess, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import XMPP_ACCOUNTS
-    from tests.fixtures.prosody import prosody_server
-
+def test_roster_and_presence_from_the_command_line(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
     assert backend.client is not None
-    steps = prosody_server(tmp_path_factory.mktemp("prosody-cli-roster"),
-                           {user: XMPP_ACCOUNTS[user] for user in ("alice", "bob")})
-    server = next(steps)
+    server = fresh_prosody
     try:
         for user in ("alice", "bob"):
             create_xmpp_profile(backend.client, server, user)
@@ -94,4 +89,3 @@ def test_roster_and_presence_from_the_command_line(backend: BackendProcess, tmp_
     finally:
         for user in ("alice", "bob"):
             sat(backend, "disconnect", "-p", user)
-        steps.close()

@@ -17,13 +17,13 @@ from tests.integration.xmpp_helpers import create_xmpp_profile
 
 
 @pytest.fixture
-def online(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
+def online(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
     """Profiles alice and bob, connected; a recorder of MessageNew."""
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, "MessageNew")
     for user in ("alice", "bob"):
-        create_xmpp_profile(client, prosody, user)
+        create_xmpp_profile(client, fresh_prosody, user)
         client.connect(user)
     yield client, signals
     for user in ("alice", "bob"):
@@ -31,8 +31,8 @@ def online(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[tuple[Br
 
 
 @pytest.fixture
-def carol(prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"])
+def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
     yield peer
     peer.disconnect()
 

@@ -8,28 +8,20 @@ import pytest
 
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer, prosody_server
+from tests.fixtures.prosody import ProsodyServer
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 SIGNALS = ("ContactNew", "ContactDeleted", "ContactSubscriptionRequest", "PresenceUpdate")
 
 
 @pytest.fixture
-def own_prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
-    """A server of this test's own: rosters persist on the server, tests must not share them."""
-    yield from prosody_server(tmp_path_factory.mktemp("prosody-roster"),
-                              {"alice": XMPP_ACCOUNTS["alice"], "bob": XMPP_ACCOUNTS["bob"]})
-
-
-@pytest.fixture
-def pair(backend: BackendProcess, own_prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
+def pair(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, *SIGNALS)
     for user in ("alice", "bob"):
-        create_xmpp_profile(client, own_prosody, user)
+        create_xmpp_profile(client, fresh_prosody, user)
         client.connect(user)
     yield client, signals
     assert backend.client is not None  # the test may have restarted the backend
