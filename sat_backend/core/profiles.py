@@ -95,7 +95,7 @@ class ProfileManager:
             if default is None:
                 raise ProfileUnknown("no profile exists yet: create one first")
             return default
-        if await self.storage.get_profile(name) is None:
+        if not await self.storage.has_profile(name):
             raise ProfileUnknown(f"there is no profile named {name!r}")
         return name
 

@@ -46,6 +46,7 @@ class Storage:
         self.url = make_url(db_url)
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._profile_ids: dict[str, int] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,11 +150,40 @@ class Storage:
 
     # profiles -----------------------------------------------------------------------
 
+    async def _profile_id(self, session: AsyncSession, name: str) -> int:
+        """Row id of a profile; cached, since nearly every query needs it and profiles
+        change only through this class.
+
+        :raises ProfileUnknown: no such profile.
+        """
+        cached = self._profile_ids.get(name)
+        if cached is not None:
+            return cached
+        profile_id = await session.scalar(select(Profile.id).where(Profile.name == name))
+        if profile_id is None:
+            raise ProfileUnknown(f"there is no profile named {name!r}")
+        self._profile_ids[name] = profile_id
+        return profile_id
+
+    async def _optional_profile_id(self, session: AsyncSession, name: str | None) -> int | None:
+        return None if name is None else await self._profile_id(session, name)
+
     async def list_profiles(self) -> list[str]:
         """Profile names, oldest first."""
         async with self.session() as session:
             result = await session.scalars(select(Profile.name).order_by(Profile.created, Profile.id))
             return list(result)
+
+    async def has_profile(self, name: str) -> bool:
+        """Whether the profile exists (answered from the id cache when possible)."""
+        if name in self._profile_ids:
+            return True
+        try:
+            async with self.session() as session:
+                await self._profile_id(session, name)
+        except ProfileUnknown:
+            return False
+        return True
 
     async def get_profile(self, name: str) -> Profile | None:
         async with self.session() as session:
@@ -174,6 +204,7 @@ class Storage:
 
         :raises ProfileUnknown: no such profile.
         """
+        self._profile_ids.pop(name, None)
         async with self.session() as session:
             result = await session.execute(delete(Profile).where(Profile.name == name))
             if result.rowcount == 0:  # type: ignore[attr-defined]
@@ -184,7 +215,8 @@ class Storage:
     async def get_param(self, category: str, name: str, profile: str | None) -> str | None:
         """Stored value of a param (None: never set). ``profile`` None = general param."""
         async with self.session() as session:
-            row = await _get_scoped(session, ParamGeneral, ParamIndividual, (category, name), profile)
+            row = await _get_scoped(session, ParamGeneral, ParamIndividual, (category, name),
+                                   await self._optional_profile_id(session, profile))
             return None if row is None else row.value
 
     async def set_param(self, category: str, name: str, value: str, profile: str | None) -> None:
@@ -192,7 +224,7 @@ class Storage:
             if profile is None:
                 await session.merge(ParamGeneral(category=category, name=name, value=value))
             else:
-                profile_id = await _profile_id(session, profile)
+                profile_id = await self._profile_id(session, profile)
                 await session.merge(
                     ParamIndividual(category=category, name=name, profile_id=profile_id, value=value)
                 )
@@ -200,7 +232,7 @@ class Storage:
     async def get_profile_params(self, profile: str) -> dict[tuple[str, str], str]:
         """Every stored param of a profile, by (category, name)."""
         async with self.session() as session:
-            profile_id = await _profile_id(session, profile)
+            profile_id = await self._profile_id(session, profile)
             rows = await session.scalars(
                 select(ParamIndividual).where(ParamIndividual.profile_id == profile_id)
             )
@@ -211,7 +243,8 @@ class Storage:
     async def get_private(self, namespace: str, key: str, profile: str | None = None) -> Any | None:
         """JSON value stored by the core or a plugin (None when absent)."""
         async with self.session() as session:
-            row = await _get_scoped(session, PrivateGeneral, PrivateIndividual, (namespace, key), profile)
+            row = await _get_scoped(session, PrivateGeneral, PrivateIndividual, (namespace, key),
+                                   await self._optional_profile_id(session, profile))
             return None if row is None else row.value
 
     async def set_private(self, namespace: str, key: str, value: Any, profile: str | None = None) -> None:
@@ -219,7 +252,7 @@ class Storage:
             if profile is None:
                 await session.merge(PrivateGeneral(namespace=namespace, key=key, value=value))
             else:
-                profile_id = await _profile_id(session, profile)
+                profile_id = await self._profile_id(session, profile)
                 await session.merge(
                     PrivateIndividual(namespace=namespace, key=key, profile_id=profile_id, value=value)
                 )
@@ -233,7 +266,7 @@ class Storage:
                     )
                 )
             else:
-                profile_id = await _profile_id(session, profile)
+                profile_id = await self._profile_id(session, profile)
                 await session.execute(
                     delete(PrivateIndividual).where(
                         PrivateIndividual.namespace == namespace,
@@ -252,7 +285,7 @@ class Storage:
         """
         try:
             async with self.session() as session:
-                entry.profile_id = await _profile_id(session, profile)
+                entry.profile_id = await self._profile_id(session, profile)
                 if await _known_by_origin_id(session, entry):
                     return False
                 session.add(entry)
@@ -263,7 +296,7 @@ class Storage:
     async def get_history(self, profile: str, query: HistoryQuery) -> list[History]:
         """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""
         async with self.session() as session:
-            statement = select(History).where(History.profile_id == await _profile_id(session, profile))
+            statement = select(History).where(History.profile_id == await self._profile_id(session, profile))
             statement = statement.where(*query.conditions())
             # archives stamp to the second: messages of one second keep their arrival order
             arrival = func.coalesce(History.received_timestamp, History.timestamp)
@@ -284,12 +317,12 @@ async def _get_scoped(
     general: type[GeneralRow],
     individual: type[IndividualRow],
     key: tuple[str, str],
-    profile: str | None,
+    profile_id: int | None,
 ) -> GeneralRow | IndividualRow | None:
-    """The row of a value that exists in two scopes: shared (``profile`` None) or per profile."""
-    if profile is None:
+    """The row of a value that exists in two scopes: shared (``profile_id`` None) or per profile."""
+    if profile_id is None:
         return await session.get(general, key)
-    return await session.get(individual, (*key, await _profile_id(session, profile)))
+    return await session.get(individual, (*key, profile_id))
 
 
 async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
@@ -311,16 +344,14 @@ async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
     return True
 
 
-async def _profile_id(session: AsyncSession, name: str) -> int:
-    profile_id = await session.scalar(select(Profile.id).where(Profile.name == name))
-    if profile_id is None:
-        raise ProfileUnknown(f"there is no profile named {name!r}")
-    return profile_id
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # with WAL, NORMAL keeps the database consistent on a crash and only risks the last
+    # commits on a power cut, for several times fewer fsyncs than FULL
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
