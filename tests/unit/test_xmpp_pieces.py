@@ -110,3 +110,17 @@ def test_history_query_parses_filters() -> None:
 def test_history_query_refuses_bad_input(limit: int, filters: str) -> None:
     with pytest.raises(InvalidArgument):
         HistoryQuery.from_bridge("", "", limit, False, filters)
+
+
+def test_capabilities_hash_matches_the_xep_0115_example() -> None:
+    from sat_backend.plugins.plugin_xep_0030 import DiscoInfo
+    from sat_backend.plugins.plugin_xep_0115 import capabilities_hash
+
+    info = DiscoInfo(
+        (("client", "pc", "", "Exodus 0.9.1"),),
+        frozenset({
+            "http://jabber.org/protocol/caps", "http://jabber.org/protocol/disco#info",
+            "http://jabber.org/protocol/disco#items", "http://jabber.org/protocol/muc",
+        }),
+    )
+    assert capabilities_hash(info) == "QgayPKawpkPSDYmwT/WM94uAlu0="

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
 from tx_xmpp.xmppim import AvailabilityPresence, PresenceProtocol, SubscriptionPresence
 
 from sat_backend.core.exceptions import InvalidArgument
@@ -53,6 +54,11 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
 
     def availableReceived(self, presence: AvailabilityPresence) -> None:
         self.service.on_availability(self.client, presence)
+        for listener in self.service.availability_listeners:
+            try:
+                listener(self.client, presence.element)
+            except Exception:  # noqa: BLE001 - never let a listener break presence handling
+                log.exception("%s: presence listener failed", self.client.profile)
 
     def unavailableReceived(self, presence: AvailabilityPresence) -> None:
         self.service.on_availability(self.client, presence)
@@ -74,6 +80,10 @@ class PresenceService:
         self.own: dict[str, OwnPresence] = {}
         #: profile → bare JID → resource → (show, priority, statuses)
         self.contacts: dict[str, dict[str, dict[str, tuple[str, int, dict[str, str]]]]] = {}
+        #: each adds a child to our available presences (XEP-0115 caps…)
+        self.extenders: list[Callable[[], domish.Element]] = []
+        #: told of every availability presence received, with its element
+        self.availability_listeners: list[Callable[[XmppClient, domish.Element], None]] = []
 
     def make_handler(self, client: XmppClient) -> PresenceHandler:
         handler = PresenceHandler(self, client)
@@ -92,8 +102,15 @@ class PresenceService:
         statuses = _statuses_from_bridge(own.statuses) or None
         if own.show == "unavailable":
             handler.unavailable(recipient, statuses)
-        else:
-            handler.available(recipient, own.show or None, statuses, own.priority)
+            return
+        element = AvailabilityPresence(recipient, show=own.show or None, statuses=statuses,
+                                       priority=own.priority).toElement()
+        for extend in self.extenders:
+            try:
+                element.addChild(extend())
+            except Exception:  # noqa: BLE001 - a plugin bug must not stop our presence
+                log.exception("a presence extension failed")
+        handler.send(element)
 
     def on_availability(self, client: XmppClient, presence: AvailabilityPresence) -> None:
         sender: JID = presence.sender
