@@ -105,3 +105,17 @@ def test_prosody_restart_reconnects_by_itself(backend: BackendProcess, tmp_path_
     finally:
         client.disconnect("alice")
         server_fixture.close()
+
+
+def test_deleting_a_connected_profile_disconnects_it(backend: BackendProcess, prosody: ProsodyServer,
+                                                     session_signals: SignalRecorder) -> None:
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, prosody, "alice")
+    client.connect("alice")
+    session_signals.wait_for("Connected")
+    client.profile_delete("alice")
+    assert session_signals.wait_for("Disconnected") == ("alice",)
+    assert client.profiles_list() == []
+    with pytest.raises(errors.ProfileUnknown):
+        client.is_connected("alice")
