@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.exceptions import Conflict, InvalidArgument, ProfileUnknown
 from sat_backend.core.jids import parse_bare_jid
 
@@ -49,19 +49,7 @@ def parse_profile_options(options_json: str) -> dict[str, str]:
 
     :raises InvalidArgument: not a JSON object, unknown key or wrong value type.
     """
-    if not options_json.strip():
-        return {}
-    try:
-        options: Any = json.loads(options_json)
-    except ValueError as exc:
-        raise InvalidArgument(f"options_json is not valid JSON: {exc}") from None
-    if not isinstance(options, dict):
-        raise InvalidArgument("options_json must be a JSON object")
-    unknown = sorted(set(options) - set(PROFILE_OPTIONS))
-    if unknown:
-        raise InvalidArgument(
-            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(PROFILE_OPTIONS)}"
-        )
+    options = parse_json_object(options_json, "options_json", PROFILE_OPTIONS)
     values: dict[str, str] = {}
     for key, value in options.items():
         if key == "autoconnect" and isinstance(value, bool):

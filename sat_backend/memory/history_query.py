@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.sqla_mapping import History, Message
 
 FILTER_KEYS = ("body", "types", "after", "before")
@@ -45,15 +45,7 @@ class HistoryQuery:
         """:raises InvalidArgument: negative limit, malformed filters, unknown filter key."""
         if limit < 0:
             raise InvalidArgument("limit must be 0 (no limit) or positive")
-        try:
-            filters = json.loads(filters_json) if filters_json.strip() else {}
-        except ValueError as exc:
-            raise InvalidArgument(f"filters_json is not valid JSON: {exc}") from None
-        if not isinstance(filters, dict):
-            raise InvalidArgument("filters_json must be a JSON object")
-        unknown = sorted(set(filters) - set(FILTER_KEYS))
-        if unknown:
-            raise InvalidArgument(f"unknown history filter(s) {', '.join(unknown)}; known: {', '.join(FILTER_KEYS)}")
+        filters = parse_json_object(filters_json, "filters_json", FILTER_KEYS)
         body = filters.get("body")
         types = filters.get("types", [])
         if body is not None and not isinstance(body, str):

@@ -15,7 +15,7 @@ from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.im.message_stanza import MalformedStanza, parse_forwarded
+from sat_backend.core.im.message_stanza import parse_forwarded
 from sat_backend.core.sessions import wait
 
 if TYPE_CHECKING:
@@ -68,14 +68,9 @@ class CarbonsHandler(XMPPHandler):  # type: ignore[misc]
             forwarded = next(wrapper.elements(NS_FORWARD, "forwarded"), None)
             if forwarded is None:
                 continue
-            try:
-                message = parse_forwarded(forwarded, self.client.jid)
-            except MalformedStanza as exc:
-                log.warning("%s: dropped a malformed carbon: %s", self.client.profile, exc)
-                return
-            if message is not None:
-                run_in_background(self.plugin.host.messaging.on_received(self.client, message),
-                                  f"{self.client.profile}: storing a carbon")
+            self.plugin.host.messaging.receive(
+                self.client, lambda: parse_forwarded(forwarded, self.client.jid), "carbon"
+            )
 
 
 class Carbons:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
@@ -22,6 +21,7 @@ from sat_backend.core.im.message_stanza import (
     parse_message_element,
 )
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.history_query import HistoryQuery
 
 if TYPE_CHECKING:
@@ -36,22 +36,16 @@ MAX_BODY_LENGTH = 100_000
 class MessageHandler(XMPPHandler):  # type: ignore[misc]
     """Observes every incoming ``<message/>`` of one profile's stream."""
 
-    def __init__(self, client: XmppClient, on_message: Callable[[XmppClient, ChatMessage], Any]) -> None:
+    def __init__(self, messaging: Messaging, client: XmppClient) -> None:
         super().__init__()
+        self.messaging = messaging
         self.client = client
-        self.on_message = on_message
 
     def connectionInitialized(self) -> None:
         self.xmlstream.addObserver("/message", self.on_message_element)
 
     def on_message_element(self, element: domish.Element) -> None:
-        try:
-            message = parse_message_element(element, self.client.jid)
-        except MalformedStanza as exc:
-            log.warning("%s: dropped a malformed message: %s", self.client.profile, exc)
-            return
-        if message is not None:
-            run_in_background(self.on_message(self.client, message), "storing a received message")
+        self.messaging.receive(self.client, lambda: parse_message_element(element, self.client.jid), "message")
 
 
 class Messaging:
@@ -61,7 +55,18 @@ class Messaging:
         self.host = host
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
-        return MessageHandler(client, self.on_received)
+        return MessageHandler(self, client)
+
+    def receive(self, client: XmppClient, parse: Callable[[], ChatMessage | None], kind: str) -> None:
+        """Parse a received stanza and store and announce its message in the background;
+        what cannot be parsed is logged and dropped (called from stream observers)."""
+        try:
+            message = parse()
+        except MalformedStanza as exc:
+            log.warning("%s: dropped a malformed %s: %s", client.profile, kind, exc)
+            return
+        if message is not None:
+            run_in_background(self.on_received(client, message), f"{client.profile}: storing a {kind}")
 
     async def send(
         self, to_jid: str, bodies: dict[str, str], subjects: dict[str, str], message_type: str,
@@ -77,7 +82,7 @@ class Messaging:
             raise InvalidArgument("the message has no body and no subject")
         if sum(len(text) for text in (*bodies.values(), *subjects.values())) > MAX_BODY_LENGTH:
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
-        extra = _parse_extra(extra_json)
+        extra = parse_json_object(extra_json, "extra_json")
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
         uid = new_uid()
         message = ChatMessage(
@@ -105,15 +110,3 @@ class Messaging:
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
             return
         self.host.bridge.emit("MessageNew", *message.bridge_tuple(), profile)
-
-
-def _parse_extra(extra_json: str) -> dict[str, Any]:
-    if not extra_json.strip():
-        return {}
-    try:
-        extra = json.loads(extra_json)
-    except ValueError as exc:
-        raise InvalidArgument(f"extra_json is not valid JSON: {exc}") from None
-    if not isinstance(extra, dict):
-        raise InvalidArgument("extra_json must be a JSON object")
-    return extra
