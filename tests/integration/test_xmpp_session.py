@@ -119,3 +119,30 @@ def test_deleting_a_connected_profile_disconnects_it(backend: BackendProcess, pr
     assert client.profiles_list() == []
     with pytest.raises(errors.ProfileUnknown):
         client.is_connected("alice")
+
+
+def test_refused_password_on_reconnection_stops_retrying(backend: BackendProcess, fresh_prosody: ProsodyServer,
+                                                          session_signals: SignalRecorder) -> None:
+    import subprocess
+    import time
+
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    session_signals.wait_for("Connected")
+    # the password changes on the server (another device did it) while we are connected
+    subprocess.run(["prosodyctl", "--config", str(fresh_prosody.config_file), "deluser", "alice@localhost"],
+                   check=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    fresh_prosody.register("alice", "a new password")
+    fresh_prosody.restart()
+    session_signals.wait_for("Disconnected")
+    deadline = time.monotonic() + 30
+    while "not reconnecting" not in backend.log_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "the server refused our credentials; not reconnecting" in backend.log_text()
+    # a retry loop would try again within the next backoff delay (at most 4 s here)
+    time.sleep(5)
+    after_refusal = backend.log_text().split("not reconnecting", 1)[1]
+    assert "connecting to" not in after_refusal
+    assert client.is_connected("alice") is False
