@@ -118,6 +118,8 @@ class History(Base):
     __table_args__ = (
         UniqueConstraint("profile_id", "stanza_id", "source"),
         Index("ix_history_profile_id_timestamp", "profile_id", "timestamp"),
+        # deduplication of a sender's own messages coming back (archive, carbons)
+        Index("ix_history_profile_id_origin_id", "profile_id", "origin_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -67,6 +67,30 @@ def test_every_revision_goes_down_and_up_again(database_url: str) -> None:
     assert on_connection(database_url, schema_differences) == []
 
 
+def test_a_database_of_the_first_release_is_migrated_at_start_with_its_data(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from sat_backend.memory.sqla import Storage
+
+    first = migration.all_revisions()[-1].revision
+    on_connection(database_url, lambda connection: migration.upgrade(connection, first))
+    on_connection(database_url, lambda connection: connection.execute(
+        text("INSERT INTO profiles (name, created) VALUES ('alice', 1.0)")
+    ))
+
+    async def start() -> list[str]:
+        storage = Storage(database_url)
+        await storage.initialise()  # what the backend does when it starts
+        try:
+            return await storage.list_profiles()
+        finally:
+            await storage.close()
+
+    assert asyncio.run(start()) == ["alice"]
+    assert on_connection(database_url, migration.current_revision) == migration.head_revision()
+    assert on_connection(database_url, schema_differences) == []
+
+
 def test_alembic_command_works_from_the_migration_directory(database_url: str) -> None:
     """What a developer runs before writing a revision: `alembic upgrade head`, `alembic check`."""
     env = dict(os.environ, SAT_DB_URL=database_url)

@@ -60,7 +60,11 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade_head(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+    upgrade(connection, "head")
+
+
+def upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(connection: Connection, revision: str) -> None:
