@@ -7,11 +7,12 @@ from sat_bridge.members.contacts import CONTACT_MEMBERS
 from sat_bridge.members.core import CORE_MEMBERS
 from sat_bridge.members.discovery import DISCOVERY_MEMBERS
 from sat_bridge.members.messaging import MESSAGING_MEMBERS
+from sat_bridge.members.pubsub import PUBSUB_MEMBERS
 from sat_bridge.members.session import SESSION_MEMBERS
 from sat_bridge.spec import Member
 
 #: every member of this release, in the order they appear in the XML and the docs
 ALL_MEMBERS: tuple[Member, ...] = (
     *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS,
-    *DISCOVERY_MEMBERS,
+    *DISCOVERY_MEMBERS, *PUBSUB_MEMBERS,
 )

@@ -1,0 +1,321 @@
+"""XEP-0060 Publish-Subscribe (v1.26) and XEP-0163 PEP, with XEP-0059 RSM paging.
+
+Bridge members ``Ps*`` map to tx-xmpp's pubsub client. Reading items goes through the
+trigger point :data:`ITEMS_GET_TRIGGER` first, so that the pubsub cache can answer from
+the database (``ShortCircuit``) instead of the network. Notifications become ``PsEvent``
+signals after the listeners (the cache) have handled them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+from tx_xmpp import pubsub
+from tx_xmpp.rsm import PubSubClient, RSMRequest
+
+from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
+from sat_backend.core.im.background import run_in_background
+from sat_backend.core.jids import parse_jid
+from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.sessions import wait
+from sat_backend.core.xml_payloads import payload_element
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+ITEMS_GET_TRIGGER = "pubsub_items_get"
+ITEMS_EXTRA_KEYS = ("rsm_max", "rsm_after", "rsm_before", "rsm_index", "order_by", "use_cache")
+MAX_NODE_NAME = 1024
+
+PLUGIN_INFO = {
+    "name": "Publish-Subscribe",
+    "import_name": "XEP-0060",
+    "type": "XEP",
+    "protocols": ["XEP-0060", "XEP-0163", "XEP-0059"],
+    "recommendations": ["XEP-0030"],
+    "main": "Pubsub",
+    "handler": True,
+    "description": "Nodes and items on pubsub services and PEP",
+}
+
+
+@dataclass
+class ItemsRequest:
+    """A checked ``PsItemsGet``: what triggers (the cache) and the network both see."""
+
+    client: XmppClient
+    service: JID
+    node: str
+    max_items: int
+    item_ids: list[str]
+    sub_id: str | None
+    rsm: dict[str, Any]
+    order_by: str | None
+    use_cache: bool
+
+
+@dataclass
+class ItemsResult:
+    items: list[str]
+    service: str
+    node: str
+    rsm: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+    cached: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps({"items": self.items, "service": self.service, "node": self.node, "rsm": self.rsm,
+                           "complete": self.complete, "cached": self.cached})
+
+
+@dataclass
+class PubsubEvent:
+    """A notification, as listeners (the cache) and ``PsEvent`` see it."""
+
+    client: XmppClient
+    service: JID
+    node: str
+    event_type: str  # items, retract, purge, delete
+    items: list[domish.Element] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
+    category: str = "generic"
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+
+EventListener = Callable[[PubsubEvent], Awaitable[None]]
+
+
+class PubsubHandler(PubSubClient):  # type: ignore[misc]
+    def __init__(self, plugin: Pubsub, client: XmppClient) -> None:
+        super().__init__()
+        self.plugin = plugin
+        self.client = client
+
+    def itemsReceived(self, event: pubsub.ItemsEvent) -> None:
+        items = [e for e in event.items if e.name == "item"]
+        retracted = [str(e["id"]) for e in event.items if e.name == "retract" and e.getAttribute("id")]
+        if items:
+            self._deliver(event, "items", items=items)
+        if retracted:
+            self._deliver(event, "retract", retracted=retracted)
+
+    def purgeReceived(self, event: pubsub.PurgeEvent) -> None:
+        self._deliver(event, "purge")
+
+    def deleteReceived(self, event: pubsub.DeleteEvent) -> None:
+        self._deliver(event, "delete")
+
+    def _deliver(self, event: Any, event_type: str, **data: Any) -> None:
+        notification = PubsubEvent(self.client, event.sender, event.nodeIdentifier, event_type, **data)
+        run_in_background(self.plugin.on_event(notification), f"{self.client.profile}: pubsub {event_type} event")
+
+
+class Pubsub:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.handlers: dict[str, PubsubHandler] = {}
+        #: awaited in order for each notification, before ``PsEvent`` (the cache updates here)
+        self.event_listeners: list[EventListener] = []
+
+    async def initialise(self) -> None:
+        self.host.sessions.add_handler_factory(self._make_handler)
+        register = self.host.bridge.register_method
+        register("PsNodeCreate", self.node_create)
+        register("PsNodeDelete", self.node_delete)
+        register("PsNodePurge", self.node_purge)
+        register("PsItemSend", self.item_send)
+        register("PsItemsGet", self.items_get)
+        register("PsItemRetract", self.item_retract)
+        register("PsSubscribe", self.subscribe)
+        register("PsUnsubscribe", self.unsubscribe)
+        self.host.bridge.enable_signal("PsEvent")
+
+    def _make_handler(self, client: XmppClient) -> PubsubHandler:
+        handler = PubsubHandler(self, client)
+        self.handlers[client.profile] = handler
+        return handler
+
+    # helpers -------------------------------------------------------------------------
+
+    async def _target(self, service: str, node: str, profile: str) -> tuple[XmppClient, PubsubHandler, JID]:
+        """Connected client, its handler and the service JID (``""`` = our PEP service).
+
+        :raises InvalidArgument: bad service JID or node name.
+        :raises ProfileNotConnected: offline profile.
+        """
+        if len(node) > MAX_NODE_NAME or any(ord(char) < 32 for char in node):
+            raise InvalidArgument(f"{node[:40]!r} is not a valid node name")
+        target = parse_jid(service, "service") if service else None
+        client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
+        return client, self.handlers[client.profile], target or JID(client.jid.userhost())
+
+    async def _ask(self, deferred: Any, what: str) -> Any:
+        """Await a pubsub request; stanza errors become ``Stanza``/``NotFound`` with the condition."""
+        try:
+            return await wait(deferred)
+        except error.StanzaError as exc:
+            text = f": {exc.text}" if exc.text else ""
+            if exc.condition == "item-not-found":
+                raise NotFound(f"item-not-found: {what}{text}") from None
+            raise Stanza(f"{exc.condition}: {what}{text}") from None
+        except pubsub.SubscriptionPending:
+            raise Stanza(f"pending: {what}: the subscription awaits approval") from None
+        except Exception as exc:  # noqa: BLE001 - timeouts and lost connections
+            if exc.__class__.__name__ == "TimeoutError":
+                raise Timeout(f"{what}: no answer") from None
+            raise
+
+    # bridge members ----------------------------------------------------------------------
+
+    async def node_create(self, service: str, node: str, options_json: str, profile: str) -> str:
+        options = parse_json_object(options_json, "options_json")
+        client, handler, target = await self._target(service, node, profile)
+        created = await self._ask(handler.createNode(target, node or None, options or None),
+                                  f"creating node {node!r} on {target.full()}")
+        return str(created or node)
+
+    async def node_delete(self, service: str, node: str, profile: str) -> None:
+        client, handler, target = await self._target(service, node, profile)
+        await self._ask(handler.deleteNode(target, node), f"deleting node {node!r} on {target.full()}")
+
+    async def node_purge(self, service: str, node: str, profile: str) -> None:
+        client, handler, target = await self._target(service, node, profile)
+        request = handler._request_class("purge")
+        request.recipient, request.nodeIdentifier = target, node
+        await self._ask(request.send(handler.xmlstream), f"purging node {node!r} on {target.full()}")
+
+    async def item_send(self, service: str, node: str, payload_xml: str, item_id: str, extra_json: str,
+                        profile: str) -> str:
+        payload = payload_element(payload_xml)
+        extra = parse_json_object(extra_json, "extra_json", ("publish_options",))
+        options = extra.get("publish_options") or None
+        if options is not None and not isinstance(options, dict):
+            raise InvalidArgument("publish_options must be a JSON object")
+        client, handler, target = await self._target(service, node, profile)
+        item = pubsub.Item(id=item_id or None, payload=payload)
+        answer = await self._ask(handler.publish(target, node, [item], options=options),
+                                 f"publishing to {node!r} on {target.full()}")
+        return _published_id(answer) or item_id
+
+    async def item_retract(self, service: str, node: str, item_id: str, notify: bool, profile: str) -> None:
+        if not item_id:
+            raise InvalidArgument("item_id is empty")
+        client, handler, target = await self._target(service, node, profile)
+        await self._ask(handler.retractItems(target, node, [item_id], notify=notify),
+                        f"retracting {item_id!r} from {node!r}")
+
+    async def subscribe(self, service: str, node: str, options_json: str, profile: str) -> str:
+        options = parse_json_object(options_json, "options_json")
+        client, handler, target = await self._target(service, node, profile)
+        subscription = await self._ask(
+            handler.subscribe(target, node, JID(client.jid.userhost()), options=options or None),
+            f"subscribing to {node!r} on {target.full()}",
+        )
+        return str(getattr(subscription, "subscriptionIdentifier", None) or "")
+
+    async def unsubscribe(self, service: str, node: str, profile: str) -> None:
+        client, handler, target = await self._target(service, node, profile)
+        await self._ask(handler.unsubscribe(target, node, JID(client.jid.userhost())),
+                        f"unsubscribing from {node!r} on {target.full()}")
+
+    async def items_get(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
+                        extra_json: str, profile: str) -> str:
+        request = await self.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile)
+        return (await self.get_items(request)).to_json()
+
+    async def items_request(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
+                            extra_json: str, profile: str) -> ItemsRequest:
+        if max_items < 0:
+            raise InvalidArgument("max_items must be 0 (no limit) or positive")
+        extra = parse_json_object(extra_json, "extra_json", ITEMS_EXTRA_KEYS)
+        rsm: dict[str, Any] = {}
+        for key in ("rsm_max", "rsm_index"):
+            if key in extra:
+                if not isinstance(extra[key], int) or isinstance(extra[key], bool) or extra[key] < 0:
+                    raise InvalidArgument(f"{key} must be a non-negative integer")
+                rsm[key[4:]] = extra[key]
+        for key in ("rsm_after", "rsm_before"):
+            if key in extra:
+                if not isinstance(extra[key], str):
+                    raise InvalidArgument(f"{key} must be a string")
+                rsm[key[4:]] = extra[key]
+        order_by = extra.get("order_by")
+        if order_by not in (None, "creation", "modification"):
+            raise InvalidArgument("order_by must be 'creation' or 'modification'")
+        use_cache = extra.get("use_cache", True)
+        if not isinstance(use_cache, bool):
+            raise InvalidArgument("use_cache must be true or false")
+        client, _, target = await self._target(service, node, profile)
+        return ItemsRequest(client, target, node, max_items, list(item_ids), sub_id or None, rsm, order_by, use_cache)
+
+    async def get_items(self, request: ItemsRequest) -> ItemsResult:
+        """Items through the trigger point (the cache may answer), else from the service."""
+        short_circuit = await self.host.triggers.run(ITEMS_GET_TRIGGER, request)
+        if short_circuit is not None and isinstance(short_circuit.value, ItemsResult):
+            return short_circuit.value
+        return await self.fetch_items(request)
+
+    async def fetch_items(self, request: ItemsRequest) -> ItemsResult:
+        """Ask the service (never the cache)."""
+        handler = self.handlers[request.client.profile]
+        rsm_request = None
+        if request.rsm:
+            rsm_request = RSMRequest(max_=request.rsm.get("max", 10), after=request.rsm.get("after"),
+                                     before=request.rsm.get("before"), index=request.rsm.get("index"))
+        order = [request.order_by] if request.order_by else None
+        items, rsm_response = await self._ask(
+            handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
+                          set(request.item_ids) or None, order, rsm_request),
+            f"items of {request.node!r} on {request.service.full()}",
+        )
+        xml_items = [item.toXml() for item in items]
+        rsm = rsm_response.toDict() if rsm_response is not None else {}
+        return ItemsResult(xml_items, request.service.full(), request.node, rsm,
+                           complete=_is_complete(request, len(items), rsm))
+
+    # notifications ---------------------------------------------------------------------------
+
+    async def on_event(self, event: PubsubEvent) -> None:
+        for listener in self.event_listeners:
+            try:
+                await listener(event)
+            except Exception:  # noqa: BLE001 - the signal must still reach frontends
+                log.exception("%s: pubsub event listener failed", event.client.profile)
+        data = {
+            "items": [{"id": item.getAttribute("id", ""), "xml": item.toXml(),
+                       **({"parsed": event.parsed[item.getAttribute("id", "")]}
+                          if item.getAttribute("id", "") in event.parsed else {})}
+                      for item in event.items],
+            "retracted": event.retracted,
+        }
+        self.host.bridge.emit("PsEvent", event.category, event.service.full(), event.node, event.event_type,
+                              json.dumps(data), event.client.profile)
+
+
+def _published_id(answer: Any) -> str | None:
+    pubsub_element = getattr(answer, "pubsub", None)
+    publish = getattr(pubsub_element, "publish", None) if pubsub_element is not None else None
+    item = getattr(publish, "item", None) if publish is not None else None
+    return str(item["id"]) if item is not None and item.hasAttribute("id") else None
+
+
+def _is_complete(request: ItemsRequest, received: int, rsm: dict[str, Any]) -> bool:
+    """Whether the answer holds everything the request asked for."""
+    if request.item_ids:
+        return received == len(set(request.item_ids))
+    if rsm.get("count") is not None:
+        return received >= int(rsm["count"]) - int(rsm.get("index") or 0)
+    if request.rsm:
+        return False  # RSM asked but ignored by the service: we cannot tell
+    if request.max_items:
+        return received < request.max_items
+    return True

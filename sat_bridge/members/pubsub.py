@@ -1,0 +1,49 @@
+"""Pubsub members (XEP-0060, XEP-0163 PEP), on the plugin interface; names from the contract."""
+
+from __future__ import annotations
+
+from sat_bridge.members.core import PROFILE
+from sat_bridge.spec import Arg, Member, Method, Signal
+
+SERVICE = Arg("service", "s", 'pubsub service JID; ``""`` = the profile\'s own PEP service')
+NODE = Arg("node", "s", "node name")
+ITEM_ID = Arg("item_id", "s", 'item id (``""`` = let the service choose)')
+
+PUBSUB_MEMBERS: tuple[Member, ...] = (
+    Method("PsNodeCreate", "plugin",
+           (SERVICE, Arg("node", "s", '``""`` = instant node (the service names it)'),
+            Arg("options_json", "s", "node configuration, JSON object of ``pubsub#…`` fields"), PROFILE),
+           "s", "Create a node.", out_doc="name of the created node"),
+    Method("PsNodeDelete", "plugin", (SERVICE, NODE, PROFILE), "", "Delete a node and its items."),
+    Method("PsNodePurge", "plugin", (SERVICE, NODE, PROFILE), "", "Remove every item of a node."),
+    Method("PsItemSend", "plugin",
+           (SERVICE, NODE, Arg("payload_xml", "s", "the item's payload, one XML element"), ITEM_ID,
+            Arg("extra_json", "s", 'JSON object: ``{"publish_options": {field: value}}``'), PROFILE),
+           "s", "Publish an item.", out_doc="id of the published item"),
+    Method("PsItemsGet", "plugin",
+           (SERVICE, NODE, Arg("max_items", "i", "0 = no limit given"),
+            Arg("item_ids", "as", "only these items (empty = all)"),
+            Arg("sub_id", "s", 'subscription id (``""`` = none)'),
+            Arg("extra_json", "s",
+                "JSON object: ``rsm_max``, ``rsm_after``, ``rsm_before``, ``rsm_index``, "
+                "``order_by`` (``creation``/``modification``), ``use_cache`` (false bypasses the cache)"),
+            PROFILE),
+           "s",
+           'Items of a node as JSON ``{"items": [xml…], "service", "node", "rsm": {"first", "last", '
+           '"index", "count"}, "complete": bool, "cached": bool}``; ``complete`` says whether the '
+           "answer holds every item the request asked for (services that ignore RSM return all or "
+           "``max_items``)."),
+    Method("PsItemRetract", "plugin",
+           (SERVICE, NODE, Arg("item_id", "s", "item to retract"),
+            Arg("notify", "b", "ask the service to notify subscribers"), PROFILE),
+           "", "Retract (delete) an item."),
+    Method("PsSubscribe", "plugin",
+           (SERVICE, NODE, Arg("options_json", "s", "subscription options, JSON object"), PROFILE),
+           "s", "Subscribe to a node's notifications.", out_doc='subscription id (``""`` if the service gives none)'),
+    Method("PsUnsubscribe", "plugin", (SERVICE, NODE, PROFILE), "", "Unsubscribe from a node."),
+    Signal("PsEvent", "plugin",
+           (Arg("category", "s", "analyser type (``blog``…) or ``generic``"), SERVICE, NODE,
+            Arg("event_type", "s", "``items``, ``retract``, ``purge`` or ``delete``"),
+            Arg("data_json", "s", '``{"items": [{"id", "xml", "parsed"?}], "retracted": [ids]}``'), PROFILE),
+           "A pubsub notification for a cached or watched node (emitted after the cache is updated)."),
+)
