@@ -8,6 +8,7 @@ signals after the listeners (the cache) have handled them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -50,9 +51,11 @@ PLUGIN_INFO = {
 
 @dataclass
 class ItemsRequest:
-    """A checked ``PsItemsGet``: what triggers (the cache) and the network both see."""
+    """A checked ``PsItemsGet``: what triggers (the cache) and the network both see.
+    ``client`` is None when the profile is offline (only the cache can answer then)."""
 
-    client: XmppClient
+    profile: str
+    client: XmppClient | None
     service: JID
     node: str
     max_items: int
@@ -125,6 +128,7 @@ class Pubsub:
         self.handlers: dict[str, PubsubHandler] = {}
         #: awaited in order for each notification, before ``PsEvent`` (the cache updates here)
         self.event_listeners: list[EventListener] = []
+        self._event_locks: dict[str, asyncio.Lock] = {}
 
     async def initialise(self) -> None:
         self.host.sessions.add_handler_factory(self._make_handler)
@@ -152,8 +156,7 @@ class Pubsub:
         :raises InvalidArgument: bad service JID or node name.
         :raises ProfileNotConnected: offline profile.
         """
-        if len(node) > MAX_NODE_NAME or any(ord(char) < 32 for char in node):
-            raise InvalidArgument(f"{node[:40]!r} is not a valid node name")
+        _check_node(node)
         target = parse_jid(service, "service") if service else None
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
         return client, self.handlers[client.profile], target or JID(client.jid.userhost())
@@ -254,8 +257,17 @@ class Pubsub:
         use_cache = extra.get("use_cache", True)
         if not isinstance(use_cache, bool):
             raise InvalidArgument("use_cache must be true or false")
-        client, _, target = await self._target(service, node, profile)
-        return ItemsRequest(client, target, node, max_items, list(item_ids), sub_id or None, rsm, order_by, use_cache)
+        resolved = await self.host.profiles.resolve(profile)
+        _check_node(node)
+        if service:
+            target = parse_jid(service, "service")
+        else:
+            target = JID(await self.host.params.get_public("Connection", "JabberID", resolved))
+        client = self.host.sessions.clients.get(resolved)
+        if client is not None and not client.is_connected:
+            client = None
+        return ItemsRequest(resolved, client, target, node, max_items, list(item_ids), sub_id or None, rsm,
+                            order_by, use_cache)
 
     async def get_items(self, request: ItemsRequest) -> ItemsResult:
         """Items through the trigger point (the cache may answer), else from the service."""
@@ -265,8 +277,11 @@ class Pubsub:
         return await self.fetch_items(request)
 
     async def fetch_items(self, request: ItemsRequest) -> ItemsResult:
-        """Ask the service (never the cache)."""
-        handler = self.handlers[request.client.profile]
+        """Ask the service (never the cache).
+
+        :raises ProfileNotConnected: the profile is offline.
+        """
+        handler = self.handlers[self.host.sessions.get_client(request.profile).profile]
         rsm_request = None
         if request.rsm:
             rsm_request = RSMRequest(max_=request.rsm.get("max", 10), after=request.rsm.get("after"),
@@ -285,6 +300,11 @@ class Pubsub:
     # notifications ---------------------------------------------------------------------------
 
     async def on_event(self, event: PubsubEvent) -> None:
+        """Listeners then ``PsEvent``, one notification at a time per profile (in order)."""
+        async with self._event_locks.setdefault(event.client.profile, asyncio.Lock()):
+            await self._handle_event(event)
+
+    async def _handle_event(self, event: PubsubEvent) -> None:
         for listener in self.event_listeners:
             try:
                 await listener(event)
@@ -299,6 +319,11 @@ class Pubsub:
         }
         self.host.bridge.emit("PsEvent", event.category, event.service.full(), event.node, event.event_type,
                               json.dumps(data), event.client.profile)
+
+
+def _check_node(node: str) -> None:
+    if len(node) > MAX_NODE_NAME or any(ord(char) < 32 for char in node):
+        raise InvalidArgument(f"{node[:40]!r} is not a valid node name")
 
 
 def _published_id(answer: Any) -> str | None:

@@ -1,0 +1,164 @@
+"""Storage of the pubsub cache: nodes, items (raw XML + parsed JSON) and sync states.
+
+Like :mod:`sat_backend.memory.sqla`, the only place where the cache's SQL lives; the
+cache plugin calls these intent-named methods. Writes of a sync or of a burst of events
+are one transaction each.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from sat_backend.core.exceptions import NotFound
+from sat_backend.memory.sqla import Storage
+from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
+
+
+@dataclass(frozen=True)
+class CachedItem:
+    name: str
+    data: str
+    parsed: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    items: list[PubsubItem]
+    count: int
+    index: int
+
+
+class PubsubCacheStorage:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def get_node(self, profile: str, service: str, name: str) -> PubsubNode | None:
+        async with self.storage.session() as session:
+            return await session.scalar(
+                select(PubsubNode).join(Profile).where(
+                    Profile.name == profile, PubsubNode.service == service, PubsubNode.name == name
+                )
+            )
+
+    async def ensure_node(self, profile: str, service: str, name: str) -> PubsubNode:
+        node = await self.get_node(profile, service, name)
+        if node is not None:
+            return node
+        async with self.storage.session() as session:
+            profile_id = await self.storage._profile_id(session, profile)
+            node = PubsubNode(profile_id=profile_id, service=service, name=name)
+            session.add(node)
+        return node
+
+    async def set_state(self, node_id: int, state: SyncState | None, **fields: Any) -> None:
+        async with self.storage.session() as session:
+            await session.execute(
+                update(PubsubNode).where(PubsubNode.id == node_id)
+                .values(sync_state=state, sync_state_updated=time.time(), **fields)
+            )
+
+    async def replace_items(self, node_id: int, items: list[CachedItem]) -> None:
+        """The result of a full sync, in the service's order (oldest first)."""
+        now = time.time()
+        async with self.storage.session() as session:
+            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+            session.add_all(
+                PubsubItem(node_id=node_id, name=item.name, data=item.data, parsed=item.parsed,
+                           created=now, updated=now)
+                for item in items
+            )
+
+    async def upsert_items(self, node_id: int, items: list[CachedItem]) -> None:
+        """New or updated items from notifications, in one transaction."""
+        now = time.time()
+        async with self.storage.session() as session:
+            existing = {
+                row.name: row for row in await session.scalars(
+                    select(PubsubItem).where(PubsubItem.node_id == node_id,
+                                             PubsubItem.name.in_([item.name for item in items]))
+                )
+            }
+            for item in items:
+                row = existing.get(item.name)
+                if row is None:
+                    session.add(PubsubItem(node_id=node_id, name=item.name, data=item.data, parsed=item.parsed,
+                                           created=now, updated=now))
+                else:
+                    row.data, row.parsed, row.updated = item.data, item.parsed, now
+
+    async def delete_items(self, node_id: int, names: list[str]) -> None:
+        async with self.storage.session() as session:
+            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id, PubsubItem.name.in_(names)))
+
+    async def purge_items(self, node_id: int) -> None:
+        async with self.storage.session() as session:
+            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+
+    async def delete_node(self, node_id: int) -> None:
+        async with self.storage.session() as session:
+            await session.execute(delete(PubsubNode).where(PubsubNode.id == node_id))
+
+    async def get_items(
+        self, node_id: int, *, max_items: int = 0, item_ids: list[str] | None = None,
+        after: str | None = None, before: str | None = None, index: int | None = None,
+        order_by: str | None = None,
+    ) -> ItemsPage:
+        """Items of a cached node, oldest first; ``max_items`` keeps the most recent ones,
+        RSM ``after``/``before``/``index`` page through them.
+
+        :raises NotFound: ``after``/``before`` names no cached item.
+        """
+        column = PubsubItem.updated if order_by == "modification" else PubsubItem.created
+        async with self.storage.session() as session:
+            base = select(PubsubItem).where(PubsubItem.node_id == node_id)
+            if item_ids:
+                base = base.where(PubsubItem.name.in_(item_ids))
+            rows = list(await session.scalars(base.order_by(column, PubsubItem.id)))
+        count = len(rows)
+        names = [row.name for row in rows]
+        for anchor in (after, before):
+            if anchor and anchor not in names:
+                raise NotFound(f"item-not-found: no cached item {anchor!r} to page from")
+        if after is not None:
+            start = names.index(after) + 1 if after else 0
+            end = min(count, start + max_items) if max_items else count
+        elif before is not None:
+            end = names.index(before) if before else count
+            start = max(0, end - max_items) if max_items else 0
+        elif index is not None:
+            start = min(index, count)
+            end = min(count, start + max_items) if max_items else count
+        else:  # max_items alone: the most recent ones (XEP-0060 §6.5.7)
+            end = count
+            start = max(0, count - max_items) if max_items else 0
+        rows = rows[start:end]
+        return ItemsPage(rows, count, start)
+
+    async def count_items(self, node_id: int) -> int:
+        async with self.storage.session() as session:
+            return int(await session.scalar(select(func.count()).where(PubsubItem.node_id == node_id)) or 0)
+
+    async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[PubsubNode]:
+        async with self.storage.session() as session:
+            statement = select(PubsubNode)
+            if state is not None:
+                statement = statement.where(PubsubNode.sync_state == state)
+            if profile is not None:
+                statement = statement.join(Profile).where(Profile.name == profile)
+            return list(await session.scalars(statement))
+
+    async def reset(self) -> int:
+        """Drop every cached node and item; returns how many nodes were dropped."""
+        async with self.storage.session() as session:
+            result = await session.execute(delete(PubsubNode))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def require_node(self, profile: str, service: str, name: str) -> PubsubNode:
+        node = await self.get_node(profile, service, name)
+        if node is None or node.sync_state != SyncState.COMPLETED:
+            raise NotFound(f"node {name!r} of {service} is not cached")
+        return node

@@ -1,0 +1,338 @@
+"""The transparent pubsub cache (design: ``shared/docs/pubsub-cache.md``, doc/developer.rst).
+
+``PsItemsGet`` runs the pubsub plugin's trigger point; here we answer from the database
+when the node is synchronised (``completed``), and otherwise ask the service ourselves so
+that the first answer also tells us the payload namespace to analyse. *Analysers*
+(registered by any plugin) decide whether a node is synchronised: the first match, by
+priority then registration order; none, ``to_sync`` false or an error → not synchronised.
+
+A sync subscribes to the node first (so no notification is missed), lists every item id
+(disco#items on the node: Prosody 0.12 ignores RSM on items), fetches them by batches of
+ids, and marks the node ``completed`` only when all of them are stored. A node larger
+than the limit is ``no_sync`` (never served half). A failure marks it ``error``; it is
+tried again later, with a growing delay. At start, nodes left ``in_progress`` by a stop
+mid-sync are reset, and synchronised again on their next read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.protocols.jabber.xmlstream import IQ
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import Conflict, InvalidArgument
+from sat_backend.core.im.background import run_in_background
+from sat_backend.core.jids import parse_jid
+from sat_backend.core.params import ParamDefinition
+from sat_backend.core.sessions import wait
+from sat_backend.core.triggers import ShortCircuit
+from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage
+from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+
+log = logging.getLogger(__name__)
+
+NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
+#: items fetched per request during a sync
+SYNC_BATCH = 100
+#: a node with more items than this is not synchronised (``Pubsub/CacheMaxItems`` param)
+DEFAULT_MAX_ITEMS = 10_000
+#: first retry delay of a node in ``error``; doubles up to a day
+RETRY_BASE_DELAY = 60.0
+RETRY_MAX_DELAY = 86_400.0
+
+PLUGIN_INFO = {
+    "name": "Pubsub cache",
+    "import_name": "PUBSUB_CACHE",
+    "type": "cache",
+    "protocols": [],
+    "dependencies": ["XEP-0060"],
+    "main": "PubsubCache",
+    "description": "Transparent cache of pubsub nodes, with analysers and parsers",
+}
+
+CACHE_PARAMS = (
+    ParamDefinition("Pubsub", "UseCache", "bool", "true", "Answer pubsub reads from the local cache when possible"),
+    ParamDefinition("Pubsub", "CacheMaxItems", "int", str(DEFAULT_MAX_ITEMS),
+                    "Nodes with more items than this are not cached", minimum=1, maximum=1_000_000),
+)
+
+Parser = Callable[[domish.Element], dict[str, Any]]
+MatchCallback = Callable[[str, str | None], bool]
+
+
+@dataclass(frozen=True)
+class Analyser:
+    name: str
+    type: str
+    node: str | None
+    namespace: str | None
+    to_sync: bool
+    parser: Parser | None
+    match_cb: MatchCallback | None
+    priority: int
+    order: int
+
+    def matches(self, node: str, namespace: str | None) -> bool:
+        if self.node is not None and not node.startswith(self.node):
+            return False
+        if self.namespace is not None and self.namespace != namespace:
+            return False
+        return self.match_cb(node, namespace) if self.match_cb is not None else True
+
+
+class PubsubCache:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.pubsub = host.plugins["XEP-0060"]
+        self.storage = PubsubCacheStorage(host.storage)
+        self.analysers: dict[str, Analyser] = {}
+        self._syncing: dict[int, asyncio.Task[None]] = {}
+
+    async def initialise(self) -> None:
+        for definition in CACHE_PARAMS:
+            self.host.params_registry.declare(definition)
+        self.host.triggers.add(ITEMS_GET_TRIGGER, self.on_items_get)
+        self.pubsub.event_listeners.append(self.on_event)
+        register = self.host.bridge.register_method
+        register("PsCacheGet", self.cache_get)
+        register("PsCacheSync", self.cache_sync)
+        register("PsCacheReset", self.cache_reset)
+        for node in await self.storage.nodes(SyncState.IN_PROGRESS):
+            log.info("node %s of %s was left mid-sync: it will be synchronised again", node.name, node.service)
+            await self.storage.set_state(node.id, None)
+
+    # analysers ------------------------------------------------------------------------------
+
+    def register_analyser(
+        self, name: str, type: str, *, node: str | None = None, namespace: str | None = None,
+        to_sync: bool = False, parser: Parser | None = None, match_cb: MatchCallback | None = None,
+        priority: int = 0,
+    ) -> None:
+        """Declare how to recognise a kind of node (by name prefix and/or payload namespace).
+
+        :raises Conflict: an analyser with this name exists.
+        :raises ValueError: neither ``node`` nor ``namespace`` is given.
+        """
+        if name in self.analysers:
+            raise Conflict(f"an analyser named {name!r} is already registered")
+        if node is None and namespace is None:
+            raise ValueError("an analyser needs a node prefix, a namespace, or both")
+        self.analysers[name] = Analyser(name, type, node, namespace, to_sync, parser, match_cb, priority,
+                                        len(self.analysers))
+
+    def find_analyser(self, node: str, namespace: str | None) -> Analyser | None:
+        for analyser in sorted(self.analysers.values(), key=lambda a: (-a.priority, a.order)):
+            try:
+                if analyser.matches(node, namespace):
+                    return analyser
+            except Exception:  # noqa: BLE001 - a broken match_cb means "no match", not a crash
+                log.exception("analyser %s failed", analyser.name)
+        return None
+
+    # the trigger -------------------------------------------------------------------------------
+
+    async def on_items_get(self, request: ItemsRequest) -> ShortCircuit[ItemsResult] | None:
+        if not request.use_cache or request.sub_id:
+            return None
+        if await self.host.params.get_public("Pubsub", "UseCache", request.profile) != "true":
+            return None
+        node = await self.storage.get_node(request.profile, request.service.full(), request.node)
+        if node is not None and node.sync_state == SyncState.COMPLETED:
+            return ShortCircuit(await self.answer(node, request))
+        if request.client is None:
+            return None  # offline and not cached: the normal path reports it
+        if node is not None and node.sync_state in (SyncState.NO_SYNC, SyncState.IN_PROGRESS):
+            return None
+        if node is not None and node.sync_state == SyncState.ERROR:
+            if self._retry_due(node):
+                self._start_sync(request.profile, request.service, request.node)
+            return None
+        # never analysed: ask the service ourselves, then analyse with the payload namespace
+        result = await self.pubsub.fetch_items(request)
+        await self._analyse(request, result)
+        return ShortCircuit(result)
+
+    async def _analyse(self, request: ItemsRequest, result: ItemsResult) -> None:
+        namespace = _payload_namespace(result.items[0]) if result.items else None
+        analyser = self.find_analyser(request.node, namespace)
+        node = await self.storage.ensure_node(request.profile, request.service.full(), request.node)
+        if analyser is None or not analyser.to_sync:
+            await self.storage.set_state(node.id, SyncState.NO_SYNC, analyser=analyser.name if analyser else None,
+                                         type=analyser.type if analyser else None)
+            return
+        await self.storage.set_state(node.id, None, analyser=analyser.name, type=analyser.type)
+        self._start_sync(request.profile, request.service, request.node)
+
+    def _retry_due(self, node: PubsubNode) -> bool:
+        failures = int((node.extra or {}).get("failures", 1))
+        delay = min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2 ** (failures - 1))
+        return time.time() - node.sync_state_updated >= delay
+
+    # synchronisation --------------------------------------------------------------------------------
+
+    def _start_sync(self, profile: str, service: JID, node_name: str) -> None:
+        run_in_background(self.sync(profile, service, node_name), f"{profile}: sync of {node_name}")
+
+    async def sync(self, profile: str, service: JID, node_name: str) -> PubsubNode:
+        """Synchronise a node now (one sync at a time per node); returns the node row."""
+        node = await self.storage.ensure_node(profile, service.full(), node_name)
+        running = self._syncing.get(node.id)
+        if running is None:
+            running = asyncio.ensure_future(self._sync(profile, service, node))
+            self._syncing[node.id] = running
+            running.add_done_callback(lambda _: self._syncing.pop(node.id, None))
+        await asyncio.shield(running)
+        return node
+
+    async def _sync(self, profile: str, service: JID, node: PubsubNode) -> None:
+        await self.storage.set_state(node.id, SyncState.IN_PROGRESS)
+        try:
+            client = self.host.sessions.get_client(profile)
+            handler = self.pubsub.handlers[client.profile]
+            await self.pubsub._ask(handler.subscribe(service, node.name, JID(client.jid.userhost())),
+                                   f"subscribing to {node.name!r} for the cache")
+            ids = await self._item_ids(client, service, node.name)
+            limit = int(await self.host.params.get_public("Pubsub", "CacheMaxItems", profile))
+            if len(ids) > limit:
+                log.info("%s: node %s has %d items, more than %d: not cached", profile, node.name, len(ids), limit)
+                await self.storage.set_state(node.id, SyncState.NO_SYNC, subscribed=True)
+                return
+            analyser = self.analysers.get(node.analyser or "")
+            items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
+            await self.storage.replace_items(node.id, items)
+            await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra={})
+            log.info("%s: node %s of %s cached (%d items)", profile, node.name, service.full(), len(items))
+        except Exception as exc:
+            failures = int((node.extra or {}).get("failures", 0)) + 1
+            log.warning("%s: sync of %s failed (%s); retry later", profile, node.name, exc)
+            await self.storage.set_state(node.id, SyncState.ERROR, extra={"failures": failures, "error": str(exc)})
+            raise
+
+    async def _fetch_all(self, profile: str, client: Any, service: JID, node_name: str, ids: list[str],
+                         analyser: Analyser | None) -> list[CachedItem]:
+        """Every listed item, oldest first.
+
+        One plain request first: services without RSM on items (Prosody 0.12) return the
+        whole node in publication order. Only if that misses listed items are they fetched
+        by batches of ids (then in the listing's order, the service giving no other).
+        """
+        whole = await self.pubsub.fetch_items(
+            ItemsRequest(profile, client, service, node_name, 0, [], None, {}, None, False))
+        items = [self._cached_item(xml, analyser) for xml in whole.items]
+        missing = [name for name in ids if name not in {item.name for item in items}]
+        for start in range(0, len(missing), SYNC_BATCH):
+            batch = missing[start:start + SYNC_BATCH]
+            result = await self.pubsub.fetch_items(
+                ItemsRequest(profile, client, service, node_name, 0, batch, None, {}, None, False))
+            items.extend(self._cached_item(xml, analyser) for xml in result.items)
+        still_missing = set(ids) - {item.name for item in items}
+        if still_missing:
+            raise RuntimeError(f"{len(still_missing)} item(s) listed but not returned by the service")
+        return items
+
+    async def _item_ids(self, client: Any, service: JID, node_name: str) -> list[str]:
+        """Every item id of the node, from disco#items on the node (XEP-0060 §5.5)."""
+        iq = IQ(client.xmlstream, "get")
+        iq["to"] = service.full()
+        iq.addElement((NS_DISCO_ITEMS, "query"))["node"] = node_name
+        answer = await self.pubsub._ask(iq.send(), f"listing the items of {node_name!r}")
+        query = next(answer.elements(NS_DISCO_ITEMS, "query"), None)
+        if query is None:
+            return []
+        return [str(item["name"]) for item in query.elements(NS_DISCO_ITEMS, "item") if item.getAttribute("name")]
+
+    def _cached_item(self, xml: str, analyser: Analyser | None) -> CachedItem:
+        element = _parse_item(xml)
+        parsed = None
+        if analyser is not None and analyser.parser is not None and element is not None:
+            try:
+                parsed = analyser.parser(element)
+            except Exception as exc:  # noqa: BLE001 - keep the raw item, log the parser's failure
+                log.warning("parser %s failed on an item: %s", analyser.name, exc)
+        name = element.getAttribute("id", "") if element is not None else ""
+        return CachedItem(str(name), xml, parsed)
+
+    # reading from the cache ----------------------------------------------------------------------------
+
+    async def answer(self, node: PubsubNode, request: ItemsRequest) -> ItemsResult:
+        page = await self.storage.get_items(
+            node.id, max_items=request.rsm.get("max", request.max_items), item_ids=request.item_ids,
+            after=request.rsm.get("after"), before=request.rsm.get("before"), index=request.rsm.get("index"),
+            order_by=request.order_by,
+        )
+        rsm: dict[str, Any] = {"index": page.index, "count": page.count}
+        if page.items:
+            rsm.update(first=page.items[0].name, last=page.items[-1].name)
+        complete = page.index + len(page.items) >= page.count and page.index == 0
+        return ItemsResult([item.data for item in page.items], node.service, node.name, rsm,
+                           complete=complete, cached=True)
+
+    # notifications -------------------------------------------------------------------------------------
+
+    async def on_event(self, event: PubsubEvent) -> None:
+        node = await self.storage.get_node(event.client.profile, event.service.full(), event.node)
+        if node is None or node.sync_state != SyncState.COMPLETED:
+            return
+        event.category = node.type or "generic"
+        if event.event_type == "items":
+            analyser = self.analysers.get(node.analyser or "")
+            items = [self._cached_item(item.toXml(), analyser) for item in event.items]
+            await self.storage.upsert_items(node.id, items)
+            event.parsed = {item.name: item.parsed for item in items if item.parsed is not None}
+        elif event.event_type == "retract":
+            await self.storage.delete_items(node.id, event.retracted)
+        elif event.event_type == "purge":
+            await self.storage.purge_items(node.id)
+        elif event.event_type == "delete":
+            await self.storage.delete_node(node.id)
+
+    # bridge members ----------------------------------------------------------------------------------
+
+    async def cache_get(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
+                        extra_json: str, profile: str) -> str:
+        request = await self.pubsub.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile)
+        cached = await self.storage.require_node(request.profile, request.service.full(), request.node)
+        return (await self.answer(cached, request)).to_json()
+
+    async def cache_sync(self, service: str, node: str, profile: str) -> None:
+        resolved = await self.host.profiles.resolve(profile)
+        target = parse_jid(service, "service") if service else JID(
+            await self.host.params.get_public("Connection", "JabberID", resolved))
+        if not node:
+            raise InvalidArgument("node is empty")
+        # synchronised even when no analyser asked for it: the user did (no parser then)
+        await self.sync(resolved, target, node)
+
+    async def cache_reset(self) -> None:
+        dropped = await self.storage.reset()
+        log.info("pubsub cache reset (%d nodes dropped)", dropped)
+
+
+def _parse_item(xml: str) -> domish.Element | None:
+    from tx_xmpp.generic import parseXml
+
+    try:
+        element = parseXml(xml.encode("utf-8"))
+    except Exception:  # noqa: BLE001 - a malformed item stays raw
+        return None
+    return element if isinstance(element, domish.Element) else None
+
+
+def _payload_namespace(item_xml: str) -> str | None:
+    element = _parse_item(item_xml)
+    if element is None:
+        return None
+    for child in element.elements():
+        return str(child.uri) if child.uri else None
+    return None
+

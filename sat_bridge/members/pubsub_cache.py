@@ -1,0 +1,18 @@
+"""Members of the pubsub cache plugin, on the plugin interface; names from the contract."""
+
+from __future__ import annotations
+
+from sat_bridge.members.core import PROFILE
+from sat_bridge.members.pubsub import NODE, SERVICE
+from sat_bridge.spec import Arg, Member, Method
+
+PUBSUB_CACHE_MEMBERS: tuple[Member, ...] = (
+    Method("PsCacheGet", "plugin",
+           (SERVICE, NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these (empty = all)"),
+            Arg("sub_id", "s", "ignored (kept for the PsItemsGet shape)"),
+            Arg("extra_json", "s", "as PsItemsGet: rsm_max/after/before/index, order_by"), PROFILE),
+           "s", "As ``PsItemsGet``, from the database only; ``NotFound`` if the node is not cached."),
+    Method("PsCacheSync", "plugin", (SERVICE, NODE, PROFILE), "",
+           "(Re)synchronise the node now: subscribe, fetch every item; returns when done."),
+    Method("PsCacheReset", "plugin", (), "", "Drop every cached node and item."),
+)

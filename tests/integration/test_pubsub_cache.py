@@ -1,0 +1,80 @@
+"""The pubsub cache against Prosody 0.12 (which ignores RSM on items): a big node is cached
+completely, then read from the database, kept fresh by notifications, and readable offline."""
+
+from __future__ import annotations
+
+import json
+
+from sat_bridge import errors
+from sat_bridge.client import BridgeClient
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.backend import BackendProcess, SignalRecorder
+from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.xmpp_peer import connected_peer
+from tests.integration.test_pubsub import SERVICE, entry, get, texts
+from tests.integration.xmpp_helpers import create_xmpp_profile
+
+ITEMS = 300
+
+
+def cached(client: BridgeClient, node: str, max_items: int = 0, extra: dict | None = None) -> dict:  # type: ignore[type-arg]
+    return json.loads(client.ps_cache_get(SERVICE, node, max_items, [], "", json.dumps(extra or {}), "alice"))
+
+
+def test_big_node_is_cached_completely_and_kept_fresh(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.create_node(SERVICE, "big", {"pubsub#max_items": "max"})
+        for index in range(ITEMS):
+            carol.publish(SERVICE, "big", entry(f"item {index}"), f"id{index:04d}")
+        with_cache_off = get(client, "big", extra={"use_cache": False})
+        assert len(with_cache_off["items"]) == ITEMS and with_cache_off["cached"] is False
+
+        client.ps_cache_sync(SERVICE, "big", "alice")
+        from_cache = get(client, "big")
+        assert from_cache["cached"] is True and from_cache["complete"] is True
+        assert texts(from_cache) == [f"item {index}" for index in range(ITEMS)]
+        assert from_cache["rsm"]["count"] == ITEMS
+        latest = get(client, "big", max_items=5)
+        assert texts(latest) == [f"item {index}" for index in range(ITEMS - 5, ITEMS)]
+        page = get(client, "big", extra={"rsm_max": 10, "rsm_after": "id0100"})
+        assert texts(page) == [f"item {index}" for index in range(101, 111)]
+        assert page["rsm"]["index"] == 101 and page["rsm"]["first"] == "id0101"
+
+        signals = SignalRecorder(client, "PsEvent")
+        carol.publish(SERVICE, "big", entry("fresh"), "fresh")
+        event = signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: kind == "items")
+        assert json.loads(event[4])["items"][0]["id"] == "fresh"
+        # the signal comes after the commit: the cache already has the item
+        assert texts(cached(client, "big", 1)) == ["fresh"]
+        carol.retract(SERVICE, "big", "id0000")
+        signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: kind == "retract")
+        assert cached(client, "big")["rsm"]["count"] == ITEMS
+        assert "item 0<" not in "".join(cached(client, "big")["items"])
+
+    # the server goes away: the cached node is still readable
+    fresh_prosody.stop()
+    offline = get(client, "big", max_items=3)
+    assert offline["cached"] is True and texts(offline) == ["item 298", "item 299", "fresh"]
+
+
+def test_uncached_node_reads_go_to_the_service(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    client.ps_node_create(SERVICE, "plain", json.dumps({"pubsub#max_items": "max"}), "alice")
+    client.ps_item_send(SERVICE, "plain", entry("a"), "a", "{}", "alice")
+    first = get(client, "plain")
+    second = get(client, "plain")
+    assert first["cached"] is False and second["cached"] is False  # no analyser wants it
+    try:
+        client.ps_cache_get(SERVICE, "plain", 0, [], "", "{}", "alice")
+    except errors.NotFound as exc:
+        assert "not cached" in str(exc)
+    else:
+        raise AssertionError("an uncached node was served by PsCacheGet")
+    client.ps_cache_reset()
