@@ -7,6 +7,7 @@ from sat_bridge.members.contacts import CONTACT_MEMBERS
 from sat_bridge.members.core import CORE_MEMBERS
 from sat_bridge.members.discovery import DISCOVERY_MEMBERS
 from sat_bridge.members.messaging import MESSAGING_MEMBERS
+from sat_bridge.members.microblog import MICROBLOG_MEMBERS
 from sat_bridge.members.pubsub import PUBSUB_MEMBERS
 from sat_bridge.members.pubsub_cache import PUBSUB_CACHE_MEMBERS
 from sat_bridge.members.session import SESSION_MEMBERS
@@ -16,5 +17,5 @@ from sat_bridge.spec import Member
 ALL_MEMBERS: tuple[Member, ...] = (
     *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS,
     *DISCOVERY_MEMBERS, *PUBSUB_MEMBERS,
-    *PUBSUB_CACHE_MEMBERS,
+    *PUBSUB_CACHE_MEMBERS, *MICROBLOG_MEMBERS,
 )

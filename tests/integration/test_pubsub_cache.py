@@ -78,3 +78,49 @@ def test_uncached_node_reads_go_to_the_service(backend: BackendProcess, fresh_pr
     else:
         raise AssertionError("an uncached node was served by PsCacheGet")
     client.ps_cache_reset()
+
+
+def test_a_sync_cut_by_a_restart_is_not_left_in_progress(backend: BackendProcess) -> None:
+    """A backend stopped mid-sync must not serve, nor keep, a half node: at start the node
+    is reset to "not analysed", so its next read synchronises it again."""
+    import asyncio
+    from pathlib import Path
+
+    from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage
+    from sat_backend.memory.sqla import Storage
+    from sat_backend.memory.sqla_mapping import SyncState
+
+    client = backend.client
+    assert client is not None
+    client.profile_create("alice", "alice@localhost", "pw", "{}")
+    backend.stop()
+    url = f"sqlite+aiosqlite:///{Path(backend.env['XDG_DATA_HOME']) / 'sat' / 'sat.db'}"
+
+    async def with_cache(work):  # type: ignore[no-untyped-def]
+        storage = Storage(url)
+        await storage.initialise()
+        try:
+            return await work(PubsubCacheStorage(storage))
+        finally:
+            await storage.close()
+
+    async def cut_sync(cache: PubsubCacheStorage) -> None:
+        node = await cache.ensure_node("alice", SERVICE, "half")
+        await cache.replace_items(node.id, [CachedItem("a", "<item id='a'/>")])
+        await cache.set_state(node.id, SyncState.IN_PROGRESS)
+
+    async def state(cache: PubsubCacheStorage) -> object:
+        node = await cache.get_node("alice", SERVICE, "half")
+        return None if node is None else node.sync_state
+
+    asyncio.run(with_cache(cut_sync))
+    client = backend.start()
+    assert client.get_version()  # up, plugins initialised
+    try:
+        client.ps_cache_get(SERVICE, "half", 0, [], "", "{}", "alice")
+    except errors.NotFound:
+        pass
+    else:
+        raise AssertionError("a half-synchronised node was served")
+    backend.stop()
+    assert asyncio.run(with_cache(state)) is None

@@ -1,0 +1,106 @@
+"""XEP-0277 Microblogging over XMPP (v0.6): blog posts as Atom entries in pubsub.
+
+Registers the pubsub cache's first analyser: nodes named ``urn:xmpp:microblog:0…`` with
+Atom payloads are synchronised, and each item's parsed form (see
+:mod:`sat_backend.plugins.microblog.atom`) is stored beside its raw XML.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import InvalidArgument, Stanza
+from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.plugins.microblog.atom import NS_ATOM, build_entry, parse_entry
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+
+log = logging.getLogger(__name__)
+
+NS_MICROBLOG = "urn:xmpp:microblog:0"
+BLOG_NODE_OPTIONS = {"pubsub#max_items": "max"}
+
+PLUGIN_INFO = {
+    "name": "Microblogging",
+    "import_name": "XEP-0277",
+    "type": "XEP",
+    "protocols": ["XEP-0277"],
+    "dependencies": ["XEP-0060"],
+    "recommendations": ["PUBSUB_CACHE"],
+    "main": "Microblog",
+    "description": "Blog posts (Atom entries) on PEP and pubsub nodes",
+}
+
+
+def parse_item(item: domish.Element) -> dict[str, Any]:
+    """The cache's parser: an ``<item/>`` holding an Atom entry → its parsed dict."""
+    parsed = parse_entry(item.toXml())
+    parsed["item_id"] = item.getAttribute("id", "")
+    return parsed
+
+
+class Microblog:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.pubsub = host.plugins["XEP-0060"]
+
+    async def initialise(self) -> None:
+        cache = self.host.plugins.get("PUBSUB_CACHE")
+        if cache is not None:
+            cache.register_analyser("XEP-0277", "blog", node=NS_MICROBLOG, namespace=NS_ATOM, to_sync=True,
+                                    parser=parse_item)
+        register = self.host.bridge.register_method
+        register("MbSend", self.send)
+        register("MbGet", self.get)
+        register("MbRetract", self.retract)
+
+    async def send(self, service: str, node: str, data_json: str, profile: str) -> str:
+        data = parse_json_object(data_json, "data_json")
+        client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
+        entry = build_entry(data, client.jid.userhost())
+        item_id = data.get("id") or ""
+        payload = etree.tostring(entry, encoding="unicode")
+        try:
+            # a blog keeps every post (PEP nodes default to a single item)
+            return str(await self.pubsub.item_send(service, node or NS_MICROBLOG, payload, item_id,
+                                                   json.dumps({"publish_options": BLOG_NODE_OPTIONS}), profile))
+        except Stanza as exc:
+            if not str(exc).startswith(("precondition-not-met", "conflict")):
+                raise
+            # the node exists with another configuration (XEP-0060 §7.1.5): publish as it is
+            log.info("%s: blog node configured differently, publishing without options", profile)
+            return str(await self.pubsub.item_send(service, node or NS_MICROBLOG, payload, item_id, "{}", profile))
+
+    async def get(self, service: str, node: str, max_items: int, item_ids: list[str], extra_json: str,
+                  profile: str) -> str:
+        request = await self.pubsub.items_request(service, node or NS_MICROBLOG, max_items, item_ids, "",
+                                                  extra_json, profile)
+        result = await self.pubsub.get_items(request)
+        posts = []
+        for xml in result.items:
+            try:
+                post = parse_entry(xml)
+            except (ValueError, etree.XMLSyntaxError) as exc:
+                log.warning("%s: skipped a malformed blog item: %s", request.profile, exc)
+                continue
+            post["item_id"] = _item_id(xml)
+            posts.append(post)
+        return json.dumps({"items": posts, "rsm": result.rsm, "complete": result.complete, "cached": result.cached})
+
+    async def retract(self, service: str, node: str, item_id: str, profile: str) -> None:
+        if not item_id:
+            raise InvalidArgument("item_id is empty")
+        await self.pubsub.item_retract(service, node or NS_MICROBLOG, item_id, True, profile)
+
+
+def _item_id(item_xml: str) -> str:
+    try:
+        return str(etree.fromstring(item_xml.encode(), etree.XMLParser(resolve_entities=False)).get("id") or "")
+    except etree.XMLSyntaxError:
+        return ""

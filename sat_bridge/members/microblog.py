@@ -1,0 +1,25 @@
+"""Microblog members (XEP-0277), on the plugin interface; names from the contract."""
+
+from __future__ import annotations
+
+from sat_bridge.members.core import PROFILE
+from sat_bridge.spec import Arg, Member, Method
+
+BLOG_SERVICE = Arg("service", "s", '``""`` = the profile\'s own PEP service')
+BLOG_NODE = Arg("node", "s", '``""`` = ``urn:xmpp:microblog:0``')
+
+MICROBLOG_MEMBERS: tuple[Member, ...] = (
+    Method("MbSend", "plugin",
+           (BLOG_SERVICE, BLOG_NODE,
+            Arg("data_json", "s", "JSON object: ``title``, ``content``, ``content_xhtml`` (sanitised), "
+                "``tags`` (list), ``id``, ``comments`` (node URI)"), PROFILE),
+           "s", "Publish a blog post (an Atom entry).", out_doc="item id"),
+    Method("MbGet", "plugin",
+           (BLOG_SERVICE, BLOG_NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these"),
+            Arg("extra_json", "s", "as PsItemsGet"), PROFILE),
+           "s",
+           'Blog posts as JSON ``{"items": [{"id", "title", "content", "content_xhtml"?, "author", '
+           '"published", "updated", "tags", "comments"?}], "rsm", "complete", "cached"}``.'),
+    Method("MbRetract", "plugin", (BLOG_SERVICE, BLOG_NODE, Arg("item_id", "s", "post to delete"), PROFILE),
+           "", "Delete a blog post."),
+)
