@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from lxml import etree
 from twisted.words.xish import domish
-from tx_xmpp.generic import parseXml
 
 from sat_backend.core.exceptions import InvalidArgument
 
@@ -42,8 +41,29 @@ def check_xml(text: str, what: str = "payload_xml") -> etree._Element:
 
 def payload_element(text: str, what: str = "payload_xml") -> domish.Element:
     """A single XML element from a frontend, as a ``domish`` element ready to send."""
-    root = check_xml(text, what)
-    element = parseXml(etree.tostring(root))
-    if not isinstance(element, domish.Element):
-        raise InvalidArgument(f"{what} must be one XML element")
-    return element
+    return to_domish(check_xml(text, what))
+
+
+def to_domish(element: etree._Element) -> domish.Element:
+    """Convert an lxml element (with its text, children and tails) to ``domish``.
+
+    ``tx_xmpp.generic.parseXml`` would lose the root's own text: it parses a document as
+    an XML stream, where top-level character data does not belong to any element.
+    """
+    qname = etree.QName(element)
+    converted = domish.Element((qname.namespace, qname.localname))
+    for name, value in element.attrib.items():
+        attribute = etree.QName(name)
+        key = (attribute.namespace, attribute.localname) if attribute.namespace else attribute.localname
+        converted[key] = value
+    if element.text:
+        converted.addContent(element.text)
+    for child in element:
+        if not isinstance(child.tag, str):  # comments, processing instructions
+            if child.tail:
+                converted.addContent(child.tail)
+            continue
+        converted.addChild(to_domish(child))
+        if child.tail:
+            converted.addContent(child.tail)
+    return converted

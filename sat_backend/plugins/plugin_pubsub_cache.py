@@ -32,6 +32,7 @@ from sat_backend.core.jids import parse_jid
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
+from sat_backend.core.xml_payloads import check_xml, to_domish
 from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
@@ -319,13 +320,13 @@ class PubsubCache:
 
 
 def _parse_item(xml: str) -> domish.Element | None:
-    from tx_xmpp.generic import parseXml
-
+    """An item as ``domish`` for parsers, or None when it is not safe, well-formed XML
+    (it is then kept raw only)."""
     try:
-        element = parseXml(xml.encode("utf-8"))
-    except Exception:  # noqa: BLE001 - a malformed item stays raw
+        return to_domish(check_xml(xml, "item"))
+    except InvalidArgument as exc:
+        log.warning("unparsable pubsub item kept raw: %s", exc)
         return None
-    return element if isinstance(element, domish.Element) else None
 
 
 def _payload_namespace(item_xml: str) -> str | None:

@@ -16,13 +16,14 @@ from sat_frontends.cli.commands import (
     monitor,
     param,
     profile,
+    pubsub,
     roster,
     session,
     version,
 )
 from sat_frontends.cli.output import Output
 
-COMMAND_MODULES = (version, profile, param, session, roster, message, monitor, debug)
+COMMAND_MODULES = (version, profile, param, session, roster, message, pubsub, monitor, debug)
 
 
 def build_parser() -> argparse.ArgumentParser:

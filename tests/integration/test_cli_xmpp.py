@@ -89,3 +89,30 @@ def test_roster_and_presence_from_the_command_line(backend: BackendProcess, fres
     finally:
         for user in ("alice", "bob"):
             sat(backend, "disconnect", "-p", user)
+
+
+def test_pubsub_and_blog_from_the_command_line(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    assert backend.client is not None
+    create_xmpp_profile(backend.client, fresh_prosody, "alice")
+    sat(backend, "connect", "-p", "alice")
+    service = ["-s", "pubsub.localhost", "-n", "cli-node", "-p", "alice"]
+    assert sat(backend, "pubsub", "node", "create", *service, "--keep-all").stdout == "cli-node\n"
+    assert sat(backend, "pubsub", "set", *service, "<x xmlns='urn:t'>one</x>", "-i", "a").stdout == "a\n"
+    piped = sat(backend, "pubsub", "set", *service, "-", "-i", "b", stdin="<x xmlns='urn:t'>two</x>")
+    assert piped.returncode == 0, piped.stderr
+    listed = json.loads(sat(backend, "-O", "json", "pubsub", "get", *service).stdout)
+    assert len(listed["items"]) == 2 and listed["cached"] is False
+    assert sat(backend, "pubsub", "cache", "sync", *service).returncode == 0
+    cached = sat(backend, "pubsub", "get", *service, "--cache-only", "-m", "1")
+    assert "two" in cached.stdout and "from the cache, partial" in cached.stderr
+    bad = sat(backend, "pubsub", "set", *service, "<unclosed>")
+    assert bad.returncode == 10 and "well-formed" in bad.stderr
+    assert sat(backend, "pubsub", "node", "delete", *service).returncode == 0
+
+    posted = sat(backend, "blog", "set", "-t", "CLI post", "--tag", "cli", "written", "from", "a", "shell", "-p", "alice")
+    assert posted.returncode == 0, posted.stderr
+    text = sat(backend, "blog", "get", "-p", "alice").stdout
+    assert "# CLI post" in text and "[cli]" in text and "written from a shell" in text
+    assert sat(backend, "blog", "delete", posted.stdout.strip(), "-p", "alice").returncode == 0
+    assert "CLI post" not in sat(backend, "blog", "get", "-p", "alice").stdout
+    sat(backend, "disconnect", "-p", "alice")
