@@ -136,11 +136,38 @@ def xmpp_demo(env: dict[str, str], root: Path) -> None:
         banner("history, as stored by the backend")
         run(env, "sat", "history", "bob@localhost", "-p", "alice")
         run(env, "sat", "--output", "json", "history", "-n", "1", "-p", "bob")
+        blog_demo(env)
         run(env, "sat", "disconnect", "-p", "alice")
         run(env, "sat", "message", "send", "bob@localhost", "offline?", "-p", "alice", check=False)
         run(env, "sat", "disconnect", "-p", "bob")
     finally:
         server_steps.close()
+
+
+def blog_demo(env: dict[str, str]) -> None:
+    """Alice blogs; Bob, her contact, reads her blog from his cache and sees a new post live."""
+    banner("contacts: Bob adds Alice, Alice accepts (her blog is visible to her contacts)")
+    run(env, "sat", "roster", "add", "alice@localhost", "--name", "Alice", "-p", "bob")
+    run(env, "sat", "roster", "answer", "bob@localhost", "accept", "-p", "alice")
+    run(env, "sat", "roster", "list", "-p", "bob")
+    banner("Alice publishes blog posts (XEP-0277 on her PEP service)")
+    for title, text in (("Hello", "My first post."), ("SàT", "A backend on D-Bus."), ("Cache", "Read me offline.")):
+        run(env, "sat", "blog", "set", "-t", title, "--tag", "demo", text, "-p", "alice")
+    banner("Bob reads her blog: the first read analyses the node, a sync caches it")
+    run(env, "sat", "blog", "get", "-s", "alice@localhost", "-p", "bob")
+    run(env, "sat", "pubsub", "cache", "sync", "-s", "alice@localhost", "-n", "urn:xmpp:microblog:0", "-p", "bob")
+    run(env, "sat", "pubsub", "get", "-s", "alice@localhost", "-n", "urn:xmpp:microblog:0", "-m", "1",
+        "--cache-only", "-p", "bob")
+    banner("a new post reaches Bob's cache and arrives as a PsEvent signal")
+    monitor = subprocess.Popen(
+        [str(BIN / "sat"), "monitor", "--signal", "PsEvent", "--count", "1"], env=env,
+        stderr=subprocess.PIPE, text=True,
+    )
+    assert monitor.stderr is not None
+    print(monitor.stderr.readline(), end="", flush=True)
+    run(env, "sat", "blog", "set", "-t", "Live", "Posted while Bob watches.", "-p", "alice")
+    monitor.wait(timeout=30)
+    run(env, "sat", "blog", "get", "-s", "alice@localhost", "-m", "2", "-p", "bob")
 
 
 def _running(env: dict[str, str]) -> bool:
