@@ -13,10 +13,8 @@ Starts a private bus, a throw-away Prosody on loopback and the real backend, the
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,11 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.backend import BackendProcess  # noqa: E402
-from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
-from tests.fixtures.prosody import prosody_server  # noqa: E402
+from bench.xmpp_harness import xmpp_bench  # noqa: E402
 
-BIN = Path(sys.executable).parent
 ACCOUNTS = {"alice": "alice pw", "bob": "bob pw"}
 
 
@@ -37,51 +32,34 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--connects", type=int, default=10)
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sat-bench-") as directory:
-        root = Path(directory)
-        env = isolated_environment(root / "env", BIN)
-        bus = PrivateBus(root / "bus", env)
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus.start()
-        server_steps = prosody_server(root / "prosody", ACCOUNTS)
-        server = next(server_steps)
-        backend = BackendProcess(env, root / "backend.log")
-        try:
-            client = backend.start()
-            for user, password in ACCOUNTS.items():
-                client.profile_create(user, f"{user}@localhost", password, json.dumps(
-                    {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
-                ))
-            connect_times = []
-            for _ in range(options.connects):
-                start = time.perf_counter()
-                client.connect("alice")
-                connect_times.append(time.perf_counter() - start)
-                client.disconnect("alice")
-            client.connect("alice")
-            client.connect("bob")
-
-            received = 0
-            all_received = threading.Event()
-
-            def on_message(*args: object) -> None:
-                nonlocal received
-                if args[-1] == "bob":
-                    received += 1
-                    if received == options.messages:
-                        all_received.set()
-
-            client.on_signal("MessageNew", on_message)
+    with xmpp_bench(ACCOUNTS, ("alice", "bob")) as (client, server):
+        connect_times = []
+        for _ in range(options.connects):
             start = time.perf_counter()
-            for index in range(options.messages):
-                client.message_send("bob@localhost", {"": f"message {index}"}, {}, "chat", "{}", "alice")
-            sent_time = time.perf_counter() - start
-            if not all_received.wait(120):
-                raise SystemExit(f"only {received} of {options.messages} messages arrived")
-            total_time = time.perf_counter() - start
-        finally:
-            backend.stop()
-            server_steps.close()
-            bus.stop()
+            client.connect("alice")
+            connect_times.append(time.perf_counter() - start)
+            client.disconnect("alice")
+        client.connect("alice")
+        client.connect("bob")
+
+        received = 0
+        all_received = threading.Event()
+
+        def on_message(*args: object) -> None:
+            nonlocal received
+            if args[-1] == "bob":
+                received += 1
+                if received == options.messages:
+                    all_received.set()
+
+        client.on_signal("MessageNew", on_message)
+        start = time.perf_counter()
+        for index in range(options.messages):
+            client.message_send("bob@localhost", {"": f"message {index}"}, {}, "chat", "{}", "alice")
+        sent_time = time.perf_counter() - start
+        if not all_received.wait(120):
+            raise SystemExit(f"only {received} of {options.messages} messages arrived")
+        total_time = time.perf_counter() - start
     print(f"connect (STARTTLS + SCRAM + bind + roster + presence): median {statistics.median(connect_times) * 1000:.0f} ms "
           f"(min {min(connect_times) * 1000:.0f}, max {max(connect_times) * 1000:.0f}, {options.connects} runs)")
     print(f"MessageSend, {options.messages} sequential calls: {options.messages / sent_time:.0f} calls/s")

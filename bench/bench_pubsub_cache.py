@@ -10,7 +10,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -18,12 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.backend import BackendProcess  # noqa: E402
-from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
-from tests.fixtures.prosody import prosody_server  # noqa: E402
+from bench.xmpp_harness import xmpp_bench  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
-BIN = Path(sys.executable).parent
 SERVICE = "pubsub.localhost"
 ACCOUNTS = {"alice": "alice pw", "carol": "carol pw"}
 
@@ -38,58 +34,43 @@ def main() -> int:
     parser.add_argument("--reads", type=int, default=15)
     parser.add_argument("--events", type=int, default=300)
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sat-bench-") as directory:
-        root = Path(directory)
-        env = isolated_environment(root / "env", BIN)
-        bus = PrivateBus(root / "bus", env)
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus.start()
-        server_steps = prosody_server(root / "prosody", ACCOUNTS)
-        server = next(server_steps)
-        backend = BackendProcess(env, root / "backend.log")
-        try:
-            client = backend.start()
-            client.profile_create("alice", "alice@localhost", ACCOUNTS["alice"], json.dumps(
-                {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}))
-            client.connect("alice")
-            with connected_peer(server, "carol", ACCOUNTS["carol"]) as carol:
-                carol.create_node(SERVICE, "bench", {"pubsub#max_items": "max"})
-                for index in range(options.items):
-                    carol.publish(SERVICE, "bench", payload(index), f"i{index}")
+    with xmpp_bench(ACCOUNTS, ("alice",)) as (client, server):
+        client.connect("alice")
+        with connected_peer(server, "carol", ACCOUNTS["carol"]) as carol:
+            carol.create_node(SERVICE, "bench", {"pubsub#max_items": "max"})
+            for index in range(options.items):
+                carol.publish(SERVICE, "bench", payload(index), f"i{index}")
+            start = time.perf_counter()
+            client.ps_cache_sync(SERVICE, "bench", "alice")
+            sync_time = time.perf_counter() - start
+
+            def read(use_cache: bool) -> float:
                 start = time.perf_counter()
-                client.ps_cache_sync(SERVICE, "bench", "alice")
-                sync_time = time.perf_counter() - start
+                result = json.loads(client.ps_items_get(SERVICE, "bench", 0, [], "", json.dumps(
+                    {"use_cache": use_cache}), "alice"))
+                elapsed = time.perf_counter() - start
+                assert len(result["items"]) == options.items and result["cached"] is use_cache
+                return elapsed
 
-                def read(use_cache: bool) -> float:
-                    start = time.perf_counter()
-                    result = json.loads(client.ps_items_get(SERVICE, "bench", 0, [], "", json.dumps(
-                        {"use_cache": use_cache}), "alice"))
-                    elapsed = time.perf_counter() - start
-                    assert len(result["items"]) == options.items and result["cached"] is use_cache
-                    return elapsed
+            cache_times = [read(True) for _ in range(options.reads)]
+            service_times = [read(False) for _ in range(options.reads)]
 
-                cache_times = [read(True) for _ in range(options.reads)]
-                service_times = [read(False) for _ in range(options.reads)]
+            received = 0
+            done = threading.Event()
 
-                received = 0
-                done = threading.Event()
+            def on_event(*args: object) -> None:
+                nonlocal received
+                received += 1
+                if received == options.events:
+                    done.set()
 
-                def on_event(*args: object) -> None:
-                    nonlocal received
-                    received += 1
-                    if received == options.events:
-                        done.set()
-
-                client.on_signal("PsEvent", on_event)
-                start = time.perf_counter()
-                for index in range(options.events):
-                    carol.publish(SERVICE, "bench", payload(index), f"e{index}")
-                if not done.wait(120):
-                    raise SystemExit(f"only {received} of {options.events} PsEvent signals")
-                ingest_time = time.perf_counter() - start
-        finally:
-            backend.stop()
-            server_steps.close()
-            bus.stop()
+            client.on_signal("PsEvent", on_event)
+            start = time.perf_counter()
+            for index in range(options.events):
+                carol.publish(SERVICE, "bench", payload(index), f"e{index}")
+            if not done.wait(120):
+                raise SystemExit(f"only {received} of {options.events} PsEvent signals")
+            ingest_time = time.perf_counter() - start
     cache, service = statistics.median(cache_times), statistics.median(service_times)
     print(f"sync of {options.items} items (subscribe, list, fetch, store): {sync_time * 1000:.0f} ms")
     print(f"read {options.items} items, median of {options.reads}: cache {cache * 1000:.0f} ms, "

@@ -1,0 +1,45 @@
+"""What the XMPP benchmarks share: a private bus, a throw-away Prosody, the real backend,
+and one profile per account pointing at that server (TLS verified with its CA)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sat_bridge.client import BridgeClient  # noqa: E402
+from tests.fixtures.backend import BackendProcess  # noqa: E402
+from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
+from tests.fixtures.prosody import ProsodyServer, prosody_server  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterator[tuple[BridgeClient, ProsodyServer]]:
+    """Everything started; ``profiles`` (a subset of ``accounts``) created, not connected."""
+    with tempfile.TemporaryDirectory(prefix="sat-bench-") as directory:
+        root = Path(directory)
+        env = isolated_environment(root / "env", BIN)
+        bus = PrivateBus(root / "bus", env)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.start()
+        server_steps = prosody_server(root / "prosody", accounts)
+        server = next(server_steps)
+        backend = BackendProcess(env, root / "backend.log")
+        try:
+            client = backend.start()
+            for user in profiles:
+                client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
+                    {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
+                ))
+            yield client, server
+        finally:
+            backend.stop()
+            server_steps.close()
+            bus.stop()
