@@ -32,6 +32,32 @@ class ItemsPage:
     index: int
 
 
+@dataclass(frozen=True)
+class PurgeFilters:
+    """``PsCachePurge`` filters; every given one must match (empty lists match all)."""
+
+    services: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    subtypes: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    created_before: float | None = None
+    updated_before: float | None = None
+
+    def conditions(self) -> list[Any]:
+        conditions: list[Any] = []
+        for values, column in ((self.services, PubsubNode.service), (self.nodes, PubsubNode.name),
+                               (self.types, PubsubNode.type), (self.subtypes, PubsubNode.subtype),
+                               (self.profiles, Profile.name)):
+            if values:
+                conditions.append(column.in_(values))
+        if self.created_before is not None:
+            conditions.append(PubsubItem.created < self.created_before)
+        if self.updated_before is not None:
+            conditions.append(PubsubItem.updated < self.updated_before)
+        return conditions
+
+
 class PubsubCacheStorage:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -156,6 +182,28 @@ class PubsubCacheStorage:
         async with self.storage.session() as session:
             result = await session.execute(delete(PubsubNode))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def purge(self, filters: PurgeFilters) -> tuple[int, int]:
+        """Delete the cached items matching ``filters``; the nodes they came from are set
+        back to "not analysed", so they are synchronised again before being served (a
+        node with items missing must never be answered from the cache).
+
+        :returns: (items deleted, nodes reset)
+        """
+        conditions = filters.conditions()
+        async with self.storage.session() as session:
+            matching = select(PubsubItem.id, PubsubItem.node_id).join(PubsubNode).join(Profile).where(*conditions)
+            rows = (await session.execute(matching)).all()
+            item_ids = [row[0] for row in rows]
+            node_ids = sorted({row[1] for row in rows})
+            for start in range(0, len(item_ids), 500):
+                await session.execute(delete(PubsubItem).where(PubsubItem.id.in_(item_ids[start:start + 500])))
+            if node_ids:
+                await session.execute(
+                    update(PubsubNode).where(PubsubNode.id.in_(node_ids))
+                    .values(sync_state=None, sync_state_updated=time.time())
+                )
+        return len(item_ids), len(node_ids)
 
     async def require_node(self, profile: str, service: str, name: str) -> PubsubNode:
         node = await self.get_node(profile, service, name)

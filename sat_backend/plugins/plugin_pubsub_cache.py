@@ -29,11 +29,12 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import Conflict, InvalidArgument
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, to_domish
-from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage
+from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
 
@@ -50,6 +51,8 @@ DEFAULT_MAX_ITEMS = 10_000
 #: first retry delay of a node in ``error``; doubles up to a day
 RETRY_BASE_DELAY = 60.0
 RETRY_MAX_DELAY = 86_400.0
+
+PURGE_KEYS = ("services", "nodes", "types", "subtypes", "profiles", "created_before", "updated_before")
 
 PLUGIN_INFO = {
     "name": "Pubsub cache",
@@ -108,6 +111,7 @@ class PubsubCache:
         register("PsCacheGet", self.cache_get)
         register("PsCacheSync", self.cache_sync)
         register("PsCacheReset", self.cache_reset)
+        register("PsCachePurge", self.cache_purge)
         for node in await self.storage.nodes(SyncState.IN_PROGRESS):
             log.info("node %s of %s was left mid-sync: it will be synchronised again", node.name, node.service)
             await self.storage.set_state(node.id, None)
@@ -313,6 +317,22 @@ class PubsubCache:
             raise InvalidArgument("node is empty")
         # synchronised even when no analyser asked for it: the user did (no parser then)
         await self.sync(resolved, target, node)
+
+    async def cache_purge(self, filters_json: str) -> None:
+        filters = parse_json_object(filters_json, "filters_json", PURGE_KEYS)
+        values: dict[str, Any] = {}
+        for key in ("services", "nodes", "types", "subtypes", "profiles"):
+            value = filters.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InvalidArgument(f"{key} must be a list of strings")
+            values[key] = tuple(value)
+        for key in ("created_before", "updated_before"):
+            value = filters.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidArgument(f"{key} must be a timestamp (seconds since the epoch)")
+            values[key] = None if value is None else float(value)
+        items, nodes = await self.storage.purge(PurgeFilters(**values))
+        log.info("pubsub cache purge: %d item(s) deleted, %d node(s) to synchronise again", items, nodes)
 
     async def cache_reset(self) -> None:
         dropped = await self.storage.reset()

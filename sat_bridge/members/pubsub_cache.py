@@ -14,5 +14,11 @@ PUBSUB_CACHE_MEMBERS: tuple[Member, ...] = (
            "s", "As ``PsItemsGet``, from the database only; ``NotFound`` if the node is not cached."),
     Method("PsCacheSync", "plugin", (SERVICE, NODE, PROFILE), "",
            "(Re)synchronise the node now: subscribe, fetch every item; returns when done."),
+    Method("PsCachePurge", "plugin",
+           (Arg("filters_json", "s",
+                "JSON object; every key optional, all given must match: ``services``, ``nodes``, ``types``, "
+                "``subtypes``, ``profiles`` (lists of strings), ``created_before``, ``updated_before`` "
+                "(timestamps)"),),
+           "", "Delete cached items; the nodes they belonged to are synchronised again before being served."),
     Method("PsCacheReset", "plugin", (), "", "Drop every cached node and item."),
 )

@@ -124,3 +124,35 @@ def test_a_sync_cut_by_a_restart_is_not_left_in_progress(backend: BackendProcess
         raise AssertionError("a half-synchronised node was served")
     backend.stop()
     assert asyncio.run(with_cache(state)) is None
+
+
+def test_purge_removes_items_and_never_leaves_a_half_node_served(backend: BackendProcess,
+                                                                   fresh_prosody: ProsodyServer) -> None:
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    for node in ("keep", "drop"):
+        client.ps_node_create(SERVICE, node, json.dumps({"pubsub#max_items": "max"}), "alice")
+        for index in range(5):
+            client.ps_item_send(SERVICE, node, entry(f"{node} {index}"), f"{node}{index}", "{}", "alice")
+        client.ps_cache_sync(SERVICE, node, "alice")
+    for bad in ('{"nodes": "drop"}', '{"created_before": "yesterday"}', '{"colour": []}', "[]"):
+        try:
+            client.ps_cache_purge(bad)
+        except errors.InvalidArgument:
+            continue
+        raise AssertionError(f"PsCachePurge accepted {bad}")
+    client.ps_cache_purge(json.dumps({"nodes": ["drop"], "services": [SERVICE]}))
+    assert len(cached(client, "keep")["items"]) == 5
+    try:
+        cached(client, "drop")
+    except errors.NotFound:
+        pass
+    else:
+        raise AssertionError("a purged node was still served from the cache")
+    # the service still has the items: a read goes there
+    again = get(client, "drop")
+    assert again["cached"] is False and len(again["items"]) == 5
+    client.ps_cache_purge(json.dumps({"created_before": 0}))  # nothing that old
+    assert len(cached(client, "keep")["items"]) == 5
