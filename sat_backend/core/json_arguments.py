@@ -30,3 +30,27 @@ def parse_json_object(text: str, argument: str, known_keys: Iterable[str] | None
         if unknown:
             raise InvalidArgument(f"{argument}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return value
+
+
+def string_list(values: dict[str, Any], key: str, label: str | None = None) -> tuple[str, ...]:
+    """``values[key]`` as a tuple of strings (absent = empty).
+
+    :raises InvalidArgument: not a list of strings.
+    """
+    value = values.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidArgument(f"{label or key} must be a list of strings")
+    return tuple(value)
+
+
+def optional_timestamp(values: dict[str, Any], key: str, label: str | None = None) -> float | None:
+    """``values[key]`` as seconds since the epoch, or None when absent.
+
+    :raises InvalidArgument: not a number (booleans are not numbers here).
+    """
+    value = values.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgument(f"{label or key} must be a timestamp (seconds since the epoch)")
+    return float(value)

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.jids import parse_jid
-from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.memory.sqla_mapping import History, Message
 
 FILTER_KEYS = ("body", "types", "after", "before")
@@ -47,26 +47,17 @@ class HistoryQuery:
             raise InvalidArgument("limit must be 0 (no limit) or positive")
         filters = parse_json_object(filters_json, "filters_json", FILTER_KEYS)
         body = filters.get("body")
-        types = filters.get("types", [])
         if body is not None and not isinstance(body, str):
             raise InvalidArgument("filter 'body' must be a string")
-        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-            raise InvalidArgument("filter 'types' must be a list of strings")
-        bounds = {}
-        for key in ("after", "before"):
-            value = filters.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise InvalidArgument(f"filter {key!r} must be a timestamp (seconds since the epoch)")
-            bounds[key] = None if value is None else float(value)
         return cls(
             from_jid=JidFilter.parse(from_jid, "from_jid") if from_jid else None,
             to_jid=JidFilter.parse(to_jid, "to_jid") if to_jid else None,
             limit=limit,
             between=between,
             body=body,
-            types=tuple(types),
-            after=bounds["after"],
-            before=bounds["before"],
+            types=string_list(filters, "types", "filter 'types'"),
+            after=optional_timestamp(filters, "after", "filter 'after'"),
+            before=optional_timestamp(filters, "before", "filter 'before'"),
         )
 
     def conditions(self) -> list[ColumnElement[bool]]:

@@ -29,7 +29,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import Conflict, InvalidArgument
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
-from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
@@ -320,18 +320,16 @@ class PubsubCache:
 
     async def cache_purge(self, filters_json: str) -> None:
         filters = parse_json_object(filters_json, "filters_json", PURGE_KEYS)
-        values: dict[str, Any] = {}
-        for key in ("services", "nodes", "types", "subtypes", "profiles"):
-            value = filters.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InvalidArgument(f"{key} must be a list of strings")
-            values[key] = tuple(value)
-        for key in ("created_before", "updated_before"):
-            value = filters.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise InvalidArgument(f"{key} must be a timestamp (seconds since the epoch)")
-            values[key] = None if value is None else float(value)
-        items, nodes = await self.storage.purge(PurgeFilters(**values))
+        purge_filters = PurgeFilters(
+            services=string_list(filters, "services"),
+            nodes=string_list(filters, "nodes"),
+            types=string_list(filters, "types"),
+            subtypes=string_list(filters, "subtypes"),
+            profiles=string_list(filters, "profiles"),
+            created_before=optional_timestamp(filters, "created_before"),
+            updated_before=optional_timestamp(filters, "updated_before"),
+        )
+        items, nodes = await self.storage.purge(purge_filters)
         log.info("pubsub cache purge: %d item(s) deleted, %d node(s) to synchronise again", items, nodes)
 
     async def cache_reset(self) -> None:
