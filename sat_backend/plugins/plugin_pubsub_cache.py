@@ -28,7 +28,6 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
@@ -311,8 +310,7 @@ class PubsubCache:
 
     async def cache_sync(self, service: str, node: str, profile: str) -> None:
         resolved = await self.host.profiles.resolve(profile)
-        target = parse_jid(service, "service") if service else JID(
-            await self.host.params.get_public("Connection", "JabberID", resolved))
+        target = await self.pubsub.service_jid(service, resolved)
         if not node:
             raise InvalidArgument("node is empty")
         # synchronised even when no analyser asked for it: the user did (no parser then)

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp import pubsub
@@ -157,9 +157,24 @@ class Pubsub:
         :raises ProfileNotConnected: offline profile.
         """
         _check_node(node)
-        target = parse_jid(service, "service") if service else None
-        client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
-        return client, self.handlers[client.profile], target or JID(client.jid.userhost())
+        resolved = await self.host.profiles.resolve(profile)
+        # the service is checked before the connection: bad input is reported as such
+        target = await self.service_jid(service, resolved, self.host.sessions.clients.get(resolved))
+        client = self.host.sessions.get_client(resolved)
+        return client, self.handlers[client.profile], target
+
+    async def service_jid(self, service: str, profile: str, client: XmppClient | None = None) -> JID:
+        """The pubsub service a member names: ``""`` is the profile's own PEP service,
+        from the session when there is one, else from the params (so that offline reads
+        of cached PEP nodes work too).
+
+        :raises InvalidArgument: not a JID.
+        """
+        if service:
+            return parse_jid(service, "service")
+        if client is not None:  # its JID is known even while it reconnects
+            return JID(client.jid.userhost())
+        return JID(await self.host.params.get_public("Connection", "JabberID", profile))
 
     async def _ask(self, deferred: Any, what: str) -> Any:
         """Await a pubsub request; stanza errors become ``Stanza``/``NotFound`` with the condition."""
@@ -172,10 +187,8 @@ class Pubsub:
             raise Stanza(f"{exc.condition}: {what}{text}") from None
         except pubsub.SubscriptionPending:
             raise Stanza(f"pending: {what}: the subscription awaits approval") from None
-        except Exception as exc:  # noqa: BLE001 - timeouts and lost connections
-            if exc.__class__.__name__ == "TimeoutError":
-                raise Timeout(f"{what}: no answer") from None
-            raise
+        except xmlstream.TimeoutError:
+            raise Timeout(f"{what}: no answer") from None
 
     # bridge members ----------------------------------------------------------------------
 
@@ -259,11 +272,8 @@ class Pubsub:
             raise InvalidArgument("use_cache must be true or false")
         resolved = await self.host.profiles.resolve(profile)
         _check_node(node)
-        if service:
-            target = parse_jid(service, "service")
-        else:
-            target = JID(await self.host.params.get_public("Connection", "JabberID", resolved))
         client = self.host.sessions.clients.get(resolved)
+        target = await self.service_jid(service, resolved, client)
         if client is not None and not client.is_connected:
             client = None
         return ItemsRequest(resolved, client, target, node, max_items, list(item_ids), sub_id or None, rsm,
