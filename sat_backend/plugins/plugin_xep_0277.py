@@ -40,9 +40,7 @@ PLUGIN_INFO = {
 
 def parse_item(item: domish.Element) -> dict[str, Any]:
     """The cache's parser: an ``<item/>`` holding an Atom entry → its parsed dict."""
-    parsed = parse_entry(item.toXml())
-    parsed["item_id"] = item.getAttribute("id", "")
-    return parsed
+    return parse_entry(item.toXml())
 
 
 class Microblog:
@@ -89,7 +87,6 @@ class Microblog:
             except (ValueError, etree.XMLSyntaxError) as exc:
                 log.warning("%s: skipped a malformed blog item: %s", request.profile, exc)
                 continue
-            post["item_id"] = _item_id(xml)
             posts.append(post)
         return json.dumps({"items": posts, "rsm": result.rsm, "complete": result.complete, "cached": result.cached})
 
@@ -98,9 +95,3 @@ class Microblog:
             raise InvalidArgument("item_id is empty")
         await self.pubsub.item_retract(service, node or NS_MICROBLOG, item_id, True, profile)
 
-
-def _item_id(item_xml: str) -> str:
-    try:
-        return str(etree.fromstring(item_xml.encode(), etree.XMLParser(resolve_entities=False)).get("id") or "")
-    except etree.XMLSyntaxError:
-        return ""

@@ -14,27 +14,29 @@ from typing import Any
 from lxml import etree
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.xml_payloads import parse_untrusted
 from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
 
 NS_ATOM = "http://www.w3.org/2005/Atom"
 A = f"{{{NS_ATOM}}}"
-_PARSER = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False)
 DATA_KEYS = ("id", "title", "content", "content_xhtml", "tags", "comments")
 
 
 def parse_entry(entry_xml: bytes | str) -> dict[str, Any]:
-    """Parsed form of an ``<entry/>`` (or of the ``<item/>`` holding it).
+    """Parsed form of an ``<entry/>``, or of the ``<item/>`` holding it (then with its
+    ``item_id``).
 
-    :raises ValueError: not an Atom entry.
+    :raises ValueError: not an Atom entry, or DOCTYPE/entity declarations.
+    :raises etree.XMLSyntaxError: not well-formed.
     """
-    data = entry_xml.encode("utf-8") if isinstance(entry_xml, str) else entry_xml
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise ValueError("DOCTYPE or entity declarations in an item")
-    root = etree.fromstring(data, _PARSER)
+    root = parse_untrusted(entry_xml.encode("utf-8") if isinstance(entry_xml, str) else entry_xml)
     entry = root if root.tag == f"{A}entry" else root.find(f"{A}entry")
     if entry is None:
         raise ValueError("no Atom entry in the item")
-    parsed: dict[str, Any] = {
+    parsed: dict[str, Any] = {}
+    if entry is not root and root.get("id"):
+        parsed["item_id"] = root.get("id")  # the pubsub item holding the entry
+    parsed |= {
         "id": _text(entry, "id"),
         "title": _text_construct(entry.find(f"{A}title"))[0],
         "published": _text(entry, "published"),
@@ -88,8 +90,8 @@ def build_entry(data: dict[str, Any], author_jid: str) -> etree._Element:
         etree.SubElement(entry, f"{A}content", type="text").text = data["content"]
     if data.get("content_xhtml"):
         try:
-            fragment = etree.fromstring(f"<div xmlns='{NS_XHTML}'>{data['content_xhtml']}</div>".encode(), _PARSER)
-        except etree.XMLSyntaxError as exc:
+            fragment = parse_untrusted(f"<div xmlns='{NS_XHTML}'>{data['content_xhtml']}</div>".encode())
+        except (etree.XMLSyntaxError, ValueError) as exc:
             raise InvalidArgument(f"content_xhtml is not well-formed: {exc}") from None
         content = etree.SubElement(entry, f"{A}content", type="xhtml")
         content.append(sanitise(fragment))
