@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.xmpp_harness import xmpp_bench  # noqa: E402
+from bench.xmpp_harness import SignalCounter, xmpp_bench  # noqa: E402
 
 ACCOUNTS = {"alice": "alice pw", "bob": "bob pw"}
 
@@ -42,23 +41,12 @@ def main() -> int:
         client.connect("alice")
         client.connect("bob")
 
-        received = 0
-        all_received = threading.Event()
-
-        def on_message(*args: object) -> None:
-            nonlocal received
-            if args[-1] == "bob":
-                received += 1
-                if received == options.messages:
-                    all_received.set()
-
-        client.on_signal("MessageNew", on_message)
+        delivered = SignalCounter(client, "MessageNew", options.messages, lambda *args: args[-1] == "bob")
         start = time.perf_counter()
         for index in range(options.messages):
             client.message_send("bob@localhost", {"": f"message {index}"}, {}, "chat", "{}", "alice")
         sent_time = time.perf_counter() - start
-        if not all_received.wait(120):
-            raise SystemExit(f"only {received} of {options.messages} messages arrived")
+        delivered.wait(120)
         total_time = time.perf_counter() - start
     print(f"connect (STARTTLS + SCRAM + bind + roster + presence): median {statistics.median(connect_times) * 1000:.0f} ms "
           f"(min {min(connect_times) * 1000:.0f}, max {max(connect_times) * 1000:.0f}, {options.connects} runs)")

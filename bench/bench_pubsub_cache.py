@@ -10,14 +10,13 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.xmpp_harness import xmpp_bench  # noqa: E402
+from bench.xmpp_harness import SignalCounter, xmpp_bench  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
 SERVICE = "pubsub.localhost"
@@ -55,21 +54,11 @@ def main() -> int:
             cache_times = [read(True) for _ in range(options.reads)]
             service_times = [read(False) for _ in range(options.reads)]
 
-            received = 0
-            done = threading.Event()
-
-            def on_event(*args: object) -> None:
-                nonlocal received
-                received += 1
-                if received == options.events:
-                    done.set()
-
-            client.on_signal("PsEvent", on_event)
+            ingested = SignalCounter(client, "PsEvent", options.events)
             start = time.perf_counter()
             for index in range(options.events):
                 carol.publish(SERVICE, "bench", payload(index), f"e{index}")
-            if not done.wait(120):
-                raise SystemExit(f"only {received} of {options.events} PsEvent signals")
+            ingested.wait(120)
             ingest_time = time.perf_counter() - start
     cache, service = statistics.median(cache_times), statistics.median(service_times)
     print(f"sync of {options.items} items (subscribe, list, fetch, store): {sync_time * 1000:.0f} ms")

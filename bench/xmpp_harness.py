@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,3 +44,27 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
             backend.stop()
             server_steps.close()
             bus.stop()
+
+
+class SignalCounter:
+    """Counts a bridge signal until ``expected`` matching ones arrived (set from the
+    client's thread; :meth:`wait` in the benchmark's)."""
+
+    def __init__(self, client: BridgeClient, name: str, expected: int,
+                 accept: Callable[..., bool] = lambda *args: True) -> None:
+        self.expected = expected
+        self.received = 0
+        self._accept = accept
+        self._done = threading.Event()
+        client.on_signal(name, self._on_signal)
+
+    def _on_signal(self, *args: object) -> None:
+        if self._accept(*args):
+            self.received += 1
+            if self.received == self.expected:
+                self._done.set()
+
+    def wait(self, timeout: float) -> None:
+        """:raises SystemExit: fewer signals than expected within ``timeout``."""
+        if not self._done.wait(timeout):
+            raise SystemExit(f"only {self.received} of {self.expected} signals arrived")
