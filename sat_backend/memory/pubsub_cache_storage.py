@@ -75,7 +75,7 @@ class PubsubCacheStorage:
         if node is not None:
             return node
         async with self.storage.session() as session:
-            profile_id = await self.storage._profile_id(session, profile)
+            profile_id = await self.storage.profile_id(session, profile)
             node = PubsubNode(profile_id=profile_id, service=service, name=name)
             session.add(node)
         return node

@@ -150,7 +150,7 @@ class Storage:
 
     # profiles -----------------------------------------------------------------------
 
-    async def _profile_id(self, session: AsyncSession, name: str) -> int:
+    async def profile_id(self, session: AsyncSession, name: str) -> int:
         """Row id of a profile; cached, since nearly every query needs it and profiles
         change only through this class.
 
@@ -166,7 +166,7 @@ class Storage:
         return profile_id
 
     async def _optional_profile_id(self, session: AsyncSession, name: str | None) -> int | None:
-        return None if name is None else await self._profile_id(session, name)
+        return None if name is None else await self.profile_id(session, name)
 
     async def list_profiles(self) -> list[str]:
         """Profile names, oldest first."""
@@ -180,7 +180,7 @@ class Storage:
             return True
         try:
             async with self.session() as session:
-                await self._profile_id(session, name)
+                await self.profile_id(session, name)
         except ProfileUnknown:
             return False
         return True
@@ -224,7 +224,7 @@ class Storage:
             if profile is None:
                 await session.merge(ParamGeneral(category=category, name=name, value=value))
             else:
-                profile_id = await self._profile_id(session, profile)
+                profile_id = await self.profile_id(session, profile)
                 await session.merge(
                     ParamIndividual(category=category, name=name, profile_id=profile_id, value=value)
                 )
@@ -232,7 +232,7 @@ class Storage:
     async def get_profile_params(self, profile: str) -> dict[tuple[str, str], str]:
         """Every stored param of a profile, by (category, name)."""
         async with self.session() as session:
-            profile_id = await self._profile_id(session, profile)
+            profile_id = await self.profile_id(session, profile)
             rows = await session.scalars(
                 select(ParamIndividual).where(ParamIndividual.profile_id == profile_id)
             )
@@ -252,7 +252,7 @@ class Storage:
             if profile is None:
                 await session.merge(PrivateGeneral(namespace=namespace, key=key, value=value))
             else:
-                profile_id = await self._profile_id(session, profile)
+                profile_id = await self.profile_id(session, profile)
                 await session.merge(
                     PrivateIndividual(namespace=namespace, key=key, profile_id=profile_id, value=value)
                 )
@@ -266,7 +266,7 @@ class Storage:
                     )
                 )
             else:
-                profile_id = await self._profile_id(session, profile)
+                profile_id = await self.profile_id(session, profile)
                 await session.execute(
                     delete(PrivateIndividual).where(
                         PrivateIndividual.namespace == namespace,
@@ -285,7 +285,7 @@ class Storage:
         """
         try:
             async with self.session() as session:
-                entry.profile_id = await self._profile_id(session, profile)
+                entry.profile_id = await self.profile_id(session, profile)
                 if await _known_by_origin_id(session, entry):
                     return False
                 session.add(entry)
@@ -296,7 +296,7 @@ class Storage:
     async def get_history(self, profile: str, query: HistoryQuery) -> list[History]:
         """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""
         async with self.session() as session:
-            statement = select(History).where(History.profile_id == await self._profile_id(session, profile))
+            statement = select(History).where(History.profile_id == await self.profile_id(session, profile))
             statement = statement.where(*query.conditions())
             # archives stamp to the second: messages of one second keep their arrival order
             arrival = func.coalesce(History.received_timestamp, History.timestamp)
