@@ -26,6 +26,7 @@ from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.sessions import wait
 from sat_backend.core.xml_payloads import payload_element
+from sat_backend.plugins.pubsub_owner import PubsubOwner
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -141,6 +142,14 @@ class Pubsub:
         register("PsItemRetract", self.item_retract)
         register("PsSubscribe", self.subscribe)
         register("PsUnsubscribe", self.unsubscribe)
+        owner = PubsubOwner(self)  # owner use cases (§8) and our own subscriptions/affiliations
+        register("PsNodeConfigurationGet", owner.configuration_get)
+        register("PsNodeConfigurationSet", owner.configuration_set)
+        register("PsNodeAffiliationsGet", owner.affiliations_get)
+        register("PsNodeAffiliationsSet", owner.affiliations_set)
+        register("PsNodeSubscriptionsGet", owner.node_subscriptions_get)
+        register("PsSubscriptionsGet", owner.subscriptions_get)
+        register("PsAffiliationsGet", owner.affiliations_own_get)
         self.host.bridge.enable_signal("PsEvent")
 
     def _make_handler(self, client: XmppClient) -> PubsubHandler:

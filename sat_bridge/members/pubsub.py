@@ -9,6 +9,39 @@ SERVICE = Arg("service", "s", 'pubsub service JID; ``""`` = the profile\'s own P
 NODE = Arg("node", "s", "node name")
 ITEM_ID = Arg("item_id", "s", 'item id (``""`` = let the service choose)')
 
+#: XEP-0060 §8 owner use cases, then the entity's own subscriptions and affiliations (§5.6, §5.7)
+PUBSUB_OWNER_MEMBERS: tuple[Member, ...] = (
+    Method("PsNodeConfigurationGet", "plugin", (SERVICE, NODE, PROFILE), "s",
+           "Configuration of a node (owner).",
+           out_doc='JSON ``{"values": {field: value}, "fields": {field: {"type", "label", "options"?}}}``; '
+                   "booleans are JSON booleans, multi-valued fields lists"),
+    Method("PsNodeConfigurationSet", "plugin",
+           (SERVICE, NODE,
+            Arg("options_json", "s",
+                "JSON object ``{field: value}``: only fields the service's form offers; a string (or integer), "
+                "a boolean for boolean fields, a list of strings for multi-valued fields"),
+            PROFILE),
+           "", "Change a node's configuration (owner); fields not given keep their value."),
+    Method("PsNodeAffiliationsGet", "plugin", (SERVICE, NODE, PROFILE), "a{ss}",
+           "Every entity affiliated with a node (owner).", out_doc="JID → affiliation"),
+    Method("PsNodeAffiliationsSet", "plugin",
+           (SERVICE, NODE,
+            Arg("affiliations", "a{ss}",
+                "JID → ``owner``, ``publisher``, ``publish-only``, ``member``, ``outcast`` or ``none`` (removes)"),
+            PROFILE),
+           "", "Change affiliations with a node (owner)."),
+    Method("PsNodeSubscriptionsGet", "plugin", (SERVICE, NODE, PROFILE), "s",
+           "Every subscription to a node (owner).",
+           out_doc='JSON list of ``{"node", "jid", "subscription", "subid"?}``'),
+    Method("PsSubscriptionsGet", "plugin",
+           (SERVICE, Arg("node", "s", 'node name; ``""`` = every node of the service'), PROFILE), "s",
+           "Our own subscriptions on a service.",
+           out_doc='JSON list of ``{"node", "jid", "subscription", "subid"?}``'),
+    Method("PsAffiliationsGet", "plugin",
+           (SERVICE, Arg("node", "s", 'node name; ``""`` = every node of the service'), PROFILE), "a{ss}",
+           "Our own affiliations on a service.", out_doc="node → affiliation"),
+)
+
 PUBSUB_MEMBERS: tuple[Member, ...] = (
     Method("PsNodeCreate", "plugin",
            (SERVICE, Arg("node", "s", '``""`` = instant node (the service names it)'),
@@ -41,6 +74,7 @@ PUBSUB_MEMBERS: tuple[Member, ...] = (
            (SERVICE, NODE, Arg("options_json", "s", "subscription options, JSON object"), PROFILE),
            "s", "Subscribe to a node's notifications.", out_doc='subscription id (``""`` if the service gives none)'),
     Method("PsUnsubscribe", "plugin", (SERVICE, NODE, PROFILE), "", "Unsubscribe from a node."),
+    *PUBSUB_OWNER_MEMBERS,
     Signal("PsEvent", "plugin",
            (Arg("category", "s", "analyser type (``blog``…) or ``generic``"), SERVICE, NODE,
             Arg("event_type", "s", "``items``, ``retract``, ``purge`` or ``delete``"),

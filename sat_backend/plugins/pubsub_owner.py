@@ -1,0 +1,245 @@
+"""XEP-0060 (v1.26) owner use cases (§8: node configuration, affiliations, subscriptions)
+and the entity's own subscriptions and affiliations (§5.6, §5.7).
+
+tx-xmpp's client has no calls for these (its ``getConfigurationOptions``, ``getAffiliations``…
+are on the *service* side), so the requests are built with its ``PubSubRequest`` verbs and
+the answers are parsed here, at the edge, into plain dicts for the bridge. Not a plugin
+module (no ``plugin_`` prefix): the XEP-0060 plugin registers these members.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from twisted.words.protocols.jabber.jid import JID, InvalidFormat
+from twisted.words.xish import domish
+from tx_xmpp import data_form
+from tx_xmpp.pubsub import NS_PUBSUB, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_OWNER
+
+from sat_backend.core.exceptions import InvalidArgument, Stanza
+from sat_backend.core.jids import parse_jid
+from sat_backend.core.json_arguments import parse_json_object
+
+if TYPE_CHECKING:
+    from sat_backend.plugins.plugin_xep_0060 import Pubsub
+
+log = logging.getLogger(__name__)
+
+#: XEP-0060 §4.1 affiliations ("none" removes one when setting)
+AFFILIATIONS = ("owner", "publisher", "publish-only", "member", "none", "outcast")
+MULTI_VALUE_TYPES = ("jid-multi", "list-multi", "text-multi")
+
+
+class PubsubOwner:
+    """The ``PsNode{Configuration,Affiliations,Subscriptions}*``, ``PsSubscriptionsGet`` and
+    ``PsAffiliationsGet`` members, on top of the plugin's target resolution and error mapping."""
+
+    def __init__(self, pubsub: Pubsub) -> None:
+        self.pubsub = pubsub
+
+    async def _send(self, verb: str, service: str, node: str, profile: str, what: str,
+                    **attributes: Any) -> domish.Element:
+        """Send one pubsub request of ``verb`` and return the answer IQ (errors mapped by ``_ask``)."""
+        client, handler, target = await self.pubsub._target(service, node, profile)
+        request = handler._request_class(verb)
+        request.recipient, request.nodeIdentifier = target, node or None
+        for name, value in attributes.items():
+            setattr(request, name, value)
+        answer: domish.Element = await self.pubsub._ask(request.send(handler.xmlstream),
+                                                        f"{what} of {node!r} on {target.full()}")
+        return answer
+
+    async def _configuration_form(self, service: str, node: str, profile: str) -> data_form.Form:
+        answer = await self._send("configureGet", service, node, profile, "configuration")
+        form = data_form.findForm(_child(_child(answer, NS_PUBSUB_OWNER, "pubsub"), NS_PUBSUB_OWNER, "configure"),
+                                  NS_PUBSUB_NODE_CONFIG)
+        if form is None:
+            raise Stanza(f"undefined-condition: the configuration of {node!r} came without a form")
+        return form
+
+    async def configuration_get(self, service: str, node: str, profile: str) -> str:
+        """``PsNodeConfigurationGet``: ``{"values": {field: value}, "fields": {field: {type, label, options?}}}``."""
+        _require_node(node)
+        return json.dumps(form_to_json(await self._configuration_form(service, node, profile)))
+
+    async def configuration_set(self, service: str, node: str, options_json: str, profile: str) -> None:
+        """``PsNodeConfigurationSet``. The current form is read first: it gives the field types
+        (booleans, multi-valued fields) and lets an unknown field or option be refused as
+        ``InvalidArgument`` instead of a ``bad-request`` from the service."""
+        _require_node(node)
+        options = parse_json_object(options_json, "options_json")
+        if not options:
+            raise InvalidArgument("options_json is empty: nothing to configure")
+        current = await self._configuration_form(service, node, profile)
+        await self._send("configureSet", service, node, profile, "configuring",
+                         options=submit_form(current, options))
+
+    async def affiliations_get(self, service: str, node: str, profile: str) -> dict[str, str]:
+        """``PsNodeAffiliationsGet`` (owner, §8.9.1): every entity affiliated with the node."""
+        _require_node(node)
+        answer = await self._send("affiliationsGet", service, node, profile, "affiliations")
+        return affiliations_from(answer, NS_PUBSUB_OWNER, "jid")
+
+    async def affiliations_set(self, service: str, node: str, affiliations: dict[str, str], profile: str) -> None:
+        """``PsNodeAffiliationsSet`` (owner, §8.9.2); ``"none"`` removes an affiliation."""
+        _require_node(node)
+        checked = check_affiliations(affiliations)
+        await self._send("affiliationsSet", service, node, profile, "setting affiliations", affiliations=checked)
+
+    async def node_subscriptions_get(self, service: str, node: str, profile: str) -> str:
+        """``PsNodeSubscriptionsGet`` (owner, §8.8.1): JSON list of ``{"jid", "subscription", "subid"?}``."""
+        _require_node(node)
+        answer = await self._send("subscriptionsGet", service, node, profile, "subscriptions")
+        return json.dumps(subscriptions_from(answer, NS_PUBSUB_OWNER, node))
+
+    async def subscriptions_get(self, service: str, node: str, profile: str) -> str:
+        """``PsSubscriptionsGet`` (entity, §5.6): our subscriptions, on ``node`` or (``""``) all."""
+        answer = await self._send("subscriptions", service, node, profile, "our subscriptions")
+        return json.dumps(subscriptions_from(answer, NS_PUBSUB, node))
+
+    async def affiliations_own_get(self, service: str, node: str, profile: str) -> dict[str, str]:
+        """``PsAffiliationsGet`` (entity, §5.7): node → our affiliation, on ``node`` or (``""``) all."""
+        answer = await self._send("affiliations", service, node, profile, "our affiliations")
+        return affiliations_from(answer, NS_PUBSUB, "node", default_key=node)
+
+
+# parsing and building, pure ------------------------------------------------------------------
+
+
+def _require_node(node: str) -> None:
+    if not node:
+        raise InvalidArgument("node is required for an owner request")
+
+
+def _child(element: domish.Element | None, uri: str, name: str) -> domish.Element | None:
+    if element is None:
+        return None
+    return next(element.elements(uri, name), None)
+
+
+def _json_value(field: data_form.Field) -> Any:
+    values = [value.full() if isinstance(value, JID) else value for value in field.values]
+    if field.fieldType in MULTI_VALUE_TYPES:
+        return values
+    return values[0] if values else None
+
+
+def form_to_json(form: data_form.Form) -> dict[str, Any]:
+    """A received configuration form as JSON: values (booleans typed, JIDs as strings) and
+    field descriptions. Fields whose values do not match their type are logged and skipped."""
+    values: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    for field in form.fieldList:
+        if not field.var or field.var == "FORM_TYPE" or field.fieldType == "fixed":
+            continue
+        try:
+            field.typeCheck()
+        except (ValueError, InvalidFormat, data_form.Error) as exc:
+            log.warning("configuration field %r skipped: %s", field.var, exc)
+            continue
+        values[field.var] = _json_value(field)
+        description: dict[str, Any] = {"type": field.fieldType or "text-single", "label": field.label or ""}
+        if field.options:
+            description["options"] = [option.value for option in field.options]
+        fields[field.var] = description
+    return {"values": values, "fields": fields}
+
+
+def _field_values(field: data_form.Field, value: Any) -> list[Any]:
+    """``value`` for ``field`` as the form's values; :raises InvalidArgument: wrong shape or option."""
+    name = field.var
+    kind = field.fieldType or "text-single"
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return [value]
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return [value.lower() in ("true", "1")]
+        raise InvalidArgument(f"{name} is a boolean: give true or false")
+    if isinstance(value, list):
+        if kind not in MULTI_VALUE_TYPES:
+            raise InvalidArgument(f"{name} takes one value, not a list")
+        values = value
+    else:
+        values = [value]
+    checked: list[Any] = []
+    for item in values:
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        if not isinstance(item, str):
+            raise InvalidArgument(f"{name}: values must be strings (or integers)")
+        if kind in ("jid-single", "jid-multi"):
+            checked.append(parse_jid(item, name))
+            continue
+        options = [option.value for option in field.options]
+        if kind in ("list-single", "list-multi") and options and item not in options:
+            raise InvalidArgument(f"{name}: {item!r} is not one of {', '.join(options)}")
+        checked.append(item)
+    return checked
+
+
+def submit_form(current: data_form.Form, options: dict[str, Any]) -> data_form.Form:
+    """A submit form setting ``options``, typed after the service's form ``current``.
+
+    :raises InvalidArgument: a field the service does not offer, or a bad value.
+    """
+    submit = data_form.Form("submit", formNamespace=NS_PUBSUB_NODE_CONFIG)
+    for name, value in options.items():
+        field = current.fields.get(name)
+        if field is None or name == "FORM_TYPE" or field.fieldType == "fixed":
+            offered = ", ".join(sorted(var for var in current.fields if var != "FORM_TYPE"))
+            raise InvalidArgument(f"the service offers no configuration field {name!r} (offered: {offered})")
+        submit.addField(data_form.Field(field.fieldType, name, values=_field_values(field, value)))
+    return submit
+
+
+def check_affiliations(affiliations: dict[str, str]) -> dict[JID, str]:
+    """``{jid: affiliation}`` from the bridge, checked.
+
+    :raises InvalidArgument: empty, a bad JID or an unknown affiliation.
+    """
+    if not affiliations:
+        raise InvalidArgument("affiliations is empty: nothing to set")
+    checked: dict[JID, str] = {}
+    for entity, affiliation in affiliations.items():
+        if not isinstance(entity, str) or not isinstance(affiliation, str):
+            raise InvalidArgument("affiliations must map JID strings to affiliation strings")
+        if affiliation not in AFFILIATIONS:
+            raise InvalidArgument(f"{affiliation!r} is not an affiliation (one of {', '.join(AFFILIATIONS)})")
+        checked[parse_jid(entity, "affiliations")] = affiliation
+    return checked
+
+
+def affiliations_from(answer: domish.Element, uri: str, key: str, default_key: str = "") -> dict[str, str]:
+    """``<affiliations/>`` of an answer as ``{jid or node: affiliation}``; malformed entries are
+    logged and skipped (the answer comes from the network)."""
+    container = _child(_child(answer, uri, "pubsub"), uri, "affiliations")
+    result: dict[str, str] = {}
+    for element in container.elements(uri, "affiliation") if container is not None else ():
+        name = element.getAttribute(key, default_key)
+        affiliation = element.getAttribute("affiliation", "")
+        if not name or affiliation not in AFFILIATIONS:
+            log.warning("malformed affiliation skipped: %s", element.toXml()[:200])
+            continue
+        result[str(name)] = str(affiliation)
+    return result
+
+
+def subscriptions_from(answer: domish.Element, uri: str, node: str) -> list[dict[str, str]]:
+    """``<subscriptions/>`` of an answer as a list of ``{"node", "jid", "subscription", "subid"?}``;
+    entries without a JID or state are logged and skipped."""
+    container = _child(_child(answer, uri, "pubsub"), uri, "subscriptions")
+    default_node = container.getAttribute("node", node) if container is not None else node
+    result: list[dict[str, str]] = []
+    for element in container.elements(uri, "subscription") if container is not None else ():
+        entity, state = element.getAttribute("jid"), element.getAttribute("subscription")
+        if not entity or not state:
+            log.warning("malformed subscription skipped: %s", element.toXml()[:200])
+            continue
+        entry = {"node": str(element.getAttribute("node", default_node)), "jid": str(entity),
+                 "subscription": str(state)}
+        if element.getAttribute("subid"):
+            entry["subid"] = str(element["subid"])
+        result.append(entry)
+    return result
