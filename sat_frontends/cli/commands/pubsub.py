@@ -9,7 +9,7 @@ from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
-from sat_frontends.cli.commands import add_profile_option, command
+from sat_frontends.cli.commands import add_profile_option, command, pubsub_owner
 from sat_frontends.cli.output import Output
 
 
@@ -149,10 +149,16 @@ def register(subparsers: Any) -> None:
     _target(delete)
     delete.add_argument("item_id")
     delete.add_argument("--quiet", action="store_true", help="do not notify subscribers")
-    node = command(actions, "node", node_action, "create, purge or delete a node")
-    node.add_argument("node_action", choices=("create", "purge", "delete"))
-    _target(node)
-    node.add_argument("--keep-all", action="store_true", help="create: keep every item (max_items=max)")
+    node = actions.add_parser("node", help="create, purge, delete or administer a node")
+    node_actions = node.add_subparsers(dest="node_action", required=True, metavar="ACTION")
+    for name, help_text in (("create", "create a node"), ("purge", "remove every item of a node"),
+                            ("delete", "delete a node")):
+        node_parser = command(node_actions, name, node_action, help_text)
+        _target(node_parser)
+        if name == "create":
+            node_parser.add_argument("--keep-all", action="store_true", help="keep every item (max_items=max)")
+    pubsub_owner.register_node_owner(node_actions, _target)
+    pubsub_owner.register_own(actions, _target)
     for name, subscribe in (("subscribe", True), ("unsubscribe", False)):
         sub = command(actions, name, subscription, f"{name} to a node's notifications")
         sub.set_defaults(subscribe=subscribe)
