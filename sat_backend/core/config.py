@@ -73,6 +73,9 @@ class Config:
     plugin_dirs: list[Path] = field(default_factory=list)
     #: import names of plugins not to load
     plugins_disabled: list[str] = field(default_factory=list)
+    #: ``[pubsub] cache``: false makes every pubsub read go to the service (for all
+    #: profiles, whatever their ``Pubsub/UseCache`` param says)
+    pubsub_cache: bool = True
     #: where the config was read from (None: no file, defaults only)
     source: Path | None = None
 
@@ -129,7 +132,17 @@ def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
         config.log_file = log_file
     config.plugin_dirs = [Path(p).expanduser() for p in _list_value(parser, "plugins", "dirs")]
     config.plugins_disabled = _list_value(parser, "plugins", "disabled")
+    config.pubsub_cache = _bool_value(parser, "pubsub", "cache", config.pubsub_cache, source)
     return config
+
+
+def _bool_value(parser: configparser.ConfigParser, section: str, key: str, default: bool, source: Path) -> bool:
+    try:
+        return parser.getboolean(section, key, fallback=default)
+    except ValueError:
+        raw = parser.get(section, key, fallback="")
+        log.warning("%s: [%s] %s must be true or false, %r ignored", source, section, key, raw)
+        return default
 
 
 def _path_value(parser: configparser.ConfigParser, section: str, key: str, source: Path) -> Path | None:

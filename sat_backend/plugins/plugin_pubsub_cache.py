@@ -26,7 +26,7 @@ from twisted.words.protocols.jabber.jid import JID
 from twisted.words.protocols.jabber.xmlstream import IQ
 from twisted.words.xish import domish
 
-from sat_backend.core.exceptions import Conflict, InvalidArgument
+from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
@@ -146,7 +146,7 @@ class PubsubCache:
     # the trigger -------------------------------------------------------------------------------
 
     async def on_items_get(self, request: ItemsRequest) -> ShortCircuit[ItemsResult] | None:
-        if not request.use_cache or request.sub_id:
+        if not request.use_cache or request.sub_id or not self.host.config.pubsub_cache:
             return None
         if await self.host.params.get_public("Pubsub", "UseCache", request.profile) != "true":
             return None
@@ -309,6 +309,8 @@ class PubsubCache:
         return (await self.answer(cached, request)).to_json()
 
     async def cache_sync(self, service: str, node: str, profile: str) -> None:
+        if not self.host.config.pubsub_cache:
+            raise NotSupported("the pubsub cache is turned off in the configuration ([pubsub] cache)")
         resolved = await self.host.profiles.resolve(profile)
         target = await self.pubsub.service_jid(service, resolved)
         if not node:

@@ -48,6 +48,16 @@ def test_file_values(xdg: Path) -> None:
     assert config.log_file == Path("/var/log/sat.log")
     assert config.plugin_dirs == [Path("/a"), Path("/b")]
     assert config.plugins_disabled == ["XEP-0060"]
+    assert config.pubsub_cache is True  # not in the file: the default
+
+
+def test_pubsub_cache_switch(xdg: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = xdg / "c.conf"
+    path.write_text("[pubsub]\ncache = off\n")
+    assert load_config(path).pubsub_cache is False
+    path.write_text("[pubsub]\ncache = sometimes\n")
+    assert load_config(path).pubsub_cache is True
+    assert "sometimes" in caplog.text
 
 
 def test_explicit_database_url_wins(xdg: Path) -> None:
