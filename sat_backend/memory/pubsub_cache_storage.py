@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.memory.sqla import Storage
@@ -23,6 +24,21 @@ class CachedItem:
     name: str
     data: str
     parsed: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """One change of a cached node, as a notification brings it.
+
+    ``kind``: ``items`` (upsert ``items``), ``retract`` (delete ``names``), ``purge``,
+    ``delete`` (the node) or ``config`` (store ``config`` in the node's ``extra``).
+    """
+
+    node_id: int
+    kind: str
+    items: tuple[CachedItem, ...] = ()
+    names: tuple[str, ...] = ()
+    config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,8 @@ class PurgeFilters:
 class PubsubCacheStorage:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        #: committed :meth:`apply_changes` transactions (batches of notifications)
+        self.ingest_transactions = 0
 
     async def get_node(self, profile: str, service: str, name: str) -> PubsubNode | None:
         async with self.storage.session() as session:
@@ -69,6 +87,20 @@ class PubsubCacheStorage:
                     Profile.name == profile, PubsubNode.service == service, PubsubNode.name == name
                 )
             )
+
+    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], PubsubNode]:
+        """The known nodes among ``(service, name)`` pairs of ``profile``, in one query."""
+        if not keys:
+            return {}
+        services = {service for service, _ in keys}
+        names = {name for _, name in keys}
+        async with self.storage.session() as session:
+            rows = await session.scalars(
+                select(PubsubNode).join(Profile).where(
+                    Profile.name == profile, PubsubNode.service.in_(services), PubsubNode.name.in_(names)
+                )
+            )
+            return {(row.service, row.name): row for row in rows if (row.service, row.name) in keys}
 
     async def ensure_node(self, profile: str, service: str, name: str) -> PubsubNode:
         node = await self.get_node(profile, service, name)
@@ -98,35 +130,12 @@ class PubsubCacheStorage:
                 for item in items
             )
 
-    async def upsert_items(self, node_id: int, items: list[CachedItem]) -> None:
-        """New or updated items from notifications, in one transaction."""
-        now = time.time()
+    async def apply_changes(self, changes: Sequence[NodeChange]) -> None:
+        """Apply changes of possibly several nodes in one transaction, in order: a
+        retract after an upsert of the same id wins, a purge clears what came before."""
         async with self.storage.session() as session:
-            existing = {
-                row.name: row for row in await session.scalars(
-                    select(PubsubItem).where(PubsubItem.node_id == node_id,
-                                             PubsubItem.name.in_([item.name for item in items]))
-                )
-            }
-            for item in items:
-                row = existing.get(item.name)
-                if row is None:
-                    session.add(PubsubItem(node_id=node_id, name=item.name, data=item.data, parsed=item.parsed,
-                                           created=now, updated=now))
-                else:
-                    row.data, row.parsed, row.updated = item.data, item.parsed, now
-
-    async def delete_items(self, node_id: int, names: list[str]) -> None:
-        async with self.storage.session() as session:
-            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id, PubsubItem.name.in_(names)))
-
-    async def purge_items(self, node_id: int) -> None:
-        async with self.storage.session() as session:
-            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
-
-    async def delete_node(self, node_id: int) -> None:
-        async with self.storage.session() as session:
-            await session.execute(delete(PubsubNode).where(PubsubNode.id == node_id))
+            await _ChangeApplier(session).apply(changes)
+        self.ingest_transactions += 1
 
     async def get_items(
         self, node_id: int, *, max_items: int = 0, item_ids: list[str] | None = None,
@@ -210,3 +219,71 @@ class PubsubCacheStorage:
         if node is None or node.sync_state != SyncState.COMPLETED:
             raise NotFound(f"node {name!r} of {service} is not cached")
         return node
+
+
+class _ChangeApplier:
+    """Applies :class:`NodeChange` s in one session. Item rows are ORM objects (inserted by
+    ``add``, updated by attribute, deleted by ``Session.delete``), kept in ``rows`` so
+    that later changes of the batch see earlier ones before any flush."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.rows: dict[tuple[int, str], PubsubItem] = {}
+        self.now = time.time()
+
+    async def apply(self, changes: Sequence[NodeChange]) -> None:
+        for change in changes:
+            if change.kind == "items":
+                await self._upsert(change.node_id, change.items)
+            elif change.kind == "retract":
+                await self._retract(change.node_id, change.names)
+            elif change.kind in ("purge", "delete"):
+                await self._clear(change.node_id, node_too=change.kind == "delete")
+            elif change.kind == "config":
+                await self._configure(change.node_id, change.config or {})
+            else:
+                raise ValueError(f"unknown change kind {change.kind!r}")
+
+    async def _load(self, node_id: int, names: Sequence[str]) -> None:
+        wanted = [name for name in set(names) if (node_id, name) not in self.rows]
+        if wanted:
+            for row in await self.session.scalars(
+                select(PubsubItem).where(PubsubItem.node_id == node_id, PubsubItem.name.in_(wanted))
+            ):
+                self.rows[(node_id, row.name)] = row
+
+    async def _upsert(self, node_id: int, items: Sequence[CachedItem]) -> None:
+        await self._load(node_id, [item.name for item in items])
+        for item in items:
+            row = self.rows.get((node_id, item.name))
+            if row is None:
+                row = PubsubItem(node_id=node_id, name=item.name, data=item.data, parsed=item.parsed,
+                                 created=self.now, updated=self.now)
+                self.session.add(row)
+                self.rows[(node_id, item.name)] = row
+            else:
+                row.data, row.parsed, row.updated = item.data, item.parsed, self.now
+
+    async def _retract(self, node_id: int, names: Sequence[str]) -> None:
+        await self._load(node_id, names)
+        for name in names:
+            row = self.rows.pop((node_id, name), None)
+            if row is None:
+                continue
+            if row in self.session.new:
+                self.session.expunge(row)  # added earlier in this batch, never written
+            else:
+                await self.session.delete(row)
+
+    async def _clear(self, node_id: int, *, node_too: bool) -> None:
+        await self.session.flush()
+        for key in [key for key in self.rows if key[0] == node_id]:
+            del self.rows[key]
+        await self.session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+        if node_too:
+            await self.session.execute(delete(PubsubNode).where(PubsubNode.id == node_id))
+
+    async def _configure(self, node_id: int, config: dict[str, Any]) -> None:
+        node = await self.session.get(PubsubNode, node_id)
+        if node is not None:
+            node.extra = {**(node.extra or {}), "config": config}

@@ -33,7 +33,7 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, to_domish
-from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage, PurgeFilters
+from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
 
@@ -105,7 +105,7 @@ class PubsubCache:
         for definition in CACHE_PARAMS:
             self.host.params_registry.declare(definition)
         self.host.triggers.add(ITEMS_GET_TRIGGER, self.on_items_get)
-        self.pubsub.event_listeners.append(self.on_event)
+        self.pubsub.event_listeners.append(self.on_events)
         register = self.host.bridge.register_method
         register("PsCacheGet", self.cache_get)
         register("PsCacheSync", self.cache_sync)
@@ -255,7 +255,10 @@ class PubsubCache:
             return []
         return [str(item["name"]) for item in query.elements(NS_DISCO_ITEMS, "item") if item.getAttribute("name")]
 
-    def _cached_item(self, xml: str, analyser: Analyser | None) -> CachedItem:
+    def _cached_item(self, xml: str, analyser: Analyser | None, name: str | None = None) -> CachedItem:
+        """The item to store: always its raw XML; parsed data only when it is safe XML and
+        the parser succeeds (else it is kept raw, with a warning). ``name`` is the id when
+        the caller already knows it (a notification's element), else read from the XML."""
         element = _parse_item(xml)
         parsed = None
         if analyser is not None and analyser.parser is not None and element is not None:
@@ -263,8 +266,9 @@ class PubsubCache:
                 parsed = analyser.parser(element)
             except Exception as exc:  # noqa: BLE001 - keep the raw item, log the parser's failure
                 log.warning("parser %s failed on an item: %s", analyser.name, exc)
-        name = element.getAttribute("id", "") if element is not None else ""
-        return CachedItem(str(name), xml, parsed)
+        if name is None:
+            name = str(element.getAttribute("id", "")) if element is not None else ""
+        return CachedItem(name, xml, parsed)
 
     # reading from the cache ----------------------------------------------------------------------------
 
@@ -283,22 +287,63 @@ class PubsubCache:
 
     # notifications -------------------------------------------------------------------------------------
 
-    async def on_event(self, event: PubsubEvent) -> None:
-        node = await self.storage.get_node(event.client.profile, event.service.full(), event.node)
-        if node is None or node.sync_state != SyncState.COMPLETED:
-            return
-        event.category = node.type or "generic"
+    async def on_events(self, events: list[PubsubEvent]) -> None:
+        """A batch of notifications of one profile: the changes of cached nodes in one
+        transaction (the pubsub plugin emits ``PsEvent`` after we return)."""
+        nodes = await self.storage.get_nodes(events[0].client.profile,
+                                             {(event.service.full(), event.node) for event in events})
+        changes: list[NodeChange] = []
+        for event in events:
+            node = nodes.get((event.service.full(), event.node))
+            if node is None or node.sync_state != SyncState.COMPLETED:
+                continue
+            event.category = node.type or "generic"
+            change = self._change(node, event)
+            if change is not None:
+                changes.append(change)
+            if event.event_type == "delete":
+                del nodes[(event.service.full(), event.node)]  # later events of the batch: not cached
+        if changes:
+            await self._apply(events[0].client.profile, changes, len(events))
+
+    def _change(self, node: PubsubNode, event: PubsubEvent) -> NodeChange | None:
         if event.event_type == "items":
             analyser = self.analysers.get(node.analyser or "")
-            items = [self._cached_item(item.toXml(), analyser) for item in event.items]
-            await self.storage.upsert_items(node.id, items)
+            items = []
+            for element in event.items:
+                name = element.getAttribute("id")
+                if not name:
+                    log.warning("%s: item without id in a notification of %s: not cached",
+                                event.client.profile, event.node)
+                    continue
+                items.append(self._cached_item(element.toXml(), analyser, str(name)))
             event.parsed = {item.name: item.parsed for item in items if item.parsed is not None}
-        elif event.event_type == "retract":
-            await self.storage.delete_items(node.id, event.retracted)
-        elif event.event_type == "purge":
-            await self.storage.purge_items(node.id)
-        elif event.event_type == "delete":
-            await self.storage.delete_node(node.id)
+            return NodeChange(node.id, "items", items=tuple(items))
+        if event.event_type == "retract":
+            return NodeChange(node.id, "retract", names=tuple(event.retracted))
+        if event.event_type in ("purge", "delete"):
+            return NodeChange(node.id, event.event_type)
+        return None
+
+    async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> None:
+        """One transaction for the batch; if it fails, each change alone, so that one bad
+        change costs only its own node: that node is set back to "not analysed" (it is
+        synchronised again before being served, never served with a change missing)."""
+        try:
+            await self.storage.apply_changes(changes)
+            log.info("%s: pubsub cache ingest transaction #%d: %d change(s) from %d notification(s)",
+                     profile, self.storage.ingest_transactions, len(changes), events)
+            return
+        except Exception as exc:  # noqa: BLE001 - fall back to one change at a time
+            log.warning("%s: a batch of %d pubsub change(s) failed (%s); applying them one by one",
+                        profile, len(changes), exc)
+        for change in changes:
+            try:
+                await self.storage.apply_changes([change])
+            except Exception as exc:  # noqa: BLE001 - this node is resynchronised later
+                log.warning("%s: a %s change of cached node #%d failed (%s); it will be synchronised again",
+                            profile, change.kind, change.node_id, exc)
+                await self.storage.set_state(change.node_id, None)
 
     # bridge members ----------------------------------------------------------------------------------
 

@@ -3,7 +3,10 @@
 Bridge members ``Ps*`` map to tx-xmpp's pubsub client. Reading items goes through the
 trigger point :data:`ITEMS_GET_TRIGGER` first, so that the pubsub cache can answer from
 the database (``ShortCircuit``) instead of the network. Notifications become ``PsEvent``
-signals after the listeners (the cache) have handled them.
+signals after the listeners (the cache) have handled them: notifications are queued per
+profile and drained by one task, which hands every waiting one (up to
+:data:`EVENT_BATCH`) to the listeners at once, so a burst is stored in few transactions,
+then emits their signals in the order received.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -21,7 +25,6 @@ from tx_xmpp import pubsub
 from tx_xmpp.rsm import PubSubClient, RSMRequest
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
-from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.sessions import wait
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 ITEMS_GET_TRIGGER = "pubsub_items_get"
 ITEMS_EXTRA_KEYS = ("rsm_max", "rsm_after", "rsm_before", "rsm_index", "order_by", "use_cache")
 MAX_NODE_NAME = 1024
+#: notifications handed to the listeners at once (one cache transaction)
+EVENT_BATCH = 200
 
 PLUGIN_INFO = {
     "name": "Publish-Subscribe",
@@ -95,7 +100,8 @@ class PubsubEvent:
     parsed: dict[str, Any] = field(default_factory=dict)
 
 
-EventListener = Callable[[PubsubEvent], Awaitable[None]]
+#: gets a batch of notifications of one profile, in the order received
+EventListener = Callable[[list[PubsubEvent]], Awaitable[None]]
 
 
 class PubsubHandler(PubSubClient):  # type: ignore[misc]
@@ -119,17 +125,17 @@ class PubsubHandler(PubSubClient):  # type: ignore[misc]
         self._deliver(event, "delete")
 
     def _deliver(self, event: Any, event_type: str, **data: Any) -> None:
-        notification = PubsubEvent(self.client, event.sender, event.nodeIdentifier, event_type, **data)
-        run_in_background(self.plugin.on_event(notification), f"{self.client.profile}: pubsub {event_type} event")
+        self.plugin.queue_event(PubsubEvent(self.client, event.sender, event.nodeIdentifier, event_type, **data))
 
 
 class Pubsub:
     def __init__(self, host: Backend) -> None:
         self.host = host
         self.handlers: dict[str, PubsubHandler] = {}
-        #: awaited in order for each notification, before ``PsEvent`` (the cache updates here)
+        #: awaited in order for each batch of notifications, before ``PsEvent`` (the cache updates here)
         self.event_listeners: list[EventListener] = []
-        self._event_locks: dict[str, asyncio.Lock] = {}
+        self._event_queues: dict[str, deque[PubsubEvent]] = {}
+        self._event_drains: dict[str, asyncio.Task[None]] = {}
 
     async def initialise(self) -> None:
         self.host.sessions.add_handler_factory(self._make_handler)
@@ -318,17 +324,36 @@ class Pubsub:
 
     # notifications ---------------------------------------------------------------------------
 
-    async def on_event(self, event: PubsubEvent) -> None:
-        """Listeners then ``PsEvent``, one notification at a time per profile (in order)."""
-        async with self._event_locks.setdefault(event.client.profile, asyncio.Lock()):
-            await self._handle_event(event)
+    def queue_event(self, event: PubsubEvent) -> None:
+        """Handle a notification (or a change found otherwise, e.g. by the cache's
+        reconnect check): listeners then ``PsEvent``, in the order queued per profile."""
+        profile = event.client.profile
+        self._event_queues.setdefault(profile, deque()).append(event)
+        if profile not in self._event_drains:
+            self._event_drains[profile] = asyncio.ensure_future(self._drain_events(profile))
 
-    async def _handle_event(self, event: PubsubEvent) -> None:
-        for listener in self.event_listeners:
-            try:
-                await listener(event)
-            except Exception:  # noqa: BLE001 - the signal must still reach frontends
-                log.exception("%s: pubsub event listener failed", event.client.profile)
+    async def _drain_events(self, profile: str) -> None:
+        """Every queued notification of ``profile``, by batches: one call of each listener
+        per batch, then the batch's signals in order. No await between the last emptiness
+        check and the end, so an event queued meanwhile always finds a drain running."""
+        queue = self._event_queues[profile]
+        try:
+            while queue:
+                batch = [queue.popleft() for _ in range(min(len(queue), EVENT_BATCH))]
+                for listener in self.event_listeners:
+                    try:
+                        await listener(batch)
+                    except Exception:  # noqa: BLE001 - the signals must still reach frontends
+                        log.exception("%s: pubsub event listener failed", profile)
+                for event in batch:
+                    try:
+                        self._emit_event(event)
+                    except Exception:  # noqa: BLE001 - one bad event must not stop the others
+                        log.exception("%s: PsEvent not emitted for %s", profile, event.node)
+        finally:
+            del self._event_drains[profile]
+
+    def _emit_event(self, event: PubsubEvent) -> None:
         data = {
             "items": [{"id": item.getAttribute("id", ""), "xml": item.toXml(),
                        **({"parsed": event.parsed[item.getAttribute("id", "")]}

@@ -3,8 +3,14 @@ completely, then read from the database, kept fresh by notifications, and readab
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from pathlib import Path
 
+from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage
+from sat_backend.memory.sqla import Storage
+from sat_backend.memory.sqla_mapping import SyncState
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
@@ -156,3 +162,77 @@ def test_purge_removes_items_and_never_leaves_a_half_node_served(backend: Backen
     assert again["cached"] is False and len(again["items"]) == 5
     client.ps_cache_purge(json.dumps({"created_before": 0}))  # nothing that old
     assert len(cached(client, "keep")["items"]) == 5
+
+
+def ingest_transactions(log: str, profile: str = "alice") -> list[int]:
+    """Sizes (notifications) of the cache's ingest transactions, from the backend log."""
+    return [int(match) for match in re.findall(
+        rf"{profile}: pubsub cache ingest transaction #\d+: \d+ change\(s\) from (\d+) notification", log)]
+
+
+def test_a_burst_of_notifications_is_stored_in_few_transactions_then_signalled_in_order(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    burst = [(f"b{index:03d}", entry(f"burst {index}")) for index in range(60)]
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.create_node(SERVICE, "burst", {"pubsub#max_items": "max"})
+        carol.publish(SERVICE, "burst", entry("first"), "first")
+        client.ps_cache_sync(SERVICE, "burst", "alice")
+        signals = SignalRecorder(client, "PsEvent")
+        log_before = len(backend.log_text())
+        carol.publish_many(SERVICE, "burst", burst)
+        received = []
+        for _ in burst:
+            event = signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: node == "burst")
+            assert event[3] == "items" and event[5] == "alice"
+            received.extend(item["id"] for item in json.loads(event[4])["items"])
+    assert received == [name for name, _ in burst]
+    assert texts(cached(client, "burst")) == ["first"] + [f"burst {index}" for index in range(60)]
+    sizes = ingest_transactions(backend.log_text()[log_before:])
+    assert sum(sizes) == len(burst)
+    assert len(sizes) < len(burst), f"no batching: {sizes}"
+
+
+def test_changes_of_a_batch_apply_in_order_in_one_transaction(tmp_path: Path) -> None:
+    """Storage semantics of a batch, on a real SQLite file: a retract after an upsert of
+    the same id wins, a purge clears what came before it, a republished id is updated."""
+
+    async def scenario() -> tuple[dict[str, list[tuple[str, str]]], int]:
+        storage = Storage(f"sqlite+aiosqlite:///{tmp_path / 'sat.db'}")
+        await storage.initialise()
+        try:
+            await storage.create_profile("alice")
+            cache = PubsubCacheStorage(storage)
+            one = await cache.ensure_node("alice", SERVICE, "one")
+            two = await cache.ensure_node("alice", SERVICE, "two")
+            await cache.replace_items(one.id, [CachedItem("old", "<item id='old'/>")])
+            await cache.apply_changes([
+                NodeChange(one.id, "items", items=(CachedItem("a", "<item id='a'>1</item>"),
+                                                   CachedItem("b", "<item id='b'/>"))),
+                NodeChange(two.id, "items", items=(CachedItem("x", "<item id='x'/>"),)),
+                NodeChange(one.id, "retract", names=("a", "old", "unknown")),
+                NodeChange(one.id, "items", items=(CachedItem("a", "<item id='a'>2</item>"),)),
+                NodeChange(two.id, "purge"),
+                NodeChange(two.id, "items", items=(CachedItem("y", "<item id='y'/>"),)),
+                NodeChange(one.id, "items", items=(CachedItem("b", "<item id='b'>new</item>"),)),
+                NodeChange(one.id, "config", config={"pubsub#max_items": "10"}),
+            ])
+            contents = {}
+            for node in (one, two):
+                page = await cache.get_items(node.id)
+                contents[node.name] = [(row.name, row.data) for row in page.items]
+            node = await cache.get_node("alice", SERVICE, "one")
+            assert node is not None and (node.extra or {})["config"] == {"pubsub#max_items": "10"}
+            return contents, cache.ingest_transactions
+        finally:
+            await storage.close()
+
+    contents, transactions = asyncio.run(scenario())
+    assert contents == {
+        "one": [("b", "<item id='b'>new</item>"), ("a", "<item id='a'>2</item>")],
+        "two": [("y", "<item id='y'/>")],
+    }
+    assert transactions == 1
