@@ -28,8 +28,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from sat_backend.memory import pubsub_fts
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,6 +54,11 @@ class Base(DeclarativeBase):
 
 def _now() -> float:
     return time.time()
+
+
+def _search_text_default(context: DefaultExecutionContext) -> str:
+    """``search_text`` of a row inserted without it (Core or bulk insert of ``data``)."""
+    return pubsub_fts.search_text(context.get_current_parameters().get("data"))
 
 
 def _profile_fk() -> Mapped[int]:
@@ -219,5 +228,19 @@ class PubsubItem(Base):
     created: Mapped[float] = mapped_column(Float, default=_now)
     updated: Mapped[float] = mapped_column(Float, default=_now, onupdate=_now)
     parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the words of the item's text, for full-text search (:mod:`.pubsub_fts`); set from
+    #: ``data`` by the ORM (below) and by Core inserts that leave it out (the default)
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text_default, server_default="")
 
     node: Mapped[PubsubNode] = relationship(back_populates="items")
+
+    @validates("data")
+    def _index_data(self, _key: str, data: str) -> str:
+        """Keep the full-text column in step with the raw XML, whoever writes it."""
+        self.search_text = pubsub_fts.search_text(data)
+        return data
+
+
+# the full-text index is not a model: created with the table (new database) or by migration
+event.listen(PubsubItem.__table__, "after_create", lambda _table, connection, **_: pubsub_fts.create_index(connection))
+event.listen(PubsubItem.__table__, "after_drop", lambda _table, connection, **_: pubsub_fts.drop_index(connection))

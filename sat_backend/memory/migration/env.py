@@ -14,6 +14,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from sat_backend.memory import migration
 from sat_backend.memory.sqla_mapping import Base
 
 config = context.config
@@ -27,6 +28,7 @@ def run_on(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode copies tables instead
         render_as_batch=True,
         compare_type=True,
+        include_name=migration.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

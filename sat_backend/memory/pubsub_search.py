@@ -1,0 +1,274 @@
+"""``PsCacheSearch``: the query JSON checked into a typed :class:`SearchQuery`, then run.
+
+Validation is pure (unit-tested without a database): an unknown key, operator, order or a
+value of the wrong type is :class:`InvalidArgument` with a message naming it. The
+statement is built with SQLAlchemy and bound parameters only; full-text conditions come
+from :mod:`.pubsub_fts`, ``parsed`` conditions from :mod:`.pubsub_json_filters`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, literal_column, select, table, column
+from sqlalchemy.exc import DBAPIError
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.json_arguments import parse_json_object, string_list
+from sat_backend.memory import pubsub_json_filters
+from sat_backend.memory.pubsub_fts import FTS_TABLE, FtsQuery
+from sat_backend.memory.sqla import Storage
+from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
+
+QUERY_KEYS = ("fts", "profiles", "services", "nodes", "types", "subtypes", "names", "parsed", "order-by",
+              "index", "limit", "with_payload")
+OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "between", "in", "not_in", "like", "ilike", "overlap", "disjoint")
+ORDERS = ("creation", "modification", "item_id", "rank")
+DIRECTIONS = ("asc", "desc")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_FILTERS = 32
+MAX_ORDER_KEYS = 8
+MAX_PATH_LENGTH = 16
+MAX_VALUES = 100
+
+PathPart = str | int
+
+
+@dataclass(frozen=True)
+class ParsedFilter:
+    """``{"path": [...], "op": OP, "value": ...}``: a condition on the item's parsed data."""
+
+    path: tuple[PathPart, ...]
+    op: str
+    value: Any
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> ParsedFilter:
+        """:raises InvalidArgument: not an object, unknown key or operator, bad value."""
+        if not isinstance(raw, dict):
+            raise InvalidArgument(f"{where} must be an object {{path, op, value}}")
+        unknown = sorted(set(raw) - {"path", "op", "value"})
+        if unknown:
+            raise InvalidArgument(f"{where}: unknown key(s) {', '.join(unknown)}; known: path, op, value")
+        for key in ("path", "op", "value"):
+            if key not in raw:
+                raise InvalidArgument(f"{where}: {key!r} is missing")
+        op = raw["op"]
+        if not isinstance(op, str) or op not in OPERATORS:
+            raise InvalidArgument(f"{where}: unknown operator {op!r}; known: {', '.join(OPERATORS)}")
+        return cls(parse_path(raw["path"], f"{where}.path"), op, _check_value(op, raw["value"], f"{where}.value"))
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One sort key: a column (``order``) or a parsed path, ascending or descending."""
+
+    order: str | None = None
+    path: tuple[PathPart, ...] | None = None
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> OrderKey:
+        if not isinstance(raw, dict):
+            raise InvalidArgument(f"{where} must be an object {{order|path, direction}}")
+        unknown = sorted(set(raw) - {"order", "path", "direction"})
+        if unknown:
+            raise InvalidArgument(f"{where}: unknown key(s) {', '.join(unknown)}; known: order, path, direction")
+        if ("order" in raw) == ("path" in raw):
+            raise InvalidArgument(f"{where} needs exactly one of 'order' and 'path'")
+        order = raw.get("order")
+        if order is not None and (not isinstance(order, str) or order not in ORDERS):
+            raise InvalidArgument(f"{where}: unknown order {order!r}; known: {', '.join(ORDERS)}")
+        direction = raw.get("direction", "desc" if order == "rank" else "asc")
+        if not isinstance(direction, str) or direction not in DIRECTIONS:
+            raise InvalidArgument(f"{where}: direction must be 'asc' or 'desc'")
+        path = parse_path(raw["path"], f"{where}.path") if "path" in raw else None
+        return cls(order, path, direction == "desc")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    fts: FtsQuery | None = None
+    profiles: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    subtypes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    parsed: tuple[ParsedFilter, ...] = ()
+    order_by: tuple[OrderKey, ...] = ()
+    index: int = 0
+    limit: int = DEFAULT_LIMIT
+    with_payload: bool = False
+
+    @classmethod
+    def from_json(cls, query_json: str) -> SearchQuery:
+        """:raises InvalidArgument: anything but a valid query (see the bridge doc)."""
+        query = parse_json_object(query_json, "query_json", QUERY_KEYS)
+        fts = query.get("fts")
+        if fts is not None and not isinstance(fts, str):
+            raise InvalidArgument("fts must be a string")
+        parsed = _list(query, "parsed", MAX_FILTERS)
+        order_by = _list(query, "order-by", MAX_ORDER_KEYS)
+        with_payload = query.get("with_payload", False)
+        if not isinstance(with_payload, bool):
+            raise InvalidArgument("with_payload must be true or false")
+        result = cls(
+            fts=FtsQuery.parse(fts) if fts is not None else None,
+            parsed=tuple(ParsedFilter.parse(raw, f"parsed[{i}]") for i, raw in enumerate(parsed)),
+            order_by=tuple(OrderKey.parse(raw, f"order-by[{i}]") for i, raw in enumerate(order_by)),
+            index=_integer(query, "index", 0, 0, None),
+            limit=_integer(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+            with_payload=with_payload,
+            **{key: string_list(query, key) for key in ("profiles", "services", "nodes", "types", "subtypes",
+                                                       "names")},
+        )
+        if result.fts is None and any(key.order == "rank" for key in result.order_by):
+            raise InvalidArgument("order-by rank needs an fts query")
+        return result
+
+
+def parse_path(raw: Any, where: str) -> tuple[PathPart, ...]:
+    """A path in the parsed data: keys (strings) and array indexes (integers ≥ 0)."""
+    if not isinstance(raw, list) or not raw:
+        raise InvalidArgument(f"{where} must be a non-empty list of keys and indexes")
+    if len(raw) > MAX_PATH_LENGTH:
+        raise InvalidArgument(f"{where} is longer than {MAX_PATH_LENGTH}")
+    for part in raw:
+        if isinstance(part, bool) or not isinstance(part, (str, int)):
+            raise InvalidArgument(f"{where}: {part!r} is neither a key (string) nor an index (integer)")
+        if isinstance(part, int) and part < 0:
+            raise InvalidArgument(f"{where}: array indexes start at 0")
+        if isinstance(part, str) and '"' in part:
+            raise InvalidArgument(f'{where}: keys cannot contain \'"\'')
+    return tuple(raw)
+
+
+def _check_value(op: str, value: Any, where: str) -> Any:
+    if op in ("==", "!="):
+        _scalar(value, where, (str, int, float, bool, type(None)))
+    elif op in ("<", "<=", ">", ">="):
+        _scalar(value, where, (str, int, float))
+    elif op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise InvalidArgument(f"{where}: between takes a list [low, high]")
+        for bound in value:
+            _scalar(bound, where, (str, int, float))
+        if isinstance(value[0], str) != isinstance(value[1], str):
+            raise InvalidArgument(f"{where}: both bounds must be numbers, or both strings")
+    elif op in ("in", "not_in", "overlap", "disjoint"):
+        if not isinstance(value, list):
+            raise InvalidArgument(f"{where}: {op} takes a list")
+        if len(value) > MAX_VALUES:
+            raise InvalidArgument(f"{where}: more than {MAX_VALUES} values")
+        allowed: tuple[type, ...] = (str, int, float, bool)
+        for item in value:
+            _scalar(item, where, allowed + (type(None),) if op in ("in", "not_in") else allowed)
+    else:  # like, ilike
+        if not isinstance(value, str):
+            raise InvalidArgument(f"{where}: {op} takes a pattern string (% and _ wildcards, \\ escapes)")
+        if (len(value) - len(value.rstrip("\\"))) % 2:
+            raise InvalidArgument(f"{where}: the pattern ends with a lone escape character '\\'")
+    return value
+
+
+def _scalar(value: Any, where: str, allowed: tuple[type, ...]) -> None:
+    names = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+    if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+        kinds = ", ".join(dict.fromkeys(names[kind] for kind in allowed))
+        raise InvalidArgument(f"{where}: {value!r} is not allowed here ({kinds})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(f"{where}: numbers must be finite")
+
+
+def _list(query: dict[str, Any], key: str, maximum: int) -> list[Any]:
+    value = query.get(key, [])
+    if not isinstance(value, list):
+        raise InvalidArgument(f"{key} must be a list")
+    if len(value) > maximum:
+        raise InvalidArgument(f"{key}: at most {maximum} entries")
+    return value
+
+
+def _integer(query: dict[str, Any], key: str, default: int, minimum: int, maximum: int | None) -> int:
+    value = query.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{key} must be an integer")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise InvalidArgument(f"{key} must be {bounds}")
+    return value
+
+
+# the statement ------------------------------------------------------------------------------------
+
+
+def statement(query: SearchQuery, dialect: str) -> Select[Any]:
+    """The SELECT of a query for ``dialect`` ("sqlite" or "postgresql")."""
+    columns: list[Any] = [PubsubItem.name, PubsubItem.parsed, PubsubNode.service, PubsubNode.name.label("node"),
+                          Profile.name.label("profile")]
+    if query.with_payload:
+        columns.append(PubsubItem.data)
+    selection = select(*columns).join(PubsubNode, PubsubItem.node_id == PubsubNode.id).join(
+        Profile, PubsubNode.profile_id == Profile.id)
+    for values, target in ((query.profiles, Profile.name), (query.services, PubsubNode.service),
+                           (query.nodes, PubsubNode.name), (query.types, PubsubNode.type),
+                           (query.subtypes, PubsubNode.subtype), (query.names, PubsubItem.name)):
+        if values:
+            selection = selection.where(target.in_(values))
+    rank: Any = None
+    if query.fts is not None:
+        if dialect == "sqlite":
+            fts = table(FTS_TABLE, column("rowid"))
+            selection = selection.join(fts, fts.c.rowid == PubsubItem.id).where(
+                literal_column(FTS_TABLE).op("MATCH")(bindparam("fts", query.fts.fts5())))
+            rank = -func.bm25(literal_column(FTS_TABLE))  # bm25: lower is better
+        else:
+            # 'simple' as a literal, so that the expression is the one of the GIN index
+            vector = func.to_tsvector(literal_column("'simple'"), PubsubItem.search_text)
+            tsquery = func.to_tsquery(literal_column("'simple'"), bindparam("fts", query.fts.tsquery()))
+            selection = selection.where(vector.op("@@")(tsquery))
+            rank = func.ts_rank(vector, tsquery, 1)  # 1: divided by 1 + log(length), as bm25 weighs length
+    for item in query.parsed:
+        selection = selection.where(pubsub_json_filters.condition(dialect, item.path, item.op, item.value))
+    order_by = query.order_by or (OrderKey("rank", descending=True) if rank is not None
+                                  else OrderKey("creation", descending=True),)
+    sort: list[Any] = []
+    for key in order_by:
+        if key.path is not None:
+            sort.extend(pubsub_json_filters.JsonPath(dialect, key.path).sort_keys(key.descending))
+            continue
+        target = {"creation": PubsubItem.created, "modification": PubsubItem.updated,
+                  "item_id": PubsubItem.name, "rank": rank}[key.order or ""]
+        sort.append(target.desc() if key.descending else target.asc())
+    sort.append(PubsubItem.id.asc())  # a stable order, so that pages do not overlap
+    return selection.order_by(*sort).offset(query.index).limit(query.limit)
+
+
+async def search(storage: Storage, query: SearchQuery) -> list[dict[str, Any]]:
+    """Run a search: each result is the item's parsed data plus where it comes from.
+
+    :raises InvalidArgument: the database refused the full-text query (not expected:
+        terms are quoted; kept so that no query can ever become a ``Database`` error).
+    """
+    dialect = "sqlite" if storage.is_sqlite else "postgresql"
+    async with storage.session() as session:
+        try:
+            rows = (await session.execute(statement(query, dialect))).all()
+        except DBAPIError as exc:
+            message = str(exc.orig)
+            if "fts5" in message or "tsquery" in message:
+                raise InvalidArgument(f"fts: the query cannot be run ({message.splitlines()[0]})") from None
+            raise
+    results = []
+    for row in rows:
+        result = dict(row.parsed) if isinstance(row.parsed, dict) else {}
+        result.update(pubsub_service=row.service, pubsub_node=row.node, pubsub_item_id=row.name,
+                      node_profile=row.profile)
+        if query.with_payload:
+            result["item_payload"] = row.data
+        results.append(result)
+    return results
