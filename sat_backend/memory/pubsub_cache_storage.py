@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
+from sat_backend.core.result_set import page_bounds
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
 
@@ -153,25 +154,8 @@ class PubsubCacheStorage:
             if item_ids:
                 base = base.where(PubsubItem.name.in_(item_ids))
             rows = list(await session.scalars(base.order_by(column, PubsubItem.id)))
-        count = len(rows)
-        names = [row.name for row in rows]
-        for anchor in (after, before):
-            if anchor and anchor not in names:
-                raise NotFound(f"item-not-found: no cached item {anchor!r} to page from")
-        if after is not None:
-            start = names.index(after) + 1 if after else 0
-            end = min(count, start + max_items) if max_items else count
-        elif before is not None:
-            end = names.index(before) if before else count
-            start = max(0, end - max_items) if max_items else 0
-        elif index is not None:
-            start = min(index, count)
-            end = min(count, start + max_items) if max_items else count
-        else:  # max_items alone: the most recent ones (XEP-0060 §6.5.7)
-            end = count
-            start = max(0, count - max_items) if max_items else 0
-        rows = rows[start:end]
-        return ItemsPage(rows, count, start)
+        start, end = page_bounds([row.name for row in rows], max_items, after, before, index)
+        return ItemsPage(rows[start:end], len(rows), start)
 
     async def count_items(self, node_id: int) -> int:
         async with self.storage.session() as session:

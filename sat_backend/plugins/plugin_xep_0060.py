@@ -27,6 +27,7 @@ from tx_xmpp.rsm import PubSubClient, RSMRequest
 from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.result_set import page_locally
 from sat_backend.core.sessions import wait
 from sat_backend.core.xml_payloads import payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 ITEMS_GET_TRIGGER = "pubsub_items_get"
 ITEMS_EXTRA_KEYS = ("rsm_max", "rsm_after", "rsm_before", "rsm_index", "order_by", "use_cache")
 MAX_NODE_NAME = 1024
+#: RSM page size when ``rsm_max`` is not given (what tx-xmpp's ``RSMRequest`` defaults to)
+RSM_PAGE_SIZE = 10
 #: notifications handed to the listeners at once (one cache transaction)
 EVENT_BATCH = 200
 
@@ -279,6 +282,8 @@ class Pubsub:
                 if not isinstance(extra[key], str):
                     raise InvalidArgument(f"{key} must be a string")
                 rsm[key[4:]] = extra[key]
+        if len({"after", "before", "index"} & set(rsm)) > 1:
+            raise InvalidArgument("give at most one of rsm_after, rsm_before and rsm_index")
         order_by = extra.get("order_by")
         if order_by not in (None, "creation", "modification"):
             raise InvalidArgument("order_by must be 'creation' or 'modification'")
@@ -309,7 +314,7 @@ class Pubsub:
         handler = self.handlers[self.host.sessions.get_client(request.profile).profile]
         rsm_request = None
         if request.rsm:
-            rsm_request = RSMRequest(max_=request.rsm.get("max", 10), after=request.rsm.get("after"),
+            rsm_request = RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE), after=request.rsm.get("after"),
                                      before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
         items, rsm_response = await self._ask(
@@ -317,6 +322,8 @@ class Pubsub:
                           set(request.item_ids) or None, order, rsm_request),
             f"items of {request.node!r} on {request.service.full()}",
         )
+        if request.rsm and rsm_response is None:
+            return _paged_locally(request, items)
         xml_items = [item.toXml() for item in items]
         rsm = rsm_response.toDict() if rsm_response is not None else {}
         return ItemsResult(xml_items, request.service.full(), request.node, rsm,
@@ -378,13 +385,29 @@ def _published_id(answer: Any) -> str | None:
 
 
 def _is_complete(request: ItemsRequest, received: int, rsm: dict[str, Any]) -> bool:
-    """Whether the answer holds everything the request asked for."""
+    """Whether the answer holds everything the request asked for: every requested id, or
+    the whole result set (a page of a bigger set is not complete, as from the cache)."""
     if request.item_ids:
         return received == len(set(request.item_ids))
     if rsm.get("count") is not None:
-        return received >= int(rsm["count"]) - int(rsm.get("index") or 0)
+        return int(rsm.get("index") or 0) == 0 and received >= int(rsm["count"])
     if request.rsm:
-        return False  # RSM asked but ignored by the service: we cannot tell
+        return False  # an RSM answer without a count: we cannot tell
     if request.max_items:
         return received < request.max_items
     return True
+
+
+def _paged_locally(request: ItemsRequest, items: list[domish.Element]) -> ItemsResult:
+    """RSM asked but the answer has no ``<set/>`` (Prosody 0.12): the service sent the whole
+    node, or its ``max_items`` most recent items. Page over that list here, as the cache
+    does; a list the service may have cut gives no ``count``/``index`` and is never complete.
+
+    :raises NotFound: ``rsm_after``/``rsm_before`` names no item of the node.
+    """
+    names = [str(item.getAttribute("id", "")) for item in items]
+    whole = not request.max_items or len(items) < request.max_items
+    page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole)
+    complete = page.complete and (not request.item_ids or len(items) == len(set(request.item_ids)))
+    return ItemsResult([item.toXml() for item in items[page.start:page.end]], request.service.full(), request.node,
+                       page.rsm, complete=complete)

@@ -58,14 +58,18 @@ PUBSUB_MEMBERS: tuple[Member, ...] = (
             Arg("item_ids", "as", "only these items (empty = all)"),
             Arg("sub_id", "s", 'subscription id (``""`` = none)'),
             Arg("extra_json", "s",
-                "JSON object: ``rsm_max``, ``rsm_after``, ``rsm_before``, ``rsm_index``, "
-                "``order_by`` (``creation``/``modification``), ``use_cache`` (false bypasses the cache)"),
+                "JSON object: ``rsm_max`` (default 10 when another ``rsm_*`` key is given; 0 = the count "
+                "only), at most one of ``rsm_after``, ``rsm_before``, ``rsm_index``; "
+                "``order_by`` (``creation``/``modification``, XEP-0413: sent, but Prosody 0.12 ignores it), "
+                "``use_cache`` (false bypasses the cache)"),
             PROFILE),
            "s",
            'Items of a node as JSON ``{"items": [xml…], "service", "node", "rsm": {"first", "last", '
            '"index", "count"}, "complete": bool, "cached": bool}``; ``complete`` says whether the '
-           "answer holds every item the request asked for (services that ignore RSM return all or "
-           "``max_items``)."),
+           "answer holds every item the request asked for (every requested id, or the whole node: a page "
+           "of a bigger node is not complete). A service that ignores RSM (Prosody 0.12 returns every item, "
+           "or ``max_items``, without a result set) is paged here, as the cache pages; if it cut its answer "
+           "to ``max_items``, ``index`` and ``count`` are left out and the answer is not complete."),
     Method("PsItemRetract", "plugin",
            (SERVICE, NODE, Arg("item_id", "s", "item to retract"),
             Arg("notify", "b", "ask the service to notify subscribers"), PROFILE),
