@@ -15,19 +15,15 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connected_profile
 
 SERVICE = "pubsub.localhost"
 
 
 @pytest.fixture
 def alice(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[BridgeClient]:
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, prosody, "alice")
-    client.connect("alice")
-    yield client
-    client.disconnect("alice")
+    with connected_profile(backend, prosody, "alice") as client:
+        yield client
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess
 from tests.fixtures.prosody import ProsodyServer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connected_profile
 
 SERVICE = "pubsub.localhost"
 IDS = [f"p{n:02d}" for n in range(60)]  # publication order, oldest first
@@ -23,12 +23,8 @@ IDS = [f"p{n:02d}" for n in range(60)]  # publication order, oldest first
 
 @pytest.fixture
 def alice(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[BridgeClient]:
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, prosody, "alice")
-    client.connect("alice")
-    yield client
-    client.disconnect("alice")
+    with connected_profile(backend, prosody, "alice") as client:
+        yield client
 
 
 @pytest.fixture

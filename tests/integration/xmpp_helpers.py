@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.backend import BackendProcess
 from tests.fixtures.prosody import ProsodyServer
 
 
@@ -20,3 +22,16 @@ def create_xmpp_profile(
     settings = {"host": prosody.host, "port": port, "tls": tls, "ca_file": str(prosody.ca_file), **options}
     client.profile_create(name, f"{user}@{prosody.domain}", password or XMPP_ACCOUNTS[user], json.dumps(settings))
     return name
+
+
+@contextmanager
+def connected_profile(backend: BackendProcess, prosody: ProsodyServer, user: str) -> Iterator[BridgeClient]:
+    """The backend's client with ``user``'s profile created and connected (disconnected after)."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, prosody, user)
+    client.connect(user)
+    try:
+        yield client
+    finally:
+        client.disconnect(user)

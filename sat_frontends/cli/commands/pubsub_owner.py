@@ -43,14 +43,19 @@ async def config_set(client: AsyncBridgeClient, args: argparse.Namespace, output
     return 0
 
 
-async def affiliations_get(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    affiliations = await client.ps_node_affiliations_get(args.service, args.node, args.profile, timeout=args.timeout)
+def _show_affiliations(affiliations: dict[str, str], key: str, output: Output) -> int:
+    """``{jid or node: affiliation}``: the object itself in JSON, a sorted table in text."""
     if output.json:
         output.value(affiliations)
     else:
-        output.table([{"jid": jid, "affiliation": value} for jid, value in sorted(affiliations.items())],
-                     ["jid", "affiliation"])
+        output.table([{key: name, "affiliation": value} for name, value in sorted(affiliations.items())],
+                     [key, "affiliation"])
     return 0
+
+
+async def affiliations_get(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    affiliations = await client.ps_node_affiliations_get(args.service, args.node, args.profile, timeout=args.timeout)
+    return _show_affiliations(affiliations, "jid", output)
 
 
 async def affiliations_set(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
@@ -76,12 +81,7 @@ async def own_subscriptions(client: AsyncBridgeClient, args: argparse.Namespace,
 
 async def own_affiliations(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     affiliations = await client.ps_affiliations_get(args.service, args.node, args.profile, timeout=args.timeout)
-    if output.json:
-        output.value(affiliations)
-    else:
-        output.table([{"node": node, "affiliation": value} for node, value in sorted(affiliations.items())],
-                     ["node", "affiliation"])
-    return 0
+    return _show_affiliations(affiliations, "node", output)
 
 
 #: ``-s``/``-n``/``-p`` of :mod:`.pubsub` (``target(parser, node_required)``), passed in to share it
