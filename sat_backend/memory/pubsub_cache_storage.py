@@ -32,7 +32,9 @@ class NodeChange:
     """One change of a cached node, as a notification brings it.
 
     ``kind``: ``items`` (upsert ``items``), ``retract`` (delete ``names``), ``purge``,
-    ``delete`` (the node) or ``config`` (store ``config`` in the node's ``extra``).
+    ``delete`` (the node) or ``config`` (store ``config`` in the node's ``extra``; a
+    numeric ``pubsub#max_items`` lower than the cached count drops the oldest items, as
+    the service does on such a change without notifying retractions).
     """
 
     node_id: int
@@ -131,12 +133,17 @@ class PubsubCacheStorage:
                 for item in items
             )
 
-    async def apply_changes(self, changes: Sequence[NodeChange]) -> None:
+    async def apply_changes(self, changes: Sequence[NodeChange]) -> list[list[str]]:
         """Apply changes of possibly several nodes in one transaction, in order: a
-        retract after an upsert of the same id wins, a purge clears what came before."""
+        retract after an upsert of the same id wins, a purge clears what came before.
+
+        :returns: for each change, the ids of the items it dropped beyond a lowered
+            ``max_items`` (empty for all but such ``config`` changes).
+        """
         async with self.storage.session() as session:
-            await _ChangeApplier(session).apply(changes)
+            dropped = await _ChangeApplier(session).apply(changes)
         self.ingest_transactions += 1
+        return dropped
 
     async def get_items(
         self, node_id: int, *, max_items: int = 0, item_ids: list[str] | None = None,
@@ -215,8 +222,10 @@ class _ChangeApplier:
         self.rows: dict[tuple[int, str], PubsubItem] = {}
         self.now = time.time()
 
-    async def apply(self, changes: Sequence[NodeChange]) -> None:
+    async def apply(self, changes: Sequence[NodeChange]) -> list[list[str]]:
+        dropped: list[list[str]] = []
         for change in changes:
+            dropped.append([])
             if change.kind == "items":
                 await self._upsert(change.node_id, change.items)
             elif change.kind == "retract":
@@ -224,9 +233,10 @@ class _ChangeApplier:
             elif change.kind in ("purge", "delete"):
                 await self._clear(change.node_id, node_too=change.kind == "delete")
             elif change.kind == "config":
-                await self._configure(change.node_id, change.config or {})
+                dropped[-1] = await self._configure(change.node_id, change.config or {})
             else:
                 raise ValueError(f"unknown change kind {change.kind!r}")
+        return dropped
 
     async def _load(self, node_id: int, names: Sequence[str]) -> None:
         wanted = [name for name in set(names) if (node_id, name) not in self.rows]
@@ -267,7 +277,20 @@ class _ChangeApplier:
         if node_too:
             await self.session.execute(delete(PubsubNode).where(PubsubNode.id == node_id))
 
-    async def _configure(self, node_id: int, config: dict[str, Any]) -> None:
+    async def _configure(self, node_id: int, config: dict[str, Any]) -> list[str]:
         node = await self.session.get(PubsubNode, node_id)
-        if node is not None:
-            node.extra = {**(node.extra or {}), "config": config}
+        if node is None:
+            return []
+        node.extra = {**(node.extra or {}), "config": config}
+        max_items = str(config.get("pubsub#max_items", ""))
+        if not max_items.isdigit():
+            return []  # absent, or "max"
+        await self.session.flush()
+        rows = list(await self.session.scalars(
+            select(PubsubItem).where(PubsubItem.node_id == node_id).order_by(PubsubItem.created, PubsubItem.id)
+        ))
+        oldest = rows[:max(0, len(rows) - int(max_items))]
+        for row in oldest:
+            self.rows.pop((node_id, row.name), None)
+            await self.session.delete(row)
+        return [row.name for row in oldest]

@@ -292,7 +292,7 @@ class PubsubCache:
         transaction (the pubsub plugin emits ``PsEvent`` after we return)."""
         nodes = await self.storage.get_nodes(events[0].client.profile,
                                              {(event.service.full(), event.node) for event in events})
-        changes: list[NodeChange] = []
+        changes: list[tuple[NodeChange, PubsubEvent]] = []
         for event in events:
             node = nodes.get((event.service.full(), event.node))
             if node is None or node.sync_state != SyncState.COMPLETED:
@@ -300,11 +300,13 @@ class PubsubCache:
             event.category = node.type or "generic"
             change = self._change(node, event)
             if change is not None:
-                changes.append(change)
+                changes.append((change, event))
             if event.event_type == "delete":
                 del nodes[(event.service.full(), event.node)]  # later events of the batch: not cached
         if changes:
-            await self._apply(events[0].client.profile, changes, len(events))
+            dropped = await self._apply(events[0].client.profile, [change for change, _ in changes], len(events))
+            for (_, event), names in zip(changes, dropped):
+                event.retracted.extend(names)  # a lowered max_items: the service dropped them too
 
     def _change(self, node: PubsubNode, event: PubsubEvent) -> NodeChange | None:
         if event.event_type == "items":
@@ -323,27 +325,35 @@ class PubsubCache:
             return NodeChange(node.id, "retract", names=tuple(event.retracted))
         if event.event_type in ("purge", "delete"):
             return NodeChange(node.id, event.event_type)
+        if event.event_type == "config":
+            return NodeChange(node.id, "config", config=event.config or {})
         return None
 
-    async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> None:
+    async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> list[list[str]]:
         """One transaction for the batch; if it fails, each change alone, so that one bad
         change costs only its own node: that node is set back to "not analysed" (it is
-        synchronised again before being served, never served with a change missing)."""
+        synchronised again before being served, never served with a change missing).
+
+        :returns: per change, the items dropped by a lowered ``max_items``.
+        """
         try:
-            await self.storage.apply_changes(changes)
+            dropped = await self.storage.apply_changes(changes)
             log.info("%s: pubsub cache ingest transaction #%d: %d change(s) from %d notification(s)",
                      profile, self.storage.ingest_transactions, len(changes), events)
-            return
+            return dropped
         except Exception as exc:  # noqa: BLE001 - fall back to one change at a time
             log.warning("%s: a batch of %d pubsub change(s) failed (%s); applying them one by one",
                         profile, len(changes), exc)
+        dropped = []
         for change in changes:
             try:
-                await self.storage.apply_changes([change])
+                dropped.extend(await self.storage.apply_changes([change]))
             except Exception as exc:  # noqa: BLE001 - this node is resynchronised later
                 log.warning("%s: a %s change of cached node #%d failed (%s); it will be synchronised again",
                             profile, change.kind, change.node_id, exc)
                 await self.storage.set_state(change.node_id, None)
+                dropped.append([])
+        return dropped
 
     # bridge members ----------------------------------------------------------------------------------
 

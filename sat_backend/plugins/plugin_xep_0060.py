@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp import pubsub
+from tx_xmpp import data_form, pubsub
 from tx_xmpp.rsm import PubSubClient, RSMRequest
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
@@ -96,11 +96,13 @@ class PubsubEvent:
     client: XmppClient
     service: JID
     node: str
-    event_type: str  # items, retract, purge, delete
+    event_type: str  # items, retract, purge, delete, config
     items: list[domish.Element] = field(default_factory=list)
     retracted: list[str] = field(default_factory=list)
     category: str = "generic"
     parsed: dict[str, Any] = field(default_factory=dict)
+    #: ``config`` events: the node configuration form's fields (var: value or list of values)
+    config: dict[str, Any] | None = None
 
 
 #: gets a batch of notifications of one profile, in the order received
@@ -126,6 +128,19 @@ class PubsubHandler(PubSubClient):  # type: ignore[misc]
 
     def deleteReceived(self, event: pubsub.DeleteEvent) -> None:
         self._deliver(event, "delete")
+
+    def _onEvent_configuration(self, sender: JID, recipient: JID, action: domish.Element,
+                               headers: Any) -> None:
+        """XEP-0060 §4.3 configuration notification: tx-xmpp's ``_onEvent`` dispatches by
+        the action's name, but has no handler for this one."""
+        form = next(action.elements(data_form.NS_X_DATA, "x"), None)
+        try:
+            config = _form_fields(form) if form is not None else {}
+        except data_form.Error as exc:
+            log.warning("%s: malformed configuration notification from %s: %s", self.client.profile, sender, exc)
+            return
+        self.plugin.queue_event(PubsubEvent(self.client, sender, action.getAttribute("node", ""), "config",
+                                            config=config))
 
     def _deliver(self, event: Any, event_type: str, **data: Any) -> None:
         self.plugin.queue_event(PubsubEvent(self.client, event.sender, event.nodeIdentifier, event_type, **data))
@@ -367,9 +382,20 @@ class Pubsub:
                           if item.getAttribute("id", "") in event.parsed else {})}
                       for item in event.items],
             "retracted": event.retracted,
+            **({"config": event.config} if event.config is not None else {}),
         }
         self.host.bridge.emit("PsEvent", event.category, event.service.full(), event.node, event.event_type,
                               json.dumps(data), event.client.profile)
+
+
+def _form_fields(element: domish.Element) -> dict[str, Any]:
+    """A data form's fields as JSON-able values: a string, or a list for multi-value fields."""
+    form = data_form.Form.fromElement(element)
+    fields: dict[str, Any] = {}
+    for var, value in form.items():
+        fields[str(var)] = [str(one) for one in value] if isinstance(value, list) else (
+            None if value is None else str(value))
+    return fields
 
 
 def _check_node(node: str) -> None:

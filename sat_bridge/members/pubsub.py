@@ -81,7 +81,9 @@ PUBSUB_MEMBERS: tuple[Member, ...] = (
     *PUBSUB_OWNER_MEMBERS,
     Signal("PsEvent", "plugin",
            (Arg("category", "s", "analyser type (``blog``…) or ``generic``"), SERVICE, NODE,
-            Arg("event_type", "s", "``items``, ``retract``, ``purge`` or ``delete``"),
-            Arg("data_json", "s", '``{"items": [{"id", "xml", "parsed"?}], "retracted": [ids]}``'), PROFILE),
+            Arg("event_type", "s", "``items``, ``retract``, ``purge``, ``delete`` or ``config``"),
+            Arg("data_json", "s", '``{"items": [{"id", "xml", "parsed"?}], "retracted": [ids]}``; ``config``: '
+                '``"config": {field var: value or [values]}`` too, and in ``retracted`` the cached items '
+                "dropped because ``pubsub#max_items`` was lowered"), PROFILE),
            "A pubsub notification for a cached or watched node (emitted after the cache is updated)."),
 )

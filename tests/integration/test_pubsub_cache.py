@@ -16,6 +16,7 @@ from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.pubsub_component import connected_component
 from tests.fixtures.xmpp_peer import connected_peer
 from tests.integration.test_pubsub import SERVICE, entry, get, texts
 from tests.integration.xmpp_helpers import create_xmpp_profile
@@ -236,3 +237,48 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(tmp_path: Path) ->
         "two": [("y", "<item id='y'/>")],
     }
     assert transactions == 1
+
+
+ATOM = "http://www.w3.org/2005/Atom"
+BLOG = "urn:xmpp:microblog:0"
+
+
+def atom(title: str) -> str:
+    return (f"<entry xmlns='{ATOM}'><title>{title}</title><id>{title}</id>"
+            "<updated>2026-01-01T00:00:00Z</updated></entry>")
+
+
+def test_what_other_services_send_configuration_and_items_without_id_or_unparsable(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """Our own pubsub component sends what Prosody does not: a configuration notification
+    lowering max_items, and in one notification an item without id and one the blog
+    parser refuses next to good ones. Nothing aborts the batch; all are signalled."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_component(fresh_prosody) as component:
+        service = component.service
+        component.nodes[BLOG] = [("p1", atom("p1"))]
+        first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
+        assert first["cached"] is False  # analysed now: a blog, synchronised
+        client.ps_cache_sync(service, BLOG, "alice")
+        signals = SignalRecorder(client, "PsEvent")
+        component.send_items("alice@localhost", BLOG, [
+            ("p2", atom("p2")), (None, atom("no id")), ("bad", "<note xmlns='urn:example:other'>x</note>"),
+            ("p3", atom("p3")),
+        ])
+        component.send_configuration("alice@localhost", BLOG, {"pubsub#max_items": "3", "pubsub#title": "Mine"})
+        category, _, node, kind, data, _ = signals.wait_for("PsEvent", lambda *args: args[3] == "items")
+        assert (category, node) == ("blog", BLOG)
+        items = json.loads(data)["items"]
+        assert [item["id"] for item in items] == ["p2", "", "bad", "p3"]
+        assert [item["id"] for item in items if "parsed" in item] == ["p2", "p3"]
+        config_event = signals.wait_for("PsEvent", lambda *args: args[3] == "config")
+        assert json.loads(config_event[4]) == {
+            "items": [], "retracted": ["p1"], "config": {"pubsub#max_items": "3", "pubsub#title": "Mine"}}
+    from_cache = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
+    ids = [xml.split("id='")[1].split("'")[0] if "id='" in xml else xml.split('id="')[1].split('"')[0]
+           for xml in from_cache["items"]]
+    assert ids == ["p2", "bad", "p3"]
+    assert "urn:example:other" in from_cache["items"][1]  # the unparsable one, kept raw
