@@ -84,6 +84,8 @@ class Analyser:
     match_cb: MatchCallback | None
     priority: int
     order: int
+    #: stored as the node's ``subtype`` (e.g. ``comment`` for blog comment nodes)
+    subtype: str | None = None
 
     def matches(self, node: str, namespace: str | None) -> bool:
         if self.node is not None and not node.startswith(self.node):
@@ -104,6 +106,7 @@ class PubsubCache:
     async def initialise(self) -> None:
         for definition in CACHE_PARAMS:
             self.host.params_registry.declare(definition)
+        self.host.bridge.enable_signal("PsCacheSyncProgress")
         self.host.triggers.add(ITEMS_GET_TRIGGER, self.on_items_get)
         self.pubsub.event_listeners.append(self.on_events)
         register = self.host.bridge.register_method
@@ -120,7 +123,7 @@ class PubsubCache:
     def register_analyser(
         self, name: str, type: str, *, node: str | None = None, namespace: str | None = None,
         to_sync: bool = False, parser: Parser | None = None, match_cb: MatchCallback | None = None,
-        priority: int = 0,
+        priority: int = 0, subtype: str | None = None,
     ) -> None:
         """Declare how to recognise a kind of node (by name prefix and/or payload namespace).
 
@@ -132,7 +135,7 @@ class PubsubCache:
         if node is None and namespace is None:
             raise ValueError("an analyser needs a node prefix, a namespace, or both")
         self.analysers[name] = Analyser(name, type, node, namespace, to_sync, parser, match_cb, priority,
-                                        len(self.analysers))
+                                        len(self.analysers), subtype)
 
     def find_analyser(self, node: str, namespace: str | None) -> Analyser | None:
         for analyser in sorted(self.analysers.values(), key=lambda a: (-a.priority, a.order)):
@@ -172,9 +175,11 @@ class PubsubCache:
         node = await self.storage.ensure_node(request.profile, request.service.full(), request.node)
         if analyser is None or not analyser.to_sync:
             await self.storage.set_state(node.id, SyncState.NO_SYNC, analyser=analyser.name if analyser else None,
-                                         type=analyser.type if analyser else None)
+                                         type=analyser.type if analyser else None,
+                                         subtype=analyser.subtype if analyser else None)
             return
-        await self.storage.set_state(node.id, None, analyser=analyser.name, type=analyser.type)
+        await self.storage.set_state(node.id, None, analyser=analyser.name, type=analyser.type,
+                                     subtype=analyser.subtype)
         self._start_sync(request.profile, request.service, request.node)
 
     def _retry_due(self, node: PubsubNode) -> bool:
@@ -206,6 +211,7 @@ class PubsubCache:
             await self.pubsub._ask(handler.subscribe(service, node.name, JID(client.jid.userhost())),
                                    f"subscribing to {node.name!r} for the cache")
             ids = await self._item_ids(client, service, node.name)
+            self._progress(profile, service, node.name, 0, len(ids))
             limit = int(await self.host.params.get_public("Pubsub", "CacheMaxItems", profile))
             if len(ids) > limit:
                 log.info("%s: node %s has %d items, more than %d: not cached", profile, node.name, len(ids), limit)
@@ -232,17 +238,23 @@ class PubsubCache:
         """
         whole = await self.pubsub.fetch_items(
             ItemsRequest(profile, client, service, node_name, 0, [], None, {}, None, False))
+        listed = set(ids)
         items = [self._cached_item(xml, analyser) for xml in whole.items]
+        self._progress(profile, service, node_name, len({item.name for item in items} & listed), len(ids))
         missing = [name for name in ids if name not in {item.name for item in items}]
         for start in range(0, len(missing), SYNC_BATCH):
             batch = missing[start:start + SYNC_BATCH]
             result = await self.pubsub.fetch_items(
                 ItemsRequest(profile, client, service, node_name, 0, batch, None, {}, None, False))
             items.extend(self._cached_item(xml, analyser) for xml in result.items)
+            self._progress(profile, service, node_name, len({item.name for item in items} & listed), len(ids))
         still_missing = set(ids) - {item.name for item in items}
         if still_missing:
             raise RuntimeError(f"{len(still_missing)} item(s) listed but not returned by the service")
         return items
+
+    def _progress(self, profile: str, service: JID, node_name: str, received: int, total: int) -> None:
+        self.host.bridge.emit("PsCacheSyncProgress", service.full(), node_name, received, total, profile)
 
     async def _item_ids(self, client: Any, service: JID, node_name: str) -> list[str]:
         """Every item id of the node, from disco#items on the node (XEP-0060 §5.5)."""

@@ -40,7 +40,15 @@ def test_big_node_is_cached_completely_and_kept_fresh(backend: BackendProcess, f
         with_cache_off = get(client, "big", extra={"use_cache": False})
         assert len(with_cache_off["items"]) == ITEMS and with_cache_off["cached"] is False
 
+        progress = SignalRecorder(client, "PsCacheSyncProgress")
         client.ps_cache_sync(SERVICE, "big", "alice")
+        steps = [progress.wait_for("PsCacheSyncProgress")]
+        while steps[-1][2] < steps[-1][3]:
+            steps.append(progress.wait_for("PsCacheSyncProgress"))
+        assert {(service, node, total, profile) for service, node, _, total, profile in steps} == {
+            (SERVICE, "big", ITEMS, "alice")}
+        received = [step[2] for step in steps]
+        assert received[0] == 0 and received[-1] == ITEMS and received == sorted(received), received
         from_cache = get(client, "big")
         assert from_cache["cached"] is True and from_cache["complete"] is True
         assert texts(from_cache) == [f"item {index}" for index in range(ITEMS)]
