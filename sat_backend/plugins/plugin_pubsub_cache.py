@@ -35,6 +35,7 @@ from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, to_domish
 from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.plugins.pubsub_cache_search import CacheSearch
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ class PubsubCache:
         register("PsCacheSync", self.cache_sync)
         register("PsCacheReset", self.cache_reset)
         register("PsCachePurge", self.cache_purge)
+        register("PsCacheSearch", CacheSearch(self.host.storage))
         for node in await self.storage.nodes(SyncState.IN_PROGRESS):
             log.info("node %s of %s was left mid-sync: it will be synchronised again", node.name, node.service)
             await self.storage.set_state(node.id, None)

@@ -26,4 +26,19 @@ PUBSUB_CACHE_MEMBERS: tuple[Member, ...] = (
                 "(timestamps)"),),
            "", "Delete cached items; the nodes they belonged to are synchronised again before being served."),
     Method("PsCacheReset", "plugin", (), "", "Drop every cached node and item."),
+    Method("PsCacheSearch", "plugin",
+           (Arg("query_json", "s",
+                "JSON object, every key optional: ``fts`` (words, ``\"a phrase\"``, ``word*``, ``-word``, "
+                "``a OR b``); ``profiles``, ``services``, ``nodes``, ``types``, ``subtypes``, ``names`` (lists of "
+                "strings); ``parsed`` (list of ``{\"path\": [key or index…], \"op\": OP, \"value\": …}``, OP one "
+                "of ``==`` ``!=`` ``>`` ``>=`` ``<`` ``<=`` ``between`` ``in`` ``not_in`` ``like`` ``ilike`` "
+                "``overlap`` ``disjoint``); ``order-by`` (list of ``{\"order\": "
+                "\"creation\"|\"modification\"|\"item_id\"|\"rank\"}`` or ``{\"path\": […]}``, with "
+                "``\"direction\": \"asc\"|\"desc\"``); ``index`` (default 0), ``limit`` (1–1000, default 100); "
+                "``with_payload`` (bool)"),),
+           "s",
+           "Search the cached items; unknown keys or operators and malformed values are ``InvalidArgument``.",
+           out_doc="JSON list; each result is the item's parsed data plus ``pubsub_service``, ``pubsub_node``, "
+                   "``pubsub_item_id``, ``node_profile`` (and ``item_payload``, the raw XML, with "
+                   "``with_payload``)"),
 )
