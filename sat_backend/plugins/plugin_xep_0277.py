@@ -1,14 +1,17 @@
 """XEP-0277 Microblogging over XMPP (v0.6): blog posts as Atom entries in pubsub.
 
-Registers the pubsub cache's first analyser: nodes named ``urn:xmpp:microblog:0…`` with
-Atom payloads are synchronised, and each item's parsed form (see
-:mod:`sat_backend.plugins.microblog.atom`) is stored beside its raw XML.
+Registers the pubsub cache's blog analysers: nodes named ``urn:xmpp:microblog:0…`` with
+Atom payloads (or none yet) are synchronised, comments nodes with the subtype ``comment``,
+and each item's parsed form (see :mod:`sat_backend.plugins.microblog.atom`) is stored
+beside its raw XML. We advertise ``urn:xmpp:microblog:0+notify`` (XEP-0163 §4): PEP
+services send our contacts' posts only to clients whose caps ask for them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -17,6 +20,9 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.plugins.microblog.atom import NS_ATOM, build_entry, parse_entry
+from sat_backend.plugins.microblog.comments import (
+    COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,
+)
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -31,7 +37,7 @@ PLUGIN_INFO = {
     "import_name": "XEP-0277",
     "type": "XEP",
     "protocols": ["XEP-0277"],
-    "dependencies": ["XEP-0060"],
+    "dependencies": ["XEP-0060", "XEP-0030"],
     "recommendations": ["PUBSUB_CACHE"],
     "main": "Microblog",
     "description": "Blog posts (Atom entries) on PEP and pubsub nodes",
@@ -43,15 +49,25 @@ def parse_item(item: domish.Element) -> dict[str, Any]:
     return parse_entry(item.toXml())
 
 
+def atom_or_empty(node: str, namespace: str | None) -> bool:
+    """A blog node holds Atom entries; an empty one (no namespace seen yet) is a blog too,
+    or a blog first read empty would never be cached."""
+    return namespace in (None, NS_ATOM)
+
+
 class Microblog:
     def __init__(self, host: Backend) -> None:
         self.host = host
         self.pubsub = host.plugins["XEP-0060"]
 
     async def initialise(self) -> None:
+        self.host.plugins["XEP-0030"].add_feature(f"{NS_MICROBLOG}+notify")
         cache = self.host.plugins.get("PUBSUB_CACHE")
         if cache is not None:
-            cache.register_analyser("XEP-0277", "blog", node=NS_MICROBLOG, namespace=NS_ATOM, to_sync=True,
+            # comments nodes share the blog prefix: their analyser comes first
+            cache.register_analyser("XEP-0277 comments", "blog", subtype="comment", node=COMMENTS_PREFIX,
+                                    match_cb=atom_or_empty, to_sync=True, parser=parse_item, priority=1)
+            cache.register_analyser("XEP-0277", "blog", node=NS_MICROBLOG, match_cb=atom_or_empty, to_sync=True,
                                     parser=parse_item)
         register = self.host.bridge.register_method
         register("MbSend", self.send)
@@ -59,10 +75,27 @@ class Microblog:
         register("MbRetract", self.retract)
 
     async def send(self, service: str, node: str, data_json: str, profile: str) -> str:
+        """Publish a post; with ``comments`` asked, its comments node is created first (so
+        that the post never links to a node that does not exist)."""
         data = parse_json_object(data_json, "data_json")
-        client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
-        entry = build_entry(data, client.jid.userhost())
         item_id = data.get("id") or ""
+        if not isinstance(item_id, str):
+            raise InvalidArgument("id must be a string")
+        # the post's item id names its comments node (XEP-0277 §4.1): chosen here if needed
+        candidate_id = item_id or uuid.uuid4().hex
+        comments = requested_comments(data, candidate_id)
+        entry_data = {key: value for key, value in data.items() if key not in COMMENTS_KEYS}
+        if isinstance(data.get("comments"), str):
+            entry_data["comments"] = data["comments"]  # a link to an existing node
+        resolved = await self.host.profiles.resolve(profile)
+        client = self.host.sessions.get_client(resolved)
+        own_jid = client.jid.userhost()
+        if comments is not None:
+            item_id = candidate_id
+            entry_data["comments"] = comments.uri(own_jid)
+        entry = build_entry(entry_data, own_jid)
+        if comments is not None:
+            await self._create_comments_node(comments, resolved)
         payload = etree.tostring(entry, encoding="unicode")
         try:
             # a blog keeps every post (PEP nodes default to a single item)
@@ -74,6 +107,14 @@ class Microblog:
             # the node exists with another configuration (XEP-0060 §7.1.5): publish as it is
             log.info("%s: blog node configured differently, publishing without options", profile)
             return str(await self.pubsub.item_send(service, node or NS_MICROBLOG, payload, item_id, "{}", profile))
+
+    async def _create_comments_node(self, comments: CommentsNode, profile: str) -> None:
+        try:
+            await self.pubsub.node_create(comments.service, comments.node, json.dumps(COMMENTS_NODE_OPTIONS), profile)
+        except Stanza as exc:
+            if not str(exc).startswith("conflict"):
+                raise
+            log.info("%s: comments node %s exists already: used as it is", profile, comments.node)
 
     async def get(self, service: str, node: str, max_items: int, item_ids: list[str], extra_json: str,
                   profile: str) -> str:

@@ -15,6 +15,7 @@ from lxml import etree
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.xml_payloads import parse_untrusted
+from sat_backend.plugins.microblog.comments import parse_comments_uri
 from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
 
 NS_ATOM = "http://www.w3.org/2005/Atom"
@@ -39,8 +40,8 @@ def parse_entry(entry_xml: bytes | str) -> dict[str, Any]:
     parsed |= {
         "id": _text(entry, "id"),
         "title": _text_construct(entry.find(f"{A}title"))[0],
-        "published": _text(entry, "published"),
-        "updated": _text(entry, "updated"),
+        "published": _date(entry, "published"),
+        "updated": _date(entry, "updated"),
         "tags": [c.get("term") for c in entry.findall(f"{A}category") if c.get("term")],
     }
     # XEP-0277 allows a text and an XHTML version of the content side by side
@@ -58,6 +59,9 @@ def parse_entry(entry_xml: bytes | str) -> dict[str, Any]:
     for link in entry.findall(f"{A}link"):
         if link.get("rel") == "replies" and link.get("title") == "comments" and link.get("href"):
             parsed["comments"] = link.get("href")
+            where = parse_comments_uri(parsed["comments"])
+            if where is not None:
+                parsed["comments_service"], parsed["comments_node"] = where
     return parsed
 
 
@@ -105,6 +109,17 @@ def build_entry(data: dict[str, Any], author_jid: str) -> etree._Element:
 def _text(parent: etree._Element, name: str) -> str:
     child = parent.find(f"{A}{name}")
     return (child.text or "").strip() if child is not None else ""
+
+
+def _date(parent: etree._Element, name: str) -> str:
+    """An RFC 3339 date as written, or "" when missing or not a date (a peer's typo
+    must not reach frontends as if it were one)."""
+    text = _text(parent, name)
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return ""
+    return text
 
 
 def _text_construct(element: etree._Element | None) -> tuple[str, str | None]:
