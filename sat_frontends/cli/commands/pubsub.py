@@ -9,7 +9,7 @@ from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
-from sat_frontends.cli.commands import add_profile_option, command, pubsub_owner
+from sat_frontends.cli.commands import add_profile_option, command, pubsub_cache, pubsub_owner
 from sat_frontends.cli.output import Output
 
 
@@ -78,17 +78,6 @@ async def subscription(client: AsyncBridgeClient, args: argparse.Namespace, outp
     else:
         await client.ps_unsubscribe(args.service, args.node, args.profile, timeout=args.timeout)
         output.done("unsubscribed")
-    return 0
-
-
-async def cache_action(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    if args.cache_action == "sync":
-        print(f"synchronising {args.node} …", file=output.err, flush=True)
-        await client.ps_cache_sync(args.service, args.node, args.profile, timeout=max(args.timeout, 600))
-        output.done("synchronised")
-    else:
-        await client.ps_cache_reset(timeout=args.timeout)
-        output.done("cache emptied")
     return 0
 
 
@@ -163,11 +152,7 @@ def register(subparsers: Any) -> None:
         sub = command(actions, name, subscription, f"{name} to a node's notifications")
         sub.set_defaults(subscribe=subscribe)
         _target(sub)
-    cache = command(actions, "cache", cache_action, "synchronise a node now, or empty the cache")
-    cache.add_argument("cache_action", choices=("sync", "reset"))
-    cache.add_argument("-s", "--service", default="")
-    cache.add_argument("-n", "--node", default="")
-    add_profile_option(cache)
+    pubsub_cache.register(actions, _target, get_items)
 
     blog = subparsers.add_parser("blog", help="microblogging (XEP-0277)")
     blog_actions = blog.add_subparsers(dest="action", required=True, metavar="ACTION")
