@@ -164,6 +164,12 @@ class PubsubCacheStorage:
         start, end = page_bounds([row.name for row in rows], max_items, after, before, index)
         return ItemsPage(rows[start:end], len(rows), start)
 
+    async def item_data(self, node_id: int) -> dict[str, str]:
+        """Raw XML of every cached item of a node, by item id."""
+        async with self.storage.session() as session:
+            rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(PubsubItem.node_id == node_id))
+            return {name: data for name, data in rows}
+
     async def count_items(self, node_id: int) -> int:
         async with self.storage.session() as session:
             return int(await session.scalar(select(func.count()).where(PubsubItem.node_id == node_id)) or 0)

@@ -11,7 +11,8 @@ A sync subscribes to the node first (so no notification is missed), lists every 
 ids, and marks the node ``completed`` only when all of them are stored. A node larger
 than the limit is ``no_sync`` (never served half). A failure marks it ``error``; it is
 tried again later, with a growing delay. At start, nodes left ``in_progress`` by a stop
-mid-sync are reset, and synchronised again on their next read.
+mid-sync are reset, and synchronised again on their next read. On every (re)connection,
+synchronised nodes are compared with their service (:mod:`.pubsub_cache_reconnect`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, Pubs
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.pubsub_cache_search import CacheSearch
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
+from sat_backend.plugins.pubsub_cache_reconnect import ReconnectCheck, ReconnectHandler
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -61,6 +63,7 @@ PLUGIN_INFO = {
     "protocols": [],
     "dependencies": ["XEP-0060"],
     "main": "PubsubCache",
+    "handler": True,
     "description": "Transparent cache of pubsub nodes, with analysers and parsers",
 }
 
@@ -108,6 +111,8 @@ class PubsubCache:
         for definition in CACHE_PARAMS:
             self.host.params_registry.declare(definition)
         self.host.bridge.enable_signal("PsCacheSyncProgress")
+        reconnect_check = ReconnectCheck(self)
+        self.host.sessions.add_handler_factory(lambda client: ReconnectHandler(reconnect_check, client))
         self.host.triggers.add(ITEMS_GET_TRIGGER, self.on_items_get)
         self.pubsub.event_listeners.append(self.on_events)
         register = self.host.bridge.register_method

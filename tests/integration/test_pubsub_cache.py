@@ -290,3 +290,49 @@ def test_what_other_services_send_configuration_and_items_without_id_or_unparsab
            for xml in from_cache["items"]]
     assert ids == ["p2", "bad", "p3"]
     assert "urn:example:other" in from_cache["items"][1]  # the unparsable one, kept raw
+
+
+def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """Offline, the peer publishes 3 items, retracts 1 and deletes another node, and alice's
+    subscription was lost: on reconnection the cache equals the service again, with the
+    PsEvents, and live notifications arrive again."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        for node, count in (("kept", 5), ("gone", 2)):
+            carol.create_node(SERVICE, node, {"pubsub#max_items": "max"})
+            carol.publish_many(SERVICE, node, [(f"{node}{index}", entry(f"{node} {index}")) for index in range(count)])
+            client.ps_cache_sync(SERVICE, node, "alice")
+        client.ps_unsubscribe(SERVICE, "kept", "alice")  # another device did it, say
+        client.disconnect("alice")
+
+        carol.publish_many(SERVICE, "kept", [(f"new{index}", entry(f"new {index}")) for index in range(3)])
+        carol.retract(SERVICE, "kept", "kept1")
+        carol.call(lambda xmpp: xmpp.plugin["xep_0060"].delete_node(SERVICE, "gone"))
+        signals = SignalRecorder(client, "PsEvent")
+        client.connect("alice")
+
+        def on(node: str, kind: str) -> tuple:  # type: ignore[type-arg]
+            return signals.wait_for("PsEvent", lambda cat, svc, name, event_kind, data, prof:
+                                    (svc, name, event_kind, prof) == (SERVICE, node, kind, "alice"))
+
+        added = json.loads(on("kept", "items")[4])
+        assert [item["id"] for item in added["items"]] == ["new0", "new1", "new2"]
+        assert json.loads(on("kept", "retract")[4])["retracted"] == ["kept1"]
+        on("gone", "delete")
+        service_ids = [name for name, _ in carol.get_items(SERVICE, "kept")]
+        cache = cached(client, "kept")
+        assert [xml.split("id='")[1].split("'")[0] for xml in cache["items"]] == service_ids
+        assert service_ids == ["kept0", "kept2", "kept3", "kept4", "new0", "new1", "new2"]
+        try:
+            cached(client, "gone")
+        except errors.NotFound:
+            pass
+        else:
+            raise AssertionError("a node deleted while offline is still served from the cache")
+
+        carol.publish(SERVICE, "kept", entry("live"), "live")  # subscribed again: notified
+        assert [item["id"] for item in json.loads(on("kept", "items")[4])["items"]] == ["live"]
+    assert texts(cached(client, "kept", 1)) == ["live"]
