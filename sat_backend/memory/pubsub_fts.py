@@ -10,8 +10,11 @@ way and a query gives the same items on both.
 
 * SQLite: an FTS5 *external content* table over that column, kept in sync by triggers,
   ranked with ``bm25``;
-* PostgreSQL: a GIN expression index on ``to_tsvector('simple', search_text)``, queried
-  with ``to_tsquery``, ranked with ``ts_rank``.
+* PostgreSQL: a stored generated column ``search_vector`` =
+  ``to_tsvector('simple', search_text)`` with a GIN index, queried with ``to_tsquery``,
+  ranked with ``ts_rank``. Stored rather than an expression index because ranking reads
+  the vector of every matching row: recomputing it made a query matching most of 10,000
+  items take ≈230 ms instead of a few.
 
 The index objects are not ORM models: they are created by migration ``0003`` and, for a
 new database, right after ``create_all`` creates ``pubsub_items`` (DDL event registered in
@@ -39,8 +42,9 @@ ITEMS_TABLE = "pubsub_items"
 COLUMN = "search_text"
 #: SQLite FTS5 table (its shadow tables are named ``pubsub_items_fts_*``)
 FTS_TABLE = "pubsub_items_fts"
-#: PostgreSQL GIN index
-PG_INDEX = "ix_pubsub_items_search_text"
+#: PostgreSQL generated tsvector column, and its GIN index
+PG_VECTOR = "search_vector"
+PG_INDEX = "ix_pubsub_items_search_vector"
 #: tsvector has a 1 MB limit; the text of an item is indexed up to this many characters
 MAX_INDEXED_CHARS = 200_000
 #: a query longer than this, or with more terms, is refused (InvalidArgument)
@@ -115,8 +119,10 @@ def create_index(connection: Connection) -> None:
         connection.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
     elif connection.dialect.name == "postgresql":
         connection.execute(text(
-            f"CREATE INDEX {PG_INDEX} ON {ITEMS_TABLE} USING gin (to_tsvector('simple'::regconfig, {COLUMN}))"
+            f"ALTER TABLE {ITEMS_TABLE} ADD COLUMN {PG_VECTOR} tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {COLUMN})) STORED"
         ))
+        connection.execute(text(f"CREATE INDEX {PG_INDEX} ON {ITEMS_TABLE} USING gin ({PG_VECTOR})"))
 
 
 def drop_index(connection: Connection) -> None:
@@ -126,6 +132,7 @@ def drop_index(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {FTS_TABLE}"))
     elif connection.dialect.name == "postgresql":
         connection.execute(text(f"DROP INDEX IF EXISTS {PG_INDEX}"))
+        connection.execute(text(f"ALTER TABLE {ITEMS_TABLE} DROP COLUMN IF EXISTS {PG_VECTOR}"))
 
 
 def is_index_object(name: str | None, type_: str) -> bool:
@@ -134,7 +141,7 @@ def is_index_object(name: str | None, type_: str) -> bool:
         return False
     if type_ == "table":
         return name == FTS_TABLE or name.startswith(f"{FTS_TABLE}_")
-    return type_ == "index" and name == PG_INDEX
+    return (type_ == "index" and name == PG_INDEX) or (type_ == "column" and name == PG_VECTOR)
 
 
 # the query ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.json_arguments import parse_json_object, string_list
 from sat_backend.memory import pubsub_json_filters
-from sat_backend.memory.pubsub_fts import FTS_TABLE, FtsQuery
+from sat_backend.memory.pubsub_fts import FTS_TABLE, ITEMS_TABLE, PG_VECTOR, FtsQuery
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 
@@ -227,8 +227,7 @@ def statement(query: SearchQuery, dialect: str) -> Select[Any]:
                 literal_column(FTS_TABLE).op("MATCH")(bindparam("fts", query.fts.fts5())))
             rank = -func.bm25(literal_column(FTS_TABLE))  # bm25: lower is better
         else:
-            # 'simple' as a literal, so that the expression is the one of the GIN index
-            vector = func.to_tsvector(literal_column("'simple'"), PubsubItem.search_text)
+            vector: Any = literal_column(f"{ITEMS_TABLE}.{PG_VECTOR}")  # generated, not a model column
             tsquery = func.to_tsquery(literal_column("'simple'"), bindparam("fts", query.fts.tsquery()))
             selection = selection.where(vector.op("@@")(tsquery))
             rank = func.ts_rank(vector, tsquery, 1)  # 1: divided by 1 + log(length), as bm25 weighs length

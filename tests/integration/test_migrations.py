@@ -40,8 +40,8 @@ def on_connection(url: str, work: Callable[[Connection], Any]) -> Any:
 
 
 def schema_differences(connection: Connection) -> list[Any]:
-    # the full-text index of pubsub items is not a model (FTS5 shadow tables, an
-    # expression index): skipped the same way as in env.py
+    # the full-text index of pubsub items is not a model (FTS5 shadow tables, a generated
+    # tsvector column): skipped the same way as in env.py
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "include_name": migration.include_name}
     )

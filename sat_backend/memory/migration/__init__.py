@@ -27,8 +27,9 @@ VERSION_TABLE = "alembic_version"
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
     """Alembic comparison filter: the full-text index of pubsub items (an FTS5 virtual
-    table and its shadow tables on SQLite, an expression index on PostgreSQL) is not a
-    model, so ``alembic check`` and the models == head test must not see it."""
+    table and its shadow tables on SQLite, a generated tsvector column and its GIN index
+    on PostgreSQL) is not a model, so ``alembic check`` and the models == head test must
+    not see it."""
     from sat_backend.memory.pubsub_fts import is_index_object
 
     return not is_index_object(name, type_)

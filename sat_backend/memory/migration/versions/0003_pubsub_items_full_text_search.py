@@ -1,7 +1,8 @@
 """Full-text search of cached pubsub items: their words in ``search_text``, and an index.
 
-SQLite gets an FTS5 external-content table kept in sync by triggers; PostgreSQL a GIN
-index on ``to_tsvector('simple', search_text)`` (see ``sat_backend/memory/pubsub_fts.py``).
+SQLite gets an FTS5 external-content table kept in sync by triggers; PostgreSQL a stored
+generated column ``search_vector = to_tsvector('simple', search_text)`` with a GIN index
+(see ``sat_backend/memory/pubsub_fts.py``).
 Items already cached get their words now, from their raw XML.
 
 The DDL of the index is imported from ``pubsub_fts`` rather than copied, so that a new

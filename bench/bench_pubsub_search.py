@@ -1,0 +1,120 @@
+"""Pubsub cache search benchmark, on the storage layer: items/s stored with their words
+indexed, and the time of typical ``PsCacheSearch`` queries, on SQLite and PostgreSQL.
+
+Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_search.py [--items N]
+[--no-postgresql]``. On PostgreSQL it also prints whether the full-text query uses the GIN
+index (EXPLAIN of a query for a word no item has).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage  # noqa: E402
+from sat_backend.memory.pubsub_fts import PG_INDEX, search_text  # noqa: E402
+from sat_backend.memory.pubsub_search import SearchQuery, search, statement  # noqa: E402
+from sat_backend.memory.sqla import Storage  # noqa: E402
+
+WORDS = ("xmpp pubsub cache search blog travel garden release backend frontend python twisted sqlite "
+         "postgresql index query words text atom entry item node service profile").split()
+QUERIES = {
+    "fts one word": {"fts": "garden"},
+    "fts two words + rank": {"fts": "travel python", "order-by": [{"order": "rank"}]},
+    "fts phrase": {"fts": '"release backend"'},
+    "parsed overlap (tags)": {"parsed": [{"path": ["tags"], "op": "overlap", "value": ["sat"]}]},
+    "parsed number range": {"parsed": [{"path": ["n"], "op": "between", "value": [100, 200]}]},
+    "fts + parsed + order by path": {"fts": "garden", "parsed": [{"path": ["n"], "op": ">", "value": 5000}],
+                                     "order-by": [{"path": ["title"]}]},
+}
+
+
+def entry(index: int, rng: random.Random) -> tuple[str, dict[str, object]]:
+    title = " ".join(rng.choice(WORDS) for _ in range(4))
+    content = " ".join(rng.choice(WORDS) for _ in range(60))
+    tags = rng.sample(["sat", "xmpp", "life", "code", "photo"], 2)
+    xml = (f"<item id='i{index}'><entry xmlns='http://www.w3.org/2005/Atom'><title type='text'>{title}</title>"
+           f"<content type='text'>{content}</content><id>tag:bench,2026:i{index}</id>"
+           + "".join(f"<category term='{tag}'/>" for tag in tags) + "</entry></item>")
+    return xml, {"title": title, "n": index, "tags": tags}
+
+
+async def run(url: str, items: int, repeats: int) -> None:
+    rng = random.Random(1)
+    storage = Storage(url)
+    await storage.initialise()
+    try:
+        await storage.create_profile("alice")
+        cache = PubsubCacheStorage(storage)
+        node = await cache.ensure_node("alice", "pubsub.localhost", "bench")
+        batch = [CachedItem(f"i{n}", *entry(n, rng)) for n in range(items)]
+        start = time.perf_counter()
+        await cache.replace_items(node.id, batch)
+        stored = time.perf_counter() - start
+        print(f"  stored {items} items in {stored:.2f} s ({items / stored:.0f} items/s, words indexed)")
+        dialect = "sqlite" if storage.is_sqlite else "postgresql"
+        for name, query in QUERIES.items():
+            parsed = SearchQuery.from_json(json.dumps(query))
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                found = await search(storage, parsed)
+                times.append(time.perf_counter() - start)
+            print(f"  {name:32s} {statistics.median(times) * 1000:7.1f} ms median, {len(found)} result(s)")
+        if dialect == "postgresql":
+            assert storage.engine is not None
+            async with storage.engine.connect() as connection:
+                await connection.execute(text("ANALYZE pubsub_items"))
+                compiled = statement(SearchQuery.from_json('{"fts": "absentword"}'), dialect).compile(
+                    storage.engine.sync_engine, compile_kwargs={"literal_binds": True})
+                plan = (await connection.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
+            uses_index = any(PG_INDEX in line for line in plan)
+            # a word most items contain is rightly read by a sequential scan; a rare one is not
+            print(f"  a selective full-text query uses the GIN index: {uses_index}")
+    finally:
+        await storage.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-postgresql", action="store_true")
+    options = parser.parse_args()
+    rng = random.Random(2)
+    samples = [entry(n, rng)[0] for n in range(1000)]
+    start = time.perf_counter()
+    for xml in samples:
+        search_text(xml)
+    per_item = (time.perf_counter() - start) / len(samples)
+    print(f"words of one ~600-byte Atom item: {per_item * 1e6:.0f} µs")
+    with tempfile.TemporaryDirectory() as directory:
+        print("SQLite (file):")
+        asyncio.run(run(f"sqlite+aiosqlite:///{directory}/bench.db", options.items, options.repeats))
+    if not options.no_postgresql:
+        from tests.fixtures.postgres import PostgresCluster
+
+        cluster = PostgresCluster()
+        cluster.start()
+        try:
+            print("PostgreSQL:")
+            asyncio.run(run(cluster.create_database(), options.items, options.repeats))
+        finally:
+            cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
