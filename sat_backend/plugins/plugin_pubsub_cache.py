@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.protocols.jabber.xmlstream import IQ
 from twisted.words.xish import domish
@@ -33,7 +34,7 @@ from sat_backend.core.json_arguments import optional_timestamp, parse_json_objec
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
-from sat_backend.core.xml_payloads import check_xml, to_domish
+from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
 from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.pubsub_cache_search import CacheSearch
@@ -227,8 +228,10 @@ class PubsubCache:
             analyser = self.analysers.get(node.analyser or "")
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
             await self.storage.replace_items(node.id, items)
-            await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra={})
+            kept = {key: value for key, value in (node.extra or {}).items() if key == "config"}  # not failures
+            await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra=kept)
             log.info("%s: node %s of %s cached (%d items)", profile, node.name, service.full(), len(items))
+            self._progress(profile, service, node.name, len(ids), len(ids))  # the node can be read now
         except Exception as exc:
             failures = int((node.extra or {}).get("failures", 0)) + 1
             log.warning("%s: sync of %s failed (%s); retry later", profile, node.name, exc)
@@ -247,14 +250,20 @@ class PubsubCache:
             ItemsRequest(profile, client, service, node_name, 0, [], None, {}, None, False))
         listed = set(ids)
         items = [self._cached_item(xml, analyser) for xml in whole.items]
-        self._progress(profile, service, node_name, len({item.name for item in items} & listed), len(ids))
+
+        def report() -> None:  # received == total is said by _sync, once the node is stored
+            received = len({item.name for item in items} & listed)
+            if received < len(ids):
+                self._progress(profile, service, node_name, received, len(ids))
+
+        report()
         missing = [name for name in ids if name not in {item.name for item in items}]
         for start in range(0, len(missing), SYNC_BATCH):
             batch = missing[start:start + SYNC_BATCH]
             result = await self.pubsub.fetch_items(
                 ItemsRequest(profile, client, service, node_name, 0, batch, None, {}, None, False))
             items.extend(self._cached_item(xml, analyser) for xml in result.items)
-            self._progress(profile, service, node_name, len({item.name for item in items} & listed), len(ids))
+            report()
         still_missing = set(ids) - {item.name for item in items}
         if still_missing:
             raise RuntimeError(f"{len(still_missing)} item(s) listed but not returned by the service")
@@ -286,7 +295,7 @@ class PubsubCache:
             except Exception as exc:  # noqa: BLE001 - keep the raw item, log the parser's failure
                 log.warning("parser %s failed on an item: %s", analyser.name, exc)
         if name is None:
-            name = str(element.getAttribute("id", "")) if element is not None else ""
+            name = str(element.getAttribute("id", "")) if element is not None else _item_id(xml)
         return CachedItem(name, xml, parsed)
 
     # reading from the cache ----------------------------------------------------------------------------
@@ -419,6 +428,17 @@ def _parse_item(xml: str) -> domish.Element | None:
     except InvalidArgument as exc:
         log.warning("unparsable pubsub item kept raw: %s", exc)
         return None
+
+
+def _item_id(xml: str) -> str:
+    """The id of an item refused whole (over the size limit…), from its start tag alone, so
+    that it is still stored under its id (a sync checks every listed id). Items come
+    serialised by ``domish``, which escapes ``>`` in attributes: the first one ends the tag."""
+    head = xml[:xml.find(">")].rstrip("/")
+    try:
+        return str(parse_untrusted(f"{head}/>".encode()).get("id") or "")
+    except (etree.XMLSyntaxError, ValueError):
+        return ""
 
 
 def _payload_namespace(item_xml: str) -> str | None:

@@ -18,7 +18,7 @@ PUBSUB_CACHE_MEMBERS: tuple[Member, ...] = (
            (SERVICE, NODE, Arg("received", "i", "items fetched so far"),
             Arg("total", "i", "items the node has (0 = unknown)"), PROFILE),
            "Progress of a node's synchronisation: after the item ids are listed (0 of total), then after "
-           "each fetched batch; the last one of a successful sync has received == total."),
+           "each fetched batch; received == total only once the node is stored and served from the cache."),
     Method("PsCachePurge", "plugin",
            (Arg("filters_json", "s",
                 "JSON object; every key optional, all given must match: ``services``, ``nodes``, ``types``, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage
@@ -21,59 +22,76 @@ from tests.fixtures.xmpp_peer import connected_peer
 from tests.integration.test_pubsub import SERVICE, entry, get, texts
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
-ITEMS = 300
+ITEMS = 1000
+ATOM = "http://www.w3.org/2005/Atom"
+BLOG = "urn:xmpp:microblog:0"
 
 
-def cached(client: BridgeClient, node: str, max_items: int = 0, extra: dict | None = None) -> dict:  # type: ignore[type-arg]
-    return json.loads(client.ps_cache_get(SERVICE, node, max_items, [], "", json.dumps(extra or {}), "alice"))
+def cached(client: BridgeClient, node: str, max_items: int = 0, extra: dict | None = None,  # type: ignore[type-arg]
+           service: str = SERVICE) -> dict:  # type: ignore[type-arg]
+    return json.loads(client.ps_cache_get(service, node, max_items, [], "", json.dumps(extra or {}), "alice"))
 
 
-def test_big_node_is_cached_completely_and_kept_fresh(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+def item_ids(result: dict) -> list[str]:  # type: ignore[type-arg]
+    """Ids of the ``<item/>`` elements of a PsItemsGet/PsCacheGet answer."""
+    return [str(ET.fromstring(xml).get("id")) for xml in result["items"]]
+
+
+def atom(title: str) -> str:
+    return (f"<entry xmlns='{ATOM}'><title>{title}</title><id>{title}</id>"
+            "<updated>2026-01-01T00:00:00Z</updated></entry>")
+
+
+def test_big_node_is_cached_completely_by_its_first_read_and_kept_fresh(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """1,000 items on Prosody 0.12 (no RSM on items): the first read is answered by the
+    service and starts the sync (a blog node: the microblog analyser wants it); the sync
+    reports its progress; then every read comes from the database, the server stopped."""
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, fresh_prosody, "alice")
     client.connect("alice")
+    names = [f"b{index:04d}" for index in range(ITEMS)]
     with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
-        carol.create_node(SERVICE, "big", {"pubsub#max_items": "max"})
-        for index in range(ITEMS):
-            carol.publish(SERVICE, "big", entry(f"item {index}"), f"id{index:04d}")
-        with_cache_off = get(client, "big", extra={"use_cache": False})
-        assert len(with_cache_off["items"]) == ITEMS and with_cache_off["cached"] is False
-
+        carol.create_node(SERVICE, BLOG, {"pubsub#max_items": "max"})
+        carol.publish_many(SERVICE, BLOG, [(name, atom(name)) for name in names])
         progress = SignalRecorder(client, "PsCacheSyncProgress")
-        client.ps_cache_sync(SERVICE, "big", "alice")
+        first = get(client, BLOG)
+        assert first["cached"] is False and len(first["items"]) == ITEMS
         steps = [progress.wait_for("PsCacheSyncProgress")]
         while steps[-1][2] < steps[-1][3]:
-            steps.append(progress.wait_for("PsCacheSyncProgress"))
+            steps.append(progress.wait_for("PsCacheSyncProgress", timeout=60))
         assert {(service, node, total, profile) for service, node, _, total, profile in steps} == {
-            (SERVICE, "big", ITEMS, "alice")}
+            (SERVICE, BLOG, ITEMS, "alice")}
         received = [step[2] for step in steps]
         assert received[0] == 0 and received[-1] == ITEMS and received == sorted(received), received
-        from_cache = get(client, "big")
-        assert from_cache["cached"] is True and from_cache["complete"] is True
-        assert texts(from_cache) == [f"item {index}" for index in range(ITEMS)]
-        assert from_cache["rsm"]["count"] == ITEMS
-        latest = get(client, "big", max_items=5)
-        assert texts(latest) == [f"item {index}" for index in range(ITEMS - 5, ITEMS)]
-        page = get(client, "big", extra={"rsm_max": 10, "rsm_after": "id0100"})
-        assert texts(page) == [f"item {index}" for index in range(101, 111)]
-        assert page["rsm"]["index"] == 101 and page["rsm"]["first"] == "id0101"
+
+        # received == total: stored and completed, served from the database
+        whole = get(client, BLOG)
+        assert whole["cached"] is True and whole["complete"] is True
+        assert item_ids(whole) == names
+        assert whole["rsm"]["count"] == ITEMS
+        assert (whole["rsm"]["first"], whole["rsm"]["last"]) == ("b0000", "b0999")
 
         signals = SignalRecorder(client, "PsEvent")
-        carol.publish(SERVICE, "big", entry("fresh"), "fresh")
+        carol.publish(SERVICE, BLOG, atom("fresh"), "fresh")
         event = signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: kind == "items")
-        assert json.loads(event[4])["items"][0]["id"] == "fresh"
+        assert event[0] == "blog" and json.loads(event[4])["items"][0]["parsed"]["title"] == "fresh"
         # the signal comes after the commit: the cache already has the item
-        assert texts(cached(client, "big", 1)) == ["fresh"]
-        carol.retract(SERVICE, "big", "id0000")
+        assert item_ids(cached(client, BLOG, 1, service=SERVICE)) == ["fresh"]
+        carol.retract(SERVICE, BLOG, "b0000")
         signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: kind == "retract")
-        assert cached(client, "big")["rsm"]["count"] == ITEMS
-        assert "item 0<" not in "".join(cached(client, "big")["items"])
 
-    # the server goes away: the cached node is still readable
+    # the server goes away: reads are answered by the database alone
     fresh_prosody.stop()
-    offline = get(client, "big", max_items=3)
-    assert offline["cached"] is True and texts(offline) == ["item 298", "item 299", "fresh"]
+    offline = get(client, BLOG)
+    assert offline["cached"] is True and offline["complete"] is True
+    assert item_ids(offline) == names[1:] + ["fresh"] and offline["rsm"]["count"] == ITEMS
+    latest = get(client, BLOG, max_items=3)
+    assert item_ids(latest) == ["b0998", "b0999", "fresh"]
+    page = get(client, BLOG, extra={"rsm_max": 10, "rsm_after": "b0500"})
+    assert item_ids(page) == names[501:511]
+    assert page["rsm"]["index"] == 500 and page["rsm"]["first"] == "b0501" and page["complete"] is False
 
 
 def test_uncached_node_reads_go_to_the_service(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
@@ -193,7 +211,7 @@ def test_a_burst_of_notifications_is_stored_in_few_transactions_then_signalled_i
         signals = SignalRecorder(client, "PsEvent")
         log_before = len(backend.log_text())
         carol.publish_many(SERVICE, "burst", burst)
-        received = []
+        received: list[str] = []
         for _ in burst:
             event = signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: node == "burst")
             assert event[3] == "items" and event[5] == "alice"
@@ -233,8 +251,8 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(tmp_path: Path) ->
             for node in (one, two):
                 page = await cache.get_items(node.id)
                 contents[node.name] = [(row.name, row.data) for row in page.items]
-            node = await cache.get_node("alice", SERVICE, "one")
-            assert node is not None and (node.extra or {})["config"] == {"pubsub#max_items": "10"}
+            stored = await cache.get_node("alice", SERVICE, "one")
+            assert stored is not None and (stored.extra or {})["config"] == {"pubsub#max_items": "10"}
             return contents, cache.ingest_transactions
         finally:
             await storage.close()
@@ -245,15 +263,6 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(tmp_path: Path) ->
         "two": [("y", "<item id='y'/>")],
     }
     assert transactions == 1
-
-
-ATOM = "http://www.w3.org/2005/Atom"
-BLOG = "urn:xmpp:microblog:0"
-
-
-def atom(title: str) -> str:
-    return (f"<entry xmlns='{ATOM}'><title>{title}</title><id>{title}</id>"
-            "<updated>2026-01-01T00:00:00Z</updated></entry>")
 
 
 def test_what_other_services_send_configuration_and_items_without_id_or_unparsable(
@@ -285,10 +294,8 @@ def test_what_other_services_send_configuration_and_items_without_id_or_unparsab
         config_event = signals.wait_for("PsEvent", lambda *args: args[3] == "config")
         assert json.loads(config_event[4]) == {
             "items": [], "retracted": ["p1"], "config": {"pubsub#max_items": "3", "pubsub#title": "Mine"}}
-    from_cache = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
-    ids = [xml.split("id='")[1].split("'")[0] if "id='" in xml else xml.split('id="')[1].split('"')[0]
-           for xml in from_cache["items"]]
-    assert ids == ["p2", "bad", "p3"]
+    from_cache = cached(client, BLOG, service=service)
+    assert item_ids(from_cache) == ["p2", "bad", "p3"]
     assert "urn:example:other" in from_cache["items"][1]  # the unparsable one, kept raw
 
 
@@ -323,8 +330,7 @@ def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, f
         assert json.loads(on("kept", "retract")[4])["retracted"] == ["kept1"]
         on("gone", "delete")
         service_ids = [name for name, _ in carol.get_items(SERVICE, "kept")]
-        cache = cached(client, "kept")
-        assert [xml.split("id='")[1].split("'")[0] for xml in cache["items"]] == service_ids
+        assert item_ids(cached(client, "kept")) == service_ids
         assert service_ids == ["kept0", "kept2", "kept3", "kept4", "new0", "new1", "new2"]
         try:
             cached(client, "gone")
