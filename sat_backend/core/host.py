@@ -136,7 +136,8 @@ class Backend:
         register("MessageSend", self.messaging.send)
         register("HistoryGet", self.messaging.history)
         for signal in (
-            "ParamUpdate", "Connected", "Disconnected", "MessageNew", "ContactNew", "ContactDeleted",
+            "ParamUpdate", "Connected", "Disconnected", "MessageNew", "MessageUpdate", "ContactNew",
+            "ContactDeleted",
             "ContactSubscriptionRequest", "PresenceUpdate",
         ):
             self.bridge.enable_signal(signal)

@@ -129,6 +129,8 @@ class History(Base):
         Index("ix_history_profile_id_timestamp", "profile_id", "timestamp"),
         # deduplication of a sender's own messages coming back (archive, carbons)
         Index("ix_history_profile_id_origin_id", "profile_id", "origin_id"),
+        # references to a message by its stanza id (XEP-0308/0444 without origin-id)
+        Index("ix_history_profile_id_message_id", "profile_id", "message_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -145,11 +147,22 @@ class History(Base):
     dest_res: Mapped[str | None] = mapped_column(String(1023))
     type: Mapped[str] = mapped_column(String(16))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the ``id`` attribute of the sender's stanza: XEP-0308/0444 references use it when
+    #: the sender gave no origin-id
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    #: XEP-0424: when the message was retracted; its bodies are gone (a tombstone)
+    retracted: Mapped[float | None] = mapped_column(Float)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="history", cascade="all, delete-orphan", lazy="selectin"
     )
     subjects: Mapped[list[Subject]] = relationship(
+        back_populates="history", cascade="all, delete-orphan", lazy="selectin"
+    )
+    reactions: Mapped[list[MessageReaction]] = relationship(
+        back_populates="history", cascade="all, delete-orphan", lazy="selectin"
+    )
+    versions: Mapped[list[MessageVersion]] = relationship(
         back_populates="history", cascade="all, delete-orphan", lazy="selectin"
     )
 
@@ -178,6 +191,57 @@ class Subject(Base):
     language: Mapped[str | None] = mapped_column(String(35))
 
     history: Mapped[History] = relationship(back_populates="subjects")
+
+
+class MessageReaction(Base):
+    """The reactions (XEP-0444) of one sender to one message: always that sender's whole
+    set, as the XEP sends it."""
+
+    __tablename__ = "message_reactions"
+
+    history_id: Mapped[str] = mapped_column(ForeignKey("history.id", ondelete="CASCADE"), primary_key=True)
+    #: bare JID of who reacted (ours included)
+    sender: Mapped[str] = mapped_column(String(3071), primary_key=True)
+    reactions: Mapped[list[str]] = mapped_column(JSON)
+    #: time of the stanza: an older one (replayed by an archive) never replaces a newer one
+    timestamp: Mapped[float] = mapped_column(Float)
+
+    history: Mapped[History] = relationship(back_populates="reactions")
+
+
+class MessageVersion(Base):
+    """A previous text of a corrected message (XEP-0308): history keeps every version."""
+
+    __tablename__ = "message_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    history_id: Mapped[str] = mapped_column(ForeignKey("history.id", ondelete="CASCADE"), index=True)
+    #: the replaced bodies, by language
+    bodies: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: when a correction replaced them
+    replaced: Mapped[float] = mapped_column(Float)
+
+    history: Mapped[History] = relationship(back_populates="versions")
+
+
+class PendingReference(Base):
+    """A reaction, correction or retraction naming a message we do not have yet (it may
+    come later from the archive): applied, then deleted, when that message arrives."""
+
+    __tablename__ = "pending_references"
+    __table_args__ = (Index("ix_pending_references_profile_id_reference_id", "profile_id", "reference_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    #: ``reactions``, ``edit`` or ``retract``
+    kind: Mapped[str] = mapped_column(String(16))
+    #: the id the sender gave to the message (origin-id or stanza id)
+    reference_id: Mapped[str] = mapped_column(String(255))
+    #: bare JIDs of the change's sender and recipient (the conversation)
+    sender: Mapped[str] = mapped_column(String(3071))
+    recipient: Mapped[str] = mapped_column(String(3071))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timestamp: Mapped[float] = mapped_column(Float)
 
 
 class SyncState(enum.Enum):

@@ -68,8 +68,11 @@ class CarbonsHandler(XMPPHandler):  # type: ignore[misc]
             forwarded = next(wrapper.elements(NS_FORWARD, "forwarded"), None)
             if forwarded is None:
                 continue
-            self.plugin.host.messaging.receive(
-                self.client, lambda: parse_forwarded(forwarded, self.client.jid), "carbon"
+            messaging = self.plugin.host.messaging
+            messaging.receive(
+                self.client,
+                lambda: parse_forwarded(forwarded, self.client.jid, change_parsers=messaging.changes.parsers),
+                "carbon",
             )
 
 

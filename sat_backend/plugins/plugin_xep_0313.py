@@ -86,7 +86,8 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
         if page is None or forwarded is None or not result.getAttribute("id"):
             return
         try:
-            message = parse_forwarded(forwarded, self.client.jid, stanza_id=str(result["id"]))
+            message = parse_forwarded(forwarded, self.client.jid, stanza_id=str(result["id"]),
+                                      change_parsers=self.plugin.host.messaging.changes.parsers)
         except MalformedStanza as exc:
             log.warning("%s: skipped a malformed archived message: %s", self.client.profile, exc)
             return

@@ -1,4 +1,6 @@
-"""Messaging members of the core interface: send, history, new-message signal."""
+"""Messaging members: send, history, new-message signal (core interface); reactions
+(XEP-0444) with the ``MessageUpdate`` signal (plugin interface for the method, as in the
+contract)."""
 
 from __future__ import annotations
 
@@ -59,5 +61,42 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg("profile", "s", "profile"),
         ),
         "A message was received or sent (by us, or by another of our devices); it is in history.",
+    ),
+    Signal(
+        "MessageUpdate",
+        "core",
+        (
+            Arg("uid", "s", "uid of the message that changed"),
+            Arg("update_type", "s", "``reactions``, ``edit`` or ``retract``"),
+            Arg(
+                "data_json",
+                "s",
+                'JSON object: ``reactions``: ``{"reactions": {emoji: [bare JID…]}}`` (every sender); '
+                '``edit``: ``{"message": {lang: text}, "edited": timestamp}``; '
+                '``retract``: ``{"retracted": timestamp, "by": bare JID}``',
+            ),
+            Arg("profile", "s", "profile"),
+        ),
+        "A message of the history changed (someone reacted, corrected or retracted it); "
+        "history is already updated.",
+    ),
+    Method(
+        "MessageReactionsSet",
+        "plugin",
+        (
+            Arg("message_uid", "s", "uid of the message (as in ``MessageNew`` / ``HistoryGet``)"),
+            Arg("reactions", "as", "emojis, each a single emoji (else ``InvalidArgument``)"),
+            Arg(
+                "update_type",
+                "s",
+                "``replace`` (our set becomes ``reactions``; empty = none), ``add``, ``remove`` "
+                "or ``toggle`` (each given emoji is added if absent, removed if present)",
+            ),
+            PROFILE,
+        ),
+        "",
+        "Set our reactions to a message (XEP-0444): our whole resulting set is sent, history "
+        "is updated and ``MessageUpdate(uid, \"reactions\", …)`` emitted. ``NotFound`` for an "
+        "unknown uid, ``Conflict`` for a retracted message.",
     ),
 )

@@ -2,6 +2,9 @@
 the backend uses (house rule: XML stays at the edge).
 
 Handles XEP-0359 (origin-id, stanza-id) and XEP-0203 (delayed delivery timestamps).
+A stanza that changes an earlier message (reaction, correction, retraction) is recognised
+by the parsers the plugins of those XEPs register (:data:`ChangeParser`) and carries a
+:class:`MessageChange` instead of being a new message.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
+from sat_backend.memory.message_changes_storage import aggregate_reactions
 from sat_backend.memory.sqla_mapping import History, Message, Subject
 
 NS_CLIENT = "jabber:client"
@@ -27,6 +32,25 @@ SENDABLE_TYPES = ("chat", "normal", "headline")
 
 class MalformedStanza(ValueError):
     """The stanza cannot be understood; it is logged and dropped."""
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """What a stanza changes in an earlier message.
+
+    :param kind: ``reactions``, ``edit`` or ``retract`` (the ``MessageUpdate`` type).
+    :param reference_id: the id the sender gave to name that message.
+    :param data: what the kind needs (JSON-able: it may wait in the database).
+    """
+
+    kind: str
+    reference_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+#: a plugin's recogniser: the change a ``<message/>`` carries, or None
+#: (raises :class:`MalformedStanza` for a broken one)
+ChangeParser = Callable[[domish.Element], "MessageChange | None"]
 
 
 @dataclass(frozen=True)
@@ -44,12 +68,16 @@ class ChatMessage:
     origin_id: str | None = None
     stanza_id: str | None = None
     received_timestamp: float | None = None
+    #: the ``id`` attribute of the stanza (references use it when there is no origin-id)
+    message_id: str | None = None
+    change: MessageChange | None = None
 
     def to_history(self) -> History:
         return History(
             id=self.uid,
             stanza_id=self.stanza_id,
             origin_id=self.origin_id,
+            message_id=self.message_id,
             timestamp=self.timestamp,
             received_timestamp=self.received_timestamp,
             source=self.from_jid.userhost(),
@@ -76,8 +104,24 @@ def history_tuple(entry: History) -> tuple[str, float, str, str, dict[str, str],
         entry.id, entry.timestamp, source, dest,
         {m.language or "": m.message for m in entry.messages},
         {s.language or "": s.subject for s in entry.subjects},
-        entry.type, json.dumps(entry.extra or {}),
+        entry.type, json.dumps(history_extra(entry)),
     )
+
+
+def history_extra(entry: History) -> dict[str, Any]:
+    """The ``extra`` of a stored message, with what happened to it since: ``reactions``
+    ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``
+    (when last corrected), ``retracted`` (when)."""
+    extra = dict(entry.extra or {})
+    if entry.reactions:
+        extra["reactions"] = aggregate_reactions(entry.reactions)
+    if entry.versions:
+        versions = sorted(entry.versions, key=lambda version: version.replaced)
+        extra["edits"] = [{"message": version.bodies, "replaced": version.replaced} for version in versions]
+        extra["edited"] = versions[-1].replaced
+    if entry.retracted is not None:
+        extra["retracted"] = entry.retracted
+    return extra
 
 
 def new_uid() -> str:
@@ -89,8 +133,8 @@ def build_message_element(message: ChatMessage) -> domish.Element:
     element["to"] = message.to_jid.full()
     element["type"] = message.type
     element["id"] = message.uid
-    for tag, texts in (("subject", message.subjects), ("body", message.bodies)):
-        for lang, text in texts.items():
+    for tag, by_lang in (("subject", message.subjects), ("body", message.bodies)):
+        for lang, text in by_lang.items():
             child = element.addElement(tag, content=text)
             if lang:
                 child[(NS_XML, "lang")] = lang
@@ -98,20 +142,26 @@ def build_message_element(message: ChatMessage) -> domish.Element:
     return element
 
 
-def parse_message_element(element: domish.Element, own_jid: JID) -> ChatMessage | None:
+def parse_message_element(
+    element: domish.Element, own_jid: JID, change_parsers: Sequence[ChangeParser] = ()
+) -> ChatMessage | None:
     """A received ``<message/>`` as a :class:`ChatMessage`, or None when there is nothing
-    to keep (no body nor subject: chat states, receipts…; or an error).
+    to keep (no body nor subject nor change: chat states, receipts…; or an error).
 
-    :raises MalformedStanza: addresses that are not JIDs, or a type that does not exist.
+    :param change_parsers: recognisers of changes to earlier messages; the first match
+        is the message's ``change`` (its body is then a correction or a fallback).
+    :raises MalformedStanza: addresses that are not JIDs, a type that does not exist, a
+        broken change.
     """
     message_type = element.getAttribute("type", "normal")
     if message_type == "error":
         return None
     if message_type not in ("chat", "normal", "headline", "groupchat"):
         raise MalformedStanza(f"unknown message type {message_type!r}")
-    bodies = _texts(element, "body")
-    subjects = _texts(element, "subject")
-    if not bodies and not subjects:
+    bodies = texts(element, "body")
+    subjects = texts(element, "subject")
+    change = next((found for parser in change_parsers if (found := parser(element)) is not None), None)
+    if not bodies and not subjects and change is None:
         return None
     try:
         sender = JID(element["from"]) if element.hasAttribute("from") else JID(own_jid.userhost())
@@ -120,7 +170,7 @@ def parse_message_element(element: domish.Element, own_jid: JID) -> ChatMessage 
         raise MalformedStanza(f"bad address: {exc}") from None
     now = time.time()
     delayed = _delay_stamp(element)
-    origin = _first_child(element, NS_SID, "origin-id")
+    origin = first_child(element, NS_SID, "origin-id")
     return ChatMessage(
         uid=new_uid(),
         timestamp=delayed if delayed is not None else now,
@@ -132,19 +182,24 @@ def parse_message_element(element: domish.Element, own_jid: JID) -> ChatMessage 
         origin_id=origin.getAttribute("id") if origin is not None else None,
         stanza_id=_stanza_id(element, own_jid),
         received_timestamp=now,
+        message_id=element.getAttribute("id") or None,
+        change=change,
     )
 
 
-def parse_forwarded(forwarded: domish.Element, own_jid: JID, *, stanza_id: str | None = None) -> ChatMessage | None:
+def parse_forwarded(
+    forwarded: domish.Element, own_jid: JID, *, stanza_id: str | None = None,
+    change_parsers: Sequence[ChangeParser] = (),
+) -> ChatMessage | None:
     """The message inside a XEP-0297 ``<forwarded/>`` (carbons, MAM results); its
     ``<delay/>`` gives the original time. ``stanza_id``: the archive id, for MAM.
 
     :raises MalformedStanza: no message inside, or a malformed one.
     """
-    inner = _first_child(forwarded, NS_CLIENT, "message")
+    inner = first_child(forwarded, NS_CLIENT, "message")
     if inner is None:
         raise MalformedStanza("forwarded element without a message")
-    message = parse_message_element(inner, own_jid)
+    message = parse_message_element(inner, own_jid, change_parsers)
     if message is None:
         return None
     delayed = _delay_stamp(forwarded)
@@ -156,16 +211,17 @@ def parse_forwarded(forwarded: domish.Element, own_jid: JID, *, stanza_id: str |
     return replace(message, **changes) if changes else message
 
 
-def _texts(element: domish.Element, name: str) -> dict[str, str]:
-    texts: dict[str, str] = {}
+def texts(element: domish.Element, name: str) -> dict[str, str]:
+    """The ``<body/>`` (or ``<subject/>``) texts of a message, by ``xml:lang``."""
+    found: dict[str, str] = {}
     for child in element.elements():
         if child.name == name and child.uri in (NS_CLIENT, None, ""):
             lang = child.getAttribute((NS_XML, "lang")) or ""
-            texts.setdefault(lang, str(child))
-    return texts
+            found.setdefault(lang, str(child))
+    return found
 
 
-def _first_child(element: domish.Element, uri: str, name: str) -> domish.Element | None:
+def first_child(element: domish.Element, uri: str, name: str) -> domish.Element | None:
     for child in element.elements(uri, name):
         return child
     return None
@@ -180,7 +236,7 @@ def _stanza_id(element: domish.Element, own_jid: JID) -> str | None:
 
 
 def _delay_stamp(element: domish.Element) -> float | None:
-    delay = _first_child(element, NS_DELAY, "delay")
+    delay = first_child(element, NS_DELAY, "delay")
     if delay is None or not delay.getAttribute("stamp"):
         return None
     try:

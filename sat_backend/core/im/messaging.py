@@ -1,4 +1,5 @@
-"""Sending and receiving messages, keeping history, announcing them with ``MessageNew``."""
+"""Sending and receiving messages, keeping history, announcing them with ``MessageNew``;
+stanzas that change earlier messages go to :class:`MessageChanges` instead."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.message_changes import MessageChanges
 from sat_backend.core.im.message_stanza import (
     SENDABLE_TYPES,
     ChatMessage,
@@ -45,7 +47,11 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
         self.xmlstream.addObserver("/message", self.on_message_element)
 
     def on_message_element(self, element: domish.Element) -> None:
-        self.messaging.receive(self.client, lambda: parse_message_element(element, self.client.jid), "message")
+        self.messaging.receive(
+            self.client,
+            lambda: parse_message_element(element, self.client.jid, self.messaging.changes.parsers),
+            "message",
+        )
 
 
 class Messaging:
@@ -53,6 +59,8 @@ class Messaging:
 
     def __init__(self, host: Backend) -> None:
         self.host = host
+        #: reactions, corrections, retractions: kinds registered by their plugins
+        self.changes = MessageChanges(host)
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
         return MessageHandler(self, client)
@@ -86,7 +94,7 @@ class Messaging:
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
         uid = new_uid()
         message = ChatMessage(
-            uid=uid, origin_id=uid, timestamp=time.time(), from_jid=client.jid, to_jid=recipient,
+            uid=uid, origin_id=uid, message_id=uid, timestamp=time.time(), from_jid=client.jid, to_jid=recipient,
             bodies={lang: text for lang, text in bodies.items() if text},
             subjects={lang: text for lang, text in subjects.items() if text},
             type=message_type, extra=extra,
@@ -106,7 +114,11 @@ class Messaging:
         return [history_tuple(entry) for entry in entries]
 
     async def _store_and_announce(self, profile: str, message: ChatMessage) -> None:
+        if message.change is not None:
+            await self.changes.on_received(profile, message)
+            return
         if not await self.host.storage.add_to_history(profile, message.to_history()):
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
             return
         self.host.bridge.emit("MessageNew", *message.bridge_tuple(), profile)
+        await self.changes.apply_pending(profile, message)

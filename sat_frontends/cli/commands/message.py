@@ -1,4 +1,4 @@
-"""``sat message send`` and ``sat history``: messages and their history."""
+"""``sat message send|react`` and ``sat history``: messages and their history."""
 
 from __future__ import annotations
 
@@ -16,15 +16,25 @@ from sat_frontends.cli.output import Output
 HISTORY_FIELDS = ("uid", "timestamp", "from", "to", "message", "subject", "type", "extra")
 
 
-async def send_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    body = " ".join(args.text) if args.text else sys.stdin.read().rstrip("\n")
-    if not body:
+def _text_argument(args: argparse.Namespace) -> str:
+    text = " ".join(args.text) if args.text else sys.stdin.read().rstrip("\n")
+    if not text:
         raise InvalidArgument("nothing to send: give the text as arguments or on stdin")
+    return text
+
+
+async def send_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    body = _text_argument(args)
     subject = {args.lang: args.subject} if args.subject else {}
     uid = await client.message_send(
         args.to, {args.lang: body}, subject, args.type, "{}", args.profile, timeout=args.timeout
     )
     output.value({"uid": uid} if output.json else uid)
+    return 0
+
+
+async def react(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    await client.message_reactions_set(args.uid, args.emoji, args.mode, args.profile, timeout=args.timeout)
     return 0
 
 
@@ -53,12 +63,23 @@ async def show_history(client: AsyncBridgeClient, args: argparse.Namespace, outp
 
 
 def format_message(record: dict[str, Any]) -> str:
-    """One line a message: ``[time] sender → recipient: body``."""
+    """A message: ``[time] sender → recipient: body``, marked ``(edited)`` or shown as
+    retracted, then one line of reactions (``👍 bob@example.org``) when there are some."""
     when = datetime.fromtimestamp(record["timestamp"]).strftime("%Y-%m-%d %H:%M:%S")
     body = record["message"].get("") or next(iter(record["message"].values()), "")
     subject = record["subject"].get("") or next(iter(record["subject"].values()), "")
     text = f"[{subject}] {body}" if subject else body
-    return f"[{when}] {record['from']} → {record['to']}: {text}"
+    extra = record.get("extra")
+    extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
+    if extra.get("retracted") is not None:
+        text = "(message retracted)"
+    elif extra.get("edits"):
+        text += " (edited)"
+    line = f"[{when}] {record['from']} → {record['to']}: {text}"
+    reactions = extra.get("reactions") or {}
+    if reactions:
+        line += "\n    " + "  ".join(f"{emoji} {', '.join(senders)}" for emoji, senders in reactions.items())
+    return line
 
 
 def register(subparsers: Any) -> None:
@@ -71,6 +92,13 @@ def register(subparsers: Any) -> None:
     send.add_argument("--type", default="chat", choices=("chat", "normal", "headline"))
     send.add_argument("--lang", default="", help="xml:lang of the text (default: none)")
     add_profile_option(send)
+
+    reaction = command(actions, "react", react, "set your reactions (emojis) to a message")
+    reaction.add_argument("uid", help="uid of the message (see sat history -O json)")
+    reaction.add_argument("emoji", nargs="*", help="emojis (none with --mode replace: remove yours)")
+    reaction.add_argument("--mode", default="toggle", choices=("replace", "add", "remove", "toggle"),
+                          help="how the emojis change your reactions (default: toggle)")
+    add_profile_option(reaction)
 
     history = command(subparsers, "history", show_history, "show the message history, oldest first")
     history.add_argument("with_jid", nargs="?", help="only the conversation with this JID")

@@ -1,0 +1,165 @@
+"""Changes to earlier messages (reactions, corrections, retractions): what the three XEP
+plugins share.
+
+Each plugin registers its kind with a parser (stanza → :class:`MessageChange`, at the
+edge) and an applier (stored change → new state in history). This module finds the
+message a change names, applies it and emits ``MessageUpdate``; a change whose message
+is not in history yet is kept in the database and applied when that message arrives
+(typically from the archive, after the reaction came live), never dropped.
+
+References (XEP-0444 §4, XEP-0308 §3, XEP-0424 §4, for 1:1 chats): a message is named by
+its XEP-0359 origin-id, or by its stanza ``id`` when the sender gave none. We send
+messages with ``id`` = origin-id = uid, so both name our own messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported, PermissionDenied
+from sat_backend.core.im.message_stanza import ChangeParser, ChatMessage, build_message_element, new_uid
+from sat_backend.memory.message_changes_storage import Conversation, MessageChangesStorage, ReceivedChange
+from sat_backend.memory.sqla_mapping import History
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+#: an applier: (profile, change, its message) → ``MessageUpdate`` data, or None when
+#: nothing changed (refused, stale, already applied)
+Applier = Callable[[str, ReceivedChange, History], Awaitable["dict[str, Any] | None"]]
+
+MAX_UID_LENGTH = 64
+
+
+class MessageChanges:
+    """Registry of change kinds, and their common path: find, apply or keep, announce."""
+
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.storage = MessageChangesStorage(host.storage)
+        self._appliers: dict[str, Applier] = {}
+        self.parsers: list[ChangeParser] = []
+        #: stanzas are handled concurrently: "not found, keep it" and "arrived, take what
+        #: waits for it" must not interleave, or a change could wait forever
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def register(self, kind: str, parser: ChangeParser, applier: Applier) -> None:
+        """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``."""
+        self._appliers[kind] = applier
+        self.parsers.append(parser)
+
+    # received changes ------------------------------------------------------------------
+
+    async def on_received(self, profile: str, message: ChatMessage) -> None:
+        """A stanza that changes an earlier message arrived (live, carbon or archive)."""
+        assert message.change is not None
+        received = ReceivedChange(
+            kind=message.change.kind, reference_id=message.change.reference_id,
+            sender=message.from_jid.userhost(), recipient=message.to_jid.userhost(),
+            data=message.change.data, timestamp=message.timestamp,
+        )
+        conversation = Conversation(received.sender, received.recipient)
+        async with self._locks[profile]:
+            target = await self.storage.find_referenced(profile, received.reference_id, conversation)
+            if target is None:
+                log.info("%s: %s for unknown message %r kept until it arrives", profile, received.kind,
+                         received.reference_id)
+                await self.storage.add_pending(profile, received)
+                return
+            await self._apply(profile, received, target)
+
+    async def apply_pending(self, profile: str, message: ChatMessage) -> None:
+        """Apply the changes that arrived before ``message`` (just stored and announced)."""
+        reference_ids = {ref for ref in (message.origin_id, message.message_id) if ref}
+        conversation = Conversation(message.from_jid.userhost(), message.to_jid.userhost())
+        async with self._locks[profile]:
+            for received in await self.storage.take_pending(profile, reference_ids, conversation):
+                target = await self.storage.get_message(profile, message.uid)
+                if target is None:
+                    return
+                await self._apply(profile, received, target)
+
+    async def _apply(self, profile: str, received: ReceivedChange, target: History) -> None:
+        applier = self._appliers.get(received.kind)
+        if applier is None:
+            log.warning("%s: no plugin applies %s changes", profile, received.kind)
+            return
+        data = await applier(profile, received, target)
+        if data is not None:
+            self.announce(target.id, received.kind, data, profile)
+
+    def announce(self, uid: str, kind: str, data: dict[str, Any], profile: str) -> None:
+        self.host.bridge.emit("MessageUpdate", uid, kind, json.dumps(data), profile)
+
+    # changes we make -------------------------------------------------------------------
+
+    async def target_for_sending(
+        self, message_uid: str, profile: str, *, own_only: bool
+    ) -> tuple[XmppClient, History]:
+        """The connected client and the message a bridge call wants to change.
+
+        :param own_only: only a message we sent (corrections, retractions): XEP-0308 §5 and
+            XEP-0424 §7 let only the author change a message.
+        :raises InvalidArgument: malformed uid.
+        :raises ProfileNotConnected: the profile is offline.
+        :raises NotFound: no such message in this profile's history.
+        :raises PermissionDenied: ``own_only`` and someone else sent it.
+        :raises Conflict: the message is retracted (nothing left to change).
+        :raises NotSupported: a group chat message.
+        """
+        if not message_uid or len(message_uid) > MAX_UID_LENGTH:
+            raise InvalidArgument("message_uid must be the uid of a message in history")
+        client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
+        target = await self.storage.get_message(client.profile, message_uid)
+        if target is None:
+            raise NotFound(f"no message {message_uid!r} in the history of {client.profile!r}")
+        if own_only and target.source != client.jid.userhost():
+            raise PermissionDenied(f"message {message_uid!r} was sent by {target.source}: only its author may change it")
+        if target.retracted is not None:
+            raise Conflict(f"message {message_uid!r} was retracted")
+        if target.type == "groupchat":
+            raise NotSupported("changing group chat messages is not supported yet")
+        return client, target
+
+    def change_stanza(self, client: XmppClient, target: History, bodies: dict[str, str] | None = None) -> domish.Element:
+        """A new ``<message/>`` to the other end of ``target``'s conversation, of the same
+        type, with its own id and origin-id; the plugin adds its payload."""
+        own = client.jid.userhost()
+        peer = target.dest if target.source == own else target.source
+        message = ChatMessage(
+            uid=new_uid(), timestamp=time.time(), from_jid=client.jid, to_jid=JID(peer),
+            bodies=bodies or {}, subjects={}, type=target.type,
+        )
+        return build_message_element(message)
+
+
+def reference_id(target: History) -> str:
+    """The id that names ``target`` for its other end (origin-id first, XEP-0359).
+
+    :raises InvalidArgument: the message came without any id.
+    """
+    reference = target.origin_id or target.message_id
+    if not reference:
+        raise InvalidArgument(f"message {target.id!r} came without an id: it cannot be referred to")
+    return reference
+
+
+def is_from_author(profile: str, received: ReceivedChange, target: History) -> bool:
+    """Whether a correction or retraction comes from the message's author; anyone else's
+    is a spoofing attempt (XEP-0308 §7, XEP-0424 §8): logged and ignored."""
+    if received.sender == target.source:
+        return True
+    log.warning("%s: ignored a %s of %s's message %s sent by %s", profile, received.kind, target.source,
+                target.id, received.sender)
+    return False

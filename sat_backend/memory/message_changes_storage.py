@@ -1,0 +1,202 @@
+"""Storage of the changes made to messages after they were sent: reactions (XEP-0444),
+corrections (XEP-0308), retractions (XEP-0424), and the references that arrived before
+their message.
+
+Like :mod:`sat_backend.memory.sqla`, the only place where this SQL lives; the core's
+:mod:`sat_backend.core.im.message_changes` calls these intent-named methods. History stays
+the single truth: a correction keeps the replaced text in ``message_versions``, a
+retraction leaves a tombstone row (``history.retracted`` set, no body).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+
+from sat_backend.memory.sqla import Storage
+from sat_backend.memory.sqla_mapping import (
+    History,
+    Message,
+    MessageReaction,
+    MessageVersion,
+    PendingReference,
+)
+
+#: references kept per profile while their message is unknown; the oldest go first
+MAX_PENDING_PER_PROFILE = 1000
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The two bare JIDs of a 1:1 conversation, in either direction."""
+
+    one: str
+    other: str
+
+    def condition(self) -> Any:
+        return or_(
+            and_(History.source == self.one, History.dest == self.other),
+            and_(History.source == self.other, History.dest == self.one),
+        )
+
+
+@dataclass(frozen=True)
+class ReceivedChange:
+    """A change someone sent to a message: applied, or kept until its message arrives."""
+
+    kind: str
+    reference_id: str
+    #: bare JIDs
+    sender: str
+    recipient: str
+    data: dict[str, Any]
+    timestamp: float
+
+
+class MessageChangesStorage:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def get_message(self, profile: str, uid: str) -> History | None:
+        async with self.storage.session() as session:
+            return await session.scalar(
+                select(History).where(
+                    History.profile_id == await self.storage.profile_id(session, profile), History.id == uid
+                )
+            )
+
+    async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation) -> History | None:
+        """The message of ``conversation`` that a reference names: by the sender's
+        XEP-0359 origin-id, or else the ``id`` attribute of its stanza."""
+        async with self.storage.session() as session:
+            profile_id = await self.storage.profile_id(session, profile)
+            return await session.scalar(
+                select(History)
+                .where(
+                    History.profile_id == profile_id,
+                    or_(History.origin_id == reference_id, History.message_id == reference_id),
+                    conversation.condition(),
+                )
+                .order_by(History.timestamp.desc())
+                .limit(1)
+            )
+
+    async def set_reactions(
+        self, history_id: str, sender: str, reactions: list[str], timestamp: float
+    ) -> dict[str, list[str]] | None:
+        """Replace the reactions of ``sender`` (a bare JID) to a message.
+
+        :returns: every sender's reactions, by emoji; None when a newer set of this
+            sender is stored already (an archive replaying an old stanza changes nothing).
+        """
+        async with self.storage.session() as session:
+            row = await session.get(MessageReaction, (history_id, sender))
+            if row is not None and row.timestamp > timestamp:
+                return None
+            if not reactions:
+                if row is not None:
+                    await session.delete(row)
+            elif row is None:
+                session.add(MessageReaction(history_id=history_id, sender=sender, reactions=reactions,
+                                            timestamp=timestamp))
+            else:
+                row.reactions = reactions
+                row.timestamp = timestamp
+            await session.flush()
+            rows = await session.scalars(
+                select(MessageReaction).where(MessageReaction.history_id == history_id)
+            )
+            return aggregate_reactions(rows)
+
+    async def get_reactions_of(self, history_id: str, sender: str) -> list[str]:
+        async with self.storage.session() as session:
+            row = await session.get(MessageReaction, (history_id, sender))
+            return list(row.reactions) if row is not None else []
+
+    async def replace_bodies(self, history_id: str, bodies: dict[str, str], replaced: float) -> bool:
+        """A correction: the current bodies become a previous version, ``bodies`` the text.
+
+        :returns: False when nothing changed: the message is retracted, the text is the
+            same, or a newer correction is applied already (the archive replays, on the
+            next connection, corrections that came live; its times are to the second).
+        """
+        async with self.storage.session() as session:
+            entry = await session.get(History, history_id)
+            if entry is None or entry.retracted is not None:
+                return False
+            if any(version.replaced > replaced for version in entry.versions):
+                return False
+            current = {message.language or "": message.message for message in entry.messages}
+            if current == bodies:
+                return False
+            session.add(MessageVersion(history_id=history_id, bodies=current, replaced=replaced))
+            entry.messages = [Message(message=text, language=lang or None) for lang, text in bodies.items()]
+            return True
+
+    async def retract(self, history_id: str, retracted: float) -> bool:
+        """Leave a tombstone: no body, no previous version, no reaction; the row stays so
+        that the conversation shows where a message was.
+
+        :returns: False when it was retracted already.
+        """
+        async with self.storage.session() as session:
+            entry = await session.get(History, history_id)
+            if entry is None or entry.retracted is not None:
+                return False
+            entry.retracted = retracted
+            entry.messages = []
+            await session.execute(delete(MessageVersion).where(MessageVersion.history_id == history_id))
+            await session.execute(delete(MessageReaction).where(MessageReaction.history_id == history_id))
+            return True
+
+    async def add_pending(self, profile: str, change: ReceivedChange) -> None:
+        """Keep a change whose message is unknown (bounded per profile: oldest dropped)."""
+        async with self.storage.session() as session:
+            profile_id = await self.storage.profile_id(session, profile)
+            session.add(PendingReference(
+                profile_id=profile_id, kind=change.kind, reference_id=change.reference_id,
+                sender=change.sender, recipient=change.recipient, data=change.data,
+                timestamp=change.timestamp,
+            ))
+            await session.flush()
+            count = await session.scalar(
+                select(func.count()).select_from(PendingReference).where(PendingReference.profile_id == profile_id)
+            )
+            if count is not None and count > MAX_PENDING_PER_PROFILE:
+                oldest = select(PendingReference.id).where(PendingReference.profile_id == profile_id) \
+                    .order_by(PendingReference.timestamp, PendingReference.id).limit(count - MAX_PENDING_PER_PROFILE)
+                await session.execute(delete(PendingReference).where(PendingReference.id.in_(oldest)))
+
+    async def take_pending(
+        self, profile: str, reference_ids: set[str], conversation: Conversation
+    ) -> list[ReceivedChange]:
+        """Remove and return the changes of ``conversation`` waiting for a message known
+        by one of ``reference_ids``, oldest first."""
+        if not reference_ids:
+            return []
+        one, other = conversation.one, conversation.other
+        async with self.storage.session() as session:
+            profile_id = await self.storage.profile_id(session, profile)
+            condition = and_(
+                PendingReference.profile_id == profile_id,
+                PendingReference.reference_id.in_(reference_ids),
+                or_(and_(PendingReference.sender == one, PendingReference.recipient == other),
+                    and_(PendingReference.sender == other, PendingReference.recipient == one)),
+            )
+            rows = list(await session.scalars(
+                select(PendingReference).where(condition).order_by(PendingReference.timestamp, PendingReference.id)
+            ))
+            await session.execute(delete(PendingReference).where(condition))
+        return [ReceivedChange(row.kind, row.reference_id, row.sender, row.recipient, dict(row.data or {}),
+                              row.timestamp) for row in rows]
+
+
+def aggregate_reactions(rows: Any) -> dict[str, list[str]]:
+    """``{emoji: [bare JIDs]}`` from reaction rows (emojis and JIDs sorted, for stable output)."""
+    by_emoji: dict[str, list[str]] = {}
+    for row in rows:
+        for emoji in row.reactions:
+            by_emoji.setdefault(emoji, []).append(row.sender)
+    return {emoji: sorted(senders) for emoji, senders in sorted(by_emoji.items())}

@@ -1,0 +1,139 @@
+"""XEP-0444 Message Reactions (v0.2.1, namespace ``urn:xmpp:reactions:0``).
+
+A reaction stanza always carries the sender's *whole* set of reactions to a message
+(an empty set removes them all), so history keeps one set per (message, sender) and
+shows their union by emoji. ``MessageReactionsSet`` computes our new set from the
+``update_type``, sends it and stores it; received sets (live, carbons of our other
+devices, archive) go through :mod:`sat_backend.core.im.message_changes`. Each reaction
+must be a single emoji (§5, checked by :func:`~sat_backend.core.im.emoji.is_single_emoji`):
+ours are refused with ``InvalidArgument``, others' are dropped from their set.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.emoji import is_single_emoji
+from sat_backend.core.im.message_changes import reference_id
+from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, first_child
+from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.sqla_mapping import History
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+
+log = logging.getLogger(__name__)
+
+NS_REACTIONS = "urn:xmpp:reactions:0"
+NS_HINTS = "urn:xmpp:hints"
+KIND = "reactions"
+UPDATE_TYPES = ("replace", "add", "remove", "toggle")
+#: more distinct reactions than this from one sender to one message are cut
+MAX_REACTIONS = 64
+
+PLUGIN_INFO = {
+    "name": "Message Reactions",
+    "import_name": "XEP-0444",
+    "type": "XEP",
+    "protocols": ["XEP-0444"],
+    "dependencies": ["XEP-0030"],
+    "main": "Reactions",
+    "description": "Emoji reactions to messages, kept in history per sender",
+}
+
+
+def parse_reactions(element: domish.Element) -> MessageChange | None:
+    """The reaction set a ``<message/>`` carries (invalid reactions left out), or None.
+
+    :raises MalformedStanza: ``<reactions/>`` without the id of its message.
+    """
+    reactions = first_child(element, NS_REACTIONS, "reactions")
+    if reactions is None:
+        return None
+    reference = reactions.getAttribute("id")
+    if not reference:
+        raise MalformedStanza("reactions without the id of their message")
+    values: list[str] = []
+    for child in reactions.elements(NS_REACTIONS, "reaction"):
+        text = str(child)
+        if not is_single_emoji(text):
+            log.info("ignored a reaction that is not a single emoji: %r", text[:40])
+        elif text not in values and len(values) < MAX_REACTIONS:
+            values.append(text)
+    return MessageChange(KIND, str(reference), {"reactions": values})
+
+
+def updated_reactions(current: list[str], given: list[str], update_type: str) -> list[str]:
+    """Our new reaction set after ``update_type`` with ``given`` (order kept, no duplicate).
+
+    :raises InvalidArgument: unknown ``update_type``.
+    """
+    given = list(dict.fromkeys(given))
+    if update_type == "replace":
+        return given
+    if update_type == "add":
+        return current + [emoji for emoji in given if emoji not in current]
+    if update_type == "remove":
+        return [emoji for emoji in current if emoji not in given]
+    if update_type == "toggle":
+        kept = [emoji for emoji in current if emoji not in given]
+        return kept + [emoji for emoji in given if emoji not in current]
+    raise InvalidArgument(f"update_type must be one of {', '.join(UPDATE_TYPES)}")
+
+
+def check_reactions(reactions: list[str], update_type: str) -> None:
+    """:raises InvalidArgument: not a single emoji each, too many, or none to add/remove/toggle."""
+    if update_type not in UPDATE_TYPES:
+        raise InvalidArgument(f"update_type must be one of {', '.join(UPDATE_TYPES)}")
+    if not reactions and update_type != "replace":
+        raise InvalidArgument(f"no reaction to {update_type} (use replace with none to remove all)")
+    if len(reactions) > MAX_REACTIONS:
+        raise InvalidArgument(f"at most {MAX_REACTIONS} reactions")
+    for reaction in reactions:
+        if not is_single_emoji(reaction):
+            raise InvalidArgument(f"{reaction[:40]!r} is not a single emoji (XEP-0444 §5)")
+
+
+class Reactions:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.changes = host.messaging.changes
+
+    async def initialise(self) -> None:
+        self.host.plugins["XEP-0030"].add_feature(NS_REACTIONS)
+        self.changes.register(KIND, parse_reactions, self.on_reactions)
+        self.host.bridge.register_method("MessageReactionsSet", self.reactions_set)
+
+    async def reactions_set(self, message_uid: str, reactions: list[str], update_type: str, profile: str) -> None:
+        """Set our reactions to a message, send our whole set, store it, ``MessageUpdate``."""
+        check_reactions(reactions, update_type)
+        client, target = await self.changes.target_for_sending(message_uid, profile, own_only=False)
+        own = client.jid.userhost()
+        current = await self.changes.storage.get_reactions_of(target.id, own)
+        new = updated_reactions(current, reactions, update_type)
+        stanza = self.changes.change_stanza(client, target)
+        element = stanza.addElement((NS_REACTIONS, "reactions"))
+        element["id"] = reference_id(target)
+        for emoji in new:
+            element.addElement("reaction", content=emoji)
+        stanza.addElement((NS_HINTS, "store"))
+        client.send_stanza(stanza)
+        aggregated = await self.changes.storage.set_reactions(target.id, own, new, time.time())
+        if aggregated is not None:
+            self.changes.announce(target.id, KIND, {"reactions": aggregated}, client.profile)
+
+    async def on_reactions(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+        if target.retracted is not None:
+            return None
+        reactions = received.data.get("reactions")
+        if not isinstance(reactions, list):
+            return None
+        aggregated = await self.changes.storage.set_reactions(
+            target.id, received.sender, [str(emoji) for emoji in reactions], received.timestamp
+        )
+        return None if aggregated is None else {"reactions": aggregated}

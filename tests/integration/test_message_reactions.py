@@ -1,0 +1,168 @@
+"""Reactions (XEP-0444) on a real Prosody, with slixmpp and its xep_0444 plugin as the
+other end: both directions, the exact XML, carbons, reactions before their message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from slixmpp import Message
+
+from sat_bridge import errors
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.backend import BackendProcess
+from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
+    NS_HINTS,
+    NS_REACTIONS,
+    Alice,
+    alice,
+    carol,
+    features_of,
+    has_child,
+    history_row,
+    history_uids,
+    new_message,
+    wait_update,
+)
+from tests.integration.test_cli import sat
+
+is_reaction = has_child(NS_REACTIONS, "reactions")
+
+
+def reactions_sent(message: Message) -> tuple[str, list[str]]:
+    """(id, reactions) of a received reaction stanza, checked against XEP-0444 §3: a
+    ``<reactions id/>`` of bare ``<reaction/>`` texts, a store hint, no body."""
+    element = message.xml.find(f"{{{NS_REACTIONS}}}reactions")
+    assert element is not None and set(element.attrib) == {"id"}
+    assert all(child.tag == f"{{{NS_REACTIONS}}}reaction" and not child.attrib for child in element)
+    assert message.xml.find(f"{{{NS_HINTS}}}store") is not None
+    assert message.xml.find("{jabber:client}body") is None
+    return element.get("id", ""), [child.text or "" for child in element]
+
+
+def test_reactions_both_ways(alice: Alice, carol: XmppPeer) -> None:
+    client, signals = alice
+    carol_id = carol.send_message("alice@localhost", "react to this")
+    uid = signals.wait_for("MessageNew", new_message("react to this"))[0]
+
+    client.message_reactions_set(uid, ["👍"], "add", "alice")
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"👍": ["alice@localhost"]}}
+    got = carol.wait_message(is_reaction)
+    assert reactions_sent(got) == (carol_id, ["👍"])          # her id: she gave no origin-id
+    assert got["type"] == "chat" and got["reactions"]["values"] == {"👍"}
+
+    # toggle flips each emoji; twice is back to the start; every stanza has the whole set
+    client.message_reactions_set(uid, ["👍", "🎉"], "toggle", "alice")
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"🎉": ["alice@localhost"]}}
+    assert reactions_sent(carol.wait_message(is_reaction))[1] == ["🎉"]
+    client.message_reactions_set(uid, ["👍", "🎉"], "toggle", "alice")
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"👍": ["alice@localhost"]}}
+    assert reactions_sent(carol.wait_message(is_reaction))[1] == ["👍"]
+
+    carol.send_reactions("alice@localhost", carol_id, ["❤️", "👍"])
+    both = {"❤️": ["carol@localhost"], "👍": ["alice@localhost", "carol@localhost"]}
+    assert wait_update(signals, uid, "reactions") == {"reactions": both}
+    assert json.loads(history_row(client, uid)[7])["reactions"] == both
+
+    client.message_reactions_set(uid, ["👋", "🇫🇷"], "replace", "alice")
+    assert reactions_sent(carol.wait_message(is_reaction))[1] == ["👋", "🇫🇷"]
+    assert wait_update(signals, uid, "reactions")["reactions"]["🇫🇷"] == ["alice@localhost"]
+    client.message_reactions_set(uid, ["👋"], "remove", "alice")
+    assert reactions_sent(carol.wait_message(is_reaction))[1] == ["🇫🇷"]
+    assert "👋" not in wait_update(signals, uid, "reactions")["reactions"]
+    client.message_reactions_set(uid, [], "replace", "alice")
+    assert reactions_sent(carol.wait_message(is_reaction))[1] == []
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"❤️": ["carol@localhost"],
+                                                                    "👍": ["carol@localhost"]}}
+    carol.send_reactions("alice@localhost", carol_id, [])
+    assert wait_update(signals, uid, "reactions") == {"reactions": {}}
+    assert "reactions" not in json.loads(history_row(client, uid)[7])
+    assert history_uids(client) == [uid]                      # reactions are changes, not messages
+
+
+def test_reaction_arguments_are_checked(alice: Alice, carol: XmppPeer) -> None:
+    client, signals = alice
+    carol_id = carol.send_message("alice@localhost", "check me")
+    uid = signals.wait_for("MessageNew", new_message("check me"))[0]
+    for reactions, update_type in ((["a"], "add"), (["👍👍"], "add"), ([""], "add"), (["🇫🇷🇩🇪"], "toggle"),
+                                   (["👍"], "bogus"), ([], "add")):
+        with pytest.raises(errors.InvalidArgument):
+            client.message_reactions_set(uid, reactions, update_type, "alice")
+    with pytest.raises(errors.NotFound):
+        client.message_reactions_set("no-such-uid", ["👍"], "add", "alice")
+    # a peer's reaction that is not a single emoji is left out of its set
+    carol.send_message("alice@localhost", payloads=[
+        f"<reactions xmlns='{NS_REACTIONS}' id='{carol_id}'><reaction>a</reaction>"
+        "<reaction>👍👍</reaction><reaction>👍</reaction></reactions>"])
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"👍": ["carol@localhost"]}}
+    # a reaction without the id of its message is dropped, the session goes on
+    carol.send_message("alice@localhost", payloads=[f"<reactions xmlns='{NS_REACTIONS}'><reaction>👍</reaction></reactions>"])
+    carol.send_message("alice@localhost", "after")
+    signals.wait_for("MessageNew", new_message("after"))
+    assert client.is_connected("alice") is True
+
+
+def test_a_reaction_before_its_message_is_applied_when_it_arrives(alice: Alice, carol: XmppPeer) -> None:
+    client, signals = alice
+    carol.send_reactions("alice@localhost", "late-message", ["🐢"])
+    carol.send_message("alice@localhost", "late", id="late-message")
+    uid = signals.wait_for("MessageNew", new_message("late"))[0]
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"🐢": ["carol@localhost"]}}
+    assert json.loads(history_row(client, uid)[7])["reactions"] == {"🐢": ["carol@localhost"]}
+
+
+def test_a_reaction_waits_for_its_message_from_the_archive(
+    alice: Alice, carol: XmppPeer, fresh_prosody: ProsodyServer,
+) -> None:
+    client, signals = alice
+    with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
+        # to the phone only (no carbon copy): the backend learns of it from the archive
+        message_id = carol.send_message(phone.jid, "only on the phone", payloads=[
+            "<private xmlns='urn:xmpp:carbons:2'/>", "<no-copy xmlns='urn:xmpp:hints'/>"])
+        phone.wait_message(lambda message: message["body"] == "only on the phone")
+    carol.send_reactions("alice@localhost", message_id, ["👀"])
+    carol.send_message("alice@localhost", "after the reaction")
+    signals.wait_for("MessageNew", new_message("after the reaction"))
+    assert "only on the phone" not in [row[4].get("") for row in client.history_get("", "", 0, False, "{}", "alice")]
+
+    client.disconnect("alice")
+    client.connect("alice")                                   # archive catch-up
+    uid = signals.wait_for("MessageNew", new_message("only on the phone"))[0]
+    assert wait_update(signals, uid, "reactions") == {"reactions": {"👀": ["carol@localhost"]}}
+    assert json.loads(history_row(client, uid)[7])["reactions"] == {"👀": ["carol@localhost"]}
+
+
+def test_reactions_of_our_other_device_by_carbons(
+    alice: Alice, carol: XmppPeer, fresh_prosody: ProsodyServer,
+) -> None:
+    client, signals = alice
+    with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
+        carol_id = carol.send_message("alice@localhost", "seen on two devices")
+        uid = signals.wait_for("MessageNew", new_message("seen on two devices"))[0]
+        phone.wait_message(lambda message: message["body"] == "seen on two devices")
+        phone.send_reactions("carol@localhost", carol_id, ["🚀"])
+        assert wait_update(signals, uid, "reactions") == {"reactions": {"🚀": ["alice@localhost"]}}
+        carol.wait_message(is_reaction)
+        # our set is the one the phone sent: adding from here keeps it
+        client.message_reactions_set(uid, ["👍"], "add", "alice")
+        assert wait_update(signals, uid, "reactions") == {"reactions": {"👍": ["alice@localhost"],
+                                                                        "🚀": ["alice@localhost"]}}
+        assert reactions_sent(carol.wait_message(is_reaction))[1] == ["🚀", "👍"]
+
+
+def test_react_from_the_command_line(backend: BackendProcess, alice: Alice, carol: XmppPeer) -> None:
+    _, signals = alice
+    carol.send_message("alice@localhost", "cli target")
+    uid = signals.wait_for("MessageNew", new_message("cli target"))[0]
+    assert sat(backend, "message", "react", uid, "👍", "🎉", "-p", "alice").returncode == 0   # toggle
+    assert reactions_sent(carol.wait_message(is_reaction))[1] == ["👍", "🎉"]
+    refused = sat(backend, "message", "react", uid, "ok", "--mode", "add", "-p", "alice")
+    assert refused.returncode == 10 and "single emoji" in refused.stderr
+    lines = sat(backend, "history", "-p", "alice").stdout.splitlines()
+    assert lines[0].endswith("→ alice@localhost: cli target") and lines[1] == "    🎉 alice@localhost  👍 alice@localhost"
+
+
+def test_reactions_are_advertised(alice: Alice, carol: XmppPeer) -> None:
+    assert NS_REACTIONS in features_of(carol, alice[0])

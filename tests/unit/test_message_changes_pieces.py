@@ -1,0 +1,88 @@
+"""Pure pieces of the changes to messages: stanza parsing at the edge, reaction-set
+arithmetic, the ``extra`` that HistoryGet shows."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+from tx_xmpp.generic import parseXml
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, history_extra, parse_message_element
+from sat_backend.memory.sqla_mapping import History, MessageReaction, MessageVersion
+from sat_backend.plugins.plugin_xep_0444 import check_reactions, parse_reactions, updated_reactions
+
+ME = JID("alice@localhost/desk")
+PARSERS = (parse_reactions,)
+
+
+def element(xml: str) -> domish.Element:
+    parsed = parseXml(xml.encode())
+    assert isinstance(parsed, domish.Element)
+    return parsed
+
+
+def change_of(xml: str) -> MessageChange | None:
+    message = parse_message_element(element(xml), ME, PARSERS)
+    assert message is not None
+    return message.change
+
+
+def test_reaction_updates() -> None:
+    assert updated_reactions(["👍"], ["🎉", "🎉"], "replace") == ["🎉"]
+    assert updated_reactions(["👍"], ["🎉", "👍"], "add") == ["👍", "🎉"]
+    assert updated_reactions(["👍", "🎉"], ["👍", "🐢"], "remove") == ["🎉"]
+    once = updated_reactions(["👍"], ["👍", "🎉"], "toggle")
+    assert once == ["🎉"]
+    assert updated_reactions(once, ["👍", "🎉"], "toggle") == ["👍"]   # twice: back to the start
+    with pytest.raises(InvalidArgument):
+        updated_reactions([], ["👍"], "merge")
+
+
+@pytest.mark.parametrize("reactions, update_type", [
+    (["a"], "add"), (["👍👍"], "add"), ([], "toggle"), ([], "remove"), (["👍"], "bogus"), (["👍"] * 65, "add"),
+])
+def test_bad_reaction_arguments(reactions: list[str], update_type: str) -> None:
+    with pytest.raises(InvalidArgument):
+        check_reactions(reactions, update_type)
+
+
+def test_replace_with_nothing_removes_all() -> None:
+    check_reactions([], "replace")
+
+
+def test_a_reaction_stanza_is_a_change_not_a_message() -> None:
+    change = change_of(
+        "<message xmlns='jabber:client' from='bob@localhost/p' to='alice@localhost' type='chat' id='r1'>"
+        "<reactions xmlns='urn:xmpp:reactions:0' id='m1'><reaction>👍</reaction><reaction>x</reaction>"
+        "<reaction>👍</reaction><reaction>🐢</reaction></reactions></message>"
+    )
+    assert change == MessageChange("reactions", "m1", {"reactions": ["👍", "🐢"]})
+    with pytest.raises(MalformedStanza):
+        change_of("<message xmlns='jabber:client' from='bob@localhost/p'>"
+                  "<reactions xmlns='urn:xmpp:reactions:0'/></message>")
+
+
+def test_plain_messages_keep_their_stanza_id() -> None:
+    message = parse_message_element(
+        element("<message xmlns='jabber:client' from='bob@localhost/p' id='s1'><body>hi</body></message>"),
+        ME, PARSERS,
+    )
+    assert message is not None and message.change is None and message.message_id == "s1"
+
+
+def test_history_extra_shows_what_happened() -> None:
+    entry = History(id="u1", extra={"thread": "t"}, retracted=None, reactions=[
+        MessageReaction(sender="carol@localhost", reactions=["👍", "🎉"], timestamp=1.0),
+        MessageReaction(sender="bob@localhost", reactions=["👍"], timestamp=2.0),
+    ], versions=[
+        MessageVersion(bodies={"": "second"}, replaced=20.0), MessageVersion(bodies={"": "first"}, replaced=10.0),
+    ])
+    assert history_extra(entry) == {
+        "thread": "t",
+        "reactions": {"🎉": ["carol@localhost"], "👍": ["bob@localhost", "carol@localhost"]},
+        "edits": [{"message": {"": "first"}, "replaced": 10.0}, {"message": {"": "second"}, "replaced": 20.0}],
+        "edited": 20.0,
+    }
+    assert history_extra(History(id="u2", extra=None, retracted=5.0)) == {"retracted": 5.0}
