@@ -1,6 +1,6 @@
 """Messaging members: send, history, new-message signal (core interface); reactions
-(XEP-0444) with the ``MessageUpdate`` signal (plugin interface for the method, as in the
-contract)."""
+(XEP-0444) and corrections (XEP-0308) with their ``MessageUpdate`` signal (plugin
+interface for the methods, as in the contract)."""
 
 from __future__ import annotations
 
@@ -98,5 +98,19 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "Set our reactions to a message (XEP-0444): our whole resulting set is sent, history "
         "is updated and ``MessageUpdate(uid, \"reactions\", …)`` emitted. ``NotFound`` for an "
         "unknown uid, ``Conflict`` for a retracted message.",
+    ),
+    Method(
+        "MessageEdit",
+        "plugin",
+        (
+            Arg("message_uid", "s", "uid of one of our messages"),
+            Arg("message", "a{ss}", "the new bodies by language"),
+            Arg("extra_json", "s", "JSON object, reserved: must be ``{}`` (or empty)"),
+            PROFILE,
+        ),
+        "",
+        "Correct a message we sent (XEP-0308): the new text is sent and replaces the old one "
+        "in history, which keeps it in ``extra.edits``; ``MessageUpdate(uid, \"edit\", …)``. "
+        "``PermissionDenied`` for someone else's message, ``Conflict`` for a retracted one.",
     ),
 )

@@ -11,10 +11,11 @@ from tx_xmpp.generic import parseXml
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, history_extra, parse_message_element
 from sat_backend.memory.sqla_mapping import History, MessageReaction, MessageVersion
+from sat_backend.plugins.plugin_xep_0308 import parse_correction
 from sat_backend.plugins.plugin_xep_0444 import check_reactions, parse_reactions, updated_reactions
 
 ME = JID("alice@localhost/desk")
-PARSERS = (parse_reactions,)
+PARSERS = (parse_reactions, parse_correction)
 
 
 def element(xml: str) -> domish.Element:
@@ -62,6 +63,18 @@ def test_a_reaction_stanza_is_a_change_not_a_message() -> None:
     with pytest.raises(MalformedStanza):
         change_of("<message xmlns='jabber:client' from='bob@localhost/p'>"
                   "<reactions xmlns='urn:xmpp:reactions:0'/></message>")
+
+
+def test_corrections() -> None:
+    correction = change_of(
+        "<message xmlns='jabber:client' from='bob@localhost/p' type='chat' id='c1'><body>fixed</body>"
+        "<replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>"
+    )
+    assert correction == MessageChange("edit", "m1", {"message": {"": "fixed"}})
+    for broken in ("<replace xmlns='urn:xmpp:message-correct:0' id='m1'/>",      # no new text
+                   "<body>x</body><replace xmlns='urn:xmpp:message-correct:0'/>"):
+        with pytest.raises(MalformedStanza):
+            change_of(f"<message xmlns='jabber:client' from='bob@localhost/p'>{broken}</message>")
 
 
 def test_plain_messages_keep_their_stanza_id() -> None:

@@ -1,4 +1,4 @@
-"""``sat message send|react`` and ``sat history``: messages and their history."""
+"""``sat message send|react|edit`` and ``sat history``: messages and their history."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ async def send_message(client: AsyncBridgeClient, args: argparse.Namespace, outp
 
 async def react(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     await client.message_reactions_set(args.uid, args.emoji, args.mode, args.profile, timeout=args.timeout)
+    return 0
+
+
+async def edit_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    await client.message_edit(args.uid, {args.lang: _text_argument(args)}, "{}", args.profile, timeout=args.timeout)
     return 0
 
 
@@ -99,6 +104,12 @@ def register(subparsers: Any) -> None:
     reaction.add_argument("--mode", default="toggle", choices=("replace", "add", "remove", "toggle"),
                           help="how the emojis change your reactions (default: toggle)")
     add_profile_option(reaction)
+
+    edit = command(actions, "edit", edit_message, "correct one of your messages")
+    edit.add_argument("uid", help="uid of your message")
+    edit.add_argument("text", nargs="*", help="the new text (default: read stdin)")
+    edit.add_argument("--lang", default="", help="xml:lang of the text (default: none)")
+    add_profile_option(edit)
 
     history = command(subparsers, "history", show_history, "show the message history, oldest first")
     history.add_argument("with_jid", nargs="?", help="only the conversation with this JID")

@@ -1,0 +1,102 @@
+"""XEP-0308 Last Message Correction (v1.2.1, namespace ``urn:xmpp:message-correct:0``).
+
+``MessageEdit`` sends a new text for one of our messages; received corrections replace
+the text in history, which keeps the replaced ones (``message_versions``, shown in
+``extra.edits``). Every correction names the *original* message (§5), also when it
+corrects a correction, and is accepted only from that message's author (§7); history
+applies it to any of the author's messages, not only the last one, as most clients do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.message_changes import is_from_author, reference_id
+from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, first_child, texts
+from sat_backend.core.im.messaging import MAX_BODY_LENGTH
+from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.sqla_mapping import History
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+
+log = logging.getLogger(__name__)
+
+NS_CORRECT = "urn:xmpp:message-correct:0"
+KIND = "edit"
+
+PLUGIN_INFO = {
+    "name": "Last Message Correction",
+    "import_name": "XEP-0308",
+    "type": "XEP",
+    "protocols": ["XEP-0308"],
+    "dependencies": ["XEP-0030"],
+    "main": "Corrections",
+    "description": "Correct a sent message; history keeps the previous texts",
+}
+
+
+def parse_correction(element: domish.Element) -> MessageChange | None:
+    """The new text a correcting ``<message/>`` carries, or None.
+
+    :raises MalformedStanza: no id of the corrected message, or no new text.
+    """
+    replace = first_child(element, NS_CORRECT, "replace")
+    if replace is None:
+        return None
+    reference = replace.getAttribute("id")
+    bodies = texts(element, "body")
+    if not reference or not bodies:
+        raise MalformedStanza("a correction needs the id of the message and its new text")
+    if sum(len(text) for text in bodies.values()) > MAX_BODY_LENGTH:
+        raise MalformedStanza("a correction longer than the longest message")
+    return MessageChange(KIND, str(reference), {"message": bodies})
+
+
+def edit_data(bodies: dict[str, str], edited: float) -> dict[str, Any]:
+    """``MessageUpdate`` data of an ``edit``."""
+    return {"message": bodies, "edited": edited}
+
+
+class Corrections:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.changes = host.messaging.changes
+
+    async def initialise(self) -> None:
+        self.host.plugins["XEP-0030"].add_feature(NS_CORRECT)
+        self.changes.register(KIND, parse_correction, self.on_correction)
+        self.host.bridge.register_method("MessageEdit", self.edit)
+
+    async def edit(self, message_uid: str, message: dict[str, str], extra_json: str, profile: str) -> None:
+        """Correct one of our messages: send the new text, keep the old one, ``MessageUpdate``."""
+        bodies = {lang: text for lang, text in message.items() if text}
+        if not bodies:
+            raise InvalidArgument("the new text is empty (retract the message to remove it)")
+        if sum(len(text) for text in bodies.values()) > MAX_BODY_LENGTH:
+            raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
+        parse_json_object(extra_json, "extra_json", ())
+        client, target = await self.changes.target_for_sending(message_uid, profile, own_only=True)
+        stanza = self.changes.change_stanza(client, target, bodies)
+        stanza.addElement((NS_CORRECT, "replace"))["id"] = reference_id(target)
+        client.send_stanza(stanza)
+        edited = time.time()
+        if await self.changes.storage.replace_bodies(target.id, bodies, edited):
+            self.changes.announce(target.id, KIND, edit_data(bodies, edited), client.profile)
+
+    async def on_correction(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+        if not is_from_author(profile, received, target):
+            return None
+        bodies = received.data.get("message")
+        if not isinstance(bodies, dict) or not bodies:
+            return None
+        bodies = {str(lang): str(text) for lang, text in bodies.items()}
+        if not await self.changes.storage.replace_bodies(target.id, bodies, received.timestamp):
+            return None
+        return edit_data(bodies, received.timestamp)

@@ -1,0 +1,96 @@
+"""Corrections (XEP-0308) on a real Prosody, with slixmpp and its xep_0308 plugin as the
+other end: history keeps every text, only the author may correct."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sat_bridge import errors
+from tests.fixtures.backend import BackendProcess
+from tests.fixtures.xmpp_peer import XmppPeer
+from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
+    NS_CORRECT,
+    Alice,
+    alice,
+    carol,
+    features_of,
+    has_child,
+    history_row,
+    history_uids,
+    new_message,
+    wait_update,
+)
+from tests.integration.test_cli import sat
+
+
+def test_peer_corrections_replace_the_text_and_keep_the_old_ones(alice: Alice, carol: XmppPeer) -> None:
+    client, signals = alice
+    carol_id = carol.send_message("alice@localhost", "helo wrld")
+    uid = signals.wait_for("MessageNew", new_message("helo wrld"))[0]
+
+    carol.send_correction("alice@localhost", carol_id, "hello world")
+    edit = wait_update(signals, uid, "edit")
+    assert edit["message"] == {"": "hello world"} and edit["edited"] > 0
+    carol.send_correction("alice@localhost", carol_id, "hello, world")   # corrections name the original
+    assert wait_update(signals, uid, "edit")["message"] == {"": "hello, world"}
+    row = history_row(client, uid)
+    assert row[4] == {"": "hello, world"}
+    extra = json.loads(row[7])
+    assert [version["message"] for version in extra["edits"]] == [{"": "helo wrld"}, {"": "hello world"}]
+    assert extra["edited"] == extra["edits"][-1]["replaced"]
+    assert history_uids(client) == [uid]                      # corrections are changes, not messages
+
+
+def test_we_correct_our_message(alice: Alice, carol: XmppPeer) -> None:
+    client, signals = alice
+    uid = client.message_send("carol@localhost", {"": "wrong text"}, {}, "chat", "{}", "alice")
+    carol.wait_message(lambda message: message["body"] == "wrong text")
+
+    client.message_edit(uid, {"": "right text"}, "{}", "alice")
+    got = carol.wait_message(has_child(NS_CORRECT, "replace"))
+    assert got["body"] == "right text" and got["replace"]["id"] == uid and got["id"] != uid
+    assert wait_update(signals, uid, "edit")["message"] == {"": "right text"}
+    assert history_row(client, uid)[4] == {"": "right text"}
+
+    # someone else may not correct our message: ignored (spoofing), history unchanged
+    carol.send_correction("alice@localhost", uid, "carol was here")
+    carol.send_message("alice@localhost", "sync point")
+    signals.wait_for("MessageNew", new_message("sync point"))
+    assert history_row(client, uid)[4] == {"": "right text"}
+    assert [args[1] for name, args in signals.history if name == "MessageUpdate" and args[0] == uid] == ["edit"]
+
+    carol.send_message("alice@localhost", "not yours")
+    theirs = signals.wait_for("MessageNew", new_message("not yours"))[0]
+    with pytest.raises(errors.PermissionDenied):
+        client.message_edit(theirs, {"": "mine now"}, "{}", "alice")
+    for bodies, extra in (({"": ""}, "{}"), ({}, "{}"), ({"": "x"}, '{"unknown": 1}'), ({"": "x"}, "[")):
+        with pytest.raises(errors.InvalidArgument):
+            client.message_edit(uid, bodies, extra, "alice")
+    with pytest.raises(errors.NotFound):
+        client.message_edit("no-such-uid", {"": "x"}, "{}", "alice")
+
+
+def test_a_correction_before_its_message_is_applied_when_it_arrives(alice: Alice, carol: XmppPeer) -> None:
+    client, signals = alice
+    carol.send_correction("alice@localhost", "late-message", "corrected before arriving")
+    carol.send_message("alice@localhost", "late", id="late-message")
+    uid = signals.wait_for("MessageNew", new_message("late"))[0]
+    assert wait_update(signals, uid, "edit")["message"] == {"": "corrected before arriving"}
+    assert history_row(client, uid)[4] == {"": "corrected before arriving"}
+
+
+def test_edit_from_the_command_line(backend: BackendProcess, alice: Alice, carol: XmppPeer) -> None:
+    _, signals = alice
+    uid = sat(backend, "message", "send", "carol@localhost", "typo", "-p", "alice").stdout.strip()
+    assert sat(backend, "message", "edit", uid, "no", "typo", "-p", "alice").returncode == 0
+    assert carol.wait_message(has_child(NS_CORRECT, "replace"))["body"] == "no typo"
+    assert sat(backend, "history", "-p", "alice").stdout.splitlines()[0].endswith("→ carol@localhost: no typo (edited)")
+    carol.send_message("alice@localhost", "theirs")
+    theirs = signals.wait_for("MessageNew", new_message("theirs"))[0]
+    assert sat(backend, "message", "edit", theirs, "mine", "-p", "alice").returncode == 14   # PermissionDenied
+
+
+def test_corrections_are_advertised(alice: Alice, carol: XmppPeer) -> None:
+    assert NS_CORRECT in features_of(carol, alice[0])
