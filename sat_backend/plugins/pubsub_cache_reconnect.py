@@ -60,6 +60,8 @@ class ReconnectCheck:
     async def check_profile(self, client: XmppClient) -> None:
         """Every synchronised node of the profile, one after the other; a failure costs
         only its node (logged: it is checked again at the next connection)."""
+        if not self.cache.host.config.pubsub_cache:
+            return  # turned off in sat.conf: nothing is served from it
         nodes = await self.cache.storage.nodes(SyncState.COMPLETED, client.profile)
         repaired = 0
         for node in nodes:
