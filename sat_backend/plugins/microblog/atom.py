@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -56,6 +57,9 @@ def parse_entry(entry_xml: bytes | str) -> dict[str, Any]:
     author = entry.find(f"{A}author")
     if author is not None:
         parsed["author"] = {key: _text(author, key) for key in ("name", "uri", "email") if _text(author, key)}
+        uri = parsed["author"].get("uri", "")
+        if uri.startswith("xmpp:") and uri[5:].partition("?")[0]:
+            parsed["author"]["jid"] = unquote(uri[5:].partition("?")[0])  # XEP-0277 §3.1: the author's JID
     for link in entry.findall(f"{A}link"):
         if link.get("rel") == "replies" and link.get("title") == "comments" and link.get("href"):
             parsed["comments"] = link.get("href")
