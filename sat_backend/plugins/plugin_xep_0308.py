@@ -2,9 +2,10 @@
 
 ``MessageEdit`` sends a new text for one of our messages; received corrections replace
 the text in history, which keeps the replaced ones (``message_versions``, shown in
-``extra.edits``). Every correction names the *original* message (§5), also when it
-corrects a correction, and is accepted only from that message's author (§7); history
-applies it to any of the author's messages, not only the last one, as most clients do.
+``extra.edits``). Every correction names the *original* message, also when it corrects
+a correction, and is accepted only from that message's author (a spoofing defence);
+history applies it to any of the author's messages, not only the last one, as most
+clients do.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A reaction stanza always carries the sender's *whole* set of reactions to a mess
 shows their union by emoji. ``MessageReactionsSet`` computes our new set from the
 ``update_type``, sends it and stores it; received sets (live, carbons of our other
 devices, archive) go through :mod:`sat_backend.core.im.message_changes`. Each reaction
-must be a single emoji (§5, checked by :func:`~sat_backend.core.im.emoji.is_single_emoji`):
+must be a single emoji (business rules, checked by :func:`~sat_backend.core.im.emoji.is_single_emoji`):
 ours are refused with ``InvalidArgument``, others' are dropped from their set.
 """
 
@@ -96,7 +96,7 @@ def check_reactions(reactions: list[str], update_type: str) -> None:
         raise InvalidArgument(f"at most {MAX_REACTIONS} reactions")
     for reaction in reactions:
         if not is_single_emoji(reaction):
-            raise InvalidArgument(f"{reaction[:40]!r} is not a single emoji (XEP-0444 §5)")
+            raise InvalidArgument(f"{reaction[:40]!r} is not a single emoji (XEP-0444)")
 
 
 class Reactions:

@@ -1,6 +1,6 @@
 """Messaging members: send, history, new-message signal (core interface); reactions
-(XEP-0444) and corrections (XEP-0308) with their ``MessageUpdate`` signal (plugin
-interface for the methods, as in the contract)."""
+(XEP-0444), corrections (XEP-0308) and retractions (XEP-0424) with their
+``MessageUpdate`` signal (plugin interface for the methods, as in the contract)."""
 
 from __future__ import annotations
 
@@ -112,5 +112,14 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "Correct a message we sent (XEP-0308): the new text is sent and replaces the old one "
         "in history, which keeps it in ``extra.edits``; ``MessageUpdate(uid, \"edit\", …)``. "
         "``PermissionDenied`` for someone else's message, ``Conflict`` for a retracted one.",
+    ),
+    Method(
+        "MessageRetract",
+        "plugin",
+        (Arg("message_uid", "s", "uid of one of our messages"), PROFILE),
+        "",
+        "Retract a message we sent (XEP-0424, with a XEP-0428 fallback body): history keeps a "
+        "tombstone without text (``extra.retracted``); ``MessageUpdate(uid, \"retract\", …)``. "
+        "``PermissionDenied`` for someone else's message, ``Conflict`` if already retracted.",
     ),
 )

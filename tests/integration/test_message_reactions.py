@@ -32,7 +32,7 @@ is_reaction = has_child(NS_REACTIONS, "reactions")
 
 
 def reactions_sent(message: Message) -> tuple[str, list[str]]:
-    """(id, reactions) of a received reaction stanza, checked against XEP-0444 §3: a
+    """(id, reactions) of a received reaction stanza, checked against XEP-0444: a
     ``<reactions id/>`` of bare ``<reaction/>`` texts, a store hint, no body."""
     element = message.xml.find(f"{{{NS_REACTIONS}}}reactions")
     assert element is not None and set(element.attrib) == {"id"}

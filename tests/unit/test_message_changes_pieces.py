@@ -1,5 +1,5 @@
-"""Pure pieces of the changes to messages: stanza parsing at the edge, reaction-set
-arithmetic, the ``extra`` that HistoryGet shows."""
+"""Pure pieces of reactions, corrections and retractions: stanza parsing at the edge,
+reaction-set arithmetic, the ``extra`` that HistoryGet shows."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, history_extra, parse_message_element
 from sat_backend.memory.sqla_mapping import History, MessageReaction, MessageVersion
 from sat_backend.plugins.plugin_xep_0308 import parse_correction
+from sat_backend.plugins.plugin_xep_0424 import parse_retraction
 from sat_backend.plugins.plugin_xep_0444 import check_reactions, parse_reactions, updated_reactions
 
 ME = JID("alice@localhost/desk")
-PARSERS = (parse_reactions, parse_correction)
+PARSERS = (parse_reactions, parse_correction, parse_retraction)
 
 
 def element(xml: str) -> domish.Element:
@@ -65,16 +66,26 @@ def test_a_reaction_stanza_is_a_change_not_a_message() -> None:
                   "<reactions xmlns='urn:xmpp:reactions:0'/></message>")
 
 
-def test_corrections() -> None:
+def test_corrections_and_retractions() -> None:
     correction = change_of(
         "<message xmlns='jabber:client' from='bob@localhost/p' type='chat' id='c1'><body>fixed</body>"
         "<replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>"
     )
     assert correction == MessageChange("edit", "m1", {"message": {"": "fixed"}})
+    retraction = change_of(
+        "<message xmlns='jabber:client' from='bob@localhost/p' type='chat'><body>fallback</body>"
+        "<retract xmlns='urn:xmpp:message-retract:1' id='m1'/>"
+        "<fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:message-retract:1'/></message>"
+    )
+    assert retraction == MessageChange("retract", "m1")
     for broken in ("<replace xmlns='urn:xmpp:message-correct:0' id='m1'/>",      # no new text
-                   "<body>x</body><replace xmlns='urn:xmpp:message-correct:0'/>"):
+                   "<body>x</body><replace xmlns='urn:xmpp:message-correct:0'/>",
+                   "<retract xmlns='urn:xmpp:message-retract:1'/>"):
         with pytest.raises(MalformedStanza):
             change_of(f"<message xmlns='jabber:client' from='bob@localhost/p'>{broken}</message>")
+    # the old retraction namespace is not ours: a plain message (its fallback body)
+    assert change_of("<message xmlns='jabber:client' from='bob@localhost/p'><body>fallback</body>"
+                     "<retract xmlns='urn:xmpp:message-retract:0' id='m1'/></message>") is None
 
 
 def test_plain_messages_keep_their_stanza_id() -> None:

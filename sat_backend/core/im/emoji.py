@@ -1,6 +1,6 @@
 """Is this text one emoji? The check XEP-0444 (Message Reactions) asks of every reaction.
 
-XEP-0444 §5: a reaction is made of "Unicode codepoints that can be displayed as a single
+XEP-0444 (business rules): a reaction is made of "Unicode codepoints that can be displayed as a single
 emoji", as defined by Unicode Technical Standard #51. We accept exactly one extended
 grapheme cluster that follows the UTS #51 emoji grammar (ED-27 *possible emoji*,
 tightened so that text-default characters such as ``1`` or ``#`` alone are refused):

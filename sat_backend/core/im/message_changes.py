@@ -7,7 +7,7 @@ message a change names, applies it and emits ``MessageUpdate``; a change whose m
 is not in history yet is kept in the database and applied when that message arrives
 (typically from the archive, after the reaction came live), never dropped.
 
-References (XEP-0444 §4, XEP-0308 §3, XEP-0424 §4, for 1:1 chats): a message is named by
+References (XEP-0444, XEP-0308, XEP-0424, in 1:1 chats): a message is named by
 its XEP-0359 origin-id, or by its stanza ``id`` when the sender gave none. We send
 messages with ``id`` = origin-id = uid, so both name our own messages.
 """
@@ -109,8 +109,8 @@ class MessageChanges:
     ) -> tuple[XmppClient, History]:
         """The connected client and the message a bridge call wants to change.
 
-        :param own_only: only a message we sent (corrections, retractions): XEP-0308 §5 and
-            XEP-0424 §7 let only the author change a message.
+        :param own_only: only a message we sent (corrections, retractions): XEP-0308 and
+            XEP-0424 let only the author change a message.
         :raises InvalidArgument: malformed uid.
         :raises ProfileNotConnected: the profile is offline.
         :raises NotFound: no such message in this profile's history.
@@ -157,7 +157,7 @@ def reference_id(target: History) -> str:
 
 def is_from_author(profile: str, received: ReceivedChange, target: History) -> bool:
     """Whether a correction or retraction comes from the message's author; anyone else's
-    is a spoofing attempt (XEP-0308 §7, XEP-0424 §8): logged and ignored."""
+    is a spoofing attempt (security considerations of XEP-0308 and XEP-0424): logged and ignored."""
     if received.sender == target.source:
         return True
     log.warning("%s: ignored a %s of %s's message %s sent by %s", profile, received.kind, target.source,

@@ -1,4 +1,4 @@
-"""``sat message send|react|edit`` and ``sat history``: messages and their history."""
+"""``sat message send|react|edit|retract`` and ``sat history``: messages and their history."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ async def react(client: AsyncBridgeClient, args: argparse.Namespace, output: Out
 
 async def edit_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     await client.message_edit(args.uid, {args.lang: _text_argument(args)}, "{}", args.profile, timeout=args.timeout)
+    return 0
+
+
+async def retract_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    await client.message_retract(args.uid, args.profile, timeout=args.timeout)
     return 0
 
 
@@ -110,6 +115,10 @@ def register(subparsers: Any) -> None:
     edit.add_argument("text", nargs="*", help="the new text (default: read stdin)")
     edit.add_argument("--lang", default="", help="xml:lang of the text (default: none)")
     add_profile_option(edit)
+
+    retract = command(actions, "retract", retract_message, "retract (unsend) one of your messages")
+    retract.add_argument("uid", help="uid of your message")
+    add_profile_option(retract)
 
     history = command(subparsers, "history", show_history, "show the message history, oldest first")
     history.add_argument("with_jid", nargs="?", help="only the conversation with this JID")
