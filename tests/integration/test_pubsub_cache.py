@@ -300,9 +300,9 @@ def test_what_other_services_send_configuration_and_items_without_id_or_unparsab
 
 
 def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
-    """Offline, the peer publishes 3 items, retracts 1 and deletes another node, and alice's
-    subscription was lost: on reconnection the cache equals the service again, with the
-    PsEvents, and live notifications arrive again."""
+    """Offline, the peer publishes 3 items, changes 1, retracts 1 and deletes another node,
+    and alice's subscription was lost: on reconnection the cache equals the service again,
+    with the PsEvents, and live notifications arrive again."""
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, fresh_prosody, "alice")
@@ -320,6 +320,7 @@ def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, f
         client.disconnect("alice")
 
         carol.publish_many(SERVICE, "kept", [(f"new{index}", entry(f"new {index}")) for index in range(3)])
+        carol.publish(SERVICE, "kept", entry("kept 3 changed"), "kept3")
         carol.retract(SERVICE, "kept", "kept1")
         carol.call(lambda xmpp: xmpp.plugin["xep_0060"].delete_node(SERVICE, "gone"))
         signals = SignalRecorder(client, "PsEvent")
@@ -330,12 +331,15 @@ def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, f
                                     (svc, name, event_kind, prof) == (SERVICE, node, kind, "alice"))
 
         added = json.loads(on("kept", "items")[4])
-        assert [item["id"] for item in added["items"]] == ["new0", "new1", "new2"]
+        assert [item["id"] for item in added["items"]] == ["new0", "new1", "new2", "kept3"]
         assert json.loads(on("kept", "retract")[4])["retracted"] == ["kept1"]
         on("gone", "delete")
-        service_ids = [name for name, _ in carol.get_items(SERVICE, "kept")]
-        assert item_ids(cached(client, "kept")) == service_ids
-        assert service_ids == ["kept0", "kept2", "kept3", "kept4", "notified", "new0", "new1", "new2"]
+        service = {name: payload.findtext("{urn:example:test}text")
+                   for name, payload in carol.get_items(SERVICE, "kept")}
+        cache = cached(client, "kept")
+        assert dict(zip(item_ids(cache), texts(cache))) == service
+        assert sorted(service) == ["kept0", "kept2", "kept3", "kept4", "new0", "new1", "new2", "notified"]
+        assert service["kept3"] == "kept 3 changed"
         try:
             cached(client, "gone")
         except errors.NotFound:
