@@ -12,14 +12,19 @@ MICROBLOG_MEMBERS: tuple[Member, ...] = (
     Method("MbSend", "plugin",
            (BLOG_SERVICE, BLOG_NODE,
             Arg("data_json", "s", "JSON object: ``title``, ``content``, ``content_xhtml`` (sanitised), "
-                "``tags`` (list), ``id``, ``comments`` (node URI)"), PROFILE),
+                "``tags`` (list), ``id``, ``comments`` (``true``: create the post's comments node "
+                "``urn:xmpp:microblog:0:comments/<item id>``, open to all, on your PEP service or "
+                "``comments_service``, named ``comments_node`` if given; a string: the ``xmpp:`` URI of an "
+                "existing node)"), PROFILE),
            "s", "Publish a blog post (an Atom entry).", out_doc="item id"),
     Method("MbGet", "plugin",
            (BLOG_SERVICE, BLOG_NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these"),
             Arg("extra_json", "s", "as PsItemsGet"), PROFILE),
            "s",
-           'Blog posts as JSON ``{"items": [{"id", "title", "content", "content_xhtml"?, "author", '
-           '"published", "updated", "tags", "comments"?}], "rsm", "complete", "cached"}``.'),
+           'Blog posts as JSON ``{"items": [{"item_id", "id", "title", "content", "content_xhtml"?, '
+           '"author" {"name", "uri", "jid"}?, "published", "updated" (RFC 3339, "" if missing or invalid), '
+           '"tags", "comments"?, "comments_service"?, "comments_node"?}], "rsm", "complete", "cached"}``; '
+           'items that are not Atom entries are skipped (and logged).'),
     Method("MbRetract", "plugin", (BLOG_SERVICE, BLOG_NODE, Arg("item_id", "s", "post to delete"), PROFILE),
            "", "Delete a blog post."),
 )

@@ -21,6 +21,7 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import connected_peer
+from tests.integration.test_cli import sat
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 BLOG = "urn:xmpp:microblog:0"
@@ -178,3 +179,17 @@ def test_bad_comments_input(contacts: tuple[BridgeClient, SignalRecorder]) -> No
     post = next(post for post in mb_get(client, "", "", "alice")["items"] if post["item_id"] == post_id)
     assert (post["comments_service"], post["comments_node"]) == ("pubsub.localhost", "my-comments")
     assert mb_get(client, "pubsub.localhost", "my-comments", "alice")["items"] == []
+
+
+def test_comments_from_the_command_line(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    assert backend.client is not None
+    create_xmpp_profile(backend.client, fresh_prosody, "alice")
+    assert sat(backend, "connect", "-p", "alice").returncode == 0
+    posted = sat(backend, "blog", "set", "-t", "Talk", "--comments", "about", "this", "-p", "alice")
+    assert posted.returncode == 0, posted.stderr
+    post_id = posted.stdout.strip()
+    listed = sat(backend, "blog", "get", "-p", "alice").stdout
+    assert f"comments: -s {ALICE} -n {BLOG}:comments/{post_id}" in listed
+    reply = sat(backend, "blog", "set", "-s", ALICE, "-n", f"{BLOG}:comments/{post_id}", "a", "reply", "-p", "alice")
+    assert reply.returncode == 0, reply.stderr
+    assert "a reply" in sat(backend, "blog", "get", "-s", ALICE, "-n", f"{BLOG}:comments/{post_id}", "-p", "alice").stdout

@@ -92,6 +92,8 @@ async def blog_get(client: AsyncBridgeClient, args: argparse.Namespace, output: 
         output.value(f"# {post.get('title', '')}  ({post.get('published', '')}, id {post.get('item_id', '')}){tags}")
         if post.get("content"):
             output.value(post["content"])
+        if post.get("comments_node"):
+            output.value(f"comments: -s {post['comments_service']} -n {post['comments_node']}")
         output.value("")
     return 0
 
@@ -101,6 +103,8 @@ async def blog_set(client: AsyncBridgeClient, args: argparse.Namespace, output: 
     if not (content or args.title):
         raise InvalidArgument("give a title or a content (arguments or stdin)")
     data = {"title": args.title or "", "content": content, "tags": args.tag or []}
+    if args.comments:
+        data["comments"] = True  # the backend creates the post's comments node
     item_id = await client.mb_send(args.service, args.node, json.dumps(data), args.profile, timeout=args.timeout)
     output.value({"item_id": item_id} if output.json else item_id)
     return 0
@@ -169,5 +173,6 @@ def register(subparsers: Any) -> None:
             parser.add_argument("content", nargs="*", help="text (default: stdin)")
             parser.add_argument("-t", "--title")
             parser.add_argument("--tag", action="append")
+            parser.add_argument("--comments", action="store_true", help="open a comments node for the post")
         else:
             parser.add_argument("item_id")
