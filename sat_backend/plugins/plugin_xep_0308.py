@@ -18,7 +18,7 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.message_changes import is_from_author, reference_id
-from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, first_child, texts
+from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, change_reference, texts
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.message_changes_storage import ReceivedChange
@@ -48,16 +48,16 @@ def parse_correction(element: domish.Element) -> MessageChange | None:
 
     :raises MalformedStanza: no id of the corrected message, or no new text.
     """
-    replace = first_child(element, NS_CORRECT, "replace")
-    if replace is None:
+    found = change_reference(element, NS_CORRECT, "replace")
+    if found is None:
         return None
-    reference = replace.getAttribute("id")
+    _, reference = found
     bodies = texts(element, "body")
-    if not reference or not bodies:
-        raise MalformedStanza("a correction needs the id of the message and its new text")
+    if not bodies:
+        raise MalformedStanza("a correction without its new text")
     if sum(len(text) for text in bodies.values()) > MAX_BODY_LENGTH:
         raise MalformedStanza("a correction longer than the longest message")
-    return MessageChange(KIND, str(reference), {"message": bodies})
+    return MessageChange(KIND, reference, {"message": bodies})
 
 
 def edit_data(bodies: dict[str, str], edited: float) -> dict[str, Any]:

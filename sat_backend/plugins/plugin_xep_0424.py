@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.words.xish import domish
 
 from sat_backend.core.im.message_changes import is_from_author, reference_id
-from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, first_child
+from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
 
@@ -49,13 +49,8 @@ def parse_retraction(element: domish.Element) -> MessageChange | None:
 
     :raises MalformedStanza: ``<retract/>`` without the id of its message.
     """
-    retract = first_child(element, NS_RETRACT, "retract")
-    if retract is None:
-        return None
-    reference = retract.getAttribute("id")
-    if not reference:
-        raise MalformedStanza("a retraction without the id of its message")
-    return MessageChange(KIND, str(reference))
+    found = change_reference(element, NS_RETRACT, "retract")
+    return None if found is None else MessageChange(KIND, found[1])
 
 
 def retract_data(retracted: float, by: str) -> dict[str, Any]:

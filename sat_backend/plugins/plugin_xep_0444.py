@@ -20,7 +20,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.emoji import is_single_emoji
 from sat_backend.core.im.message_changes import reference_id
-from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, first_child
+from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
 
@@ -52,12 +52,10 @@ def parse_reactions(element: domish.Element) -> MessageChange | None:
 
     :raises MalformedStanza: ``<reactions/>`` without the id of its message.
     """
-    reactions = first_child(element, NS_REACTIONS, "reactions")
-    if reactions is None:
+    found = change_reference(element, NS_REACTIONS, "reactions")
+    if found is None:
         return None
-    reference = reactions.getAttribute("id")
-    if not reference:
-        raise MalformedStanza("reactions without the id of their message")
+    reactions, reference = found
     values: list[str] = []
     for child in reactions.elements(NS_REACTIONS, "reaction"):
         text = str(child)
@@ -65,7 +63,7 @@ def parse_reactions(element: domish.Element) -> MessageChange | None:
             log.info("ignored a reaction that is not a single emoji: %r", text[:40])
         elif text not in values and len(values) < MAX_REACTIONS:
             values.append(text)
-    return MessageChange(KIND, str(reference), {"reactions": values})
+    return MessageChange(KIND, reference, {"reactions": values})
 
 
 def updated_reactions(current: list[str], given: list[str], update_type: str) -> list[str]:

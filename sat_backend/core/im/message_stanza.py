@@ -221,6 +221,21 @@ def texts(element: domish.Element, name: str) -> dict[str, str]:
     return found
 
 
+def change_reference(element: domish.Element, uri: str, name: str) -> tuple[domish.Element, str] | None:
+    """The child that makes a ``<message/>`` a change (``<reactions/>``, ``<replace/>``,
+    ``<retract/>``…) and the ``id`` of the message it names; None without such a child.
+
+    :raises MalformedStanza: the child names no message.
+    """
+    child = first_child(element, uri, name)
+    if child is None:
+        return None
+    reference = child.getAttribute("id")
+    if not reference:
+        raise MalformedStanza(f"<{name}/> without the id of its message")
+    return child, str(reference)
+
+
 def first_child(element: domish.Element, uri: str, name: str) -> domish.Element | None:
     for child in element.elements(uri, name):
         return child
