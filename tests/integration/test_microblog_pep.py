@@ -97,20 +97,47 @@ def test_a_contacts_posts_reach_us_and_their_blog_is_cached(
 
 
 def test_our_caps_list_microblog_notify(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
-    """An independent client computes the caps hash of what we answer and asks for the
-    ``node#ver`` we advertise: we answer it only for the ver we send, with +notify."""
+    """The ``ver`` in the presence we send (XEP-0115) is the hash of a disco#info answer
+    listing +notify: checked by an independent client, hash computed here."""
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, fresh_prosody, "bob")
-    signals = SignalRecorder(client, "Connected")
+    signals = SignalRecorder(client, "Connected", "ContactSubscriptionRequest")
     client.connect("bob")
     (own_jid, _) = signals.wait_for("Connected")
     with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
-        info = carol.call(lambda xmpp: xmpp.plugin["xep_0030"].get_info(jid=own_jid))["disco_info"]
+        caps = carol.call(lambda xmpp: _first_caps_from(xmpp, own_jid, lambda: xmpp.send_presence_subscription(
+            pto="bob@localhost"), lambda: (signals.wait_for("ContactSubscriptionRequest"),
+                                            client.contact_subscription_answer("carol@localhost", True, "bob"))),
+            timeout=30)
+        assert (caps.get("hash"), caps.get("node")) == ("sha-1", OUR_NODE)
+        at_node = carol.call(lambda xmpp: xmpp.plugin["xep_0030"].get_info(jid=own_jid, node=f"{OUR_NODE}#{caps['ver']}"))
+        info = at_node["disco_info"]
         assert NOTIFY in info["features"]
-        ver = _verstring(info)
-        at_node = carol.call(lambda xmpp: xmpp.plugin["xep_0030"].get_info(jid=own_jid, node=f"{OUR_NODE}#{ver}"))
-        assert NOTIFY in at_node["disco_info"]["features"]
+        assert _verstring(info) == caps["ver"]
+        plain = carol.call(lambda xmpp: xmpp.plugin["xep_0030"].get_info(jid=own_jid))["disco_info"]
+        assert NOTIFY in plain["features"]
+
+
+async def _first_caps_from(xmpp: Any, sender: str, request: Any, answer: Any) -> dict[str, str]:
+    """Attributes of the ``<c/>`` in the first presence of ``sender`` carol receives after
+    ``request()``; ``answer()`` (blocking: the backend's side) runs in a thread meanwhile."""
+    import asyncio
+
+    received: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+    def on_presence(presence: Any) -> None:
+        element = presence.xml.find("{http://jabber.org/protocol/caps}c")
+        if str(presence["from"]) == sender and element is not None and not received.done():
+            received.set_result(dict(element.attrib))
+
+    xmpp.add_event_handler("presence_available", on_presence)
+    try:
+        request()
+        await asyncio.to_thread(answer)
+        return await asyncio.wait_for(received, 20)
+    finally:
+        xmpp.del_event_handler("presence_available", on_presence)
 
 
 def _verstring(info: SlixDiscoInfo) -> str:
