@@ -1,5 +1,7 @@
 """The pubsub cache against Prosody 0.12 (which ignores RSM on items): a big node is cached
-completely, then read from the database, kept fresh by notifications, and readable offline."""
+completely, then read from the database, kept fresh by notifications (in batches, signals
+after the commit), repaired after a reconnection, and readable offline; what Prosody never
+sends (configuration notifications…) comes from a pubsub component of our own."""
 
 from __future__ import annotations
 
@@ -116,13 +118,6 @@ def test_uncached_node_reads_go_to_the_service(backend: BackendProcess, fresh_pr
 def test_a_sync_cut_by_a_restart_is_not_left_in_progress(backend: BackendProcess) -> None:
     """A backend stopped mid-sync must not serve, nor keep, a half node: at start the node
     is reset to "not analysed", so its next read synchronises it again."""
-    import asyncio
-    from pathlib import Path
-
-    from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage
-    from sat_backend.memory.sqla import Storage
-    from sat_backend.memory.sqla_mapping import SyncState
-
     client = backend.client
     assert client is not None
     client.profile_create("alice", "alice@localhost", "pw", "{}")
@@ -223,12 +218,12 @@ def test_a_burst_of_notifications_is_stored_in_few_transactions_then_signalled_i
     assert len(sizes) < len(burst), f"no batching: {sizes}"
 
 
-def test_changes_of_a_batch_apply_in_order_in_one_transaction(tmp_path: Path) -> None:
-    """Storage semantics of a batch, on a real SQLite file: a retract after an upsert of
+def test_changes_of_a_batch_apply_in_order_in_one_transaction(database_url: str) -> None:
+    """Storage semantics of a batch, on SQLite and PostgreSQL: a retract after an upsert of
     the same id wins, a purge clears what came before it, a republished id is updated."""
 
     async def scenario() -> tuple[dict[str, list[tuple[str, str]]], int]:
-        storage = Storage(f"sqlite+aiosqlite:///{tmp_path / 'sat.db'}")
+        storage = Storage(database_url)
         await storage.initialise()
         try:
             await storage.create_profile("alice")
