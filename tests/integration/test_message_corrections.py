@@ -8,8 +8,10 @@ import json
 import pytest
 
 from sat_bridge import errors
+from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess
-from tests.fixtures.xmpp_peer import XmppPeer
+from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     NS_CORRECT,
     Alice,
@@ -94,3 +96,19 @@ def test_edit_from_the_command_line(backend: BackendProcess, alice: Alice, carol
 
 def test_corrections_are_advertised(alice: Alice, carol: XmppPeer) -> None:
     assert NS_CORRECT in features_of(carol, alice[0])
+
+
+def test_our_other_device_corrects_its_message_by_carbons(
+    alice: Alice, carol: XmppPeer, fresh_prosody: ProsodyServer,
+) -> None:
+    client, signals = alice
+    with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
+        phone_id = phone.send_message("carol@localhost", "sent from the phone")
+        uid = signals.wait_for("MessageNew", new_message("sent from the phone"))[0]
+        phone.send_correction("carol@localhost", phone_id, "sent from my phone")
+        assert wait_update(signals, uid, "edit")["message"] == {"": "sent from my phone"}
+    assert history_row(client, uid)[4] == {"": "sent from my phone"}
+    # and this device may go on correcting it: the message is ours
+    client.message_edit(uid, {"": "sent from my phone, really"}, "{}", "alice")
+    got = carol.wait_message(lambda message: message["body"] == "sent from my phone, really")
+    assert got["replace"]["id"] == phone_id       # the original id, not our uid
