@@ -193,8 +193,9 @@ def test_comments_node_is_created_linked_cached_and_purged_by_subtype(
     assert [item["item_id"] for item in again["items"]] == [comment_id]
 
 
-def test_bad_comments_input(contacts: tuple[BridgeClient, SignalRecorder]) -> None:
-    client, _ = contacts
+def test_comments_on_a_pubsub_service_and_bad_input(contacts: tuple[BridgeClient, SignalRecorder],
+                                                    backend: BackendProcess) -> None:
+    client, signals = contacts
     for data in ({"title": "t", "comments": 1}, {"title": "t", "comments_service": "not a jid@@"},
                  {"title": "t", "comments_node": 3}, {"title": "t", "comments": "xmpp:x?;node=y", "comments_node": "z"},
                  {"title": "t", "id": 5}):
@@ -206,6 +207,16 @@ def test_bad_comments_input(contacts: tuple[BridgeClient, SignalRecorder]) -> No
     post = next(post for post in mb_get(client, "", "", "alice")["items"] if post["item_id"] == post_id)
     assert (post["comments_service"], post["comments_node"]) == ("pubsub.localhost", "my-comments")
     assert mb_get(client, "pubsub.localhost", "my-comments", "alice")["items"] == []
+    # on a pubsub service given, named after the post: cached as comments
+    post_id = client.mb_send("", "", json.dumps({"title": "Hosted", "comments_service": "pubsub.localhost"}), "alice")
+    node = f"{BLOG}:comments/{post_id}"
+    assert mb_get(client, "pubsub.localhost", node, "bob")["items"] == []
+    client.ps_cache_sync("pubsub.localhost", node, "bob")
+    comment_id = client.mb_send("pubsub.localhost", node, json.dumps({"content": "hosted reply"}), "bob")
+    signals.wait_for("PsEvent", lambda cat, svc, nd, kind, data, prof:
+                     (prof, svc, nd, kind) == ("bob", "pubsub.localhost", node, "items") and comment_id in data)
+    assert [c["content"] for c in mb_get(client, "pubsub.localhost", node, "bob")["items"]] == ["hosted reply"]
+    assert node_row(backend, "bob", "pubsub.localhost", node) == ("blog", "comment", "completed")
 
 
 def test_comments_from_the_command_line(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
