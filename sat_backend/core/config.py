@@ -76,6 +76,9 @@ class Config:
     #: ``[pubsub] cache``: false makes every pubsub read go to the service (for all
     #: profiles, whatever their ``Pubsub/UseCache`` param says)
     pubsub_cache: bool = True
+    #: ``[xmpp] request_timeout``: seconds a request (IQ) waits for its answer before the
+    #: bridge call fails with ``Timeout`` (a 1,000-item pubsub node takes ≈ 0.4 s here)
+    request_timeout: float = 60.0
     #: where the config was read from (None: no file, defaults only)
     source: Path | None = None
 
@@ -133,7 +136,23 @@ def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
     config.plugin_dirs = [Path(p).expanduser() for p in _list_value(parser, "plugins", "dirs")]
     config.plugins_disabled = _list_value(parser, "plugins", "disabled")
     config.pubsub_cache = _bool_value(parser, "pubsub", "cache", config.pubsub_cache, source)
+    config.request_timeout = _positive_value(parser, "xmpp", "request_timeout", config.request_timeout, source)
     return config
+
+
+def _positive_value(parser: configparser.ConfigParser, section: str, key: str, default: float,
+                    source: Path) -> float:
+    raw = parser.get(section, key, fallback="").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        log.warning("%s: [%s] %s must be a number of seconds (0 < s <= 3600), %r ignored", source, section, key, raw)
+        return default
+    return value
 
 
 def _bool_value(parser: configparser.ConfigParser, section: str, key: str, default: bool, source: Path) -> bool:

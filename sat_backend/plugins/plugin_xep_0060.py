@@ -18,13 +18,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from twisted.internet import defer
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp import data_form, pubsub
 from tx_xmpp.rsm import PubSubClient, RSMRequest
 
-from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
+from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stanza, Timeout
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
@@ -210,7 +212,13 @@ class Pubsub:
         return JID(await self.host.params.get_public("Connection", "JabberID", profile))
 
     async def _ask(self, deferred: Any, what: str) -> Any:
-        """Await a pubsub request; stanza errors become ``Stanza``/``NotFound`` with the condition."""
+        """Await a pubsub request; stanza errors become ``Stanza``/``NotFound`` with the condition.
+
+        Bounded by ``[xmpp] request_timeout``: a service that never answers (Prosody 0.12
+        drops the IQ when a Lua error hits it) must not leave a bridge call without a reply.
+        """
+        timeout = self.host.config.request_timeout
+        deferred.addTimeout(timeout, self.host.sessions.reactor)
         try:
             return await wait(deferred)
         except error.StanzaError as exc:
@@ -220,8 +228,10 @@ class Pubsub:
             raise Stanza(f"{exc.condition}: {what}{text}") from None
         except pubsub.SubscriptionPending:
             raise Stanza(f"pending: {what}: the subscription awaits approval") from None
-        except xmlstream.TimeoutError:
-            raise Timeout(f"{what}: no answer") from None
+        except (xmlstream.TimeoutError, defer.TimeoutError):
+            raise Timeout(f"{what}: no answer within {timeout:g} s") from None
+        except (ConnectionLost, ConnectionDone):
+            raise Network(f"{what}: the connection to the server was lost") from None
 
     # bridge members ----------------------------------------------------------------------
 

@@ -60,6 +60,17 @@ def test_pubsub_cache_switch(xdg: Path, caplog: pytest.LogCaptureFixture) -> Non
     assert "sometimes" in caplog.text
 
 
+def test_request_timeout(xdg: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = xdg / "c.conf"
+    assert load_config(path if path.exists() else None).request_timeout == 60.0
+    path.write_text("[xmpp]\nrequest_timeout = 2.5\n")
+    assert load_config(path).request_timeout == 2.5
+    for bad in ("0", "-3", "soon", "86400"):
+        path.write_text(f"[xmpp]\nrequest_timeout = {bad}\n")
+        assert load_config(path).request_timeout == 60.0
+        assert repr(bad) in caplog.text
+
+
 def test_explicit_database_url_wins(xdg: Path) -> None:
     path = xdg / "c.conf"
     path.write_text("[storage]\ndatabase_url = postgresql+asyncpg://u@localhost/sat\n")
