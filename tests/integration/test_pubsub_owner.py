@@ -88,7 +88,18 @@ def test_affiliations_managed_by_the_owner(alice: BridgeClient, node: str, carol
             alice.ps_node_affiliations_set(SERVICE, node, affiliations, "alice")
 
 
-def test_subscriptions_seen_by_owner_and_subscriber(alice: BridgeClient, node: str, carol: XmppPeer) -> None:
+def test_subscriptions_seen_by_owner_and_subscriber(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """On a Prosody of its own: Prosody 0.12 drops a service-wide subscriptions request with
+    a Lua error (util/pubsub.lua, ``flatten_subscriptions``) once one of the subscribed nodes
+    was deleted, which other tests do on the shared server."""
+    with connected_profile(backend, fresh_prosody, "alice") as alice, \
+            connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        node = f"owner-{uuid.uuid4().hex[:8]}"
+        alice.ps_node_create(SERVICE, node, json.dumps({"pubsub#max_items": "max"}), "alice")
+        check_subscriptions(alice, node, carol)
+
+
+def check_subscriptions(alice: BridgeClient, node: str, carol: XmppPeer) -> None:
     carol.call(lambda xmpp: xmpp.plugin["xep_0060"].subscribe(SERVICE, node))
     subscribers = json.loads(alice.ps_node_subscriptions_get(SERVICE, node, "alice"))
     assert [(entry["jid"].split("/")[0], entry["subscription"]) for entry in subscribers] == [
