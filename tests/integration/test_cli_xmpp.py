@@ -22,20 +22,32 @@ def test_chat_from_the_command_line(backend: BackendProcess, fresh_prosody: Pros
         [SAT, "-O", "json", "monitor", "--signal", "MessageNew", "--count", "2"],
         env=backend.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    # Bob's two MessageNew (received, then sent) come among four: alice's are filtered out.
+    bob_only = subprocess.Popen(
+        [SAT, "-O", "json", "monitor", "--signal", "MessageNew", "-p", "bob", "--profile", "nobody",
+         "--count", "2"],
+        env=backend.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
     try:
         assert monitor.stderr is not None and "monitoring" in monitor.stderr.readline()
+        assert bob_only.stderr is not None and "monitoring" in bob_only.stderr.readline()
         sent = sat(backend, "message", "send", "bob@localhost", "hello", "from", "the", "CLI", "-p", "alice")
         assert sent.returncode == 0, sent.stderr
         out, _ = monitor.communicate(timeout=30)
+        records = [json.loads(line) for line in out.splitlines()]
+        assert {r["args"]["profile"] for r in records} == {"alice", "bob"}
+        assert all(r["args"]["message"] == {"": "hello from the CLI"} for r in records)
+        assert records[0]["args"]["uid"] == sent.stdout.strip() or records[1]["args"]["uid"] == sent.stdout.strip()
+
+        piped = sat(backend, "message", "send", "alice@localhost", "--subject", "re", "-p", "bob", stdin="answer\n")
+        assert piped.returncode == 0, piped.stderr
+        bob_out, _ = bob_only.communicate(timeout=30)
     finally:
         monitor.kill()
-    records = [json.loads(line) for line in out.splitlines()]
-    assert {r["args"]["profile"] for r in records} == {"alice", "bob"}
-    assert all(r["args"]["message"] == {"": "hello from the CLI"} for r in records)
-    assert records[0]["args"]["uid"] == sent.stdout.strip() or records[1]["args"]["uid"] == sent.stdout.strip()
-
-    piped = sat(backend, "message", "send", "alice@localhost", "--subject", "re", "-p", "bob", stdin="answer\n")
-    assert piped.returncode == 0, piped.stderr
+        bob_only.kill()
+    bob_records = [json.loads(line) for line in bob_out.splitlines()]
+    assert [(r["signal"], r["args"]["profile"]) for r in bob_records] == [("MessageNew", "bob")] * 2
+    assert [r["args"]["message"] for r in bob_records] == [{"": "hello from the CLI"}, {"": "answer"}]
     history = json.loads(sat(backend, "-O", "json", "history", "bob@localhost", "-p", "alice").stdout)
     assert [h["message"][""] for h in history] == ["hello from the CLI", "answer"]
     assert history[1]["subject"] == {"": "re"}

@@ -27,6 +27,36 @@ def signal_record(signal: Signal, args: tuple[Any, ...]) -> dict[str, Any]:
     return {"signal": signal.name, "args": named}
 
 
+def has_profile(signal: Signal) -> bool:
+    """Signals about one profile carry its name as their last argument."""
+    return bool(signal.args) and signal.args[-1].name == "profile"
+
+
+def select_signals(
+    signals: list[Signal], wanted: set[str], profiles: set[str]
+) -> tuple[list[Signal], set[str]]:
+    """The signals to listen to, and the wanted names that are unknown.
+
+    With a profile filter, signals without a profile argument are left out: they can
+    never match it.
+    """
+    known = {s.name for s in signals}
+    selected = [
+        s for s in signals
+        if (not wanted or s.name in wanted) and (not profiles or has_profile(s))
+    ]
+    return selected, wanted - known
+
+
+def profile_matches(signal: Signal, values: tuple[Any, ...], profiles: set[str]) -> bool:
+    """True when the signal is to be shown under the ``-p`` filter (none: everything)."""
+    if not profiles:
+        return True
+    if not has_profile(signal) or len(values) != len(signal.args):
+        return False
+    return values[-1] in profiles
+
+
 def signal_line(record: dict[str, Any]) -> str:
     shown = ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in record["args"].items())
     return f"{record['signal']}({shown})"
@@ -34,10 +64,13 @@ def signal_line(record: dict[str, Any]) -> str:
 
 async def monitor(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     wanted = set(args.signal or [])
-    signals = [s for s in client.spec.signals() if not wanted or s.name in wanted]
-    unknown = wanted - {s.name for s in signals}
+    profiles = set(args.profile or [])
+    signals, unknown = select_signals(client.spec.signals(), wanted, profiles)
     if unknown:
         output.error("InvalidArgument", f"unknown signal(s): {', '.join(sorted(unknown))}")
+        return 10
+    if not signals:
+        output.error("InvalidArgument", "none of these signals has a profile argument to filter on")
         return 10
     done = asyncio.Event()
     seen = 0
@@ -45,6 +78,8 @@ async def monitor(client: AsyncBridgeClient, args: argparse.Namespace, output: O
     def make_callback(signal: Signal) -> Any:
         def on_signal(*values: Any) -> None:
             nonlocal seen
+            if not profile_matches(signal, values, profiles):
+                return
             record = signal_record(signal, values)
             output.value(record if output.json else signal_line(record))
             output.out.flush()
@@ -65,3 +100,7 @@ def register(subparsers: Any) -> None:
     parser = command(subparsers, "monitor", monitor, "print bridge signals as they arrive")
     parser.add_argument("--signal", action="append", help="only this signal (repeatable)")
     parser.add_argument("--count", type=int, default=0, help="exit after N signals (default: never)")
+    parser.add_argument(
+        "-p", "--profile", action="append",
+        help="only signals about this profile (repeatable; signals without a profile are not shown)",
+    )
