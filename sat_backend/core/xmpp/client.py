@@ -26,6 +26,7 @@ from sat_backend.core.exceptions import AuthFailed, BridgeError, Network, Profil
 from sat_backend.core.xmpp.backoff import Backoff
 from sat_backend.core.xmpp.sasl import SaslInitializer
 from sat_backend.core.xmpp.settings import ConnectionSettings
+from sat_backend.core.xmpp.stream import XmlStream
 from sat_backend.core.xmpp.tls import client_tls_options
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class XmppClient(StreamManager):  # type: ignore[misc]
             JID(settings.jid.userhost()), settings.password, settings.tls_mode, tls_options
         )
         factory = xmlstream.XmlStreamFactory(self.authenticator)
+        factory.protocol = XmlStream  # refuses DTDs: no entity expansion from the network
         super().__init__(factory, reactor)
         factory.addBootstrap(xmlstream.STREAM_ERROR_EVENT, self._on_stream_error)
         self.backoff = Backoff()
@@ -91,6 +93,7 @@ class XmppClient(StreamManager):  # type: ignore[misc]
         self._attempt_result: defer.Deferred[None] | None = None
         self._attempt_timeout: Any = None
         self._stream_error: error.StreamError | None = None
+        self._parse_error: Exception | None = None
         self._reconnect_call: Any = None
         self._closed_waiters: list[defer.Deferred[None]] = []
 
@@ -154,7 +157,7 @@ class XmppClient(StreamManager):  # type: ignore[misc]
     def _attempt(self) -> defer.Deferred[None]:
         result: defer.Deferred[None] = defer.Deferred()
         self._attempt_result = result
-        self._stream_error = None
+        self._stream_error = self._parse_error = None
         self._attempt_timeout = self._reactor.callLater(CONNECT_TIMEOUT, self._on_attempt_timeout)
         log.info("%s: connecting to %s:%d (TLS %s)", self.profile, self.settings.host,
                  self.settings.port, self.settings.tls_mode)
@@ -203,7 +206,12 @@ class XmppClient(StreamManager):  # type: ignore[misc]
             self.xmlstream.transport.loseConnection()
 
     def _on_stream_error(self, stream_error: Failure) -> None:
-        self._stream_error = stream_error.value
+        if isinstance(stream_error.value, error.StreamError):
+            self._stream_error = stream_error.value
+        else:  # our parser refused what the server sent; the connection is dropped next
+            self._parse_error = stream_error.value
+            log.warning("%s: dropping the connection to %s: %s", self.profile, self.settings.host,
+                        stream_error.getErrorMessage())
 
     def _disconnected(self, reason: Failure) -> None:
         was_connected = self._initialized
@@ -252,6 +260,8 @@ class XmppClient(StreamManager):  # type: ignore[misc]
             return AuthFailed(f"{self.jid.userhost()}: authentication failed: {reason.getErrorMessage()}")
         if reason.check(xmlstream.TLSRequired):
             return Network(f"{self.settings.host} does not offer STARTTLS, and TLS is required")
+        if self._parse_error is not None:
+            return Network(f"{self.settings.host} sent XML we refuse: {self._parse_error}")
         if self._stream_error is not None:
             condition = self._stream_error.condition
             text = f": {self._stream_error.text}" if self._stream_error.text else ""
