@@ -7,6 +7,7 @@ session bus is running, or when a SàT backend already owns the name on it.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -37,6 +38,63 @@ def run(env: dict[str, str], *command: str, stdin: str | None = None, check: boo
     if check and result.returncode != 0:
         raise SystemExit(f"demo: `{shown}` failed with exit code {result.returncode}")
     return result.returncode
+
+
+def capture(env: dict[str, str], *command: str) -> str:
+    """Run a command like :func:`run`, show its output and give it back (for uids…)."""
+    shown = " ".join(shlex.quote(part) for part in command)
+    print(f"$ {shown}", flush=True)
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], env=env, capture_output=True, text=True, check=False
+    )
+    print(result.stdout, end="", flush=True)
+    print(result.stderr, end="", file=sys.stderr, flush=True)
+    if result.returncode != 0:
+        raise SystemExit(f"demo: `{shown}` failed with exit code {result.returncode}")
+    return result.stdout
+
+
+class Monitor:
+    """``sat monitor …`` in the background: listening once started, awaited by :meth:`wait`.
+
+    Those still running when the demo stops on an error are ended by :meth:`stop_all`.
+    """
+
+    running: list[subprocess.Popen[str]] = []
+
+    def __init__(self, env: dict[str, str], *options: str) -> None:
+        self.shown = "sat monitor " + " ".join(shlex.quote(part) for part in options)
+        print(f"$ {self.shown} &", flush=True)
+        self.process = subprocess.Popen(
+            [str(BIN / "sat"), "monitor", *options], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        Monitor.running.append(self.process)
+        assert self.process.stderr is not None
+        # "monitoring …" is printed once its match rules are in place: nothing is missed
+        print(self.process.stderr.readline(), end="", flush=True)
+
+    def wait(self, *expect: str, timeout: float = 30) -> str:
+        """Wait (bounded) for the monitor to exit after its --count; check what it saw."""
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"demo: `{self.shown}` saw nothing within {timeout:g} s") from None
+        Monitor.running.remove(self.process)
+        print(out, end="", flush=True)
+        if self.process.returncode != 0:
+            raise SystemExit(f"demo: `{self.shown}` failed ({self.process.returncode}): {err.strip()}")
+        missing = [text for text in expect if text not in out]
+        if missing:
+            raise SystemExit(f"demo: `{self.shown}` did not show {missing!r}")
+        return out
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for process in cls.running:
+            process.kill()
+            process.communicate()
+        cls.running.clear()
 
 
 def session_bus_usable(env: dict[str, str]) -> bool:
@@ -105,6 +163,7 @@ def main() -> int:
                 raise SystemExit("demo: the password appeared in the log!")
             print(f"(the backend log had {len(log_file.read_text().splitlines())} lines, no password)")
         finally:
+            Monitor.stop_all()
             run(env, "sat-backend", "stop", check=False) if _running(env) else None
             if bus is not None:
                 bus.stop()
@@ -124,19 +183,16 @@ def xmpp_demo(env: dict[str, str], root: Path) -> None:
                 "--ca-file", str(server.ca_file), stdin=f"{user} pw\n")
             run(env, "sat", "connect", "-p", user)
         banner("`sat monitor` prints every signal (running in the background)")
-        monitor = subprocess.Popen(
-            [str(BIN / "sat"), "monitor", "--signal", "MessageNew", "--count", "4"],
-            env=env, stderr=subprocess.PIPE, text=True,
-        )
-        assert monitor.stderr is not None
-        print(monitor.stderr.readline(), end="", flush=True)  # "monitoring …": it is listening
-        run(env, "sat", "message", "send", "bob@localhost", "Hello Bob, this is Alice", "-p", "alice")
-        run(env, "sat", "message", "send", "alice@localhost", "Hi Alice!", "--subject", "re: hello", "-p", "bob")
-        monitor.wait(timeout=30)
+        monitor = Monitor(env, "--signal", "MessageNew", "--count", "4")
+        hello = capture(env, "sat", "message", "send", "bob@localhost", "Hello Bob, this is Alice", "-p", "alice")
+        answer = capture(env, "sat", "message", "send", "alice@localhost", "Hi Alice!", "--subject", "re: hello",
+                         "-p", "bob")
+        monitor.wait('profile="alice"', 'profile="bob"', "Hi Alice!")
         banner("history, as stored by the backend")
         run(env, "sat", "history", "bob@localhost", "-p", "alice")
-        run(env, "sat", "--output", "json", "history", "-n", "1", "-p", "bob")
+        changes_demo(env, alice_uid=hello.strip(), bob_uid=answer.strip())
         blog_demo(env)
+        search_demo(env)
         run(env, "sat", "disconnect", "-p", "alice")
         run(env, "sat", "message", "send", "bob@localhost", "offline?", "-p", "alice", check=False)
         run(env, "sat", "disconnect", "-p", "bob")
@@ -158,16 +214,56 @@ def blog_demo(env: dict[str, str]) -> None:
     run(env, "sat", "pubsub", "cache", "sync", "-s", "alice@localhost", "-n", "urn:xmpp:microblog:0", "-p", "bob")
     run(env, "sat", "pubsub", "get", "-s", "alice@localhost", "-n", "urn:xmpp:microblog:0", "-m", "1",
         "--cache-only", "-p", "bob")
-    banner("a new post reaches Bob's cache and arrives as a PsEvent signal")
-    monitor = subprocess.Popen(
-        [str(BIN / "sat"), "monitor", "--signal", "PsEvent", "--count", "1"], env=env,
-        stderr=subprocess.PIPE, text=True,
-    )
-    assert monitor.stderr is not None
-    print(monitor.stderr.readline(), end="", flush=True)
+    banner("a new post reaches Bob's cache: his PsEvent says it is a blog post, parsed")
+    monitor = Monitor(env, "--signal", "PsEvent", "-p", "bob", "--count", "1")
     run(env, "sat", "blog", "set", "-t", "Live", "Posted while Bob watches.", "-p", "alice")
-    monitor.wait(timeout=30)
+    monitor.wait('PsEvent(category="blog"', '"parsed": {', '"title": "Live"')
     run(env, "sat", "blog", "get", "-s", "alice@localhost", "-m", "2", "-p", "bob")
+
+
+def changes_demo(env: dict[str, str], alice_uid: str, bob_uid: str) -> None:
+    """Reactions, a correction and a retraction, each announced by MessageUpdate.
+
+    A message has a uid on each side: ``sat message send`` prints the sender's, the
+    receiver finds his in his history.
+    """
+    banner("Bob reacts to Alice's message (XEP-0444): its uid on his side is in his history")
+    received = json.loads(capture(env, "sat", "--output", "json", "history", "--from", "alice@localhost",
+                                  "-n", "1", "-p", "bob"))
+    if len(received) != 1 or received[0]["message"].get("") != "Hello Bob, this is Alice":
+        raise SystemExit(f"demo: Bob's history does not end with Alice's message: {received!r}")
+    monitor = Monitor(env, "--signal", "MessageUpdate", "-p", "alice", "--count", "1")
+    run(env, "sat", "message", "react", received[0]["uid"], "👍", "-p", "bob")
+    monitor.wait(f'uid="{alice_uid}"', 'update_type="reactions"', "👍")
+    banner("Alice corrects her message (XEP-0308); Bob's copy is updated")
+    monitor = Monitor(env, "--signal", "MessageUpdate", "-p", "bob", "--count", "1")
+    run(env, "sat", "message", "edit", alice_uid, "Hello Bob, this is Alice (corrected)", "-p", "alice")
+    monitor.wait(f'uid="{received[0]["uid"]}"', 'update_type="edit"', "(corrected)")
+    run(env, "sat", "history", "bob@localhost", "-p", "alice")
+    run(env, "sat", "history", "alice@localhost", "-p", "bob")
+    banner("Bob retracts his answer (XEP-0424): Alice's history keeps only a mark")
+    monitor = Monitor(env, "--signal", "MessageUpdate", "-p", "alice", "--count", "1")
+    run(env, "sat", "message", "retract", bob_uid, "-p", "bob")
+    monitor.wait('update_type="retract"')
+    history = capture(env, "sat", "history", "bob@localhost", "-p", "alice")
+    if not all(text in history for text in ("(message retracted)", "(corrected) (edited)", "👍 bob@localhost")):
+        raise SystemExit("demo: Alice's history does not show the reaction, the correction and the retraction")
+
+
+def search_demo(env: dict[str, str]) -> None:
+    """Bob's cache is searchable offline: full text, and filters on the parsed posts."""
+    banner("search Bob's cache: full text (any case, accents ignored) and parsed fields")
+    found = capture(env, "sat", "pubsub", "cache", "search", "--fts", "sat OR OFFLINE", "-p", "bob")
+    if table_titles(found) != {"SàT", "Cache"}:
+        raise SystemExit(f"demo: the full-text search found {sorted(table_titles(found))!r}")
+    tagged = capture(env, "sat", "pubsub", "cache", "search", "-F", "tags", "overlap", '["demo"]', "-p", "bob")
+    if table_titles(tagged) != {"Hello", "SàT", "Cache"}:  # "Live" has no tag
+        raise SystemExit(f"demo: the tag filter found {sorted(table_titles(tagged))!r}")
+
+
+def table_titles(table: str) -> set[str]:
+    """The TITLE column (last, one word in the demo) of a ``sat pubsub cache search`` table."""
+    return {line.split()[-1] for line in table.splitlines()[1:] if line.strip()}
 
 
 def _running(env: dict[str, str]) -> bool:
