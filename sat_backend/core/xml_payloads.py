@@ -8,6 +8,8 @@ size limit. Only then is it handed to Twisted's ``domish``.
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 from lxml import etree
 from twisted.words.xish import domish
 
@@ -82,3 +84,20 @@ def to_domish(element: etree._Element) -> domish.Element:
         if child.tail:
             converted.addContent(child.tail)
     return converted
+
+
+def item_payload(item_xml: str) -> bytes | None:
+    """What a pubsub item says, whatever namespace its ``<item/>`` wrapper had (``pubsub``
+    from a request, ``pubsub#event`` from a notification): its children canonicalised,
+    with the text between them (whitespace around it is layout, not content). None when
+    the item is not safe, well-formed XML (nothing to compare then)."""
+    try:
+        item = check_xml(item_xml, "item")
+    except InvalidArgument:
+        return None
+    parts = [escape((item.text or "").strip()).encode()]
+    for child in item:
+        if isinstance(child.tag, str):  # not comments nor processing instructions
+            parts.append(etree.tostring(child, method="c14n", exclusive=True))  # without its tail
+        parts.append(escape((child.tail or "").strip()).encode())
+    return b"".join(parts)

@@ -2,13 +2,16 @@
 
 Like :mod:`sat_backend.memory.sqla`, the only place where the cache's SQL lives; the
 cache plugin calls these intent-named methods. Writes of a sync or of a burst of events
-are one transaction each.
+are one transaction each. A notified item already stored with the same content (children
+compared canonically, :func:`~sat_backend.core.xml_payloads.item_payload`) or a retract
+of an id not stored changes nothing: not written, and said so (:class:`ChangeOutcome`),
+so that the cache emits no ``PsEvent`` for it.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from sqlalchemy import delete, func, select, update
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.result_set import page_bounds
+from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
 
@@ -42,6 +46,25 @@ class NodeChange:
     items: tuple[CachedItem, ...] = ()
     names: tuple[str, ...] = ()
     config: dict[str, Any] | None = None
+
+
+@dataclass
+class ChangeOutcome:
+    """What one :class:`NodeChange` did.
+
+    ``changed``: for ``items`` and ``retract``, one flag per entry of ``items``/``names``
+    (False: already stored as it is, or a retract of an id not stored); empty for the
+    other kinds, which always count as a change. ``dropped``: ids of the items a
+    lowered ``max_items`` dropped (``config`` changes).
+    """
+
+    changed: list[bool] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    @classmethod
+    def applied(cls, change: NodeChange) -> ChangeOutcome:
+        """Every entry counted as changed (a change whose effect is not known)."""
+        return cls(changed=[True] * len(change.items or change.names))
 
 
 @dataclass(frozen=True)
@@ -133,12 +156,13 @@ class PubsubCacheStorage:
                 for item in items
             )
 
-    async def apply_changes(self, changes: Sequence[NodeChange]) -> list[list[str]]:
+    async def apply_changes(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
         """Apply changes of possibly several nodes in one transaction, in order: a
-        retract after an upsert of the same id wins, a purge clears what came before.
+        retract after an upsert of the same id wins, a purge clears what came before,
+        and each change sees the earlier ones (an item notified twice in one batch is
+        new, then unchanged).
 
-        :returns: for each change, the ids of the items it dropped beyond a lowered
-            ``max_items`` (empty for all but such ``config`` changes).
+        :returns: what each change did (valid once this returns: committed).
         """
         async with self.storage.session() as session:
             dropped = await _ChangeApplier(session).apply(changes)
@@ -228,21 +252,22 @@ class _ChangeApplier:
         self.rows: dict[tuple[int, str], PubsubItem] = {}
         self.now = time.time()
 
-    async def apply(self, changes: Sequence[NodeChange]) -> list[list[str]]:
-        dropped: list[list[str]] = []
+    async def apply(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
+        outcomes: list[ChangeOutcome] = []
         for change in changes:
-            dropped.append([])
+            outcome = ChangeOutcome()
             if change.kind == "items":
-                await self._upsert(change.node_id, change.items)
+                outcome.changed = await self._upsert(change.node_id, change.items)
             elif change.kind == "retract":
-                await self._retract(change.node_id, change.names)
+                outcome.changed = await self._retract(change.node_id, change.names)
             elif change.kind in ("purge", "delete"):
                 await self._clear(change.node_id, node_too=change.kind == "delete")
             elif change.kind == "config":
-                dropped[-1] = await self._configure(change.node_id, change.config or {})
+                outcome.dropped = await self._configure(change.node_id, change.config or {})
             else:
                 raise ValueError(f"unknown change kind {change.kind!r}")
-        return dropped
+            outcomes.append(outcome)
+        return outcomes
 
     async def _load(self, node_id: int, names: Sequence[str]) -> None:
         wanted = [name for name in set(names) if (node_id, name) not in self.rows]
@@ -252,8 +277,9 @@ class _ChangeApplier:
             ):
                 self.rows[(node_id, row.name)] = row
 
-    async def _upsert(self, node_id: int, items: Sequence[CachedItem]) -> None:
+    async def _upsert(self, node_id: int, items: Sequence[CachedItem]) -> list[bool]:
         await self._load(node_id, [item.name for item in items])
+        changed = []
         for item in items:
             row = self.rows.get((node_id, item.name))
             if row is None:
@@ -261,19 +287,27 @@ class _ChangeApplier:
                                  created=self.now, updated=self.now)
                 self.session.add(row)
                 self.rows[(node_id, item.name)] = row
+            elif _same_content(row.data, item.data):
+                changed.append(False)  # notified again (Prosody: once per subscription): untouched
+                continue
             else:
                 row.data, row.parsed, row.updated = item.data, item.parsed, self.now
+            changed.append(True)
+        return changed
 
-    async def _retract(self, node_id: int, names: Sequence[str]) -> None:
+    async def _retract(self, node_id: int, names: Sequence[str]) -> list[bool]:
         await self._load(node_id, names)
+        changed = []
         for name in names:
             row = self.rows.pop((node_id, name), None)
+            changed.append(row is not None)
             if row is None:
                 continue
             if row in self.session.new:
                 self.session.expunge(row)  # added earlier in this batch, never written
             else:
                 await self.session.delete(row)
+        return changed
 
     async def _clear(self, node_id: int, *, node_too: bool) -> None:
         await self.session.flush()
@@ -300,3 +334,12 @@ class _ChangeApplier:
             self.rows.pop((node_id, row.name), None)
             await self.session.delete(row)
         return [row.name for row in oldest]
+
+
+def _same_content(stored: str, notified: str) -> bool:
+    """The same item, as far as a reader can tell: the same raw XML, or the same children
+    canonically (a sync stores the ``pubsub`` wrapper, a notification ``pubsub#event``)."""
+    if stored == notified:
+        return True
+    payload = item_payload(notified)
+    return payload is not None and payload == item_payload(stored)

@@ -35,7 +35,9 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
-from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage, PurgeFilters
+from sat_backend.memory.pubsub_cache_storage import (
+    CachedItem, ChangeOutcome, NodeChange, PubsubCacheStorage, PurgeFilters,
+)
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.pubsub_cache_search import CacheSearch
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
@@ -317,7 +319,13 @@ class PubsubCache:
 
     async def on_events(self, events: list[PubsubEvent]) -> None:
         """A batch of notifications of one profile: the changes of cached nodes in one
-        transaction (the pubsub plugin emits ``PsEvent`` after we return)."""
+        transaction (the pubsub plugin emits ``PsEvent`` after we return).
+
+        What changes nothing in a cached node is not signalled: an item already stored
+        with the same content (Prosody 0.12 notifies a contact's post twice once we are
+        subscribed: bare JID for the subscription, full JID for ``+notify``), a retract
+        of an id the node does not have. The node is complete, so nothing the frontends
+        got from us is missed; nodes not cached have nothing to compare: all signalled."""
         nodes = await self.storage.get_nodes(events[0].client.profile,
                                              {(event.service.full(), event.node) for event in events})
         changes: list[tuple[NodeChange, PubsubEvent]] = []
@@ -332,9 +340,9 @@ class PubsubCache:
             if event.event_type == "delete":
                 del nodes[(event.service.full(), event.node)]  # later events of the batch: not cached
         if changes:
-            dropped = await self._apply(events[0].client.profile, [change for change, _ in changes], len(events))
-            for (_, event), names in zip(changes, dropped):
-                event.retracted.extend(names)  # a lowered max_items: the service dropped them too
+            outcomes = await self._apply(events[0].client.profile, [change for change, _ in changes], len(events))
+            for (_, event), outcome in zip(changes, outcomes):
+                _keep_changed(event, outcome)
 
     def _change(self, node: PubsubNode, event: PubsubEvent) -> NodeChange | None:
         if event.event_type == "items":
@@ -357,31 +365,31 @@ class PubsubCache:
             return NodeChange(node.id, "config", config=event.config or {})
         return None
 
-    async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> list[list[str]]:
+    async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> list[ChangeOutcome]:
         """One transaction for the batch; if it fails, each change alone, so that one bad
         change costs only its own node: that node is set back to "not analysed" (it is
         synchronised again before being served, never served with a change missing).
 
-        :returns: per change, the items dropped by a lowered ``max_items``.
+        :returns: per change, what it did (a failed one: all of it signalled).
         """
         try:
-            dropped = await self.storage.apply_changes(changes)
+            outcomes = await self.storage.apply_changes(changes)
             log.info("%s: pubsub cache ingest transaction #%d: %d change(s) from %d notification(s)",
                      profile, self.storage.ingest_transactions, len(changes), events)
-            return dropped
+            return outcomes
         except Exception as exc:  # noqa: BLE001 - fall back to one change at a time
             log.warning("%s: a batch of %d pubsub change(s) failed (%s); applying them one by one",
                         profile, len(changes), exc)
-        dropped = []
+        outcomes = []
         for change in changes:
             try:
-                dropped.extend(await self.storage.apply_changes([change]))
+                outcomes.extend(await self.storage.apply_changes([change]))
             except Exception as exc:  # noqa: BLE001 - this node is resynchronised later
                 log.warning("%s: a %s change of cached node #%d failed (%s); it will be synchronised again",
                             profile, change.kind, change.node_id, exc)
                 await self.storage.set_state(change.node_id, None)
-                dropped.append([])
-        return dropped
+                outcomes.append(ChangeOutcome.applied(change))
+        return outcomes
 
     # bridge members ----------------------------------------------------------------------------------
 
@@ -418,6 +426,22 @@ class PubsubCache:
     async def cache_reset(self) -> None:
         dropped = await self.storage.reset()
         log.info("pubsub cache reset (%d nodes dropped)", dropped)
+
+
+def _keep_changed(event: PubsubEvent, outcome: ChangeOutcome) -> None:
+    """Leave in ``event`` only what its (committed) change did: the changed or new items
+    (items without id are never stored: kept), the retracts of stored ids, the items a
+    lowered ``max_items`` dropped; nothing left makes it a no-op (no ``PsEvent``)."""
+    if event.event_type == "items":
+        changed = iter(outcome.changed)  # one flag per item with an id, in order (_change)
+        event.items = [element for element in event.items
+                       if not element.getAttribute("id") or next(changed, True)]
+        event.no_op = not event.items
+    elif event.event_type == "retract":
+        changed = iter(outcome.changed)  # one flag per retracted id, in order
+        event.retracted = [name for name in event.retracted if next(changed, True)]
+        event.no_op = not event.retracted
+    event.retracted.extend(outcome.dropped)  # a lowered max_items: the service dropped them too
 
 
 def _parse_item(xml: str) -> domish.Element | None:

@@ -105,6 +105,8 @@ class PubsubEvent:
     parsed: dict[str, Any] = field(default_factory=dict)
     #: ``config`` events: the node configuration form's fields (var: value or list of values)
     config: dict[str, Any] | None = None
+    #: set by a listener (the cache) when the notification changes nothing: no ``PsEvent``
+    no_op: bool = False
 
 
 #: gets a batch of notifications of one profile, in the order received
@@ -378,6 +380,8 @@ class Pubsub:
                     except Exception:  # noqa: BLE001 - the signals must still reach frontends
                         log.exception("%s: pubsub event listener failed", profile)
                 for event in batch:
+                    if event.no_op:
+                        continue
                     try:
                         self._emit_event(event)
                     except Exception:  # noqa: BLE001 - one bad event must not stop the others

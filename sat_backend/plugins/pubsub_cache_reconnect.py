@@ -16,14 +16,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.generic import parseXml
 from tx_xmpp.subprotocols import XMPPHandler
 
-from sat_backend.core.exceptions import InvalidArgument, NotFound
+from sat_backend.core.exceptions import NotFound
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.xml_payloads import check_xml
+from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import ItemsRequest, PubsubEvent
 
@@ -101,7 +100,7 @@ class ReconnectCheck:
         newest = await self._fetch(client, service, node.name, [], NEWEST_CHECKED)
         changed = [element for element in newest
                    if element.getAttribute("id") in cached
-                   and _payload(element.toXml()) != _payload(cached[str(element["id"])])]
+                   and item_payload(element.toXml()) != item_payload(cached[str(element["id"])])]
         new = {name for name in ids if name not in cached}
         have = {str(element.getAttribute("id")) for element in newest}
         missing = [name for name in ids if name in new and name not in have]
@@ -149,14 +148,3 @@ class ReconnectCheck:
         result = await self.pubsub.fetch_items(
             ItemsRequest(client.profile, client, service, node_name, max_items, item_ids, None, {}, None, False))
         return [parseXml(xml.encode("utf-8")) for xml in result.items]
-
-
-def _payload(item_xml: str) -> bytes | None:
-    """What an item says, whatever namespace its ``<item/>`` wrapper had (``pubsub`` from a
-    request, ``pubsub#event`` from a notification): its children, canonicalised."""
-    try:
-        item = check_xml(item_xml, "item")
-    except InvalidArgument:
-        return None
-    return b"".join(etree.tostring(child, method="c14n", exclusive=True) for child in item
-                    if isinstance(child.tag, str))

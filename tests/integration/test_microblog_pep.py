@@ -95,6 +95,26 @@ def test_a_contacts_posts_reach_us_and_their_blog_is_cached(
     assert from_cache["cached"] is True and from_cache["complete"] is True
     assert [post["title"] for post in from_cache["items"]] == ["Before", "Live"]
 
+    # Prosody sent "Live" twice (bare JID: the cache's subscription; full JID: +notify),
+    # both before it answered alice's publish: had the second copy been signalled, it
+    # would come before any PsEvent of the next post
+    third = client.mb_send("", "", json.dumps({"title": "Next", "content": "once"}), "alice")
+    _, _, _, _, data, _ = signals.wait_for(
+        "PsEvent", lambda cat, svc, nd, kind, data, prof: is_blog_event("bob", ALICE)(cat, svc, nd, kind, data, prof)
+        and bool({item["id"] for item in json.loads(data)["items"]} & {second, third}))
+    assert [item["id"] for item in json.loads(data)["items"]] == [third]
+    assert [post["title"] for post in mb_get(client, ALICE, "", "bob")["items"]] == ["Before", "Live", "Next"]
+
+    # a retract comes twice as well: the second copy names an id the cache no longer has
+    client.mb_retract("", "", second, "alice")
+    _, _, _, _, data, _ = signals.wait_for("PsEvent", is_blog_event("bob", ALICE, "retract"))
+    assert json.loads(data)["retracted"] == [second]
+    fourth = client.mb_send("", "", json.dumps({"title": "Last", "content": "once too"}), "alice")
+    _, _, _, kind, data, _ = signals.wait_for(
+        "PsEvent", lambda cat, svc, nd, kind, data, prof: (prof, svc, nd) == ("bob", ALICE, BLOG)
+        and (kind == "retract" or fourth in data))
+    assert (kind, [item["id"] for item in json.loads(data)["items"]]) == ("items", [fourth])
+
 
 def test_our_caps_list_microblog_notify(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
     """The ``ver`` in the presence we send (XEP-0115) is the hash of a disco#info answer

@@ -260,6 +260,62 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(database_url: str)
     assert transactions == 1
 
 
+def test_a_change_that_changes_nothing_is_not_written_and_said_so(database_url: str) -> None:
+    """The no-op decision, on SQLite and PostgreSQL: an item notified again with the same
+    children (another wrapper namespace, attributes in another order) is neither written
+    nor reported changed; changed and new items are; a retract of an id not stored
+    changes nothing; within a batch each change sees the earlier ones."""
+    event_ns, pubsub_ns = "http://jabber.org/protocol/pubsub#event", "http://jabber.org/protocol/pubsub"
+
+    def item(name: str, text: str, ns: str = pubsub_ns, swapped: bool = False) -> CachedItem:
+        attributes = "xml:lang='en' type='text'" if swapped else 'type="text" xml:lang="en"'
+        return CachedItem(name, f"<item xmlns='{ns}' id='{name}'><entry xmlns='{ATOM}'>"
+                                f"<title {attributes}>{text}</title></entry></item>")
+
+    async def scenario() -> tuple[list[list[bool]], list[list[bool]], dict[str, tuple[str, float]],
+                                  dict[str, tuple[str, float]]]:
+        storage = Storage(database_url)
+        await storage.initialise()
+        try:
+            await storage.create_profile("alice")
+            cache = PubsubCacheStorage(storage)
+            node = (await cache.ensure_node("alice", SERVICE, "blog")).id
+            await cache.replace_items(node, [item("a", "A"), item("b", "B"),
+                                             CachedItem("raw", "<item id='raw'>unclosed")])
+
+            async def rows() -> dict[str, tuple[str, float]]:
+                return {row.name: (row.data, row.updated) for row in (await cache.get_items(node)).items}
+
+            before = await rows()
+            again = await cache.apply_changes([
+                NodeChange(node, "items", items=(item("a", "A", event_ns, swapped=True),
+                                                 CachedItem("raw", "<item id='raw'>unclosed"))),
+                NodeChange(node, "retract", names=("unknown",)),
+            ])
+            untouched = await rows()
+            batch = await cache.apply_changes([
+                NodeChange(node, "items", items=(item("a", "A", event_ns), item("c", "C", event_ns),
+                                                 item("b", "B changed", event_ns),
+                                                 CachedItem("raw", "<item id='raw'>still unclosed"))),
+                NodeChange(node, "items", items=(item("c", "C", event_ns),)),  # the doubled copy
+                NodeChange(node, "retract", names=("zzz", "a")),
+                NodeChange(node, "items", items=(item("a", "A"),)),  # retracted above: new again
+                NodeChange(node, "retract", names=("c", "c")),
+                NodeChange(node, "config", config={"pubsub#title": "t"}),
+            ])
+            return ([o.changed for o in again], [o.changed for o in batch], {"before": before, "after": untouched},
+                    await rows())
+        finally:
+            await storage.close()
+
+    again, batch, first, final = asyncio.run(scenario())
+    assert again == [[False, False], [False]]
+    assert first["after"] == first["before"]  # not written: same data (pubsub wrapper), same updated
+    assert batch == [[False, True, True, True], [False], [False, True], [True], [True, False], []]
+    assert sorted(final) == ["a", "b", "raw"]
+    assert "B changed" in final["b"][0] and final["raw"][0] == "<item id='raw'>still unclosed"
+
+
 def test_what_other_services_send_configuration_and_items_without_id_or_unparsable(
         backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
     """Our own pubsub component sends what Prosody does not: a configuration notification
@@ -292,6 +348,45 @@ def test_what_other_services_send_configuration_and_items_without_id_or_unparsab
     from_cache = cached(client, BLOG, service=service)
     assert item_ids(from_cache) == ["p2", "bad", "p3"]
     assert "urn:example:other" in from_cache["items"][1]  # the unparsable one, kept raw
+
+
+def test_notifications_that_change_nothing_in_a_cached_node_are_not_signalled(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """Of a notification mixing stored and new items, only the new ones are signalled; an
+    item notified again as it is stored, or a retract of an id the (complete) node does
+    not have, gives no PsEvent. A node not cached has nothing to compare: all signalled."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_component(fresh_prosody) as component:
+        service = component.service
+        component.nodes[BLOG] = [("p1", atom("p1"))]
+        client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice")
+        client.ps_cache_sync(service, BLOG, "alice")
+        signals = SignalRecorder(client, "PsEvent")
+
+        def next_event(node: str) -> tuple[str, dict]:  # type: ignore[type-arg]
+            _, _, _, kind, data, _ = signals.wait_for("PsEvent", lambda cat, svc, name, *_: name == node)
+            return kind, json.loads(data)
+
+        component.send_items("alice@localhost", BLOG, [("p1", atom("p1")), ("p2", atom("p2"))])
+        kind, data = next_event(BLOG)
+        assert (kind, [item["id"] for item in data["items"]]) == ("items", ["p2"])
+        component.send_items("alice@localhost", BLOG, [("p2", atom("p2")), ("p1", atom("p1"))])
+        component.send_retracts("alice@localhost", BLOG, ["never-there"])
+        component.send_items("alice@localhost", BLOG, [("p1", atom("p1 changed"))])
+        kind, data = next_event(BLOG)  # the notifications are handled in order: none came before
+        assert (kind, [item["id"] for item in data["items"]]) == ("items", ["p1"])
+        component.send_retracts("alice@localhost", BLOG, ["never-there", "p2"])
+        assert next_event(BLOG) == ("retract", {"items": [], "retracted": ["p2"]})
+        assert item_ids(cached(client, BLOG, service=service)) == ["p1"]
+
+        # a node never read: not cached, every notification signalled
+        for _ in range(2):
+            component.send_items("alice@localhost", "elsewhere", [("e1", atom("e1"))])
+        component.send_retracts("alice@localhost", "elsewhere", ["never-there"])
+        assert [next_event("elsewhere")[0] for _ in range(3)] == ["items", "items", "retract"]
 
 
 def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:

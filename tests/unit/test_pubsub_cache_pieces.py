@@ -1,0 +1,97 @@
+"""Pure pieces of the pubsub cache's no-op decision: what counts as the same item
+(canonical children, whatever the wrapper), and what is left of a notification once
+its change is applied (only what changed; nothing left: no ``PsEvent``)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+
+from sat_backend.core.xml_payloads import item_payload
+from sat_backend.memory.pubsub_cache_storage import CachedItem, ChangeOutcome, NodeChange
+from sat_backend.plugins.plugin_pubsub_cache import _keep_changed
+from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
+
+EVENT = "http://jabber.org/protocol/pubsub#event"
+PUBSUB = "http://jabber.org/protocol/pubsub"
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def test_same_payload_whatever_the_wrapper_attribute_order_and_layout() -> None:
+    synced = f"<item xmlns='{PUBSUB}' id='a'><entry xmlns='{ATOM}'><title type='text' xml:lang='en'>T</title></entry></item>"
+    notified = (f'<item xmlns="{EVENT}" id="a" publisher="x@y">\n  <entry xmlns="{ATOM}">'
+                f'<title xml:lang="en" type="text">T</title></entry>\n</item>')
+    assert item_payload(synced) == item_payload(notified) is not None
+
+
+@pytest.mark.parametrize("other", [
+    f"<item id='a'><entry xmlns='{ATOM}'><title>U</title></entry></item>",  # text of a child
+    f"<item id='a'><entry xmlns='{ATOM}'><title lang='fr'>T</title></entry></item>",  # an attribute
+    f"<item id='a'><entry xmlns='urn:other'><title>T</title></entry></item>",  # a namespace
+    f"<item id='a'><entry xmlns='{ATOM}'><title>T</title></entry><x/></item>",  # one more child
+    f"<item id='a'>words<entry xmlns='{ATOM}'><title>T</title></entry></item>",  # text of the item
+    f"<item id='a'><entry xmlns='{ATOM}'><title>T</title></entry>tail</item>",  # text after a child
+])
+def test_a_different_payload_differs(other: str) -> None:
+    assert item_payload(f"<item id='a'><entry xmlns='{ATOM}'><title>T</title></entry></item>") != item_payload(other)
+
+
+def test_text_is_not_taken_for_markup() -> None:
+    assert item_payload("<item>&lt;x/&gt;</item>") != item_payload("<item><x/></item>")
+
+
+def test_unusable_xml_has_no_payload() -> None:
+    assert item_payload("<item id='a'>unclosed") is None
+    assert item_payload("<!DOCTYPE item><item/>") is None
+
+
+def event(kind: str, items: tuple[str | None, ...] = (), retracted: tuple[str, ...] = ()) -> PubsubEvent:
+    elements = []
+    for name in items:
+        element = domish.Element((EVENT, "item"))
+        if name is not None:
+            element["id"] = name
+        elements.append(element)
+    return PubsubEvent(cast(Any, None), JID("pubsub.localhost"), "node", kind, items=elements,
+                       retracted=list(retracted))
+
+
+def ids(event: PubsubEvent) -> list[str | None]:
+    return [element.getAttribute("id") for element in event.items]
+
+
+def test_only_changed_items_are_left_items_without_id_kept() -> None:
+    mixed = event("items", ("same", None, "new", "same"))  # flags for the items with an id only
+    _keep_changed(mixed, ChangeOutcome(changed=[False, True, False]))
+    assert (ids(mixed), mixed.no_op) == ([None, "new"], False)
+
+
+def test_nothing_changed_is_a_no_op() -> None:
+    again = event("items", ("a", "b"))
+    _keep_changed(again, ChangeOutcome(changed=[False, False]))
+    assert (ids(again), again.no_op) == ([], True)
+    retract = event("retract", retracted=("unknown", "known"))
+    _keep_changed(retract, ChangeOutcome(changed=[False, True]))
+    assert (retract.retracted, retract.no_op) == (["known"], False)
+    unknown = event("retract", retracted=("unknown",))
+    _keep_changed(unknown, ChangeOutcome(changed=[False]))
+    assert unknown.no_op is True
+
+
+def test_a_change_whose_effect_is_unknown_is_signalled_whole() -> None:
+    """A change that failed (its node is synchronised again): all of it is signalled."""
+    items = event("items", ("a", "b"))
+    _keep_changed(items, ChangeOutcome.applied(NodeChange(1, "items", items=(CachedItem("a", ""), CachedItem("b", "")))))
+    assert (ids(items), items.no_op) == (["a", "b"], False)
+    purge = event("purge")
+    _keep_changed(purge, ChangeOutcome())
+    assert purge.no_op is False
+
+
+def test_a_lowered_max_items_adds_the_dropped_items() -> None:
+    config = event("config")
+    _keep_changed(config, ChangeOutcome(dropped=["old"]))
+    assert (config.retracted, config.no_op) == (["old"], False)
