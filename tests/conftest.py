@@ -14,6 +14,8 @@ from tests.fixtures.postgres import PostgresCluster
 from tests.fixtures.prosody import ProsodyServer, prosody_server
 
 BIN_DIR = Path(sys.executable).parent
+#: lines of a failed test's backend log shown in its report
+BACKEND_LOG_TAIL = 80
 
 #: accounts of the session Prosody (user: password)
 XMPP_ACCOUNTS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret", "dave": "dave-secret"}
@@ -38,12 +40,27 @@ def backend_env(session_bus: PrivateBus, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def backend(backend_env: dict[str, str], tmp_path: Path) -> Iterator[BackendProcess]:
-    """The real backend process, started and ready; ``.client`` is a connected client."""
+def backend(backend_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[BackendProcess]:
+    """The real backend process, started and ready; ``.client`` is a connected client.
+    When the test fails, the end of the backend's log goes into the report (CI keeps no
+    temporary directories)."""
     process = BackendProcess(backend_env, tmp_path / "backend.log")
     process.start()
     yield process
     process.stop()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        tail = "\n".join(process.log_text().splitlines()[-BACKEND_LOG_TAIL:])
+        report.sections.append(("backend log (last lines)", tail))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each test's call report on its node, for fixtures that add to it on failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.report_call = report  # type: ignore[attr-defined]
 
 
 @pytest.fixture
