@@ -22,8 +22,20 @@ def parse_json_object(text: str, argument: str, known_keys: Iterable[str] | None
         value = json.loads(text)
     except ValueError as exc:
         raise InvalidArgument(f"{argument} is not valid JSON: {exc}") from None
+    return checked_object(value, argument, known_keys)
+
+
+def checked_object(
+    value: Any, argument: str, known_keys: Iterable[str] | None = None, *, expected: str = "a JSON object"
+) -> dict[str, Any]:
+    """``value`` if it is an object with no key but ``known_keys`` (when given): the check
+    of a decoded argument, or of an object nested in one.
+
+    :param expected: what the message says ``argument`` must be.
+    :raises InvalidArgument: not an object, or an unknown key.
+    """
     if not isinstance(value, dict):
-        raise InvalidArgument(f"{argument} must be a JSON object")
+        raise InvalidArgument(f"{argument} must be {expected}")
     if known_keys is not None:
         known = list(known_keys)
         unknown = sorted(set(value) - set(known))

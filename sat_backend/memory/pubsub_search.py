@@ -16,7 +16,7 @@ from sqlalchemy import Select, bindparam, func, literal_column, select, table, c
 from sqlalchemy.exc import DBAPIError
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.json_arguments import parse_json_object, string_list
+from sat_backend.core.json_arguments import checked_object, parse_json_object, string_list
 from sat_backend.memory import pubsub_json_filters
 from sat_backend.memory.pubsub_fts import FTS_TABLE, ITEMS_TABLE, PG_VECTOR, FtsQuery
 from sat_backend.memory.sqla import Storage
@@ -48,11 +48,7 @@ class ParsedFilter:
     @classmethod
     def parse(cls, raw: Any, where: str) -> ParsedFilter:
         """:raises InvalidArgument: not an object, unknown key or operator, bad value."""
-        if not isinstance(raw, dict):
-            raise InvalidArgument(f"{where} must be an object {{path, op, value}}")
-        unknown = sorted(set(raw) - {"path", "op", "value"})
-        if unknown:
-            raise InvalidArgument(f"{where}: unknown key(s) {', '.join(unknown)}; known: path, op, value")
+        checked_object(raw, where, ("path", "op", "value"), expected="an object {path, op, value}")
         for key in ("path", "op", "value"):
             if key not in raw:
                 raise InvalidArgument(f"{where}: {key!r} is missing")
@@ -72,11 +68,7 @@ class OrderKey:
 
     @classmethod
     def parse(cls, raw: Any, where: str) -> OrderKey:
-        if not isinstance(raw, dict):
-            raise InvalidArgument(f"{where} must be an object {{order|path, direction}}")
-        unknown = sorted(set(raw) - {"order", "path", "direction"})
-        if unknown:
-            raise InvalidArgument(f"{where}: unknown key(s) {', '.join(unknown)}; known: order, path, direction")
+        checked_object(raw, where, ("order", "path", "direction"), expected="an object {order|path, direction}")
         if ("order" in raw) == ("path" in raw):
             raise InvalidArgument(f"{where} needs exactly one of 'order' and 'path'")
         order = raw.get("order")

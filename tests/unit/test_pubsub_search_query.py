@@ -151,6 +151,19 @@ def test_non_finite_numbers_are_refused() -> None:
         SearchQuery.from_json('{"parsed": [{"path": ["a"], "op": ">", "value": NaN}]}')
 
 
+@pytest.mark.parametrize("keys, message", [
+    ({"parsed": ["a"]}, "parsed[0] must be an object {path, op, value}"),
+    ({"parsed": [{"path": ["a"], "op": "==", "value": 1, "z": 0, "b": 0}]},
+     "parsed[0]: unknown key(s) b, z; known: path, op, value"),
+    ({"order-by": [3]}, "order-by[0] must be an object {order|path, direction}"),
+    ({"order-by": [{"order": "creation", "x": 1}]}, "order-by[0]: unknown key(s) x; known: order, path, direction"),
+])
+def test_nested_objects_name_their_place_and_known_keys(keys: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        query(**keys)
+    assert str(raised.value) == message
+
+
 def test_defaults_and_order_keys() -> None:
     empty = SearchQuery.from_json("")
     assert (empty.fts, empty.index, empty.limit, empty.with_payload, empty.order_by) == (None, 0, 100, False, ())
