@@ -6,7 +6,8 @@ that the first answer also tells us the payload namespace to analyse. *Analysers
 (registered by any plugin) decide whether a node is synchronised: the first match, by
 priority then registration order; none, ``to_sync`` false or an error → not synchronised.
 
-A sync subscribes to the node first (so no notification is missed), lists every item id
+A sync subscribes to the node first (notifications that arrive while it runs are applied
+over its snapshot before it ends, so none is missed), lists every item id
 (disco#items on the node: Prosody 0.12 ignores RSM on items), fetches them by batches of
 ids, and marks the node ``completed`` only when all of them are stored. A node larger
 than the limit is ``no_sync`` (never served half). A failure marks it ``error``; it is
@@ -109,6 +110,12 @@ class PubsubCache:
         self.storage = PubsubCacheStorage(host.storage)
         self.analysers: dict[str, Analyser] = {}
         self._syncing: dict[int, asyncio.Task[None]] = {}
+        #: changes notified for a node while it is being synchronised, applied over the
+        #: sync's snapshot before the node is ``completed`` (else an item published between
+        #: the fetch and the end of the sync would be signalled but never stored)
+        self._held: dict[int, list[NodeChange]] = {}
+        #: per profile: notifications are applied, or a sync ends, one at a time
+        self._ingest_locks: dict[str, asyncio.Lock] = {}
 
     async def initialise(self) -> None:
         for definition in CACHE_PARAMS:
@@ -214,6 +221,13 @@ class PubsubCache:
         return node
 
     async def _sync(self, profile: str, service: JID, node: PubsubNode) -> None:
+        self._held[node.id] = []  # before subscribing: every notification from now on is kept
+        try:
+            await self._synchronise(profile, service, node)
+        finally:
+            self._held.pop(node.id, None)
+
+    async def _synchronise(self, profile: str, service: JID, node: PubsubNode) -> None:
         await self.storage.set_state(node.id, SyncState.IN_PROGRESS)
         try:
             client = self.host.sessions.get_client(profile)
@@ -229,9 +243,14 @@ class PubsubCache:
                 return
             analyser = self.analysers.get(node.analyser or "")
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
-            await self.storage.replace_items(node.id, items)
             kept = {key: value for key, value in (node.extra or {}).items() if key == "config"}  # not failures
-            await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra=kept)
+            async with self._ingest_lock(profile):  # no notification is applied meanwhile
+                await self.storage.replace_items(node.id, items)
+                held, self._held[node.id] = self._held[node.id], []
+                if held:
+                    log.info("%s: %d change(s) notified during the sync of %s applied", profile, len(held), node.name)
+                    await self.storage.apply_changes(held)
+                await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra=kept)
             log.info("%s: node %s of %s cached (%d items)", profile, node.name, service.full(), len(items))
             self._progress(profile, service, node.name, len(ids), len(ids))  # the node can be read now
         except Exception as exc:
@@ -326,11 +345,24 @@ class PubsubCache:
         subscribed: bare JID for the subscription, full JID for ``+notify``), a retract
         of an id the node does not have. The node is complete, so nothing the frontends
         got from us is missed; nodes not cached have nothing to compare: all signalled."""
+        async with self._ingest_lock(events[0].client.profile):
+            await self._ingest(events)
+
+    def _ingest_lock(self, profile: str) -> asyncio.Lock:
+        return self._ingest_locks.setdefault(profile, asyncio.Lock())
+
+    async def _ingest(self, events: list[PubsubEvent]) -> None:
         nodes = await self.storage.get_nodes(events[0].client.profile,
                                              {(event.service.full(), event.node) for event in events})
         changes: list[tuple[NodeChange, PubsubEvent]] = []
         for event in events:
             node = nodes.get((event.service.full(), event.node))
+            if node is not None and node.id in self._held:  # being synchronised: kept for its end
+                event.category = node.type or "generic"
+                held = self._change(node, event)
+                if held is not None:
+                    self._held[node.id].append(held)
+                continue
             if node is None or node.sync_state != SyncState.COMPLETED:
                 continue
             event.category = node.type or "generic"
