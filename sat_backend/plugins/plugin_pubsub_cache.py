@@ -232,7 +232,7 @@ class PubsubCache:
         try:
             client = self.host.sessions.get_client(profile)
             handler = self.pubsub.handlers[client.profile]
-            await self.pubsub._ask(handler.subscribe(service, node.name, JID(client.jid.userhost())),
+            await self.pubsub.ask(handler.subscribe(service, node.name, JID(client.jid.userhost())),
                                    f"subscribing to {node.name!r} for the cache")
             ids = await self._item_ids(client, service, node.name)
             self._progress(profile, service, node.name, 0, len(ids))
@@ -298,7 +298,7 @@ class PubsubCache:
         iq = IQ(client.xmlstream, "get")
         iq["to"] = service.full()
         iq.addElement((NS_DISCO_ITEMS, "query"))["node"] = node_name
-        answer = await self.pubsub._ask(iq.send(), f"listing the items of {node_name!r}")
+        answer = await self.pubsub.ask(iq.send(), f"listing the items of {node_name!r}")
         query = next(answer.elements(NS_DISCO_ITEMS, "query"), None)
         if query is None:
             return []

@@ -213,7 +213,7 @@ class Pubsub:
             return JID(client.jid.userhost())
         return JID(await self.host.params.get_public("Connection", "JabberID", profile))
 
-    async def _ask(self, deferred: Any, what: str) -> Any:
+    async def ask(self, deferred: Any, what: str) -> Any:
         """Await a pubsub request; stanza errors become ``Stanza``/``NotFound`` with the condition.
 
         Bounded by ``[xmpp] request_timeout``: a service that never answers (Prosody 0.12
@@ -240,19 +240,19 @@ class Pubsub:
     async def node_create(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
         client, handler, target = await self._target(service, node, profile)
-        created = await self._ask(handler.createNode(target, node or None, options or None),
+        created = await self.ask(handler.createNode(target, node or None, options or None),
                                   f"creating node {node!r} on {target.full()}")
         return str(created or node)
 
     async def node_delete(self, service: str, node: str, profile: str) -> None:
         client, handler, target = await self._target(service, node, profile)
-        await self._ask(handler.deleteNode(target, node), f"deleting node {node!r} on {target.full()}")
+        await self.ask(handler.deleteNode(target, node), f"deleting node {node!r} on {target.full()}")
 
     async def node_purge(self, service: str, node: str, profile: str) -> None:
         client, handler, target = await self._target(service, node, profile)
         request = handler._request_class("purge")
         request.recipient, request.nodeIdentifier = target, node
-        await self._ask(request.send(handler.xmlstream), f"purging node {node!r} on {target.full()}")
+        await self.ask(request.send(handler.xmlstream), f"purging node {node!r} on {target.full()}")
 
     async def item_send(self, service: str, node: str, payload_xml: str, item_id: str, extra_json: str,
                         profile: str) -> str:
@@ -263,7 +263,7 @@ class Pubsub:
             raise InvalidArgument("publish_options must be a JSON object")
         client, handler, target = await self._target(service, node, profile)
         item = pubsub.Item(id=item_id or None, payload=payload)
-        answer = await self._ask(handler.publish(target, node, [item], options=options),
+        answer = await self.ask(handler.publish(target, node, [item], options=options),
                                  f"publishing to {node!r} on {target.full()}")
         return _published_id(answer) or item_id
 
@@ -271,13 +271,13 @@ class Pubsub:
         if not item_id:
             raise InvalidArgument("item_id is empty")
         client, handler, target = await self._target(service, node, profile)
-        await self._ask(handler.retractItems(target, node, [item_id], notify=notify),
+        await self.ask(handler.retractItems(target, node, [item_id], notify=notify),
                         f"retracting {item_id!r} from {node!r}")
 
     async def subscribe(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
         client, handler, target = await self._target(service, node, profile)
-        subscription = await self._ask(
+        subscription = await self.ask(
             handler.subscribe(target, node, JID(client.jid.userhost()), options=options or None),
             f"subscribing to {node!r} on {target.full()}",
         )
@@ -285,7 +285,7 @@ class Pubsub:
 
     async def unsubscribe(self, service: str, node: str, profile: str) -> None:
         client, handler, target = await self._target(service, node, profile)
-        await self._ask(handler.unsubscribe(target, node, JID(client.jid.userhost())),
+        await self.ask(handler.unsubscribe(target, node, JID(client.jid.userhost())),
                         f"unsubscribing from {node!r} on {target.full()}")
 
     async def items_get(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
@@ -344,7 +344,7 @@ class Pubsub:
             rsm_request = RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE), after=request.rsm.get("after"),
                                      before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
-        items, rsm_response = await self._ask(
+        items, rsm_response = await self.ask(
             handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
                           set(request.item_ids) or None, order, rsm_request),
             f"items of {request.node!r} on {request.service.full()}",

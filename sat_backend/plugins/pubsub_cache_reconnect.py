@@ -127,7 +127,7 @@ class ReconnectCheck:
         request = handler._request_class("subscriptions")
         request.recipient, request.nodeIdentifier = service, node_name
         try:
-            answer = await self.pubsub._ask(request.send(handler.xmlstream), f"subscriptions to {node_name!r}")
+            answer = await self.pubsub.ask(request.send(handler.xmlstream), f"subscriptions to {node_name!r}")
             pubsub = next(answer.elements(NS_PUBSUB, "pubsub"), None)
             listing = next(pubsub.elements(NS_PUBSUB, "subscriptions"), None) if pubsub is not None else None
             subscribed = listing is not None and any(
@@ -141,7 +141,7 @@ class ReconnectCheck:
             subscribed = False
         if not subscribed:
             log.info("%s: subscription to cached node %s was lost: subscribing again", client.profile, node_name)
-            await self.pubsub._ask(handler.subscribe(service, node_name, own), f"subscribing to {node_name!r}")
+            await self.pubsub.ask(handler.subscribe(service, node_name, own), f"subscribing to {node_name!r}")
 
     async def _fetch(self, client: XmppClient, service: JID, node_name: str, item_ids: list[str],
                      max_items: int = 0) -> list[Any]:

@@ -41,13 +41,13 @@ class PubsubOwner:
 
     async def _send(self, verb: str, service: str, node: str, profile: str, what: str,
                     **attributes: Any) -> domish.Element:
-        """Send one pubsub request of ``verb`` and return the answer IQ (errors mapped by ``_ask``)."""
+        """Send one pubsub request of ``verb`` and return the answer IQ (errors mapped by ``Pubsub.ask``)."""
         client, handler, target = await self.pubsub._target(service, node, profile)
         request = handler._request_class(verb)
         request.recipient, request.nodeIdentifier = target, node or None
         for name, value in attributes.items():
             setattr(request, name, value)
-        answer: domish.Element = await self.pubsub._ask(request.send(handler.xmlstream),
+        answer: domish.Element = await self.pubsub.ask(request.send(handler.xmlstream),
                                                         f"{what} of {node!r} on {target.full()}")
         return answer
 
