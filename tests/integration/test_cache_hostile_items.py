@@ -28,7 +28,7 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connected_profile
 
 SERVICE = "pubsub.localhost"
 BLOG = "urn:xmpp:microblog:0"
@@ -92,11 +92,8 @@ def send_raw_until_closed(peer: XmppPeer, data: str) -> str:
 
 @pytest.fixture
 def alice(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[BridgeClient]:
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
-    client.connect("alice")
-    yield client
+    with connected_profile(backend, fresh_prosody, "alice") as client:
+        yield client
 
 
 def items(client: BridgeClient, **extra: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connected_profile
 
 SERVICE = "pubsub.localhost"
 MAX_ITEMS = json.dumps({"pubsub#max_items": "max"})
@@ -26,12 +26,8 @@ def entry(text: str) -> str:
 
 @pytest.fixture
 def alice(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[BridgeClient]:
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
-    client.connect("alice")
-    yield client
-    client.disconnect("alice")
+    with connected_profile(backend, fresh_prosody, "alice") as client:
+        yield client
 
 
 @pytest.fixture
