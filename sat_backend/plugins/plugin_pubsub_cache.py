@@ -33,6 +33,7 @@ from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
+from sat_backend.core.result_set import page_bounds, page_locally
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
@@ -41,7 +42,13 @@ from sat_backend.memory.pubsub_cache_storage import (
 )
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.pubsub_cache_search import CacheSearch
-from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, ItemsRequest, ItemsResult, PubsubEvent
+from sat_backend.plugins.plugin_xep_0060 import (
+    ITEMS_GET_TRIGGER,
+    RSM_PAGE_SIZE,
+    ItemsRequest,
+    ItemsResult,
+    PubsubEvent,
+)
 from sat_backend.plugins.pubsub_cache_reconnect import ReconnectCheck, ReconnectHandler
 
 if TYPE_CHECKING:
@@ -322,16 +329,22 @@ class PubsubCache:
     # reading from the cache ----------------------------------------------------------------------------
 
     async def answer(self, node: PubsubNode, request: ItemsRequest) -> ItemsResult:
-        page = await self.storage.get_items(
-            node.id, max_items=request.rsm.get("max", request.max_items), item_ids=request.item_ids,
-            after=request.rsm.get("after"), before=request.rsm.get("before"), index=request.rsm.get("index"),
-            order_by=request.order_by,
-        )
-        rsm: dict[str, Any] = {"index": page.index, "count": page.count}
-        if page.items:
-            rsm.update(first=page.items[0].name, last=page.items[-1].name)
-        complete = page.index + len(page.items) >= page.count and page.index == 0
-        return ItemsResult([item.data for item in page.items], node.service, node.name, rsm,
+        """A request answered from the node's rows, paged by the same function as the
+        network path pages a service's answer that ignores RSM: one request, one page,
+        wherever it is answered from."""
+        rows = (await self.storage.get_items(node.id, item_ids=request.item_ids, order_by=request.order_by)).items
+        names = [row.name for row in rows]
+        if request.rsm:
+            page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole=True)
+            start, end, rsm, complete = page.start, page.end, page.rsm, page.complete
+        else:  # max_items alone: the most recent ones (XEP-0060 §6.5.7)
+            start, end = page_bounds(names, request.max_items)
+            rsm = {"index": start, "count": len(names), **({"first": names[start], "last": names[end - 1]}
+                                                           if end > start else {})}
+            complete = start == 0 and end == len(names)
+        if request.item_ids:
+            complete = complete and len(rows) == len(set(request.item_ids))
+        return ItemsResult([row.data for row in rows[start:end]], node.service, node.name, rsm,
                            complete=complete, cached=True)
 
     # notifications -------------------------------------------------------------------------------------

@@ -100,3 +100,21 @@ def test_bad_paging_requests(alice: BridgeClient, node: str) -> None:
     for rsm in ({"after": "p01", "index": 3}, {"before": "p01", "after": "p02"}, {"index": -1}, {"max": 2.5}):
         with pytest.raises(errors.InvalidArgument):
             get(alice, node, **rsm)
+
+
+@pytest.mark.parametrize("max_items, rsm", [
+    (0, {"max": 10, "after": "p09"}), (0, {"after": "p49"}), (0, {"before": ""}), (0, {"max": 7, "before": "p20"}),
+    (0, {"max": 3, "index": 58}), (0, {"max": 0}), (0, {"max": 100}), (5, {}), (0, {}),
+])
+def test_the_cache_pages_a_request_as_the_service_path_does(alice: BridgeClient, node: str, max_items: int,
+                                                               rsm: dict[str, Any]) -> None:
+    """One request, one page, from the service or from the cache (rsm_max absent: the
+    same default page size on both paths)."""
+    service = get(alice, node, max_items, **rsm)
+    alice.ps_cache_sync(SERVICE, node, "alice")
+    extra = json.dumps({f"rsm_{key}": value for key, value in rsm.items()})
+    cached = json.loads(alice.ps_cache_get(SERVICE, node, max_items, [], "", extra, "alice"))
+    assert cached["cached"] is True
+    assert (ids(cached), cached["complete"]) == (ids(service), service["complete"])
+    if rsm:  # without RSM the service gives no <set/>; the cache still counts
+        assert cached["rsm"] == service["rsm"]
