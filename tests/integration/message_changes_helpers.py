@@ -50,6 +50,13 @@ def new_message(text: str) -> Callable[..., bool]:
     )
 
 
+def carol_sends(carol: XmppPeer, signals: SignalRecorder, text: str, **interfaces: Any) -> tuple[str, str]:
+    """Carol sends ``text`` to alice; once alice has it: (the stanza's id, its uid in history)."""
+    stanza_id = carol.send_message("alice@localhost", text, **interfaces)
+    uid: str = signals.wait_for("MessageNew", new_message(text))[0]
+    return stanza_id, uid
+
+
 def wait_update(signals: SignalRecorder, uid: str, update_type: str) -> dict[str, Any]:
     """The data of the next ``MessageUpdate`` of that message and type, for alice."""
     args = signals.wait_for(

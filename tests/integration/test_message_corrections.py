@@ -17,6 +17,7 @@ from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     Alice,
     alice,
     carol,
+    carol_sends,
     features_of,
     has_child,
     history_row,
@@ -29,8 +30,7 @@ from tests.integration.test_cli import sat
 
 def test_peer_corrections_replace_the_text_and_keep_the_old_ones(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
-    carol_id = carol.send_message("alice@localhost", "helo wrld")
-    uid = signals.wait_for("MessageNew", new_message("helo wrld"))[0]
+    carol_id, uid = carol_sends(carol, signals, "helo wrld")
 
     carol.send_correction("alice@localhost", carol_id, "hello world")
     edit = wait_update(signals, uid, "edit")
@@ -58,13 +58,11 @@ def test_we_correct_our_message(alice: Alice, carol: XmppPeer) -> None:
 
     # someone else may not correct our message: ignored (spoofing), history unchanged
     carol.send_correction("alice@localhost", uid, "carol was here")
-    carol.send_message("alice@localhost", "sync point")
-    signals.wait_for("MessageNew", new_message("sync point"))
+    carol_sends(carol, signals, "sync point")
     assert history_row(client, uid)[4] == {"": "right text"}
     assert [args[1] for name, args in signals.history if name == "MessageUpdate" and args[0] == uid] == ["edit"]
 
-    carol.send_message("alice@localhost", "not yours")
-    theirs = signals.wait_for("MessageNew", new_message("not yours"))[0]
+    _, theirs = carol_sends(carol, signals, "not yours")
     with pytest.raises(errors.PermissionDenied):
         client.message_edit(theirs, {"": "mine now"}, "{}", "alice")
     for bodies, extra in (({"": ""}, "{}"), ({}, "{}"), ({"": "x"}, '{"unknown": 1}'), ({"": "x"}, "[")):
@@ -77,8 +75,7 @@ def test_we_correct_our_message(alice: Alice, carol: XmppPeer) -> None:
 def test_a_correction_before_its_message_is_applied_when_it_arrives(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
     carol.send_correction("alice@localhost", "late-message", "corrected before arriving")
-    carol.send_message("alice@localhost", "late", id="late-message")
-    uid = signals.wait_for("MessageNew", new_message("late"))[0]
+    _, uid = carol_sends(carol, signals, "late", id="late-message")
     assert wait_update(signals, uid, "edit")["message"] == {"": "corrected before arriving"}
     assert history_row(client, uid)[4] == {"": "corrected before arriving"}
 
@@ -89,8 +86,7 @@ def test_edit_from_the_command_line(backend: BackendProcess, alice: Alice, carol
     assert sat(backend, "message", "edit", uid, "no", "typo", "-p", "alice").returncode == 0
     assert carol.wait_message(has_child(NS_CORRECT, "replace"))["body"] == "no typo"
     assert sat(backend, "history", "-p", "alice").stdout.splitlines()[0].endswith("→ carol@localhost: no typo (edited)")
-    carol.send_message("alice@localhost", "theirs")
-    theirs = signals.wait_for("MessageNew", new_message("theirs"))[0]
+    _, theirs = carol_sends(carol, signals, "theirs")
     assert sat(backend, "message", "edit", theirs, "mine", "-p", "alice").returncode == 14   # PermissionDenied
 
 

@@ -19,6 +19,7 @@ from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     Alice,
     alice,
     carol,
+    carol_sends,
     features_of,
     has_child,
     history_row,
@@ -44,8 +45,7 @@ def reactions_sent(message: Message) -> tuple[str, list[str]]:
 
 def test_reactions_both_ways(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
-    carol_id = carol.send_message("alice@localhost", "react to this")
-    uid = signals.wait_for("MessageNew", new_message("react to this"))[0]
+    carol_id, uid = carol_sends(carol, signals, "react to this")
 
     client.message_reactions_set(uid, ["👍"], "add", "alice")
     assert wait_update(signals, uid, "reactions") == {"reactions": {"👍": ["alice@localhost"]}}
@@ -84,8 +84,7 @@ def test_reactions_both_ways(alice: Alice, carol: XmppPeer) -> None:
 
 def test_reaction_arguments_are_checked(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
-    carol_id = carol.send_message("alice@localhost", "check me")
-    uid = signals.wait_for("MessageNew", new_message("check me"))[0]
+    carol_id, uid = carol_sends(carol, signals, "check me")
     for reactions, update_type in ((["a"], "add"), (["👍👍"], "add"), ([""], "add"), (["🇫🇷🇩🇪"], "toggle"),
                                    (["👍"], "bogus"), ([], "add")):
         with pytest.raises(errors.InvalidArgument):
@@ -99,16 +98,14 @@ def test_reaction_arguments_are_checked(alice: Alice, carol: XmppPeer) -> None:
     assert wait_update(signals, uid, "reactions") == {"reactions": {"👍": ["carol@localhost"]}}
     # a reaction without the id of its message is dropped, the session goes on
     carol.send_message("alice@localhost", payloads=[f"<reactions xmlns='{NS_REACTIONS}'><reaction>👍</reaction></reactions>"])
-    carol.send_message("alice@localhost", "after")
-    signals.wait_for("MessageNew", new_message("after"))
+    carol_sends(carol, signals, "after")
     assert client.is_connected("alice") is True
 
 
 def test_a_reaction_before_its_message_is_applied_when_it_arrives(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
     carol.send_reactions("alice@localhost", "late-message", ["🐢"])
-    carol.send_message("alice@localhost", "late", id="late-message")
-    uid = signals.wait_for("MessageNew", new_message("late"))[0]
+    _, uid = carol_sends(carol, signals, "late", id="late-message")
     assert wait_update(signals, uid, "reactions") == {"reactions": {"🐢": ["carol@localhost"]}}
     assert json.loads(history_row(client, uid)[7])["reactions"] == {"🐢": ["carol@localhost"]}
 
@@ -123,8 +120,7 @@ def test_a_reaction_waits_for_its_message_from_the_archive(
             "<private xmlns='urn:xmpp:carbons:2'/>", "<no-copy xmlns='urn:xmpp:hints'/>"])
         phone.wait_message(lambda message: message["body"] == "only on the phone")
     carol.send_reactions("alice@localhost", message_id, ["👀"])
-    carol.send_message("alice@localhost", "after the reaction")
-    signals.wait_for("MessageNew", new_message("after the reaction"))
+    carol_sends(carol, signals, "after the reaction")
     assert "only on the phone" not in [row[4].get("") for row in client.history_get("", "", 0, False, "{}", "alice")]
 
     client.disconnect("alice")
@@ -139,8 +135,7 @@ def test_reactions_of_our_other_device_by_carbons(
 ) -> None:
     client, signals = alice
     with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
-        carol_id = carol.send_message("alice@localhost", "seen on two devices")
-        uid = signals.wait_for("MessageNew", new_message("seen on two devices"))[0]
+        carol_id, uid = carol_sends(carol, signals, "seen on two devices")
         phone.wait_message(lambda message: message["body"] == "seen on two devices")
         phone.send_reactions("carol@localhost", carol_id, ["🚀"])
         assert wait_update(signals, uid, "reactions") == {"reactions": {"🚀": ["alice@localhost"]}}
@@ -154,8 +149,7 @@ def test_reactions_of_our_other_device_by_carbons(
 
 def test_react_from_the_command_line(backend: BackendProcess, alice: Alice, carol: XmppPeer) -> None:
     _, signals = alice
-    carol.send_message("alice@localhost", "cli target")
-    uid = signals.wait_for("MessageNew", new_message("cli target"))[0]
+    _, uid = carol_sends(carol, signals, "cli target")
     assert sat(backend, "message", "react", uid, "👍", "🎉", "-p", "alice").returncode == 0   # toggle
     assert reactions_sent(carol.wait_message(is_reaction))[1] == ["👍", "🎉"]
     refused = sat(backend, "message", "react", uid, "ok", "--mode", "add", "-p", "alice")

@@ -17,11 +17,11 @@ from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     Alice,
     alice,
     carol,
+    carol_sends,
     features_of,
     has_child,
     history_row,
     history_uids,
-    new_message,
     wait_update,
 )
 from tests.integration.test_cli import sat
@@ -29,8 +29,7 @@ from tests.integration.test_cli import sat
 
 def test_peer_retraction_leaves_a_tombstone(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
-    carol_id = carol.send_message("alice@localhost", "oops")
-    uid = signals.wait_for("MessageNew", new_message("oops"))[0]
+    carol_id, uid = carol_sends(carol, signals, "oops")
     carol.send_correction("alice@localhost", carol_id, "oops!")
     wait_update(signals, uid, "edit")
     carol.send_reactions("alice@localhost", carol_id, ["👍"])
@@ -56,8 +55,7 @@ def test_we_retract_our_message(alice: Alice, carol: XmppPeer) -> None:
 
     # someone else may not retract our message: ignored (spoofing), history unchanged
     carol.send_retraction("alice@localhost", uid)
-    carol.send_message("alice@localhost", "sync point")
-    signals.wait_for("MessageNew", new_message("sync point"))
+    carol_sends(carol, signals, "sync point")
     assert history_row(client, uid)[4] == {"": "regrets"}
 
     client.message_retract(uid, "alice")
@@ -74,8 +72,7 @@ def test_we_retract_our_message(alice: Alice, carol: XmppPeer) -> None:
         client.message_retract(uid, "alice")
     with pytest.raises(errors.Conflict):
         client.message_edit(uid, {"": "again"}, "{}", "alice")
-    carol.send_message("alice@localhost", "not yours")
-    theirs = signals.wait_for("MessageNew", new_message("not yours"))[0]
+    _, theirs = carol_sends(carol, signals, "not yours")
     with pytest.raises(errors.PermissionDenied):
         client.message_retract(theirs, "alice")
     for uid_argument in ("no-such-uid", "", "x" * 65):
@@ -86,8 +83,7 @@ def test_we_retract_our_message(alice: Alice, carol: XmppPeer) -> None:
 def test_a_retraction_before_its_message_is_applied_when_it_arrives(alice: Alice, carol: XmppPeer) -> None:
     client, signals = alice
     carol.send_retraction("alice@localhost", "late-message")
-    carol.send_message("alice@localhost", "late", id="late-message")
-    uid = signals.wait_for("MessageNew", new_message("late"))[0]
+    _, uid = carol_sends(carol, signals, "late", id="late-message")
     assert wait_update(signals, uid, "retract")["by"] == "carol@localhost"
     assert history_row(client, uid)[4] == {}
 
