@@ -21,7 +21,7 @@ from lxml import etree
 
 from sat_backend.core.xml_payloads import MAX_PAYLOAD_BYTES
 from sat_backend.plugins.microblog.atom import parse_entry
-from sat_backend.plugins.plugin_pubsub_cache import PubsubCache
+from sat_backend.plugins.plugin_pubsub_cache import Analyser, PubsubCache
 from sat_backend.plugins.plugin_xep_0277 import parse_item
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
