@@ -5,14 +5,24 @@ item published between the fetch and the end of the sync is neither lost nor dou
 from __future__ import annotations
 
 import json
+import threading
 import xml.etree.ElementTree as ET
 
+import pytest
+
+from sat_bridge import errors
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.pubsub_component import connected_component
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 NODE = "urn:example:notes"
+BLOG = "urn:xmpp:microblog:0"
+
+
+def atom(title: str) -> str:
+    return (f"<entry xmlns='http://www.w3.org/2005/Atom'><title>{title}</title><id>{title}</id>"
+            "<updated>2026-01-01T00:00:00Z</updated></entry>")
 
 
 def note(text: str) -> str:
@@ -37,3 +47,47 @@ def test_items_notified_during_a_sync_are_in_the_cache_when_it_completes(
         cached = json.loads(client.ps_cache_get(service, NODE, 0, [], "", "{}", "alice"))
         assert [ET.fromstring(xml).get("id") for xml in cached["items"]] == ["n1", "n2", "late"]
         assert cached["rsm"]["count"] == 3 and cached["complete"] is True
+
+
+def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
+    backend: BackendProcess, fresh_prosody: ProsodyServer,
+) -> None:
+    """A real sync cut by a restart: the service lists the node, then never answers the
+    items request; the backend is stopped there. At start the node is no longer "in
+    progress", it is not served half, and its next read synchronises it completely."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_component(fresh_prosody) as component:
+        service = component.service
+        component.nodes[BLOG] = [(f"p{index}", atom(f"post {index}")) for index in range(50)]
+        component.silent_items_nodes.add(BLOG)
+        progress = SignalRecorder(client, "PsCacheSyncProgress")
+        outcome: list[BaseException] = []
+
+        def sync() -> None:
+            try:
+                client.ps_cache_sync(service, BLOG, "alice", timeout=60)
+            except BaseException as exc:  # noqa: BLE001 - the backend goes away: recorded
+                outcome.append(exc)
+
+        syncing = threading.Thread(target=sync, daemon=True)
+        syncing.start()
+        # listed (0 of 50), now waiting for the items that will never come
+        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: total == 50)
+        backend.stop()
+        syncing.join(30)
+        assert outcome, "the sync call returned although the backend was stopped in its middle"
+
+        client = backend.start()
+        client.connect("alice")
+        with pytest.raises(errors.NotFound):  # never served half
+            client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice")
+        component.silent_items_nodes.clear()
+        first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
+        assert first["cached"] is False and len(first["items"]) == 50  # analysed again: a blog
+        client.ps_cache_sync(service, BLOG, "alice")  # waits for the sync that read started
+        cached = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
+        assert cached["complete"] is True and cached["rsm"]["count"] == 50
+    assert "left mid-sync" in backend.log_text()
