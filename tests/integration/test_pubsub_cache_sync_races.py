@@ -65,10 +65,11 @@ def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
         component.silent_items_nodes.add(BLOG)
         progress = SignalRecorder(client, "PsCacheSyncProgress")
         outcome: list[BaseException] = []
+        caller = client
 
         def sync() -> None:
             try:
-                client.ps_cache_sync(service, BLOG, "alice", timeout=60)
+                caller.ps_cache_sync(service, BLOG, "alice", timeout=60)
             except BaseException as exc:  # noqa: BLE001 - the backend goes away: recorded
                 outcome.append(exc)
 
