@@ -112,16 +112,17 @@ class Reactions:
         check_reactions(reactions, update_type)
         client, target = await self.changes.target_for_sending(message_uid, profile, own_only=False)
         own = client.jid.userhost()
-        current = await self.changes.storage.get_reactions_of(target.id, own)
-        new = updated_reactions(current, reactions, update_type)
-        stanza = self.changes.change_stanza(client, target)
-        element = stanza.addElement((NS_REACTIONS, "reactions"))
-        element["id"] = reference_id(target)
-        for emoji in new:
-            element.addElement("reaction", content=emoji)
-        stanza.addElement((NS_HINTS, "store"))
-        client.send_stanza(stanza)
-        aggregated = await self.changes.storage.set_reactions(target.id, own, new, time.time())
+        async with self.changes.lock(client.profile):
+            current = await self.changes.storage.get_reactions_of(target.id, own)
+            new = updated_reactions(current, reactions, update_type)
+            stanza = self.changes.change_stanza(client, target)
+            element = stanza.addElement((NS_REACTIONS, "reactions"))
+            element["id"] = reference_id(target)
+            for emoji in new:
+                element.addElement("reaction", content=emoji)
+            stanza.addElement((NS_HINTS, "store"))
+            client.send_stanza(stanza)
+            aggregated = await self.changes.storage.set_reactions(target.id, own, new, time.time())
         if aggregated is not None:
             self.changes.announce(target.id, KIND, {"reactions": aggregated}, client.profile)
 

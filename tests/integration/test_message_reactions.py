@@ -4,6 +4,7 @@ other end: both directions, the exact XML, carbons, reactions before their messa
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from slixmpp import Message
@@ -80,6 +81,20 @@ def test_reactions_both_ways(alice: Alice, carol: XmppPeer) -> None:
     assert wait_update(signals, uid, "reactions") == {"reactions": {}}
     assert "reactions" not in json.loads(history_row(client, uid)[7])
     assert history_uids(client) == [uid]                      # reactions are changes, not messages
+
+
+def test_concurrent_reaction_calls_lose_none(alice: Alice, carol: XmppPeer) -> None:
+    """Calls for the same message at the same time each see the set the previous one
+    left: none of the adds is lost, and the last stanza carries the whole set."""
+    client, signals = alice
+    carol_id, uid = carol_sends(carol, signals, "react to this all at once")
+    emojis = ["👍", "🎉", "❤️", "😂", "👋", "🔥", "✅", "🙏"]
+    with ThreadPoolExecutor(len(emojis)) as pool:
+        list(pool.map(lambda emoji: client.message_reactions_set(uid, [emoji], "add", "alice"), emojis))
+    assert json.loads(history_row(client, uid)[7])["reactions"] == {emoji: ["alice@localhost"] for emoji in emojis}
+    sent = [reactions_sent(carol.wait_message(is_reaction)) for _ in emojis]
+    assert [len(reactions) for _, reactions in sent] == list(range(1, len(emojis) + 1))
+    assert sent[-1] == (carol_id, sent[-1][1]) and set(sent[-1][1]) == set(emojis)
 
 
 def test_reaction_arguments_are_checked(alice: Alice, carol: XmppPeer) -> None:

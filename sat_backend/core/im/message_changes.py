@@ -54,6 +54,12 @@ class MessageChanges:
         #: waits for it" must not interleave, or a change could wait forever
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
+    def lock(self, profile: str) -> asyncio.Lock:
+        """Held while a change of ``profile``'s messages reads the state it builds on:
+        received changes, and calls that compute a new state from the stored one (two
+        ``MessageReactionsSet`` at once must not both start from the same set)."""
+        return self._locks[profile]
+
     def register(self, kind: str, parser: ChangeParser, applier: Applier) -> None:
         """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``."""
         self._appliers[kind] = applier
@@ -70,7 +76,7 @@ class MessageChanges:
             data=message.change.data, timestamp=message.timestamp,
         )
         conversation = Conversation(received.sender, received.recipient)
-        async with self._locks[profile]:
+        async with self.lock(profile):
             target = await self.storage.find_referenced(profile, received.reference_id, conversation)
             if target is None:
                 log.info("%s: %s for unknown message %r kept until it arrives", profile, received.kind,
@@ -83,7 +89,7 @@ class MessageChanges:
         """Apply the changes that arrived before ``message`` (just stored and announced)."""
         reference_ids = {ref for ref in (message.origin_id, message.message_id) if ref}
         conversation = Conversation(message.from_jid.userhost(), message.to_jid.userhost())
-        async with self._locks[profile]:
+        async with self.lock(profile):
             for received in await self.storage.take_pending(profile, reference_ids, conversation):
                 target = await self.storage.get_message(profile, message.uid)
                 if target is None:
