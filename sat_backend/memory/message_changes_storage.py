@@ -89,9 +89,14 @@ class MessageChangesStorage:
         """Replace the reactions of ``sender`` (a bare JID) to a message.
 
         :returns: every sender's reactions, by emoji; None when a newer set of this
-            sender is stored already (an archive replaying an old stanza changes nothing).
+            sender is stored already (an archive replaying an old stanza changes nothing),
+            or when the message is retracted (checked here, in the same transaction as
+            the write: a tombstone keeps no reaction, whatever its caller read before).
         """
         async with self.storage.session() as session:
+            message = (await session.execute(select(History.retracted).where(History.id == history_id))).first()
+            if message is None or message.retracted is not None:
+                return None
             row = await session.get(MessageReaction, (history_id, sender))
             if row is not None and row.timestamp > timestamp:
                 return None

@@ -127,8 +127,6 @@ class Reactions:
             self.changes.announce(target.id, KIND, {"reactions": aggregated}, client.profile)
 
     async def on_reactions(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
-        if target.retracted is not None:
-            return None
         reactions = received.data.get("reactions")
         if not isinstance(reactions, list):
             return None

@@ -90,10 +90,15 @@ class MessageChanges:
         reference_ids = {ref for ref in (message.origin_id, message.message_id) if ref}
         conversation = Conversation(message.from_jid.userhost(), message.to_jid.userhost())
         async with self.lock(profile):
-            for received in await self.storage.take_pending(profile, reference_ids, conversation):
-                target = await self.storage.get_message(profile, message.uid)
-                if target is None:
-                    return
+            waiting = await self.storage.take_pending(profile, reference_ids, conversation)
+            if not waiting:
+                return
+            # read once: what the appliers use of it (id, author) never changes, and the
+            # storage checks the retraction itself when it writes
+            target = await self.storage.get_message(profile, message.uid)
+            if target is None:
+                return
+            for received in waiting:
                 await self._apply(profile, received, target)
 
     async def _apply(self, profile: str, received: ReceivedChange, target: History) -> None:
