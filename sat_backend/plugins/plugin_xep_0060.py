@@ -32,7 +32,7 @@ from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
 from sat_backend.core.sessions import wait
 from sat_backend.core.xml_payloads import payload_element
-from sat_backend.plugins.pubsub_owner import PubsubOwner
+from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -139,7 +139,7 @@ class PubsubHandler(PubSubClient):  # type: ignore[misc]
         the action's name, but has no handler for this one."""
         form = next(action.elements(data_form.NS_X_DATA, "x"), None)
         try:
-            config = _form_fields(form) if form is not None else {}
+            config = form_values(form) if form is not None else {}
         except data_form.Error as exc:
             log.warning("%s: malformed configuration notification from %s: %s", self.client.profile, sender, exc)
             return
@@ -400,16 +400,6 @@ class Pubsub:
         }
         self.host.bridge.emit("PsEvent", event.category, event.service.full(), event.node, event.event_type,
                               json.dumps(data), event.client.profile)
-
-
-def _form_fields(element: domish.Element) -> dict[str, Any]:
-    """A data form's fields as JSON-able values: a string, or a list for multi-value fields."""
-    form = data_form.Form.fromElement(element)
-    fields: dict[str, Any] = {}
-    for var, value in form.items():
-        fields[str(var)] = [str(one) for one in value] if isinstance(value, list) else (
-            None if value is None else str(value))
-    return fields
 
 
 def _check_node(node: str) -> None:

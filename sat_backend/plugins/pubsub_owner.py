@@ -119,11 +119,27 @@ def _child(element: domish.Element | None, uri: str, name: str) -> domish.Elemen
     return next(element.elements(uri, name), None)
 
 
-def _json_value(field: data_form.Field) -> Any:
-    values = [value.full() if isinstance(value, JID) else value for value in field.values]
-    if field.fieldType in MULTI_VALUE_TYPES:
+def field_value(field: data_form.Field, kind: str | None = None) -> Any:
+    """A received field's value as JSON: a list for a multi-value ``kind`` (by default the
+    field's type; an untyped field with several values too, as tx-xmpp's ``Form`` reads
+    it), else its value or None. Booleans stay booleans; JIDs and anything else become
+    strings."""
+    values = [value if isinstance(value, bool) else value.full() if isinstance(value, JID) else str(value)
+              for value in field.values]
+    kind = kind or field.fieldType
+    if kind in MULTI_VALUE_TYPES or (kind is None and len(values) > 1):
         return values
     return values[0] if values else None
+
+
+def form_values(element: domish.Element) -> dict[str, Any]:
+    """A received data form's fields as ``{var: value}``, values as sent (not type-checked):
+    what a configuration notification (XEP-0060 §4.3) carries.
+
+    :raises data_form.Error: ``element`` is not a data form.
+    """
+    form = data_form.Form.fromElement(element)
+    return {str(var): field_value(field) for var, field in form.fields.items()}
 
 
 def form_to_json(form: data_form.Form) -> dict[str, Any]:
@@ -139,8 +155,9 @@ def form_to_json(form: data_form.Form) -> dict[str, Any]:
         except (ValueError, InvalidFormat, data_form.Error) as exc:
             log.warning("configuration field %r skipped: %s", field.var, exc)
             continue
-        values[field.var] = _json_value(field)
-        description: dict[str, Any] = {"type": field.fieldType or "text-single", "label": field.label or ""}
+        kind = field.fieldType or "text-single"  # XEP-0004: a field without a type is text-single
+        values[field.var] = field_value(field, kind)
+        description: dict[str, Any] = {"type": kind, "label": field.label or ""}
         if field.options:
             description["options"] = [option.value for option in field.options]
         fields[field.var] = description

@@ -13,6 +13,7 @@ from sat_backend.plugins.pubsub_owner import (
     affiliations_from,
     check_affiliations,
     form_to_json,
+    form_values,
     submit_form,
     subscriptions_from,
 )
@@ -101,3 +102,20 @@ def test_subscriptions_parsed_node_from_container() -> None:
         {"jid": "c@example.org"}], node="n"), NS_PUBSUB_OWNER, "")
     assert parsed == [{"node": "n", "jid": "a@example.org", "subscription": "subscribed", "subid": "s1"},
                       {"node": "other", "jid": "b@example.org", "subscription": "pending"}]
+
+
+def test_notification_form_read_as_sent() -> None:
+    """A configuration notification's form: values as sent (a boolean stays its text), an
+    untyped field with several values is a list, one without a value None."""
+    form = data_form.Form("result", formNamespace=NS_PUBSUB_NODE_CONFIG, fields=[
+        data_form.Field(None, "pubsub#title", value="Mine"),
+        data_form.Field(None, "pubsub#roster_groups_allowed", values=["friends", "family"]),
+        data_form.Field("boolean", "pubsub#notify_retract", value="1"),
+        data_form.Field("text-multi", "pubsub#description", values=["one line"]),
+        data_form.Field(None, "pubsub#empty"),
+    ])
+    assert form_values(form.toElement()) == {
+        "pubsub#title": "Mine", "pubsub#roster_groups_allowed": ["friends", "family"],
+        "pubsub#notify_retract": "true", "pubsub#description": ["one line"], "pubsub#empty": None}
+    with pytest.raises(data_form.Error):
+        form_values(domish.Element((NS_PUBSUB_NODE_CONFIG, "x")))
