@@ -344,9 +344,10 @@ class Pubsub:
             rsm_request = RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE), after=request.rsm.get("after"),
                                      before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
+        item_ids = list(dict.fromkeys(request.item_ids))  # each once, in the order asked
         items, rsm_response = await self.ask(
             handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
-                          set(request.item_ids) or None, order, rsm_request),
+                          item_ids or None, order, rsm_request),
             f"items of {request.node!r} on {request.service.full()}",
         )
         if request.rsm and rsm_response is None:
