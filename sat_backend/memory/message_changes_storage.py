@@ -35,10 +35,11 @@ class Conversation:
     one: str
     other: str
 
-    def condition(self) -> Any:
+    def condition(self, source: Any = History.source, dest: Any = History.dest) -> Any:
+        """Rows between the two, whichever sent (``source``/``dest``: the columns)."""
         return or_(
-            and_(History.source == self.one, History.dest == self.other),
-            and_(History.source == self.other, History.dest == self.one),
+            and_(source == self.one, dest == self.other),
+            and_(source == self.other, dest == self.one),
         )
 
 
@@ -181,14 +182,12 @@ class MessageChangesStorage:
         by one of ``reference_ids``, oldest first."""
         if not reference_ids:
             return []
-        one, other = conversation.one, conversation.other
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             condition = and_(
                 PendingReference.profile_id == profile_id,
                 PendingReference.reference_id.in_(reference_ids),
-                or_(and_(PendingReference.sender == one, PendingReference.recipient == other),
-                    and_(PendingReference.sender == other, PendingReference.recipient == one)),
+                conversation.condition(PendingReference.sender, PendingReference.recipient),
             )
             rows = list(await session.scalars(
                 select(PendingReference).where(condition).order_by(PendingReference.timestamp, PendingReference.id)
