@@ -184,15 +184,16 @@ class MessageChangesStorage:
             return []
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            condition = and_(
-                PendingReference.profile_id == profile_id,
-                PendingReference.reference_id.in_(reference_ids),
-                conversation.condition(PendingReference.sender, PendingReference.recipient),
-            )
             rows = list(await session.scalars(
-                select(PendingReference).where(condition).order_by(PendingReference.timestamp, PendingReference.id)
+                select(PendingReference).where(
+                    PendingReference.profile_id == profile_id,
+                    PendingReference.reference_id.in_(reference_ids),
+                    conversation.condition(PendingReference.sender, PendingReference.recipient),
+                ).order_by(PendingReference.timestamp, PendingReference.id)
             ))
-            await session.execute(delete(PendingReference).where(condition))
+            # every stored message asks: the usual answer (none) must not cost a write
+            if rows:
+                await session.execute(delete(PendingReference).where(PendingReference.id.in_([row.id for row in rows])))
         return [ReceivedChange(row.kind, row.reference_id, row.sender, row.recipient, dict(row.data or {}),
                               row.timestamp) for row in rows]
 
