@@ -187,13 +187,15 @@ class Pubsub:
 
     # helpers -------------------------------------------------------------------------
 
-    async def _target(self, service: str, node: str, profile: str) -> tuple[XmppClient, PubsubHandler, JID]:
+    async def _target(self, service: str, node: str, profile: str, *, optional_node: bool = False,
+                      ) -> tuple[XmppClient, PubsubHandler, JID]:
         """Connected client, its handler and the service JID (``""`` = our PEP service).
 
+        :param optional_node: ``""`` is a valid node here (instant node, the service's root).
         :raises InvalidArgument: bad service JID or node name.
         :raises ProfileNotConnected: offline profile.
         """
-        _check_node(node)
+        _check_node(node, optional_node)
         resolved = await self.host.profiles.resolve(profile)
         # the service is checked before the connection: bad input is reported as such
         target = await self.service_jid(service, resolved, self.host.sessions.clients.get(resolved))
@@ -239,7 +241,7 @@ class Pubsub:
 
     async def node_create(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
-        client, handler, target = await self._target(service, node, profile)
+        client, handler, target = await self._target(service, node, profile, optional_node=True)
         created = await self.ask(handler.createNode(target, node or None, options or None),
                                   f"creating node {node!r} on {target.full()}")
         return str(created or node)
@@ -276,7 +278,7 @@ class Pubsub:
 
     async def subscribe(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
-        client, handler, target = await self._target(service, node, profile)
+        client, handler, target = await self._target(service, node, profile, optional_node=True)
         subscription = await self.ask(
             handler.subscribe(target, node, JID(client.jid.userhost()), options=options or None),
             f"subscribing to {node!r} on {target.full()}",
@@ -284,7 +286,7 @@ class Pubsub:
         return str(getattr(subscription, "subscriptionIdentifier", None) or "")
 
     async def unsubscribe(self, service: str, node: str, profile: str) -> None:
-        client, handler, target = await self._target(service, node, profile)
+        client, handler, target = await self._target(service, node, profile, optional_node=True)
         await self.ask(handler.unsubscribe(target, node, JID(client.jid.userhost())),
                         f"unsubscribing from {node!r} on {target.full()}")
 
@@ -403,7 +405,11 @@ class Pubsub:
                               json.dumps(data), event.client.profile)
 
 
-def _check_node(node: str) -> None:
+def _check_node(node: str, optional: bool = False) -> None:
+    """:raises InvalidArgument: not a node name (tx-xmpp cannot even build most requests
+    without one)."""
+    if not node and not optional:
+        raise InvalidArgument("node is required")
     if len(node) > MAX_NODE_NAME or any(ord(char) < 32 for char in node):
         raise InvalidArgument(f"{node[:40]!r} is not a valid node name")
 

@@ -39,10 +39,10 @@ class PubsubOwner:
     def __init__(self, pubsub: Pubsub) -> None:
         self.pubsub = pubsub
 
-    async def _send(self, verb: str, service: str, node: str, profile: str, what: str,
-                    **attributes: Any) -> domish.Element:
+    async def _send(self, verb: str, service: str, node: str, profile: str, what: str, *,
+                    optional_node: bool = False, **attributes: Any) -> domish.Element:
         """Send one pubsub request of ``verb`` and return the answer IQ (errors mapped by ``Pubsub.ask``)."""
-        client, handler, target = await self.pubsub._target(service, node, profile)
+        client, handler, target = await self.pubsub._target(service, node, profile, optional_node=optional_node)
         request = handler._request_class(verb)
         request.recipient, request.nodeIdentifier = target, node or None
         for name, value in attributes.items():
@@ -61,14 +61,12 @@ class PubsubOwner:
 
     async def configuration_get(self, service: str, node: str, profile: str) -> str:
         """``PsNodeConfigurationGet``: ``{"values": {field: value}, "fields": {field: {type, label, options?}}}``."""
-        _require_node(node)
         return json.dumps(form_to_json(await self._configuration_form(service, node, profile)))
 
     async def configuration_set(self, service: str, node: str, options_json: str, profile: str) -> None:
         """``PsNodeConfigurationSet``. The current form is read first: it gives the field types
         (booleans, multi-valued fields) and lets an unknown field or option be refused as
         ``InvalidArgument`` instead of a ``bad-request`` from the service."""
-        _require_node(node)
         options = parse_json_object(options_json, "options_json")
         if not options:
             raise InvalidArgument("options_json is empty: nothing to configure")
@@ -78,39 +76,33 @@ class PubsubOwner:
 
     async def affiliations_get(self, service: str, node: str, profile: str) -> dict[str, str]:
         """``PsNodeAffiliationsGet`` (owner, §8.9.1): every entity affiliated with the node."""
-        _require_node(node)
         answer = await self._send("affiliationsGet", service, node, profile, "affiliations")
         return affiliations_from(answer, NS_PUBSUB_OWNER, "jid")
 
     async def affiliations_set(self, service: str, node: str, affiliations: dict[str, str], profile: str) -> None:
         """``PsNodeAffiliationsSet`` (owner, §8.9.2); ``"none"`` removes an affiliation."""
-        _require_node(node)
         checked = check_affiliations(affiliations)
         await self._send("affiliationsSet", service, node, profile, "setting affiliations", affiliations=checked)
 
     async def node_subscriptions_get(self, service: str, node: str, profile: str) -> str:
         """``PsNodeSubscriptionsGet`` (owner, §8.8.1): JSON list of ``{"jid", "subscription", "subid"?}``."""
-        _require_node(node)
         answer = await self._send("subscriptionsGet", service, node, profile, "subscriptions")
         return json.dumps(subscriptions_from(answer, NS_PUBSUB_OWNER, node))
 
     async def subscriptions_get(self, service: str, node: str, profile: str) -> str:
         """``PsSubscriptionsGet`` (entity, §5.6): our subscriptions, on ``node`` or (``""``) all."""
-        answer = await self._send("subscriptions", service, node, profile, "our subscriptions")
+        answer = await self._send("subscriptions", service, node, profile, "our subscriptions",
+                                   optional_node=True)
         return json.dumps(subscriptions_from(answer, NS_PUBSUB, node))
 
     async def affiliations_own_get(self, service: str, node: str, profile: str) -> dict[str, str]:
         """``PsAffiliationsGet`` (entity, §5.7): node → our affiliation, on ``node`` or (``""``) all."""
-        answer = await self._send("affiliations", service, node, profile, "our affiliations")
+        answer = await self._send("affiliations", service, node, profile, "our affiliations",
+                                   optional_node=True)
         return affiliations_from(answer, NS_PUBSUB, "node", default_key=node)
 
 
 # parsing and building, pure ------------------------------------------------------------------
-
-
-def _require_node(node: str) -> None:
-    if not node:
-        raise InvalidArgument("node is required for an owner request")
 
 
 def _child(element: domish.Element | None, uri: str, name: str) -> domish.Element | None:

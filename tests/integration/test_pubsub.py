@@ -103,6 +103,12 @@ def test_bad_input(alice: BridgeClient, backend: BackendProcess) -> None:
         lambda: alice.ps_items_get(SERVICE, "n", 0, [], "", '{"rsm_max": "ten"}', "alice"),
         lambda: alice.ps_items_get(SERVICE, "n", 0, [], "", '{"nope": 1}', "alice"),
         lambda: alice.ps_node_create(SERVICE, "bad\nname", "{}", "alice"),
+        # no node: refused before any request (tx-xmpp could not even build these)
+        lambda: alice.ps_items_get(SERVICE, "", 0, [], "", "{}", "alice"),
+        lambda: alice.ps_item_send(SERVICE, "", entry("x"), "", "{}", "alice"),
+        lambda: alice.ps_item_retract(SERVICE, "", "x", True, "alice"),
+        lambda: alice.ps_node_purge(SERVICE, "", "alice"),
+        lambda: alice.ps_node_delete(SERVICE, "", "alice"),
     ):
         with pytest.raises(errors.InvalidArgument):
             call()

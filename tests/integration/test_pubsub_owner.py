@@ -75,6 +75,19 @@ def test_configuration_bad_input(alice: BridgeClient, node: str) -> None:
         alice.ps_node_configuration_get(SERVICE, f"{node}-missing", "alice")
 
 
+def test_owner_and_own_requests_bad_input(alice: BridgeClient, node: str) -> None:
+    """Refused before any request: an owner request without a node, a bad service JID."""
+    for call in (lambda: alice.ps_node_affiliations_get(SERVICE, "", "alice"),
+                 lambda: alice.ps_node_affiliations_set(SERVICE, "", {"carol@localhost": "member"}, "alice"),
+                 lambda: alice.ps_node_subscriptions_get(SERVICE, "", "alice"),
+                 lambda: alice.ps_node_subscriptions_get("bad jid@@", node, "alice"),
+                 lambda: alice.ps_subscriptions_get("bad jid@@", "", "alice"),
+                 lambda: alice.ps_affiliations_get("bad jid@@", "", "alice"),
+                 lambda: alice.ps_subscriptions_get(SERVICE, "bad\nnode", "alice")):
+        with pytest.raises(errors.InvalidArgument):
+            call()
+
+
 def test_affiliations_managed_by_the_owner(alice: BridgeClient, node: str, carol: XmppPeer) -> None:
     assert alice.ps_node_affiliations_get(SERVICE, node, "alice") == {"alice@localhost": "owner"}
     alice.ps_node_affiliations_set(SERVICE, node, {"carol@localhost": "publisher"}, "alice")
