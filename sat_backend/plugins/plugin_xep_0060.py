@@ -237,6 +237,21 @@ class Pubsub:
         except (ConnectionLost, ConnectionDone):
             raise Network(f"{what}: the connection to the server was lost") from None
 
+    async def request(self, verb: str, service: str, node: str, profile: str, what: str, *,
+                      optional_node: bool = False, **attributes: Any) -> domish.Element:
+        """Send a pubsub request of ``verb`` (tx-xmpp's ``PubSubRequest``, for what its client
+        has no call for) with these attributes; the answer IQ, errors mapped by :meth:`ask`.
+
+        :param what: the request, as error messages name it: "``what`` 'node' on service".
+        """
+        client, handler, target = await self._target(service, node, profile, optional_node=optional_node)
+        request = handler._request_class(verb)
+        request.recipient, request.nodeIdentifier = target, node or None
+        for name, value in attributes.items():
+            setattr(request, name, value)
+        answer: domish.Element = await self.ask(request.send(handler.xmlstream), f"{what} {node!r} on {target.full()}")
+        return answer
+
     # bridge members ----------------------------------------------------------------------
 
     async def node_create(self, service: str, node: str, options_json: str, profile: str) -> str:
@@ -251,10 +266,7 @@ class Pubsub:
         await self.ask(handler.deleteNode(target, node), f"deleting node {node!r} on {target.full()}")
 
     async def node_purge(self, service: str, node: str, profile: str) -> None:
-        client, handler, target = await self._target(service, node, profile)
-        request = handler._request_class("purge")
-        request.recipient, request.nodeIdentifier = target, node
-        await self.ask(request.send(handler.xmlstream), f"purging node {node!r} on {target.full()}")
+        await self.request("purge", service, node, profile, "purging node")
 
     async def item_send(self, service: str, node: str, payload_xml: str, item_id: str, extra_json: str,
                         profile: str) -> str:

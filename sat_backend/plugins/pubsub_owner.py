@@ -34,25 +34,13 @@ MULTI_VALUE_TYPES = ("jid-multi", "list-multi", "text-multi")
 
 class PubsubOwner:
     """The ``PsNode{Configuration,Affiliations,Subscriptions}*``, ``PsSubscriptionsGet`` and
-    ``PsAffiliationsGet`` members, on top of the plugin's target resolution and error mapping."""
+    ``PsAffiliationsGet`` members, sent with the plugin's :meth:`Pubsub.request`."""
 
     def __init__(self, pubsub: Pubsub) -> None:
         self.pubsub = pubsub
 
-    async def _send(self, verb: str, service: str, node: str, profile: str, what: str, *,
-                    optional_node: bool = False, **attributes: Any) -> domish.Element:
-        """Send one pubsub request of ``verb`` and return the answer IQ (errors mapped by ``Pubsub.ask``)."""
-        client, handler, target = await self.pubsub._target(service, node, profile, optional_node=optional_node)
-        request = handler._request_class(verb)
-        request.recipient, request.nodeIdentifier = target, node or None
-        for name, value in attributes.items():
-            setattr(request, name, value)
-        answer: domish.Element = await self.pubsub.ask(request.send(handler.xmlstream),
-                                                        f"{what} of {node!r} on {target.full()}")
-        return answer
-
     async def _configuration_form(self, service: str, node: str, profile: str) -> data_form.Form:
-        answer = await self._send("configureGet", service, node, profile, "configuration")
+        answer = await self.pubsub.request("configureGet", service, node, profile, "configuration of")
         form = data_form.findForm(_child(_child(answer, NS_PUBSUB_OWNER, "pubsub"), NS_PUBSUB_OWNER, "configure"),
                                   NS_PUBSUB_NODE_CONFIG)
         if form is None:
@@ -71,34 +59,35 @@ class PubsubOwner:
         if not options:
             raise InvalidArgument("options_json is empty: nothing to configure")
         current = await self._configuration_form(service, node, profile)
-        await self._send("configureSet", service, node, profile, "configuring",
-                         options=submit_form(current, options))
+        await self.pubsub.request("configureSet", service, node, profile, "configuring of",
+                                  options=submit_form(current, options))
 
     async def affiliations_get(self, service: str, node: str, profile: str) -> dict[str, str]:
         """``PsNodeAffiliationsGet`` (owner, §8.9.1): every entity affiliated with the node."""
-        answer = await self._send("affiliationsGet", service, node, profile, "affiliations")
+        answer = await self.pubsub.request("affiliationsGet", service, node, profile, "affiliations of")
         return affiliations_from(answer, NS_PUBSUB_OWNER, "jid")
 
     async def affiliations_set(self, service: str, node: str, affiliations: dict[str, str], profile: str) -> None:
         """``PsNodeAffiliationsSet`` (owner, §8.9.2); ``"none"`` removes an affiliation."""
         checked = check_affiliations(affiliations)
-        await self._send("affiliationsSet", service, node, profile, "setting affiliations", affiliations=checked)
+        await self.pubsub.request("affiliationsSet", service, node, profile, "setting affiliations of",
+                                  affiliations=checked)
 
     async def node_subscriptions_get(self, service: str, node: str, profile: str) -> str:
         """``PsNodeSubscriptionsGet`` (owner, §8.8.1): JSON list of ``{"jid", "subscription", "subid"?}``."""
-        answer = await self._send("subscriptionsGet", service, node, profile, "subscriptions")
+        answer = await self.pubsub.request("subscriptionsGet", service, node, profile, "subscriptions of")
         return json.dumps(subscriptions_from(answer, NS_PUBSUB_OWNER, node))
 
     async def subscriptions_get(self, service: str, node: str, profile: str) -> str:
         """``PsSubscriptionsGet`` (entity, §5.6): our subscriptions, on ``node`` or (``""``) all."""
-        answer = await self._send("subscriptions", service, node, profile, "our subscriptions",
-                                   optional_node=True)
+        answer = await self.pubsub.request("subscriptions", service, node, profile, "our subscriptions of",
+                                           optional_node=True)
         return json.dumps(subscriptions_from(answer, NS_PUBSUB, node))
 
     async def affiliations_own_get(self, service: str, node: str, profile: str) -> dict[str, str]:
         """``PsAffiliationsGet`` (entity, §5.7): node → our affiliation, on ``node`` or (``""``) all."""
-        answer = await self._send("affiliations", service, node, profile, "our affiliations",
-                                   optional_node=True)
+        answer = await self.pubsub.request("affiliations", service, node, profile, "our affiliations of",
+                                           optional_node=True)
         return affiliations_from(answer, NS_PUBSUB, "node", default_key=node)
 
 
