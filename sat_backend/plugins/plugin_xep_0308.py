@@ -83,13 +83,13 @@ class Corrections:
         if sum(len(text) for text in bodies.values()) > MAX_BODY_LENGTH:
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
         parse_json_object(extra_json, "extra_json", ())
-        client, target = await self.changes.target_for_sending(message_uid, profile, own_only=True)
-        stanza = self.changes.change_stanza(client, target, bodies)
-        stanza.addElement((NS_CORRECT, "replace"))["id"] = reference_id(target)
-        client.send_stanza(stanza)
-        edited = time.time()
-        if await self.changes.storage.replace_bodies(target.id, bodies, edited):
-            self.changes.announce(target.id, KIND, edit_data(bodies, edited), client.profile)
+        async with self.changes.changing(message_uid, profile, own_only=True) as (client, target):
+            stanza = self.changes.change_stanza(client, target, bodies)
+            stanza.addElement((NS_CORRECT, "replace"))["id"] = reference_id(target)
+            client.send_stanza(stanza)
+            edited = time.time()
+            if await self.changes.storage.replace_bodies(target.id, bodies, edited):
+                self.changes.announce(target.id, KIND, edit_data(bodies, edited), client.profile)
 
     async def on_correction(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
         if not is_from_author(profile, received, target):

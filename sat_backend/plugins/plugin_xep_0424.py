@@ -72,15 +72,15 @@ class Retractions:
 
     async def retract(self, message_uid: str, profile: str) -> None:
         """Retract one of our messages: send the retraction, leave a tombstone, ``MessageUpdate``."""
-        client, target = await self.changes.target_for_sending(message_uid, profile, own_only=True)
-        stanza = self.changes.change_stanza(client, target, {"": FALLBACK_BODY})
-        stanza.addElement((NS_RETRACT, "retract"))["id"] = reference_id(target)
-        stanza.addElement((NS_FALLBACK, "fallback"))["for"] = NS_RETRACT
-        stanza.addElement((NS_HINTS, "store"))
-        client.send_stanza(stanza)
-        retracted = time.time()
-        if await self.changes.storage.retract(target.id, retracted):
-            self.changes.announce(target.id, KIND, retract_data(retracted, target.source), client.profile)
+        async with self.changes.changing(message_uid, profile, own_only=True) as (client, target):
+            stanza = self.changes.change_stanza(client, target, {"": FALLBACK_BODY})
+            stanza.addElement((NS_RETRACT, "retract"))["id"] = reference_id(target)
+            stanza.addElement((NS_FALLBACK, "fallback"))["for"] = NS_RETRACT
+            stanza.addElement((NS_HINTS, "store"))
+            client.send_stanza(stanza)
+            retracted = time.time()
+            if await self.changes.storage.retract(target.id, retracted):
+                self.changes.announce(target.id, KIND, retract_data(retracted, target.source), client.profile)
 
     async def on_retraction(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
         if not is_from_author(profile, received, target):

@@ -110,9 +110,8 @@ class Reactions:
     async def reactions_set(self, message_uid: str, reactions: list[str], update_type: str, profile: str) -> None:
         """Set our reactions to a message, send our whole set, store it, ``MessageUpdate``."""
         check_reactions(reactions, update_type)
-        client, target = await self.changes.target_for_sending(message_uid, profile, own_only=False)
-        own = client.jid.userhost()
-        async with self.changes.lock(client.profile):
+        async with self.changes.changing(message_uid, profile, own_only=False) as (client, target):
+            own = client.jid.userhost()
             current = await self.changes.storage.get_reactions_of(target.id, own)
             new = updated_reactions(current, reactions, update_type)
             stanza = self.changes.change_stanza(client, target)
@@ -123,8 +122,8 @@ class Reactions:
             stanza.addElement((NS_HINTS, "store"))
             client.send_stanza(stanza)
             aggregated = await self.changes.storage.set_reactions(target.id, own, new, time.time())
-        if aggregated is not None:
-            self.changes.announce(target.id, KIND, {"reactions": aggregated}, client.profile)
+            if aggregated is not None:   # announced in the order stored
+                self.changes.announce(target.id, KIND, {"reactions": aggregated}, client.profile)
 
     async def on_reactions(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
         reactions = received.data.get("reactions")

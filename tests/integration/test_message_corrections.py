@@ -4,6 +4,7 @@ other end: history keeps every text, only the author may correct."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -43,6 +44,21 @@ def test_peer_corrections_replace_the_text_and_keep_the_old_ones(alice: Alice, c
     assert [version["message"] for version in extra["edits"]] == [{"": "helo wrld"}, {"": "hello world"}]
     assert extra["edited"] == extra["edits"][-1]["replaced"]
     assert history_uids(client) == [uid]                      # corrections are changes, not messages
+
+
+def test_concurrent_corrections_keep_every_text_once(alice: Alice, carol: XmppPeer) -> None:
+    """Corrections of one message at the same time: each replaces the text the previous
+    one left, so every text is in history exactly once (current or previous version)."""
+    client, signals = alice
+    uid = client.message_send("carol@localhost", {"": "text 0"}, {}, "chat", "{}", "alice")
+    carol.wait_message(lambda message: message["body"] == "text 0")
+    texts = [f"text {number}" for number in range(1, 9)]
+    with ThreadPoolExecutor(len(texts)) as pool:
+        list(pool.map(lambda text: client.message_edit(uid, {"": text}, "{}", "alice"), texts))
+    row = history_row(client, uid)
+    previous = [version["message"][""] for version in json.loads(row[7])["edits"]]
+    assert previous[0] == "text 0"
+    assert sorted([*previous, row[4][""]]) == ["text 0", *texts]
 
 
 def test_we_correct_our_message(alice: Alice, carol: XmppPeer) -> None:

@@ -19,7 +19,8 @@ import json
 import logging
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
@@ -50,15 +51,11 @@ class MessageChanges:
         self.storage = MessageChangesStorage(host.storage)
         self._appliers: dict[str, Applier] = {}
         self.parsers: list[ChangeParser] = []
-        #: stanzas are handled concurrently: "not found, keep it" and "arrived, take what
-        #: waits for it" must not interleave, or a change could wait forever
+        #: stanzas and bridge calls are handled concurrently: "not found, keep it" and
+        #: "arrived, take what waits for it" must not interleave (a change could wait
+        #: forever), nor two changes that each build on the stored state (two corrections
+        #: both keeping the same old text, two reaction sets both starting from the same)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    def lock(self, profile: str) -> asyncio.Lock:
-        """Held while a change of ``profile``'s messages reads the state it builds on:
-        received changes, and calls that compute a new state from the stored one (two
-        ``MessageReactionsSet`` at once must not both start from the same set)."""
-        return self._locks[profile]
 
     def register(self, kind: str, parser: ChangeParser, applier: Applier) -> None:
         """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``."""
@@ -76,7 +73,7 @@ class MessageChanges:
             data=message.change.data, timestamp=message.timestamp,
         )
         conversation = Conversation(received.sender, received.recipient)
-        async with self.lock(profile):
+        async with self._locks[profile]:
             target = await self.storage.find_referenced(profile, received.reference_id, conversation)
             if target is None:
                 log.info("%s: %s for unknown message %r kept until it arrives", profile, received.kind,
@@ -89,7 +86,7 @@ class MessageChanges:
         """Apply the changes that arrived before ``message`` (just stored and announced)."""
         reference_ids = {ref for ref in (message.origin_id, message.message_id) if ref}
         conversation = Conversation(message.from_jid.userhost(), message.to_jid.userhost())
-        async with self.lock(profile):
+        async with self._locks[profile]:
             waiting = await self.storage.take_pending(profile, reference_ids, conversation)
             if not waiting:
                 return
@@ -115,10 +112,13 @@ class MessageChanges:
 
     # changes we make -------------------------------------------------------------------
 
-    async def target_for_sending(
+    @asynccontextmanager
+    async def changing(
         self, message_uid: str, profile: str, *, own_only: bool
-    ) -> tuple[XmppClient, History]:
-        """The connected client and the message a bridge call wants to change.
+    ) -> AsyncIterator[tuple[XmppClient, History]]:
+        """The connected client and the message a bridge call wants to change, checked
+        and held: no other change of the profile's messages (ours or received) runs
+        until the block has sent and stored this one.
 
         :param own_only: only a message we sent (corrections, retractions): XEP-0308 and
             XEP-0424 let only the author change a message.
@@ -132,16 +132,19 @@ class MessageChanges:
         if not message_uid or len(message_uid) > MAX_UID_LENGTH:
             raise InvalidArgument("message_uid must be the uid of a message in history")
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
-        target = await self.storage.get_message(client.profile, message_uid)
-        if target is None:
-            raise NotFound(f"no message {message_uid!r} in the history of {client.profile!r}")
-        if own_only and target.source != client.jid.userhost():
-            raise PermissionDenied(f"message {message_uid!r} was sent by {target.source}: only its author may change it")
-        if target.retracted is not None:
-            raise Conflict(f"message {message_uid!r} was retracted")
-        if target.type == "groupchat":
-            raise NotSupported("changing group chat messages is not supported yet")
-        return client, target
+        async with self._locks[client.profile]:
+            target = await self.storage.get_message(client.profile, message_uid)
+            if target is None:
+                raise NotFound(f"no message {message_uid!r} in the history of {client.profile!r}")
+            if own_only and target.source != client.jid.userhost():
+                raise PermissionDenied(
+                    f"message {message_uid!r} was sent by {target.source}: only its author may change it"
+                )
+            if target.retracted is not None:
+                raise Conflict(f"message {message_uid!r} was retracted")
+            if target.type == "groupchat":
+                raise NotSupported("changing group chat messages is not supported yet")
+            yield client, target
 
     def change_stanza(self, client: XmppClient, target: History, bodies: dict[str, str] | None = None) -> domish.Element:
         """A new ``<message/>`` to the other end of ``target``'s conversation, of the same
