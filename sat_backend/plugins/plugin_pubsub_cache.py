@@ -11,8 +11,10 @@ over its snapshot before it ends, so none is missed), lists every item id
 (disco#items on the node: Prosody 0.12 ignores RSM on items), fetches them by batches of
 ids, and marks the node ``completed`` only when all of them are stored. A node larger
 than the limit is ``no_sync`` (never served half). A failure marks it ``error``; it is
-tried again later, with a growing delay. At start, nodes left ``in_progress`` by a stop
-mid-sync are reset, and synchronised again on their next read. On every (re)connection,
+tried again later, with a growing delay; a sync cut short by the end of the session
+leaves the node ``in_progress``, not in error. At start, nodes left ``in_progress`` by a
+stop mid-sync are reset; while running, a read of a node ``in_progress`` with no sync
+running starts one. Either way the node is synchronised again on its next read. On every (re)connection,
 synchronised nodes are compared with their service (:mod:`.pubsub_cache_reconnect`).
 """
 
@@ -29,7 +31,7 @@ from twisted.words.protocols.jabber.jid import JID
 from twisted.words.protocols.jabber.xmlstream import IQ
 from twisted.words.xish import domish
 
-from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
+from sat_backend.core.exceptions import Conflict, InvalidArgument, Network, NotSupported, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
@@ -182,7 +184,11 @@ class PubsubCache:
             return ShortCircuit(await self.answer(node, request))
         if request.client is None:
             return None  # offline and not cached: the normal path reports it
-        if node is not None and node.sync_state in (SyncState.NO_SYNC, SyncState.IN_PROGRESS):
+        if node is not None and node.sync_state == SyncState.IN_PROGRESS:
+            if node.id not in self._syncing:  # left by a sync the connection's end cut short
+                self._start_sync(request.profile, request.service, request.node)
+            return None
+        if node is not None and node.sync_state == SyncState.NO_SYNC:
             return None
         if node is not None and node.sync_state == SyncState.ERROR:
             if self._retry_due(node):
@@ -260,6 +266,12 @@ class PubsubCache:
                 await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra=kept)
             log.info("%s: node %s of %s cached (%d items)", profile, node.name, service.full(), len(items))
             self._progress(profile, service, node.name, len(ids), len(ids))  # the node can be read now
+        except (ProfileNotConnected, Network) as exc:
+            # the session ended (a stop, a lost connection): nothing is wrong with the node,
+            # which stays "in progress" without a sync running: reset at the next start, or
+            # synchronised again by the next read (no error, no backoff)
+            log.info("%s: sync of %s interrupted (%s); it will be synchronised again", profile, node.name, exc)
+            raise
         except Exception as exc:
             failures = int((node.extra or {}).get("failures", 0)) + 1
             log.warning("%s: sync of %s failed (%s); retry later", profile, node.name, exc)

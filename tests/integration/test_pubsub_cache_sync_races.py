@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from sat_bridge import errors
+from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.pubsub_component import connected_component
@@ -65,7 +66,9 @@ def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
         component.silent_items_nodes.add(BLOG)
         progress = SignalRecorder(client, "PsCacheSyncProgress")
         outcome: list[BaseException] = []
-        caller = client
+        # a connection of its own: the one backend.stop() closes would leave this call
+        # waiting on a stopped loop; this one gets the bus's error when the backend goes
+        caller = BridgeClient(backend.env["DBUS_SESSION_BUS_ADDRESS"])
 
         def sync() -> None:
             try:
@@ -79,6 +82,7 @@ def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
         progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: total == 50)
         backend.stop()
         syncing.join(30)
+        caller.close()
         assert outcome, "the sync call returned although the backend was stopped in its middle"
 
         client = backend.start()
