@@ -123,15 +123,20 @@ def _target(parser: argparse.ArgumentParser, node_required: bool = True) -> None
     add_profile_option(parser)
 
 
+def _items_options(parser: argparse.ArgumentParser) -> None:
+    """Which items to read (``get_items``): ``sat pubsub get`` and ``sat pubsub cache get``."""
+    _target(parser)
+    parser.add_argument("-m", "--max", type=int, default=0, help="at most N most recent items (0: all)")
+    parser.add_argument("-i", "--item", action="append", help="only this item id (repeatable)")
+    parser.add_argument("--after", help="RSM: items after this id")
+    parser.add_argument("--page-size", type=int, help="RSM page size")
+
+
 def register(subparsers: Any) -> None:
     pubsub = subparsers.add_parser("pubsub", help="publish-subscribe nodes and items")
     actions = pubsub.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = command(actions, "get", get_items, "read items (from the cache when the node is cached)")
-    _target(get)
-    get.add_argument("-m", "--max", type=int, default=0, help="at most N most recent items (0: all)")
-    get.add_argument("-i", "--item", action="append", help="only this item id (repeatable)")
-    get.add_argument("--after", help="RSM: items after this id")
-    get.add_argument("--page-size", type=int, help="RSM page size")
+    _items_options(get)
     get.add_argument("--no-cache", action="store_true", help="ask the service, not the cache")
     get.add_argument("--cache-only", action="store_true", help="read the cache only (error if not cached)")
     set_ = command(actions, "set", set_item, "publish an item (payload XML, or - for stdin)")
@@ -156,7 +161,7 @@ def register(subparsers: Any) -> None:
         sub = command(actions, name, subscription, f"{name} to a node's notifications")
         sub.set_defaults(subscribe=subscribe)
         _target(sub)
-    pubsub_cache.register(actions, _target, get_items)
+    pubsub_cache.register(actions, _target, get_items, _items_options)
 
     blog = subparsers.add_parser("blog", help="microblogging (XEP-0277)")
     blog_actions = blog.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -172,18 +172,16 @@ def _filters(parser: argparse.ArgumentParser) -> None:
                                                                   "default: every profile)")
 
 
-def register(actions: Any, target: Callable[[argparse.ArgumentParser], None], get_items: Handler) -> None:
-    """Add ``cache`` to ``sat pubsub``; ``target`` adds -s/-n/-p, ``get_items`` reads items."""
+def register(actions: Any, target: Callable[[argparse.ArgumentParser], None], get_items: Handler,
+             items_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``cache`` to ``sat pubsub``; ``target`` adds -s/-n/-p, ``get_items`` reads items,
+    with the options ``items_options`` adds (as ``sat pubsub get``)."""
     cache = actions.add_parser("cache", help="the local cache of pubsub nodes",
                                description="the local cache of pubsub nodes")
     cache_actions = cache.add_subparsers(dest="cache_action", required=True, metavar="ACTION")
     get = command(cache_actions, "get", get_items, "read items from the cache only (error if the node is not cached)")
-    target(get)
+    items_options(get)
     get.set_defaults(cache_only=True)
-    get.add_argument("-m", "--max", type=int, default=0, help="at most N most recent items (0: all)")
-    get.add_argument("-i", "--item", action="append", help="only this item id (repeatable)")
-    get.add_argument("--after", help="RSM: items after this id")
-    get.add_argument("--page-size", type=int, help="RSM page size")
     sync = command(cache_actions, "sync", cache_sync, "synchronise a node now (progress on stderr)")
     target(sync)
     command(cache_actions, "reset", cache_reset, "drop every cached node and item")
