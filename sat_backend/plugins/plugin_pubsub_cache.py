@@ -55,6 +55,7 @@ from sat_backend.plugins.pubsub_cache_reconnect import ReconnectCheck, Reconnect
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,7 @@ class PubsubCache:
             await self.storage.set_state(node.id, SyncState.ERROR, extra={"failures": failures, "error": str(exc)})
             raise
 
-    async def _fetch_all(self, profile: str, client: Any, service: JID, node_name: str, ids: list[str],
+    async def _fetch_all(self, profile: str, client: XmppClient, service: JID, node_name: str, ids: list[str],
                          analyser: Analyser | None) -> list[CachedItem]:
         """Every listed item, oldest first.
 
@@ -286,33 +287,39 @@ class PubsubCache:
         whole node in publication order. Only if that misses listed items are they fetched
         by batches of ids (then in the listing's order, the service giving no other).
         """
-        whole = await self.pubsub.fetch_items(
-            ItemsRequest(profile, client, service, node_name, 0, [], None, {}, None, False))
         listed = set(ids)
-        items = [self._cached_item(xml, analyser) for xml in whole.items]
+        items: list[CachedItem] = []
+        received: set[str] = set()  # names of ``items``, kept with them (not rebuilt per id)
 
-        def report() -> None:  # received == total is said by _sync, once the node is stored
-            received = len({item.name for item in items} & listed)
-            if received < len(ids):
-                self._progress(profile, service, node_name, received, len(ids))
+        def add(xml_items: list[str]) -> None:
+            new = [self._cached_item(xml, analyser) for xml in xml_items]
+            items.extend(new)
+            received.update(item.name for item in new)
+            count = len(received & listed)
+            if count < len(ids):  # received == total is said by _sync, once the node is stored
+                self._progress(profile, service, node_name, count, len(ids))
 
-        report()
-        missing = [name for name in ids if name not in {item.name for item in items}]
+        add(await self.fetch_from_service(client, service, node_name))
+        missing = [name for name in ids if name not in received]
         for start in range(0, len(missing), SYNC_BATCH):
-            batch = missing[start:start + SYNC_BATCH]
-            result = await self.pubsub.fetch_items(
-                ItemsRequest(profile, client, service, node_name, 0, batch, None, {}, None, False))
-            items.extend(self._cached_item(xml, analyser) for xml in result.items)
-            report()
-        still_missing = set(ids) - {item.name for item in items}
+            add(await self.fetch_from_service(client, service, node_name, missing[start:start + SYNC_BATCH]))
+        still_missing = listed - received
         if still_missing:
             raise RuntimeError(f"{len(still_missing)} item(s) listed but not returned by the service")
         return items
 
+    async def fetch_from_service(self, client: XmppClient, service: JID, node_name: str,
+                                 item_ids: list[str] | None = None, max_items: int = 0) -> list[str]:
+        """Items of a node asked of its service, never of the cache (raw XML, the service's
+        order): the whole node, the ``item_ids`` given, or the ``max_items`` newest."""
+        result = await self.pubsub.fetch_items(ItemsRequest(
+            client.profile, client, service, node_name, max_items, list(item_ids or ()), None, {}, None, False))
+        return result.items
+
     def _progress(self, profile: str, service: JID, node_name: str, received: int, total: int) -> None:
         self.host.bridge.emit("PsCacheSyncProgress", service.full(), node_name, received, total, profile)
 
-    async def _item_ids(self, client: Any, service: JID, node_name: str) -> list[str]:
+    async def _item_ids(self, client: XmppClient, service: JID, node_name: str) -> list[str]:
         """Every item id of the node, from disco#items on the node (XEP-0060 §5.5)."""
         iq = IQ(client.xmlstream, "get")
         iq["to"] = service.full()

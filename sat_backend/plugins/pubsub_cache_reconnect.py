@@ -24,7 +24,7 @@ from sat_backend.core.exceptions import NotFound
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
-from sat_backend.plugins.plugin_xep_0060 import ItemsRequest, PubsubEvent
+from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
 
 if TYPE_CHECKING:
     from sat_backend.core.xmpp.client import XmppClient
@@ -145,6 +145,5 @@ class ReconnectCheck:
 
     async def _fetch(self, client: XmppClient, service: JID, node_name: str, item_ids: list[str],
                      max_items: int = 0) -> list[Any]:
-        result = await self.pubsub.fetch_items(
-            ItemsRequest(client.profile, client, service, node_name, max_items, item_ids, None, {}, None, False))
-        return [parseXml(xml.encode("utf-8")) for xml in result.items]
+        xml_items = await self.cache.fetch_from_service(client, service, node_name, item_ids, max_items)
+        return [parseXml(xml.encode("utf-8")) for xml in xml_items]
