@@ -248,7 +248,7 @@ class PubsubCache:
             handler = self.pubsub.handlers[client.profile]
             await self.pubsub.ask(handler.subscribe(service, node.name, JID(client.jid.userhost())),
                                    f"subscribing to {node.name!r} for the cache")
-            ids = await self._item_ids(client, service, node.name)
+            ids = await self.list_item_ids(client, service, node.name)
             self._progress(profile, service, node.name, 0, len(ids))
             limit = int(await self.host.params.get_public("Pubsub", "CacheMaxItems", profile))
             if len(ids) > limit:
@@ -319,7 +319,7 @@ class PubsubCache:
     def _progress(self, profile: str, service: JID, node_name: str, received: int, total: int) -> None:
         self.host.bridge.emit("PsCacheSyncProgress", service.full(), node_name, received, total, profile)
 
-    async def _item_ids(self, client: XmppClient, service: JID, node_name: str) -> list[str]:
+    async def list_item_ids(self, client: XmppClient, service: JID, node_name: str) -> list[str]:
         """Every item id of the node, from disco#items on the node (XEP-0060 §5.5)."""
         iq = IQ(client.xmlstream, "get")
         iq["to"] = service.full()

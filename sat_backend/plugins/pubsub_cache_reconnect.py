@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.generic import parseXml
+from tx_xmpp.pubsub import NS_PUBSUB
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import NotFound
@@ -25,6 +26,7 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
+from sat_backend.plugins.pubsub_owner import subscriptions_from
 
 if TYPE_CHECKING:
     from sat_backend.core.xmpp.client import XmppClient
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 #: newest items whose payload is compared with the cache (catches in-place updates)
 NEWEST_CHECKED = 20
 #: item ids fetched per request when items are missing
@@ -52,6 +53,8 @@ class ReconnectHandler(XMPPHandler):  # type: ignore[misc]
 
 
 class ReconnectCheck:
+    """The check itself, shared by the profiles' handlers."""
+
     def __init__(self, cache: PubsubCache) -> None:
         self.cache = cache
         self.pubsub = cache.pubsub
@@ -62,33 +65,34 @@ class ReconnectCheck:
         if not self.cache.host.config.pubsub_cache:
             return  # turned off in sat.conf: nothing is served from it
         nodes = await self.cache.storage.nodes(SyncState.COMPLETED, client.profile)
+        if not nodes:
+            return
+        limit = int(await self.cache.host.params.get_public("Pubsub", "CacheMaxItems", client.profile))
         repaired = 0
         for node in nodes:
             if not client.is_connected:
                 return
             try:
-                repaired += await self.check_node(client, node)
+                repaired += await self.check_node(client, node, limit)
             except Exception as exc:  # noqa: BLE001 - the other nodes are still checked
                 log.warning("%s: checking cached node %s of %s failed: %s", client.profile, node.name,
                             node.service, exc)
-        if nodes:
-            log.info("%s: %d cached node(s) checked after connection, %d repaired", client.profile, len(nodes),
-                     repaired)
+        log.info("%s: %d cached node(s) checked after connection, %d repaired", client.profile, len(nodes), repaired)
 
-    async def check_node(self, client: XmppClient, node: PubsubNode) -> bool:
-        """Compare one node with its service and queue the difference; True if any."""
+    async def check_node(self, client: XmppClient, node: PubsubNode, limit: int) -> bool:
+        """Compare one node with its service and queue the difference; True if any. A node
+        now larger than ``limit`` (``Pubsub/CacheMaxItems``) is no longer cached."""
         service = JID(node.service)
         # read the cache before listing: an item notified meanwhile is then never taken
         # for one the service dropped
         cached = await self.cache.storage.item_data(node.id)
         try:
-            ids = await self.cache._item_ids(client, service, node.name)
+            ids = await self.cache.list_item_ids(client, service, node.name)
         except NotFound:
             log.info("%s: cached node %s of %s is gone from the service", client.profile, node.name, node.service)
             self.pubsub.queue_event(PubsubEvent(client, service, node.name, "delete"))
             return True
         await self.ensure_subscribed(client, service, node.name)
-        limit = int(await self.cache.host.params.get_public("Pubsub", "CacheMaxItems", client.profile))
         if len(ids) > limit:
             log.info("%s: node %s now has %d items, more than %d: no longer cached", client.profile, node.name,
                      len(ids), limit)
@@ -128,13 +132,10 @@ class ReconnectCheck:
         request.recipient, request.nodeIdentifier = service, node_name
         try:
             answer = await self.pubsub.ask(request.send(handler.xmlstream), f"subscriptions to {node_name!r}")
-            pubsub = next(answer.elements(NS_PUBSUB, "pubsub"), None)
-            listing = next(pubsub.elements(NS_PUBSUB, "subscriptions"), None) if pubsub is not None else None
-            subscribed = listing is not None and any(
-                JID(str(entry.getAttribute("jid", ""))).userhostJID() == own
-                and entry.getAttribute("subscription") == "subscribed"
-                and entry.getAttribute("node", node_name) == node_name
-                for entry in listing.elements(NS_PUBSUB, "subscription")
+            subscribed = any(
+                JID(entry["jid"]).userhostJID() == own and entry["subscription"] == "subscribed"
+                and entry["node"] == node_name
+                for entry in subscriptions_from(answer, NS_PUBSUB, node_name)
             )
         except Exception as exc:  # noqa: BLE001 - cannot tell: subscribe
             log.info("%s: subscriptions to %s not listed (%s)", client.profile, node_name, exc)
