@@ -10,7 +10,7 @@ from lxml import etree
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.plugins.microblog.atom import A, NS_ATOM, build_entry, parse_entry
 from sat_backend.plugins.microblog.comments import (
-    CommentsNode, comments_node_name, parse_comments_uri, requested_comments,
+    CommentsNode, comments_node_name, parse_comments_uri, requested_comments, split_xmpp_uri,
 )
 from sat_backend.plugins.microblog.xhtml import NS_XHTML
 
@@ -130,6 +130,18 @@ def test_xhtml_title_and_text_version_side_by_side() -> None:
 ])
 def test_comments_uri(href: str, expected: tuple[str, str] | None) -> None:
     assert parse_comments_uri(href) == expected
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("xmpp:louise@example.org", ("louise@example.org", "")),
+    ("xmpp:louise%40example.org?message", ("louise@example.org", "message")),
+    ("xmpp:?;node=x", None),
+    ("xmpp:", None),
+    ("https://example.org/", None),
+])
+def test_xmpp_uri_split(uri: str, expected: tuple[str, str] | None) -> None:
+    """The one reading of an xmpp: URI, for the author's JID and the comments node."""
+    assert split_xmpp_uri(uri) == expected
 
 
 def test_comments_uri_round_trip() -> None:

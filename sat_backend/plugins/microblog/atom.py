@@ -10,13 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote
 
 from lxml import etree
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.xml_payloads import parse_untrusted
-from sat_backend.plugins.microblog.comments import parse_comments_uri
+from sat_backend.plugins.microblog.comments import parse_comments_uri, split_xmpp_uri
 from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
 
 NS_ATOM = "http://www.w3.org/2005/Atom"
@@ -57,9 +56,9 @@ def parse_entry(entry_xml: bytes | str) -> dict[str, Any]:
     author = entry.find(f"{A}author")
     if author is not None:
         parsed["author"] = {key: _text(author, key) for key in ("name", "uri", "email") if _text(author, key)}
-        uri = parsed["author"].get("uri", "")
-        if uri.startswith("xmpp:") and uri[5:].partition("?")[0]:
-            parsed["author"]["jid"] = unquote(uri[5:].partition("?")[0])  # XEP-0277 §3.1: the author's JID
+        author_uri = split_xmpp_uri(parsed["author"].get("uri", ""))
+        if author_uri is not None:
+            parsed["author"]["jid"] = author_uri[0]  # XEP-0277 §3.1: the author's JID
     for link in entry.findall(f"{A}link"):
         if link.get("rel") == "replies" and link.get("title") == "comments" and link.get("href"):
             parsed["comments"] = link.get("href")

@@ -60,13 +60,23 @@ def requested_comments(data: dict[str, Any], item_id: str) -> CommentsNode | Non
     return CommentsNode(service, node or comments_node_name(item_id))
 
 
+def split_xmpp_uri(uri: str) -> tuple[str, str] | None:
+    """(JID, query) of an ``xmpp:`` URI (RFC 5122), the JID unquoted, the query ("" if
+    none) as written; None if it is not one or names no JID."""
+    if not uri.startswith("xmpp:"):
+        return None
+    path, _, query = uri[len("xmpp:"):].partition("?")
+    return (unquote(path), query) if path else None
+
+
 def parse_comments_uri(href: str) -> tuple[str, str] | None:
     """(service, node) of an ``xmpp:service?;node=…`` URI, or None if it is not one."""
-    if not href.startswith("xmpp:") or "?" not in href:
+    parts = split_xmpp_uri(href)
+    if parts is None:
         return None
-    service, _, query = href[len("xmpp:"):].partition("?")
+    service, query = parts
     for part in query.split(";"):
         key, _, value = part.partition("=")
-        if key == "node" and value and service:
-            return unquote(service), unquote(value)
+        if key == "node" and value:
+            return service, unquote(value)
     return None
