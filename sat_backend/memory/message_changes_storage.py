@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import raiseload
 
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import (
@@ -70,11 +71,16 @@ class MessageChangesStorage:
 
     async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation) -> History | None:
         """The message of ``conversation`` that a reference names: by the sender's
-        XEP-0359 origin-id, or else the ``id`` attribute of its stanza."""
+        XEP-0359 origin-id, or else the ``id`` attribute of its stanza.
+
+        Asked for every received change, which needs only the row: its texts, subjects,
+        reactions and versions are not loaded (reading them raises).
+        """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             return await session.scalar(
                 select(History)
+                .options(raiseload("*"))
                 .where(
                     History.profile_id == profile_id,
                     or_(History.origin_id == reference_id, History.message_id == reference_id),

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import raiseload
 
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
 from sat_backend.memory import migration
@@ -327,11 +328,13 @@ async def _get_scoped(
 
 async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
     """True when the same sender's message with this XEP-0359 origin-id is stored (our own
-    message coming back from the archive); it then learns its archive stanza-id."""
+    message coming back from the archive); it then learns its archive stanza-id. Only
+    the row is read (not its texts, reactions, versions: a catch-up asks this of each
+    of our messages)."""
     if not entry.origin_id:
         return False
     known = await session.scalar(
-        select(History).where(
+        select(History).options(raiseload("*")).where(
             History.profile_id == entry.profile_id,
             History.source == entry.source,
             History.origin_id == entry.origin_id,
