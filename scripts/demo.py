@@ -29,29 +29,26 @@ def banner(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def run(env: dict[str, str], *command: str, stdin: str | None = None, check: bool = True) -> int:
+def run(env: dict[str, str], *command: str, stdin: str | None = None, check: bool = True,
+        capture: bool = False) -> subprocess.CompletedProcess[str]:
+    """Show and run a command of the venv; ``capture``: its output is shown, and kept."""
     shown = " ".join(shlex.quote(part) for part in command)
     print(f"$ {shown}" + ("   (password on stdin)" if stdin else ""), flush=True)
     result = subprocess.run(
-        [str(BIN / command[0]), *command[1:]], env=env, input=stdin, text=True, check=False
+        [str(BIN / command[0]), *command[1:]], env=env, input=stdin, text=True, capture_output=capture,
+        check=False,
     )
+    if capture:
+        print(result.stdout, end="", flush=True)
+        print(result.stderr, end="", file=sys.stderr, flush=True)
     if check and result.returncode != 0:
         raise SystemExit(f"demo: `{shown}` failed with exit code {result.returncode}")
-    return result.returncode
+    return result
 
 
 def capture(env: dict[str, str], *command: str) -> str:
     """Run a command like :func:`run`, show its output and give it back (for uids…)."""
-    shown = " ".join(shlex.quote(part) for part in command)
-    print(f"$ {shown}", flush=True)
-    result = subprocess.run(
-        [str(BIN / command[0]), *command[1:]], env=env, capture_output=True, text=True, check=False
-    )
-    print(result.stdout, end="", flush=True)
-    print(result.stderr, end="", file=sys.stderr, flush=True)
-    if result.returncode != 0:
-        raise SystemExit(f"demo: `{shown}` failed with exit code {result.returncode}")
-    return result.stdout
+    return run(env, *command, capture=True).stdout
 
 
 class Monitor:
