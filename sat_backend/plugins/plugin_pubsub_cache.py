@@ -388,21 +388,21 @@ class PubsubCache:
                                              {(event.service.full(), event.node) for event in events})
         changes: list[tuple[NodeChange, PubsubEvent]] = []
         for event in events:
-            node = nodes.get((event.service.full(), event.node))
-            if node is not None and node.id in self._held:  # being synchronised: kept for its end
-                event.category = node.type or "generic"
-                held = self._change(node, event)
-                if held is not None:
-                    self._held[node.id].append(held)
-                continue
-            if node is None or node.sync_state != SyncState.COMPLETED:
+            key = (event.service.full(), event.node)
+            node = nodes.get(key)
+            syncing = node is not None and node.id in self._held
+            if node is None or not (syncing or node.sync_state == SyncState.COMPLETED):
                 continue
             event.category = node.type or "generic"
             change = self._change(node, event)
-            if change is not None:
+            if change is None:
+                continue
+            if syncing:
+                self._held[node.id].append(change)  # applied over the sync's snapshot at its end
+            else:
                 changes.append((change, event))
             if event.event_type == "delete":
-                del nodes[(event.service.full(), event.node)]  # later events of the batch: not cached
+                del nodes[key]  # later events of the batch: not cached
         if changes:
             outcomes = await self._apply(events[0].client.profile, [change for change, _ in changes], len(events))
             for (_, event), outcome in zip(changes, outcomes):
