@@ -18,7 +18,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
-from sat_backend.core.result_set import page_bounds
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
@@ -65,13 +64,6 @@ class ChangeOutcome:
     def applied(cls, change: NodeChange) -> ChangeOutcome:
         """Every entry counted as changed (a change whose effect is not known)."""
         return cls(changed=[True] * len(change.items or change.names))
-
-
-@dataclass(frozen=True)
-class ItemsPage:
-    items: list[PubsubItem]
-    count: int
-    index: int
 
 
 @dataclass(frozen=True)
@@ -169,24 +161,16 @@ class PubsubCacheStorage:
         self.ingest_transactions += 1
         return dropped
 
-    async def get_items(
-        self, node_id: int, *, max_items: int = 0, item_ids: list[str] | None = None,
-        after: str | None = None, before: str | None = None, index: int | None = None,
-        order_by: str | None = None,
-    ) -> ItemsPage:
-        """Items of a cached node, oldest first; ``max_items`` keeps the most recent ones,
-        RSM ``after``/``before``/``index`` page through them.
-
-        :raises NotFound: ``after``/``before`` names no cached item.
-        """
+    async def get_items(self, node_id: int, *, item_ids: list[str] | None = None,
+                        order_by: str | None = None) -> list[PubsubItem]:
+        """Items of a cached node (only ``item_ids`` if given), oldest first by creation, or
+        by modification (``order_by``); the cache pages them as the service path does."""
         column = PubsubItem.updated if order_by == "modification" else PubsubItem.created
         async with self.storage.session() as session:
             base = select(PubsubItem).where(PubsubItem.node_id == node_id)
             if item_ids:
                 base = base.where(PubsubItem.name.in_(item_ids))
-            rows = list(await session.scalars(base.order_by(column, PubsubItem.id)))
-        start, end = page_bounds([row.name for row in rows], max_items, after, before, index)
-        return ItemsPage(rows[start:end], len(rows), start)
+            return list(await session.scalars(base.order_by(column, PubsubItem.id)))
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""

@@ -351,7 +351,7 @@ class PubsubCache:
         """A request answered from the node's rows, paged by the same function as the
         network path pages a service's answer that ignores RSM: one request, one page,
         wherever it is answered from."""
-        rows = (await self.storage.get_items(node.id, item_ids=request.item_ids, order_by=request.order_by)).items
+        rows = await self.storage.get_items(node.id, item_ids=request.item_ids, order_by=request.order_by)
         names = [row.name for row in rows]
         if request.rsm:
             page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole=True)

@@ -244,8 +244,7 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(database_url: str)
             ])
             contents = {}
             for node in (one, two):
-                page = await cache.get_items(node.id)
-                contents[node.name] = [(row.name, row.data) for row in page.items]
+                contents[node.name] = [(row.name, row.data) for row in await cache.get_items(node.id)]
             stored = await cache.get_node("alice", SERVICE, "one")
             assert stored is not None and (stored.extra or {})["config"] == {"pubsub#max_items": "10"}
             return contents, cache.ingest_transactions
@@ -284,7 +283,7 @@ def test_a_change_that_changes_nothing_is_not_written_and_said_so(database_url: 
                                              CachedItem("raw", "<item id='raw'>unclosed")])
 
             async def rows() -> dict[str, tuple[str, float]]:
-                return {row.name: (row.data, row.updated) for row in (await cache.get_items(node)).items}
+                return {row.name: (row.data, row.updated) for row in await cache.get_items(node)}
 
             before = await rows()
             again = await cache.apply_changes([
