@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.im.message_changes import is_from_author, reference_id
+from sat_backend.core.im.message_changes import is_from_author
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, change_reference, texts
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH
 from sat_backend.core.json_arguments import parse_json_object
@@ -84,8 +84,7 @@ class Corrections:
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
         parse_json_object(extra_json, "extra_json", ())
         async with self.changes.changing(message_uid, profile, own_only=True) as (client, target):
-            stanza = self.changes.change_stanza(client, target, bodies)
-            stanza.addElement((NS_CORRECT, "replace"))["id"] = reference_id(target)
+            stanza, _ = self.changes.change_stanza(client, target, (NS_CORRECT, "replace"), bodies)
             client.send_stanza(stanza)
             edited = time.time()
             if await self.changes.storage.replace_bodies(target.id, bodies, edited):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.words.xish import domish
 
-from sat_backend.core.im.message_changes import is_from_author, reference_id
+from sat_backend.core.im.message_changes import is_from_author
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 NS_RETRACT = "urn:xmpp:message-retract:1"
 NS_FALLBACK = "urn:xmpp:fallback:0"
-NS_HINTS = "urn:xmpp:hints"
 KIND = "retract"
 FALLBACK_BODY = "This person attempted to retract a previous message, but it's unsupported by your client."
 
@@ -73,10 +72,9 @@ class Retractions:
     async def retract(self, message_uid: str, profile: str) -> None:
         """Retract one of our messages: send the retraction, leave a tombstone, ``MessageUpdate``."""
         async with self.changes.changing(message_uid, profile, own_only=True) as (client, target):
-            stanza = self.changes.change_stanza(client, target, {"": FALLBACK_BODY})
-            stanza.addElement((NS_RETRACT, "retract"))["id"] = reference_id(target)
+            stanza, _ = self.changes.change_stanza(client, target, (NS_RETRACT, "retract"), {"": FALLBACK_BODY},
+                                                   store=True)
             stanza.addElement((NS_FALLBACK, "fallback"))["for"] = NS_RETRACT
-            stanza.addElement((NS_HINTS, "store"))
             client.send_stanza(stanza)
             retracted = time.time()
             if await self.changes.storage.retract(target.id, retracted):

@@ -19,7 +19,6 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.emoji import is_single_emoji
-from sat_backend.core.im.message_changes import reference_id
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NS_REACTIONS = "urn:xmpp:reactions:0"
-NS_HINTS = "urn:xmpp:hints"
 KIND = "reactions"
 UPDATE_TYPES = ("replace", "add", "remove", "toggle")
 #: more distinct reactions than this from one sender to one message are cut
@@ -114,12 +112,9 @@ class Reactions:
             own = client.jid.userhost()
             current = await self.changes.storage.get_reactions_of(target.id, own)
             new = updated_reactions(current, reactions, update_type)
-            stanza = self.changes.change_stanza(client, target)
-            element = stanza.addElement((NS_REACTIONS, "reactions"))
-            element["id"] = reference_id(target)
+            stanza, element = self.changes.change_stanza(client, target, (NS_REACTIONS, "reactions"), store=True)
             for emoji in new:
                 element.addElement("reaction", content=emoji)
-            stanza.addElement((NS_HINTS, "store"))
             client.send_stanza(stanza)
             aggregated = await self.changes.storage.set_reactions(target.id, own, new, time.time())
             if aggregated is not None:   # announced in the order stored

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 Applier = Callable[[str, ReceivedChange, History], Awaitable["dict[str, Any] | None"]]
 
 MAX_UID_LENGTH = 64
+NS_HINTS = "urn:xmpp:hints"
 
 
 class MessageChanges:
@@ -146,16 +147,33 @@ class MessageChanges:
                 raise NotSupported("changing group chat messages is not supported yet")
             yield client, target
 
-    def change_stanza(self, client: XmppClient, target: History, bodies: dict[str, str] | None = None) -> domish.Element:
+    def change_stanza(
+        self, client: XmppClient, target: History, change: tuple[str, str],
+        bodies: dict[str, str] | None = None, *, store: bool = False,
+    ) -> tuple[domish.Element, domish.Element]:
         """A new ``<message/>`` to the other end of ``target``'s conversation, of the same
-        type, with its own id and origin-id; the plugin adds its payload."""
+        type, with its own id and origin-id, and the child that makes it a change
+        (``change``: namespace and name) naming ``target`` by :func:`reference_id`: the
+        builder's side of :func:`~sat_backend.core.im.message_stanza.change_reference`.
+
+        :param store: add a XEP-0334 store hint (a change without a real body, that
+            archives must keep all the same).
+        :returns: the stanza and that child, for the plugin's payload.
+        :raises InvalidArgument: ``target`` came without any id.
+        """
+        reference = reference_id(target)
         own = client.jid.userhost()
         peer = target.dest if target.source == own else target.source
         message = ChatMessage(
             uid=new_uid(), timestamp=time.time(), from_jid=client.jid, to_jid=JID(peer),
             bodies=bodies or {}, subjects={}, type=target.type,
         )
-        return build_message_element(message)
+        stanza = build_message_element(message)
+        child = stanza.addElement(change)
+        child["id"] = reference
+        if store:
+            stanza.addElement((NS_HINTS, "store"))
+        return stanza, child
 
 
 def reference_id(target: History) -> str:
