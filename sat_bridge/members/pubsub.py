@@ -8,6 +8,8 @@ from sat_bridge.spec import Arg, Member, Method, Signal
 SERVICE = Arg("service", "s", 'pubsub service JID; ``""`` = the profile\'s own PEP service')
 NODE = Arg("node", "s", "node name")
 ITEM_ID = Arg("item_id", "s", 'item id (``""`` = let the service choose)')
+#: the node of a listing that may cover the whole service
+ANY_NODE = Arg("node", "s", 'node name; ``""`` = every node of the service')
 
 #: XEP-0060 §8 owner use cases, then the entity's own subscriptions and affiliations (§5.6, §5.7)
 PUBSUB_OWNER_MEMBERS: tuple[Member, ...] = (
@@ -34,11 +36,11 @@ PUBSUB_OWNER_MEMBERS: tuple[Member, ...] = (
            "Every subscription to a node (owner).",
            out_doc='JSON list of ``{"node", "jid", "subscription", "subid"?}``'),
     Method("PsSubscriptionsGet", "plugin",
-           (SERVICE, Arg("node", "s", 'node name; ``""`` = every node of the service'), PROFILE), "s",
+           (SERVICE, ANY_NODE, PROFILE), "s",
            "Our own subscriptions on a service.",
            out_doc='JSON list of ``{"node", "jid", "subscription", "subid"?}``'),
     Method("PsAffiliationsGet", "plugin",
-           (SERVICE, Arg("node", "s", 'node name; ``""`` = every node of the service'), PROFILE), "a{ss}",
+           (SERVICE, ANY_NODE, PROFILE), "a{ss}",
            "Our own affiliations on a service.", out_doc="node → affiliation"),
 )
 
