@@ -451,8 +451,12 @@ class PubsubCache:
             except Exception as exc:  # noqa: BLE001 - this node is resynchronised later
                 log.warning("%s: a %s change of cached node #%d failed (%s); it will be synchronised again",
                             profile, change.kind, change.node_id, exc)
-                await self.storage.set_state(change.node_id, None)
                 outcomes.append(ChangeOutcome.applied(change))
+                try:
+                    await self.storage.set_state(change.node_id, None)
+                except Exception:  # noqa: BLE001 - the batch's other changes are still applied
+                    log.exception("%s: cached node #%d could not be set back to not analysed", profile,
+                                  change.node_id)
         return outcomes
 
     # bridge members ----------------------------------------------------------------------------------
