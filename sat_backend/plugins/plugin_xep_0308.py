@@ -19,7 +19,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.message_changes import is_from_author
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, change_reference, texts
-from sat_backend.core.im.messaging import MAX_BODY_LENGTH
+from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
@@ -55,7 +55,7 @@ def parse_correction(element: domish.Element) -> MessageChange | None:
     bodies = texts(element, "body")
     if not bodies:
         raise MalformedStanza("a correction without its new text")
-    if sum(len(text) for text in bodies.values()) > MAX_BODY_LENGTH:
+    if too_long(bodies):
         raise MalformedStanza("a correction longer than the longest message")
     return MessageChange(KIND, reference, {"message": bodies})
 
@@ -80,7 +80,7 @@ class Corrections:
         bodies = {lang: text for lang, text in message.items() if text}
         if not bodies:
             raise InvalidArgument("the new text is empty (retract the message to remove it)")
-        if sum(len(text) for text in bodies.values()) > MAX_BODY_LENGTH:
+        if too_long(bodies):
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
         parse_json_object(extra_json, "extra_json", ())
         async with self.changes.changing(message_uid, profile, own_only=True) as (client, target):

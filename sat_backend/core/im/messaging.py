@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 MAX_BODY_LENGTH = 100_000
 
 
+def too_long(*by_lang: dict[str, str]) -> bool:
+    """Whether these texts (bodies, subjects, by language) together exceed
+    :data:`MAX_BODY_LENGTH`: the bound of a message we send, and of a correction."""
+    return sum(len(text) for texts in by_lang for text in texts.values()) > MAX_BODY_LENGTH
+
+
 class MessageHandler(XMPPHandler):  # type: ignore[misc]
     """Observes every incoming ``<message/>`` of one profile's stream."""
 
@@ -88,7 +94,7 @@ class Messaging:
             raise InvalidArgument(f"type must be one of {', '.join(SENDABLE_TYPES)} (groupchat is not supported yet)")
         if not any(bodies.values()) and not any(subjects.values()):
             raise InvalidArgument("the message has no body and no subject")
-        if sum(len(text) for text in (*bodies.values(), *subjects.values())) > MAX_BODY_LENGTH:
+        if too_long(bodies, subjects):
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
         extra = parse_json_object(extra_json, "extra_json")
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
