@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
@@ -25,6 +25,8 @@ from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, Syn
 
 @dataclass(frozen=True)
 class CachedItem:
+    """An item to store: its id, raw XML, and the parser's data if any."""
+
     name: str
     data: str
     parsed: dict[str, Any] | None = None
@@ -79,6 +81,7 @@ class PurgeFilters:
     updated_before: float | None = None
 
     def conditions(self) -> list[Any]:
+        """The WHERE conditions of the given filters (on items joined to nodes and profiles)."""
         conditions: list[Any] = []
         for values, column in ((self.services, PubsubNode.service), (self.nodes, PubsubNode.name),
                                (self.types, PubsubNode.type), (self.subtypes, PubsubNode.subtype),
@@ -93,12 +96,15 @@ class PurgeFilters:
 
 
 class PubsubCacheStorage:
+    """The cache's queries, on the backend's :class:`Storage`."""
+
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         #: committed :meth:`apply_changes` transactions (batches of notifications)
         self.ingest_transactions = 0
 
     async def get_node(self, profile: str, service: str, name: str) -> PubsubNode | None:
+        """The node's row, None if it was never seen."""
         async with self.storage.session() as session:
             return await session.scalar(
                 select(PubsubNode).join(Profile).where(
@@ -121,6 +127,7 @@ class PubsubCacheStorage:
             return {(row.service, row.name): row for row in rows if (row.service, row.name) in keys}
 
     async def ensure_node(self, profile: str, service: str, name: str) -> PubsubNode:
+        """The node's row, created (not analysed) if it was never seen."""
         node = await self.get_node(profile, service, name)
         if node is not None:
             return node
@@ -131,6 +138,7 @@ class PubsubCacheStorage:
         return node
 
     async def set_state(self, node_id: int, state: SyncState | None, **fields: Any) -> None:
+        """A node's sync state (None: not analysed) and when it was set, with other columns."""
         async with self.storage.session() as session:
             await session.execute(
                 update(PubsubNode).where(PubsubNode.id == node_id)
@@ -178,11 +186,8 @@ class PubsubCacheStorage:
             rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(PubsubItem.node_id == node_id))
             return {name: data for name, data in rows}
 
-    async def count_items(self, node_id: int) -> int:
-        async with self.storage.session() as session:
-            return int(await session.scalar(select(func.count()).where(PubsubItem.node_id == node_id)) or 0)
-
     async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[PubsubNode]:
+        """The nodes in ``state`` (any if None), of ``profile`` (all if None)."""
         async with self.storage.session() as session:
             statement = select(PubsubNode)
             if state is not None:
@@ -220,6 +225,7 @@ class PubsubCacheStorage:
         return len(item_ids), len(node_ids)
 
     async def require_node(self, profile: str, service: str, name: str) -> PubsubNode:
+        """:raises NotFound: the node is not ``completed`` (not cached, or not yet)."""
         node = await self.get_node(profile, service, name)
         if node is None or node.sync_state != SyncState.COMPLETED:
             raise NotFound(f"node {name!r} of {service} is not cached")

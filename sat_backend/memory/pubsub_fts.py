@@ -126,6 +126,7 @@ def create_index(connection: Connection) -> None:
 
 
 def drop_index(connection: Connection) -> None:
+    """Drop what :func:`create_index` created (migration ``0003`` downgrade)."""
     if connection.dialect.name == "sqlite":
         for name in _SQLITE_TRIGGERS:
             connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))

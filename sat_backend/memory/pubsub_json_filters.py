@@ -52,6 +52,7 @@ class JsonPath:
     # scalars --------------------------------------------------------------------------------------
 
     def equals(self, value: Any) -> ColumnElement[bool]:
+        """Equal to a JSON scalar of the same type (None: JSON null or no value)."""
         if value is None:  # JSON null, or no value at all
             return or_(self.type_name.is_(None), self.type_name == "null")
         if isinstance(value, bool):

@@ -68,6 +68,8 @@ class OrderKey:
 
     @classmethod
     def parse(cls, raw: Any, where: str) -> OrderKey:
+        """:raises InvalidArgument: not an object, neither or both of order and path, unknown
+        order or direction, bad path."""
         checked_object(raw, where, ("order", "path", "direction"), expected="an object {order|path, direction}")
         if ("order" in raw) == ("path" in raw):
             raise InvalidArgument(f"{where} needs exactly one of 'order' and 'path'")
@@ -83,6 +85,8 @@ class OrderKey:
 
 @dataclass(frozen=True)
 class SearchQuery:
+    """A validated ``PsCacheSearch`` query (keys: see the bridge contract)."""
+
     fts: FtsQuery | None = None
     profiles: tuple[str, ...] = ()
     services: tuple[str, ...] = ()

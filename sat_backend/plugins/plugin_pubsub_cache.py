@@ -93,6 +93,8 @@ MatchCallback = Callable[[str, str | None], bool]
 
 @dataclass(frozen=True)
 class Analyser:
+    """A registered kind of node (see :meth:`PubsubCache.register_analyser`)."""
+
     name: str
     type: str
     node: str | None
@@ -106,6 +108,7 @@ class Analyser:
     subtype: str | None = None
 
     def matches(self, node: str, namespace: str | None) -> bool:
+        """The node prefix and payload namespace, where given, match; then ``match_cb``."""
         if self.node is not None and not node.startswith(self.node):
             return False
         if self.namespace is not None and self.namespace != namespace:
@@ -114,6 +117,8 @@ class Analyser:
 
 
 class PubsubCache:
+    """The plugin: the ``PsItemsGet`` trigger, syncs, notifications and ``PsCache*`` members."""
+
     def __init__(self, host: Backend) -> None:
         self.host = host
         self.pubsub = host.plugins["XEP-0060"]
@@ -128,6 +133,7 @@ class PubsubCache:
         self._ingest_locks: dict[str, asyncio.Lock] = {}
 
     async def initialise(self) -> None:
+        """Params, trigger, event listener and members; nodes a stop left mid-sync are reset."""
         for definition in CACHE_PARAMS:
             self.host.params_registry.declare(definition)
         self.host.bridge.enable_signal("PsCacheSyncProgress")
@@ -165,6 +171,7 @@ class PubsubCache:
                                         len(self.analysers), subtype)
 
     def find_analyser(self, node: str, namespace: str | None) -> Analyser | None:
+        """The first analyser matching, by priority then registration order."""
         for analyser in sorted(self.analysers.values(), key=lambda a: (-a.priority, a.order)):
             try:
                 if analyser.matches(node, namespace):
@@ -176,6 +183,9 @@ class PubsubCache:
     # the trigger -------------------------------------------------------------------------------
 
     async def on_items_get(self, request: ItemsRequest) -> ShortCircuit[ItemsResult] | None:
+        """The ``PsItemsGet`` trigger: the answer from the database for a ``completed`` node,
+        the service's answer for a node seen for the first time (then analysed), else None
+        (the pubsub plugin asks the service)."""
         if not request.use_cache or request.sub_id or not self.host.config.pubsub_cache:
             return None
         if await self.host.params.get_public("Pubsub", "UseCache", request.profile) != "true":
@@ -463,11 +473,20 @@ class PubsubCache:
 
     async def cache_get(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
                         extra_json: str, profile: str) -> str:
+        """``PsCacheGet``: a request answered by the cache only.
+
+        :raises NotFound: the node is not cached (``completed``).
+        """
         request = await self.pubsub.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile)
         cached = await self.storage.require_node(request.profile, request.service.full(), request.node)
         return (await self.answer(cached, request)).to_json()
 
     async def cache_sync(self, service: str, node: str, profile: str) -> None:
+        """``PsCacheSync``: synchronise a node now, and return once it is done.
+
+        :raises NotSupported: the cache is turned off in sat.conf.
+        :raises InvalidArgument: empty node.
+        """
         if not self.host.config.pubsub_cache:
             raise NotSupported("the pubsub cache is turned off in the configuration ([pubsub] cache)")
         resolved = await self.host.profiles.resolve(profile)
@@ -478,6 +497,10 @@ class PubsubCache:
         await self.sync(resolved, target, node)
 
     async def cache_purge(self, filters_json: str) -> None:
+        """``PsCachePurge``: delete the matching items; their nodes are synchronised again.
+
+        :raises InvalidArgument: unknown key or malformed value.
+        """
         filters = parse_json_object(filters_json, "filters_json", PURGE_KEYS)
         purge_filters = PurgeFilters(
             services=string_list(filters, "services"),
@@ -492,6 +515,7 @@ class PubsubCache:
         log.info("pubsub cache purge: %d item(s) deleted, %d node(s) to synchronise again", items, nodes)
 
     async def cache_reset(self) -> None:
+        """``PsCacheReset``: drop every cached node and item."""
         dropped = await self.storage.reset()
         log.info("pubsub cache reset (%d nodes dropped)", dropped)
 

@@ -49,6 +49,7 @@ class ReconnectHandler(XMPPHandler):  # type: ignore[misc]
         self.client = client
 
     def connectionInitialized(self) -> None:
+        """In the background: ``Connect`` does not wait for the check."""
         run_in_background(self.check.check_profile(self.client), f"{self.client.profile}: pubsub cache check")
 
 
