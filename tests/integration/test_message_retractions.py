@@ -88,6 +88,23 @@ def test_a_retraction_before_its_message_is_applied_when_it_arrives(alice: Alice
     assert history_row(client, uid)[4] == {}
 
 
+def test_changes_waiting_behind_a_retraction_leave_the_tombstone_empty(alice: Alice, carol: XmppPeer) -> None:
+    """A retraction, then a reaction and a correction, all before their message: applied
+    in that order when it arrives, the later two find a tombstone and change nothing."""
+    client, signals = alice
+    carol.send_retraction("alice@localhost", "late-message")
+    carol.send_reactions("alice@localhost", "late-message", ["🐢"])
+    carol.send_correction("alice@localhost", "late-message", "late, corrected")
+    _, uid = carol_sends(carol, signals, "late", id="late-message")
+    assert wait_update(signals, uid, "retract")["by"] == "carol@localhost"
+    # our call waits for the changes being applied, then finds the tombstone
+    with pytest.raises(errors.Conflict):
+        client.message_reactions_set(uid, ["👍"], "add", "alice")
+    row = history_row(client, uid)
+    extra = json.loads(row[7])
+    assert row[4] == {} and "reactions" not in extra and "edits" not in extra and extra["retracted"] > 0
+
+
 def test_retract_from_the_command_line(backend: BackendProcess, alice: Alice, carol: XmppPeer) -> None:
     uid = sat(backend, "message", "send", "carol@localhost", "gone soon", "-p", "alice").stdout.strip()
     assert sat(backend, "message", "retract", uid, "-p", "alice").returncode == 0
