@@ -7,10 +7,11 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from tx_xmpp.generic import FallbackHandler
 
-from sat_backend.core.exceptions import ProfileNotConnected
+from sat_backend.core.exceptions import ProfileNotConnected, Timeout
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import load_settings
 
@@ -47,6 +48,20 @@ class SessionManager:
 
             self._reactor = reactor
         return self._reactor
+
+    async def answer(self, request: Deferred[Any]) -> Any:
+        """The answer to a request sent to our server or a service, awaited at most
+        ``[xmpp] request_timeout`` seconds: a peer that never answers must not leave a
+        bridge call, or a session start, waiting forever.
+
+        :raises Timeout: no answer in time (the request is cancelled).
+        """
+        timeout = self.host.config.request_timeout
+        request.addTimeout(timeout, self.reactor)
+        try:
+            return await wait(request)
+        except defer.TimeoutError:
+            raise Timeout(f"no answer within {timeout:g} s") from None
 
     def add_handler_factory(self, factory: HandlerFactory) -> None:
         """Attach a handler made by ``factory`` to every profile's stream (plugins too)."""

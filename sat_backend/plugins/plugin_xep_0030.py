@@ -21,7 +21,6 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import Stanza, Timeout
 from sat_backend.core.jids import parse_jid
-from sat_backend.core.sessions import wait
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 
 NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
-QUERY_TIMEOUT = 30
 
 PLUGIN_INFO = {
     "name": "Service Discovery",
@@ -128,9 +126,8 @@ class DiscoHandler(XMPPHandler):  # type: ignore[misc]
         query = iq.addElement((NS_DISCO_INFO, "query"))
         if node:
             query["node"] = node
-        iq.timeout = QUERY_TIMEOUT  # type: ignore[assignment]
         try:
-            answer = await wait(iq.send())
+            answer = await self.plugin.host.sessions.answer(iq.send())
         except error.StanzaError as exc:
             raise Stanza(f"{exc.condition}: {entity.full()} did not answer service discovery") from None
         except Exception as exc:  # noqa: BLE001 - xmlstream.TimeoutError and connection loss

@@ -18,7 +18,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
@@ -30,7 +29,6 @@ from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stan
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
-from sat_backend.core.sessions import wait
 from sat_backend.core.xml_payloads import payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
 
@@ -221,10 +219,8 @@ class Pubsub:
         Bounded by ``[xmpp] request_timeout``: a service that never answers (Prosody 0.12
         drops the IQ when a Lua error hits it) must not leave a bridge call without a reply.
         """
-        timeout = self.host.config.request_timeout
-        deferred.addTimeout(timeout, self.host.sessions.reactor)
         try:
-            return await wait(deferred)
+            return await self.host.sessions.answer(deferred)
         except error.StanzaError as exc:
             text = f": {exc.text}" if exc.text else ""
             if exc.condition == "item-not-found":
@@ -232,8 +228,8 @@ class Pubsub:
             raise Stanza(f"{exc.condition}: {what}{text}") from None
         except pubsub.SubscriptionPending:
             raise Stanza(f"pending: {what}: the subscription awaits approval") from None
-        except (xmlstream.TimeoutError, defer.TimeoutError):
-            raise Timeout(f"{what}: no answer within {timeout:g} s") from None
+        except (xmlstream.TimeoutError, Timeout):
+            raise Timeout(f"{what}: no answer within {self.host.config.request_timeout:g} s") from None
         except (ConnectionLost, ConnectionDone):
             raise Network(f"{what}: the connection to the server was lost") from None
 

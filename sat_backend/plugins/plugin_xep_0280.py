@@ -16,7 +16,6 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import parse_forwarded
-from sat_backend.core.sessions import wait
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -53,7 +52,7 @@ class CarbonsHandler(XMPPHandler):  # type: ignore[misc]
         iq = IQ(self.xmlstream, "set")
         iq.addElement((NS_CARBONS, "enable"))
         try:
-            await wait(iq.send())
+            await self.plugin.host.sessions.answer(iq.send())
         except Exception as exc:  # noqa: BLE001 - a server without carbons is not an error
             log.info("%s: carbons not available: %s", self.client.profile, exc)
         else:

@@ -26,7 +26,6 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, parse_forwarded
-from sat_backend.core.sessions import wait
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -111,7 +110,7 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
             rsm.addElement("before")
         page = self._pages[query_id] = ArchivePage()
         try:
-            answer = await wait(iq.send())
+            answer = await self.plugin.host.sessions.answer(iq.send())
         except error.StanzaError as exc:
             if after is not None and exc.condition == "item-not-found":
                 raise ArchiveGone(str(exc)) from None

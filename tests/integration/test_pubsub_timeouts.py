@@ -1,6 +1,6 @@
-"""A pubsub service that never answers: the bridge call still replies, with ``Timeout``
-after ``[xmpp] request_timeout``, and the backend goes on serving (seen on Prosody 0.12,
-which drops a request when a Lua error hits it)."""
+"""A service that never answers: the bridge call still replies, with ``Timeout`` after
+``[xmpp] request_timeout``, and the backend goes on serving (seen on Prosody 0.12, which
+drops a pubsub request when a Lua error hits it)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def test_a_silent_service_gives_timeout_not_a_hung_call(backend_env: dict[str, s
                                         timeout=30)
             with pytest.raises(errors.Timeout):
                 client.ps_subscribe(component.service, "hangs", "{}", "bob", timeout=30)
+            with pytest.raises(errors.Timeout):  # the same bound for every request, disco too
+                client.disco_infos(component.service, "hangs", "bob", timeout=30)
             answer = json.loads(client.ps_items_get(component.service, "answers", 0, [], "", "{}", "bob"))
             assert len(answer["items"]) == 1 and client.is_connected("bob")
     finally:

@@ -19,7 +19,6 @@ from tx_xmpp.xmppim import RosterClientProtocol, RosterItem, RosterRequest
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.im.background import as_deferred
 from sat_backend.core.jids import parse_bare_jid
-from sat_backend.core.sessions import wait
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -118,7 +117,7 @@ class RosterService:
     async def _fetch(self, handler: RosterHandler) -> None:
         profile = handler.client.profile
         contacts, version = await self.load(profile)
-        roster = await wait(handler.getRoster(version if version is not None else ""))
+        roster = await self.host.sessions.answer(handler.getRoster(version if version is not None else ""))
         if roster is None:
             log.debug("%s: roster unchanged since version %s", profile, version)
             return
@@ -156,7 +155,7 @@ class RosterService:
     async def contact_add(self, jid: str, profile: str) -> None:
         contact = JID(parse_bare_jid(jid, "jid"))
         handler = self._handler(await self.host.profiles.resolve(profile))
-        await wait(handler.setItem(RosterItem(contact)))
+        await self.host.sessions.answer(handler.setItem(RosterItem(contact)))
         await self._accepted(handler.client.profile, contact.userhost(), lambda known: known or Contact(contact.userhost()))
         self.host.presence.subscribe(handler.client, contact)
 
@@ -166,7 +165,7 @@ class RosterService:
         handler = self._handler(resolved)
         await self._require_contact(resolved, contact)
         item = RosterItem(JID(contact), name=name, groups={group for group in groups if group})
-        await wait(handler.setItem(item))
+        await self.host.sessions.answer(handler.setItem(item))
 
         def renamed(known: Contact | None) -> Contact:
             known = known or Contact(contact)
@@ -179,7 +178,7 @@ class RosterService:
         resolved = await self.host.profiles.resolve(profile)
         handler = self._handler(resolved)
         await self._require_contact(resolved, contact)
-        await wait(handler.removeItem(JID(contact)))
+        await self.host.sessions.answer(handler.removeItem(JID(contact)))
         await self._accepted(resolved, contact, lambda known: None)
 
     async def _accepted(
