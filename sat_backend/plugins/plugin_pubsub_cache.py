@@ -255,9 +255,7 @@ class PubsubCache:
         await self.storage.set_state(node.id, SyncState.IN_PROGRESS)
         try:
             client = self.host.sessions.get_client(profile)
-            handler = self.pubsub.handlers[client.profile]
-            await self.pubsub.ask(handler.subscribe(service, node.name, JID(client.jid.userhost())),
-                                   f"subscribing to {node.name!r} for the cache")
+            await self.subscribe(client, service, node.name)
             ids = await self.list_item_ids(client, service, node.name)
             self._progress(profile, service, node.name, 0, len(ids))
             limit = int(await self.host.params.get_public("Pubsub", "CacheMaxItems", profile))
@@ -317,6 +315,12 @@ class PubsubCache:
         if still_missing:
             raise RuntimeError(f"{len(still_missing)} item(s) listed but not returned by the service")
         return items
+
+    async def subscribe(self, client: XmppClient, service: JID, node_name: str) -> None:
+        """Subscribe our bare JID to the node, so that notifications keep it fresh."""
+        handler = self.pubsub.handlers[client.profile]
+        await self.pubsub.ask(handler.subscribe(service, node_name, JID(client.jid.userhost())),
+                              f"subscribing to {node_name!r} for the cache")
 
     async def fetch_from_service(self, client: XmppClient, service: JID, node_name: str,
                                  item_ids: list[str] | None = None, max_items: int = 0) -> list[str]:

@@ -127,12 +127,10 @@ class ReconnectCheck:
         """Subscribe again unless the service lists our bare JID as subscribed (XEP-0060
         §5.6); a service that cannot list subscriptions gets a subscribe, which is
         idempotent for a JID already subscribed."""
-        handler = self.pubsub.handlers[client.profile]
         own = JID(client.jid.userhost())
-        request = handler._request_class("subscriptions")
-        request.recipient, request.nodeIdentifier = service, node_name
         try:
-            answer = await self.pubsub.ask(request.send(handler.xmlstream), f"subscriptions to {node_name!r}")
+            answer = await self.pubsub.request("subscriptions", service.full(), node_name, client.profile,
+                                               "our subscriptions to")
             subscribed = any(
                 JID(entry["jid"]).userhostJID() == own and entry["subscription"] == "subscribed"
                 and entry["node"] == node_name
@@ -143,7 +141,7 @@ class ReconnectCheck:
             subscribed = False
         if not subscribed:
             log.info("%s: subscription to cached node %s was lost: subscribing again", client.profile, node_name)
-            await self.pubsub.ask(handler.subscribe(service, node_name, own), f"subscribing to {node_name!r}")
+            await self.cache.subscribe(client, service, node_name)
 
     async def _fetch(self, client: XmppClient, service: JID, node_name: str, item_ids: list[str],
                      max_items: int = 0) -> list[Any]:
