@@ -14,13 +14,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
+
+#: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
+IN_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,27 @@ class PubsubCacheStorage:
     async def get_items(self, node_id: int, *, item_ids: list[str] | None = None,
                         order_by: str | None = None) -> list[PubsubItem]:
         """Items of a cached node (only ``item_ids`` if given), oldest first by creation, or
-        by modification (``order_by``); the cache pages them as the service path does."""
-        column = PubsubItem.updated if order_by == "modification" else PubsubItem.created
+        by modification (``order_by``)."""
         async with self.storage.session() as session:
-            base = select(PubsubItem).where(PubsubItem.node_id == node_id)
-            if item_ids:
-                base = base.where(PubsubItem.name.in_(item_ids))
-            return list(await session.scalars(base.order_by(column, PubsubItem.id)))
+            return list(await session.scalars(_ordered(select(PubsubItem), node_id, item_ids, order_by)))
+
+    async def item_names(self, node_id: int, *, item_ids: list[str] | None = None,
+                         order_by: str | None = None) -> list[str]:
+        """The ids of :meth:`get_items`, in its order, without loading the rows: the cache
+        pages these, then reads the XML of its page only (:meth:`items_xml`)."""
+        async with self.storage.session() as session:
+            return list(await session.scalars(_ordered(select(PubsubItem.name), node_id, item_ids, order_by)))
+
+    async def items_xml(self, node_id: int, names: Sequence[str]) -> list[str]:
+        """Raw XML of the named items of a node, in the order of ``names``; an item deleted
+        since its name was read is left out."""
+        found: dict[str, str] = {}
+        async with self.storage.session() as session:
+            for start in range(0, len(names), IN_BATCH):
+                rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(
+                    PubsubItem.node_id == node_id, PubsubItem.name.in_(names[start:start + IN_BATCH])))
+                found.update((name, data) for name, data in rows)
+        return [found[name] for name in names if name in found]
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""
@@ -215,8 +232,8 @@ class PubsubCacheStorage:
             rows = (await session.execute(matching)).all()
             item_ids = [row[0] for row in rows]
             node_ids = sorted({row[1] for row in rows})
-            for start in range(0, len(item_ids), 500):
-                await session.execute(delete(PubsubItem).where(PubsubItem.id.in_(item_ids[start:start + 500])))
+            for start in range(0, len(item_ids), IN_BATCH):
+                await session.execute(delete(PubsubItem).where(PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
             if node_ids:
                 await session.execute(
                     update(PubsubNode).where(PubsubNode.id.in_(node_ids))
@@ -230,6 +247,16 @@ class PubsubCacheStorage:
         if node is None or node.sync_state != SyncState.COMPLETED:
             raise NotFound(f"node {name!r} of {service} is not cached")
         return node
+
+
+def _ordered(statement: Select[Any], node_id: int, item_ids: list[str] | None, order_by: str | None) -> Select[Any]:
+    """``statement`` on a node's items (only ``item_ids`` if given), oldest first by
+    creation or by modification (``order_by``), then by row id."""
+    column = PubsubItem.updated if order_by == "modification" else PubsubItem.created
+    statement = statement.where(PubsubItem.node_id == node_id)
+    if item_ids:
+        statement = statement.where(PubsubItem.name.in_(item_ids))
+    return statement.order_by(column, PubsubItem.id)
 
 
 class _ChangeApplier:

@@ -364,9 +364,9 @@ class PubsubCache:
     async def answer(self, node: PubsubNode, request: ItemsRequest) -> ItemsResult:
         """A request answered from the node's rows, paged by the same function as the
         network path pages a service's answer that ignores RSM: one request, one page,
-        wherever it is answered from."""
-        rows = await self.storage.get_items(node.id, item_ids=request.item_ids, order_by=request.order_by)
-        names = [row.name for row in rows]
+        wherever it is answered from. Only the page's XML is read (a page of a big node
+        loaded every row of it)."""
+        names = await self.storage.item_names(node.id, item_ids=request.item_ids, order_by=request.order_by)
         if request.rsm:
             page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole=True)
             start, end, rsm, complete = page.start, page.end, page.rsm, page.complete
@@ -376,8 +376,8 @@ class PubsubCache:
                                                            if end > start else {})}
             complete = start == 0 and end == len(names)
         if request.item_ids:
-            complete = complete and len(rows) == len(set(request.item_ids))
-        return ItemsResult([row.data for row in rows[start:end]], node.service, node.name, rsm,
+            complete = complete and len(names) == len(set(request.item_ids))
+        return ItemsResult(await self.storage.items_xml(node.id, names[start:end]), node.service, node.name, rsm,
                            complete=complete, cached=True)
 
     # notifications -------------------------------------------------------------------------------------
