@@ -82,46 +82,64 @@ class ReconnectCheck:
 
     async def check_node(self, client: XmppClient, node: PubsubNode, limit: int) -> bool:
         """Compare one node with its service and queue the difference; True if any. A node
-        now larger than ``limit`` (``Pubsub/CacheMaxItems``) is no longer cached."""
+        now larger than ``limit`` (``Pubsub/CacheMaxItems``) is no longer cached.
+
+        Each part of the difference is queued right after the answer it comes from, with no
+        await between: a notification the service sends after that answer reaches the same
+        queue after it (one stream, in order), so a live change is never undone by an older
+        copy of the check's. Subscribed before listing, as a sync is: an item published
+        after the listing is notified.
+        """
         service = JID(node.service)
         # read the cache before listing: an item notified meanwhile is then never taken
         # for one the service dropped
         cached = await self.cache.storage.item_data(node.id)
         try:
+            await self.ensure_subscribed(client, service, node.name)
             ids = await self.cache.list_item_ids(client, service, node.name)
         except NotFound:
             log.info("%s: cached node %s of %s is gone from the service", client.profile, node.name, node.service)
             self.pubsub.queue_event(PubsubEvent(client, service, node.name, "delete"))
             return True
-        await self.ensure_subscribed(client, service, node.name)
         if len(ids) > limit:
             log.info("%s: node %s now has %d items, more than %d: no longer cached", client.profile, node.name,
                      len(ids), limit)
             await self.cache.storage.set_state(node.id, SyncState.NO_SYNC)
             return True
         listed = set(ids)
-        # the newest items, oldest first (as a sync gets the whole node); new items older
-        # than these (rare) are fetched by id and come before them
-        newest = await self._fetch(client, service, node.name, [], NEWEST_CHECKED)
-        changed = [element for element in newest
-                   if element.getAttribute("id") in cached
-                   and item_payload(element.toXml()) != item_payload(cached[str(element["id"])])]
-        new = {name for name in ids if name not in cached}
-        have = {str(element.getAttribute("id")) for element in newest}
-        missing = [name for name in ids if name in new and name not in have]
-        older = []
-        for start in range(0, len(missing), FETCH_BATCH):
-            older.extend(await self._fetch(client, service, node.name, missing[start:start + FETCH_BATCH]))
-        items = [element for element in older + newest if element.getAttribute("id") in new] + changed
         removed = [name for name in cached if name not in listed]
-        if items:
-            self.pubsub.queue_event(PubsubEvent(client, service, node.name, "items", items=items))
         if removed:
             self.pubsub.queue_event(PubsubEvent(client, service, node.name, "retract", retracted=removed))
-        if items or removed:
+        new = {name for name in ids if name not in cached}
+        # the newest items, oldest first (as a sync gets the whole node); new items older
+        # than these (rare) are fetched by id and queued before them, then the newest are
+        # asked again (what they were is older than these fetches)
+        newest = await self._fetch(client, service, node.name, [], NEWEST_CHECKED)
+        have = {str(element.getAttribute("id")) for element in newest}
+        missing = [name for name in ids if name in new and name not in have]
+        repaired = 0
+        for start in range(0, len(missing), FETCH_BATCH):
+            older = [element for element in
+                     await self._fetch(client, service, node.name, missing[start:start + FETCH_BATCH])
+                     if element.getAttribute("id") in new]
+            repaired += self._queue_items(client, service, node.name, older)
+        if missing:
+            newest = await self._fetch(client, service, node.name, [], NEWEST_CHECKED)
+        repaired += self._queue_items(client, service, node.name, [
+            element for element in newest
+            if element.getAttribute("id") in new
+            or (element.getAttribute("id") in cached
+                and item_payload(element.toXml()) != item_payload(cached[str(element["id"])]))
+        ])
+        if repaired or removed:
             log.info("%s: node %s missed %d new or changed and %d retracted item(s) while offline",
-                     client.profile, node.name, len(items), len(removed))
-        return bool(items or removed)
+                     client.profile, node.name, repaired, len(removed))
+        return bool(repaired or removed)
+
+    def _queue_items(self, client: XmppClient, service: JID, node_name: str, items: list[Any]) -> int:
+        if items:
+            self.pubsub.queue_event(PubsubEvent(client, service, node_name, "items", items=items))
+        return len(items)
 
     async def ensure_subscribed(self, client: XmppClient, service: JID, node_name: str) -> None:
         """Subscribe again unless the service lists our bare JID as subscribed (XEP-0060

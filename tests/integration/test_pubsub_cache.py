@@ -14,6 +14,7 @@ from pathlib import Path
 from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import SyncState
+from sat_backend.plugins.pubsub_cache_reconnect import NEWEST_CHECKED
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
@@ -439,3 +440,30 @@ def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, f
         carol.publish(SERVICE, "kept", entry("live"), "live")  # subscribed again: notified
         assert [item["id"] for item in json.loads(on("kept", "items")[4])["items"]] == ["live"]
     assert texts(cached(client, "kept", 1)) == ["live"]
+
+
+def test_reconnection_fetches_new_items_older_than_the_newest_compared(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """More items published offline than the check compares (the newest ones): those
+    older than these are fetched by id and stored before them, each part signalled."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    published = [f"n{index}" for index in range(NEWEST_CHECKED + 5)]
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.create_node(SERVICE, "many", {"pubsub#max_items": "max"})
+        carol.publish(SERVICE, "many", entry("first"), "first")
+        client.ps_cache_sync(SERVICE, "many", "alice")
+        client.disconnect("alice")
+        carol.publish_many(SERVICE, "many", [(name, entry(name)) for name in published])
+        signals = SignalRecorder(client, "PsEvent")
+        client.connect("alice")
+        signalled: list[str] = []
+        while len(signalled) < len(published):
+            data = signals.wait_for("PsEvent", lambda cat, svc, name, kind, *_: (name, kind) == ("many", "items"))[4]
+            signalled += [item["id"] for item in json.loads(data)["items"]]
+        on_service = sorted(name for name, _ in carol.get_items(SERVICE, "many"))
+    assert sorted(signalled[:5]) == published[:5] and signalled[5:] == published[5:]
+    from_cache = item_ids(cached(client, "many"))
+    assert from_cache == ["first"] + signalled and sorted(from_cache) == on_service
