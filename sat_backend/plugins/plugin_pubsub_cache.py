@@ -14,8 +14,9 @@ than the limit is ``no_sync`` (never served half). A failure marks it ``error``;
 tried again later, with a growing delay; a sync cut short by the end of the session
 leaves the node ``in_progress``, not in error. At start, nodes left ``in_progress`` by a
 stop mid-sync are reset; while running, a read of a node ``in_progress`` with no sync
-running starts one. Either way the node is synchronised again on its next read. On every (re)connection,
-synchronised nodes are compared with their service (:mod:`.pubsub_cache_reconnect`).
+running starts one. Either way the node is synchronised again on its next read. On
+every (re)connection, synchronised nodes are compared with their service
+(:mod:`.pubsub_cache_reconnect`).
 """
 
 from __future__ import annotations
