@@ -253,9 +253,9 @@ class PubsubCache:
             self._held.pop(node.id, None)
 
     async def _synchronise(self, profile: str, service: JID, node: PubsubNode) -> None:
+        client = self.host.sessions.get_client(profile)  # offline: the node is left as it is
         await self.storage.set_state(node.id, SyncState.IN_PROGRESS)
         try:
-            client = self.host.sessions.get_client(profile)
             await self.subscribe(client, service, node.name)
             ids = await self.list_item_ids(client, service, node.name)
             self._progress(profile, service, node.name, 0, len(ids))
