@@ -18,7 +18,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg("message", "a{ss}", 'bodies by language, ``""`` = no xml:lang'),
             Arg("subject", "a{ss}", "subjects by language (may be empty)"),
             Arg("type", "s", '``chat``, ``normal``, ``headline`` or ``""`` (= ``chat``)'),
-            Arg("extra_json", "s", "JSON object of extra data, stored with the message (may be ``{}``)"),
+            Arg("extra_json", "s", "JSON object of extra data, stored with the message (may be ``{}``); "
+                "``reactions``, ``edits``, ``edited`` and ``retracted`` are the backend's (``InvalidArgument``)"),
             PROFILE,
         ),
         "s",

@@ -94,6 +94,8 @@ def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
         ("bob@localhost", {"": "x"}, "bogus", "{}"),
         ("bob@localhost", {"": "x"}, "chat", "[1]"),
         ("bob@localhost", {"": "x"}, "chat", "{bad json"),
+        ("bob@localhost", {"": "x"}, "chat", '{"retracted": 1}'),  # would read as a tombstone
+        ("bob@localhost", {"": "x"}, "chat", '{"thread": "t", "reactions": {"👍": ["me@x"]}}'),
     ]
     for to, body, mtype, extra in cases:
         with pytest.raises(errors.InvalidArgument):

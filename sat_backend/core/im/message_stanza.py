@@ -108,6 +108,11 @@ def history_tuple(entry: History) -> tuple[str, float, str, str, dict[str, str],
     )
 
 
+#: keys of a history row's ``extra`` that say what happened to the message since it was
+#: stored: the backend's to write, never a sender's
+HISTORY_KEYS = ("reactions", "edits", "edited", "retracted")
+
+
 def history_extra(entry: History) -> dict[str, Any]:
     """The ``extra`` of a stored message, with what happened to it since: ``reactions``
     ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``

@@ -14,6 +14,7 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_changes import MessageChanges
 from sat_backend.core.im.message_stanza import (
+    HISTORY_KEYS,
     SENDABLE_TYPES,
     ChatMessage,
     MalformedStanza,
@@ -97,6 +98,10 @@ class Messaging:
         if too_long(bodies, subjects):
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
         extra = parse_json_object(extra_json, "extra_json")
+        reserved = sorted(set(extra) & set(HISTORY_KEYS))
+        if reserved:
+            raise InvalidArgument(f"extra_json keys {', '.join(reserved)} are the backend's (what happened to a "
+                                  "message since), not a sender's")
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
         uid = new_uid()
         message = ChatMessage(
