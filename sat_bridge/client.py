@@ -12,6 +12,7 @@ bridge call costs little more than a raw dbus-fast call.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from concurrent.futures import Future
@@ -71,6 +72,7 @@ class AsyncBridgeClient:
         self.spec = spec
         self._signal_callbacks: dict[str, list[SignalCallback]] = {}
         self._match_added = False
+        self._closed = False
         bus.add_message_handler(self._on_message)
 
     if TYPE_CHECKING:
@@ -114,10 +116,9 @@ class AsyncBridgeClient:
             body=list(args),
         )
         try:
-            reply = await asyncio.wait_for(self.bus.call(message), timeout)
+            reply = await asyncio.wait_for(self._bus_call(message, name), timeout)
         except asyncio.TimeoutError as exc:
             raise BridgeUnavailable(f"{name}: no answer from the backend in {timeout:g} s") from exc
-        assert reply is not None
         if reply.message_type == MessageType.ERROR:
             text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
             error_name = reply.error_name or ""
@@ -145,15 +146,16 @@ class AsyncBridgeClient:
     async def learn_members(self) -> None:
         """Add to our spec the members the running backend exports but this release of
         the client does not know (declared by third-party plugins), via introspection."""
-        reply = await self.bus.call(
+        reply = await self._bus_call(
             Message(
                 destination=BUS_NAME,
                 path=OBJECT_PATH,
                 interface="org.freedesktop.DBus.Introspectable",
                 member="Introspect",
-            )
+            ),
+            "the backend's introspection",
         )
-        if reply is None or reply.message_type == MessageType.ERROR:
+        if reply.message_type == MessageType.ERROR:
             raise BridgeUnavailable("cannot introspect the SàT backend: is it running?")
         node = introspection.Node.parse(reply.body[0])
         kinds = {name: kind for kind, name in INTERFACE_NAMES.items()}
@@ -185,7 +187,7 @@ class AsyncBridgeClient:
 
     async def _add_match(self) -> None:
         rule = f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}'"
-        reply = await self.bus.call(
+        reply = await self._bus_call(
             Message(
                 destination="org.freedesktop.DBus",
                 path="/org/freedesktop/DBus",
@@ -193,11 +195,35 @@ class AsyncBridgeClient:
                 member="AddMatch",
                 signature="s",
                 body=[rule],
-            )
+            ),
+            "the bus to listen to signals",
         )
-        if reply is not None and reply.message_type == MessageType.ERROR:
+        if reply.message_type == MessageType.ERROR:
             raise BridgeUnavailable(f"cannot listen to bridge signals: {reply.body}")
         self._match_added = True
+
+    async def _bus_call(self, message: Message, what: str) -> Message:
+        """``bus.call`` whose connection failures are :class:`BridgeUnavailable`.
+
+        When the bus goes away (our :meth:`close`, or the daemon), dbus-fast fails the
+        calls still waiting with a bare ``EOFError`` and later ones with ``OSError``:
+        frontends catch one error for "no backend", not these.
+        """
+        if self._closed:
+            raise BridgeUnavailable(f"{what}: this bridge client is closed")
+        if not self.bus.connected:
+            raise BridgeUnavailable(f"{what}: the session bus connection is lost")
+        try:
+            reply = await self.bus.call(message)
+        except Exception as exc:  # noqa: BLE001 - re-raised as is unless the bus is gone
+            if self._closed:
+                raise BridgeUnavailable(f"the bridge client was closed while waiting for {what}") from exc
+            if not self.bus.connected:
+                raise BridgeUnavailable(f"the bus went away while waiting for {what}: {exc!r}") from exc
+            raise
+        if reply is None:  # dbus-fast answers None to a call cut by a clean disconnect
+            raise BridgeUnavailable(f"the bus connection ended while waiting for {what}")
+        return reply
 
     def _on_message(self, message: Message) -> bool | None:
         if (
@@ -214,24 +240,39 @@ class AsyncBridgeClient:
         return None
 
     async def close(self) -> None:
+        """Disconnect; calls still waiting for their reply raise :class:`BridgeUnavailable`,
+        and so do calls made afterwards."""
+        if self._closed:
+            return
+        self._closed = True
         self.bus.disconnect()
-        await self.bus.wait_for_disconnect()
+        try:
+            await self.bus.wait_for_disconnect()
+        except (EOFError, OSError):
+            pass  # the daemon closed the socket first: disconnected all the same
 
 
 class BridgeClient:
     """Blocking proxy of the bridge for scripts and tests.
 
     It runs its own asyncio loop in a daemon thread; calls block the caller until the
-    answer arrives, and signal callbacks run in that thread.
+    answer arrives, and signal callbacks run in that thread. Calls may come from several
+    threads; :meth:`close` ends those still waiting with :class:`BridgeUnavailable`.
     """
 
     def __init__(self, bus_address: str | None = None, spec: BridgeSpec | None = None) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sat-bridge", daemon=True)
+        #: guards _closed and _waiting: a call is either refused or seen by close()
+        self._lock = threading.Lock()
+        self._closed = False
+        #: the calls submitted to the loop and not answered yet, for close() to end
+        self._waiting: set[Future[Any]] = set()
+        self._thread = threading.Thread(target=self._serve, name="sat-bridge", daemon=True)
         self._thread.start()
         try:
-            self._async = self._run(AsyncBridgeClient.open_bus(bus_address, spec))
+            self._async = self._run(AsyncBridgeClient.open_bus(bus_address, spec), "the session bus")
         except BaseException:
+            self._closed = True
             self._stop_loop()
             raise
         self.spec = self._async.spec
@@ -241,29 +282,80 @@ class BridgeClient:
         # _add_generated_methods); tell the type checker they exist
         def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
-    def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        if not self._thread.is_alive():
-            coroutine.close()
-            raise BridgeUnavailable("this bridge client is closed")
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        return future.result(timeout)
+    def _serve(self) -> None:
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    def _run(self, coroutine: Coroutine[Any, Any, T], what: str) -> T:
+        with self._lock:
+            if self._closed or not self._thread.is_alive():
+                coroutine.close()
+                raise BridgeUnavailable(f"{what}: this bridge client is closed")
+            future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            self._waiting.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError as exc:  # close() ended it
+            raise BridgeUnavailable(f"the bridge client was closed while waiting for {what}") from exc
+        finally:
+            with self._lock:
+                self._waiting.discard(future)
 
     def call(self, name: str, *args: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
         """Blocking :meth:`AsyncBridgeClient.call`."""
-        return self._run(self._async.call(name, *args, timeout=timeout))
+        return self._run(self._async.call(name, *args, timeout=timeout), name)
 
     def on_signal(self, name: str, callback: SignalCallback) -> None:
-        self._run(self._async.on_signal(name, callback))
+        self._run(self._async.on_signal(name, callback), f"the {name} subscription")
 
     def close(self) -> None:
+        """Disconnect and stop the loop. Calls still waiting in other threads, and calls
+        made afterwards, raise :class:`BridgeUnavailable`. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if threading.current_thread() is self._thread:
+            # from a signal callback: waiting here would block the loop that must do the work
+            task = self._loop.create_task(self._shutdown())
+            task.add_done_callback(lambda _task: self._loop.stop())
+            return
         try:
-            self._run(self._async.close(), timeout=5)
+            # submitted after every call _run let through: their tasks exist when it runs
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            log.warning("bridge client: the loop did not shut down cleanly", exc_info=True)
         finally:
             self._stop_loop()
 
+    async def _shutdown(self) -> None:
+        """Run on the loop: cancel the calls in flight and let the cancellations be
+        processed (stopping the loop in the same iteration would leave them pending, and
+        their callers waiting forever), then disconnect."""
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._async.close()
+
     def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        try:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        except RuntimeError:
+            pass  # the loop is closed already: its thread has ended
         self._thread.join(5)
+        # a call the loop did not end (it was stuck) still returns
+        with self._lock:
+            waiting = list(self._waiting)
+        closed = BridgeUnavailable("the bridge client was closed while waiting for a reply")
+        for future in waiting:
+            try:
+                future.set_exception(closed)
+            except concurrent.futures.InvalidStateError:
+                pass  # ended meanwhile
 
     def __enter__(self) -> BridgeClient:
         return self
