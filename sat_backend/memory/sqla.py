@@ -48,6 +48,8 @@ class Storage:
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._profile_ids: dict[str, int] = {}
+        #: bumped by each deletion: a lookup running meanwhile does not cache an old id
+        self._profile_ids_generation = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,10 +162,12 @@ class Storage:
         cached = self._profile_ids.get(name)
         if cached is not None:
             return cached
+        generation = self._profile_ids_generation
         profile_id = await session.scalar(select(Profile.id).where(Profile.name == name))
         if profile_id is None:
             raise ProfileUnknown(f"there is no profile named {name!r}")
-        self._profile_ids[name] = profile_id
+        if generation == self._profile_ids_generation:
+            self._profile_ids[name] = profile_id
         return profile_id
 
     async def _optional_profile_id(self, session: AsyncSession, name: str | None) -> int | None:
@@ -205,11 +209,18 @@ class Storage:
 
         :raises ProfileUnknown: no such profile.
         """
+        self._forget_profile_id(name)
+        try:
+            async with self.session() as session:
+                result = await session.execute(delete(Profile).where(Profile.name == name))
+                if result.rowcount == 0:  # type: ignore[attr-defined]
+                    raise ProfileUnknown(f"there is no profile named {name!r}")
+        finally:  # a lookup that began before the commit may have cached the old id
+            self._forget_profile_id(name)
+
+    def _forget_profile_id(self, name: str) -> None:
+        self._profile_ids_generation += 1
         self._profile_ids.pop(name, None)
-        async with self.session() as session:
-            result = await session.execute(delete(Profile).where(Profile.name == name))
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ProfileUnknown(f"there is no profile named {name!r}")
 
     # params -------------------------------------------------------------------------
 
