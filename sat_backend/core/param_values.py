@@ -3,6 +3,12 @@
 Passwords are encrypted with the backend's :class:`SecretBox` before they reach the
 database, bound to their profile and param so a token cannot be moved elsewhere, and
 never come back out through the bridge (``PermissionDenied``) nor in ``ParamUpdate``.
+
+Non-secret values are kept in memory once read (:class:`ParamCache`): the pubsub cache
+asks ``Pubsub/UseCache`` on every read, and a database round trip cost more than many
+cached reads. One backend process owns the database and every write goes through
+:meth:`ParamValues.set` or :class:`~sat_backend.core.profiles.ProfileManager`, so
+dropping entries in process on those writes is enough to never serve a stale value.
 """
 
 from __future__ import annotations
@@ -23,6 +29,44 @@ log = logging.getLogger(__name__)
 ChangeListener = Callable[[str, str, str, str], None]
 
 
+#: (category, name, profile or None for a general param)
+CacheKey = tuple[str, str, str | None]
+
+
+class ParamCache:
+    """Stored values (``None``: never set) of non-secret params, as the database has them.
+
+    A read that was in flight while something was invalidated must not put its possibly
+    older answer back: readers take :attr:`generation` before asking the database and
+    :meth:`put` ignores them when it changed since. Size is bounded by declared params
+    times profiles, so nothing is evicted.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[CacheKey, str | None] = {}
+        self.generation = 0
+
+    def lookup(self, key: CacheKey) -> tuple[bool, str | None]:
+        """(found, stored value)."""
+        if key in self._values:
+            return True, self._values[key]
+        return False, None
+
+    def put(self, key: CacheKey, value: str | None, generation: int) -> None:
+        if generation == self.generation:
+            self._values[key] = value
+
+    def invalidate(self, key: CacheKey) -> None:
+        self.generation += 1
+        self._values.pop(key, None)
+
+    def forget_profile(self, profile: str) -> None:
+        """Drop every value of a profile (deleted, or its creation rolled back)."""
+        self.generation += 1
+        for key in [key for key in self._values if key[2] == profile]:
+            del self._values[key]
+
+
 class ParamValues:
     """Typed access to stored param values for the core and plugins."""
 
@@ -37,6 +81,7 @@ class ParamValues:
         self.storage = storage
         self.secrets = secrets
         self.on_change = on_change
+        self.cache = ParamCache()
 
     async def get_public(self, category: str, name: str, profile: str) -> str:
         """Value for a frontend: the stored or default value, never a secret.
@@ -66,7 +111,11 @@ class ParamValues:
         stored = canonical
         if definition.is_secret:
             stored = self.secrets.encrypt(canonical, secret_context(profile, definition))
-        await self.storage.set_param(category, name, stored, self._scope_profile(definition, profile))
+        scope_profile = self._scope_profile(definition, profile)
+        try:
+            await self.storage.set_param(category, name, stored, scope_profile)
+        finally:  # even when it failed: the write may have happened before the error
+            self.cache.invalidate((category, name, scope_profile))
         log.debug("param %s/%s of profile %s changed", category, name, profile)
         if self.on_change is not None:
             self.on_change(name, "" if definition.is_secret else canonical, category, profile)
@@ -85,10 +134,19 @@ class ParamValues:
             described.append(entry)
         return described
 
+    def forget_profile(self, profile: str) -> None:
+        """Called when a profile's rows are deleted: its cached values must go too."""
+        self.cache.forget_profile(profile)
+
     async def _get(self, definition: ParamDefinition, profile: str) -> str:
-        value = await self.storage.get_param(
-            definition.category, definition.name, self._scope_profile(definition, profile)
-        )
+        """Stored or default value of a non-secret param (secrets never reach the cache)."""
+        assert not definition.is_secret
+        key = (definition.category, definition.name, self._scope_profile(definition, profile))
+        found, value = self.cache.lookup(key)
+        if not found:
+            generation = self.cache.generation
+            value = await self.storage.get_param(*key)
+            self.cache.put(key, value, generation)
         return definition.default if value is None else value
 
     @staticmethod

@@ -118,7 +118,7 @@ class ProfileManager:
             if password:
                 await self.params.set("Connection", "Password", password, name)
         except BaseException:
-            await self.storage.delete_profile(name)
+            await self._delete_rows(name)
             raise
         if await self.storage.get_private(_PRIVATE_NAMESPACE, _DEFAULT_PROFILE_KEY) is None:
             await self.storage.set_private(_PRIVATE_NAMESPACE, _DEFAULT_PROFILE_KEY, name)
@@ -130,7 +130,15 @@ class ProfileManager:
             raise InvalidArgument('ProfileDelete needs an explicit profile name, not ""')
         if await self.storage.get_profile(name) is None:
             raise ProfileUnknown(f"there is no profile named {name!r}")
-        await self.storage.delete_profile(name)
+        await self._delete_rows(name)
         if await self.storage.get_private(_PRIVATE_NAMESPACE, _DEFAULT_PROFILE_KEY) == name:
             await self.storage.delete_private(_PRIVATE_NAMESPACE, _DEFAULT_PROFILE_KEY)
         log.info("profile %s deleted", name)
+
+    async def _delete_rows(self, name: str) -> None:
+        """Delete the profile and everything it owns, then its cached param values (also
+        when the deletion failed: it may have happened before the error)."""
+        try:
+            await self.storage.delete_profile(name)
+        finally:
+            self.params.forget_profile(name)
