@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
@@ -182,19 +182,22 @@ class PubsubCacheStorage:
     async def item_names(self, node_id: int, *, item_ids: list[str] | None = None,
                          order_by: str | None = None) -> list[str]:
         """The ids of :meth:`get_items`, in its order, without loading the rows: the cache
-        pages these, then reads the XML of its page only (:meth:`items_xml`)."""
+        pages these, then reads the XML of its page only (:meth:`page_items`)."""
         async with self.storage.session() as session:
             return list(await session.scalars(_ordered(select(PubsubItem.name), node_id, item_ids, order_by)))
 
-    async def items_xml(self, node_id: int, names: Sequence[str]) -> list[str]:
-        """Raw XML of the named items of a node, in the order of ``names``; an item deleted
-        since its name was read is left out."""
-        found: dict[str, str] = {}
+    async def page_items(self, node_id: int, names: Sequence[str], *,
+                         parsed: bool = False) -> list[tuple[str, dict[str, Any] | None]]:
+        """(raw XML, parsed data if ``parsed``, else None) of the named items of a node, in
+        the order of ``names`` (readers such as ``MbGet`` need not parse again); an item
+        deleted since its name was read is left out."""
+        found: dict[str, tuple[str, dict[str, Any] | None]] = {}
         async with self.storage.session() as session:
             for start in range(0, len(names), IN_BATCH):
-                rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(
+                columns = (PubsubItem.name, PubsubItem.data, PubsubItem.parsed if parsed else null())
+                rows = await session.execute(select(*columns).where(
                     PubsubItem.node_id == node_id, PubsubItem.name.in_(names[start:start + IN_BATCH])))
-                found.update((name, data) for name, data in rows)
+                found.update((name, (data, stored)) for name, data, stored in rows)
         return [found[name] for name in names if name in found]
 
     async def item_data(self, node_id: int) -> dict[str, str]:

@@ -107,6 +107,9 @@ class Analyser:
     order: int
     #: stored as the node's ``subtype`` (e.g. ``comment`` for blog comment nodes)
     subtype: str | None = None
+    #: of the parser's output, recorded at each sync; a node synchronised with another one
+    #: is served without its parsed data and synchronised again (every item re-parsed)
+    parser_version: int = 0
 
     def matches(self, node: str, namespace: str | None) -> bool:
         """The node prefix and payload namespace, where given, match; then ``match_cb``."""
@@ -157,7 +160,7 @@ class PubsubCache:
     def register_analyser(
         self, name: str, type: str, *, node: str | None = None, namespace: str | None = None,
         to_sync: bool = False, parser: Parser | None = None, match_cb: MatchCallback | None = None,
-        priority: int = 0, subtype: str | None = None,
+        priority: int = 0, subtype: str | None = None, parser_version: int = 0,
     ) -> None:
         """Declare how to recognise a kind of node (by name prefix and/or payload namespace).
 
@@ -169,7 +172,7 @@ class PubsubCache:
         if node is None and namespace is None:
             raise ValueError("an analyser needs a node prefix, a namespace, or both")
         self.analysers[name] = Analyser(name, type, node, namespace, to_sync, parser, match_cb, priority,
-                                        len(self.analysers), subtype)
+                                        len(self.analysers), subtype, parser_version)
 
     def find_analyser(self, node: str, namespace: str | None) -> Analyser | None:
         """The first analyser matching, by priority then registration order."""
@@ -193,6 +196,10 @@ class PubsubCache:
             return None
         node = await self.storage.get_node(request.profile, request.service.full(), request.node)
         if node is not None and node.sync_state == SyncState.COMPLETED:
+            if request.client is not None and node.id not in self._syncing and self._stale_parsed(node):
+                log.info("%s: node %s was parsed by another parser version: synchronised again",
+                         request.profile, node.name)
+                self._start_sync(request.profile, request.service, request.node)
             return ShortCircuit(await self.answer(node, request))
         if request.client is None:
             return None  # offline and not cached: the normal path reports it
@@ -267,6 +274,8 @@ class PubsubCache:
             analyser = self.analysers.get(node.analyser or "")
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
             kept = {key: value for key, value in (node.extra or {}).items() if key == "config"}  # not failures
+            if analyser is not None and analyser.parser is not None:
+                kept["parser_version"] = analyser.parser_version  # see _current_parser
             async with self._ingest_lock(profile):  # no notification is applied meanwhile
                 await self.storage.replace_items(node.id, items)
                 held, self._held[node.id] = self._held[node.id], []
@@ -378,8 +387,22 @@ class PubsubCache:
             complete = start == 0 and end == len(names)
         if request.item_ids:
             complete = complete and len(names) == len(set(request.item_ids))
-        return ItemsResult(await self.storage.items_xml(node.id, names[start:end]), node.service, node.name, rsm,
-                           complete=complete, cached=True)
+        parser = self._current_parser(node) if request.want_parsed else None
+        rows = await self.storage.page_items(node.id, names[start:end], parsed=parser is not None)
+        return ItemsResult([xml for xml, _ in rows], node.service, node.name, rsm, complete=complete, cached=True,
+                           parsed=[parsed for _, parsed in rows] if parser else None, parser=parser)
+
+    def _current_parser(self, node: PubsubNode) -> str | None:
+        """The node's analyser, when its items' parsed data is that of its parser as it is
+        now: the node was last synchronised with this parser version."""
+        analyser = self.analysers.get(node.analyser or "")
+        if analyser is None or analyser.parser is None:
+            return None
+        return analyser.name if (node.extra or {}).get("parser_version") == analyser.parser_version else None
+
+    def _stale_parsed(self, node: PubsubNode) -> bool:
+        analyser = self.analysers.get(node.analyser or "")
+        return analyser is not None and analyser.parser is not None and self._current_parser(node) is None
 
     # notifications -------------------------------------------------------------------------------------
 

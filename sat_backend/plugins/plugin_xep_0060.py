@@ -73,6 +73,8 @@ class ItemsRequest:
     rsm: dict[str, Any]
     order_by: str | None
     use_cache: bool
+    #: the reader uses the cache's parsed data (``ItemsResult.parsed``): read only then
+    want_parsed: bool = False
 
 
 @dataclass
@@ -83,6 +85,12 @@ class ItemsResult:
     rsm: dict[str, Any] = field(default_factory=dict)
     complete: bool = True
     cached: bool = False
+    #: an answer of the pubsub cache: per item, what the node's parser stored (None: that
+    #: item's parse failed); None elsewhere, or when the stored data is not current.
+    #: Never in :meth:`to_json` (``PsItemsGet`` returns the raw XML only)
+    parsed: list[dict[str, Any] | None] | None = None
+    #: the analyser whose parser produced ``parsed`` (readers check it is theirs)
+    parser: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({"items": self.items, "service": self.service, "node": self.node, "rsm": self.rsm,

@@ -19,7 +19,7 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.json_arguments import parse_json_object
-from sat_backend.plugins.microblog.atom import NS_ATOM, build_entry, parse_entry
+from sat_backend.plugins.microblog.atom import NS_ATOM, PARSER_VERSION, build_entry, parse_entry
 from sat_backend.plugins.microblog.comments import (
     COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,
 )
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NS_MICROBLOG = "urn:xmpp:microblog:0"
+#: the cache analysers registered here, whose stored parsed data is ``parse_entry``'s
+ANALYSERS = ("XEP-0277 comments", "XEP-0277")
 BLOG_NODE_OPTIONS = {"pubsub#max_items": "max"}
 
 PLUGIN_INFO = {
@@ -65,10 +67,11 @@ class Microblog:
         cache = self.host.plugins.get("PUBSUB_CACHE")
         if cache is not None:
             # comments nodes share the blog prefix: their analyser comes first
-            cache.register_analyser("XEP-0277 comments", "blog", subtype="comment", node=COMMENTS_PREFIX,
-                                    match_cb=atom_or_empty, to_sync=True, parser=parse_item, priority=1)
-            cache.register_analyser("XEP-0277", "blog", node=NS_MICROBLOG, match_cb=atom_or_empty, to_sync=True,
-                                    parser=parse_item)
+            cache.register_analyser(ANALYSERS[0], "blog", subtype="comment", node=COMMENTS_PREFIX,
+                                    match_cb=atom_or_empty, to_sync=True, parser=parse_item, priority=1,
+                                    parser_version=PARSER_VERSION)
+            cache.register_analyser(ANALYSERS[1], "blog", node=NS_MICROBLOG, match_cb=atom_or_empty, to_sync=True,
+                                    parser=parse_item, parser_version=PARSER_VERSION)
         register = self.host.bridge.register_method
         register("MbSend", self.send)
         register("MbGet", self.get)
@@ -120,15 +123,23 @@ class Microblog:
                   profile: str) -> str:
         request = await self.pubsub.items_request(service, node or NS_MICROBLOG, max_items, item_ids, "",
                                                   extra_json, profile)
+        request.want_parsed = True
         result = await self.pubsub.get_items(request)
-        posts = []
-        for xml in result.items:
-            try:
-                post = parse_entry(xml)
-            except (ValueError, etree.XMLSyntaxError) as exc:
-                log.warning("%s: skipped a malformed blog item: %s", request.profile, exc)
-                continue
+        # the cache's answer carries what our parser stored: not parsed again
+        stored = result.parsed if result.parser in ANALYSERS and result.parsed is not None else []
+        posts, parsed_now = [], 0
+        for index, xml in enumerate(result.items):
+            post = stored[index] if index < len(stored) else None
+            if not isinstance(post, dict):  # a service's answer, or its parse failed at ingest
+                parsed_now += 1
+                try:
+                    post = parse_entry(xml)
+                except (ValueError, etree.XMLSyntaxError) as exc:
+                    log.warning("%s: skipped a malformed blog item: %s", request.profile, exc)
+                    continue
             posts.append(post)
+        log.info("%s: MbGet of %s: %d item(s), %d parsed now, the others as the cache stored them",
+                 request.profile, request.node, len(result.items), parsed_now)
         return json.dumps({"items": posts, "rsm": result.rsm, "complete": result.complete, "cached": result.cached})
 
     async def retract(self, service: str, node: str, item_id: str, profile: str) -> None:

@@ -21,6 +21,9 @@ from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
 NS_ATOM = "http://www.w3.org/2005/Atom"
 A = f"{{{NS_ATOM}}}"
 DATA_KEYS = ("id", "title", "content", "content_xhtml", "tags", "comments")
+#: of :func:`parse_entry`'s output (and of :mod:`.xhtml`'s sanitising): bump it on any
+#: change, so that cached blog nodes are parsed again (``MbGet`` returns stored data)
+PARSER_VERSION = 1
 
 
 def parse_entry(entry_xml: bytes | str) -> dict[str, Any]:
