@@ -68,6 +68,12 @@ class MessageChanges:
     async def on_received(self, profile: str, message: ChatMessage) -> None:
         """A stanza that changes an earlier message arrived (live, carbon or archive)."""
         assert message.change is not None
+        if message.type == "groupchat":
+            # in a room every occupant shares the room's bare JID: the author check
+            # (sender == source) would let anyone correct or retract anyone's message
+            log.info("%s: ignored a %s in a group chat message (group chats are not supported yet)",
+                     profile, message.change.kind)
+            return
         received = ReceivedChange(
             kind=message.change.kind, reference_id=message.change.reference_id,
             sender=message.from_jid.userhost(), recipient=message.to_jid.userhost(),
