@@ -148,6 +148,17 @@ class PubsubCacheStorage:
                 .values(sync_state=state, sync_state_updated=time.time(), **fields)
             )
 
+    async def stop_caching(self, node_id: int, **fields: Any) -> None:
+        """A node no longer cached (``no_sync``, with other columns) and its items dropped,
+        in one transaction: a ``no_sync`` node is never served, so what it kept would
+        only linger (found by searches, never purged by notifications)."""
+        async with self.storage.session() as session:
+            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+            await session.execute(
+                update(PubsubNode).where(PubsubNode.id == node_id)
+                .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
+            )
+
     async def replace_items(self, node_id: int, items: list[CachedItem]) -> None:
         """The result of a full sync, in the service's order (oldest first)."""
         now = time.time()

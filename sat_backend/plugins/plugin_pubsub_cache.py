@@ -269,7 +269,8 @@ class PubsubCache:
             limit = int(await self.host.params.get_public("Pubsub", "CacheMaxItems", profile))
             if len(ids) > limit:
                 log.info("%s: node %s has %d items, more than %d: not cached", profile, node.name, len(ids), limit)
-                await self.storage.set_state(node.id, SyncState.NO_SYNC, subscribed=True)
+                # items of an earlier sync, when it had fewer, go with the state
+                await self.storage.stop_caching(node.id, subscribed=True)
                 return
             analyser = self.analysers.get(node.analyser or "")
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)

@@ -104,7 +104,7 @@ class ReconnectCheck:
         if len(ids) > limit:
             log.info("%s: node %s now has %d items, more than %d: no longer cached", client.profile, node.name,
                      len(ids), limit)
-            await self.cache.storage.set_state(node.id, SyncState.NO_SYNC)
+            await self.cache.storage.stop_caching(node.id)
             return True
         listed = set(ids)
         removed = [name for name in cached if name not in listed]

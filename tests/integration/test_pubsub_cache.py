@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -467,3 +468,70 @@ def test_reconnection_fetches_new_items_older_than_the_newest_compared(
     assert sorted(signalled[:5]) == published[:5] and signalled[5:] == published[5:]
     from_cache = item_ids(cached(client, "many"))
     assert from_cache == ["first"] + signalled and sorted(from_cache) == on_service
+
+
+def _search_service(client: BridgeClient) -> list[str]:
+    """Ids of the stored items of SERVICE that PsCacheSearch finds (it covers stored items only)."""
+    return [found["pubsub_item_id"] for found in json.loads(client.ps_cache_search(json.dumps({"services": [SERVICE]})))]
+
+
+def _not_served(client: BridgeClient, node: str) -> bool:
+    try:
+        cached(client, node)
+    except errors.NotFound:
+        return True
+    return False
+
+
+def _wait_log(backend: BackendProcess, text: str, seen: int, timeout: float = 15.0) -> None:
+    """Until the backend's log has more than ``seen`` lines with ``text`` (bounded poll)."""
+    deadline = time.monotonic() + timeout
+    while backend.log_text().count(text) <= seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no new {text!r} in the backend's log within {timeout} s")
+        time.sleep(0.05)
+
+
+def test_a_node_over_the_limit_at_reconnection_drops_its_items(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """A cached node that now has more items than ``Pubsub/CacheMaxItems`` is no longer
+    cached after the reconnection check: not served, and its items are gone (not left
+    behind for searches, never purged)."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.create_node(SERVICE, "shrunk", {"pubsub#max_items": "max"})
+        carol.publish_many(SERVICE, "shrunk", [(f"s{index}", entry(f"shrunk {index}")) for index in range(4)])
+        client.ps_cache_sync(SERVICE, "shrunk", "alice")
+        assert item_ids(cached(client, "shrunk")) == ["s0", "s1", "s2", "s3"]
+        assert sorted(_search_service(client)) == ["s0", "s1", "s2", "s3"]
+        client.param_set("Pubsub", "CacheMaxItems", "2", "alice")
+        checked = "cached node(s) checked after connection"
+        seen = backend.log_text().count(checked)
+        client.disconnect("alice")
+        client.connect("alice")
+        _wait_log(backend, checked, seen)
+    assert _not_served(client, "shrunk")
+    assert _search_service(client) == []
+
+
+def test_a_node_over_the_limit_at_a_new_sync_drops_its_items(
+        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    """Synchronised again with more items than ``Pubsub/CacheMaxItems`` now allows, a
+    node completed earlier is no longer cached, and what the earlier sync stored goes."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.create_node(SERVICE, "shrunk", {"pubsub#max_items": "max"})
+        carol.publish_many(SERVICE, "shrunk", [(f"s{index}", entry(f"shrunk {index}")) for index in range(4)])
+        client.ps_cache_sync(SERVICE, "shrunk", "alice")
+        assert sorted(_search_service(client)) == ["s0", "s1", "s2", "s3"]
+        client.param_set("Pubsub", "CacheMaxItems", "2", "alice")
+        client.ps_cache_sync(SERVICE, "shrunk", "alice")
+    assert _not_served(client, "shrunk")
+    assert _search_service(client) == []
+    client.disconnect("alice")
