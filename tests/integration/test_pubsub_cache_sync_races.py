@@ -96,3 +96,61 @@ def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
         cached = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
         assert cached["complete"] is True and cached["rsm"]["count"] == 50
     assert "left mid-sync" in backend.log_text()
+
+
+def test_a_connection_lost_in_the_middle_of_a_sync_synchronises_the_node_again(
+    backend: BackendProcess, fresh_prosody: ProsodyServer,
+) -> None:
+    """The stream drops in the middle of a sync while the backend keeps running (Prosody
+    stopped while the service holds back its items): the sync call ends with an error,
+    the backend connects again once the server is back, the node is not served half, and
+    its next read synchronises it completely."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_prosody, "alice")
+    client.connect("alice")
+    posts = [(f"p{index}", atom(f"post {index}")) for index in range(50)]
+    connected = SignalRecorder(client, "Connected")
+    progress = SignalRecorder(client, "PsCacheSyncProgress")
+    outcome: list[BaseException] = []
+    # a connection of its own, as a frontend's call would be
+    caller = BridgeClient(backend.env["DBUS_SESSION_BUS_ADDRESS"])
+    component = connected_component(fresh_prosody)
+    try:
+        service = component.service
+        component.nodes[BLOG] = list(posts)
+        component.silent_items_nodes.add(BLOG)
+
+        def sync() -> None:
+            try:
+                caller.ps_cache_sync(service, BLOG, "alice", timeout=60)
+            except BaseException as exc:  # noqa: BLE001 - the stream goes away: recorded
+                outcome.append(exc)
+
+        syncing = threading.Thread(target=sync, daemon=True)
+        syncing.start()
+        # listed (0 of 50), now waiting for the items that will never come
+        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: total == 50)
+        fresh_prosody.stop()
+        syncing.join(60)
+        assert not syncing.is_alive(), "the sync call still waits after the connection was lost"
+    finally:
+        component.disconnect()
+        caller.close()
+    assert len(outcome) == 1, "the sync call returned although the connection was lost in its middle"
+    assert isinstance(outcome[0], (errors.Network, errors.ProfileNotConnected, errors.Timeout)), outcome
+
+    fresh_prosody.start()
+    connected.wait_for("Connected", lambda jid, profile: profile == "alice", timeout=90)
+    with connected_component(fresh_prosody) as component:   # the silence is gone with the old one
+        component.nodes[BLOG] = list(posts)
+        with pytest.raises(errors.NotFound):  # never served half
+            client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice")
+        first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
+        assert first["cached"] is False and len(first["items"]) == 50
+        # that read started a sync of its own (an interrupted sync is no error to back off from)
+        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: received == total == 50)
+        client.ps_cache_sync(service, BLOG, "alice")
+        cached = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
+        assert cached["complete"] is True and cached["rsm"]["count"] == 50
+    client.disconnect("alice")
