@@ -143,6 +143,7 @@ def test_changes_carried_by_group_chat_messages_are_ignored(alice: Alice, carol:
     carol.send_message(alice_full, "chat correction from a room", mtype="groupchat", replace={"id": chat_id})
     carol.send_message(alice_full, mtype="groupchat",
                        payloads=[f'<retract xmlns="{NS_RETRACT}" id="{room_id}"/>'])
+    carol.send_correction("alice@localhost", room_id, "a chat correction of the room message")
     carol.send_correction("alice@localhost", chat_id, "chat correction")
 
     update = signals.wait_for("MessageUpdate", lambda uid, kind, data, profile: profile == "alice")

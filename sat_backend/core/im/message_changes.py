@@ -106,6 +106,11 @@ class MessageChanges:
                 await self._apply(profile, received, target)
 
     async def _apply(self, profile: str, received: ReceivedChange, target: History) -> None:
+        if target.type == "groupchat":
+            # a private message from a room occupant carries the room's bare JID too: it
+            # must not change a room message either (same reason as in on_received)
+            log.info("%s: ignored a %s of a group chat message", profile, received.kind)
+            return
         applier = self._appliers.get(received.kind)
         if applier is None:
             log.warning("%s: no plugin applies %s changes", profile, received.kind)
