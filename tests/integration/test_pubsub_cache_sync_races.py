@@ -1,12 +1,16 @@
 """Notifications that arrive while a node is being synchronised: the sync's snapshot was
 taken before them, so they are applied over it before the node is ``completed``; an
-item published between the fetch and the end of the sync is neither lost nor doubled."""
+item published between the fetch and the end of the sync is neither lost nor doubled. And
+syncs cut in their middle (backend stopped, connection lost) are done again, never served
+half."""
 
 from __future__ import annotations
 
 import json
 import threading
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import pytest
 
@@ -50,6 +54,51 @@ def test_items_notified_during_a_sync_are_in_the_cache_when_it_completes(
         assert cached["rsm"]["count"] == 3 and cached["complete"] is True
 
 
+POSTS = [(f"p{index}", atom(f"post {index}")) for index in range(50)]
+
+
+@contextmanager
+def sync_cut_short(backend: BackendProcess, service: str, progress: SignalRecorder,
+                   expected: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """A ``PsCacheSync`` of the blog node running in a thread, on a bus connection of its
+    own (as a frontend's call would be), entered once the service listed the node (0 of
+    50) and waits for items that never come. The block cuts the sync; on leaving, the
+    call must have ended with one of the ``expected`` errors."""
+    outcome: list[BaseException] = []
+    caller = BridgeClient(backend.env["DBUS_SESSION_BUS_ADDRESS"])
+
+    def sync() -> None:
+        try:
+            caller.ps_cache_sync(service, BLOG, "alice", timeout=60)
+        except BaseException as exc:  # noqa: BLE001 - what cut the sync: recorded
+            outcome.append(exc)
+
+    syncing = threading.Thread(target=sync, daemon=True)
+    syncing.start()
+    try:
+        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: total == 50)
+        yield
+        syncing.join(60)
+        assert not syncing.is_alive(), "the sync call still waits after it was cut"
+    finally:
+        caller.close()
+    assert len(outcome) == 1, "the sync call returned although it was cut in its middle"
+    assert isinstance(outcome[0], expected), outcome
+
+
+def assert_synchronised_again(client: BridgeClient, service: str,
+                              after_first_read: Callable[[], object] = lambda: None) -> None:
+    """Not served half; the next read goes to the service and synchronises it completely."""
+    with pytest.raises(errors.NotFound):
+        client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice")
+    first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
+    assert first["cached"] is False and len(first["items"]) == 50  # analysed again: a blog
+    after_first_read()
+    client.ps_cache_sync(service, BLOG, "alice")  # waits for the sync that read started
+    cached = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
+    assert cached["complete"] is True and cached["rsm"]["count"] == 50
+
+
 def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
     backend: BackendProcess, fresh_prosody: ProsodyServer,
 ) -> None:
@@ -61,40 +110,15 @@ def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
     create_xmpp_profile(client, fresh_prosody, "alice")
     client.connect("alice")
     with connected_component(fresh_prosody) as component:
-        service = component.service
-        component.nodes[BLOG] = [(f"p{index}", atom(f"post {index}")) for index in range(50)]
+        component.nodes[BLOG] = list(POSTS)
         component.silent_items_nodes.add(BLOG)
         progress = SignalRecorder(client, "PsCacheSyncProgress")
-        outcome: list[BaseException] = []
-        # a connection of its own: the one backend.stop() closes would leave this call
-        # waiting on a stopped loop; this one gets the bus's error when the backend goes
-        caller = BridgeClient(backend.env["DBUS_SESSION_BUS_ADDRESS"])
-
-        def sync() -> None:
-            try:
-                caller.ps_cache_sync(service, BLOG, "alice", timeout=60)
-            except BaseException as exc:  # noqa: BLE001 - the backend goes away: recorded
-                outcome.append(exc)
-
-        syncing = threading.Thread(target=sync, daemon=True)
-        syncing.start()
-        # listed (0 of 50), now waiting for the items that will never come
-        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: total == 50)
-        backend.stop()
-        syncing.join(30)
-        caller.close()
-        assert outcome, "the sync call returned although the backend was stopped in its middle"
-
+        with sync_cut_short(backend, component.service, progress, (BaseException,)):  # whatever the bus says
+            backend.stop()
         client = backend.start()
         client.connect("alice")
-        with pytest.raises(errors.NotFound):  # never served half
-            client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice")
         component.silent_items_nodes.clear()
-        first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
-        assert first["cached"] is False and len(first["items"]) == 50  # analysed again: a blog
-        client.ps_cache_sync(service, BLOG, "alice")  # waits for the sync that read started
-        cached = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
-        assert cached["complete"] is True and cached["rsm"]["count"] == 50
+        assert_synchronised_again(client, component.service)
     assert "left mid-sync" in backend.log_text()
 
 
@@ -109,48 +133,20 @@ def test_a_connection_lost_in_the_middle_of_a_sync_synchronises_the_node_again(
     assert client is not None
     create_xmpp_profile(client, fresh_prosody, "alice")
     client.connect("alice")
-    posts = [(f"p{index}", atom(f"post {index}")) for index in range(50)]
     connected = SignalRecorder(client, "Connected")
     progress = SignalRecorder(client, "PsCacheSyncProgress")
-    outcome: list[BaseException] = []
-    # a connection of its own, as a frontend's call would be
-    caller = BridgeClient(backend.env["DBUS_SESSION_BUS_ADDRESS"])
-    component = connected_component(fresh_prosody)
-    try:
+    with connected_component(fresh_prosody) as component:
         service = component.service
-        component.nodes[BLOG] = list(posts)
+        component.nodes[BLOG] = list(POSTS)
         component.silent_items_nodes.add(BLOG)
-
-        def sync() -> None:
-            try:
-                caller.ps_cache_sync(service, BLOG, "alice", timeout=60)
-            except BaseException as exc:  # noqa: BLE001 - the stream goes away: recorded
-                outcome.append(exc)
-
-        syncing = threading.Thread(target=sync, daemon=True)
-        syncing.start()
-        # listed (0 of 50), now waiting for the items that will never come
-        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: total == 50)
-        fresh_prosody.stop()
-        syncing.join(60)
-        assert not syncing.is_alive(), "the sync call still waits after the connection was lost"
-    finally:
-        component.disconnect()
-        caller.close()
-    assert len(outcome) == 1, "the sync call returned although the connection was lost in its middle"
-    assert isinstance(outcome[0], (errors.Network, errors.ProfileNotConnected, errors.Timeout)), outcome
+        with sync_cut_short(backend, service, progress, (errors.Network, errors.ProfileNotConnected, errors.Timeout)):
+            fresh_prosody.stop()
 
     fresh_prosody.start()
     connected.wait_for("Connected", lambda jid, profile: profile == "alice", timeout=90)
     with connected_component(fresh_prosody) as component:   # the silence is gone with the old one
-        component.nodes[BLOG] = list(posts)
-        with pytest.raises(errors.NotFound):  # never served half
-            client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice")
-        first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
-        assert first["cached"] is False and len(first["items"]) == 50
-        # that read started a sync of its own (an interrupted sync is no error to back off from)
-        progress.wait_for("PsCacheSyncProgress", lambda svc, node, received, total, prof: received == total == 50)
-        client.ps_cache_sync(service, BLOG, "alice")
-        cached = json.loads(client.ps_cache_get(service, BLOG, 0, [], "", "{}", "alice"))
-        assert cached["complete"] is True and cached["rsm"]["count"] == 50
+        component.nodes[BLOG] = list(POSTS)
+        # the first read starts a sync of its own (an interrupted sync is no error to back off from)
+        assert_synchronised_again(client, service, lambda: progress.wait_for(
+            "PsCacheSyncProgress", lambda svc, node, received, total, prof: received == total == 50))
     client.disconnect("alice")
