@@ -12,6 +12,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import SyncState
@@ -492,11 +494,12 @@ def _wait_log(backend: BackendProcess, text: str, seen: int, timeout: float = 15
         time.sleep(0.05)
 
 
-def test_a_node_over_the_limit_at_reconnection_drops_its_items(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
-    """A cached node that now has more items than ``Pubsub/CacheMaxItems`` is no longer
-    cached after the reconnection check: not served, and its items are gone (not left
-    behind for searches, never purged)."""
+@pytest.mark.parametrize("checked_again_by", ["reconnection", "new sync"])
+def test_a_node_over_the_limit_drops_its_items(
+        backend: BackendProcess, fresh_prosody: ProsodyServer, checked_again_by: str) -> None:
+    """A cached node that now has more items than ``Pubsub/CacheMaxItems`` allows is no
+    longer cached once the reconnection check or a new sync sees it: not served, and what
+    the earlier sync stored is gone (not left behind for searches, never purged)."""
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, fresh_prosody, "alice")
@@ -508,30 +511,14 @@ def test_a_node_over_the_limit_at_reconnection_drops_its_items(
         assert item_ids(cached(client, "shrunk")) == ["s0", "s1", "s2", "s3"]
         assert sorted(_search_service(client)) == ["s0", "s1", "s2", "s3"]
         client.param_set("Pubsub", "CacheMaxItems", "2", "alice")
-        checked = "cached node(s) checked after connection"
-        seen = backend.log_text().count(checked)
-        client.disconnect("alice")
-        client.connect("alice")
-        _wait_log(backend, checked, seen)
-    assert _not_served(client, "shrunk")
-    assert _search_service(client) == []
-
-
-def test_a_node_over_the_limit_at_a_new_sync_drops_its_items(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
-    """Synchronised again with more items than ``Pubsub/CacheMaxItems`` now allows, a
-    node completed earlier is no longer cached, and what the earlier sync stored goes."""
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
-    client.connect("alice")
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
-        carol.create_node(SERVICE, "shrunk", {"pubsub#max_items": "max"})
-        carol.publish_many(SERVICE, "shrunk", [(f"s{index}", entry(f"shrunk {index}")) for index in range(4)])
-        client.ps_cache_sync(SERVICE, "shrunk", "alice")
-        assert sorted(_search_service(client)) == ["s0", "s1", "s2", "s3"]
-        client.param_set("Pubsub", "CacheMaxItems", "2", "alice")
-        client.ps_cache_sync(SERVICE, "shrunk", "alice")
+        if checked_again_by == "reconnection":
+            checked = "cached node(s) checked after connection"
+            seen = backend.log_text().count(checked)
+            client.disconnect("alice")
+            client.connect("alice")
+            _wait_log(backend, checked, seen)
+        else:
+            client.ps_cache_sync(SERVICE, "shrunk", "alice")
     assert _not_served(client, "shrunk")
     assert _search_service(client) == []
     client.disconnect("alice")
