@@ -77,8 +77,9 @@ def hanging_service(session_bus: PrivateBus) -> Iterator[HangingService]:
     service.stop()
 
 
-def test_close_ends_the_calls_other_threads_wait_on(hanging_service: HangingService) -> None:
-    client = BridgeClient(hanging_service.bus_address)
+def waiting_calls(client: BridgeClient, count: int) -> tuple[list[threading.Thread], queue.Queue[object]]:
+    """``count`` threads, started, each calling ``TestHang`` (held by the service) and
+    putting what the call ended with (its result or its exception) in the queue."""
     outcomes: queue.Queue[object] = queue.Queue()
 
     def waiting_call() -> None:
@@ -87,9 +88,15 @@ def test_close_ends_the_calls_other_threads_wait_on(hanging_service: HangingServ
         except BaseException as exc:  # noqa: BLE001 - what the call ended with is the subject
             outcomes.put(exc)
 
-    callers = [threading.Thread(target=waiting_call, daemon=True) for _ in range(2)]
+    callers = [threading.Thread(target=waiting_call, daemon=True) for _ in range(count)]
     for caller in callers:
         caller.start()
+    return callers, outcomes
+
+
+def test_close_ends_the_calls_other_threads_wait_on(hanging_service: HangingService) -> None:
+    client = BridgeClient(hanging_service.bus_address)
+    callers, outcomes = waiting_calls(client, 2)
     hanging_service.wait_for_calls(2)  # both in flight, the service holds them
     client.close()
     for caller in callers:
@@ -108,17 +115,8 @@ def test_a_signal_callback_may_close_the_client(hanging_service: HangingService)
     """close() from the client's own loop thread (a callback) neither blocks that loop
     nor leaves the other calls waiting."""
     client = BridgeClient(hanging_service.bus_address)
-    outcomes: queue.Queue[object] = queue.Queue()
-
-    def waiting_call() -> None:
-        try:
-            outcomes.put(client.call("TestHang", timeout=60))
-        except BaseException as exc:  # noqa: BLE001 - what the call ended with is the subject
-            outcomes.put(exc)
-
     client.on_signal("TestPing", client.close)
-    caller = threading.Thread(target=waiting_call, daemon=True)
-    caller.start()
+    (caller,), outcomes = waiting_calls(client, 1)
     hanging_service.wait_for_calls(1)
     hanging_service.ping()
     caller.join(WAIT)
