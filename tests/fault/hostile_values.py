@@ -103,7 +103,7 @@ def valid_string(arg: Arg, context: FuzzContext) -> st.SearchStrategy[str]:
     if is_profile(arg):
         return st.just(context.profile)
     if is_jid(arg):
-        return st.sampled_from(context.jids)
+        return st.sampled_from(["", *context.jids] if "" in doc_literals(arg) else context.jids)
     if is_json(arg):
         return json_object(arg, st.sampled_from(["", "x", "chat", *context.jids[:2]]))
     if is_xml(arg):

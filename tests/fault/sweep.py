@@ -35,7 +35,8 @@ def plain_value(arg: Arg, context: FuzzContext) -> Any:
     if is_profile(arg):
         return context.profile
     if is_jid(arg):
-        return context.jids[0]
+        # "" where the doc allows it: the profile's own service, where the fuzz may create nodes
+        return "" if "" in doc_literals(arg) else context.jids[0]
     if is_json(arg):
         return "{}"
     if is_xml(arg):

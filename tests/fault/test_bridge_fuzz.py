@@ -86,6 +86,10 @@ class SessionWatch:
             for suspect in (self.previous, label):
                 if suspect and suspect not in self.suspects:
                     self.suspects.append(suspect)
+            try:  # the rest of the batch should still find a session
+                target.client.connect(PROFILE)
+            except BridgeError:
+                pass  # reported after the batch, when connecting is tried again
         self.previous = label
 
 
@@ -97,7 +101,8 @@ def fuzz_batch(phase: str, method: Method, target: FuzzTarget, ledger: Ledger) -
     def run(call: Call) -> None:
         outcome = target.call(method, call.signature, call.body)
         ledger.record(phase, method.name, call.label, call.body, outcome)
-        watch.after(call.label, target)
+        if phase == "online":
+            watch.after(call.label, target)
 
     for call in sweep_calls(method, context):
         run(call)
