@@ -3,12 +3,14 @@
 Each method of :func:`sat_bridge.spec.full_spec` is one batch, run twice: with the
 fuzz profile offline, then connected to the session Prosody (so members that need a
 session go deeper). A batch sends the targeted sweep (every hostile value of
-:mod:`tests.fault.sweep` in every argument it fits, the others valid), then well-typed calls (all arguments valid, or one of them
-hostile: huge, XML-forbidden characters, bad JID, unknown profile, malformed, deep or
-lone-surrogate JSON, hostile XML), calls of the wrong arity or with an argument of the
-wrong type, and one call of a member name that does not exist. A new member is fuzzed
-without new code; the members fuzzed on a throw-away profile are listed in
-:data:`tests.fault.target.THROWAWAY_MEMBERS`, nothing is left out.
+:mod:`tests.fault.sweep` in every argument it fits, the others valid), then random
+well-typed calls (all arguments valid, or one of them hostile: huge, XML-forbidden
+characters, bad JID, unknown profile, malformed, deep or lone-surrogate JSON, hostile
+XML), calls of the wrong arity or with an argument of the wrong type, and one call of a
+member name that does not exist. A new member is fuzzed without new code; the members
+fuzzed on a throw-away profile are listed in :data:`tests.fault.target.THROWAWAY_MEMBERS`,
+nothing is left out. Signals are emitted, not called: they are not fuzzed. NUL cannot
+cross D-Bus in a string: it is only sent as ``\\u0000`` inside JSON.
 
 After every batch: same daemon PID, ``org.salutatoi.SAT1`` owned by it, ``GetVersion``
 answers, no traceback in the backend log, online: the XMPP session was not lost and the
@@ -23,6 +25,9 @@ Reproducible in CI: hypothesis is derandomized. By hand:
 - ``SAT_FUZZ_EXAMPLES=200`` well-typed calls per batch (default 20; a quarter as many
   malformed ones);
 - ``SAT_FUZZ_SEED=1234`` random generation from that seed instead of the fixed one.
+
+``test_huge_replies_with_small_calls_at_once`` alone:
+``.venv/bin/python -m pytest tests/fault -k huge_replies``.
 """
 
 from __future__ import annotations
