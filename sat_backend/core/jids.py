@@ -5,21 +5,35 @@ from __future__ import annotations
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_bridge.xml_text import forbidden_xml_char
 
 MAX_JID_LENGTH = 3071  # three parts of at most 1023 bytes plus separators (RFC 7622 §3.1)
+#: characters of a refused value quoted in its error message (the rest is cut, never echoed)
+SHOWN_LENGTH = 80
 
 
 def parse_jid(value: str, where: str = "jid") -> JID:
     """Parse and prepare a JID.
 
-    :raises InvalidArgument: empty, too long or malformed.
+    Twisted accepts an empty local part (``@domain``) or resource (``domain/``), which
+    RFC 7622 §3.3.1 and §3.4.1 forbid, and its nameprep fails with ``IndexError`` on an
+    empty domain label (``a@.``): both are refused here.
+
+    :raises InvalidArgument: empty, too long or malformed; the message quotes at most
+        :data:`SHOWN_LENGTH` characters of ``value``.
     """
-    if not value or len(value) > MAX_JID_LENGTH or any(ord(c) < 32 for c in value):
-        raise InvalidArgument(f"{where}: {value!r} is not a valid JID")
+    if not value or len(value) > MAX_JID_LENGTH or forbidden_xml_char(value) is not None:
+        raise InvalidArgument(f"{where}: {_shown(value)} is not a valid JID")
     try:
-        return JID(value)
+        parsed = JID(value)
+    except IndexError:
+        raise InvalidArgument(f"{where}: {_shown(value)} is not a valid JID (empty label in the domain)") from None
     except (InvalidFormat, UnicodeError, ValueError) as exc:
-        raise InvalidArgument(f"{where}: {value!r} is not a valid JID ({exc})") from None
+        raise InvalidArgument(f"{where}: {_shown(value)} is not a valid JID ({_shown(str(exc))})") from None
+    local, at, _ = value.partition("/")[0].rpartition("@")
+    if (at and not local) or value.endswith("/"):
+        raise InvalidArgument(f"{where}: {_shown(value)} is not a valid JID (empty local part or resource)")
+    return parsed
 
 
 def parse_bare_jid(value: str, where: str = "jid") -> str:
@@ -29,7 +43,14 @@ def parse_bare_jid(value: str, where: str = "jid") -> str:
     """
     parsed = parse_jid(value, where)
     if not parsed.user:
-        raise InvalidArgument(f"{where}: {value!r} has no user part (expected user@domain)")
+        raise InvalidArgument(f"{where}: {_shown(value)} has no user part (expected user@domain)")
     if parsed.resource:
-        raise InvalidArgument(f"{where}: {value!r} must be a bare JID, without /resource")
+        raise InvalidArgument(f"{where}: {_shown(value)} must be a bare JID, without /resource")
     return parsed.userhost()
+
+
+def _shown(value: str) -> str:
+    """``value`` as quoted in an error: repr, cut to :data:`SHOWN_LENGTH` characters."""
+    if len(value) <= SHOWN_LENGTH:
+        return repr(value)
+    return f"{value[:SHOWN_LENGTH]!r}… ({len(value)} characters)"
