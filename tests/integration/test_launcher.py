@@ -191,6 +191,18 @@ def test_every_form_takes_config_after_its_name(backend_env: dict[str, str], tmp
     assert missing.returncode == 78 and "does not exist" in missing.stderr
 
 
+def test_data_dir_that_cannot_be_created_is_a_database_error(backend_env: dict[str, str], tmp_path: Path) -> None:
+    """Exit 4 and one line naming the directory, not a traceback and exit 5 (an OSError
+    taken for a bus error)."""
+    (tmp_path / "plain").write_text("a file\n")
+    config = tmp_path / "sat.conf"
+    config.write_text(f"[storage]\ndata_dir = {tmp_path / 'plain' / 'sat'}\n")
+    result = sat_backend(backend_env, "fg", "--config", str(config))
+    assert result.returncode == 4, result
+    assert f"cannot create the data directory {tmp_path / 'plain' / 'sat'}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_plugin_from_config_dir_adds_a_member_over_the_bus(backend_env: dict[str, str], tmp_path: Path) -> None:
     plugins = tmp_path / "plugins"
     plugins.mkdir()
