@@ -44,10 +44,8 @@ STOP_TIMEOUT = 30.0
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     restrict_umask()
-    try:
-        config = load_config(options.config)
-    except ConfigError as exc:
-        print(f"sat-backend: {exc}", file=sys.stderr)
+    config = _config_for(options.command, options.config)
+    if config is None:
         return EXIT_CONFIG
     if options.command == "fg":
         return run_foreground(config, options.log_level, options.log_file, options.ready_fd)
@@ -56,6 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "stop":
         return stop_daemon(config)
     return print_status(config)
+
+
+def _config_for(command: str, path: Path | None) -> Config | None:
+    """The configuration, or None (said on stderr) when it is unusable. ``stop`` and
+    ``status`` use none of its values (the PID file is in the XDG runtime dir): for
+    them an unusable file is a warning, so a typo never keeps a daemon from stopping."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        if command in ("stop", "status"):
+            print(f"sat-backend: warning: {exc}", file=sys.stderr)
+            return Config()
+        print(f"sat-backend: {exc}", file=sys.stderr)
+        return None
 
 
 def _parser() -> argparse.ArgumentParser:

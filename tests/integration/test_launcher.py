@@ -187,8 +187,24 @@ def test_every_form_takes_config_after_its_name(backend_env: dict[str, str], tmp
     assert stopped.returncode == 0, stopped.stderr
     # before the form's name it still works, and a value given there is not lost
     assert sat_backend(backend_env, "--config", str(config), "status").returncode == 3
-    missing = sat_backend(backend_env, "--config", str(tmp_path / "absent.conf"), "status")
+    missing = sat_backend(backend_env, "--config", str(tmp_path / "absent.conf"), "start")
     assert missing.returncode == 78 and "does not exist" in missing.stderr
+
+
+def test_a_bad_config_never_keeps_the_daemon_from_stopping(backend_env: dict[str, str], tmp_path: Path) -> None:
+    """``stop``/``status`` use no config value: a file broken while the daemon runs is a
+    warning for them, not exit 78."""
+    config = tmp_path / "sat.conf"
+    config.write_text("[xmpp]\nrequest_timeout = 5\n")
+    started = sat_backend(backend_env, "start", "--config", str(config))
+    assert started.returncode == 0, started.stderr
+    config.write_text("[xmpp]\nrequest_timeout = soon\n")
+    try:
+        status = sat_backend(backend_env, "status", "--config", str(config))
+        assert status.returncode == 0 and "sat-backend: warning: config file" in status.stderr
+    finally:
+        stopped = sat_backend(backend_env, "stop", "--config", str(config))
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
 
 
 def test_data_dir_that_cannot_be_created_is_a_database_error(backend_env: dict[str, str], tmp_path: Path) -> None:
