@@ -114,8 +114,23 @@ def load_config(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     except configparser.Error as exc:
-        raise ConfigError(f"config file {path} is not valid INI: {exc}") from exc
+        raise ConfigError(f"config file {path} is not valid INI: {_parse_error(exc)}") from None
     return _from_parser(parser, path)
+
+
+def _parse_error(exc: configparser.Error) -> str:
+    """One line giving the line numbers, never the lines (they may hold a password of
+    ``database_url``, or be huge)."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno}: a key before any [section] header"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"line {exc.lineno}: [{exc.section}] {exc.option} is given twice"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"line {exc.lineno}: section [{exc.section}] is given twice"
+    if isinstance(exc, configparser.ParsingError):
+        numbers = ", ".join(str(number) for number, _line in exc.errors[:10])
+        return f"line {numbers}: neither 'key = value' nor a [section] header"
+    return str(exc).splitlines()[0]
 
 
 def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:

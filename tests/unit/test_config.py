@@ -109,6 +109,25 @@ def test_log_level_is_case_insensitive(xdg: Path) -> None:
     assert load_config(path).log_level == "warning"
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("password = hunter2\n[log]\n", "line 1: a key before any [section] header"),
+        ("[log]\nlevel = info\nsecret-ish junk\n[xmpp\n", "line 3, 4: neither 'key = value' nor a [section] header"),
+        ("[log]\nlevel = info\nlevel = debug\n", "line 3: [log] level is given twice"),
+        ("[log]\n[xmpp]\n[log]\n", "line 3: section [log] is given twice"),
+    ],
+)
+def test_unparsable_files_are_one_line_with_line_numbers(xdg: Path, content: str, message: str) -> None:
+    """Line numbers, never the lines' text (a password of database_url could be there)."""
+    path = xdg / "c.conf"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"config file {path} is not valid INI: {message}"
+    assert "hunter2" not in str(raised.value) and "junk" not in str(raised.value)
+
+
 def test_unusable_files_raise(xdg: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(xdg / "absent.conf")
