@@ -78,23 +78,6 @@ def test_explicit_database_url_wins(xdg: Path) -> None:
     assert load_config(path).database_url == "postgresql+asyncpg://u@localhost/sat"
 
 
-@pytest.mark.parametrize(
-    "content, message",
-    [
-        ("[log]\nlevel = loud\n", "[log] level = 'loud': expected one of debug, info, warning, error, critical"),
-        ("[log]\nfile = relative.log\n", "[log] file = 'relative.log': expected an absolute path"),
-        ("[storage]\ndata_dir = here\n", "[storage] data_dir = 'here': expected an absolute path"),
-    ],
-)
-def test_bad_values_are_errors_naming_file_section_and_key(xdg: Path, content: str, message: str) -> None:
-    """The user guide promises exit 78 for them: no silent default the user did not choose."""
-    path = xdg / "c.conf"
-    path.write_text(content)
-    with pytest.raises(ConfigError) as raised:
-        load_config(path)
-    assert str(raised.value).startswith(f"config file {path}: ") and message in str(raised.value)
-
-
 def test_a_huge_bad_value_is_shown_shortened(xdg: Path) -> None:
     path = xdg / "c.conf"
     path.write_text("[log]\nlevel = " + "x" * 10_000 + "\n")
@@ -112,20 +95,24 @@ def test_log_level_is_case_insensitive(xdg: Path) -> None:
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("password = hunter2\n[log]\n", "line 1: a key before any [section] header"),
-        ("[log]\nlevel = info\nsecret-ish junk\n[xmpp\n", "line 3, 4: neither 'key = value' nor a [section] header"),
-        ("[log]\nlevel = info\nlevel = debug\n", "line 3: [log] level is given twice"),
-        ("[log]\n[xmpp]\n[log]\n", "line 3: section [log] is given twice"),
+        # a bad value: the user guide promises exit 78, no silent default the user did not choose
+        ("[log]\nlevel = loud\n", ": [log] level = 'loud': expected one of debug, info, warning, error, critical"),
+        ("[log]\nfile = relative.log\n", ": [log] file = 'relative.log': expected an absolute path (or ~/…)"),
+        ("[storage]\ndata_dir = here\n", ": [storage] data_dir = 'here': expected an absolute path (or ~/…)"),
+        # not parsable: line numbers, never the lines' text (a database_url password could be there)
+        ("password = hunter2\n[log]\n", " is not valid INI: line 1: a key before any [section] header"),
+        ("[log]\nlevel = info\nsecret junk\n[xmpp\n",
+         " is not valid INI: line 3, 4: neither 'key = value' nor a [section] header"),
+        ("[log]\nlevel = info\nlevel = debug\n", " is not valid INI: line 3: [log] level is given twice"),
+        ("[log]\n[xmpp]\n[log]\n", " is not valid INI: line 3: section [log] is given twice"),
     ],
 )
-def test_unparsable_files_are_one_line_with_line_numbers(xdg: Path, content: str, message: str) -> None:
-    """Line numbers, never the lines' text (a password of database_url could be there)."""
+def test_unusable_content_is_one_line_naming_file_and_place(xdg: Path, content: str, message: str) -> None:
     path = xdg / "c.conf"
     path.write_text(content)
     with pytest.raises(ConfigError) as raised:
         load_config(path)
-    assert str(raised.value) == f"config file {path} is not valid INI: {message}"
-    assert "hunter2" not in str(raised.value) and "junk" not in str(raised.value)
+    assert str(raised.value) == f"config file {path}{message}"
 
 
 def test_unusable_files_raise(xdg: Path) -> None:
