@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import threading
 import xml.etree.ElementTree as ET
 from contextlib import closing
@@ -55,10 +56,13 @@ def database(backend: BackendProcess) -> Path:
 
 
 def kill_and_check_database(backend: BackendProcess) -> None:
-    """SIGKILL the backend (no clean stop), then check the SQLite file it leaves."""
+    """SIGKILL the backend (no clean stop), then check the SQLite files it leaves: sound,
+    and private (the WAL and SHM a kill leaves behind included)."""
     assert backend.process is not None
     os.kill(backend.process.pid, signal.SIGKILL)
     assert backend.stop() == -signal.SIGKILL
+    files = [database(backend).with_name(f"sat.db{suffix}") for suffix in ("", "-wal", "-shm")]
+    assert [stat.S_IMODE(path.stat().st_mode) for path in files] == [0o600] * 3
     with closing(sqlite3.connect(database(backend))) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
