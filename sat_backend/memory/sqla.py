@@ -109,12 +109,7 @@ class Storage:
                     f"{path} is not an SQLite database (corrupt or another kind of file); "
                     "it was left untouched: move it away to start with a new database"
                 )
-            _make_database_files_private(path)
-        else:
-            try:
-                make_private_dir(path.parent)
-            except OSError as exc:
-                raise Database(f"cannot create the data directory {path.parent}: {exc.strerror or exc}") from None
+        _make_database_files_private(path)
 
     def _prepare_schema(self, connection: Connection) -> None:
         tables = set(inspect(connection).get_table_names())
@@ -366,11 +361,18 @@ async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
 
 
 def _make_database_files_private(path: Path) -> None:
-    """0600 for a database file and its WAL/SHM made by an earlier release (or by
-    hand); new ones are 0600 through the daemon's umask, and SQLite gives the WAL/SHM
-    the database file's mode."""
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        make_private(file)
+    """The data directory (created 0700) and 0600 for a database file and its WAL/SHM
+    made by an earlier release or by hand; new ones are 0600 through the daemon's umask
+    (SQLite gives the WAL/SHM the database file's mode).
+
+    :raises Database: the directory cannot be created, or a file's mode changed.
+    """
+    try:
+        make_private_dir(path.parent)
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            make_private(file)
+    except OSError as exc:
+        raise Database(f"cannot prepare the data directory {path.parent}: {exc.strerror or exc}") from None
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -215,7 +215,7 @@ def test_data_dir_that_cannot_be_created_is_a_database_error(backend_env: dict[s
     config.write_text(f"[storage]\ndata_dir = {tmp_path / 'plain' / 'sat'}\n")
     result = sat_backend(backend_env, "fg", "--config", str(config))
     assert result.returncode == 4, result
-    assert f"cannot create the data directory {tmp_path / 'plain' / 'sat'}" in result.stderr
+    assert f"cannot prepare the data directory {tmp_path / 'plain' / 'sat'}: " in result.stderr
     assert "Traceback" not in result.stderr
 
 
