@@ -126,3 +126,13 @@ def test_unusable_files_raise(xdg: Path) -> None:
     directory.mkdir()
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(directory)
+
+
+def test_the_shipped_sample_loads_as_the_defaults() -> None:
+    """Every value the sample sets is valid (a bad one would now stop the daemon) and
+    is the default, as the sample says."""
+    sample = Path(__file__).resolve().parents[2] / "data" / "sat.conf.sample"
+    loaded = load_config(sample)
+    defaults = load_config(None)
+    assert (loaded.log_level, loaded.log_file, loaded.database_url, loaded.request_timeout, loaded.pubsub_cache) == (
+        defaults.log_level, defaults.log_file, defaults.database_url, defaults.request_timeout, defaults.pubsub_cache)
