@@ -1,29 +1,29 @@
 """Where the backend keeps things (XDG base directories) and its INI configuration.
 
 The config file is optional: without it every value has a default. A file that exists
-but cannot be read or parsed is a start-up error with a clear message (the user asked
-for it); a single bad value in a readable file is logged and replaced by its default,
-so one typo never keeps the daemon from starting.
+but cannot be read or parsed, or that holds a bad value, is a start-up error whose one
+line names the file, the section and key, and what is expected: silently running with
+a default the user did not choose (another data dir, no cache) would be worse than
+not starting.
 """
 
 from __future__ import annotations
 
 import configparser
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 APP_DIR = "sat"
 CONFIG_FILE_NAME = "sat.conf"
 DB_FILE_NAME = "sat.db"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: characters of a bad value quoted in an error (the value may be anything)
+SHOWN_VALUE_LENGTH = 60
 
 
 class ConfigError(Exception):
-    """The configuration file exists but is unusable; the message says why and where."""
+    """The configuration file is unusable or holds a bad value; the message says why and where."""
 
 
 def _xdg(variable: str, fallback: str) -> Path:
@@ -114,8 +114,23 @@ def load_config(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     except configparser.Error as exc:
-        raise ConfigError(f"config file {path} is not valid INI: {exc}") from exc
+        raise ConfigError(f"config file {path} is not valid INI: {_parse_error(exc)}") from None
     return _from_parser(parser, path)
+
+
+def _parse_error(exc: configparser.Error) -> str:
+    """One line giving the line numbers, never the lines (they may hold a password of
+    ``database_url``, or be huge)."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno}: a key before any [section] header"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"line {exc.lineno}: [{exc.section}] {exc.option} is given twice"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"line {exc.lineno}: section [{exc.section}] is given twice"
+    if isinstance(exc, configparser.ParsingError):
+        numbers = ", ".join(str(number) for number, _line in exc.errors[:10])
+        return f"line {numbers}: neither 'key = value' nor a [section] header"
+    return str(exc).splitlines()[0]
 
 
 def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
@@ -125,11 +140,7 @@ def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
         config.data_dir = data_dir
     config.database_url = parser.get("storage", "database_url", fallback="").strip()
     config.__post_init__()
-    level = parser.get("log", "level", fallback=config.log_level).strip().lower()
-    if level in LOG_LEVELS:
-        config.log_level = level
-    else:
-        log.warning("%s: [log] level %r is not one of %s; using %r", source, level, LOG_LEVELS, config.log_level)
+    config.log_level = _choice_value(parser, "log", "level", LOG_LEVELS, config.log_level, source)
     log_file = _path_value(parser, "log", "file", source)
     if log_file is not None:
         config.log_file = log_file
@@ -138,6 +149,21 @@ def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
     config.pubsub_cache = _bool_value(parser, "pubsub", "cache", config.pubsub_cache, source)
     config.request_timeout = _positive_value(parser, "xmpp", "request_timeout", config.request_timeout, source)
     return config
+
+
+def _bad_value(source: Path, section: str, key: str, raw: str, expected: str) -> ConfigError:
+    shown = raw if len(raw) <= SHOWN_VALUE_LENGTH else raw[:SHOWN_VALUE_LENGTH] + "…"
+    return ConfigError(f"config file {source}: [{section}] {key} = {shown!r}: expected {expected}")
+
+
+def _choice_value(parser: configparser.ConfigParser, section: str, key: str, choices: tuple[str, ...],
+                  default: str, source: Path) -> str:
+    raw = parser.get(section, key, fallback="").strip()
+    if not raw:
+        return default
+    if raw.lower() not in choices:
+        raise _bad_value(source, section, key, raw, "one of " + ", ".join(choices))
+    return raw.lower()
 
 
 def _positive_value(parser: configparser.ConfigParser, section: str, key: str, default: float,
@@ -150,8 +176,7 @@ def _positive_value(parser: configparser.ConfigParser, section: str, key: str, d
     except ValueError:
         value = -1.0
     if not 0 < value <= 3600:
-        log.warning("%s: [%s] %s must be a number of seconds (0 < s <= 3600), %r ignored", source, section, key, raw)
-        return default
+        raise _bad_value(source, section, key, raw, "a number of seconds, 0 < s <= 3600")
     return value
 
 
@@ -160,8 +185,7 @@ def _bool_value(parser: configparser.ConfigParser, section: str, key: str, defau
         return parser.getboolean(section, key, fallback=default)
     except ValueError:
         raw = parser.get(section, key, fallback="")
-        log.warning("%s: [%s] %s must be true or false, %r ignored", source, section, key, raw)
-        return default
+        raise _bad_value(source, section, key, raw, "true or false") from None
 
 
 def _path_value(parser: configparser.ConfigParser, section: str, key: str, source: Path) -> Path | None:
@@ -170,8 +194,7 @@ def _path_value(parser: configparser.ConfigParser, section: str, key: str, sourc
         return None
     path = Path(raw).expanduser()
     if not path.is_absolute():
-        log.warning("%s: [%s] %s must be an absolute path, %r ignored", source, section, key, raw)
-        return None
+        raise _bad_value(source, section, key, raw, "an absolute path (or ~/…)")
     return path
 
 

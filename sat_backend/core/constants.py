@@ -17,5 +17,7 @@ EXIT_NOT_RUNNING = 3
 EXIT_DATABASE = 4
 #: the session bus is unreachable or another backend already runs
 EXIT_BUS = 5
-#: the configuration file cannot be read or parsed (sysexits EX_CONFIG)
+#: the log file cannot be created or written (sysexits EX_CANTCREAT)
+EXIT_CANT_CREATE = 73
+#: the configuration file cannot be read or parsed, or holds a bad value (sysexits EX_CONFIG)
 EXIT_CONFIG = 78

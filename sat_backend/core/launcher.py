@@ -3,7 +3,8 @@
 ``fg`` installs Twisted's asyncio reactor (once, here and nowhere else), starts the
 backend, and runs until SIGTERM/SIGINT. ``start`` runs ``fg`` detached with its log in
 a file and returns once the backend owns its bus name (or says why it could not);
-``stop`` and ``status`` use the PID file in the XDG runtime dir.
+``stop`` and ``status`` use the PID file in the XDG runtime dir. Whatever the session's
+umask, the files the daemon creates (log, database and its WAL/SHM) are 0600.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sat_backend.core import pidfile
 from sat_backend.core.config import Config, ConfigError, load_config
 from sat_backend.core.constants import (
     EXIT_BUS,
+    EXIT_CANT_CREATE,
     EXIT_CONFIG,
     EXIT_DATABASE,
     EXIT_ERROR,
@@ -30,7 +32,8 @@ from sat_backend.core.constants import (
     EXIT_OK,
     EXIT_STALE_PID,
 )
-from sat_backend.core.logs import setup_logging
+from sat_backend.core.logs import LogFileError, prepare_log_file, setup_logging
+from sat_backend.core.private_files import restrict_umask
 
 log = logging.getLogger("sat_backend")
 
@@ -40,10 +43,9 @@ STOP_TIMEOUT = 30.0
 
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
-    try:
-        config = load_config(options.config)
-    except ConfigError as exc:
-        print(f"sat-backend: {exc}", file=sys.stderr)
+    restrict_umask()
+    config = _config_for(options.command, options.config)
+    if config is None:
         return EXIT_CONFIG
     if options.command == "fg":
         return run_foreground(config, options.log_level, options.log_file, options.ready_fd)
@@ -54,20 +56,46 @@ def main(argv: list[str] | None = None) -> int:
     return print_status(config)
 
 
+def _config_for(command: str, path: Path | None) -> Config | None:
+    """The configuration, or None (said on stderr) when it is unusable. ``stop`` and
+    ``status`` use none of its values (the PID file is in the XDG runtime dir): for
+    them an unusable file is a warning, so a typo never keeps a daemon from stopping."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        if command in ("stop", "status"):
+            print(f"sat-backend: warning: {exc}", file=sys.stderr)
+            return Config()
+        print(f"sat-backend: {exc}", file=sys.stderr)
+        return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sat-backend", description="SàT XMPP client backend")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", type=Path, help="config file (default: $XDG_CONFIG_HOME/sat/sat.conf)")
-    parser.add_argument(
-        "--log-level", choices=["debug", "info", "warning", "error"], help="override [log] level"
-    )
+    _add_common_options(parser)
+    # every form also takes them after its name (``sat-backend start --config X``)
+    common = _add_common_options(argparse.ArgumentParser(add_help=False), default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    fg = commands.add_parser("fg", help="run in the foreground, logging to stderr")
+    fg = commands.add_parser("fg", parents=[common], help="run in the foreground, logging to stderr")
     fg.add_argument("--log-file", type=Path, help="log to this file instead of stderr")
     fg.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
-    commands.add_parser("start", help="start the daemon in the background")
-    commands.add_parser("stop", help="stop the running daemon")
-    commands.add_parser("status", help="tell whether the daemon runs (exit 0) or not (3)")
+    commands.add_parser("start", parents=[common], help="start the daemon in the background")
+    commands.add_parser("stop", parents=[common], help="stop the running daemon")
+    commands.add_parser("status", parents=[common], help="tell whether the daemon runs (exit 0) or not (3)")
+    return parser
+
+
+def _add_common_options(parser: argparse.ArgumentParser, default: object = None) -> argparse.ArgumentParser:
+    """``--config`` and ``--log-level``; a subcommand's copy has ``default=SUPPRESS`` so
+    that it never overwrites a value given before the subcommand's name."""
+    parser.add_argument(
+        "--config", type=Path, default=default, help="config file (default: $XDG_CONFIG_HOME/sat/sat.conf)"
+    )
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], default=default,
+        help="override [log] level",
+    )
     return parser
 
 
@@ -75,7 +103,11 @@ def run_foreground(
     config: Config, log_level: str | None, log_file: Path | None, ready_fd: int | None
 ) -> int:
     """Run the backend until it is stopped; returns the process exit code."""
-    setup_logging(log_level or config.log_level, log_file)
+    try:
+        setup_logging(log_level or config.log_level, log_file)
+    except LogFileError as exc:
+        print(f"sat-backend: {exc}", file=sys.stderr)
+        return EXIT_CANT_CREATE
     running = pidfile.running_pid(config.pid_file)
     if running is not None:
         log.error("another sat-backend (pid %d) is already running for this user", running)
@@ -155,7 +187,11 @@ def start_daemon(config: Config, config_path: Path | None, log_level: str | None
     if running is not None:
         print(f"sat-backend is already running (pid {running})")
         return EXIT_OK
-    config.log_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_log_file(config.log_file)  # said here: the daemon's stderr goes nowhere
+    except LogFileError as exc:
+        print(f"sat-backend: {exc}", file=sys.stderr)
+        return EXIT_CANT_CREATE
     read_end, write_end = os.pipe()
     command = [sys.executable, "-m", "sat_backend"]
     if config_path is not None:

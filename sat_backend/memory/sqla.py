@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import raiseload
 
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
+from sat_backend.core.private_files import make_private, make_private_dir
 from sat_backend.memory import migration
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import (
@@ -108,8 +109,7 @@ class Storage:
                     f"{path} is not an SQLite database (corrupt or another kind of file); "
                     "it was left untouched: move it away to start with a new database"
                 )
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_database_files_private(path)
 
     def _prepare_schema(self, connection: Connection) -> None:
         tables = set(inspect(connection).get_table_names())
@@ -358,6 +358,21 @@ async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
     return True
 
 
+
+
+def _make_database_files_private(path: Path) -> None:
+    """The data directory (created 0700) and 0600 for a database file and its WAL/SHM
+    made by an earlier release or by hand; new ones are 0600 through the daemon's umask
+    (SQLite gives the WAL/SHM the database file's mode).
+
+    :raises Database: the directory cannot be created, or a file's mode changed.
+    """
+    try:
+        make_private_dir(path.parent)
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            make_private(file)
+    except OSError as exc:
+        raise Database(f"cannot prepare the data directory {path.parent}: {exc.strerror or exc}") from None
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICE_FILE = ROOT / "data" / "dbus-1" / "services" / "org.salutatoi.SAT1.service"
 
 
-def sat_backend(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def sat_backend(env: dict[str, str], *args: str, timeout: float = 90, umask: int = -1) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sat_backend", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, umask=umask,
     )
 
 
@@ -143,17 +144,79 @@ def test_unusable_config_file_is_a_clear_start_error(
     assert missing.returncode == 78 and "does not exist" in missing.stderr
 
 
-def test_bad_config_value_is_logged_and_defaulted(backend_env: dict[str, str], tmp_path: Path) -> None:
-    config = Path(backend_env["XDG_CONFIG_HOME"]) / "sat" / "sat.conf"
-    config.parent.mkdir(parents=True)
-    config.write_text("[log]\nlevel = loud\n")
-    process = BackendProcess(backend_env, tmp_path / "log.txt")
-    process.start()
+@pytest.mark.parametrize(
+    "section, key, value, expected",
+    [
+        ("log", "level", "loud", "expected one of debug, info"),
+        ("log", "file", "relative.log", "expected an absolute path"),
+        ("storage", "data_dir", "data", "expected an absolute path"),
+        ("pubsub", "cache", "sometimes", "expected true or false"),
+        ("xmpp", "request_timeout", "soon", "expected a number of seconds"),
+    ],
+)
+def test_bad_config_value_stops_the_start_with_exit_78(
+    backend_env: dict[str, str], tmp_path: Path, section: str, key: str, value: str, expected: str
+) -> None:
+    """As the user guide says: exit 78 and one line naming the file, section, key and
+    what is expected; nothing started (the option given after the form's name)."""
+    config = tmp_path / "sat.conf"
+    config.write_text(f"[{section}]\n{key} = {value}\n")
+    result = sat_backend(backend_env, "start", "--config", str(config))
+    assert result.returncode == 78, result
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert str(config) in result.stderr and f"[{section}] {key} = {value!r}" in result.stderr
+    assert expected in result.stderr
+    assert sat_backend(backend_env, "status").returncode == 3
+
+
+def test_every_form_takes_config_after_its_name(backend_env: dict[str, str], tmp_path: Path) -> None:
+    """``start``/``status``/``stop`` accept ``--config`` after their name and use it; the
+    log's missing directories are created, 0700."""
+    log_file = tmp_path / "elsewhere" / "deeper" / "backend.log"
+    config = tmp_path / "sat.conf"
+    config.write_text(f"[log]\nfile = {log_file}\n")
+    started = sat_backend(backend_env, "start", "--config", str(config), "--log-level", "debug")
+    assert started.returncode == 0, started.stderr
     try:
-        assert process.client.get_version() == __version__
+        assert str(log_file) in started.stdout and "ready" in log_file.read_text()
+        assert modes(log_file, log_file.parent, log_file.parent.parent) == [0o600, 0o700, 0o700]
+        status = sat_backend(backend_env, "status", "--config", str(config))
+        assert status.returncode == 0 and "running" in status.stdout
     finally:
-        process.stop()
-    assert "level 'loud' is not one of" in process.log_text()
+        stopped = sat_backend(backend_env, "stop", "--config", str(config))
+    assert stopped.returncode == 0, stopped.stderr
+    # before the form's name it still works, and a value given there is not lost
+    assert sat_backend(backend_env, "--config", str(config), "status").returncode == 3
+    missing = sat_backend(backend_env, "--config", str(tmp_path / "absent.conf"), "start")
+    assert missing.returncode == 78 and "does not exist" in missing.stderr
+
+
+def test_a_bad_config_never_keeps_the_daemon_from_stopping(backend_env: dict[str, str], tmp_path: Path) -> None:
+    """``stop``/``status`` use no config value: a file broken while the daemon runs is a
+    warning for them, not exit 78."""
+    config = tmp_path / "sat.conf"
+    config.write_text("[xmpp]\nrequest_timeout = 5\n")
+    started = sat_backend(backend_env, "start", "--config", str(config))
+    assert started.returncode == 0, started.stderr
+    config.write_text("[xmpp]\nrequest_timeout = soon\n")
+    try:
+        status = sat_backend(backend_env, "status", "--config", str(config))
+        assert status.returncode == 0 and "sat-backend: warning: config file" in status.stderr
+    finally:
+        stopped = sat_backend(backend_env, "stop", "--config", str(config))
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
+
+
+def test_data_dir_that_cannot_be_created_is_a_database_error(backend_env: dict[str, str], tmp_path: Path) -> None:
+    """Exit 4 and one line naming the directory, not a traceback and exit 5 (an OSError
+    taken for a bus error)."""
+    (tmp_path / "plain").write_text("a file\n")
+    config = tmp_path / "sat.conf"
+    config.write_text(f"[storage]\ndata_dir = {tmp_path / 'plain' / 'sat'}\n")
+    result = sat_backend(backend_env, "fg", "--config", str(config))
+    assert result.returncode == 4, result
+    assert f"cannot prepare the data directory {tmp_path / 'plain' / 'sat'}: " in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_plugin_from_config_dir_adds_a_member_over_the_bus(backend_env: dict[str, str], tmp_path: Path) -> None:
@@ -199,3 +262,57 @@ def test_start_failure_is_reported_by_the_fixture(backend_env: dict[str, str], t
     db.write_bytes(b"not a database at all" * 100)
     with pytest.raises(BackendStartError, match="exit code 4"):
         BackendProcess(backend_env, tmp_path / "log.txt").start()
+
+
+def modes(*paths: Path) -> list[int]:
+    return [stat.S_IMODE(path.stat().st_mode) for path in paths]
+
+
+def test_files_the_daemon_creates_are_private_whatever_the_umask(backend_env: dict[str, str]) -> None:
+    """Started with umask 000: log, database, WAL, SHM, secret key and PID file are 0600,
+    the directories made for them 0700; files an earlier release left 0644 become 0600."""
+    data = Path(backend_env["XDG_DATA_HOME"]) / "sat"
+    files = [data / "sat.db", data / "sat.db-wal", data / "sat.db-shm", data / "secret.key",
+             Path(backend_env["XDG_STATE_HOME"]) / "sat" / "sat-backend.log",
+             Path(backend_env["XDG_RUNTIME_DIR"]) / "sat" / "sat-backend.pid"]
+    directories = sorted({path.parent for path in files})
+    for attempt in range(2):
+        started = sat_backend(backend_env, "start", umask=0)
+        assert started.returncode == 0, started.stderr
+        try:
+            with BridgeClient(backend_env["DBUS_SESSION_BUS_ADDRESS"]) as client:
+                # a write while running: the WAL and SHM exist (a clean stop removes them)
+                client.profile_create(f"private{attempt}", "alice@example.org", "", "{}")
+                assert modes(*files) == [0o600] * len(files)
+                assert modes(*directories) == [0o700] * len(directories)
+        finally:
+            stopped = sat_backend(backend_env, "stop")
+        assert stopped.returncode == 0, stopped.stderr
+        for path in files:
+            if path.exists() and path.name != "secret.key":  # a shared key is refused, by design
+                path.chmod(0o644)  # as an earlier release left them
+
+
+@pytest.mark.parametrize("problem", ["a directory", "parent is a file", "not writable"])
+@pytest.mark.parametrize("form", ["start", "fg"])
+def test_log_path_errors_are_one_line_and_exit_73(
+    backend_env: dict[str, str], tmp_path: Path, form: str, problem: str
+) -> None:
+    """A log file that cannot be written stops ``start`` ([log] file) and ``fg --log-file``
+    with exit 73 (EX_CANTCREAT) and one line naming it; no traceback, nothing started."""
+    if problem == "a directory":
+        log_file = tmp_path / "logs"
+        log_file.mkdir()
+    elif problem == "parent is a file":
+        (tmp_path / "plain").write_text("a file\n")
+        log_file = tmp_path / "plain" / "backend.log"
+    else:
+        log_file = Path("/proc/version")  # even root cannot append to it
+    config = tmp_path / "sat.conf"
+    config.write_text(f"[log]\nfile = {log_file}\n")
+    args = ["--config", str(config), "start"] if form == "start" else ["fg", "--log-file", str(log_file)]
+    result = sat_backend(backend_env, *args)
+    assert result.returncode == 73, result
+    assert result.stderr.startswith(f"sat-backend: cannot write the log file {log_file}: ")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert sat_backend(backend_env, "status").returncode == 3
