@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from typing import Any
@@ -12,20 +11,15 @@ from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
 from sat_frontends.cli.commands import command
 from sat_frontends.cli.output import Output
-from sat_frontends.cli.prompts import read_first_line
+from sat_frontends.cli.prompts import read_secret
 
 TLS_MODES = ("required", "starttls-optional", "direct", "none")
 
 
 def read_password(from_stdin: bool) -> str:
-    """The password comes from stdin (first line) or a no-echo prompt, never from argv:
+    """The password comes from a no-echo prompt or stdin (first line), never from argv:
     arguments are visible to every user of the machine in ``ps``."""
-    if from_stdin:
-        password = read_first_line()
-    elif sys.stdin.isatty():
-        password = getpass.getpass("XMPP password: ")
-    else:
-        raise InvalidArgument("no terminal to ask the password: use --password-stdin")
+    password = read_secret("XMPP password: ", from_stdin=from_stdin, stdin_option="--password-stdin")
     if not password:
         raise InvalidArgument("the password is empty")
     return password
@@ -82,7 +76,8 @@ def register(subparsers: Any) -> None:
     create.add_argument("jid", help="bare JID of the account, user@domain")
     create.add_argument(
         "--password-stdin", action="store_true",
-        help="read the password from the first line of stdin (otherwise it is asked)",
+        help="read the password from the first line of stdin when it is not a terminal "
+        "(at a terminal it is asked without echo)",
     )
     create.add_argument("--host", help="server host to connect to (default: from the JID's domain)")
     create.add_argument("--port", type=int, help="server port")
