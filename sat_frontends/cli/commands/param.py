@@ -54,7 +54,7 @@ async def set_param(client: AsyncBridgeClient, args: argparse.Namespace, output:
 
 async def list_params(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     params = json.loads(await client.params_list(args.profile, timeout=args.timeout))
-    output.table(params, LIST_COLUMNS)
+    output.table(params, LIST_COLUMNS, empty="no param")
     return 0
 
 

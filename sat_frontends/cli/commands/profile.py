@@ -9,6 +9,7 @@ from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
+from sat_frontends.cli.checks import require_profiles
 from sat_frontends.cli.commands import command
 from sat_frontends.cli.output import Output
 from sat_frontends.cli.prompts import read_secret
@@ -50,11 +51,12 @@ async def create_profile(client: AsyncBridgeClient, args: argparse.Namespace, ou
 
 
 async def list_profiles(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    output.lines(await client.profiles_list(timeout=args.timeout))
+    output.lines(await client.profiles_list(timeout=args.timeout), empty="no profile yet (sat profile create)")
     return 0
 
 
 async def delete_profile(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    await require_profiles(client, [args.name], args.timeout)  # a typo is not worth a confirmation
     if not args.yes:
         if not sys.stdin.isatty():
             raise InvalidArgument("deleting a profile loses its data: confirm with --yes")
@@ -86,7 +88,8 @@ def register(subparsers: Any) -> None:
     autoconnect = create.add_mutually_exclusive_group()
     autoconnect.add_argument("--autoconnect", dest="autoconnect", action="store_true", default=None,
                              help="connect when the backend starts")
-    autoconnect.add_argument("--no-autoconnect", dest="autoconnect", action="store_false")
+    autoconnect.add_argument("--no-autoconnect", dest="autoconnect", action="store_false",
+                             help="do not connect when the backend starts (the default)")
 
     command(actions, "list", list_profiles, "list profiles")
 
