@@ -25,10 +25,22 @@ def read_secret(prompt: str, *, from_stdin: bool, stdin_option: str) -> str:
     On a terminal the prompt wins even with ``stdin_option``: reading a plain line there
     would echo the secret and wait without a word.
 
-    :raises InvalidArgument: no terminal and ``stdin_option`` was not given.
+    :raises InvalidArgument: no terminal and ``stdin_option`` was not given, or Ctrl-D.
     """
     if sys.stdin.isatty():
-        return getpass.getpass(prompt)
+        try:
+            return getpass.getpass(prompt)
+        except EOFError:  # Ctrl-D at the prompt: nothing typed, not a crash
+            raise InvalidArgument("nothing was typed at the prompt") from None
     if from_stdin:
         return read_first_line()
     raise InvalidArgument(f"no terminal to ask for it: give it on stdin with {stdin_option}")
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question at the terminal; anything but y/yes (Ctrl-D too) is no."""
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -12,7 +12,7 @@ from sat_bridge.errors import InvalidArgument
 from sat_frontends.cli.checks import require_profiles
 from sat_frontends.cli.commands import command
 from sat_frontends.cli.output import Output
-from sat_frontends.cli.prompts import read_secret
+from sat_frontends.cli.prompts import confirm, read_secret
 
 TLS_MODES = ("required", "starttls-optional", "direct", "none")
 
@@ -60,8 +60,7 @@ async def delete_profile(client: AsyncBridgeClient, args: argparse.Namespace, ou
     if not args.yes:
         if not sys.stdin.isatty():
             raise InvalidArgument("deleting a profile loses its data: confirm with --yes")
-        answer = input(f"Delete profile {args.name!r} and all its data? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
+        if not confirm(f"Delete profile {args.name!r} and all its data?"):
             output.done("nothing deleted")
             return 0
     await client.profile_delete(args.name, timeout=args.timeout)
