@@ -64,3 +64,14 @@ def test_a_server_that_never_answers_is_not_a_missing_backend(backend: BackendPr
     assert "not available" not in result.stderr
     as_json = sat(backend, "-O", "json", "--timeout", "2", "connect", "-p", "alice")
     assert as_json.returncode == 4 and '"error": "NoAnswer"' in as_json.stderr
+
+
+def test_a_server_that_never_answers_is_a_timeout_of_the_backend(backend: BackendProcess, prosody: ProsodyServer,
+                                                                 silent_server: int) -> None:
+    """With the default --timeout the backend's own limit (30 s) comes first: exit 18."""
+    assert backend.client is not None
+    create_xmpp_profile(backend.client, prosody, "alice", port=silent_server)
+    result = sat(backend, "connect", "-p", "alice")
+    assert result.returncode == 18, result.stderr
+    assert result.stderr.startswith(f"sat: Timeout: 127.0.0.1:{silent_server} accepted the connection but "
+                                    "gave no XMPP session"), result.stderr

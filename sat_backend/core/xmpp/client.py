@@ -186,7 +186,13 @@ class XmppClient(StreamManager):  # type: ignore[misc]
 
     def _on_attempt_timeout(self) -> None:
         self._attempt_timeout = None
-        self._end_attempt(Timeout(f"no XMPP session with {self.settings.host} after {CONNECT_TIMEOUT:g} s"))
+        where = f"{self.settings.host}:{self.settings.port}"
+        if self.xmlstream is None:
+            text = f"no connection to {where} after {CONNECT_TIMEOUT:g} s (host down or filtered?)"
+        else:  # the port answered but the XMPP login never completed: usually not an XMPP port
+            text = (f"{where} accepted the connection but gave no XMPP session within {CONNECT_TIMEOUT:g} s; "
+                    f"check that it is an XMPP server's port for TLS mode {self.settings.tls_mode!r}")
+        self._end_attempt(Timeout(text))
         if self.xmlstream is not None and self.xmlstream.transport is not None:
             self.xmlstream.transport.abortConnection()
 
