@@ -14,6 +14,8 @@ FAILURE = 1
 USAGE = 2
 #: no backend is running and none could be started, or no session bus
 UNAVAILABLE = 3
+#: the backend is there but did not answer within ``--timeout`` seconds (it may still finish)
+NO_ANSWER = 4
 
 BY_ERROR_NAME: dict[str, int] = {
     "Internal": FAILURE,

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Sequence
 
-from sat_bridge.client import DEFAULT_TIMEOUT, AsyncBridgeClient
+from sat_bridge.client import DEFAULT_TIMEOUT, AsyncBridgeClient, BridgeUnavailable
 from sat_bridge.errors import BridgeError
 from sat_frontends.cli import exit_codes
 from sat_frontends.cli.commands import (
@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sat",
         description="Command-line client of SàT. It talks to the backend over D-Bus and "
         "starts it when needed (D-Bus activation).",
-        epilog="Exit codes: 0 ok, 1 failure, 2 usage, 3 backend unavailable, 10+ typed "
-        "errors (see the user guide).",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage, 3 backend unavailable, 4 no answer from "
+        "the backend within --timeout, 10+ typed errors (see the user guide).",
     )
     parser.add_argument("--output", "-O", choices=("text", "json"), default="text",
                         help="output format (default: text)")
@@ -58,6 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Output(args.output)
     try:
         return asyncio.run(run(args, output))
+    except BridgeUnavailable as error:
+        if not isinstance(error.__cause__, TimeoutError):
+            output.error(error.name, error.message or error.name)
+            return exit_codes.UNAVAILABLE
+        # the bus routed the call, so the backend is there: it is busy, not missing
+        output.error("NoAnswer", f"no answer from the backend within {args.timeout:g} s (--timeout): "
+                     "it is running and may still finish the command; give a longer --timeout to wait")
+        return exit_codes.NO_ANSWER
     except BridgeError as error:
         output.error(error.name, error.message or error.name)
         return exit_codes.for_error(error)

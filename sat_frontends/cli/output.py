@@ -1,4 +1,9 @@
-"""How ``sat`` prints results: human text by default, JSON with ``--output json``."""
+"""How ``sat`` prints results: human text by default, JSON with ``--output json``.
+
+stdout carries results only, so that ``sat profile list | wc -l`` counts profiles: an
+empty list says so on stderr (``no contacts``), and in JSON mode stdout holds the JSON
+and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -28,18 +33,25 @@ class Output:
         else:
             print(json.dumps(value, ensure_ascii=False, indent=2), file=self.out)
 
-    def lines(self, values: list[str]) -> None:
-        """Print a list: one item a line in text mode, a JSON array otherwise."""
+    def lines(self, values: list[str], *, empty: str) -> None:
+        """Print a list: one item a line in text mode (``empty`` on stderr when there is
+        none), a JSON array otherwise."""
         if self.json:
             self._dump(values)
+        elif not values:
+            self.note(empty)
         else:
             for value in values:
                 print(value, file=self.out)
 
-    def table(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
-        """Print records: aligned columns in text mode, a JSON array of objects otherwise."""
+    def table(self, rows: list[dict[str, Any]], columns: list[str], *, empty: str) -> None:
+        """Print records: aligned columns in text mode (``empty`` on stderr when there is
+        none), a JSON array of objects otherwise."""
         if self.json:
             self._dump(rows)
+            return
+        if not rows:
+            self.note(empty)
             return
         cells = [[_cell(row.get(column)) for column in columns] for row in rows]
         widths = [max([len(column)] + [len(line[i]) for line in cells]) for i, column in enumerate(columns)]
@@ -53,6 +65,11 @@ class Output:
             self._dump({"ok": True})
         else:
             print(message, file=self.out)
+
+    def note(self, message: str) -> None:
+        """A remark for the human at the terminal (stderr, text mode only): never data."""
+        if not self.json:
+            print(message, file=self.err)
 
     def error(self, kind: str, message: str) -> None:
         """Errors go to stderr; in JSON mode as ``{"error": kind, "message": …}``."""

@@ -24,7 +24,7 @@ def test_chat_from_the_command_line(backend: BackendProcess, fresh_prosody: Pros
     )
     # Bob's two MessageNew (received, then sent) come among four: alice's are filtered out.
     bob_only = subprocess.Popen(
-        [SAT, "-O", "json", "monitor", "--signal", "MessageNew", "-p", "bob", "--profile", "nobody",
+        [SAT, "-O", "json", "monitor", "--signal", "MessageNew", "-p", "bob",
          "--count", "2"],
         env=backend.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

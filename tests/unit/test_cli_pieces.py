@@ -50,8 +50,8 @@ def test_every_bridge_error_has_its_own_exit_code() -> None:
 def test_json_output_is_parseable_and_errors_go_to_stderr() -> None:
     out, err = io.StringIO(), io.StringIO()
     output = Output("json", out, err)
-    output.lines(["a", "é"])
-    output.table([{"name": "x", "value": None}], ["name", "value"])
+    output.lines(["a", "é"], empty="none")
+    output.table([{"name": "x", "value": None}], ["name", "value"], empty="none")
     output.error("NotFound", "no such thing")
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [
         ["a", "é"],
@@ -63,13 +63,35 @@ def test_json_output_is_parseable_and_errors_go_to_stderr() -> None:
 def test_text_table_aligns_columns() -> None:
     out = io.StringIO()
     Output("text", out).table(
-        [{"name": "Port", "value": 5222}, {"name": "Autoconnect", "value": True}], ["name", "value"]
+        [{"name": "Port", "value": 5222}, {"name": "Autoconnect", "value": True}], ["name", "value"], empty="none"
     )
     assert out.getvalue().splitlines() == [
         "NAME         VALUE",
         "Port         5222",
         "Autoconnect  yes",
     ]
+
+
+def test_an_empty_list_says_so_on_stderr_only_in_text_mode() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    Output("text", out, err).table([], ["jid"], empty="no contacts")
+    Output("text", out, err).lines([], empty="no profile yet")
+    assert (out.getvalue(), err.getvalue()) == ("", "no contacts\nno profile yet\n")
+    out, err = io.StringIO(), io.StringIO()
+    Output("json", out, err).table([], ["jid"], empty="no contacts")
+    assert (out.getvalue(), err.getvalue()) == ("[]\n", "")
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "many"])
+def test_monitor_count_below_one_is_a_usage_error(count: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["monitor", "--count", count])
+    assert exit_info.value.code == 2
+
+
+def test_monitor_without_count_runs_until_interrupted() -> None:
+    assert build_parser().parse_args(["monitor"]).count is None
+    assert build_parser().parse_args(["monitor", "--count", "3"]).count == 3
 
 
 def test_profile_create_sends_only_the_options_given() -> None:

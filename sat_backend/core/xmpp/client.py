@@ -27,12 +27,15 @@ from sat_backend.core.xmpp.backoff import Backoff
 from sat_backend.core.xmpp.sasl import SaslInitializer
 from sat_backend.core.xmpp.settings import ConnectionSettings
 from sat_backend.core.xmpp.stream import XmlStream
-from sat_backend.core.xmpp.tls import client_tls_options
+from sat_backend.core.xmpp.tls import client_tls_options, describe_tls_failure
 
 log = logging.getLogger(__name__)
 
 #: seconds a connection attempt may take, TCP + TLS + authentication + bind
 CONNECT_TIMEOUT = 30.0
+
+#: stream features named in an error message at most (their names come from the server)
+MAX_FEATURES_SHOWN = 10
 
 #: called with (client, connected) each time the session opens or is lost
 StateListener = Callable[["XmppClient", bool], None]
@@ -183,7 +186,13 @@ class XmppClient(StreamManager):  # type: ignore[misc]
 
     def _on_attempt_timeout(self) -> None:
         self._attempt_timeout = None
-        self._end_attempt(Timeout(f"no XMPP session with {self.settings.host} after {CONNECT_TIMEOUT:g} s"))
+        where = f"{self.settings.host}:{self.settings.port}"
+        if self.xmlstream is None:
+            text = f"no connection to {where} after {CONNECT_TIMEOUT:g} s (host down or filtered?)"
+        else:  # the port answered but the XMPP login never completed: usually not an XMPP port
+            text = (f"{where} accepted the connection but gave no XMPP session within {CONNECT_TIMEOUT:g} s; "
+                    f"check that it is an XMPP server's port for TLS mode {self.settings.tls_mode!r}")
+        self._end_attempt(Timeout(text))
         if self.xmlstream is not None and self.xmlstream.transport is not None:
             self.xmlstream.transport.abortConnection()
 
@@ -260,6 +269,8 @@ class XmppClient(StreamManager):  # type: ignore[misc]
             return AuthFailed(f"{self.jid.userhost()}: authentication failed: {reason.getErrorMessage()}")
         if reason.check(xmlstream.TLSRequired):
             return Network(f"{self.settings.host} does not offer STARTTLS, and TLS is required")
+        if reason.check(xmlstream.FeatureNotAdvertized):
+            return Network(self._missing_feature_text())
         if self._parse_error is not None:
             return Network(f"{self.settings.host} sent XML we refuse: {self._parse_error}")
         if self._stream_error is not None:
@@ -268,10 +279,22 @@ class XmppClient(StreamManager):  # type: ignore[misc]
             return Network(f"{self.settings.host} closed the stream ({condition}{text})")
         if reason.check(ConnectionDone) and not reason.check(BridgeError):
             return Network(f"{self.settings.host} closed the connection during the login")
-        message = _reason_text(reason)
-        if "certificate" in message.lower() or "ssl" in message.lower() or "tls" in message.lower():
-            return Network(f"TLS with {self.settings.domain} failed: {message}")
+        tls_failure = describe_tls_failure(reason.value, self.settings.domain, self.settings.ca_file)
+        if tls_failure is not None:
+            return Network(tls_failure)
+        message = _reason_text(reason) or type(reason.value).__name__
         return Network(f"connection to {self.settings.host} lost during the login: {message}")
+
+    def _missing_feature_text(self) -> str:
+        """Why the login stopped at the stream features: most often a server that requires
+        encryption (it offers STARTTLS and nothing else) to a profile in TLS mode ``none``."""
+        features = getattr(self.xmlstream, "features", None) or {}
+        if (xmlstream.NS_XMPP_TLS, "starttls") in features and self.settings.tls_mode == "none":
+            return (f"{self.settings.host} requires encryption, and this profile's TLS mode is 'none': "
+                    "use TLS 'required' (`sat param set Connection TLS required`)")
+        offered = sorted(name for _, name in features)[:MAX_FEATURES_SHOWN]
+        return (f"{self.settings.host} does not offer what a login needs (authentication, then "
+                f"resource binding); it offers: {', '.join(name[:64] for name in offered) or 'nothing'}")
 
 
 def _reason_text(reason: Failure) -> str:

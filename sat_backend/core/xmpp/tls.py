@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from service_identity import VerificationError
 from twisted.internet import ssl
 
 from sat_backend.core.exceptions import InvalidArgument
@@ -34,3 +35,37 @@ def client_tls_options(domain: str, ca_file: Path | None) -> Any:
     if not certificates:
         raise InvalidArgument(f"the CA file {ca_file} holds no PEM certificate")
     return ssl.optionsForClientTLS(domain, trustRoot=ssl.trustRootFromCertificates(certificates))
+
+
+#: what to do when the server's certificate is signed by a CA we do not trust
+CA_FILE_HINT = (
+    "if the server uses a CA of its own, give that CA's PEM file with `sat profile create … "
+    "--ca-file PEM` or `sat param set Connection CAFile PEM`"
+)
+
+
+def openssl_reasons(value: object) -> list[str]:
+    """The reason strings of an ``OpenSSL.SSL.Error`` (``[(lib, function, reason), …]``)."""
+    reasons: list[str] = []
+    for arg in getattr(value, "args", ()):
+        if isinstance(arg, list):
+            reasons += [str(entry[2]) for entry in arg if isinstance(entry, tuple) and len(entry) == 3]
+    return reasons
+
+
+def describe_tls_failure(value: object, domain: str, ca_file: Path | None) -> str | None:
+    """A human sentence for a failed TLS handshake, or None when ``value`` is not one.
+
+    OpenSSL only says "certificate verify failed"; the likely cause and its cure (the
+    CA file) are what a user needs, not the raw error tuple.
+    """
+    if isinstance(value, VerificationError):
+        return (f"the server's certificate does not name {domain}, the domain of the JID "
+                "(RFC 6120 §13.7.2): it may be another server's")
+    reasons = openssl_reasons(value)
+    if not reasons:
+        return None
+    if any("certificate verify failed" in reason for reason in reasons):
+        trusted = f"a CA of {ca_file}" if ca_file is not None else "an authority this system trusts"
+        return f"certificate verify failed for {domain}: it is not signed by {trusted}; {CA_FILE_HINT}"
+    return f"TLS with {domain} failed: {', '.join(reasons)}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
+from sat_frontends.cli.checks import argument_names
 from sat_frontends.cli.commands import add_profile_option, command
 from sat_frontends.cli.output import Output
 
@@ -26,25 +27,29 @@ def _text_argument(args: argparse.Namespace) -> str:
 async def send_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     body = _text_argument(args)
     subject = {args.lang: args.subject} if args.subject else {}
-    uid = await client.message_send(
-        args.to, {args.lang: body}, subject, args.type, "{}", args.profile, timeout=args.timeout
-    )
+    with argument_names({"to_jid": "JID"}):
+        uid = await client.message_send(
+            args.to, {args.lang: body}, subject, args.type, "{}", args.profile, timeout=args.timeout
+        )
     output.value({"uid": uid} if output.json else uid)
     return 0
 
 
 async def react(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     await client.message_reactions_set(args.uid, args.emoji, args.mode, args.profile, timeout=args.timeout)
+    output.done("reactions set")
     return 0
 
 
 async def edit_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     await client.message_edit(args.uid, {args.lang: _text_argument(args)}, "{}", args.profile, timeout=args.timeout)
+    output.done("message edited")
     return 0
 
 
 async def retract_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     await client.message_retract(args.uid, args.profile, timeout=args.timeout)
+    output.done("message retracted")
     return 0
 
 
@@ -57,16 +62,19 @@ async def show_history(client: AsyncBridgeClient, args: argparse.Namespace, outp
     if args.with_jid and args.from_jid:
         raise InvalidArgument("give either a conversation JID or --from, not both")
     # a conversation: from that JID, or to it (between=True swaps the two ends)
-    rows = await client.history_get(
-        args.with_jid or args.from_jid, "", args.limit, bool(args.with_jid), json.dumps(filters),
-        args.profile, timeout=args.timeout,
-    )
+    with argument_names({"from_jid": "JID" if args.with_jid else "--from"}):
+        rows = await client.history_get(
+            args.with_jid or args.from_jid, "", args.limit, bool(args.with_jid), json.dumps(filters),
+            args.profile, timeout=args.timeout,
+        )
     records = [dict(zip(HISTORY_FIELDS, row)) for row in rows]
     if output.json:
         for record in records:
             record["extra"] = json.loads(record["extra"])
         output.value(records)
         return 0
+    if not records:
+        output.note("no messages")
     for record in records:
         output.value(format_message(record))
     return 0
@@ -96,10 +104,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("message", help="send messages")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     send = command(actions, "send", send_message, "send a message (text from arguments or stdin)")
-    send.add_argument("to", help="recipient JID")
+    send.add_argument("to", metavar="JID", help="recipient JID")
     send.add_argument("text", nargs="*", help="message text (default: read stdin)")
     send.add_argument("--subject", help="subject of the message")
-    send.add_argument("--type", default="chat", choices=("chat", "normal", "headline"))
+    send.add_argument("--type", default="chat", choices=("chat", "normal", "headline"),
+                      help="message type (default: chat)")
     send.add_argument("--lang", default="", help="xml:lang of the text (default: none)")
     add_profile_option(send)
 
@@ -121,7 +130,7 @@ def register(subparsers: Any) -> None:
     add_profile_option(retract)
 
     history = command(subparsers, "history", show_history, "show the message history, oldest first")
-    history.add_argument("with_jid", nargs="?", help="only the conversation with this JID")
+    history.add_argument("with_jid", nargs="?", metavar="JID", help="only the conversation with this JID")
     history.add_argument("--from", dest="from_jid", default="", help="only messages from this JID")
     history.add_argument("-n", "--limit", type=int, default=50, help="the N most recent (0: all; default 50)")
     history.add_argument("-s", "--search", help="only messages whose text contains this (any case)")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.spec import Signal
+from sat_frontends.cli.checks import require_profiles
 from sat_frontends.cli.commands import command
 from sat_frontends.cli.output import Output
 
@@ -57,6 +58,17 @@ def profile_matches(signal: Signal, values: tuple[Any, ...], profiles: set[str])
     return values[-1] in profiles
 
 
+def positive_integer(text: str) -> int:
+    """argparse type of ``--count``: 0 or less would never stop, so it is a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:20]!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more (leave --count out to run until Ctrl-C)")
+    return value
+
+
 def signal_line(record: dict[str, Any]) -> str:
     shown = ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in record["args"].items())
     return f"{record['signal']}({shown})"
@@ -65,6 +77,7 @@ def signal_line(record: dict[str, Any]) -> str:
 async def monitor(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     wanted = set(args.signal or [])
     profiles = set(args.profile or [])
+    await require_profiles(client, sorted(profiles), args.timeout)
     signals, unknown = select_signals(client.spec.signals(), wanted, profiles)
     if unknown:
         output.error("InvalidArgument", f"unknown signal(s): {', '.join(sorted(unknown))}")
@@ -84,7 +97,7 @@ async def monitor(client: AsyncBridgeClient, args: argparse.Namespace, output: O
             output.value(record if output.json else signal_line(record))
             output.out.flush()
             seen += 1
-            if args.count and seen >= args.count:
+            if args.count is not None and seen >= args.count:
                 done.set()
 
         return on_signal
@@ -99,7 +112,8 @@ async def monitor(client: AsyncBridgeClient, args: argparse.Namespace, output: O
 def register(subparsers: Any) -> None:
     parser = command(subparsers, "monitor", monitor, "print bridge signals as they arrive")
     parser.add_argument("--signal", action="append", help="only this signal (repeatable)")
-    parser.add_argument("--count", type=int, default=0, help="exit after N signals (default: never)")
+    parser.add_argument("--count", type=positive_integer, metavar="N",
+                        help="exit after N signals, N ≥ 1 (default: run until Ctrl-C)")
     parser.add_argument(
         "-p", "--profile", action="append",
         help="only signals about this profile (repeatable; signals without a profile are not shown)",

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from typing import Any
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
+from sat_frontends.cli.checks import require_profiles
 from sat_frontends.cli.commands import command
 from sat_frontends.cli.output import Output
-from sat_frontends.cli.prompts import read_first_line
+from sat_frontends.cli.prompts import confirm, read_secret
 
 TLS_MODES = ("required", "starttls-optional", "direct", "none")
 
 
 def read_password(from_stdin: bool) -> str:
-    """The password comes from stdin (first line) or a no-echo prompt, never from argv:
+    """The password comes from a no-echo prompt or stdin (first line), never from argv:
     arguments are visible to every user of the machine in ``ps``."""
-    if from_stdin:
-        password = read_first_line()
-    elif sys.stdin.isatty():
-        password = getpass.getpass("XMPP password: ")
-    else:
-        raise InvalidArgument("no terminal to ask the password: use --password-stdin")
+    password = read_secret("XMPP password: ", from_stdin=from_stdin, stdin_option="--password-stdin")
     if not password:
         raise InvalidArgument("the password is empty")
     return password
@@ -56,16 +51,16 @@ async def create_profile(client: AsyncBridgeClient, args: argparse.Namespace, ou
 
 
 async def list_profiles(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    output.lines(await client.profiles_list(timeout=args.timeout))
+    output.lines(await client.profiles_list(timeout=args.timeout), empty="no profile yet (sat profile create)")
     return 0
 
 
 async def delete_profile(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    await require_profiles(client, [args.name], args.timeout)  # a typo is not worth a confirmation
     if not args.yes:
         if not sys.stdin.isatty():
             raise InvalidArgument("deleting a profile loses its data: confirm with --yes")
-        answer = input(f"Delete profile {args.name!r} and all its data? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
+        if not confirm(f"Delete profile {args.name!r} and all its data?"):
             output.done("nothing deleted")
             return 0
     await client.profile_delete(args.name, timeout=args.timeout)
@@ -82,7 +77,8 @@ def register(subparsers: Any) -> None:
     create.add_argument("jid", help="bare JID of the account, user@domain")
     create.add_argument(
         "--password-stdin", action="store_true",
-        help="read the password from the first line of stdin (otherwise it is asked)",
+        help="read the password from the first line of stdin when it is not a terminal "
+        "(at a terminal it is asked without echo)",
     )
     create.add_argument("--host", help="server host to connect to (default: from the JID's domain)")
     create.add_argument("--port", type=int, help="server port")
@@ -91,7 +87,8 @@ def register(subparsers: Any) -> None:
     autoconnect = create.add_mutually_exclusive_group()
     autoconnect.add_argument("--autoconnect", dest="autoconnect", action="store_true", default=None,
                              help="connect when the backend starts")
-    autoconnect.add_argument("--no-autoconnect", dest="autoconnect", action="store_false")
+    autoconnect.add_argument("--no-autoconnect", dest="autoconnect", action="store_false",
+                             help="do not connect when the backend starts (the default)")
 
     command(actions, "list", list_profiles, "list profiles")
 

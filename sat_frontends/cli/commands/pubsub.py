@@ -87,6 +87,8 @@ async def blog_get(client: AsyncBridgeClient, args: argparse.Namespace, output: 
     if output.json:
         output.value(result)
         return 0
+    if not result["items"]:
+        output.note("no posts")
     for post in result["items"]:
         tags = f"  [{', '.join(post['tags'])}]" if post.get("tags") else ""
         output.value(f"# {post.get('title', '')}  ({post.get('published', '')}, id {post.get('item_id', '')}){tags}")
@@ -141,11 +143,11 @@ def register(subparsers: Any) -> None:
     get.add_argument("--cache-only", action="store_true", help="read the cache only (error if not cached)")
     set_ = command(actions, "set", set_item, "publish an item (payload XML, or - for stdin)")
     _target(set_)
-    set_.add_argument("payload")
+    set_.add_argument("payload", help="the item's XML payload, or - to read it from stdin")
     set_.add_argument("-i", "--item-id", help="item id (default: chosen by the service)")
     delete = command(actions, "delete", delete_item, "retract an item")
     _target(delete)
-    delete.add_argument("item_id")
+    delete.add_argument("item_id", help="id of the item to retract")
     delete.add_argument("--quiet", action="store_true", help="do not notify subscribers")
     node = actions.add_parser("node", help="create, purge, delete or administer a node")
     node_actions = node.add_subparsers(dest="node_action", required=True, metavar="ACTION")
@@ -173,11 +175,11 @@ def register(subparsers: Any) -> None:
         add_profile_option(parser)
         if name == "get":
             parser.add_argument("-m", "--max", type=int, default=10, help="most recent N posts (0: all)")
-            parser.add_argument("--no-cache", action="store_true")
+            parser.add_argument("--no-cache", action="store_true", help="ask the service, not the cache")
         elif name == "set":
             parser.add_argument("content", nargs="*", help="text (default: stdin)")
-            parser.add_argument("-t", "--title")
-            parser.add_argument("--tag", action="append")
+            parser.add_argument("-t", "--title", help="title of the post")
+            parser.add_argument("--tag", action="append", help="tag (category) of the post (repeatable)")
             parser.add_argument("--comments", action="store_true", help="open a comments node for the post")
         else:
-            parser.add_argument("item_id")
+            parser.add_argument("item_id", help="id of the post (see sat blog get)")

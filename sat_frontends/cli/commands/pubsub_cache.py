@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import InvalidArgument
+from sat_frontends.cli.checks import require_profiles
 from sat_frontends.cli.commands import Handler, command
 from sat_frontends.cli.output import Output
 from sat_frontends.cli.progress import ProgressLine
@@ -50,16 +51,21 @@ async def cache_purge(client: AsyncBridgeClient, args: argparse.Namespace, outpu
     filters = purge_filters(args)
     if not filters and not args.all:
         raise InvalidArgument("give at least one filter, or --all to purge every cached item")
+    await require_profiles(client, args.profile or [], args.timeout)
     await client.ps_cache_purge(json.dumps(filters), timeout=args.timeout)
     output.done("cached items purged")
     return 0
 
 
 async def cache_search(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    results = json.loads(await client.ps_cache_search(json.dumps(search_query(args)), timeout=args.timeout))
+    query = search_query(args)
+    await require_profiles(client, args.profile or [], args.timeout)
+    results = json.loads(await client.ps_cache_search(json.dumps(query), timeout=args.timeout))
     if output.json:
         output.value(results)
     elif args.payload:
+        if not results:
+            output.note("no cached item matches")
         for result in results:
             output.value(f"# {result['pubsub_item_id']}  ({result['pubsub_service']} {result['pubsub_node']}, "
                          f"{result['node_profile']})")
@@ -67,7 +73,7 @@ async def cache_search(client: AsyncBridgeClient, args: argparse.Namespace, outp
     else:
         rows = [{"profile": r["node_profile"], "service": r["pubsub_service"], "node": r["pubsub_node"],
                  "item": r["pubsub_item_id"], "title": r.get("title")} for r in results]
-        output.table(rows, ["profile", "service", "node", "item", "title"])
+        output.table(rows, ["profile", "service", "node", "item", "title"], empty="no cached item matches")
     return 0
 
 

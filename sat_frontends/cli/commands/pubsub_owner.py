@@ -20,7 +20,7 @@ async def config_get(client: AsyncBridgeClient, args: argparse.Namespace, output
         return 0
     rows = [{"field": name, "value": value, "label": config["fields"].get(name, {}).get("label") or None}
             for name, value in config["values"].items()]
-    output.table(rows, ["field", "value", "label"])
+    output.table(rows, ["field", "value", "label"], empty="the node has no configuration field")
     return 0
 
 
@@ -49,7 +49,7 @@ def _show_affiliations(affiliations: dict[str, str], key: str, output: Output) -
         output.value(affiliations)
     else:
         output.table([{key: name, "affiliation": value} for name, value in sorted(affiliations.items())],
-                     [key, "affiliation"])
+                     [key, "affiliation"], empty="no affiliation")
     return 0
 
 
@@ -68,14 +68,14 @@ async def affiliations_set(client: AsyncBridgeClient, args: argparse.Namespace, 
 async def node_subscriptions(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     subscriptions = json.loads(await client.ps_node_subscriptions_get(args.service, args.node, args.profile,
                                                                       timeout=args.timeout))
-    output.table(subscriptions, ["jid", "subscription", "subid"])
+    output.table(subscriptions, ["jid", "subscription", "subid"], empty="no subscriber")
     return 0
 
 
 async def own_subscriptions(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     subscriptions = json.loads(await client.ps_subscriptions_get(args.service, args.node, args.profile,
                                                                  timeout=args.timeout))
-    output.table(subscriptions, ["node", "jid", "subscription", "subid"])
+    output.table(subscriptions, ["node", "jid", "subscription", "subid"], empty="no subscription")
     return 0
 
 

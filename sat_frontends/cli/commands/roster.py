@@ -18,7 +18,7 @@ async def list_contacts(client: AsyncBridgeClient, args: argparse.Namespace, out
         {"jid": jid, **attributes, "groups": ", ".join(groups) if not output.json else groups}
         for jid, attributes, groups in await client.contacts_get(args.profile, timeout=args.timeout)
     ]
-    output.table(rows, CONTACT_COLUMNS)
+    output.table(rows, CONTACT_COLUMNS, empty="no contacts")
     return 0
 
 
@@ -58,7 +58,7 @@ async def list_presence(client: AsyncBridgeClient, args: argparse.Namespace, out
         for jid, resources in sorted(statuses.items())
         for resource, (show, priority, texts) in sorted(resources.items())
     ]
-    output.table(rows, PRESENCE_COLUMNS)
+    output.table(rows, PRESENCE_COLUMNS, empty="no contact online")
     return 0
 
 
@@ -67,22 +67,23 @@ def register(subparsers: Any) -> None:
     actions = roster.add_subparsers(dest="action", required=True, metavar="ACTION")
     add_profile_option(command(actions, "list", list_contacts, "list contacts (works offline)"))
     add = command(actions, "add", add_contact, "add a contact and ask for their presence")
-    add.add_argument("jid")
+    add.add_argument("jid", help="the contact's bare JID, user@domain")
     add.add_argument("--name", help="display name")
     add.add_argument("--group", action="append", help="roster group (repeatable)")
     add_profile_option(add)
     delete = command(actions, "delete", delete_contact, "remove a contact (cancels subscriptions)")
-    delete.add_argument("jid")
+    delete.add_argument("jid", help="the contact's JID")
     add_profile_option(delete)
     answer = command(actions, "answer", answer_subscription, "answer a subscription request")
-    answer.add_argument("jid")
-    answer.add_argument("answer", choices=("accept", "refuse"))
+    answer.add_argument("jid", help="JID that asked to see your presence")
+    answer.add_argument("answer", choices=("accept", "refuse"), help="let them see your presence, or not")
     add_profile_option(answer)
 
     presence = subparsers.add_parser("presence", help="presence")
     presence_actions = presence.add_subparsers(dest="action", required=True, metavar="ACTION")
     set_ = command(presence_actions, "set", set_presence, "set our presence")
-    set_.add_argument("show", choices=("available", "away", "chat", "dnd", "xa", "unavailable"))
+    set_.add_argument("show", choices=("available", "away", "chat", "dnd", "xa", "unavailable"),
+                      help="availability (dnd: do not disturb, xa: away for long)")
     set_.add_argument("status", nargs="?", help="status text")
     set_.add_argument("--to", help="send only to this JID (default: everyone)")
     add_profile_option(set_)
