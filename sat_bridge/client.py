@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine, TypeVar
 from dbus_fast import BusType, Message, MessageType, introspection
 from dbus_fast.aio import MessageBus
 
+from sat_bridge import dbus_writer
 from sat_bridge.errors import BridgeError, InvalidArgument, error_from_dbus
 from sat_bridge.spec import (
     BUS_NAME,
@@ -88,6 +89,7 @@ class AsyncBridgeClient:
 
         :raises BridgeUnavailable: no session bus can be reached.
         """
+        dbus_writer.install()
         try:
             if bus_address:
                 bus = MessageBus(bus_address=bus_address)

@@ -16,6 +16,7 @@ from dbus_fast import BusType, DBusError, NameFlag, RequestNameReply
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
 
+from sat_bridge import dbus_writer
 from sat_bridge.dispatch import BridgeDispatcher
 from sat_bridge.errors import BridgeError, Conflict
 from sat_bridge.spec import (
@@ -45,6 +46,7 @@ class DBusBridge(BridgeDispatcher):
 
         :raises Conflict: another process already owns ``org.salutatoi.SAT1``.
         """
+        dbus_writer.install()
         if self.bus_address:
             bus = MessageBus(bus_address=self.bus_address)
         else:
