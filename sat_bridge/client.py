@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, TypeVar
 
 from dbus_fast import BusType, Message, MessageType, introspection
+from dbus_fast.errors import InvalidMessageError, SignatureBodyMismatchError
 from dbus_fast.aio import MessageBus
 
 from sat_bridge import dbus_writer
@@ -119,6 +120,9 @@ class AsyncBridgeClient:
         )
         try:
             reply = await asyncio.wait_for(self._bus_call(message, name), timeout)
+        except (InvalidMessageError, SignatureBodyMismatchError) as exc:
+            # D-Bus cannot carry it (a NUL in a string, a value of the wrong type)
+            raise InvalidArgument(f"{name}: {exc}") from exc
         except asyncio.TimeoutError as exc:
             raise BridgeUnavailable(f"{name}: no answer from the backend in {timeout:g} s") from exc
         if reply.message_type == MessageType.ERROR:
