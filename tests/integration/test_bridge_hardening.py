@@ -68,18 +68,28 @@ def _address(backend: BackendProcess) -> str:
     return backend.env["DBUS_SESSION_BUS_ADDRESS"]
 
 
-def test_huge_error_replies_among_small_calls_keep_the_daemon_on_the_bus(backend: BackendProcess) -> None:
+@pytest.mark.parametrize(
+    ("size", "count"),
+    [(len(HUGE), HUGE_CALLS), (300_000, 30)],
+    ids=["3x8MB", "30x300kB"],
+)
+def test_huge_calls_among_small_ones_keep_the_daemon_on_the_bus(
+    backend: BackendProcess, size: int, count: int
+) -> None:
+    """The campaign's attack (replies echoing an 8 MB profile name among 50 small calls),
+    and many smaller ones that fill the socket buffers of both ends over and over."""
     assert backend.process is not None
     pid = backend.process.pid
-    huge = [_call("ParamGet", "sss", ["Connection", "JabberID", HUGE]) for _ in range(HUGE_CALLS - 1)]
-    huge.append(_call("ProfileDelete", "s", [HUGE]))
+    name = HUGE[:size]
+    huge = [_call("ParamGet", "sss", ["Connection", "JabberID", name]) for _ in range(count - 1)]
+    huge.append(_call("ProfileDelete", "s", [name]))
     small = [_call("GetVersion") for _ in range(SMALL_CALLS)]
     replies = _raw_calls(_address(backend), huge + small)
-    assert len(replies) == HUGE_CALLS + SMALL_CALLS
-    for reply in replies[:HUGE_CALLS]:
+    assert len(replies) == count + SMALL_CALLS
+    for reply in replies[:count]:
         assert reply.error_name == INVALID_ARGUMENT
         assert reply.body[0].endswith("argument 'profile' is longer than 64 characters")
-    assert [reply.body for reply in replies[HUGE_CALLS:]] == [[__version__]] * SMALL_CALLS
+    assert [reply.body for reply in replies[count:]] == [[__version__]] * SMALL_CALLS
     assert _owner_pid(_address(backend)) == pid
     assert backend.client.get_version() == __version__
 
