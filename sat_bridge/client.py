@@ -19,8 +19,10 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, TypeVar
 
 from dbus_fast import BusType, Message, MessageType, introspection
+from dbus_fast.errors import InvalidMessageError, SignatureBodyMismatchError
 from dbus_fast.aio import MessageBus
 
+from sat_bridge import dbus_writer
 from sat_bridge.errors import BridgeError, InvalidArgument, error_from_dbus
 from sat_bridge.spec import (
     BUS_NAME,
@@ -88,6 +90,7 @@ class AsyncBridgeClient:
 
         :raises BridgeUnavailable: no session bus can be reached.
         """
+        dbus_writer.install()
         try:
             if bus_address:
                 bus = MessageBus(bus_address=bus_address)
@@ -117,6 +120,9 @@ class AsyncBridgeClient:
         )
         try:
             reply = await asyncio.wait_for(self._bus_call(message, name), timeout)
+        except (InvalidMessageError, SignatureBodyMismatchError) as exc:
+            # D-Bus cannot carry it (a NUL in a string, a value of the wrong type)
+            raise InvalidArgument(f"{name}: {exc}") from exc
         except asyncio.TimeoutError as exc:
             raise BridgeUnavailable(f"{name}: no answer from the backend in {timeout:g} s") from exc
         if reply.message_type == MessageType.ERROR:

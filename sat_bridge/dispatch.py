@@ -12,10 +12,14 @@ import inspect
 import logging
 from typing import Any, Awaitable, Callable
 
-from sat_bridge.errors import BridgeError, Internal, InvalidArgument
+from sat_bridge.arguments import check_arguments
+from sat_bridge.errors import BridgeError, Internal, InvalidArgument, shorten
 from sat_bridge.spec import BridgeSpec, Method, Signal, full_spec
 
 log = logging.getLogger(__name__)
+
+#: characters of one argument's repr in a log line
+LOGGED_ARGUMENT_LENGTH = 80
 
 Implementation = Callable[..., Any]
 SignalListener = Callable[..., None]
@@ -71,6 +75,7 @@ class BridgeDispatcher:
     def run_sync(self, method: Method, args: tuple[Any, ...]) -> Any:
         """Run a synchronous member; every failure becomes a :class:`BridgeError`."""
         try:
+            check_arguments(method, args)
             return self.implementations[method.name](*args)
         except Exception as exc:  # noqa: BLE001 - mapped, never leaked raw
             raise self._as_bridge_error(method, args, exc) from exc
@@ -78,6 +83,7 @@ class BridgeDispatcher:
     async def run_async(self, method: Method, args: tuple[Any, ...]) -> Any:
         """Run a member as a coroutine; every failure becomes a :class:`BridgeError`."""
         try:
+            check_arguments(method, args)
             result = self.implementations[method.name](*args)
             if inspect.isawaitable(result):
                 result = await _await(result)
@@ -120,9 +126,15 @@ class BridgeDispatcher:
         return signal
 
 
-def redact(member: Method | Signal, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Arguments as they may appear in a log line: secrets replaced by ``'***'``."""
-    return tuple("***" if spec_arg.secret else value for spec_arg, value in zip(member.args, args))
+def redact(member: Method | Signal, args: tuple[Any, ...]) -> str:
+    """Arguments as they may appear in a log line: secrets and message text (``content``
+    arguments) replaced by ``'***'``, every other value's repr cut to
+    :data:`LOGGED_ARGUMENT_LENGTH` characters (a failed call once logged 1 MB lines)."""
+    shown = (
+        "***" if spec_arg.secret or spec_arg.content else shorten(repr(value), LOGGED_ARGUMENT_LENGTH)
+        for spec_arg, value in zip(member.args, args)
+    )
+    return f"({', '.join(shown)})"
 
 
 def _is_argument_error(exc: Exception) -> bool:

@@ -10,18 +10,33 @@ from __future__ import annotations
 
 ERROR_PREFIX = "org.salutatoi.SAT1.Error."
 
+#: longest error message sent on the wire: a message quoting a huge argument once made a
+#: multi-megabyte reply per call (and knocked the daemon off the bus under load)
+MAX_MESSAGE_LENGTH = 1024
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    suffix = f"… ({len(text) - limit} more characters)"
+    kept = max(limit - len(suffix), 0)
+    return text[:kept] + suffix[: limit - kept]
+
 
 class BridgeError(Exception):
     """Base of every error that crosses the bridge.
 
-    :param message: human-readable text; it is sent on the wire as is, so it must
-        never contain a secret (passwords are never put in an error message).
+    :param message: human-readable text; it is sent on the wire, so it must never
+        contain a secret (passwords are never put in an error message); it is cut to
+        :data:`MAX_MESSAGE_LENGTH` characters, whatever value it quotes.
     """
 
     #: short name, appended to :data:`ERROR_PREFIX` on the wire
     name = "Internal"
 
     def __init__(self, message: str = "") -> None:
+        message = shorten(message, MAX_MESSAGE_LENGTH)
         super().__init__(message)
         self.message = message
 

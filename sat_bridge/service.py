@@ -8,16 +8,18 @@ D-Bus activated call is only delivered to a fully initialised backend.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from typing import Any, Callable
 
-from dbus_fast import BusType, DBusError, NameFlag, RequestNameReply
+from dbus_fast import BusType, DBusError, Message, MessageFlag, MessageType, NameFlag, RequestNameReply
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
 
+from sat_bridge import dbus_writer
 from sat_bridge.dispatch import BridgeDispatcher
-from sat_bridge.errors import BridgeError, Conflict
+from sat_bridge.errors import BridgeError, Conflict, InvalidArgument, shorten
 from sat_bridge.spec import (
     BUS_NAME,
     INTERFACE_NAMES,
@@ -34,22 +36,34 @@ log = logging.getLogger(__name__)
 class DBusBridge(BridgeDispatcher):
     """Serves the registered members on the session bus under ``org.salutatoi.SAT1``."""
 
-    def __init__(self, spec: BridgeSpec | None = None, bus_address: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: BridgeSpec | None = None,
+        bus_address: str | None = None,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
+        """:param on_lost: called once if the bus connection ends without :meth:`stop`
+            (the daemon went away, or the connection broke): the process no longer owns
+            its name and must not linger, so the launcher stops it with an error code."""
         super().__init__(spec)
         self.bus_address = bus_address
+        self.on_lost = on_lost
         self.bus: MessageBus | None = None
         self.interfaces: dict[InterfaceKind, ServiceInterface] = {}
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Connect, export the interfaces and take the well-known name.
 
         :raises Conflict: another process already owns ``org.salutatoi.SAT1``.
         """
+        dbus_writer.install()
         if self.bus_address:
             bus = MessageBus(bus_address=self.bus_address)
         else:
             bus = MessageBus(bus_type=BusType.SESSION)
         self.bus = await bus.connect()
+        self.bus.add_message_handler(WrongSignatureHandler(self.exported_methods()))
         for kind in INTERFACE_NAMES:
             interface = self._build_interface(kind)
             self.interfaces[kind] = interface
@@ -58,7 +72,25 @@ class DBusBridge(BridgeDispatcher):
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             self.bus.disconnect()
             raise Conflict(f"another backend already owns {BUS_NAME} on this bus")
+        self._watch = asyncio.ensure_future(self._watch_connection(self.bus))
         log.info("bridge ready on the session bus as %s", BUS_NAME)
+
+    async def _watch_connection(self, bus: MessageBus) -> None:
+        try:
+            await bus.wait_for_disconnect()
+            reason = "the bus closed it"
+        except Exception as exc:  # noqa: BLE001 - any end of the connection is reported the same way
+            reason = shorten(f"{type(exc).__name__}: {exc}", 200)
+        if self.bus is not bus:
+            return  # stop() ended it
+        self.bus = None
+        log.error(
+            "lost the session bus connection (%s): %s is no longer ours, stopping so that D-Bus "
+            "activation or the service manager can start a new backend",
+            reason, BUS_NAME,
+        )
+        if self.on_lost is not None:
+            self.on_lost()
 
     async def stop(self) -> None:
         if self.bus is not None:
@@ -117,6 +149,34 @@ class DBusBridge(BridgeDispatcher):
         handler.__doc__ = method.doc
         handler.__signature__ = _signature(method.args, method.out)  # type: ignore[union-attr]
         return handler
+
+
+class WrongSignatureHandler:
+    """Answers calls of our methods made with other argument types than the spec's.
+
+    dbus-fast matches a call by member *and* signature, and answers a mismatch with
+    ``org.freedesktop.DBus.Error.UnknownMethod``, which tells the caller nothing useful.
+    Message handlers run before that matching, so this one answers
+    ``InvalidArgument: ProfileCreate expects (ssss), got (s)``. Members we do not have
+    still get ``UnknownMethod`` from dbus-fast: that is the right D-Bus answer for them.
+    """
+
+    def __init__(self, methods: list[Method]) -> None:
+        self.by_member: dict[tuple[str | None, str], Method] = {}
+        for method in methods:
+            self.by_member[(INTERFACE_NAMES[method.interface], method.name)] = method
+            self.by_member[(None, method.name)] = method  # a call without an interface field
+
+    def __call__(self, message: Message) -> Message | bool | None:
+        if message.message_type is not MessageType.METHOD_CALL or message.path != OBJECT_PATH:
+            return None
+        method = self.by_member.get((message.interface, message.member or ""))
+        if method is None or message.signature == method.in_signature:
+            return None
+        if message.flags & MessageFlag.NO_REPLY_EXPECTED:
+            return True
+        error = InvalidArgument(f"{method.name} expects ({method.in_signature}), got ({message.signature})")
+        return Message.new_error(message, error.dbus_name, error.message)
 
 
 def _signal_handler(signal: Signal) -> Callable[..., Any]:

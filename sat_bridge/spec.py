@@ -35,13 +35,19 @@ def snake_case(camel: str) -> str:
 class Arg:
     """One argument: its Python name, D-Bus signature and meaning.
 
-    ``secret`` marks values (passwords) that must never be logged or echoed.
+    ``secret`` marks values (passwords) that must never be logged or echoed; ``content``
+    marks what users write (message bodies, subjects, statuses, posts): never logged
+    either, as their correspondents did not agree to be in our logs. ``max_length``
+    bounds each string in the argument (characters) when the bridge's default bound
+    (:data:`sat_bridge.arguments.MAX_STRING`) does not fit it.
     """
 
     name: str
     signature: str
     doc: str = ""
     secret: bool = False
+    content: bool = False
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,15 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
     from sat_backend.core.host import Backend
     from sat_bridge.service import DBusBridge
 
-    backend = Backend(config, DBusBridge())
     exit_code = [EXIT_OK]
+
+    def bus_lost() -> None:
+        # nameless, the daemon is useless: exit non-zero so that activation/systemd restart it
+        exit_code[0] = EXIT_BUS
+        if reactor.running:
+            reactor.stop()
+
+    backend = Backend(config, DBusBridge(on_lost=bus_lost))
 
     async def start() -> None:
         try:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import PROFILE
+from sat_bridge.members.core import JID_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method, Signal
 
-CONTACT_JID = Arg("jid", "s", "the contact's bare JID")
+CONTACT_JID = Arg("jid", "s", "the contact's bare JID", max_length=JID_LENGTH)
 ATTRIBUTES = Arg(
     "attributes", "a{ss}",
     '``name``, ``subscription`` (``none``/``to``/``from``/``both``), ``ask`` (``subscribe`` '
     'while our request is pending, else ``""``)',
 )
 GROUPS = Arg("groups", "as", "roster groups")
-STATUSES = Arg("statuses", "a{ss}", 'status texts by language, ``""`` = no xml:lang')
+STATUSES = Arg("statuses", "a{ss}", 'status texts by language, ``""`` = no xml:lang', content=True)
 SHOW_VALUES = '``""`` (available), ``away``, ``chat``, ``dnd``, ``xa``, or ``unavailable``'
 
 CONTACT_MEMBERS: tuple[Member, ...] = (
@@ -43,7 +43,8 @@ CONTACT_MEMBERS: tuple[Member, ...] = (
     ),
     Method(
         "PresenceSet", "core",
-        (Arg("to_jid", "s", '``""`` = broadcast to contacts (and remembered for reconnections)'),
+        (Arg("to_jid", "s", '``""`` = broadcast to contacts (and remembered for reconnections)',
+             max_length=JID_LENGTH),
          Arg("show", "s", SHOW_VALUES), STATUSES, PROFILE), "",
         "Set our presence.",
     ),

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from sat_bridge.spec import Arg, Member, Method, Signal
 
-PROFILE = Arg("profile", "s", 'profile name; "" means the default profile')
+#: bounds of the bridge's string arguments where the default (256 KiB) does not fit:
+#: profile names as the backend allows them, JIDs as RFC 7622 §3.1 does (3 × 1023 + 2)
+PROFILE_NAME_LENGTH = 64
+JID_LENGTH = 3071
+
+PROFILE = Arg("profile", "s", 'profile name; "" means the default profile', max_length=PROFILE_NAME_LENGTH)
 
 CORE_MEMBERS: tuple[Member, ...] = (
     Method(
@@ -37,8 +42,9 @@ CORE_MEMBERS: tuple[Member, ...] = (
         "ProfileCreate",
         "core",
         (
-            Arg("profile", "s", "new profile name (1–64 characters, no ``/`` nor control characters)"),
-            Arg("jid", "s", "the account's bare JID, ``user@domain``"),
+            Arg("profile", "s", "new profile name (1–64 characters, no ``/`` nor control characters)",
+                max_length=PROFILE_NAME_LENGTH),
+            Arg("jid", "s", "the account's bare JID, ``user@domain``", max_length=JID_LENGTH),
             Arg("password", "s", "XMPP password; stored encrypted, never logged", secret=True),
             Arg(
                 "options_json",
@@ -53,7 +59,8 @@ CORE_MEMBERS: tuple[Member, ...] = (
     Method(
         "ProfileDelete",
         "core",
-        (Arg("profile", "s", "profile to delete (explicit name, not the default alias)"),),
+        (Arg("profile", "s", "profile to delete (explicit name, not the default alias)",
+             max_length=PROFILE_NAME_LENGTH),),
         "",
         "Delete a profile and all its data, cache included.",
     ),

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import PROFILE
+from sat_bridge.members.core import JID_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method, Signal
 
 HISTORY_ROW = "(sdssa{ss}a{ss}ss)"
@@ -14,9 +14,9 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "MessageSend",
         "core",
         (
-            Arg("to_jid", "s", "recipient (bare or full JID)"),
-            Arg("message", "a{ss}", 'bodies by language, ``""`` = no xml:lang'),
-            Arg("subject", "a{ss}", "subjects by language (may be empty)"),
+            Arg("to_jid", "s", "recipient (bare or full JID)", max_length=JID_LENGTH),
+            Arg("message", "a{ss}", 'bodies by language, ``""`` = no xml:lang', content=True),
+            Arg("subject", "a{ss}", "subjects by language (may be empty)", content=True),
             Arg("type", "s", '``chat``, ``normal``, ``headline`` or ``""`` (= ``chat``)'),
             Arg("extra_json", "s", "JSON object of extra data, stored with the message (may be ``{}``); "
                 "``reactions``, ``edits``, ``edited`` and ``retracted`` are the backend's (``InvalidArgument``)"),
@@ -31,8 +31,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "HistoryGet",
         "core",
         (
-            Arg("from_jid", "s", '``""`` = anyone; a bare JID matches every resource'),
-            Arg("to_jid", "s", '``""`` = anyone'),
+            Arg("from_jid", "s", '``""`` = anyone; a bare JID matches every resource', max_length=JID_LENGTH),
+            Arg("to_jid", "s", '``""`` = anyone', max_length=JID_LENGTH),
             Arg("limit", "i", "at most this many messages, the most recent ones; 0 = no limit"),
             Arg("between", "b", "also messages from ``to_jid`` to ``from_jid`` (a conversation)"),
             Arg(
@@ -40,6 +40,7 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
                 "s",
                 'JSON object: ``{"body": text (case-insensitive substring), "types": [type…], '
                 '"after": timestamp, "before": timestamp}``; every key optional',
+                content=True,
             ),
             PROFILE,
         ),
@@ -105,7 +106,7 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "plugin",
         (
             Arg("message_uid", "s", "uid of one of our messages"),
-            Arg("message", "a{ss}", "the new bodies by language"),
+            Arg("message", "a{ss}", "the new bodies by language", content=True),
             Arg("extra_json", "s", "JSON object, reserved: must be ``{}`` (or empty)"),
             PROFILE,
         ),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import PROFILE
+from sat_bridge.members.core import JID_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method
 
-BLOG_SERVICE = Arg("service", "s", '``""`` = the profile\'s own PEP service')
+BLOG_SERVICE = Arg("service", "s", '``""`` = the profile\'s own PEP service', max_length=JID_LENGTH)
 BLOG_NODE = Arg("node", "s", '``""`` = ``urn:xmpp:microblog:0``')
 
 MICROBLOG_MEMBERS: tuple[Member, ...] = (
@@ -15,7 +15,7 @@ MICROBLOG_MEMBERS: tuple[Member, ...] = (
                 "``tags`` (list), ``id``, ``comments`` (``true``: create the post's comments node "
                 "``urn:xmpp:microblog:0:comments/<item id>``, open to all, on your PEP service or "
                 "``comments_service``, named ``comments_node`` if given; a string: the ``xmpp:`` URI of an "
-                "existing node)"), PROFILE),
+                "existing node)", content=True), PROFILE),
            "s", "Publish a blog post (an Atom entry).", out_doc="item id"),
     Method("MbGet", "plugin",
            (BLOG_SERVICE, BLOG_NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these"),

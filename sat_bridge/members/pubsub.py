@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import PROFILE
+from sat_bridge.members.core import JID_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method, Signal
 
-SERVICE = Arg("service", "s", 'pubsub service JID; ``""`` = the profile\'s own PEP service')
+SERVICE = Arg("service", "s", 'pubsub service JID; ``""`` = the profile\'s own PEP service', max_length=JID_LENGTH)
 NODE = Arg("node", "s", "node name")
 ITEM_ID = Arg("item_id", "s", 'item id (``""`` = let the service choose)')
+#: an item payload as the backend bounds it (sat_backend.core.xml_payloads.MAX_PAYLOAD_BYTES)
+PAYLOAD_LENGTH = 1_000_000
 #: the node of a listing that may cover the whole service
 ANY_NODE = Arg("node", "s", 'node name; ``""`` = every node of the service')
 
@@ -52,7 +54,8 @@ PUBSUB_MEMBERS: tuple[Member, ...] = (
     Method("PsNodeDelete", "plugin", (SERVICE, NODE, PROFILE), "", "Delete a node and its items."),
     Method("PsNodePurge", "plugin", (SERVICE, NODE, PROFILE), "", "Remove every item of a node."),
     Method("PsItemSend", "plugin",
-           (SERVICE, NODE, Arg("payload_xml", "s", "the item's payload, one XML element"), ITEM_ID,
+           (SERVICE, NODE, Arg("payload_xml", "s", "the item's payload, one XML element", content=True,
+                max_length=PAYLOAD_LENGTH), ITEM_ID,
             Arg("extra_json", "s", 'JSON object: ``{"publish_options": {field: value}}``'), PROFILE),
            "s", "Publish an item.", out_doc="id of the published item"),
     Method("PsItemsGet", "plugin",
