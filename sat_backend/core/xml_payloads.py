@@ -4,6 +4,10 @@ Twisted elements.
 Untrusted XML is parsed with entity resolution, DTD loading and network access off, and
 any DOCTYPE is refused outright (no entity expansion bombs, no external entities), with a
 size limit. Only then is it handed to Twisted's ``domish``.
+
+Depth is bounded by :data:`MAX_XML_DEPTH` everywhere XML is walked: libxml2 refuses
+deeper documents (its default ``xmlParserMaxDepth``, kept: ``huge_tree`` is off), and
+the walkers of our own that recurse check it; the conversions here are iterative.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import InvalidArgument
 
 MAX_PAYLOAD_BYTES = 1_000_000
+#: levels of elements, the root counted, that we parse, walk or convert. libxml2's own
+#: limit without ``huge_tree`` (lxml refuses one level more: one bound for every parser);
+#: far above real payloads (an Atom entry with XHTML content is ~10 levels), far below
+#: Python's recursion limit (1,000 frames) for the few walkers that recurse. A deeper
+#: item is stored and returned raw, never parsed.
+MAX_XML_DEPTH = 256
 
 _PARSER = etree.XMLParser(
     resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_blank_text=False
@@ -62,28 +72,49 @@ def payload_element(text: str, what: str = "payload_xml") -> domish.Element:
 
 
 def to_domish(element: etree._Element) -> domish.Element:
-    """Convert an lxml element (with its text, children and tails) to ``domish``.
+    """Convert an lxml element (with its text, children and tails) to ``domish``, with
+    an explicit stack (no recursion, whatever the depth).
 
     ``tx_xmpp.generic.parseXml`` would lose the root's own text: it parses a document as
     an XML stream, where top-level character data does not belong to any element.
     """
+    root = _domish_copy(element)
+    stack = [(element, root)]
+    while stack:
+        source, converted = stack.pop()
+        if source.text:
+            converted.addContent(source.text)
+        for child in source:
+            if isinstance(child.tag, str):  # not comments nor processing instructions
+                # added now, filled later: the children and the text between them keep their order
+                child_copy = _domish_copy(child)
+                converted.addChild(child_copy)
+                stack.append((child, child_copy))
+            if child.tail:
+                converted.addContent(child.tail)
+    return root
+
+
+def _domish_copy(element: etree._Element) -> domish.Element:
+    """The element's name and attributes, without content."""
     qname = etree.QName(element)
     converted = domish.Element((qname.namespace, qname.localname))
     for name, value in element.attrib.items():
         attribute = etree.QName(name)
         key = (attribute.namespace, attribute.localname) if attribute.namespace else attribute.localname
         converted[key] = value
-    if element.text:
-        converted.addContent(element.text)
-    for child in element:
-        if not isinstance(child.tag, str):  # comments, processing instructions
-            if child.tail:
-                converted.addContent(child.tail)
-            continue
-        converted.addChild(to_domish(child))
-        if child.tail:
-            converted.addContent(child.tail)
     return converted
+
+
+def deeper_than(element: domish.Element, limit: int = MAX_XML_DEPTH) -> bool:
+    """Whether ``element`` has more than ``limit`` levels (itself counted); walks at most
+    ``limit + 1`` levels, without recursion."""
+    level: list[domish.Element] = [element]
+    for _ in range(limit):
+        level = [child for parent in level for child in parent.elements()]
+        if not level:
+            return False
+    return True
 
 
 def item_payload(item_xml: str) -> bytes | None:

@@ -39,6 +39,7 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.result_set import page_bounds, page_locally
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
 from sat_backend.memory.pubsub_cache_storage import (
     CachedItem, ChangeOutcome, NodeChange, PubsubCacheStorage, PurgeFilters,
@@ -433,7 +434,14 @@ class PubsubCache:
             if node is None or not (syncing or node.sync_state == SyncState.COMPLETED):
                 continue
             event.category = node.type or "generic"
-            change = self._change(node, event)
+            try:
+                change = self._change(node, event)
+            except Exception:  # noqa: BLE001 - one bad notification must not cost the batch
+                log.exception("%s: a %s notification of cached node %s could not be read; it will be "
+                              "synchronised again", event.client.profile, event.event_type, event.node)
+                await self.storage.set_state(node.id, None)  # never served with a change missing
+                del nodes[key]  # its later events: not cached any more
+                continue
             if change is None:
                 continue
             if syncing:
@@ -457,7 +465,7 @@ class PubsubCache:
                     log.warning("%s: item without id in a notification of %s: not cached",
                                 event.client.profile, event.node)
                     continue
-                items.append(self._cached_item(element.toXml(), analyser, str(name)))
+                items.append(self._cached_item(element_xml(element), analyser, str(name)))
             event.parsed = {item.name: item.parsed for item in items if item.parsed is not None}
             return NodeChange(node.id, "items", items=tuple(items))
         if event.event_type == "retract":

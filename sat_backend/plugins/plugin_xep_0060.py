@@ -29,6 +29,7 @@ from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stan
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
 
@@ -370,7 +371,7 @@ class Pubsub:
         )
         if request.rsm and rsm_response is None:
             return _paged_locally(request, items)
-        xml_items = [item.toXml() for item in items]
+        xml_items = [element_xml(item) for item in items]
         rsm = rsm_response.toDict() if rsm_response is not None else {}
         return ItemsResult(xml_items, request.service.full(), request.node, rsm,
                            complete=_is_complete(request, len(items), rsm))
@@ -410,7 +411,7 @@ class Pubsub:
 
     def _emit_event(self, event: PubsubEvent) -> None:
         data = {
-            "items": [{"id": item.getAttribute("id", ""), "xml": item.toXml(),
+            "items": [{"id": item.getAttribute("id", ""), "xml": element_xml(item),
                        **({"parsed": event.parsed[item.getAttribute("id", "")]}
                           if item.getAttribute("id", "") in event.parsed else {})}
                       for item in event.items],
@@ -462,5 +463,5 @@ def _paged_locally(request: ItemsRequest, items: list[domish.Element]) -> ItemsR
     whole = not request.max_items or len(items) < request.max_items
     page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole)
     complete = page.complete and (not request.item_ids or len(items) == len(set(request.item_ids)))
-    return ItemsResult([item.toXml() for item in items[page.start:page.end]], request.service.full(), request.node,
+    return ItemsResult([element_xml(item) for item in items[page.start:page.end]], request.service.full(), request.node,
                        page.rsm, complete=complete)

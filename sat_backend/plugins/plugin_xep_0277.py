@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from twisted.words.xish import domish
 
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.xml_payloads import MAX_XML_DEPTH, deeper_than
 from sat_backend.plugins.microblog.atom import NS_ATOM, PARSER_VERSION, build_entry, parse_entry
 from sat_backend.plugins.microblog.comments import (
     COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,
@@ -47,8 +49,14 @@ PLUGIN_INFO = {
 
 
 def parse_item(item: domish.Element) -> dict[str, Any]:
-    """The cache's parser: an ``<item/>`` holding an Atom entry → its parsed dict."""
-    return parse_entry(item.toXml())
+    """The cache's parser: an ``<item/>`` holding an Atom entry → its parsed dict.
+
+    :raises ValueError: not an Atom entry, or nested deeper than :data:`MAX_XML_DEPTH`
+        (not serialised nor parsed: the cache keeps it raw).
+    """
+    if deeper_than(item):
+        raise ValueError(f"item nested deeper than {MAX_XML_DEPTH} levels")
+    return parse_entry(element_xml(item))
 
 
 def atom_or_empty(node: str, namespace: str | None) -> bool:
