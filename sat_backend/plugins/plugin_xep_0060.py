@@ -59,6 +59,12 @@ PLUGIN_INFO = {
 }
 
 
+class NodeNotFound(NotFound):
+    """The service answered an items request ``item-not-found`` (XEP-0060 §6.5.9.11:
+    the node does not exist), so that a reader to whom a missing node means "nothing
+    published yet" (``MbGet``) can tell it from other missing things."""
+
+
 @dataclass
 class ItemsRequest:
     """A checked ``PsItemsGet``: what triggers (the cache) and the network both see.
@@ -364,11 +370,14 @@ class Pubsub:
                                      before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
         item_ids = list(dict.fromkeys(request.item_ids))  # each once, in the order asked
-        items, rsm_response = await self.ask(
-            handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
-                          item_ids or None, order, rsm_request),
-            f"items of {request.node!r} on {request.service.full()}",
-        )
+        try:
+            items, rsm_response = await self.ask(
+                handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
+                              item_ids or None, order, rsm_request),
+                f"items of {request.node!r} on {request.service.full()}",
+            )
+        except NotFound as exc:
+            raise NodeNotFound(str(exc)) from None
         if request.rsm and rsm_response is None:
             return _paged_locally(request, items)
         xml_items = [element_xml(item) for item in items]

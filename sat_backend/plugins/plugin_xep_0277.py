@@ -25,6 +25,7 @@ from sat_backend.plugins.microblog.atom import NS_ATOM, PARSER_VERSION, build_en
 from sat_backend.plugins.microblog.comments import (
     COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,
 )
+from sat_backend.plugins.plugin_xep_0060 import NodeNotFound
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -132,7 +133,12 @@ class Microblog:
         request = await self.pubsub.items_request(service, node or NS_MICROBLOG, max_items, item_ids, "",
                                                   extra_json, profile)
         request.want_parsed = True
-        result = await self.pubsub.get_items(request)
+        try:
+            result = await self.pubsub.get_items(request)
+        except NodeNotFound:
+            # a contact who never published has no blog node: an empty blog, not an error
+            log.info("%s: MbGet of %s: no such node, an empty blog", request.profile, request.node)
+            return json.dumps({"items": [], "rsm": {}, "complete": not request.item_ids, "cached": False})
         # the cache's answer carries what our parser stored: not parsed again
         stored = result.parsed if result.parser in ANALYSERS and result.parsed is not None else []
         posts, parsed_now = [], 0
