@@ -12,12 +12,14 @@ the walkers of our own that recurse check it; the conversions here are iterative
 
 from __future__ import annotations
 
+from typing import Any
 from xml.sax.saxutils import escape
 
 from lxml import etree
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_bridge.xml_text import check_xml_text
 
 MAX_PAYLOAD_BYTES = 1_000_000
 #: levels of elements, the root counted, that we parse, walk or convert. libxml2's own
@@ -115,6 +117,24 @@ def deeper_than(element: domish.Element, limit: int = MAX_XML_DEPTH) -> bool:
         if not level:
             return False
     return True
+
+
+def check_xml_strings(value: Any, what: str) -> None:
+    """Every string in a JSON value (object keys too) allowed by XML 1.0: options and
+    form values go into stanzas. Walked with an explicit stack (any nesting).
+
+    :raises InvalidArgument: a forbidden character (named, the value never echoed).
+    """
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            check_xml_text(current, what)
+        elif isinstance(current, dict):
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, (list, tuple)):
+            stack.extend(current)
 
 
 def item_payload(item_xml: str) -> bytes | None:

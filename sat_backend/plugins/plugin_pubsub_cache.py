@@ -52,6 +52,7 @@ from sat_backend.plugins.plugin_xep_0060 import (
     ItemsRequest,
     ItemsResult,
     PubsubEvent,
+    check_node,
 )
 from sat_backend.plugins.pubsub_cache_reconnect import ReconnectCheck, ReconnectHandler
 
@@ -522,14 +523,13 @@ class PubsubCache:
         """``PsCacheSync``: synchronise a node now, and return once it is done.
 
         :raises NotSupported: the cache is turned off in sat.conf.
-        :raises InvalidArgument: empty node.
+        :raises InvalidArgument: empty node, or one XML cannot carry.
         """
         if not self.host.config.pubsub_cache:
             raise NotSupported("the pubsub cache is turned off in the configuration ([pubsub] cache)")
+        check_node(node)  # it goes into the subscribe and items requests
         resolved = await self.host.profiles.resolve(profile)
         target = await self.pubsub.service_jid(service, resolved)
-        if not node:
-            raise InvalidArgument("node is empty")
         # synchronised even when no analyser asked for it: the user did (no parser then)
         await self.sync(resolved, target, node)
 

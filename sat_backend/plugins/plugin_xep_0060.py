@@ -30,8 +30,9 @@ from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
 from sat_backend.core.domish_serializer import element_xml
-from sat_backend.core.xml_payloads import payload_element
+from sat_backend.core.xml_payloads import check_xml_strings, payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
+from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -208,7 +209,7 @@ class Pubsub:
         :raises InvalidArgument: bad service JID or node name.
         :raises ProfileNotConnected: offline profile.
         """
-        _check_node(node, optional_node)
+        check_node(node, optional_node)
         resolved = await self.host.profiles.resolve(profile)
         # the service is checked before the connection: bad input is reported as such
         target = await self.service_jid(service, resolved, self.host.sessions.clients.get(resolved))
@@ -267,6 +268,7 @@ class Pubsub:
 
     async def node_create(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
+        check_xml_strings(options, "options_json")
         client, handler, target = await self._target(service, node, profile, optional_node=True)
         created = await self.ask(handler.createNode(target, node or None, options or None),
                                   f"creating node {node!r} on {target.full()}")
@@ -286,6 +288,8 @@ class Pubsub:
         options = extra.get("publish_options") or None
         if options is not None and not isinstance(options, dict):
             raise InvalidArgument("publish_options must be a JSON object")
+        check_xml_strings(options, "publish_options")
+        check_xml_text(item_id, "item_id")
         client, handler, target = await self._target(service, node, profile)
         item = pubsub.Item(id=item_id or None, payload=payload)
         answer = await self.ask(handler.publish(target, node, [item], options=options),
@@ -295,12 +299,14 @@ class Pubsub:
     async def item_retract(self, service: str, node: str, item_id: str, notify: bool, profile: str) -> None:
         if not item_id:
             raise InvalidArgument("item_id is empty")
+        check_xml_text(item_id, "item_id")
         client, handler, target = await self._target(service, node, profile)
         await self.ask(handler.retractItems(target, node, [item_id], notify=notify),
                         f"retracting {item_id!r} from {node!r}")
 
     async def subscribe(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
+        check_xml_strings(options, "options_json")
         client, handler, target = await self._target(service, node, profile, optional_node=True)
         subscription = await self.ask(
             handler.subscribe(target, node, JID(client.jid.userhost()), options=options or None),
@@ -333,6 +339,7 @@ class Pubsub:
             if key in extra:
                 if not isinstance(extra[key], str):
                     raise InvalidArgument(f"{key} must be a string")
+                check_xml_text(extra[key], key)
                 rsm[key[4:]] = extra[key]
         if len({"after", "before", "index"} & set(rsm)) > 1:
             raise InvalidArgument("give at most one of rsm_after, rsm_before and rsm_index")
@@ -342,8 +349,10 @@ class Pubsub:
         use_cache = extra.get("use_cache", True)
         if not isinstance(use_cache, bool):
             raise InvalidArgument("use_cache must be true or false")
+        check_xml_strings(list(item_ids), "item_ids")
+        check_xml_text(sub_id, "sub_id")
+        check_node(node)
         resolved = await self.host.profiles.resolve(profile)
-        _check_node(node)
         client = self.host.sessions.clients.get(resolved)
         target = await self.service_jid(service, resolved, client)
         if client is not None and not client.is_connected:
@@ -431,13 +440,16 @@ class Pubsub:
                               json.dumps(data), event.client.profile)
 
 
-def _check_node(node: str, optional: bool = False) -> None:
+def check_node(node: str, optional: bool = False) -> None:
     """:raises InvalidArgument: not a node name (tx-xmpp cannot even build most requests
-    without one)."""
+    without one; XML 1.0 cannot carry some characters)."""
     if not node and not optional:
         raise InvalidArgument("node is required")
-    if len(node) > MAX_NODE_NAME or any(ord(char) < 32 for char in node):
-        raise InvalidArgument(f"{node[:40]!r} is not a valid node name")
+    if len(node) > MAX_NODE_NAME:
+        raise InvalidArgument(f"node is longer than {MAX_NODE_NAME} characters")
+    check_xml_text(node, "node")
+    if any(ord(char) < 32 for char in node):  # tab, line feed: an attribute value would not keep them
+        raise InvalidArgument("node names cannot contain tabs or line breaks")
 
 
 def _published_id(answer: Any) -> str | None:
