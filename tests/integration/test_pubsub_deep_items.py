@@ -121,11 +121,21 @@ def test_a_deep_item_is_kept_raw_and_the_rest_of_the_node_works(
             event = signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof, name=name:
                                      kind == "items" and [i["id"] for i in json.loads(data)["items"]] == [name])
             (events[name],) = json.loads(event[4])["items"]
+
+        # missed while offline: the reconnection check reads the node and repairs the cache
+        alice.disconnect("alice")
+        assert publish_raw(carol, "offline-deep", deep_entry()) == "result"
+        carol.publish(SERVICE, BLOG, post("offline-after"), "offline-after")
+        alice.connect("alice")
+        repaired = signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof:
+                                    kind == "items" and "offline-after" in data)
+        assert [item["id"] for item in json.loads(repaired[4])["items"]] == ["offline-deep", "offline-after"]
     assert depth_of(events["live-deep"]["xml"]) == LEVELS and "parsed" not in events["live-deep"]
     assert events["live-after"]["parsed"]["title"] == "live-after"
     from_cache = json.loads(alice.ps_cache_get(SERVICE, BLOG, 0, [], "", "{}", "alice"))
-    assert [item_id(xml) for xml in from_cache["items"]] == ["good", "deep", "after", "live-deep", "live-after"]
-    assert titles(alice) == (["Good", "after", "live-after"], True)
+    assert [item_id(xml) for xml in from_cache["items"]] == [
+        "good", "deep", "after", "live-deep", "live-after", "offline-deep", "offline-after"]
+    assert titles(alice) == (["Good", "after", "live-after", "offline-after"], True)
     assert "RecursionError" not in backend.log_text()
     assert alice.get_version()
 
