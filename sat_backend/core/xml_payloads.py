@@ -55,8 +55,10 @@ def parse_untrusted(data: bytes) -> etree._Element:
 def check_xml(text: str, what: str = "payload_xml") -> etree._Element:
     """Parse untrusted XML safely, for a bridge argument.
 
-    :raises InvalidArgument: too big, not well-formed, or has a DOCTYPE.
+    :raises InvalidArgument: a character XML forbids (a lone surrogate cannot even be
+        encoded), too big, not well-formed, or has a DOCTYPE.
     """
+    check_xml_text(text, what)
     data = text.encode("utf-8")
     if len(data) > MAX_PAYLOAD_BYTES:
         raise InvalidArgument(f"{what} is larger than {MAX_PAYLOAD_BYTES} bytes")

@@ -53,6 +53,13 @@ def test_node_and_item_ids(pubsub: Pubsub) -> None:
     refused(lambda: pubsub.items_get("svc", f"{SECRET}\x05", 0, [], "", "{}", "alice"), "node")
 
 
+def test_payloads(pubsub: Pubsub) -> None:
+    """lxml refuses most of these as not well-formed; a lone surrogate could not even be
+    encoded for it (``UnicodeEncodeError``: ``Internal``)."""
+    for char in ("\ud800", "\x07", "\ufffe"):
+        refused(lambda: pubsub.item_send("svc", "n", f"<x>{SECRET}{char}</x>", "id", "{}", "alice"), "payload_xml")
+
+
 def test_options_and_form_values(pubsub: Pubsub) -> None:
     options = json.dumps({"pubsub#title": f"{SECRET}\x07"})
     refused(lambda: pubsub.node_create("svc", "n", options, "alice"), "options_json")
