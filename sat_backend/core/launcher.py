@@ -128,6 +128,9 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
     from twisted.internet.main import installReactor
 
     installReactor(reactor)
+    from sat_backend.core import domish_serializer
+
+    domish_serializer.install()  # a peer's deeply nested element must not break a toXml
     from twisted.internet.defer import Deferred
 
     from sat_backend.core.exceptions import Conflict, Database

@@ -39,6 +39,7 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.result_set import page_bounds, page_locally
 from sat_backend.core.sessions import wait
 from sat_backend.core.triggers import ShortCircuit
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
 from sat_backend.memory.pubsub_cache_storage import (
     CachedItem, ChangeOutcome, NodeChange, PubsubCacheStorage, PurgeFilters,
@@ -51,6 +52,7 @@ from sat_backend.plugins.plugin_xep_0060 import (
     ItemsRequest,
     ItemsResult,
     PubsubEvent,
+    check_node,
 )
 from sat_backend.plugins.pubsub_cache_reconnect import ReconnectCheck, ReconnectHandler
 
@@ -433,7 +435,14 @@ class PubsubCache:
             if node is None or not (syncing or node.sync_state == SyncState.COMPLETED):
                 continue
             event.category = node.type or "generic"
-            change = self._change(node, event)
+            try:
+                change = self._change(node, event)
+            except Exception:  # noqa: BLE001 - one bad notification must not cost the batch
+                log.exception("%s: a %s notification of cached node %s could not be read; it will be "
+                              "synchronised again", event.client.profile, event.event_type, event.node)
+                await self.storage.set_state(node.id, None)  # never served with a change missing
+                del nodes[key]  # its later events: not cached any more
+                continue
             if change is None:
                 continue
             if syncing:
@@ -457,7 +466,7 @@ class PubsubCache:
                     log.warning("%s: item without id in a notification of %s: not cached",
                                 event.client.profile, event.node)
                     continue
-                items.append(self._cached_item(element.toXml(), analyser, str(name)))
+                items.append(self._cached_item(element_xml(element), analyser, str(name)))
             event.parsed = {item.name: item.parsed for item in items if item.parsed is not None}
             return NodeChange(node.id, "items", items=tuple(items))
         if event.event_type == "retract":
@@ -514,14 +523,13 @@ class PubsubCache:
         """``PsCacheSync``: synchronise a node now, and return once it is done.
 
         :raises NotSupported: the cache is turned off in sat.conf.
-        :raises InvalidArgument: empty node.
+        :raises InvalidArgument: empty node, or one XML cannot carry.
         """
         if not self.host.config.pubsub_cache:
             raise NotSupported("the pubsub cache is turned off in the configuration ([pubsub] cache)")
+        check_node(node)  # it goes into the subscribe and items requests
         resolved = await self.host.profiles.resolve(profile)
         target = await self.pubsub.service_jid(service, resolved)
-        if not node:
-            raise InvalidArgument("node is empty")
         # synchronised even when no analyser asked for it: the user did (no parser then)
         await self.sync(resolved, target, node)
 

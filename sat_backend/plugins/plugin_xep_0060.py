@@ -29,8 +29,10 @@ from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stan
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
-from sat_backend.core.xml_payloads import payload_element
+from sat_backend.core.domish_serializer import element_xml
+from sat_backend.core.xml_payloads import check_xml_strings, payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
+from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -56,6 +58,12 @@ PLUGIN_INFO = {
     "handler": True,
     "description": "Nodes and items on pubsub services and PEP",
 }
+
+
+class NodeNotFound(NotFound):
+    """The service answered an items request ``item-not-found`` (XEP-0060 §6.5.9.11:
+    the node does not exist), so that a reader to whom a missing node means "nothing
+    published yet" (``MbGet``) can tell it from other missing things."""
 
 
 @dataclass
@@ -201,7 +209,7 @@ class Pubsub:
         :raises InvalidArgument: bad service JID or node name.
         :raises ProfileNotConnected: offline profile.
         """
-        _check_node(node, optional_node)
+        check_node(node, optional_node)
         resolved = await self.host.profiles.resolve(profile)
         # the service is checked before the connection: bad input is reported as such
         target = await self.service_jid(service, resolved, self.host.sessions.clients.get(resolved))
@@ -260,6 +268,7 @@ class Pubsub:
 
     async def node_create(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
+        check_xml_strings(options, "options_json")
         client, handler, target = await self._target(service, node, profile, optional_node=True)
         created = await self.ask(handler.createNode(target, node or None, options or None),
                                   f"creating node {node!r} on {target.full()}")
@@ -279,6 +288,8 @@ class Pubsub:
         options = extra.get("publish_options") or None
         if options is not None and not isinstance(options, dict):
             raise InvalidArgument("publish_options must be a JSON object")
+        check_xml_strings(options, "publish_options")
+        check_xml_text(item_id, "item_id")
         client, handler, target = await self._target(service, node, profile)
         item = pubsub.Item(id=item_id or None, payload=payload)
         answer = await self.ask(handler.publish(target, node, [item], options=options),
@@ -288,12 +299,14 @@ class Pubsub:
     async def item_retract(self, service: str, node: str, item_id: str, notify: bool, profile: str) -> None:
         if not item_id:
             raise InvalidArgument("item_id is empty")
+        check_xml_text(item_id, "item_id")
         client, handler, target = await self._target(service, node, profile)
         await self.ask(handler.retractItems(target, node, [item_id], notify=notify),
                         f"retracting {item_id!r} from {node!r}")
 
     async def subscribe(self, service: str, node: str, options_json: str, profile: str) -> str:
         options = parse_json_object(options_json, "options_json")
+        check_xml_strings(options, "options_json")
         client, handler, target = await self._target(service, node, profile, optional_node=True)
         subscription = await self.ask(
             handler.subscribe(target, node, JID(client.jid.userhost()), options=options or None),
@@ -326,6 +339,7 @@ class Pubsub:
             if key in extra:
                 if not isinstance(extra[key], str):
                     raise InvalidArgument(f"{key} must be a string")
+                check_xml_text(extra[key], key)
                 rsm[key[4:]] = extra[key]
         if len({"after", "before", "index"} & set(rsm)) > 1:
             raise InvalidArgument("give at most one of rsm_after, rsm_before and rsm_index")
@@ -335,8 +349,10 @@ class Pubsub:
         use_cache = extra.get("use_cache", True)
         if not isinstance(use_cache, bool):
             raise InvalidArgument("use_cache must be true or false")
+        check_xml_strings(list(item_ids), "item_ids")
+        check_xml_text(sub_id, "sub_id")
+        check_node(node)
         resolved = await self.host.profiles.resolve(profile)
-        _check_node(node)
         client = self.host.sessions.clients.get(resolved)
         target = await self.service_jid(service, resolved, client)
         if client is not None and not client.is_connected:
@@ -363,14 +379,17 @@ class Pubsub:
                                      before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
         item_ids = list(dict.fromkeys(request.item_ids))  # each once, in the order asked
-        items, rsm_response = await self.ask(
-            handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
-                          item_ids or None, order, rsm_request),
-            f"items of {request.node!r} on {request.service.full()}",
-        )
+        try:
+            items, rsm_response = await self.ask(
+                handler.items(request.service, request.node, request.max_items or None, request.sub_id, None,
+                              item_ids or None, order, rsm_request),
+                f"items of {request.node!r} on {request.service.full()}",
+            )
+        except NotFound as exc:
+            raise NodeNotFound(str(exc)) from None
         if request.rsm and rsm_response is None:
             return _paged_locally(request, items)
-        xml_items = [item.toXml() for item in items]
+        xml_items = [element_xml(item) for item in items]
         rsm = rsm_response.toDict() if rsm_response is not None else {}
         return ItemsResult(xml_items, request.service.full(), request.node, rsm,
                            complete=_is_complete(request, len(items), rsm))
@@ -410,7 +429,7 @@ class Pubsub:
 
     def _emit_event(self, event: PubsubEvent) -> None:
         data = {
-            "items": [{"id": item.getAttribute("id", ""), "xml": item.toXml(),
+            "items": [{"id": item.getAttribute("id", ""), "xml": element_xml(item),
                        **({"parsed": event.parsed[item.getAttribute("id", "")]}
                           if item.getAttribute("id", "") in event.parsed else {})}
                       for item in event.items],
@@ -421,13 +440,16 @@ class Pubsub:
                               json.dumps(data), event.client.profile)
 
 
-def _check_node(node: str, optional: bool = False) -> None:
+def check_node(node: str, optional: bool = False) -> None:
     """:raises InvalidArgument: not a node name (tx-xmpp cannot even build most requests
-    without one)."""
+    without one; XML 1.0 cannot carry some characters)."""
     if not node and not optional:
         raise InvalidArgument("node is required")
-    if len(node) > MAX_NODE_NAME or any(ord(char) < 32 for char in node):
-        raise InvalidArgument(f"{node[:40]!r} is not a valid node name")
+    if len(node) > MAX_NODE_NAME:
+        raise InvalidArgument(f"node is longer than {MAX_NODE_NAME} characters")
+    check_xml_text(node, "node")
+    if any(ord(char) < 32 for char in node):  # tab, line feed: an attribute value would not keep them
+        raise InvalidArgument("node names cannot contain tabs or line breaks")
 
 
 def _published_id(answer: Any) -> str | None:
@@ -462,5 +484,5 @@ def _paged_locally(request: ItemsRequest, items: list[domish.Element]) -> ItemsR
     whole = not request.max_items or len(items) < request.max_items
     page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole)
     complete = page.complete and (not request.item_ids or len(items) == len(set(request.item_ids)))
-    return ItemsResult([item.toXml() for item in items[page.start:page.end]], request.service.full(), request.node,
+    return ItemsResult([element_xml(item) for item in items[page.start:page.end]], request.service.full(), request.node,
                        page.rsm, complete=complete)

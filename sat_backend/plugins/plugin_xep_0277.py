@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from twisted.words.xish import domish
 
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.xml_payloads import MAX_XML_DEPTH, check_xml_strings, deeper_than
 from sat_backend.plugins.microblog.atom import NS_ATOM, PARSER_VERSION, build_entry, parse_entry
 from sat_backend.plugins.microblog.comments import (
     COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,
 )
+from sat_backend.plugins.plugin_xep_0060 import NodeNotFound
+from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -47,8 +51,14 @@ PLUGIN_INFO = {
 
 
 def parse_item(item: domish.Element) -> dict[str, Any]:
-    """The cache's parser: an ``<item/>`` holding an Atom entry → its parsed dict."""
-    return parse_entry(item.toXml())
+    """The cache's parser: an ``<item/>`` holding an Atom entry → its parsed dict.
+
+    :raises ValueError: not an Atom entry, or nested deeper than :data:`MAX_XML_DEPTH`
+        (not serialised nor parsed: the cache keeps it raw).
+    """
+    if deeper_than(item):
+        raise ValueError(f"item nested deeper than {MAX_XML_DEPTH} levels")
+    return parse_entry(element_xml(item))
 
 
 def atom_or_empty(node: str, namespace: str | None) -> bool:
@@ -81,6 +91,9 @@ class Microblog:
         """Publish a post; with ``comments`` asked, its comments node is created first (so
         that the post never links to a node that does not exist)."""
         data = parse_json_object(data_json, "data_json")
+        for key, value in data.items():  # each goes into the entry or a node request
+            check_xml_text(key, "data_json")
+            check_xml_strings(value, key)
         item_id = data.get("id") or ""
         if not isinstance(item_id, str):
             raise InvalidArgument("id must be a string")
@@ -124,7 +137,12 @@ class Microblog:
         request = await self.pubsub.items_request(service, node or NS_MICROBLOG, max_items, item_ids, "",
                                                   extra_json, profile)
         request.want_parsed = True
-        result = await self.pubsub.get_items(request)
+        try:
+            result = await self.pubsub.get_items(request)
+        except NodeNotFound:
+            # a contact who never published has no blog node: an empty blog, not an error
+            log.info("%s: MbGet of %s: no such node, an empty blog", request.profile, request.node)
+            return json.dumps({"items": [], "rsm": {}, "complete": not request.item_ids, "cached": False})
         # the cache's answer carries what our parser stored: not parsed again
         stored = result.parsed if result.parser in ANALYSERS and result.parsed is not None else []
         posts, parsed_now = [], 0

@@ -22,6 +22,7 @@ from tx_xmpp.pubsub import NS_PUBSUB
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import NotFound
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
@@ -129,7 +130,7 @@ class ReconnectCheck:
             element for element in newest
             if element.getAttribute("id") in new
             or (element.getAttribute("id") in cached
-                and item_payload(element.toXml()) != item_payload(cached[str(element["id"])]))
+                and item_payload(element_xml(element)) != item_payload(cached[str(element["id"])]))
         ])
         if repaired or removed:
             log.info("%s: node %s missed %d new or changed and %d retracted item(s) while offline",

@@ -18,9 +18,11 @@ from twisted.words.xish import domish
 from tx_xmpp import data_form
 from tx_xmpp.pubsub import NS_PUBSUB, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_OWNER
 
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.xml_payloads import check_xml_strings
 
 if TYPE_CHECKING:
     from sat_backend.plugins.plugin_xep_0060 import Pubsub
@@ -58,6 +60,7 @@ class PubsubOwner:
         options = parse_json_object(options_json, "options_json")
         if not options:
             raise InvalidArgument("options_json is empty: nothing to configure")
+        check_xml_strings(options, "options_json")
         current = await self._configuration_form(service, node, profile)
         await self.pubsub.request("configureSet", service, node, profile, "configuring of",
                                   options=submit_form(current, options))
@@ -218,7 +221,7 @@ def affiliations_from(answer: domish.Element, uri: str, key: str, default_key: s
         name = element.getAttribute(key, default_key)
         affiliation = element.getAttribute("affiliation", "")
         if not name or affiliation not in AFFILIATIONS:
-            log.warning("malformed affiliation skipped: %s", element.toXml()[:200])
+            log.warning("malformed affiliation skipped: %s", element_xml(element)[:200])
             continue
         result[str(name)] = str(affiliation)
     return result
@@ -233,7 +236,7 @@ def subscriptions_from(answer: domish.Element, uri: str, node: str) -> list[dict
     for element in container.elements(uri, "subscription") if container is not None else ():
         entity, state = element.getAttribute("jid"), element.getAttribute("subscription")
         if not entity or not state:
-            log.warning("malformed subscription skipped: %s", element.toXml()[:200])
+            log.warning("malformed subscription skipped: %s", element_xml(element)[:200])
             continue
         entry = {"node": str(element.getAttribute("node", default_node)), "jid": str(entity),
                  "subscription": str(state)}

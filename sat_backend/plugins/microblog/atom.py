@@ -103,8 +103,11 @@ def build_entry(data: dict[str, Any], author_jid: str) -> etree._Element:
             fragment = parse_untrusted(f"<div xmlns='{NS_XHTML}'>{data['content_xhtml']}</div>".encode())
         except (etree.XMLSyntaxError, ValueError) as exc:
             raise InvalidArgument(f"content_xhtml is not well-formed: {exc}") from None
-        content = etree.SubElement(entry, f"{A}content", type="xhtml")
-        content.append(sanitise(fragment))
+        try:
+            clean = sanitise(fragment)
+        except ValueError as exc:
+            raise InvalidArgument(f"content_xhtml: {exc}") from None
+        etree.SubElement(entry, f"{A}content", type="xhtml").append(clean)
     for tag in tags:
         etree.SubElement(entry, f"{A}category", term=tag)
     if data.get("comments"):

@@ -3,11 +3,15 @@
 Allowed: common text markup, links (http, https, xmpp, mailto) and images (http, https,
 data:image). Everything else is unwrapped (its text kept), except ``script``/``style``
 and their content, which disappear. ``on*`` attributes and other attributes are dropped.
+The walk recurses: it refuses trees deeper than
+:data:`~sat_backend.core.xml_payloads.MAX_XML_DEPTH` (``ValueError``).
 """
 
 from __future__ import annotations
 
 from lxml import etree
+
+from sat_backend.core.xml_payloads import MAX_XML_DEPTH
 
 NS_XHTML = "http://www.w3.org/1999/xhtml"
 ALLOWED = {
@@ -21,11 +25,14 @@ SAFE_SCHEMES = ("http://", "https://", "xmpp:", "mailto:")
 
 
 def sanitise(root: etree._Element) -> etree._Element:
-    """A cleaned copy of ``root`` (a ``div``), whatever namespace its elements have."""
+    """A cleaned copy of ``root`` (a ``div``), whatever namespace its elements have.
+
+    :raises ValueError: ``root`` has more than ``MAX_XML_DEPTH`` levels.
+    """
     clean = etree.Element(f"{{{NS_XHTML}}}div", nsmap={None: NS_XHTML})
     clean.text = root.text
     for child in root:
-        _copy(child, clean)
+        _copy(child, clean, 2)
     return clean
 
 
@@ -33,7 +40,10 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
 
 
-def _copy(source: etree._Element, parent: etree._Element) -> None:
+def _copy(source: etree._Element, parent: etree._Element, level: int) -> None:
+    """Copy ``source``, at ``level`` of the tree being sanitised (its root is 1)."""
+    if level > MAX_XML_DEPTH:
+        raise ValueError(f"XHTML nested deeper than {MAX_XML_DEPTH} levels")
     name = _local(source.tag)
     if name in DROPPED_WITH_CONTENT or not name:
         _append_text(parent, source.tail)
@@ -41,7 +51,7 @@ def _copy(source: etree._Element, parent: etree._Element) -> None:
     if name not in ALLOWED:
         _append_text(parent, source.text)
         for child in source:
-            _copy(child, parent)
+            _copy(child, parent, level + 1)
         _append_text(parent, source.tail)
         return
     element = etree.SubElement(parent, f"{{{NS_XHTML}}}{name}")
@@ -51,7 +61,7 @@ def _copy(source: etree._Element, parent: etree._Element) -> None:
             element.set(attribute, value)
     element.text = source.text
     for child in source:
-        _copy(child, element)
+        _copy(child, element, level + 1)
     element.tail = source.tail
 
 
