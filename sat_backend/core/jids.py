@@ -18,7 +18,7 @@ def parse_jid(value: str, where: str = "jid") -> JID:
         raise InvalidArgument(f"{where}: {value!r} is not a valid JID")
     try:
         return JID(value)
-    except (InvalidFormat, UnicodeError, ValueError) as exc:
+    except (InvalidFormat, UnicodeError, ValueError, IndexError) as exc:  # IndexError: empty label ("a@b..c")
         raise InvalidArgument(f"{where}: {value!r} is not a valid JID ({exc})") from None
 
 

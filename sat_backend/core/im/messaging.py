@@ -23,6 +23,7 @@ from sat_backend.core.im.message_stanza import (
     new_uid,
     parse_message_element,
 )
+from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.history_query import HistoryQuery
@@ -87,7 +88,8 @@ class Messaging:
         self, to_jid: str, bodies: dict[str, str], subjects: dict[str, str], message_type: str,
         extra_json: str, profile: str,
     ) -> str:
-        """:raises InvalidArgument: bad JID, empty message, unknown type, bad extra.
+        """:raises InvalidArgument: bad JID, empty message, unknown type, bad extra, a
+            character XML forbids (checked before anything is stored or sent).
         :raises ProfileNotConnected: the profile is offline."""
         recipient = parse_jid(to_jid, "to_jid")
         message_type = message_type or "chat"
@@ -97,6 +99,8 @@ class Messaging:
             raise InvalidArgument("the message has no body and no subject")
         if too_long(bodies, subjects):
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
+        check_texts_by_lang(bodies, "message")
+        check_texts_by_lang(subjects, "subject")
         extra = parse_json_object(extra_json, "extra_json")
         reserved = sorted(set(extra) & set(HISTORY_KEYS))
         if reserved:
