@@ -96,6 +96,7 @@ def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
         ("bob@localhost", {"": "x"}, "chat", "{bad json"),
         ("bob@localhost", {"": "x"}, "chat", '{"retracted": 1}'),  # would read as a tombstone
         ("bob@localhost", {"": "x"}, "chat", '{"thread": "t", "reactions": {"👍": ["me@x"]}}'),
+        ("bob@localhost", {"": "x"}, "chat", '{"error": {"condition": "gone"}}'),  # a delivery error is ours to say
         ("bob@a..b", {"": "x"}, "chat", "{}"),  # an empty label (Twisted raised IndexError: Internal)
     ]
     for to, body, mtype, extra in cases:
@@ -143,3 +144,22 @@ def test_text_xml_forbids_is_refused_before_anything_is_stored_or_sent(
     client.message_send("bob@localhost", {"": "still here"}, {}, "chat", "{}", "alice")
     signals.wait_for("MessageNew", body_is("still here", "bob"))
     assert client.is_connected("alice") and sessions.history == []
+
+
+@pytest.mark.parametrize("recipient, condition, text", [
+    ("nosuchuser@localhost", "service-unavailable", ""),
+    ("someone@unknown.example", "not-allowed", "Communication with remote domains is not enabled"),  # no s2s
+])
+def test_the_servers_delivery_error_is_kept_in_history_and_signalled(
+        online: tuple[BridgeClient, SignalRecorder], recipient: str, condition: str, text: str) -> None:
+    client, _ = online
+    updates = SignalRecorder(client, "MessageUpdate")
+    uid = client.message_send(recipient, {"": "anyone there?"}, {}, "chat", "{}", "alice")
+    _, kind, data, profile = updates.wait_for("MessageUpdate", lambda update_uid, *_: update_uid == uid)
+    expected = {"condition": condition, "text": text}
+    assert (kind, json.loads(data), profile) == ("error", {"error": expected}, "alice")
+    (row,) = client.history_get("", recipient, 0, False, "{}", "alice")
+    assert row[0] == uid and json.loads(row[7]) == {"error": expected}
+    # the session goes on
+    client.message_send("bob@localhost", {"": "and you?"}, {}, "chat", "{}", "alice")
+    online[1].wait_for("MessageNew", body_is("and you?", "bob"))

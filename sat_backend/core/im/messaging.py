@@ -12,6 +12,7 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.delivery_errors import DeliveryErrors
 from sat_backend.core.im.message_changes import MessageChanges
 from sat_backend.core.im.message_stanza import (
     HISTORY_KEYS,
@@ -55,6 +56,10 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
         self.xmlstream.addObserver("/message", self.on_message_element)
 
     def on_message_element(self, element: domish.Element) -> None:
+        if element.getAttribute("type") == "error":
+            run_in_background(self.messaging.delivery_errors.receive(self.client, element),
+                              f"{self.client.profile}: recording a delivery error")
+            return
         self.messaging.receive(
             self.client,
             lambda: parse_message_element(element, self.client.jid, self.messaging.changes.parsers),
@@ -69,6 +74,7 @@ class Messaging:
         self.host = host
         #: reactions, corrections, retractions: kinds registered by their plugins
         self.changes = MessageChanges(host)
+        self.delivery_errors = DeliveryErrors(self.changes)
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
         return MessageHandler(self, client)
