@@ -13,7 +13,7 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import create_xmpp_profile, exchange
 
 
 @pytest.fixture
@@ -129,6 +129,7 @@ def test_text_xml_forbids_is_refused_before_anything_is_stored_or_sent(
             assert text not in str(refused.value)
     assert client.history_get("", "", 0, False, "{}", "alice") == []
 
+    exchange(client, signals, "bob", "alice", "ready?")  # bob's initial presence reached the server
     uid = client.message_send("bob@localhost", {"": "clean"}, {}, "chat", "{}", "alice")
     signals.wait_for("MessageNew", body_is("clean", "bob"))
     for text in FORBIDDEN:
@@ -137,7 +138,7 @@ def test_text_xml_forbids_is_refused_before_anything_is_stored_or_sent(
                 client.message_edit(uid, bodies, "{}", "alice")
         with pytest.raises(errors.InvalidArgument):
             client.message_reactions_set(uid, [text], "add", "alice")
-    (row,) = client.history_get("", "", 0, False, "{}", "alice")
+    (row,) = [row for row in client.history_get("", "", 0, False, "{}", "alice") if row[0] == uid]
     assert row[4] == {"": "clean"} and json.loads(row[7]) == {}  # no edit, no reaction stored
 
     # the stream never saw them: the session is the same, messages still flow
@@ -161,5 +162,5 @@ def test_the_servers_delivery_error_is_kept_in_history_and_signalled(
     (row,) = client.history_get("", recipient, 0, False, "{}", "alice")
     assert row[0] == uid and json.loads(row[7]) == {"error": expected}
     # the session goes on
-    client.message_send("bob@localhost", {"": "and you?"}, {}, "chat", "{}", "alice")
-    online[1].wait_for("MessageNew", body_is("and you?", "bob"))
+    exchange(client, online[1], "bob", "alice", "still there?")
+    exchange(client, online[1], "alice", "bob", "yes")
