@@ -95,6 +95,7 @@ def test_bad_input(pair: tuple[BridgeClient, SignalRecorder]) -> None:
     for call in (
         lambda: client.contact_add("not a jid", "alice"),
         lambda: client.contact_add("bob@localhost/res", "alice"),
+        lambda: client.contact_add("bob@a..b", "alice"),  # an empty label: Twisted raised IndexError (Internal)
         lambda: client.presence_set("", "sleeping", {}, "alice"),
         lambda: client.presence_set("", "away", {"": "x" * 5000}, "alice"),
     ):
