@@ -9,11 +9,16 @@ from typing import Any
 import logging
 
 import pytest
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.words.protocols.jabber import xmlstream as jabber_xmlstream
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from twisted.words.xish import xmlstream as xish_xmlstream
 
+from tx_xmpp.subprotocols import XMPPHandler
+
+from sat_backend.core.xmpp.client import XmppClient
+from sat_backend.core.xmpp.settings import ConnectionSettings
 from sat_backend.core.xmpp.stream import DtdRefused, UnsendableStanza, XmlStream
 from sat_bridge.errors import InvalidArgument
 
@@ -104,3 +109,29 @@ def test_twisteds_own_stream_would_write_it() -> None:
     stream, transport, _ = connected(jabber_xmlstream.XmlStream)
     stream.send(presence_with_status("bell\x07"))
     assert b"bell\x07" in transport.value()
+
+
+class Initialised(XMPPHandler):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.initialised = False
+
+    def connectionInitialized(self) -> None:
+        self.initialised = True
+
+
+def test_an_unsendable_stanza_queued_while_offline_does_not_break_the_next_session() -> None:
+    """tx-xmpp flushes what was sent while offline when the session opens: one refused
+    stanza stopped the flush, the session never counted as open and the queue was kept
+    for the next login, again and again."""
+    settings = ConnectionSettings(JID("alice@localhost"), "secret", "127.0.0.1", 5222, "none", None)
+    client = XmppClient("alice", settings, MemoryReactorClock(), lambda *_: None)
+    handler = Initialised()
+    handler.setHandlerParent(client)
+    client.send(presence_with_status("bell\x07"))
+    client.send(presence_with_status("queued and fine"))
+    stream, transport, _ = connected(XmlStream)
+    client._connected(stream)
+    client._authd(stream)
+    assert b"queued and fine" in transport.value() and b"bell" not in transport.value()
+    assert client.is_connected and handler.initialised and client._packetQueue == []
