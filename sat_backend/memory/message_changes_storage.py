@@ -163,6 +163,18 @@ class MessageChangesStorage:
             await session.execute(delete(MessageReaction).where(MessageReaction.history_id == history_id))
             return True
 
+    async def set_delivery_error(self, history_id: str, details: dict[str, str]) -> bool:
+        """Record in ``extra.error`` why a message we sent was not delivered.
+
+        :returns: False when the message is gone or has this error already.
+        """
+        async with self.storage.session() as session:
+            entry = await session.get(History, history_id)
+            if entry is None or (entry.extra or {}).get("error") == details:
+                return False
+            entry.extra = {**(entry.extra or {}), "error": details}  # a new dict: JSON changes are not tracked
+            return True
+
     async def add_pending(self, profile: str, change: ReceivedChange) -> None:
         """Keep a change whose message is unknown (bounded per profile: oldest dropped)."""
         async with self.storage.session() as session:

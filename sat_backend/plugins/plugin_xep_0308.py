@@ -20,6 +20,7 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.message_changes import is_from_author
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, change_reference, texts
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
+from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
@@ -82,6 +83,7 @@ class Corrections:
             raise InvalidArgument("the new text is empty (retract the message to remove it)")
         if too_long(bodies):
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
+        check_texts_by_lang(bodies, "message")
         parse_json_object(extra_json, "extra_json", ())
         async with self.changes.changing(message_uid, profile, own_only=True) as (client, target):
             stanza, _ = self.changes.change_stanza(client, target, (NS_CORRECT, "replace"), bodies)

@@ -20,6 +20,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.emoji import is_single_emoji
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
+from sat_backend.core.im.xml_texts import check_texts
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.sqla_mapping import History
 
@@ -90,6 +91,7 @@ def check_reactions(reactions: list[str], update_type: str) -> None:
         raise InvalidArgument(f"no reaction to {update_type} (use replace with none to remove all)")
     if len(reactions) > MAX_REACTIONS:
         raise InvalidArgument(f"at most {MAX_REACTIONS} reactions")
+    check_texts(reactions, "reaction")  # before quoting one in an error
     for reaction in reactions:
         if not is_single_emoji(reaction):
             raise InvalidArgument(f"{reaction[:40]!r} is not a single emoji (XEP-0444)")

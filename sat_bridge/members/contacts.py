@@ -23,12 +23,14 @@ CONTACT_MEMBERS: tuple[Member, ...] = (
     ),
     Method(
         "ContactAdd", "core", (CONTACT_JID, PROFILE), "",
-        "Add a contact to the roster and ask to see their presence (subscription request).",
+        "Add a contact to the roster and ask to see their presence (subscription request). "
+        "``Stanza`` (condition first) when the server refuses it.",
     ),
     Method(
         "ContactUpdate", "core",
         (CONTACT_JID, Arg("name", "s", 'display name (``""`` = none)'), GROUPS, PROFILE), "",
-        "Change a contact's name and groups. ``NotFound`` if not in the roster.",
+        "Change a contact's name and groups. ``NotFound`` if not in the roster; "
+        "``InvalidArgument`` for a name or group holding a character XML 1.0 forbids.",
     ),
     Method(
         "ContactDelete", "core", (CONTACT_JID, PROFILE), "",
@@ -39,14 +41,16 @@ CONTACT_MEMBERS: tuple[Member, ...] = (
         "ContactSubscriptionAnswer", "core",
         (CONTACT_JID, Arg("accept", "b", "true: let them see our presence"), PROFILE), "",
         "Answer a ``ContactSubscriptionRequest``. Accepting also asks for their presence "
-        "when we do not have it yet, as users expect a mutual subscription.",
+        "when we do not have it yet, as users expect a mutual subscription. Accepting when "
+        "they asked nothing is ``NotFound`` (refusing also cancels a subscription given before).",
     ),
     Method(
         "PresenceSet", "core",
         (Arg("to_jid", "s", '``""`` = broadcast to contacts (and remembered for reconnections)',
              max_length=JID_LENGTH),
          Arg("show", "s", SHOW_VALUES), STATUSES, PROFILE), "",
-        "Set our presence.",
+        "Set our presence. ``InvalidArgument`` for a status (or its language) holding a "
+        "character XML 1.0 forbids.",
     ),
     Method(
         "PresenceStatusesGet", "core", (PROFILE,), "a{sa{s(sia{ss})}}",

@@ -19,12 +19,15 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg("subject", "a{ss}", "subjects by language (may be empty)", content=True),
             Arg("type", "s", '``chat``, ``normal``, ``headline`` or ``""`` (= ``chat``)'),
             Arg("extra_json", "s", "JSON object of extra data, stored with the message (may be ``{}``); "
-                "``reactions``, ``edits``, ``edited`` and ``retracted`` are the backend's (``InvalidArgument``)"),
+                "``reactions``, ``edits``, ``edited``, ``retracted`` and ``error`` are the backend's "
+                "(``InvalidArgument``)"),
             PROFILE,
         ),
         "s",
         "Send a message, store it in history and emit ``MessageNew``. "
-        "``ProfileNotConnected`` when the profile is offline.",
+        "``ProfileNotConnected`` when the profile is offline; ``InvalidArgument`` for a body, "
+        "subject or language holding a character XML 1.0 forbids (nothing stored nor sent). "
+        "If the recipient's server answers an error, ``MessageUpdate(uid, \"error\", …)`` follows.",
         out_doc="uid of the message (also its XEP-0359 origin-id)",
     ),
     Method(
@@ -69,18 +72,20 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "core",
         (
             Arg("uid", "s", "uid of the message that changed"),
-            Arg("update_type", "s", "``reactions``, ``edit`` or ``retract``"),
+            Arg("update_type", "s", "``reactions``, ``edit``, ``retract`` or ``error``"),
             Arg(
                 "data_json",
                 "s",
                 'JSON object: ``reactions``: ``{"reactions": {emoji: [bare JID…]}}`` (every sender); '
                 '``edit``: ``{"message": {lang: text}, "edited": timestamp}``; '
-                '``retract``: ``{"retracted": timestamp, "by": bare JID}``',
+                '``retract``: ``{"retracted": timestamp, "by": bare JID}``; '
+                '``error``: ``{"error": {"condition": RFC 6120 condition, "text": the server\'s text or ""}}`` '
+                "(also in the history row's ``extra``)",
             ),
             Arg("profile", "s", "profile"),
         ),
-        "A message of the history changed (someone reacted, corrected or retracted it); "
-        "history is already updated.",
+        "A message of the history changed (someone reacted, corrected or retracted it, or a "
+        "message we sent came back with a delivery error); history is already updated.",
     ),
     Method(
         "MessageReactionsSet",

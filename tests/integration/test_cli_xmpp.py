@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.fixtures.backend import BackendProcess
+from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.integration.test_cli import SAT, sat
 from tests.integration.xmpp_helpers import create_xmpp_profile
@@ -79,9 +79,11 @@ def test_roster_and_presence_from_the_command_line(backend: BackendProcess, fres
         for user in ("alice", "bob"):
             create_xmpp_profile(backend.client, server, user)
             sat(backend, "connect", "-p", user)
+        requests = SignalRecorder(backend.client, "ContactSubscriptionRequest")
         added = sat(backend, "roster", "add", "bob@localhost", "--name", "Bob", "--group", "friends", "-p", "alice")
         assert added.returncode == 0, added.stderr
 
+        requests.wait_for("ContactSubscriptionRequest", lambda jid, profile: profile == "bob")  # else: NotFound
         sat_answer = sat(backend, "roster", "answer", "alice@localhost", "accept", "-p", "bob")
         assert sat_answer.returncode == 0, sat_answer.stderr
 

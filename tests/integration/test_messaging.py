@@ -13,7 +13,7 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import create_xmpp_profile, exchange
 
 
 @pytest.fixture
@@ -96,6 +96,8 @@ def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
         ("bob@localhost", {"": "x"}, "chat", "{bad json"),
         ("bob@localhost", {"": "x"}, "chat", '{"retracted": 1}'),  # would read as a tombstone
         ("bob@localhost", {"": "x"}, "chat", '{"thread": "t", "reactions": {"👍": ["me@x"]}}'),
+        ("bob@localhost", {"": "x"}, "chat", '{"error": {"condition": "gone"}}'),  # a delivery error is ours to say
+        ("bob@a..b", {"": "x"}, "chat", "{}"),  # an empty label (Twisted raised IndexError: Internal)
     ]
     for to, body, mtype, extra in cases:
         with pytest.raises(errors.InvalidArgument):
@@ -108,3 +110,57 @@ def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
     client.disconnect("alice")
     with pytest.raises(errors.ProfileNotConnected):
         client.message_send("bob@localhost", {"": "x"}, {}, "chat", "{}", "alice")
+
+
+#: characters XML 1.0 forbids that D-Bus carries (NUL and lone surrogates cannot cross it)
+FORBIDDEN = ["bell\x07", "\x01", "x\x1f", "\x0b", "a\ufffeb", "\uffff"]
+
+
+def test_text_xml_forbids_is_refused_before_anything_is_stored_or_sent(
+        online: tuple[BridgeClient, SignalRecorder]) -> None:
+    """Such a message got a uid, was stored, and the server closed the stream on it."""
+    client, signals = online
+    sessions = SignalRecorder(client, "Disconnected")
+    for text in FORBIDDEN:
+        for bodies, subjects in (({"": text}, {}), ({"": "ok"}, {"": text}), ({text: "ok"}, {}), ({}, {"fr" + text: "x"})):
+            # refused by the backend's check, before storing (not only by the stream's last guard)
+            with pytest.raises(errors.InvalidArgument, match="^(the language of a )?(message|subject) contains") as refused:
+                client.message_send("bob@localhost", bodies, subjects, "chat", "{}", "alice")
+            assert text not in str(refused.value)
+    assert client.history_get("", "", 0, False, "{}", "alice") == []
+
+    exchange(client, signals, "bob", "alice", "ready?")  # bob's initial presence reached the server
+    uid = client.message_send("bob@localhost", {"": "clean"}, {}, "chat", "{}", "alice")
+    signals.wait_for("MessageNew", body_is("clean", "bob"))
+    for text in FORBIDDEN:
+        for bodies in ({"": text}, {text: "ok"}):
+            with pytest.raises(errors.InvalidArgument, match="^(the language of a )?message contains"):
+                client.message_edit(uid, bodies, "{}", "alice")
+        with pytest.raises(errors.InvalidArgument):
+            client.message_reactions_set(uid, [text], "add", "alice")
+    (row,) = [row for row in client.history_get("", "", 0, False, "{}", "alice") if row[0] == uid]
+    assert row[4] == {"": "clean"} and json.loads(row[7]) == {}  # no edit, no reaction stored
+
+    # the stream never saw them: the session is the same, messages still flow
+    client.message_send("bob@localhost", {"": "still here"}, {}, "chat", "{}", "alice")
+    signals.wait_for("MessageNew", body_is("still here", "bob"))
+    assert client.is_connected("alice") and sessions.history == []
+
+
+@pytest.mark.parametrize("recipient, condition, text", [
+    ("nosuchuser@localhost", "service-unavailable", ""),
+    ("someone@unknown.example", "not-allowed", "Communication with remote domains is not enabled"),  # no s2s
+])
+def test_the_servers_delivery_error_is_kept_in_history_and_signalled(
+        online: tuple[BridgeClient, SignalRecorder], recipient: str, condition: str, text: str) -> None:
+    client, _ = online
+    updates = SignalRecorder(client, "MessageUpdate")
+    uid = client.message_send(recipient, {"": "anyone there?"}, {}, "chat", "{}", "alice")
+    _, kind, data, profile = updates.wait_for("MessageUpdate", lambda update_uid, *_: update_uid == uid)
+    expected = {"condition": condition, "text": text}
+    assert (kind, json.loads(data), profile) == ("error", {"error": expected}, "alice")
+    (row,) = client.history_get("", recipient, 0, False, "{}", "alice")
+    assert row[0] == uid and json.loads(row[7]) == {"error": expected}
+    # the session goes on
+    exchange(client, online[1], "bob", "alice", "still there?")
+    exchange(client, online[1], "alice", "bob", "yes")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -10,7 +13,7 @@ from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import create_xmpp_profile, exchange
 
 SIGNALS = ("ContactNew", "ContactDeleted", "ContactSubscriptionRequest", "PresenceUpdate")
 
@@ -92,6 +95,7 @@ def test_bad_input(pair: tuple[BridgeClient, SignalRecorder]) -> None:
     for call in (
         lambda: client.contact_add("not a jid", "alice"),
         lambda: client.contact_add("bob@localhost/res", "alice"),
+        lambda: client.contact_add("bob@a..b", "alice"),  # an empty label: Twisted raised IndexError (Internal)
         lambda: client.presence_set("", "sleeping", {}, "alice"),
         lambda: client.presence_set("", "away", {"": "x" * 5000}, "alice"),
     ):
@@ -104,3 +108,79 @@ def test_bad_input(pair: tuple[BridgeClient, SignalRecorder]) -> None:
     client.disconnect("alice")
     with pytest.raises(errors.ProfileNotConnected):
         client.contact_add("bob@localhost", "alice")
+
+
+def assert_same_session(client: BridgeClient, sessions: SignalRecorder, connections: int) -> None:
+    """alice's session carries messages both ways, and no other session was opened
+    (``connections``: the ``Connected`` signals expected since ``sessions`` started): the
+    server never closed the stream (on a bad status it reconnected 24 times in 20 s)."""
+    exchange(client, sessions, "bob", "alice", "are you there?")
+    exchange(client, sessions, "alice", "bob", "still here")
+    with pytest.raises(AssertionError):  # a bounded wait for a reconnection that must not come
+        sessions.wait_for("Disconnected", lambda prof: prof == "alice", timeout=3)
+    connected = [name for name, args in sessions.history if name == "Connected" and args[1] == "alice"]
+    assert connected == ["Connected"] * connections
+    assert client.is_connected("alice")
+
+
+def test_a_status_xml_forbids_is_refused_and_never_sent(pair: tuple[BridgeClient, SignalRecorder]) -> None:
+    client, _ = pair
+    sessions = SignalRecorder(client, "Connected", "Disconnected", "MessageNew")
+    for statuses in ({"": "bell\x07"}, {"": "ok", "fr": "a\ufffe"}, {"fr\x1b": "salut"}):
+        with pytest.raises(errors.InvalidArgument, match="status contains") as refused:
+            client.presence_set("", "away", statuses, "alice")
+        assert "bell" not in str(refused.value)
+    for name, groups in (("Bob\x07", []), ("Bob", ["friends", "\x01"]), ("\uffff", [])):
+        with pytest.raises(errors.InvalidArgument, match="(name|group) contains"):
+            client.contact_update("bob@localhost", name, groups, "alice")
+    assert_same_session(client, sessions, connections=0)
+
+
+def test_a_stored_value_xml_forbids_is_dropped_not_sent_at_each_login(backend: BackendProcess,
+                                                                       fresh_prosody: ProsodyServer) -> None:
+    """The roster version goes into the roster request of every login: one stored with a
+    control character (by an older release) closed the stream at each login."""
+    client = backend.client
+    assert client is not None
+    for user in ("alice", "bob"):
+        create_xmpp_profile(client, fresh_prosody, user)
+        client.connect(user)
+        client.disconnect(user)
+    backend.stop()
+    with sqlite3.connect(Path(backend.env["XDG_DATA_HOME"]) / "sat" / "sat.db") as db:
+        changed = db.execute("UPDATE private_individual SET value = ? WHERE namespace = 'roster' AND key = 'version' "
+                             "AND profile_id = (SELECT id FROM profiles WHERE name = 'alice')",
+                             (json.dumps("v\x07"),)).rowcount
+    assert changed == 1
+    client = backend.start()
+    sessions = SignalRecorder(client, "Connected", "Disconnected", "MessageNew")
+    try:
+        client.connect("alice")
+        client.connect("bob")
+        assert_same_session(client, sessions, connections=1)
+        assert "dropped a stored roster version holding a character XML does not allow" in backend.log_text()
+    finally:
+        client.disconnect("alice")
+        client.disconnect("bob")
+
+
+def test_accepting_a_request_nobody_made_is_refused(pair: tuple[BridgeClient, SignalRecorder]) -> None:
+    """It said "accepted" and added the JID to the roster (a pre-approval the user never meant)."""
+    client, signals = pair
+    with pytest.raises(errors.NotFound, match="^no pending subscription request from bob@localhost$"):
+        client.contact_subscription_answer("bob@localhost", True, "alice")
+    client.contact_add("alice@localhost", "bob")
+    signals.wait_for("ContactSubscriptionRequest", lambda jid, prof: (jid, prof) == ("bob@localhost", "alice"))
+    assert client.contacts_get("alice") == []  # the refused answer added nothing
+    client.contact_subscription_answer("bob@localhost", True, "alice")
+    signals.wait_for("ContactNew", contact_is("alice@localhost", "bob", subscription="both"), timeout=20)
+    with pytest.raises(errors.NotFound):  # answered already
+        client.contact_subscription_answer("bob@localhost", True, "alice")
+
+
+def test_a_roster_change_the_server_refuses_is_a_stanza_error(pair: tuple[BridgeClient, SignalRecorder]) -> None:
+    """Prosody refuses our own JID in our roster (not-allowed); it answered ``Internal``."""
+    client, _ = pair
+    with pytest.raises(errors.Stanza, match="^not-allowed: adding alice@localhost to the roster$"):
+        client.contact_add("alice@localhost", "alice")
+    assert client.contacts_get("alice") == []

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
-from tests.fixtures.backend import BackendProcess
+from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 
 
@@ -35,3 +35,14 @@ def connected_profile(backend: BackendProcess, prosody: ProsodyServer, user: str
         yield client
     finally:
         client.disconnect(user)
+
+
+def exchange(client: BridgeClient, signals: SignalRecorder, sender: str, recipient: str, text: str) -> None:
+    """Profile ``sender`` sends ``text`` to ``recipient``@localhost; returns once
+    ``recipient`` has it (``signals`` records ``MessageNew``).
+
+    Also a barrier: what ``sender`` sent before (its initial presence, without which the
+    server keeps messages to its bare JID offline) has reached the server.
+    """
+    client.message_send(f"{recipient}@localhost", {"": text}, {}, "chat", "{}", sender)
+    signals.wait_for("MessageNew", lambda *args: args[4] == {"": text} and args[-1] == recipient)

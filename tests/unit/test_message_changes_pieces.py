@@ -9,6 +9,7 @@ from twisted.words.xish import domish
 from tx_xmpp.generic import parseXml
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.delivery_errors import MAX_TEXT_LENGTH, parse_delivery_error
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, history_extra, parse_message_element
 from sat_backend.memory.sqla_mapping import History, MessageReaction, MessageVersion
 from sat_backend.plugins.plugin_xep_0308 import parse_correction
@@ -110,3 +111,23 @@ def test_history_extra_shows_what_happened() -> None:
         "edited": 20.0,
     }
     assert history_extra(History(id="u2", extra=None, retracted=5.0)) == {"retracted": 5.0}
+
+
+def test_a_delivery_error_names_our_message_with_the_servers_condition_and_text() -> None:
+    long_text = "t" * (MAX_TEXT_LENGTH + 50)
+    found = parse_delivery_error(element(
+        "<message xmlns='jabber:client' type='error' id='uid1' from='nosuch@localhost' to='alice@localhost/desk'>"
+        "<body>anyone there?</body><error type='cancel'>"
+        "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+        f"<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{long_text}</text></error></message>"), ME)
+    assert found is not None
+    assert (found.kind, found.reference_id, found.sender, found.recipient) == \
+        ("error", "uid1", "nosuch@localhost", "alice@localhost")
+    assert found.data == {"error": {"condition": "service-unavailable", "text": long_text[:MAX_TEXT_LENGTH]}}
+
+
+@pytest.mark.parametrize("attributes", ["from='nosuch@localhost'", "id='uid1'", "id='uid1' from='bad@@jid'"])
+def test_a_delivery_error_without_id_or_sender_names_nothing(attributes: str) -> None:
+    assert parse_delivery_error(element(
+        f"<message xmlns='jabber:client' type='error' {attributes}><error type='cancel'>"
+        "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"), ME) is None

@@ -1,16 +1,26 @@
 """Our client XML stream refuses DTDs (RFC 6120 §11.1): the connection is dropped at the
-DOCTYPE, before any entity is expanded. Twisted's own stream is the control."""
+DOCTYPE, before any entity is expanded; and it never writes a character XML forbids (the
+server would close the stream). Twisted's own stream is the control."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import pytest
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.words.protocols.jabber import xmlstream as jabber_xmlstream
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
 from twisted.words.xish import xmlstream as xish_xmlstream
 
-from sat_backend.core.xmpp.stream import DtdRefused, XmlStream
+from tx_xmpp.subprotocols import XMPPHandler
+
+from sat_backend.core.xmpp.client import XmppClient
+from sat_backend.core.xmpp.settings import ConnectionSettings
+from sat_backend.core.xmpp.stream import DtdRefused, UnsendableStanza, XmlStream
+from sat_bridge.errors import InvalidArgument
 
 STREAM_HEADER = (b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
                  b"from='localhost' id='s1' version='1.0'>")
@@ -58,3 +68,70 @@ def test_twisteds_own_stream_would_expand_them() -> None:
     stream.addObserver("/message", lambda message: bodies.append(str(message.body)))
     stream.dataReceived(LAUGHS + STREAM_HEADER + b"<message><body>&d;</body></message>")
     assert not errors and bodies == ["a" * 10_000]
+
+
+def presence_with_status(status: str) -> domish.Element:
+    presence = domish.Element(("jabber:client", "presence"))
+    presence.addElement("status", content=status)
+    return presence
+
+
+@pytest.mark.parametrize("text", ["bell\x07", "a\ufffeb", "\ud800", "nul\x00"])
+def test_a_stanza_with_a_forbidden_character_is_refused_not_written(
+        text: str, caplog: pytest.LogCaptureFixture) -> None:
+    stream, transport, errors = connected(XmlStream)
+    with caplog.at_level(logging.ERROR), pytest.raises(UnsendableStanza) as refused:
+        stream.send(presence_with_status(f"secret {text}"))
+    assert isinstance(refused.value, InvalidArgument)  # typed on the bridge too
+    assert transport.value() == b"" and not transport.disconnecting and not errors
+    assert "<presence>" in str(refused.value) and "secret" not in str(refused.value)
+    (record,) = [r for r in caplog.records if r.name == "sat_backend.core.xmpp.stream"]
+    assert "<presence> status" in record.getMessage() and "secret" not in record.getMessage()
+    # the stream goes on: the next clean stanza is written
+    stream.send(presence_with_status("clean, with tab\tand newline\n"))
+    assert b"<status>clean, with tab\tand newline\n</status>" in transport.value()
+
+
+def test_attributes_and_raw_strings_are_checked_too() -> None:
+    stream, transport, _ = connected(XmlStream)
+    iq = domish.Element(("jabber:client", "iq"))
+    iq["type"] = "get"
+    iq.addElement(("jabber:iq:roster", "query"))["ver"] = "v\x07"
+    with pytest.raises(UnsendableStanza, match=r"<iq type='get'> \{jabber:iq:roster\}query"):
+        stream.send(iq)
+    with pytest.raises(UnsendableStanza, match="raw data"):
+        stream.send("<presence><status>\x1b</status></presence>")
+    assert transport.value() == b""
+
+
+def test_twisteds_own_stream_would_write_it() -> None:
+    """The control: Twisted writes the character, and the server closes the stream on it."""
+    stream, transport, _ = connected(jabber_xmlstream.XmlStream)
+    stream.send(presence_with_status("bell\x07"))
+    assert b"bell\x07" in transport.value()
+
+
+class Initialised(XMPPHandler):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.initialised = False
+
+    def connectionInitialized(self) -> None:
+        self.initialised = True
+
+
+def test_an_unsendable_stanza_queued_while_offline_does_not_break_the_next_session() -> None:
+    """tx-xmpp flushes what was sent while offline when the session opens: one refused
+    stanza stopped the flush, the session never counted as open and the queue was kept
+    for the next login, again and again."""
+    settings = ConnectionSettings(JID("alice@localhost"), "secret", "127.0.0.1", 5222, "none", None)
+    client = XmppClient("alice", settings, MemoryReactorClock(), lambda *_: None)
+    handler = Initialised()
+    handler.setHandlerParent(client)
+    client.send(presence_with_status("bell\x07"))
+    client.send(presence_with_status("queued and fine"))
+    stream, transport, _ = connected(XmlStream)
+    client._connected(stream)
+    client._authd(stream)
+    assert b"queued and fine" in transport.value() and b"bell" not in transport.value()
+    assert client.is_connected and handler.initialised and client._packetQueue == []

@@ -58,10 +58,12 @@ class MessageChanges:
         #: both keeping the same old text, two reaction sets both starting from the same)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def register(self, kind: str, parser: ChangeParser, applier: Applier) -> None:
-        """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``."""
+    def register(self, kind: str, parser: ChangeParser | None, applier: Applier) -> None:
+        """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``
+        (no ``parser``: the kind's stanzas are recognised elsewhere, e.g. errors)."""
         self._appliers[kind] = applier
-        self.parsers.append(parser)
+        if parser is not None:
+            self.parsers.append(parser)
 
     # received changes ------------------------------------------------------------------
 
@@ -74,11 +76,14 @@ class MessageChanges:
             log.info("%s: ignored a %s in a group chat message (group chats are not supported yet)",
                      profile, message.change.kind)
             return
-        received = ReceivedChange(
+        await self.receive(profile, ReceivedChange(
             kind=message.change.kind, reference_id=message.change.reference_id,
             sender=message.from_jid.userhost(), recipient=message.to_jid.userhost(),
             data=message.change.data, timestamp=message.timestamp,
-        )
+        ))
+
+    async def receive(self, profile: str, received: ReceivedChange) -> None:
+        """Apply a received change to its message, or keep it until that message is stored."""
         conversation = Conversation(received.sender, received.recipient)
         async with self._locks[profile]:
             target = await self.storage.find_referenced(profile, received.reference_id, conversation)

@@ -110,13 +110,14 @@ def history_tuple(entry: History) -> tuple[str, float, str, str, dict[str, str],
 
 #: keys of a history row's ``extra`` that say what happened to the message since it was
 #: stored: the backend's to write, never a sender's
-HISTORY_KEYS = ("reactions", "edits", "edited", "retracted")
+HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "error")
 
 
 def history_extra(entry: History) -> dict[str, Any]:
     """The ``extra`` of a stored message, with what happened to it since: ``reactions``
     ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``
-    (when last corrected), ``retracted`` (when)."""
+    (when last corrected), ``retracted`` (when), ``error`` (the delivery error the
+    recipient's server answered: ``{condition, text}``)."""
     extra = dict(entry.extra or {})
     if entry.reactions:
         extra["reactions"] = aggregate_reactions(entry.reactions)

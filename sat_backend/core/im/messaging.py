@@ -12,6 +12,7 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.delivery_errors import DeliveryErrors
 from sat_backend.core.im.message_changes import MessageChanges
 from sat_backend.core.im.message_stanza import (
     HISTORY_KEYS,
@@ -23,6 +24,7 @@ from sat_backend.core.im.message_stanza import (
     new_uid,
     parse_message_element,
 )
+from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.history_query import HistoryQuery
@@ -54,6 +56,10 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
         self.xmlstream.addObserver("/message", self.on_message_element)
 
     def on_message_element(self, element: domish.Element) -> None:
+        if element.getAttribute("type") == "error":
+            run_in_background(self.messaging.delivery_errors.receive(self.client, element),
+                              f"{self.client.profile}: recording a delivery error")
+            return
         self.messaging.receive(
             self.client,
             lambda: parse_message_element(element, self.client.jid, self.messaging.changes.parsers),
@@ -68,6 +74,7 @@ class Messaging:
         self.host = host
         #: reactions, corrections, retractions: kinds registered by their plugins
         self.changes = MessageChanges(host)
+        self.delivery_errors = DeliveryErrors(self.changes)
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
         return MessageHandler(self, client)
@@ -87,7 +94,8 @@ class Messaging:
         self, to_jid: str, bodies: dict[str, str], subjects: dict[str, str], message_type: str,
         extra_json: str, profile: str,
     ) -> str:
-        """:raises InvalidArgument: bad JID, empty message, unknown type, bad extra.
+        """:raises InvalidArgument: bad JID, empty message, unknown type, bad extra, a
+            character XML forbids (checked before anything is stored or sent).
         :raises ProfileNotConnected: the profile is offline."""
         recipient = parse_jid(to_jid, "to_jid")
         message_type = message_type or "chat"
@@ -97,6 +105,8 @@ class Messaging:
             raise InvalidArgument("the message has no body and no subject")
         if too_long(bodies, subjects):
             raise InvalidArgument(f"the message is longer than {MAX_BODY_LENGTH} characters")
+        check_texts_by_lang(bodies, "message")
+        check_texts_by_lang(subjects, "subject")
         extra = parse_json_object(extra_json, "extra_json")
         reserved = sorted(set(extra) & set(HISTORY_KEYS))
         if reserved:

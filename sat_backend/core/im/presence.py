@@ -8,15 +8,16 @@ restart) and every change is announced with ``PresenceUpdate``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp.xmppim import AvailabilityPresence, PresenceProtocol, SubscriptionPresence
 
-from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.exceptions import InvalidArgument, NotFound
 from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.xml_texts import check_texts_by_lang, clean_texts_by_lang
 from sat_backend.core.jids import parse_bare_jid, parse_jid
 
 if TYPE_CHECKING:
@@ -68,6 +69,10 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
             run_in_background(self.service.on_subscribe_request(self, presence.sender.userhostJID()),
                               f"{self.client.profile}: subscription request")
 
+    def unsubscribeReceived(self, presence: SubscriptionPresence) -> None:
+        if presence.sender is not None:  # a request withdrawn: nothing left to answer
+            self.service.pending_requests.get(self.client.profile, set()).discard(presence.sender.userhost())
+
     def connectionLost(self, reason: Any) -> None:
         super().connectionLost(reason)
         self.service.forget(self.client.profile)
@@ -84,6 +89,9 @@ class PresenceService:
         self.extenders: list[Callable[[], domish.Element]] = []
         #: told of every availability presence received, with its element
         self.availability_listeners: list[Callable[[XmppClient, domish.Element], None]] = []
+        #: profile → bare JIDs whose subscription request awaits the user's answer (the
+        #: server sends them again at each login, RFC 6121 §3.1.3)
+        self.pending_requests: dict[str, set[str]] = {}
 
     def make_handler(self, client: XmppClient) -> PresenceHandler:
         handler = PresenceHandler(self, client)
@@ -96,6 +104,10 @@ class PresenceService:
         if handler is None or not client.is_connected:
             return
         own = self.own.get(client.profile, OwnPresence())
+        statuses = clean_texts_by_lang(own.statuses)
+        if statuses != own.statuses:  # never sent again, or the server closes the stream at each login
+            log.error("%s: dropped a remembered status holding a character XML does not allow", client.profile)
+            own = self.own[client.profile] = replace(own, statuses=statuses)
         self._send(handler, None, own)
 
     def _send(self, handler: PresenceHandler, recipient: JID | None, own: OwnPresence) -> None:
@@ -140,10 +152,12 @@ class PresenceService:
             log.info("%s: accepting the subscription of %s (we asked them first)", profile, contact.userhost())
             handler.subscribed(contact)
             return
+        self.pending_requests.setdefault(profile, set()).add(contact.userhost())
         self.host.bridge.emit("ContactSubscriptionRequest", contact.userhost(), profile)
 
     def forget(self, profile: str) -> None:
         self.contacts.pop(profile, None)
+        self.pending_requests.pop(profile, None)
 
     def subscribe(self, client: XmppClient, contact: JID) -> None:
         """Ask for ``contact``'s presence and pre-approve theirs (RFC 6121 §3.4), so that
@@ -159,6 +173,7 @@ class PresenceService:
             raise InvalidArgument(f"show must be one of {', '.join(repr(v) for v in SHOW_VALUES)}")
         if any(len(text) > MAX_STATUS_LENGTH for text in statuses.values()):
             raise InvalidArgument(f"a status is longer than {MAX_STATUS_LENGTH} characters")
+        check_texts_by_lang(statuses, "status")
         recipient = parse_jid(to_jid, "to_jid") if to_jid else None
         resolved = await self.host.profiles.resolve(profile)
         client = self.host.sessions.get_client(resolved)
@@ -171,13 +186,24 @@ class PresenceService:
         return self.contacts.get(await self.host.profiles.resolve(profile), {})
 
     async def subscription_answer(self, jid: str, accept: bool, profile: str) -> None:
+        """Accept or refuse ``jid``'s subscription request; refusing also cancels a
+        subscription granted before (RFC 6121 §3.2).
+
+        :raises NotFound: accepting, and ``jid`` asked nothing (accepting would
+            pre-approve them and add them to the roster: not what the user meant).
+        """
         contact = JID(parse_bare_jid(jid, "jid"))
         resolved = await self.host.profiles.resolve(profile)
         client = self.host.sessions.get_client(resolved)
         handler = self.handlers[client.profile]
+        pending = self.pending_requests.get(client.profile, set())
         if not accept:
+            pending.discard(contact.userhost())
             handler.unsubscribed(contact)
             return
+        if contact.userhost() not in pending:
+            raise NotFound(f"no pending subscription request from {contact.userhost()}")
+        pending.discard(contact.userhost())
         handler.subscribed(contact)
         known = await self.host.roster.get_contact(resolved, contact.userhost())
         if known is None or (known.subscription in ("none", "from") and not known.ask):

@@ -13,12 +13,15 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.xmppim import RosterClientProtocol, RosterItem, RosterRequest
 
-from sat_backend.core.exceptions import NotFound
+from sat_backend.core.exceptions import NotFound, Stanza
 from sat_backend.core.im.background import as_deferred
+from sat_backend.core.im.xml_texts import check_texts
 from sat_backend.core.jids import parse_bare_jid
+from sat_bridge.xml_text import forbidden_xml_char
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -86,6 +89,10 @@ class RosterService:
         storage = self.host.storage
         stored = await storage.get_private(PRIVATE_NAMESPACE, "contacts", profile) or {}
         version = await storage.get_private(PRIVATE_NAMESPACE, "version", profile)
+        if isinstance(version, str) and forbidden_xml_char(version) is not None:
+            # sent with every roster request: the server would close the stream at each login
+            log.error("%s: dropped a stored roster version holding a character XML does not allow", profile)
+            version = None
         contacts = {}
         for jid, data in stored.items():
             try:
@@ -117,7 +124,7 @@ class RosterService:
     async def _fetch(self, handler: RosterHandler) -> None:
         profile = handler.client.profile
         contacts, version = await self.load(profile)
-        roster = await self.host.sessions.answer(handler.getRoster(version if version is not None else ""))
+        roster = await self._ask(handler.getRoster(version if version is not None else ""), "roster request")
         if roster is None:
             log.debug("%s: roster unchanged since version %s", profile, version)
             return
@@ -155,17 +162,19 @@ class RosterService:
     async def contact_add(self, jid: str, profile: str) -> None:
         contact = JID(parse_bare_jid(jid, "jid"))
         handler = self._handler(await self.host.profiles.resolve(profile))
-        await self.host.sessions.answer(handler.setItem(RosterItem(contact)))
+        await self._ask(handler.setItem(RosterItem(contact)), f"adding {contact.userhost()} to the roster")
         await self._accepted(handler.client.profile, contact.userhost(), lambda known: known or Contact(contact.userhost()))
         self.host.presence.subscribe(handler.client, contact)
 
     async def contact_update(self, jid: str, name: str, groups: list[str], profile: str) -> None:
         contact = parse_bare_jid(jid, "jid")
+        check_texts([name], "name")
+        check_texts(groups, "group")
         resolved = await self.host.profiles.resolve(profile)
         handler = self._handler(resolved)
         await self._require_contact(resolved, contact)
         item = RosterItem(JID(contact), name=name, groups={group for group in groups if group})
-        await self.host.sessions.answer(handler.setItem(item))
+        await self._ask(handler.setItem(item), f"updating {contact} in the roster")
 
         def renamed(known: Contact | None) -> Contact:
             known = known or Contact(contact)
@@ -178,7 +187,7 @@ class RosterService:
         resolved = await self.host.profiles.resolve(profile)
         handler = self._handler(resolved)
         await self._require_contact(resolved, contact)
-        await self.host.sessions.answer(handler.removeItem(JID(contact)))
+        await self._ask(handler.removeItem(JID(contact)), f"removing {contact} from the roster")
         await self._accepted(resolved, contact, lambda known: None)
 
     async def _accepted(
@@ -206,6 +215,18 @@ class RosterService:
     async def _require_contact(self, profile: str, jid: str) -> None:
         if await self.get_contact(profile, jid) is None:
             raise NotFound(f"{jid} is not in the roster of {profile!r}")
+
+    async def _ask(self, request: Any, what: str) -> Any:
+        """The server's answer to a roster request.
+
+        :raises Stanza: the server refused it; the message starts with the condition.
+        :raises Timeout: no answer in time.
+        """
+        try:
+            return await self.host.sessions.answer(request)
+        except error.StanzaError as exc:
+            text = f": {exc.text[:200]}" if exc.text else ""
+            raise Stanza(f"{exc.condition}: {what}{text}") from None
 
     def _handler(self, profile: str) -> RosterHandler:
         client = self.host.sessions.get_client(profile)  # raises ProfileNotConnected

@@ -26,7 +26,7 @@ from sat_backend.core.exceptions import AuthFailed, BridgeError, Network, Profil
 from sat_backend.core.xmpp.backoff import Backoff
 from sat_backend.core.xmpp.sasl import SaslInitializer
 from sat_backend.core.xmpp.settings import ConnectionSettings
-from sat_backend.core.xmpp.stream import XmlStream
+from sat_backend.core.xmpp.stream import UnsendableStanza, XmlStream
 from sat_backend.core.xmpp.tls import client_tls_options, describe_tls_failure
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,9 @@ class ClientAuthenticator(xmlstream.ConnectAuthenticator):
 
 class XmppClient(StreamManager):  # type: ignore[misc]
     """The XMPP session of one profile."""
+
+    #: StreamManager's queue of what was sent while offline (flushed by :meth:`_flush_queue`)
+    _packetQueue: list[Any]
 
     def __init__(
         self, profile: str, settings: ConnectionSettings, reactor: Any, on_state: StateListener
@@ -200,6 +203,7 @@ class XmppClient(StreamManager):  # type: ignore[misc]
 
     def _authd(self, xs: xmlstream.XmlStream) -> None:
         self.jid = self.authenticator.jid
+        self._flush_queue(xs)
         try:
             super()._authd(xs)
         except Exception:  # noqa: BLE001 - a broken handler must not leave us half connected
@@ -208,6 +212,17 @@ class XmppClient(StreamManager):  # type: ignore[misc]
         log.info("%s: connected as %s", self.profile, self.jid.full())
         self._end_attempt(None)
         self._on_state(self, True)
+
+    def _flush_queue(self, xs: xmlstream.XmlStream) -> None:
+        """Send what was queued while offline one stanza at a time (tx-xmpp's flush stops
+        at the first that raises and keeps the queue, so one stanza our stream refuses
+        would break every later login); a refused one is dropped (the stream logged it)."""
+        queued, self._packetQueue = self._packetQueue, []
+        for stanza in queued:
+            try:
+                xs.send(stanza)
+            except UnsendableStanza:
+                pass
 
     def initializationFailed(self, reason: Failure) -> None:
         self._end_attempt(self._describe_failure(reason))

@@ -1,4 +1,5 @@
-"""The XML stream of our client connections, with a parser that refuses DTDs.
+"""The XML stream of our client connections: a parser that refuses DTDs, and a writer that
+refuses characters XML forbids.
 
 RFC 6120 §11.1 forbids internal and external DTD subsets in XMPP, but Twisted's expat
 stream parser still expands the entities a ``<!DOCTYPE …>`` declares: a few hundred
@@ -6,29 +7,78 @@ bytes of nested entities (the "billion laughs") sent before ``<stream:stream>`` 
 busy for over a minute, and the whole daemon with it. Here the parser stops at the
 first DOCTYPE or entity declaration, the stream fails with a parse error and the
 connection is dropped, before anything is expanded.
+
+Outgoing, a character XML 1.0 forbids (``\x07`` in a status, U+FFFE in a body) makes the
+server close the stream; a stored value would then be sent again at every login, and the
+profile reconnect forever. Callers check their text first (``InvalidArgument``), and
+this is the last guard whatever code path built the stanza (a plugin, a stored value):
+such a stanza is not written, the error is logged by stanza kind (never its content)
+and raised to the caller, and the stream stays up.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from twisted.words.protocols.jabber import xmlstream
-from twisted.words.xish import domish
+from twisted.words.xish import domish, xmlstream as xish_xmlstream
 
 from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER
+from sat_backend.core.exceptions import InvalidArgument
+from sat_bridge.xml_text import describe_forbidden, forbidden_xml_char
+
+log = logging.getLogger(__name__)
 
 
 class DtdRefused(domish.ParserError):
     """The peer sent a DOCTYPE or an entity declaration (forbidden in XMPP)."""
 
 
+class UnsendableStanza(InvalidArgument):
+    """A stanza we were about to send holds a character XML 1.0 forbids: not sent."""
+
+
 class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
     """``xmlstream.XmlStream`` whose parser (rebuilt on every stream restart: after
-    STARTTLS, after SASL) refuses document type declarations."""
+    STARTTLS, after SASL) refuses document type declarations, and which never writes a
+    character XML forbids."""
 
     def _initializeStream(self) -> None:
         super()._initializeStream()
         harden_parser(self.stream)
+
+    def send(self, obj: Any) -> None:
+        """Serialise as Twisted does, refuse what XML forbids, then write.
+
+        :raises UnsendableStanza: a forbidden character; nothing was written.
+        """
+        if domish.IElement.providedBy(obj):
+            kind = stanza_kind(obj)
+            obj = obj.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                            prefixesInScope=list(self.prefixes.values()))
+        else:
+            kind = "raw data"
+        text = obj.decode("utf-8", "replace") if isinstance(obj, bytes) else obj
+        index = forbidden_xml_char(text)
+        if index is not None:
+            where = describe_forbidden(text, index)
+            log.error("refused to send %s: it holds a character XML does not allow (%s)", kind, where)
+            raise UnsendableStanza(f"{kind} not sent: it holds a character XML does not allow ({where})")
+        xish_xmlstream.XmlStream.send(self, obj)
+
+
+def stanza_kind(element: domish.Element) -> str:
+    """``<iq type='set'> {jabber:iq:roster}query``: what a stanza is, for a log line,
+    without any of its text or addresses."""
+    kind = f"<{element.name}"
+    if element.getAttribute("type"):
+        kind += f" type={str(element['type'])[:20]!r}"
+    kind += ">"
+    child = next(iter(element.elements()), None)
+    if child is not None:
+        kind += f" {{{child.uri}}}{child.name}" if child.uri not in (None, "", element.uri) else f" {child.name}"
+    return kind
 
 
 def harden_parser(element_stream: Any) -> None:
