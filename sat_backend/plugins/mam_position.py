@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sat_backend.core.exceptions import Database
+from sat_backend.core.exceptions import Database, ProfileUnknown
 from sat_backend.core.im.background import run_in_background
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class ArchivePosition:
         self.failures = 0
         self.held = False
         self.catching_up = False
+        #: the profile's database row (id, creation time) when the position was checked
+        self.profile_row_id: tuple[int, float] | None = None
         self._loaded = False
         self._save_scheduled = False
         self._lock = asyncio.Lock()
@@ -93,7 +95,7 @@ class ArchivePosition:
         async with self._lock:
             try:
                 await self.storage.set_private(PRIVATE_NAMESPACE, "state", dict(self.state), self.profile)
-            except Database as exc:
+            except (Database, ProfileUnknown) as exc:
                 log.warning("%s: could not save the archive position: %s", self.profile, exc)
                 return False
         return True

@@ -169,6 +169,19 @@ class MessageArchive:
         await position.load()
         return position
 
+    async def _position_of_this_profile(self, profile: str) -> ArchivePosition:
+        """The position, forgotten if the profile was deleted and made again since (same
+        name, new row: the old position would skip or misplace its archive)."""
+        row = await self.host.storage.get_profile(profile)
+        position = await self.position(profile)
+        # SQLite reuses a deleted row's id: its creation time tells the new profile apart
+        row_id = (row.id, row.created) if row is not None else None
+        if position.profile_row_id not in (None, row_id):
+            del self._positions[profile]
+            position = await self.position(profile)
+        position.profile_row_id = row_id
+        return position
+
     async def _on_live_stored(self, client: XmppClient, message: ChatMessage) -> None:
         if message.stanza_id:
             (await self.position(client.profile)).follow_live(message.stanza_id)
@@ -208,7 +221,7 @@ class MessageArchive:
             position is then free to follow live messages again).
         """
         profile = handler.client.profile
-        position = await self.position(profile)
+        position = await self._position_of_this_profile(profile)
         if position.catching_up:
             return False
         position.catching_up = True

@@ -154,3 +154,20 @@ def history_bodies_tail(client: BridgeClient) -> str:
     """Body of alice's most recent message."""
     rows = client.history_get("", "", 1, False, "{}", "alice")
     return rows[-1][4].get("", "") if rows else ""
+
+
+def test_a_profile_made_again_starts_a_new_position(backend: BackendProcess, server: ProsodyServer) -> None:
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, server, "alice")
+    client.connect("alice")
+    with connected_peer(server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.send_messages(ALICE, ["first life"])
+        wait_for_history(client, "alice", {"first life"}, timeout=30)
+    client.profile_delete("alice")
+    create_xmpp_profile(client, server, "alice")
+    done = len(catch_ups(backend, "alice"))
+    client.connect("alice")
+    # a new profile's first catch-up imports the most recent page, as on any first connection
+    wait_until(lambda: len(catch_ups(backend, "alice")) > done, 30, "the first catch-up of the new profile")
+    assert history_bodies(client, "alice") == ["first life"]
