@@ -43,16 +43,20 @@ class Inbox(Generic[Item]):
         self._max_pending = max_pending
         self._pending: deque[Item] = deque()
         self._draining = False
+        self._overflowing = False
 
     def __len__(self) -> int:
         return len(self._pending)
 
     def put(self, item: Item) -> None:
         if len(self._pending) >= self._max_pending:
-            log.warning("%s: %d received messages wait to be stored; one more is left to the archive catch-up",
-                        self._what, len(self._pending))
+            if not self._overflowing:  # said once per episode: a flood must not flood the log
+                self._overflowing = True
+                log.warning("%s: %d received messages wait to be stored; more are left to the archive catch-up",
+                            self._what, len(self._pending))
             run_in_background(self._refuse(item), f"{self._what}: refusing a message")
             return
+        self._overflowing = False
         self._pending.append(item)
         if not self._draining:
             self._draining = True
