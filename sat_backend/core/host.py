@@ -66,6 +66,7 @@ class Backend:
         self.params = ParamValues(self.params_registry, self.storage, secrets, self._on_param_change)
         self.profiles = ProfileManager(self.storage, self.params)
         self._register_core_members()
+        self.storage.disk.listen(self._on_disk_full_change)
         self.sessions.add_handler_factory(self.presence.make_handler)
         self.sessions.add_handler_factory(self.roster.make_handler)
         self.sessions.add_session_starter(self.roster.start_session)
@@ -138,12 +139,15 @@ class Backend:
         for signal in (
             "ParamUpdate", "Connected", "Disconnected", "MessageNew", "MessageUpdate", "ContactNew",
             "ContactDeleted",
-            "ContactSubscriptionRequest", "PresenceUpdate",
+            "ContactSubscriptionRequest", "PresenceUpdate", "StorageStatus",
         ):
             self.bridge.enable_signal(signal)
 
     def _on_param_change(self, name: str, value: str, category: str, profile: str) -> None:
         self.bridge.emit("ParamUpdate", name, value, category, profile)
+
+    def _on_disk_full_change(self, full: bool, detail: str) -> None:
+        self.bridge.emit("StorageStatus", "full" if full else "ok", detail, "")
 
     def get_version(self) -> str:
         return __version__

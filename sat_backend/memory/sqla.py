@@ -25,6 +25,7 @@ from sqlalchemy.orm import raiseload
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
 from sat_backend.core.private_files import make_private, make_private_dir
 from sat_backend.memory import migration
+from sat_backend.memory.disk_full import DiskFullWatch, is_disk_full
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import (
     Base,
@@ -51,6 +52,8 @@ class Storage:
         self._profile_ids: dict[str, int] = {}
         #: bumped by each deletion: a lookup running meanwhile does not cache an old id
         self._profile_ids_generation = 0
+        #: whether writes fail for lack of space (listeners are told of each change)
+        self.disk = DiskFullWatch(self.location)
 
     @property
     def is_sqlite(self) -> bool:
@@ -140,16 +143,23 @@ class Storage:
         become :class:`Database` without bound values (they may hold secrets)."""
         if self._sessions is None:
             raise Database("storage is not initialised")
+        wrote = False
         try:
             async with self._sessions() as session, session.begin():
                 yield session
+                wrote = bool(session.new or session.dirty or session.deleted)
         except BridgeError:
             raise
         except IntegrityError as exc:
             raise Conflict(f"storage conflict: {_describe(exc)}") from exc
         except SQLAlchemyError as exc:
+            if is_disk_full(exc):
+                self.disk.write_failed(_describe(exc))
+                raise Database(f"the disk holding the database is full: {_describe(exc)}") from exc
             log.error("storage error: %s", _describe(exc))
             raise Database(f"storage error: {_describe(exc)}") from exc
+        if wrote:
+            self.disk.write_succeeded()
 
     # profiles -----------------------------------------------------------------------
 
@@ -304,6 +314,13 @@ class Storage:
         except Conflict:
             return False
         return True
+
+    async def delete_from_history(self, profile: str, uid: str) -> None:
+        """Forget a message we stored but could not send (the session closed meanwhile)."""
+        async with self.session() as session:
+            await session.execute(
+                delete(History).where(History.profile_id == await self.profile_id(session, profile), History.id == uid)
+            )
 
     async def get_history(self, profile: str, query: HistoryQuery) -> list[History]:
         """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""

@@ -104,4 +104,16 @@ CORE_MEMBERS: tuple[Member, ...] = (
         ),
         "A param changed.",
     ),
+    Signal(
+        "StorageStatus",
+        "core",
+        (
+            Arg("state", "s", '``full``: writes fail for lack of disk space; ``ok``: a write succeeded again'),
+            Arg("detail", "s", 'what the database reported (``""`` for ``ok``)'),
+            Arg("profile", "s", '``""``: the database holds every profile, so this concerns them all'),
+        ),
+        "The database's disk filled up or has space again. While full, ``MessageSend`` fails with "
+        "``Database`` and sends nothing; received messages are fetched again from the server's "
+        "archive once space is freed.",
+    ),
 )

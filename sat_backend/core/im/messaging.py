@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
-from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.exceptions import Database, InvalidArgument, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.delivery_errors import DeliveryErrors
+from sat_backend.core.im.inbox import Inbox
 from sat_backend.core.im.message_changes import MessageChanges
 from sat_backend.core.im.message_stanza import (
     HISTORY_KEYS,
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_LENGTH = 100_000
+#: trigger run with (client, message) once a received message is in history (or was already)
+RECEIVED_STORED_TRIGGER = "message_received_stored"
+#: trigger run with (client, message) when a received message could not be stored
+RECEIVED_NOT_STORED_TRIGGER = "message_received_not_stored"
 
 
 def too_long(*by_lang: dict[str, str]) -> bool:
@@ -75,20 +80,43 @@ class Messaging:
         #: reactions, corrections, retractions: kinds registered by their plugins
         self.changes = MessageChanges(host)
         self.delivery_errors = DeliveryErrors(self.changes)
+        self._inboxes: dict[str, Inbox[tuple[XmppClient, ChatMessage]]] = {}
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
         return MessageHandler(self, client)
 
     def receive(self, client: XmppClient, parse: Callable[[], ChatMessage | None], kind: str) -> None:
-        """Parse a received stanza and store and announce its message in the background;
-        what cannot be parsed is logged and dropped (called from stream observers)."""
+        """Parse a received stanza and queue its message to be stored and announced, in
+        arrival order; what cannot be parsed is logged and dropped (called from stream
+        observers)."""
         try:
             message = parse()
         except MalformedStanza as exc:
             log.warning("%s: dropped a malformed %s: %s", client.profile, kind, exc)
             return
         if message is not None:
-            run_in_background(self.on_received(client, message), f"{client.profile}: storing a {kind}")
+            self._inbox(client.profile).put((client, message))
+
+    def _inbox(self, profile: str) -> Inbox[tuple[XmppClient, ChatMessage]]:
+        inbox = self._inboxes.get(profile)
+        if inbox is None:
+            inbox = self._inboxes[profile] = Inbox(self._store_received, self._not_stored, profile)
+        return inbox
+
+    async def _store_received(self, received: tuple[XmppClient, ChatMessage]) -> None:
+        client, message = received
+        try:
+            await self.on_received(client, message)
+        except Database:
+            await self._not_stored(received)
+            return
+        await self.host.triggers.run(RECEIVED_STORED_TRIGGER, client, message)
+
+    async def _not_stored(self, received: tuple[XmppClient, ChatMessage]) -> None:
+        client, message = received
+        log.warning("%s: a received message could not be stored; the archive catch-up will fetch it again",
+                    client.profile)
+        await self.host.triggers.run(RECEIVED_NOT_STORED_TRIGGER, client, message)
 
     async def send(
         self, to_jid: str, bodies: dict[str, str], subjects: dict[str, str], message_type: str,
@@ -120,12 +148,25 @@ class Messaging:
             subjects={lang: text for lang, text in subjects.items() if text},
             type=message_type, extra=extra,
         )
-        client.send_stanza(build_message_element(message))
-        await self._store_and_announce(client.profile, message)
+        # stored first: when storage fails (full disk) nothing was sent, so a retry sends it once
+        await self.host.storage.add_to_history(client.profile, message.to_history())
+        try:
+            client.send_stanza(build_message_element(message))
+        except (ProfileNotConnected, InvalidArgument):
+            # not sent (the session closed meanwhile, or the stream's last guard refused the
+            # stanza): history must not show it as sent
+            await self.host.storage.delete_from_history(client.profile, message.uid)
+            raise
+        await self._announce(client.profile, message)
         return message.uid
 
-    async def on_received(self, client: XmppClient, message: ChatMessage) -> None:
-        await self._store_and_announce(client.profile, message)
+    async def on_received(self, client: XmppClient, message: ChatMessage) -> bool:
+        """Store and announce a received message.
+
+        :returns: False when it was already in history.
+        :raises Database: it could not be stored.
+        """
+        return await self._store_and_announce(client.profile, message)
 
     async def history(
         self, from_jid: str, to_jid: str, limit: int, between: bool, filters_json: str, profile: str
@@ -134,12 +175,16 @@ class Messaging:
         entries = await self.host.storage.get_history(await self.host.profiles.resolve(profile), query)
         return [history_tuple(entry) for entry in entries]
 
-    async def _store_and_announce(self, profile: str, message: ChatMessage) -> None:
+    async def _store_and_announce(self, profile: str, message: ChatMessage) -> bool:
         if message.change is not None:
             await self.changes.on_received(profile, message)
-            return
+            return True
         if not await self.host.storage.add_to_history(profile, message.to_history()):
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
-            return
+            return False
+        await self._announce(profile, message)
+        return True
+
+    async def _announce(self, profile: str, message: ChatMessage) -> None:
         self.host.bridge.emit("MessageNew", *message.bridge_tuple(), profile)
         await self.changes.apply_pending(profile, message)

@@ -1,0 +1,74 @@
+"""Received messages of one profile, stored one after the other in the order they arrived.
+
+Why one at a time: the archive position (XEP-0313) may follow a live message only once
+every message received before it is stored, which concurrent stores finishing out of
+order would not guarantee; and a flooding peer must not start thousands of tasks each
+holding a database connection. Why bounded: past :data:`MAX_PENDING` waiting messages a
+new one is refused like a message that could not be stored (the archive catch-up fetches
+it later), so memory stays bounded whatever a peer sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+from sat_backend.core.im.background import run_in_background
+
+log = logging.getLogger(__name__)
+
+#: received messages waiting to be stored, per profile
+MAX_PENDING = 20_000
+
+Item = TypeVar("Item")
+
+
+class Inbox(Generic[Item]):
+    """A FIFO drained by one background task at a time.
+
+    :param handle: stores one item; its exceptions are logged and the next item goes on.
+    :param refuse: called for an item refused because the inbox is full.
+    :param what: names the inbox in log lines (the profile).
+    """
+
+    def __init__(
+        self, handle: Callable[[Item], Awaitable[None]], refuse: Callable[[Item], Coroutine[Any, Any, None]], what: str,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
+        self._handle = handle
+        self._refuse = refuse
+        self._what = what
+        self._max_pending = max_pending
+        self._pending: deque[Item] = deque()
+        self._draining = False
+        self._overflowing = False
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def put(self, item: Item) -> None:
+        if len(self._pending) >= self._max_pending:
+            if not self._overflowing:  # said once per episode: a flood must not flood the log
+                self._overflowing = True
+                log.warning("%s: %d received messages wait to be stored; more are left to the archive catch-up",
+                            self._what, len(self._pending))
+            run_in_background(self._refuse(item), f"{self._what}: refusing a message")
+            return
+        self._overflowing = False
+        self._pending.append(item)
+        if not self._draining:
+            self._draining = True
+            run_in_background(self._drain(), f"{self._what}: storing received messages")
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                item = self._pending.popleft()
+                try:
+                    await self._handle(item)
+                except Exception:  # noqa: BLE001 - one bad message must not stop the others
+                    log.exception("%s: failed to handle a received message", self._what)
+        finally:
+            self._draining = False
