@@ -4,7 +4,6 @@ too. The host here fails the test if it is touched at all."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from types import SimpleNamespace
 from typing import Any, Awaitable, Callable
@@ -18,25 +17,9 @@ from sat_backend.plugins.plugin_xep_0060 import Pubsub
 from sat_backend.plugins.plugin_xep_0277 import Microblog
 from sat_backend.plugins.pubsub_owner import PubsubOwner
 
+from tests.unit.text_refusals import UntouchableHost, refused as refused_with
+
 SECRET = "s3cret-value"
-
-
-class UntouchableHost:
-    """Any use means the check came too late (a profile resolved, a request built…)."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"the host was reached ({name}) before the text was checked")
-
-
-def refused(call: Callable[[], Awaitable[Any]], what: str) -> None:
-    with pytest.raises(InvalidArgument) as raised:
-        asyncio.run(call())  # type: ignore[arg-type]
-    message = str(raised.value)
-    # a string inside a *_json argument is refused as it is decoded (sat_backend.core.json_arguments)
-    # and named by its argument; other strings by their field
-    named = message.startswith(what) or message.startswith("a string in ")
-    assert named and "XML does not allow" in message, message
-    assert SECRET not in message
 
 
 @pytest.fixture
@@ -104,3 +87,7 @@ def test_check_xml_strings_walks_any_json_value() -> None:
         deep = [deep]
     with pytest.raises(InvalidArgument, match="U\\+0007"):
         check_xml_strings(deep, "v")
+
+
+def refused(call: Callable[[], Awaitable[Any]], what: str) -> None:
+    refused_with(call, what, SECRET, json_argument_too=True)
