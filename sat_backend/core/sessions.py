@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.words.protocols.jabber.xmlstream import IQ
 from tx_xmpp.generic import FallbackHandler
 
 from sat_backend.core.exceptions import ProfileNotConnected, Timeout
@@ -29,6 +30,30 @@ SessionStarter = Callable[[XmppClient], Awaitable[None]]
 async def wait(deferred: Deferred[Any]) -> Any:
     """Await a Twisted Deferred from an asyncio task (house style rule 4)."""
     return await deferred.asFuture(asyncio.get_running_loop())
+
+
+def open_stream(client: XmppClient) -> Any:
+    """The client's stream, for sending a request on it: the one place that reads it.
+
+    A request built after the stream was lost (a background step still running when
+    the server went away) used to call ``IQ(None, …).send()`` and die on an
+    ``AttributeError`` with a traceback in the log; it is a typed error instead.
+
+    :raises ProfileNotConnected: the session is closed or not open yet.
+    """
+    stream = client.xmlstream
+    if stream is None or not client.is_connected:
+        raise ProfileNotConnected(f"profile {client.profile!r} is not connected")
+    return stream
+
+
+def new_iq(client: XmppClient, iq_type: str) -> IQ:
+    """An IQ of ``iq_type`` ("get"/"set") on the client's open stream; send it with
+    ``.send()`` before any ``await`` (the stream may be gone after one).
+
+    :raises ProfileNotConnected: see :func:`open_stream`.
+    """
+    return IQ(open_stream(client), iq_type)
 
 
 class SessionManager:

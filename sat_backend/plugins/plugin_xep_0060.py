@@ -29,6 +29,7 @@ from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stan
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
+from sat_backend.core.sessions import open_stream
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml_strings, payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
@@ -261,7 +262,7 @@ class Pubsub:
         request.recipient, request.nodeIdentifier = target, node or None
         for name, value in attributes.items():
             setattr(request, name, value)
-        answer: domish.Element = await self.ask(request.send(handler.xmlstream), f"{what} {node!r} on {target.full()}")
+        answer: domish.Element = await self.ask(request.send(open_stream(client)), f"{what} {node!r} on {target.full()}")
         return answer
 
     # bridge members ----------------------------------------------------------------------
