@@ -137,7 +137,7 @@ class SessionManager:
         if old is not None:
             await wait(old.disconnect())
         settings = await load_settings(self.host.params, profile)
-        client = XmppClient(profile, settings, self.reactor, self._on_state)
+        client = XmppClient(profile, settings, self.reactor, self._on_state, self.host.config.max_stanza_size)
         FallbackHandler().setHandlerParent(client)
         for factory in self.handler_factories:
             factory(client).setHandlerParent(client)
