@@ -13,6 +13,7 @@ from twisted.words.protocols.jabber.xmlstream import IQ
 from tx_xmpp.generic import FallbackHandler
 
 from sat_backend.core.exceptions import ProfileNotConnected, Timeout
+from sat_backend.core.im.background import settle
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import load_settings
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from sat_backend.core.host import Backend
 
 log = logging.getLogger(__name__)
+
+#: seconds :meth:`SessionManager.close` waits for a closed session's handlers to finish
+SETTLE_TIMEOUT = 10.0
 
 #: builds one handler for a new client stream
 HandlerFactory = Callable[[XmppClient], Any]
@@ -156,6 +160,15 @@ class SessionManager:
         client = self.clients.pop(profile, None)
         if client is not None:
             await wait(client.disconnect())
+
+    async def close(self, profile: str) -> None:
+        """Disconnect ``profile`` and let the work its handlers started finish (at most
+        :data:`SETTLE_TIMEOUT` s): before its deletion, so that little of it finds the
+        profile gone (what does is dropped, see :mod:`sat_backend.core.im.background`)."""
+        await self.disconnect(profile)
+        still_running = await settle(profile, SETTLE_TIMEOUT)
+        if still_running:
+            log.info("%s: %d handler task(s) still running after %g s", profile, still_running, SETTLE_TIMEOUT)
 
     async def disconnect_all(self) -> None:
         for profile in list(self.clients):

@@ -240,7 +240,7 @@ class PubsubCache:
     # synchronisation --------------------------------------------------------------------------------
 
     def _start_sync(self, profile: str, service: JID, node_name: str) -> None:
-        run_in_background(self.sync(profile, service, node_name), f"{profile}: sync of {node_name}")
+        run_in_background(self.sync(profile, service, node_name), f"{profile}: sync of {node_name}", profile)
 
     async def sync(self, profile: str, service: JID, node_name: str) -> PubsubNode:
         """Synchronise a node now (one sync at a time per node); returns the node row."""

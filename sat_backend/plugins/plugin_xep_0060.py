@@ -26,6 +26,7 @@ from tx_xmpp import data_form, pubsub
 from tx_xmpp.rsm import PubSubClient, RSMRequest
 
 from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stanza, Timeout
+from sat_backend.core.im.background import log_failure
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
@@ -416,8 +417,8 @@ class Pubsub:
                 for listener in self.event_listeners:
                     try:
                         await listener(batch)
-                    except Exception:  # noqa: BLE001 - the signals must still reach frontends
-                        log.exception("%s: pubsub event listener failed", profile)
+                    except Exception as exc:  # noqa: BLE001 - the signals must still reach frontends
+                        log_failure(f"{profile}: pubsub event listener", exc)
                 for event in batch:
                     if event.no_op:
                         continue

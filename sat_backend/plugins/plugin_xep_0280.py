@@ -46,7 +46,7 @@ class CarbonsHandler(XMPPHandler):  # type: ignore[misc]
     def connectionInitialized(self) -> None:
         for direction in ("received", "sent"):
             self.xmlstream.addObserver(f"/message/{direction}[@xmlns='{NS_CARBONS}']", self.on_carbon)
-        run_in_background(self.enable(), f"{self.client.profile}: enabling carbons")
+        run_in_background(self.enable(), f"{self.client.profile}: enabling carbons", self.client.profile)
 
     async def enable(self) -> None:
         try:
