@@ -7,32 +7,19 @@ the session was lost. Now the call answers ``InvalidArgument`` and the session s
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
 from sat_bridge import errors
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
-from tests.integration.xmpp_helpers import create_xmpp_profile, exchange
+from tests.integration.test_messaging import online  # noqa: F401 - fixture
+from tests.integration.xmpp_helpers import exchange
+
+__all__ = ["online"]
 
 #: the backend's default ``[xmpp] max_stanza_size``
 STANZA_LIMIT = 64 * 1024
-
-
-@pytest.fixture
-def online(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
-    client = backend.client
-    assert client is not None
-    recorder = SignalRecorder(client, "MessageNew")
-    for user in ("alice", "bob"):
-        create_xmpp_profile(client, fresh_prosody, user)
-        client.connect(user)
-    yield client, recorder
-    for user in ("alice", "bob"):
-        client.disconnect(user)
 
 
 def test_stanzas_too_large_for_the_server_are_refused_and_the_session_stays(
