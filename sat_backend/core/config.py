@@ -20,6 +20,13 @@ DB_FILE_NAME = "sat.db"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 #: characters of a bad value quoted in an error (the value may be anything)
 SHOWN_VALUE_LENGTH = 60
+#: ``[xmpp] max_stanza_size`` default, in bytes: the smallest limit common servers apply
+#: to what a client sends (ejabberd and jabberd2: 64 KiB; Prosody 0.12: 256 KiB) and
+#: past which they close the stream. A chat message is far smaller; larger content
+#: belongs in file transfer (XEP-0363). A user of a roomier server may raise it.
+DEFAULT_MAX_STANZA_SIZE = 64 * 1024
+#: the range accepted for ``max_stanza_size`` (Prosody refuses a limit under 10,000)
+STANZA_SIZE_RANGE = (10_000, 64 * 1024 * 1024)
 
 
 class ConfigError(Exception):
@@ -79,6 +86,9 @@ class Config:
     #: ``[xmpp] request_timeout``: seconds a request (IQ) waits for its answer before the
     #: bridge call fails with ``Timeout`` (a 1,000-item pubsub node takes ≈ 0.4 s here)
     request_timeout: float = 60.0
+    #: ``[xmpp] max_stanza_size``: bytes of the largest stanza we send (the server closes
+    #: the stream on a larger one); see :data:`DEFAULT_MAX_STANZA_SIZE`
+    max_stanza_size: int = DEFAULT_MAX_STANZA_SIZE
     #: where the config was read from (None: no file, defaults only)
     source: Path | None = None
 
@@ -148,6 +158,8 @@ def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
     config.plugins_disabled = _list_value(parser, "plugins", "disabled")
     config.pubsub_cache = _bool_value(parser, "pubsub", "cache", config.pubsub_cache, source)
     config.request_timeout = _positive_value(parser, "xmpp", "request_timeout", config.request_timeout, source)
+    config.max_stanza_size = _integer_value(parser, "xmpp", "max_stanza_size", config.max_stanza_size,
+                                            STANZA_SIZE_RANGE, source)
     return config
 
 
@@ -177,6 +189,21 @@ def _positive_value(parser: configparser.ConfigParser, section: str, key: str, d
         value = -1.0
     if not 0 < value <= 3600:
         raise _bad_value(source, section, key, raw, "a number of seconds, 0 < s <= 3600")
+    return value
+
+
+def _integer_value(parser: configparser.ConfigParser, section: str, key: str, default: int,
+                   bounds: tuple[int, int], source: Path) -> int:
+    raw = parser.get(section, key, fallback="").strip()
+    if not raw:
+        return default
+    low, high = bounds
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise _bad_value(source, section, key, raw, f"a whole number of bytes, {low} <= n <= {high}")
     return value
 
 

@@ -162,8 +162,10 @@ class Backend:
         await self.profiles.create(profile, jid, password, options_json)
 
     async def profile_delete(self, profile: str) -> None:
+        """Close the profile's session and let its handlers finish first: what they
+        would store for it afterwards is dropped, not an error."""
         if profile:
-            await self.sessions.disconnect(profile)
+            await self.sessions.close(profile)
         await self.profiles.delete(profile)
 
     async def connect(self, profile: str) -> bool:

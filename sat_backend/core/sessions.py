@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.words.protocols.jabber.xmlstream import IQ
 from tx_xmpp.generic import FallbackHandler
 
 from sat_backend.core.exceptions import ProfileNotConnected, Timeout
+from sat_backend.core.im.background import settle
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import load_settings
 
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
     from sat_backend.core.host import Backend
 
 log = logging.getLogger(__name__)
+
+#: seconds :meth:`SessionManager.close` waits for a closed session's handlers to finish
+SETTLE_TIMEOUT = 10.0
 
 #: builds one handler for a new client stream
 HandlerFactory = Callable[[XmppClient], Any]
@@ -29,6 +34,30 @@ SessionStarter = Callable[[XmppClient], Awaitable[None]]
 async def wait(deferred: Deferred[Any]) -> Any:
     """Await a Twisted Deferred from an asyncio task (house style rule 4)."""
     return await deferred.asFuture(asyncio.get_running_loop())
+
+
+def open_stream(client: XmppClient) -> Any:
+    """The client's stream, for sending a request on it: the one place that reads it.
+
+    A request built after the stream was lost (a background step still running when
+    the server went away) used to call ``IQ(None, …).send()`` and die on an
+    ``AttributeError`` with a traceback in the log; it is a typed error instead.
+
+    :raises ProfileNotConnected: the session is closed or not open yet.
+    """
+    stream = client.xmlstream
+    if stream is None or not client.is_connected:
+        raise ProfileNotConnected(f"profile {client.profile!r} is not connected")
+    return stream
+
+
+def new_iq(client: XmppClient, iq_type: str) -> IQ:
+    """An IQ of ``iq_type`` ("get"/"set") on the client's open stream; send it with
+    ``.send()`` before any ``await`` (the stream may be gone after one).
+
+    :raises ProfileNotConnected: see :func:`open_stream`.
+    """
+    return IQ(open_stream(client), iq_type)
 
 
 class SessionManager:
@@ -112,7 +141,7 @@ class SessionManager:
         if old is not None:
             await wait(old.disconnect())
         settings = await load_settings(self.host.params, profile)
-        client = XmppClient(profile, settings, self.reactor, self._on_state)
+        client = XmppClient(profile, settings, self.reactor, self._on_state, self.host.config.max_stanza_size)
         FallbackHandler().setHandlerParent(client)
         for factory in self.handler_factories:
             factory(client).setHandlerParent(client)
@@ -131,6 +160,15 @@ class SessionManager:
         client = self.clients.pop(profile, None)
         if client is not None:
             await wait(client.disconnect())
+
+    async def close(self, profile: str) -> None:
+        """Disconnect ``profile`` and let the work its handlers started finish (at most
+        :data:`SETTLE_TIMEOUT` s): before its deletion, so that little of it finds the
+        profile gone (what does is dropped, see :mod:`sat_backend.core.im.background`)."""
+        await self.disconnect(profile)
+        still_running = await settle(profile, SETTLE_TIMEOUT)
+        if still_running:
+            log.info("%s: %d handler task(s) still running after %g s", profile, still_running, SETTLE_TIMEOUT)
 
     async def disconnect_all(self) -> None:
         for profile in list(self.clients):

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import raiseload
+from sqlalchemy.orm.exc import StaleDataError
 
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
 from sat_backend.core.private_files import make_private, make_private_dir
@@ -144,15 +145,19 @@ class Storage:
         if self._sessions is None:
             raise Database("storage is not initialised")
         wrote = False
+        generation = self._profile_ids_generation
         try:
             async with self._sessions() as session, session.begin():
                 yield session
                 wrote = bool(session.new or session.dirty or session.deleted)
         except BridgeError:
             raise
-        except IntegrityError as exc:
-            raise Conflict(f"storage conflict: {_describe(exc)}") from exc
         except SQLAlchemyError as exc:
+            if generation != self._profile_ids_generation and _lost_its_rows(exc):
+                # a handler still storing for a profile deleted meanwhile: not a storage fault
+                raise ProfileUnknown("the profile was deleted while this was being stored") from None
+            if isinstance(exc, IntegrityError):
+                raise Conflict(f"storage conflict: {_describe(exc)}") from exc
             if is_disk_full(exc):
                 self.disk.write_failed(_describe(exc))
                 raise Database(f"the disk holding the database is full: {_describe(exc)}") from exc
@@ -399,6 +404,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # commits on a power cut, for several times fewer fsyncs than FULL
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+#: SQLSTATE of a foreign key violation (PostgreSQL)
+_FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _lost_its_rows(exc: SQLAlchemyError) -> bool:
+    """Whether the error is what a row deleted under the transaction causes: an insert
+    referring to it (a foreign key violation) or an update finding it gone."""
+    if isinstance(exc, StaleDataError):
+        return True
+    if not isinstance(exc, IntegrityError):
+        return False
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return code == _FOREIGN_KEY_VIOLATION or "FOREIGN KEY constraint failed" in str(original)
 
 
 def _describe(exc: BaseException) -> str:

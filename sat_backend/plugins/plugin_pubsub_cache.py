@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.protocols.jabber.xmlstream import IQ
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, Network, NotSupported, ProfileNotConnected
@@ -37,7 +36,7 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.result_set import page_bounds, page_locally
-from sat_backend.core.sessions import wait
+from sat_backend.core.sessions import new_iq, wait
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
@@ -241,7 +240,7 @@ class PubsubCache:
     # synchronisation --------------------------------------------------------------------------------
 
     def _start_sync(self, profile: str, service: JID, node_name: str) -> None:
-        run_in_background(self.sync(profile, service, node_name), f"{profile}: sync of {node_name}")
+        run_in_background(self.sync(profile, service, node_name), f"{profile}: sync of {node_name}", profile)
 
     async def sync(self, profile: str, service: JID, node_name: str) -> PubsubNode:
         """Synchronise a node now (one sync at a time per node); returns the node row."""
@@ -348,7 +347,7 @@ class PubsubCache:
 
     async def list_item_ids(self, client: XmppClient, service: JID, node_name: str) -> list[str]:
         """Every item id of the node, from disco#items on the node (XEP-0060 §5.5)."""
-        iq = IQ(client.xmlstream, "get")
+        iq = new_iq(client, "get")
         iq["to"] = service.full()
         iq.addElement((NS_DISCO_ITEMS, "query"))["node"] = node_name
         answer = await self.pubsub.ask(iq.send(), f"listing the items of {node_name!r}")

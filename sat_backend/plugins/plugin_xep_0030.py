@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.protocols.jabber.xmlstream import IQ, toResponse
+from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import Stanza, Timeout
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.sessions import new_iq
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -121,7 +122,7 @@ class DiscoHandler(XMPPHandler):  # type: ignore[misc]
         self.send(response)
 
     async def query_info(self, entity: JID, node: str | None = None) -> DiscoInfo:
-        iq = IQ(self.xmlstream, "get")
+        iq = new_iq(self.client, "get")
         iq["to"] = entity.full()
         query = iq.addElement((NS_DISCO_INFO, "query"))
         if node:

@@ -26,9 +26,11 @@ from tx_xmpp import data_form, pubsub
 from tx_xmpp.rsm import PubSubClient, RSMRequest
 
 from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stanza, Timeout
+from sat_backend.core.im.background import log_failure
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.result_set import page_locally
+from sat_backend.core.sessions import open_stream
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml_strings, payload_element
 from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
@@ -261,7 +263,7 @@ class Pubsub:
         request.recipient, request.nodeIdentifier = target, node or None
         for name, value in attributes.items():
             setattr(request, name, value)
-        answer: domish.Element = await self.ask(request.send(handler.xmlstream), f"{what} {node!r} on {target.full()}")
+        answer: domish.Element = await self.ask(request.send(open_stream(client)), f"{what} {node!r} on {target.full()}")
         return answer
 
     # bridge members ----------------------------------------------------------------------
@@ -415,8 +417,8 @@ class Pubsub:
                 for listener in self.event_listeners:
                     try:
                         await listener(batch)
-                    except Exception:  # noqa: BLE001 - the signals must still reach frontends
-                        log.exception("%s: pubsub event listener failed", profile)
+                    except Exception as exc:  # noqa: BLE001 - the signals must still reach frontends
+                        log_failure(f"{profile}: pubsub event listener", exc)
                 for event in batch:
                     if event.no_op:
                         continue

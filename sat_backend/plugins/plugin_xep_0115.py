@@ -94,7 +94,8 @@ class EntityCapabilities:
         if not ver or not node:
             return
         self.entity_ver[(client.profile, sender)] = ver
-        run_in_background(self.learn(client, JID(sender), node, ver), f"{client.profile}: capabilities of {sender}")
+        run_in_background(self.learn(client, JID(sender), node, ver), f"{client.profile}: capabilities of {sender}",
+                          client.profile)
 
     async def learn(self, client: XmppClient, entity: JID, node: str, ver: str) -> None:
         if ver in self._in_progress or await self.host.storage.get_private(PRIVATE_NAMESPACE, ver) is not None:

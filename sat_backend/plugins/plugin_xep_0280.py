@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from twisted.words.protocols.jabber.xmlstream import IQ
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import parse_forwarded
+from sat_backend.core.sessions import new_iq
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -46,12 +46,12 @@ class CarbonsHandler(XMPPHandler):  # type: ignore[misc]
     def connectionInitialized(self) -> None:
         for direction in ("received", "sent"):
             self.xmlstream.addObserver(f"/message/{direction}[@xmlns='{NS_CARBONS}']", self.on_carbon)
-        run_in_background(self.enable(), f"{self.client.profile}: enabling carbons")
+        run_in_background(self.enable(), f"{self.client.profile}: enabling carbons", self.client.profile)
 
     async def enable(self) -> None:
-        iq = IQ(self.xmlstream, "set")
-        iq.addElement((NS_CARBONS, "enable"))
         try:
+            iq = new_iq(self.client, "set")
+            iq.addElement((NS_CARBONS, "enable"))
             await self.plugin.host.sessions.answer(iq.send())
         except Exception as exc:  # noqa: BLE001 - a server without carbons is not an error
             log.info("%s: carbons not available: %s", self.client.profile, exc)

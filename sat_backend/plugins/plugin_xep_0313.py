@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber import error
-from twisted.words.protocols.jabber.xmlstream import IQ
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
@@ -32,6 +31,7 @@ from sat_backend.core.exceptions import Database
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, parse_forwarded
 from sat_backend.core.im.messaging import RECEIVED_NOT_STORED_TRIGGER, RECEIVED_STORED_TRIGGER
+from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.mam_position import ArchivePosition
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
 
     def connectionInitialized(self) -> None:
         self.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", self.on_result)
-        run_in_background(self.plugin.catch_up(self), f"{self.client.profile}: archive catch-up")
+        run_in_background(self.plugin.catch_up(self), f"{self.client.profile}: archive catch-up", self.client.profile)
 
     def on_result(self, element: domish.Element) -> None:
         own_bare = self.client.jid.userhost()
@@ -108,7 +108,7 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
         :raises ArchiveGone: the server does not know ``after`` any more.
         """
         query_id = uuid.uuid4().hex
-        iq = IQ(self.xmlstream, "set")
+        iq = new_iq(self.client, "set")
         query = iq.addElement((NS_MAM, "query"))
         query["queryid"] = query_id
         rsm = query.addElement((NS_RSM, "set"))

@@ -51,7 +51,8 @@ class ReconnectHandler(XMPPHandler):  # type: ignore[misc]
 
     def connectionInitialized(self) -> None:
         """In the background: ``Connect`` does not wait for the check."""
-        run_in_background(self.check.check_profile(self.client), f"{self.client.profile}: pubsub cache check")
+        run_in_background(self.check.check_profile(self.client), f"{self.client.profile}: pubsub cache check",
+                          self.client.profile)
 
 
 class ReconnectCheck:

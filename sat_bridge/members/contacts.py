@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import JID_LENGTH, PROFILE
+from sat_bridge.members.core import JID_LENGTH, NAME_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method, Signal
 
 CONTACT_JID = Arg("jid", "s", "the contact's bare JID", max_length=JID_LENGTH)
@@ -11,7 +11,7 @@ ATTRIBUTES = Arg(
     '``name``, ``subscription`` (``none``/``to``/``from``/``both``), ``ask`` (``subscribe`` '
     'while our request is pending, else ``""``)',
 )
-GROUPS = Arg("groups", "as", "roster groups")
+GROUPS = Arg("groups", "as", "roster groups", max_length=NAME_LENGTH)
 STATUSES = Arg("statuses", "a{ss}", 'status texts by language, ``""`` = no xml:lang', content=True)
 SHOW_VALUES = '``""`` (available), ``away``, ``chat``, ``dnd``, ``xa``, or ``unavailable``'
 
@@ -28,7 +28,7 @@ CONTACT_MEMBERS: tuple[Member, ...] = (
     ),
     Method(
         "ContactUpdate", "core",
-        (CONTACT_JID, Arg("name", "s", 'display name (``""`` = none)'), GROUPS, PROFILE), "",
+        (CONTACT_JID, Arg("name", "s", 'display name (``""`` = none)', max_length=NAME_LENGTH), GROUPS, PROFILE), "",
         "Change a contact's name and groups. ``NotFound`` if not in the roster; "
         "``InvalidArgument`` for a name or group holding a character XML 1.0 forbids.",
     ),

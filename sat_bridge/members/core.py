@@ -11,6 +11,12 @@ from sat_bridge.spec import Arg, Member, Method, Signal
 #: profile names as the backend allows them, JIDs as RFC 7622 §3.1 does (3 × 1023 + 2)
 PROFILE_NAME_LENGTH = 64
 JID_LENGTH = 3071
+#: identifiers that go into stanzas next to a JID (pubsub node names, item ids,
+#: subscription ids): no XEP bounds them, a JID's bound is generous for any real one and
+#: keeps a stanza of a few of them far under a server's stanza limit
+IDENTIFIER_LENGTH = JID_LENGTH
+#: names people give (roster names and groups, nicknames): one JID part's bound (RFC 7622 §3.3)
+NAME_LENGTH = 1023
 
 PROFILE = Arg("profile", "s", 'profile name; "" means the default profile', max_length=PROFILE_NAME_LENGTH)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import JID_LENGTH, PROFILE
+from sat_bridge.members.core import IDENTIFIER_LENGTH, JID_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method
 
 BLOG_SERVICE = Arg("service", "s", '``""`` = the profile\'s own PEP service', max_length=JID_LENGTH)
-BLOG_NODE = Arg("node", "s", '``""`` = ``urn:xmpp:microblog:0``')
+BLOG_NODE = Arg("node", "s", '``""`` = ``urn:xmpp:microblog:0``', max_length=IDENTIFIER_LENGTH)
 
 MICROBLOG_MEMBERS: tuple[Member, ...] = (
     Method("MbSend", "plugin",
@@ -18,13 +18,13 @@ MICROBLOG_MEMBERS: tuple[Member, ...] = (
                 "existing node)", content=True), PROFILE),
            "s", "Publish a blog post (an Atom entry).", out_doc="item id"),
     Method("MbGet", "plugin",
-           (BLOG_SERVICE, BLOG_NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these"),
+           (BLOG_SERVICE, BLOG_NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these", max_length=IDENTIFIER_LENGTH),
             Arg("extra_json", "s", "as PsItemsGet"), PROFILE),
            "s",
            'Blog posts as JSON ``{"items": [{"item_id", "id", "title", "content", "content_xhtml"?, '
            '"author" {"name", "uri", "jid"}?, "published", "updated" (RFC 3339, "" if missing or invalid), '
            '"tags", "comments"?, "comments_service"?, "comments_node"?}], "rsm", "complete", "cached"}``; '
            'items that are not Atom entries are skipped (and logged).'),
-    Method("MbRetract", "plugin", (BLOG_SERVICE, BLOG_NODE, Arg("item_id", "s", "post to delete"), PROFILE),
+    Method("MbRetract", "plugin", (BLOG_SERVICE, BLOG_NODE, Arg("item_id", "s", "post to delete", max_length=IDENTIFIER_LENGTH), PROFILE),
            "", "Delete a blog post."),
 )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import JID_LENGTH, PROFILE
+from sat_bridge.members.core import IDENTIFIER_LENGTH, JID_LENGTH, PROFILE
 from sat_bridge.spec import Arg, Member, Method, Signal
 
 SERVICE = Arg("service", "s", 'pubsub service JID; ``""`` = the profile\'s own PEP service', max_length=JID_LENGTH)
-NODE = Arg("node", "s", "node name")
-ITEM_ID = Arg("item_id", "s", 'item id (``""`` = let the service choose)')
+NODE = Arg("node", "s", "node name", max_length=IDENTIFIER_LENGTH)
+ITEM_ID = Arg("item_id", "s", 'item id (``""`` = let the service choose)', max_length=IDENTIFIER_LENGTH)
 #: an item payload as the backend bounds it (sat_backend.core.xml_payloads.MAX_PAYLOAD_BYTES)
 PAYLOAD_LENGTH = 1_000_000
 #: the node of a listing that may cover the whole service
-ANY_NODE = Arg("node", "s", 'node name; ``""`` = every node of the service')
+ANY_NODE = Arg("node", "s", 'node name; ``""`` = every node of the service', max_length=IDENTIFIER_LENGTH)
 
 #: XEP-0060 §8 owner use cases, then the entity's own subscriptions and affiliations (§5.6, §5.7)
 PUBSUB_OWNER_MEMBERS: tuple[Member, ...] = (
@@ -48,7 +48,7 @@ PUBSUB_OWNER_MEMBERS: tuple[Member, ...] = (
 
 PUBSUB_MEMBERS: tuple[Member, ...] = (
     Method("PsNodeCreate", "plugin",
-           (SERVICE, Arg("node", "s", '``""`` = instant node (the service names it)'),
+           (SERVICE, Arg("node", "s", '``""`` = instant node (the service names it)', max_length=IDENTIFIER_LENGTH),
             Arg("options_json", "s", "node configuration, JSON object of ``pubsub#…`` fields"), PROFILE),
            "s", "Create a node.", out_doc="name of the created node"),
     Method("PsNodeDelete", "plugin", (SERVICE, NODE, PROFILE), "", "Delete a node and its items."),
@@ -60,8 +60,8 @@ PUBSUB_MEMBERS: tuple[Member, ...] = (
            "s", "Publish an item.", out_doc="id of the published item"),
     Method("PsItemsGet", "plugin",
            (SERVICE, NODE, Arg("max_items", "i", "0 = no limit given"),
-            Arg("item_ids", "as", "only these items (empty = all)"),
-            Arg("sub_id", "s", 'subscription id (``""`` = none)'),
+            Arg("item_ids", "as", "only these items (empty = all)", max_length=IDENTIFIER_LENGTH),
+            Arg("sub_id", "s", 'subscription id (``""`` = none)', max_length=IDENTIFIER_LENGTH),
             Arg("extra_json", "s",
                 "JSON object: ``rsm_max`` (default 10 when another ``rsm_*`` key is given; 0 = the count "
                 "only), at most one of ``rsm_after``, ``rsm_before``, ``rsm_index``; "
@@ -76,7 +76,7 @@ PUBSUB_MEMBERS: tuple[Member, ...] = (
            "or ``max_items``, without a result set) is paged here, as the cache pages; if it cut its answer "
            "to ``max_items``, ``index`` and ``count`` are left out and the answer is not complete."),
     Method("PsItemRetract", "plugin",
-           (SERVICE, NODE, Arg("item_id", "s", "item to retract"),
+           (SERVICE, NODE, Arg("item_id", "s", "item to retract", max_length=IDENTIFIER_LENGTH),
             Arg("notify", "b", "ask the service to notify subscribers"), PROFILE),
            "", "Retract (delete) an item."),
     Method("PsSubscribe", "plugin",

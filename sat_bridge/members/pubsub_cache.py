@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sat_bridge.members.core import PROFILE
+from sat_bridge.members.core import IDENTIFIER_LENGTH, PROFILE
 from sat_bridge.members.pubsub import NODE, SERVICE
 from sat_bridge.spec import Arg, Member, Method, Signal
 
 PUBSUB_CACHE_MEMBERS: tuple[Member, ...] = (
     Method("PsCacheGet", "plugin",
-           (SERVICE, NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these (empty = all)"),
-            Arg("sub_id", "s", "ignored (kept for the PsItemsGet shape)"),
+           (SERVICE, NODE, Arg("max_items", "i", "0 = all"), Arg("item_ids", "as", "only these (empty = all)", max_length=IDENTIFIER_LENGTH),
+            Arg("sub_id", "s", "ignored (kept for the PsItemsGet shape)", max_length=IDENTIFIER_LENGTH),
             Arg("extra_json", "s", "as PsItemsGet: rsm_max/after/before/index, order_by"), PROFILE),
            "s", "As ``PsItemsGet``, from the database only; ``NotFound`` if the node is not cached."),
     Method("PsCacheSync", "plugin", (SERVICE, NODE, PROFILE), "",

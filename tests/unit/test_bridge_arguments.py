@@ -12,7 +12,7 @@ import pytest
 
 from sat_bridge import arguments, errors
 from sat_bridge.embedded import EmbeddedBridge
-from sat_bridge.spec import Arg, Method
+from sat_bridge.spec import Arg, Method, full_spec
 
 SEND = Method(
     "Send", "plugin",
@@ -122,3 +122,25 @@ def test_failed_calls_log_arguments_cut_and_without_secrets_nor_text(caplog: pyt
     assert "dear diary" not in logged and "hunter2" not in logged
     assert long_tag not in logged and "more characters" in logged
     assert max(len(line) for line in logged.splitlines()) < 600
+
+
+@pytest.mark.parametrize(("member", "argument", "bound"), [
+    ("PsNodeCreate", "node", 3071), ("PsItemSend", "item_id", 3071), ("PsItemsGet", "item_ids", 3071),
+    ("PsItemsGet", "sub_id", 3071), ("PsItemRetract", "item_id", 3071), ("PsSubscriptionsGet", "node", 3071),
+    ("MbGet", "node", 3071), ("MbRetract", "item_id", 3071), ("PsCacheGet", "item_ids", 3071),
+    ("DiscoInfos", "node", 3071), ("ContactUpdate", "name", 1023), ("ContactUpdate", "groups", 1023),
+])
+def test_identifiers_and_names_have_a_tight_bound(member: str, argument: str, bound: int) -> None:
+    """Identifiers and names go into stanzas by the dozen: a JID's bound (or a JID
+    part's for names), far under the 256 KiB default, keeps their stanza small."""
+    method = full_spec()[member]
+    assert isinstance(method, Method)
+    (spec_arg,) = [arg for arg in method.args if arg.name == argument]
+    assert spec_arg.max_length == bound
+    args: list[Any] = ["" if arg.signature == "s" else [] if arg.signature == "as" else 0 for arg in method.args]
+    position = method.args.index(spec_arg)
+    args[position] = ["n" * (bound + 1)] if spec_arg.signature == "as" else "n" * (bound + 1)
+    with pytest.raises(errors.InvalidArgument, match=f"longer than {bound} characters"):
+        arguments.check_arguments(method, tuple(args))
+    args[position] = ["n" * bound] if spec_arg.signature == "as" else "n" * bound
+    arguments.check_arguments(method, tuple(args))

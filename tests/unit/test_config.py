@@ -72,6 +72,18 @@ def test_request_timeout(xdg: Path) -> None:
         assert f"{path}: [xmpp] request_timeout = {bad!r}" in str(raised.value)
 
 
+def test_max_stanza_size(xdg: Path) -> None:
+    path = xdg / "c.conf"
+    assert load_config(None).max_stanza_size == 64 * 1024
+    path.write_text("[xmpp]\nmax_stanza_size = 262144\n")
+    assert load_config(path).max_stanza_size == 262144
+    for bad in ("0", "9999", "64k", "1e6", "\u00b2", str(2**40)):
+        path.write_text(f"[xmpp]\nmax_stanza_size = {bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="expected a whole number of bytes") as raised:
+            load_config(path)
+        assert f"{path}: [xmpp] max_stanza_size = {bad!r}" in str(raised.value)
+
+
 def test_explicit_database_url_wins(xdg: Path) -> None:
     path = xdg / "c.conf"
     path.write_text("[storage]\ndatabase_url = postgresql+asyncpg://u@localhost/sat\n")
@@ -134,5 +146,7 @@ def test_the_shipped_sample_loads_as_the_defaults() -> None:
     sample = Path(__file__).resolve().parents[2] / "data" / "sat.conf.sample"
     loaded = load_config(sample)
     defaults = load_config(None)
-    assert (loaded.log_level, loaded.log_file, loaded.database_url, loaded.request_timeout, loaded.pubsub_cache) == (
-        defaults.log_level, defaults.log_file, defaults.database_url, defaults.request_timeout, defaults.pubsub_cache)
+    assert (loaded.log_level, loaded.log_file, loaded.database_url, loaded.request_timeout, loaded.pubsub_cache,
+            loaded.max_stanza_size) == (
+        defaults.log_level, defaults.log_file, defaults.database_url, defaults.request_timeout, defaults.pubsub_cache,
+        defaults.max_stanza_size)

@@ -19,7 +19,7 @@ from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import ConnectionSettings
-from sat_backend.core.xmpp.stream import DtdRefused, UnsendableStanza, XmlStream
+from sat_backend.core.xmpp.stream import DtdRefused, StanzaTooLarge, UnsendableStanza, XmlStream
 from sat_bridge.errors import InvalidArgument
 
 STREAM_HEADER = (b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
@@ -135,3 +135,54 @@ def test_an_unsendable_stanza_queued_while_offline_does_not_break_the_next_sessi
     client._authd(stream)
     assert b"queued and fine" in transport.value() and b"bell" not in transport.value()
     assert client.is_connected and handler.initialised and client._packetQueue == []
+
+
+def message_with_body(body: str) -> domish.Element:
+    message = domish.Element(("jabber:client", "message"))
+    message["type"] = "chat"
+    message.addElement("body", content=body)
+    return message
+
+
+def test_a_stanza_over_the_size_limit_is_refused_not_written(caplog: pytest.LogCaptureFixture) -> None:
+    """Measured in UTF-8 bytes as written: 30,000 'é' are 60,000 bytes, over 50,000."""
+    stream, transport, errors = connected(XmlStream)
+    stream.max_stanza_size = 50_000
+    with caplog.at_level(logging.WARNING), pytest.raises(StanzaTooLarge) as refused:
+        stream.send(message_with_body("secret " + "é" * 30_000))
+    assert isinstance(refused.value, UnsendableStanza) and isinstance(refused.value, InvalidArgument)
+    assert "too large for the server" in str(refused.value) and "limit 50000 bytes" in str(refused.value)
+    assert "<message type='chat'> body" in str(refused.value) and "secret" not in str(refused.value)
+    assert transport.value() == b"" and not transport.disconnecting and not errors
+    (record,) = [r for r in caplog.records if r.name == "sat_backend.core.xmpp.stream"]
+    assert "<message type='chat'> body" in record.getMessage() and "secret" not in record.getMessage()
+    # the stream goes on: a stanza just under the limit is written whole
+    stream.send(message_with_body("é" * 24_900))
+    assert 49_800 < len(transport.value()) <= 50_000
+
+
+def test_the_default_limit_and_the_clients_own() -> None:
+    stream, transport, _ = connected(XmlStream)
+    assert stream.max_stanza_size == 64 * 1024
+    with pytest.raises(StanzaTooLarge):
+        stream.send(message_with_body("x" * 64 * 1024))
+    settings = ConnectionSettings(JID("alice@localhost"), "secret", "127.0.0.1", 5222, "none", None)
+    client = XmppClient("alice", settings, MemoryReactorClock(), lambda *_: None, max_stanza_size=20_000)
+    assert client.factory.buildProtocol(None).max_stanza_size == 20_000
+
+
+def test_twisteds_own_stream_would_write_any_size() -> None:
+    """The control: Twisted writes it, and the server closes the stream on it."""
+    stream, transport, _ = connected(jabber_xmlstream.XmlStream)
+    stream.send(message_with_body("x" * 300_000))
+    assert len(transport.value()) > 300_000
+
+
+def test_a_refused_request_leaves_no_pending_answer() -> None:
+    stream, transport, _ = connected(XmlStream)
+    stream.max_stanza_size = 10_000
+    iq = jabber_xmlstream.IQ(stream, "get")
+    iq.addElement(("urn:example", "query"), content="q" * 20_000)
+    with pytest.raises(StanzaTooLarge):
+        iq.send()
+    assert stream.iqDeferreds == {} and transport.value() == b""

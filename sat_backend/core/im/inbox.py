@@ -15,7 +15,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-from sat_backend.core.im.background import run_in_background
+from sat_backend.core.exceptions import ProfileUnknown
+from sat_backend.core.im.background import log_failure, run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,19 @@ class Inbox(Generic[Item]):
 
     :param handle: stores one item; its exceptions are logged and the next item goes on.
     :param refuse: called for an item refused because the inbox is full.
-    :param what: names the inbox in log lines (the profile).
+    :param what: names the inbox in log lines.
+    :param profile: the profile it stores for: its deletion waits for the drain
+        (:func:`~sat_backend.core.im.background.settle`) and ends it.
     """
 
     def __init__(
         self, handle: Callable[[Item], Awaitable[None]], refuse: Callable[[Item], Coroutine[Any, Any, None]], what: str,
-        max_pending: int = MAX_PENDING,
+        max_pending: int = MAX_PENDING, profile: str | None = None,
     ) -> None:
         self._handle = handle
         self._refuse = refuse
         self._what = what
+        self._profile = profile
         self._max_pending = max_pending
         self._pending: deque[Item] = deque()
         self._draining = False
@@ -54,13 +58,13 @@ class Inbox(Generic[Item]):
                 self._overflowing = True
                 log.warning("%s: %d received messages wait to be stored; more are left to the archive catch-up",
                             self._what, len(self._pending))
-            run_in_background(self._refuse(item), f"{self._what}: refusing a message")
+            run_in_background(self._refuse(item), f"{self._what}: refusing a message", self._profile)
             return
         self._overflowing = False
         self._pending.append(item)
         if not self._draining:
             self._draining = True
-            run_in_background(self._drain(), f"{self._what}: storing received messages")
+            run_in_background(self._drain(), f"{self._what}: storing received messages", self._profile)
 
     async def _drain(self) -> None:
         try:
@@ -68,6 +72,9 @@ class Inbox(Generic[Item]):
                 item = self._pending.popleft()
                 try:
                     await self._handle(item)
+                except ProfileUnknown as exc:  # deleted meanwhile: what waits is dropped with it
+                    self._pending.clear()
+                    log_failure(f"{self._what}: storing received messages", exc)
                 except Exception:  # noqa: BLE001 - one bad message must not stop the others
                     log.exception("%s: failed to handle a received message", self._what)
         finally:

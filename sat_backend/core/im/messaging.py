@@ -63,7 +63,7 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
     def on_message_element(self, element: domish.Element) -> None:
         if element.getAttribute("type") == "error":
             run_in_background(self.messaging.delivery_errors.receive(self.client, element),
-                              f"{self.client.profile}: recording a delivery error")
+                              f"{self.client.profile}: recording a delivery error", self.client.profile)
             return
         self.messaging.receive(
             self.client,
@@ -100,7 +100,7 @@ class Messaging:
     def _inbox(self, profile: str) -> Inbox[tuple[XmppClient, ChatMessage]]:
         inbox = self._inboxes.get(profile)
         if inbox is None:
-            inbox = self._inboxes[profile] = Inbox(self._store_received, self._not_stored, profile)
+            inbox = self._inboxes[profile] = Inbox(self._store_received, self._not_stored, profile, profile=profile)
         return inbox
 
     async def _store_received(self, received: tuple[XmppClient, ChatMessage]) -> None:

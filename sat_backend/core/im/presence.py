@@ -67,7 +67,7 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
     def subscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:
             run_in_background(self.service.on_subscribe_request(self, presence.sender.userhostJID()),
-                              f"{self.client.profile}: subscription request")
+                              f"{self.client.profile}: subscription request", self.client.profile)
 
     def unsubscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:  # a request withdrawn: nothing left to answer

@@ -60,10 +60,12 @@ class RosterHandler(RosterClientProtocol):  # type: ignore[misc]
         self.client = client
 
     def setReceived(self, request: RosterRequest) -> Any:
-        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version))
+        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version),
+                           self.client.profile)
 
     def removeReceived(self, request: RosterRequest) -> Any:
-        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version))
+        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version),
+                           self.client.profile)
 
 
 class RosterService:

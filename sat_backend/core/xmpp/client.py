@@ -22,6 +22,7 @@ from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import StreamManager
 
+from sat_backend.core.config import DEFAULT_MAX_STANZA_SIZE
 from sat_backend.core.exceptions import AuthFailed, BridgeError, Network, ProfileNotConnected, Timeout
 from sat_backend.core.xmpp.backoff import Backoff
 from sat_backend.core.xmpp.sasl import SaslInitializer
@@ -77,7 +78,8 @@ class XmppClient(StreamManager):  # type: ignore[misc]
     _packetQueue: list[Any]
 
     def __init__(
-        self, profile: str, settings: ConnectionSettings, reactor: Any, on_state: StateListener
+        self, profile: str, settings: ConnectionSettings, reactor: Any, on_state: StateListener,
+        max_stanza_size: int = DEFAULT_MAX_STANZA_SIZE,
     ) -> None:
         self.profile = profile
         self.settings = settings
@@ -91,6 +93,7 @@ class XmppClient(StreamManager):  # type: ignore[misc]
         )
         factory = xmlstream.XmlStreamFactory(self.authenticator)
         factory.protocol = XmlStream  # refuses DTDs: no entity expansion from the network
+        factory.kwargs = {"max_stanza_size": max_stanza_size}  # nor sends what the server refuses
         super().__init__(factory, reactor)
         factory.addBootstrap(xmlstream.STREAM_ERROR_EVENT, self._on_stream_error)
         self.backoff = Backoff()
