@@ -24,7 +24,8 @@ MICROBLOG_MEMBERS: tuple[Member, ...] = (
            'Blog posts as JSON ``{"items": [{"item_id", "id", "title", "content", "content_xhtml"?, '
            '"author" {"name", "uri", "jid"}?, "published", "updated" (RFC 3339, "" if missing or invalid), '
            '"tags", "comments"?, "comments_service"?, "comments_node"?}], "rsm", "complete", "cached"}``; '
-           'items that are not Atom entries are skipped (and logged).'),
+           'items that are not Atom entries, or nested deeper than 256 levels, are skipped (and logged); '
+           'a blog node that does not exist (a contact who never published) is an empty blog.'),
     Method("MbRetract", "plugin", (BLOG_SERVICE, BLOG_NODE, Arg("item_id", "s", "post to delete", max_length=IDENTIFIER_LENGTH), PROFILE),
            "", "Delete a blog post."),
 )
