@@ -81,7 +81,6 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
 
     def connectionInitialized(self) -> None:
         self.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", self.on_result)
-        run_in_background(self.plugin.catch_up(self), f"{self.client.profile}: archive catch-up", self.client.profile)
 
     def on_result(self, element: domish.Element) -> None:
         own_bare = self.client.jid.userhost()
@@ -147,6 +146,8 @@ class MessageArchive:
 
     async def initialise(self) -> None:
         self.host.sessions.add_handler_factory(self._make_handler)
+        # after the core's roster-then-presence starter: see _start_catch_up
+        self.host.sessions.add_session_starter(self._start_catch_up)
         self.host.bridge.register_method("MamGapsGet", self.gaps_get)
         self.host.triggers.add(RECEIVED_STORED_TRIGGER, self._on_live_stored)
         self.host.triggers.add(RECEIVED_NOT_STORED_TRIGGER, self._on_not_stored)
@@ -161,6 +162,19 @@ class MessageArchive:
     def _make_handler(self, client: XmppClient) -> MamHandler:
         handler = self._handlers[client.profile] = MamHandler(self, client)
         return handler
+
+    async def _start_catch_up(self, client: XmppClient) -> None:
+        """Session starter: catch up in the background once our initial presence is sent.
+
+        Not before it: a message that reaches the server between an archive query and our
+        presence finds no available resource, so it is kept offline, and Prosody does not
+        deliver offline messages to a session that already queried its archive; the
+        catch-up being over, it was missed until the next login. Once the presence is
+        sent, a message is either archived before the query (fetched) or delivered live.
+        """
+        handler = self._handlers.get(client.profile)
+        if handler is not None:
+            run_in_background(self.catch_up(handler), f"{client.profile}: archive catch-up", client.profile)
 
     async def position(self, profile: str) -> ArchivePosition:
         position = self._positions.get(profile)
