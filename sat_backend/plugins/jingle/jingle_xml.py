@@ -15,6 +15,7 @@ SDP never reorders anything: a video-first offer stays video-first.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from twisted.words.xish import domish
 
@@ -72,7 +73,8 @@ def build_jingle_children(session: SessionDescription, author: Role, creator: Ro
         content["creator"] = creator
         content["name"] = media.mid
         content["senders"] = senders_of(media.direction, author)
-        content.addChild(build_description(media, author))
+        mixed = media.extmap_allow_mixed or session.extmap_allow_mixed  # said once for all, or per media
+        content.addChild(build_description(replace(media, extmap_allow_mixed=mixed), author))
         content.addChild(build_transport(media.transport.over(session.transport), media.candidates, media.mid))
         elements.append(content)
     return elements

@@ -43,11 +43,13 @@ _UINT32 = 4_294_967_295
 
 
 def build_description(media: Media, author: Role) -> domish.Element:
-    """``<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='…'/>`` for ``media``."""
+    """``<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='…'/>`` for ``media``.
+
+    Children come in the order of the XEPs' examples (the order of different elements is
+    free): media-wide feedback and header extensions, payload types, sources, rtcp-mux.
+    """
     description = domish.Element((NS_JINGLE_RTP, "description"))
     description["media"] = media.kind
-    for payload in media.payload_types:
-        description.addChild(_payload_type(payload))
     _add_feedback(description, media.feedback, media.trr_int)
     for extension in media.header_extensions:
         element = description.addElement((NS_JINGLE_RTP_HDREXT, "rtp-hdrext"))
@@ -58,6 +60,8 @@ def build_description(media: Media, author: Role) -> domish.Element:
         _add_parameters(element, NS_JINGLE_RTP_HDREXT, extension.parameters)
     if media.extmap_allow_mixed:
         description.addElement((NS_JINGLE_RTP_HDREXT, "extmap-allow-mixed"))
+    for payload in media.payload_types:
+        description.addChild(_payload_type(payload))
     for group in media.source_groups:
         element = description.addElement((NS_JINGLE_SSMA, "ssrc-group"))
         element["semantics"] = group.semantics
