@@ -318,3 +318,36 @@ def test_forbidden_character_set_on_an_element() -> None:
     parameter = next(next(description.elements("urn:xmpp:jingle:apps:rtp:ssma:0", "source")).elements())
     parameter["value"] = "s3cret\x07"
     refused(element, "Jingle content 1:", "U+0007")
+
+
+def walk(element: domish.Element) -> list[domish.Element]:
+    found, stack = [], [element]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(current.elements())
+    return found
+
+
+@pytest.mark.parametrize("change", ["removed", "emptied", "not a number"])
+def test_every_attribute_changed_is_read_or_refused_with_invalid_argument(change: str) -> None:
+    """Each attribute of a browser offer's Jingle, removed, emptied or set to a word in
+    turn: read or refused with ``InvalidArgument``, never another exception."""
+    session = parse_sdp(AUDIO_FIRST_OFFER)
+    outcomes = set()
+    element_count = len(walk(jingle_element(build_jingle_children(session, "initiator"))))
+    for position in range(element_count):
+        attributes = list(walk(jingle_element(build_jingle_children(session, "initiator")))[position].attributes)
+        for attribute in attributes:
+            built = jingle_element(build_jingle_children(session, "initiator"))
+            target = walk(built)[position]
+            if change == "removed":
+                del target.attributes[attribute]
+            else:
+                target.attributes[attribute] = "" if change == "emptied" else "x"
+            try:
+                parse_jingle(built, "initiator")
+                outcomes.add("read")
+            except InvalidArgument:
+                outcomes.add("refused")
+    assert "refused" in outcomes

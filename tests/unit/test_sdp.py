@@ -187,3 +187,18 @@ def test_whole_sdp_bounds() -> None:
     refused("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", "no media section")
     index = index_of(VIDEO_FIRST_OFFER, "a=group:BUNDLE")
     refused(with_line(VIDEO_FIRST_OFFER, index, "a=group:BUNDLE 0 1 2"), "names a mid no media section has")
+
+
+def test_every_cut_line_is_read_or_refused_with_invalid_argument() -> None:
+    """Each line of an offer cut at each of its separators: the SDP is read or refused
+    with ``InvalidArgument``, never another exception (a bounded walk: ~1,000 parses)."""
+    lines = lines_of(AUDIO_FIRST_OFFER)
+    outcomes = set()
+    for index, line in enumerate(lines):
+        for cut in [position for position, character in enumerate(line) if character in " :/=;"]:
+            try:
+                parse_sdp(with_line(AUDIO_FIRST_OFFER, index, line[:cut]))
+                outcomes.add("read")
+            except InvalidArgument:
+                outcomes.add("refused")
+    assert outcomes == {"read", "refused"}

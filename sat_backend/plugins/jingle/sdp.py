@@ -453,7 +453,8 @@ def _rtcp_fb(media: _MediaParser, value: str) -> None:
 
 def _extmap(media: _MediaParser, value: str) -> None:
     """``a=extmap:<id>[/<direction>] <uri> [<attribute>…]``"""
-    key, uri, *extras = value.split(" ")
+    key, rest = _split(value, 2, "a=extmap")
+    uri, *extras = rest.split(" ")
     number, _, direction = key.partition("/")
     if direction and direction not in DIRECTIONS:
         raise InvalidArgument("the extmap direction is unknown")
