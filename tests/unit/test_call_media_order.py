@@ -19,7 +19,7 @@ from sat_backend.plugins.jingle.order import answer_in_offer_order
 from sat_backend.plugins.jingle.sdp import parse_sdp, serialise_sdp
 from sat_backend.plugins.jingle.senders import Role
 
-from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
+from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, FIREFOX_AUDIO_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
 
 OFFERS = {"audio-first": (AUDIO_FIRST_OFFER, ["audio", "video"]), "video-first": (VIDEO_FIRST_OFFER, ["video", "audio"])}
 
@@ -170,3 +170,15 @@ def test_answer_that_does_not_match_the_offer() -> None:
         answer_in_offer_order(offer, replace(answer, media=(replace(answer.media[0], mid="2"), answer.media[1]), groups=()))
     with pytest.raises(InvalidArgument, match="kind"):
         answer_in_offer_order(offer, replace(answer, media=(replace(answer.media[0], kind="audio"), answer.media[1])))
+
+
+def test_session_level_values_reach_every_content() -> None:
+    """Firefox gives its fingerprint once for the session: each content's transport
+    carries it (Jingle has no session-level transport), and it comes back per media."""
+    offer = parse_sdp(FIREFOX_AUDIO_OFFER)
+    assert offer.transport.fingerprints and not offer.media[0].transport.fingerprints
+    back = parse_jingle(to_jingle(offer, "initiator"), "initiator")
+    assert back.media == carried_by_jingle(offer)
+    assert back.media[0].transport.fingerprints == offer.transport.fingerprints
+    assert back.media[0].header_extensions[1].direction == "recvonly"
+    assert [candidate.protocol for candidate in back.media[0].candidates] == ["udp"]

@@ -11,7 +11,7 @@ from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_can
 from sat_backend.plugins.jingle.model import Candidate, Parameter, RtcpFeedback
 from sat_backend.plugins.jingle.sdp import parse_sdp, serialise_sdp
 
-from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
+from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, FIREFOX_AUDIO_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
 
 SECRET = "s3cret-text"
 
@@ -52,7 +52,7 @@ def test_aiortc_answer_is_read() -> None:
     assert all(media.end_of_candidates and media.rtcp_mux for media in session.media)
 
 
-@pytest.mark.parametrize("text", [AUDIO_FIRST_OFFER, VIDEO_FIRST_OFFER, VIDEO_FIRST_ANSWER])
+@pytest.mark.parametrize("text", [AUDIO_FIRST_OFFER, FIREFOX_AUDIO_OFFER, VIDEO_FIRST_OFFER, VIDEO_FIRST_ANSWER])
 def test_serialised_sdp_reads_back_the_same(text: str) -> None:
     session = parse_sdp(text)
     written = serialise_sdp(session)

@@ -394,7 +394,7 @@ class Origin:
                 raise InvalidArgument(f"the origin {what} is not a number")
         check_token(self.network_type, "the origin network type")
         check_token(self.address_type, "the origin address type")
-        check_token(self.address, "the origin address")
+        check_address(self.address, "the origin address")
 
 
 @dataclass(frozen=True)
