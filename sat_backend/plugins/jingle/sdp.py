@@ -15,6 +15,7 @@ line number, never its text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_candidate
@@ -30,6 +31,7 @@ from sat_backend.plugins.jingle.model import (
     MAX_SDP_LENGTH,
     MAX_SOURCES,
     SETUPS,
+    Candidate,
     Direction,
     Fingerprint,
     Group,
@@ -201,9 +203,9 @@ class _MediaParser:
     extmap_allow_mixed: bool = False
     sources: dict[int, list[Parameter]] = field(default_factory=dict)
     source_groups: list[SourceGroup] = field(default_factory=list)
-    transport: dict[str, object] = field(default_factory=dict)
+    transport: dict[str, str] = field(default_factory=dict)
     fingerprints: list[Fingerprint] = field(default_factory=list)
-    candidates: list = field(default_factory=list)  # type: ignore[type-arg]
+    candidates: list[Candidate] = field(default_factory=list)
     end_of_candidates: bool = False
 
     def payload(self, text: str, wildcard: bool = False) -> str:
@@ -219,10 +221,8 @@ class _MediaParser:
             raise InvalidArgument("the media section has no a=mid")
         payloads = tuple(
             PayloadType(
-                id=number,
-                name=self.rtpmaps.get(number, ("", None, None))[0],
-                clockrate=self.rtpmaps.get(number, ("", None, None))[1],
-                channels=self.rtpmaps.get(number, ("", None, None))[2],
+                number,
+                *self.rtpmaps.get(number, ("", None, None)),
                 parameters=self.fmtps.get(number, ()),
                 feedback=tuple(self.feedback.get(str(number), ())),
                 trr_int=self.trr_ints.get(str(number)),
@@ -250,12 +250,12 @@ class _MediaParser:
         )
 
 
-def _transport(values: dict[str, object], fingerprints: list[Fingerprint]) -> Transport:
+def _transport(values: dict[str, str], fingerprints: list[Fingerprint]) -> Transport:
     return Transport(
-        ice_ufrag=values.get("ice-ufrag"),  # type: ignore[arg-type]
-        ice_pwd=values.get("ice-pwd"),  # type: ignore[arg-type]
+        ice_ufrag=values.get("ice-ufrag"),
+        ice_pwd=values.get("ice-pwd"),
         fingerprints=tuple(fingerprints),
-        setup=values.get("setup"),  # type: ignore[arg-type]
+        setup=cast("Setup | None", values.get("setup")),  # checked when it was read
     )
 
 
@@ -266,7 +266,7 @@ class _Parser:
         self.origin: Origin | None = None
         self.version_seen = False
         self.groups: list[Group] = []
-        self.transport: dict[str, object] = {}
+        self.transport: dict[str, str] = {}
         self.fingerprints: list[Fingerprint] = []
         self.extmap_allow_mixed = False
         self.direction: Direction | None = None
@@ -354,7 +354,7 @@ def _media_line(number: int, value: str) -> _MediaParser:
     )
 
 
-def _transport_attribute(values: dict[str, object], fingerprints: list[Fingerprint], name: str, value: str) -> bool:
+def _transport_attribute(values: dict[str, str], fingerprints: list[Fingerprint], name: str, value: str) -> bool:
     """Record an ICE or DTLS attribute; False when ``name`` is none of them."""
     if name in ("ice-ufrag", "ice-pwd"):
         values[name] = check_ice_credential(value, 4 if name == "ice-ufrag" else 22, f"a={name}")
