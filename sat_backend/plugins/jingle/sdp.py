@@ -304,7 +304,7 @@ class _Parser:
         elif name == "extmap-allow-mixed":
             self.extmap_allow_mixed = True
         elif name in DIRECTIONS:
-            self.direction = name  # type: ignore[assignment]
+            self.direction = name
         elif not _transport_attribute(self.transport, self.fingerprints, name, value):
             check_text(name, "an attribute name", 64)
 
@@ -378,7 +378,7 @@ def _media_attribute(media: _MediaParser, name: str, value: str) -> None:
             raise InvalidArgument("a=mid appears twice")
         media.mid = check_token(value, "a=mid")
     elif name in DIRECTIONS:
-        media.direction = name  # type: ignore[assignment]
+        media.direction = name
     elif name == "rtcp-mux":
         media.rtcp_mux = True
     elif name == "extmap-allow-mixed":
@@ -462,7 +462,7 @@ def _extmap(media: _MediaParser, value: str) -> None:
         HeaderExtension(
             id=parse_int(number, 1, 4351, "an extmap id"),
             uri=uri,
-            direction=direction or None,  # type: ignore[arg-type]
+            direction=direction or None,
             parameters=_parameters(extras),
         )
     )
