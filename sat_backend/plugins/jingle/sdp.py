@@ -23,6 +23,7 @@ from sat_backend.plugins.jingle.model import (
     DIRECTIONS,
     MAX_CANDIDATES,
     MAX_FEEDBACK,
+    MAX_FINGERPRINTS,
     MAX_LINE_LENGTH,
     MAX_LINES,
     MAX_MEDIA,
@@ -365,7 +366,7 @@ def _transport_attribute(values: dict[str, str], fingerprints: list[Fingerprint]
     elif name == "fingerprint":
         hash_function, fingerprint = _split(value, 2, "a=fingerprint")
         fingerprints.append(Fingerprint(hash_function, fingerprint))
-        check_count(fingerprints, 4, "fingerprints")
+        check_count(fingerprints, MAX_FINGERPRINTS, "fingerprints")
     else:
         return False
     return True
