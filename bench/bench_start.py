@@ -6,6 +6,11 @@ Same way as ``bench_bridge.py``'s cold start (a private dbus-daemon, the real ba
 (the usual start; the first start, which creates it, is printed apart). Then one more
 start under ``python -X importtime`` gives the biggest imports and tells whether the
 Alembic machinery (alembic, mako, pygments) was loaded at all.
+
+The machine is shared: besides the wall time, the CPU time the backend used until its
+name was owned is printed, which other load hardly changes. ``--source DIR`` runs the
+backend from another source tree (``git archive main | tar -x -C DIR``) with
+``python -S -P``, so that two versions can be compared in turns on one machine.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sysconfig
 import statistics
 import subprocess
 import sys
@@ -36,7 +42,23 @@ WATCHED = ("sqlalchemy", "alembic", "mako", "pygments", "cryptography", "lxml", 
            "twisted", "dbus_fast", "aiosqlite", "sat_backend", "sat_bridge")
 
 
-async def imports_of_a_start(env: dict[str, str], address: str, report: Path) -> dict[str, int]:
+def backend_command(source: Path | None) -> list[str]:
+    """``sat-backend fg``, or ``python -S -P -m sat_backend fg`` from ``source`` (neither
+    ``site`` nor the current directory: this tree and its editable install stay out)."""
+    if source is None:
+        return [str(BIN / "sat-backend"), "fg"]
+    return [sys.executable, "-S", "-P", "-m", "sat_backend", "fg"]
+
+
+def source_environment(env: dict[str, str], source: Path | None) -> dict[str, str]:
+    if source is None:
+        return env
+    return dict(env, PYTHONPATH=f"{source}{os.pathsep}{sysconfig.get_paths()['purelib']}")
+
+
+async def imports_of_a_start(
+    env: dict[str, str], address: str, report: Path, command: list[str]
+) -> dict[str, int]:
     """Import time in µs of each top-level package (the sum of its modules' own times,
     so a package imported by another is not counted twice), for one start under
     ``-X importtime`` (stopped once the name is owned; its report goes to a file, a
@@ -44,7 +66,8 @@ async def imports_of_a_start(env: dict[str, str], address: str, report: Path) ->
     bus = await MessageBus(bus_address=address).connect()
     with report.open("w") as stderr_file:
         process = subprocess.Popen(
-            [sys.executable, "-X", "importtime", "-m", "sat_backend", "fg", "--log-level", "error"],
+            [sys.executable, "-X", "importtime", *command[1:]] if command[0] == sys.executable
+            else [sys.executable, "-X", "importtime", "-m", "sat_backend", "fg"],
             env=env, stdout=subprocess.DEVNULL, stderr=stderr_file,
         )
     while not await name_owned(bus, "org.salutatoi.SAT1"):
@@ -68,22 +91,28 @@ async def imports_of_a_start(env: dict[str, str], address: str, report: Path) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--source", type=Path, help="run the backend from this source tree")
     options = parser.parse_args()
+    command = backend_command(options.source)
     with tempfile.TemporaryDirectory(prefix="sat-bench-start-") as directory:
         root = Path(directory)
-        env = isolated_environment(root / "env", BIN)
+        env = source_environment(isolated_environment(root / "env", BIN), options.source)
         bus = PrivateBus(root / "bus", env)
         env["DBUS_SESSION_BUS_ADDRESS"] = address = bus.start()
         try:
-            starts = [asyncio.run(cold_start(env, address)) for _ in range(options.starts + 1)]
-            imports = asyncio.run(imports_of_a_start(env, address, root / "importtime.txt"))
+            cpu: list[float] = []
+            starts = [asyncio.run(cold_start(env, address, command, cpu)) for _ in range(options.starts + 1)]
+            imports = asyncio.run(imports_of_a_start(env, address, root / "importtime.txt", command))
         finally:
             bus.stop()
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+          f"load {os.getloadavg()[0]:.1f}; backend: {options.source or 'installed'}")
     print(f"first start (creates the DB) → bus name owned: {starts[0] * 1e3:.0f} ms")
     runs = ", ".join(f"{s * 1e3:.0f}" for s in starts[1:])
     median = statistics.median(starts[1:]) * 1e3
     print(f"exec → bus name owned, DB at head: {runs} ms (median {median:.0f} ms; goal ≤ {GOAL_MS} ms)")
+    cpu_runs = ", ".join(f"{c * 1e3:.0f}" for c in cpu[1:])
+    print(f"backend CPU time until then: {cpu_runs} ms (median {statistics.median(cpu[1:]) * 1e3:.0f} ms)")
     print("own import time of each package in one start (-X importtime, slower than a plain start):")
     for name in WATCHED:
         shown = f"{imports[name] / 1e3:.1f} ms" if name in imports else "not imported"
