@@ -89,23 +89,35 @@ async def measure(address: str, calls: int) -> tuple[list[float], list[float]]:
     return echo_times, version_times
 
 
-async def cold_start(env: dict[str, str], address: str) -> float:
-    """Seconds from spawning ``sat-backend fg`` to the bus name being owned."""
+async def cold_start(
+    env: dict[str, str], address: str, command: list[str] | None = None, cpu: list[float] | None = None
+) -> float:
+    """Seconds from spawning ``sat-backend fg`` (or ``command``) to the bus name being
+    owned; the CPU seconds the backend used until then are appended to ``cpu``."""
     bus = await MessageBus(bus_address=address).connect()
     start = time.perf_counter()
-    process = subprocess.Popen([str(BIN / "sat-backend"), "fg"], env=env,
+    process = subprocess.Popen(command or [str(BIN / "sat-backend"), "fg"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not await name_owned(bus, "org.salutatoi.SAT1"):
         if process.poll() is not None:
             raise SystemExit(f"backend exited with {process.returncode}")
         await asyncio.sleep(0.002)
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(_cpu_seconds(process.pid))
     process.terminate()
     process.wait(30)
     while await name_owned(bus, "org.salutatoi.SAT1"):
         await asyncio.sleep(0.01)
     bus.disconnect()
     return elapsed
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux ``/proc``): unlike the wall
+    time, it hardly moves when other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:

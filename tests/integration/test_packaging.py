@@ -5,6 +5,7 @@ source tree) starts and serves the bridge."""
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import os
 import subprocess
 import sys
@@ -69,6 +70,10 @@ def test_installed_copy_creates_its_database_and_serves(
         env=env, cwd=tmp_path, capture_output=True, text=True, check=True,
     ).stdout
     assert where.startswith(str(target)), where
+    # byte-compiled at install (pip's default for a wheel): a start, maybe by a user who
+    # cannot write there, never compiles the sources itself (issue 14)
+    compiled = _bytecode(target)
+    assert {importlib.util.cache_from_source(str(source)) for source in target.glob("sat*/**/*.py")} <= compiled
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "sat_backend", "fg", "--ready-fd", str(write_end)],
@@ -86,3 +91,8 @@ def test_installed_copy_creates_its_database_and_serves(
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert (Path(env["XDG_DATA_HOME"]) / "sat" / "sat.db").exists()
+    assert _bytecode(target) == compiled, "the start compiled modules the install had not"
+
+
+def _bytecode(directory: Path) -> set[str]:
+    return {str(path) for path in directory.glob("sat*/**/__pycache__/*.pyc")}

@@ -17,7 +17,11 @@ standard library's :mod:`unicodedata` has none).
 
 from __future__ import annotations
 
-import regex
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import regex
 
 #: a reaction longer than this is refused without parsing (the longest RGI sequences
 #: have 10 code points; tag sequences a few more)
@@ -33,12 +37,20 @@ _ELEMENT = r"""
   | (?!\p{Regional_Indicator})\p{Emoji_Presentation}
 )
 """
-_EMOJI = regex.compile(rf"{_ELEMENT}(?:\u200D{_ELEMENT})*", regex.VERBOSE | regex.VERSION1)
-_GRAPHEME = regex.compile(r"\X")
+
+
+@cache
+def _patterns() -> tuple[regex.Pattern[str], regex.Pattern[str]]:
+    """(one grapheme cluster, the emoji grammar), compiled at the first reaction: importing
+    ``regex`` and compiling them is not needed for the daemon to start."""
+    import regex
+
+    return regex.compile(r"\X"), regex.compile(rf"{_ELEMENT}(?:\u200D{_ELEMENT})*", regex.VERBOSE | regex.VERSION1)
 
 
 def is_single_emoji(text: str) -> bool:
     """True when ``text`` is exactly one emoji (one grapheme cluster, emoji grammar)."""
     if not text or len(text) > MAX_CODE_POINTS:
         return False
-    return _GRAPHEME.fullmatch(text) is not None and _EMOJI.fullmatch(text) is not None
+    grapheme, emoji = _patterns()
+    return grapheme.fullmatch(text) is not None and emoji.fullmatch(text) is not None

@@ -6,24 +6,31 @@ Developers create a revision from this directory (see doc/developer.rst)::
     SAT_DB_URL=sqlite+aiosqlite:////tmp/dev.db ../../../.venv/bin/alembic revision --autogenerate -m "what changes"
 
 The backend itself never shells out to ``alembic``: :func:`upgrade_head` and
-:func:`stamp_head` run the same scripts on the connection it already has.
+:func:`stamp_head` run the same scripts on the connection it already has. Alembic (and
+Mako, Pygments) is imported only to change the schema: a start on a database already at
+head reads the stored revision with a plain query and the head from the version files.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, column, select, table
+
+from sat_backend.core.exceptions import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
 
 MIGRATION_DIR = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"
-
+#: ``revision = '0004'`` / ``down_revision: ... = '0003'`` lines of a version script
+_IDENTIFIER_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
     """Alembic comparison filter: the full-text index of pubsub items (an FTS5 virtual
@@ -37,6 +44,8 @@ def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic configuration pointing at this directory, optionally bound to a connection."""
+    from alembic.config import Config
+
     config = Config(str(MIGRATION_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATION_DIR))
     if connection is not None:
@@ -46,27 +55,49 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @lru_cache(maxsize=1)
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
+@lru_cache(maxsize=1)
+def script_revisions() -> dict[str, str | None]:
+    """Each migration script's revision and the one it revises, read from the
+    ``revision =`` lines of the version files without importing Alembic (whose import,
+    with Mako and Pygments, costs more than the rest of a start's storage work)."""
+    revisions: dict[str, str | None] = {}
+    for path in sorted((MIGRATION_DIR / "versions").glob("*.py")):
+        found = dict(_IDENTIFIER_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        revisions[ast.literal_eval(found["revision"])] = down
+    return revisions
+
+
 def head_revision() -> str:
-    head = _scripts().get_current_head()
-    assert head is not None, "no migration script found"
-    return head
+    """The one revision no script revises (the schema of the models)."""
+    revisions = script_revisions()
+    heads = set(revisions) - set(revisions.values())
+    assert len(heads) == 1, f"the migration scripts must have one head, not {sorted(heads)}"
+    return heads.pop()
 
 
 def is_known(revision: str | None) -> bool:
     """True if ``revision`` is one of our scripts (False: a newer SàT made the DB)."""
-    if revision is None:
-        return True
-    try:
-        return _scripts().get_revision(revision) is not None
-    except CommandError:
-        return False
+    return revision is None or revision in script_revisions()
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision stored in the database, by a plain query (no Alembic import).
+
+    :raises Database: several revisions are stored (branches: a newer SàT made it).
+    """
+    versions = table(VERSION_TABLE, column("version_num"))
+    stored = list(connection.scalars(select(versions.c.version_num)))
+    if len(stored) > 1:
+        raise Database(f"the database has several schema revisions ({len(stored)}): a newer SàT made it")
+    return stored[0] if stored else None
 
 
 def upgrade_head(connection: Connection) -> None:
@@ -74,14 +105,20 @@ def upgrade_head(connection: Connection) -> None:
 
 
 def upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(connection), revision)
 
 
 def stamp_head(connection: Connection) -> None:
+    from alembic import command
+
     command.stamp(alembic_config(connection), "head")
 
 

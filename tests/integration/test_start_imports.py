@@ -1,0 +1,70 @@
+"""A start imports what it needs: no Alembic on a database at head, which an older one
+still gets migrated with; no module only a later call needs.
+
+Alembic (with Mako and Pygments) is the biggest import a start could skip (issue 14):
+the storage start reads the stored revision with a plain query and imports it only to
+create or migrate the schema. Each start runs in its own interpreter, which reports the
+modules it loaded, so the tests observe the imports, never the time they take.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sat_backend.memory import migration
+from tests.integration.test_migrations import on_connection
+
+MACHINERY = ("alembic", "mako", "pygments")
+#: needed by a later call only: the first reaction (regex), a search on PostgreSQL
+LATER = ("regex", "sqlalchemy.dialects.postgresql")
+
+START = """
+import asyncio, json, sys
+from sat_backend.memory.sqla import Storage
+if sys.argv[2] == "backend":  # what the launcher imports, and every plugin
+    import sat_backend.core.launcher, sat_backend.core.host, sat_bridge.service
+    from sat_backend.core import plugin_loader
+    plugin_loader.discover()
+
+async def start():
+    storage = Storage(sys.argv[1])
+    await storage.initialise()
+    await storage.close()
+
+asyncio.run(start())
+print(json.dumps(sorted(name for name in sys.argv[3:] if name in sys.modules)))
+"""
+
+
+def loaded_by_a_start(database_url: str, modules: tuple[str, ...], what: str = "storage") -> list[str]:
+    """Start the storage on ``database_url`` in a new interpreter (after importing the
+    backend and its plugins if ``what`` is ``"backend"``); which of ``modules`` it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", START, database_url, what, *modules],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_a_start_on_a_database_at_head_does_not_import_alembic(database_url: str) -> None:
+    assert "alembic" in loaded_by_a_start(database_url, MACHINERY)  # created: stamped at head
+    assert loaded_by_a_start(database_url, MACHINERY) == []
+    assert on_connection(database_url, migration.current_revision) == migration.head_revision()
+
+
+def test_a_database_at_an_older_revision_is_still_migrated_at_start(database_url: str) -> None:
+    previous = migration.script_revisions()[migration.head_revision()]
+    assert previous is not None
+    on_connection(database_url, lambda connection: migration.upgrade(connection, previous))
+    assert "alembic" in loaded_by_a_start(database_url, MACHINERY)
+    assert on_connection(database_url, migration.current_revision) == migration.head_revision()
+    assert loaded_by_a_start(database_url, MACHINERY) == []
+
+
+def test_the_backend_and_its_plugins_import_no_module_only_a_later_call_needs(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'sat.db'}"
+    loaded_by_a_start(database_url, ())  # created
+    assert loaded_by_a_start(database_url, MACHINERY + LATER, what="backend") == []
