@@ -88,10 +88,14 @@ class NodePage:
             rows = await self._beside(columns, keys[request.after], end - start, forward=True)
         elif request.after is None and request.before:  # the rows right before it
             rows = await self._beside(columns, keys[request.before], end - start, forward=False)
-        else:  # the most recent ones (last page, ``before`` "") read backwards, else from ``start``
-            forward = end < count
-            statement = select(*columns).where(*self.conditions).offset(start if forward else None)
-            rows = await self._fetch(_limited(statement, self.column, PubsubItem.id, end - start, forward), forward)
+        elif end == count:  # the most recent ones (last page, ``before`` ""): read backwards
+            statement = select(*columns).where(*self.conditions)
+            rows = await self._fetch(_limited(statement, self.column, PubsubItem.id, end - start, False), False)
+        else:  # from ``start``: skipped in the index alone (OFFSET), then the page's rows by id
+            ids = _limited(select(PubsubItem.id).where(*self.conditions), self.column, PubsubItem.id, end - start,
+                           True).offset(start)
+            statement = select(*columns).where(PubsubItem.id.in_(ids))
+            rows = await self._fetch(statement.order_by(self.column, PubsubItem.id), True)
         return StoredPage(rows, start, end, count)
 
     async def _locate(self, anchor: str) -> tuple[tuple[float, int], int, int] | None:
