@@ -15,10 +15,11 @@ answers, read by sorting the node's rows in SQL.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Select, func, null, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.result_set import PageRequest
@@ -49,7 +50,8 @@ class NodePage:
     oldest first by creation, or by modification (``order_by``), then by row id. Two
     statements a page (each costs a round trip through the async driver): where the
     anchor is and how many rows lie on each side of it (or how many rows there are), then
-    the page's rows.
+    the page's rows. The statements are built once per shape (:func:`_statements`),
+    values bound at execution: building them took longer than SQLite ran them.
 
     Rows on one side of an anchor ``(created, id)`` are two index ranges: its ties
     (``created`` equal: a sync stores a whole node with one ``created``) by id, and the
@@ -61,82 +63,105 @@ class NodePage:
     def __init__(self, session: AsyncSession, node_id: int, item_ids: Sequence[str] | None,
                  order_by: str | None) -> None:
         self.session = session
-        self.conditions: list[ColumnElement[bool]] = [PubsubItem.node_id == node_id]
-        if item_ids:
-            self.conditions.append(PubsubItem.name.in_(item_ids))
-        self.column = PubsubItem.updated if order_by == "modification" else PubsubItem.created
+        self.params: dict[str, Any] = {"node_id": node_id, "item_ids": list(item_ids or ())}
+        self.by_modification = order_by == "modification"
+        self.filtered = bool(item_ids)
 
     async def read(self, request: PageRequest, *, parsed: bool) -> StoredPage:
         """The page ``request`` asks for (parsed data read only if ``parsed``).
 
         :raises NotFound: an RSM anchor names no item of the result set.
         """
-        located = {anchor: found for anchor in request.anchors if (found := await self._locate(anchor))}
-        keys = {anchor: key for anchor, (key, _, _) in located.items()}
-        positions = {anchor: before for anchor, (_, before, _) in located.items()}
+        statements = _statements(self.by_modification, self.filtered, parsed)
+        located = {anchor: found for anchor in request.anchors
+                   for found in await self._execute(statements.locate, anchor=anchor)}
+        positions = {anchor: before_ties + before for anchor, (_, _, before_ties, before, _, _) in located.items()}
         if len(located) == 1 == len(request.anchors):  # its rows before, itself, its rows after
-            [(_, before, after)] = located.values()
-            count = before + 1 + after
+            [(_, _, before_ties, before, after_ties, after)] = located.values()
+            count = before_ties + before + 1 + after_ties + after
         else:
-            count = int(await self.session.scalar(select(func.count()).select_from(PubsubItem)
-                                                  .where(*self.conditions)) or 0)
+            [(count,)] = await self._execute(statements.count)
         start, end = request.bounds(count, positions)
         if end <= start:
             return StoredPage([], start, end, count)
-        columns = (PubsubItem.name, PubsubItem.data, (PubsubItem.parsed if parsed else null()).label("parsed"))
+        limit = end - start
         if request.after:  # the rows right after the anchor
-            rows = await self._beside(columns, keys[request.after], end - start, forward=True)
+            value, row_id, *_ = located[request.after]
+            rows = await self._execute(statements.after, value=value, row_id=row_id, limit=limit)
         elif request.after is None and request.before:  # the rows right before it
-            rows = await self._beside(columns, keys[request.before], end - start, forward=False)
-        elif end == count:  # the most recent ones (last page, ``before`` ""): read backwards
-            statement = select(*columns).where(*self.conditions)
-            rows = await self._fetch(_limited(statement, self.column, PubsubItem.id, end - start, False), False)
+            value, row_id, *_ = located[request.before]
+            rows = await self._execute(statements.before, value=value, row_id=row_id, limit=limit)
+        elif end == count:  # the most recent ones (last page, ``before`` "")
+            rows = await self._execute(statements.last, limit=limit)
         else:  # from ``start``: skipped in the index alone (OFFSET), then the page's rows by id
-            ids = _limited(select(PubsubItem.id).where(*self.conditions), self.column, PubsubItem.id, end - start,
-                           True).offset(start)
-            statement = select(*columns).where(PubsubItem.id.in_(ids))
-            rows = await self._fetch(statement.order_by(self.column, PubsubItem.id), True)
-        return StoredPage(rows, start, end, count)
+            rows = await self._execute(statements.from_start, limit=limit, offset=start)
+        backwards = request.after is None and (bool(request.before) or end == count)
+        page: list[Row] = [(name, data, stored) for name, data, stored in rows]
+        return StoredPage(page[::-1] if backwards else page, start, end, count)
 
-    async def _locate(self, anchor: str) -> tuple[tuple[float, int], int, int] | None:
-        """The anchor's ``(created, id)`` and how many rows lie before and after it, in one
-        statement of index range COUNTs; None if no row of the result set has that id."""
-        found = (select(self.column.label("value"), PubsubItem.id.label("row_id"))
-                 .where(*self.conditions, PubsubItem.name == anchor).subquery("anchor"))
-        key = (found.c.value, found.c.row_id)
-        counts = [select(func.count()).select_from(PubsubItem).where(*self.conditions, *side).scalar_subquery()
-                  for forward in (False, True) for side in self._sides(key, forward)]
-        row = (await self.session.execute(select(found.c.value, found.c.row_id, *counts))).first()
-        if row is None:
-            return None
-        value, row_id, *sides = row
-        return (value, row_id), sides[0] + sides[1], sides[2] + sides[3]
+    async def _execute(self, statement: Select[Any], **values: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self.session.execute(statement, {**self.params, **values})]
 
-    def _sides(self, key: tuple[Any, Any], forward: bool) -> tuple[list[ColumnElement[bool]], ...]:
-        """The conditions of the anchor's ties on one side, and of the rows beyond them."""
-        value, row_id = key
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of a page, for one order, filter and choice of columns."""
+
+    count: Select[Any]
+    #: the anchor's (value, id), then the counts of its ties and the rows beyond them,
+    #: before it and after it
+    locate: Select[Any]
+    after: Select[Any]
+    before: Select[Any]
+    last: Select[Any]
+    from_start: Select[Any]
+
+
+@functools.cache
+def _statements(by_modification: bool, filtered: bool, parsed: bool) -> _Statements:
+    column = PubsubItem.updated if by_modification else PubsubItem.created
+    conditions: list[ColumnElement[bool]] = [PubsubItem.node_id == bindparam("node_id")]
+    if filtered:
+        conditions.append(PubsubItem.name.in_(bindparam("item_ids", expanding=True)))
+    columns = (PubsubItem.name, PubsubItem.data, (PubsubItem.parsed if parsed else null()).label("parsed"))
+    limit = bindparam("limit", type_=Integer)
+
+    def sides(value: Any, row_id: Any, forward: bool) -> tuple[list[ColumnElement[bool]], ...]:
+        """The conditions of an anchor's ties on one side, and of the rows beyond them."""
         if forward:
-            return [self.column == value, PubsubItem.id > row_id], [self.column > value]
-        return [self.column == value, PubsubItem.id < row_id], [self.column < value]
+            return [column == value, PubsubItem.id > row_id], [column > value]
+        return [column == value, PubsubItem.id < row_id], [column < value]
 
-    async def _beside(self, columns: tuple[Any, ...], key: tuple[float, int], limit: int, *,
-                      forward: bool) -> list[Row]:
-        """The ``limit`` rows next to the anchor on one side: of its nearest ties and its
-        nearest rows beyond them (two index ranges, ``limit`` rows each at most)."""
-        keyed = (*columns, self.column.label("sort_value"), PubsubItem.id.label("sort_id"))
-        ranges = [_limited(select(*keyed).where(*self.conditions, *side), self.column, PubsubItem.id, limit,
-                           forward).subquery() for side in self._sides(key, forward)]
+    def count(*side: ColumnElement[bool]) -> Select[Any]:
+        return select(func.count()).select_from(PubsubItem).where(*conditions, *side)
+
+    def beside(forward: bool) -> Select[Any]:
+        """The rows next to an anchor on one side: of its nearest ties and its nearest
+        rows beyond them (two index ranges, ``limit`` rows each at most)."""
+        keyed = (*columns, column.label("sort_value"), PubsubItem.id.label("sort_id"))
+        ranges = [_limited(select(*keyed).where(*conditions, *side), column, PubsubItem.id, limit, forward).subquery()
+                  for side in sides(bindparam("value"), bindparam("row_id"), forward)]
         both = union_all(*(select(part) for part in ranges)).subquery("beside")
-        statement = select(both.c.name, both.c.data, both.c.parsed)
-        return await self._fetch(_limited(statement, both.c.sort_value, both.c.sort_id, limit, forward), forward)
+        return _limited(select(both.c.name, both.c.data, both.c.parsed), both.c.sort_value, both.c.sort_id, limit,
+                        forward)
 
-    async def _fetch(self, statement: Select[Any], forward: bool) -> list[Row]:
-        """The rows of ``statement``, oldest first (it read them backwards unless ``forward``)."""
-        rows = [(name, data, parsed) for name, data, parsed in await self.session.execute(statement)]
-        return rows if forward else rows[::-1]
+    anchor = (select(column.label("value"), PubsubItem.id.label("row_id"))
+              .where(*conditions, PubsubItem.name == bindparam("anchor")).subquery("anchor"))
+    counts = [count(*side).scalar_subquery() for forward in (False, True)
+              for side in sides(anchor.c.value, anchor.c.row_id, forward)]
+    page_ids = _limited(select(PubsubItem.id).where(*conditions), column, PubsubItem.id, limit, True)
+    return _Statements(
+        count=count(),
+        locate=select(anchor.c.value, anchor.c.row_id, *counts),
+        after=beside(True),
+        before=beside(False),
+        last=_limited(select(*columns).where(*conditions), column, PubsubItem.id, limit, False),
+        from_start=select(*columns).where(PubsubItem.id.in_(page_ids.offset(bindparam("offset", type_=Integer))))
+        .order_by(column, PubsubItem.id),
+    )
 
 
-def _limited(statement: Select[Any], value: Any, row_id: Any, limit: int, forward: bool) -> Select[Any]:
+def _limited(statement: Select[Any], value: Any, row_id: Any, limit: Any, forward: bool) -> Select[Any]:
     """``statement`` ordered by ``(value, row_id)`` (descending unless ``forward``), cut to ``limit``."""
     order = (value, row_id) if forward else (value.desc(), row_id.desc())
     return statement.order_by(*order).limit(limit)

@@ -98,7 +98,7 @@ def test_unknown_anchor_is_item_not_found_and_parsed_data_is_read_on_demand(data
 def test_the_page_statements_read_the_index_never_sort_nor_scan_the_node(tmp_path: Any) -> None:
     """SQLite's plan of every statement of a page read: what made a page grow with the
     node (a sort of all its rows, a scan) is absent; fails without migration 0005 (the
-    index) and with the former read (every item id, sorted)."""
+    index: the reads then sort the node's rows found by its (node_id, name) index)."""
 
     async def scenario(storage: Storage) -> list[str]:
         cache, node = await tied_node(storage)
