@@ -14,11 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import Select, delete, null, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
+from sat_backend.core.result_set import PageRequest
 from sat_backend.core.xml_payloads import item_payload
+from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
 
@@ -190,26 +192,17 @@ class PubsubCacheStorage:
         async with self.storage.session() as session:
             return list(await session.scalars(_ordered(select(PubsubItem), node_id, item_ids, order_by)))
 
-    async def item_names(self, node_id: int, *, item_ids: list[str] | None = None,
-                         order_by: str | None = None) -> list[str]:
-        """The ids of :meth:`get_items`, in its order, without loading the rows: the cache
-        pages these, then reads the XML of its page only (:meth:`page_items`)."""
-        async with self.storage.session() as session:
-            return list(await session.scalars(_ordered(select(PubsubItem.name), node_id, item_ids, order_by)))
+    async def read_page(self, node_id: int, request: PageRequest, *, item_ids: list[str] | None = None,
+                        order_by: str | None = None, parsed: bool = False) -> StoredPage:
+        """The page ``request`` asks of a cached node's items (only ``item_ids`` if given),
+        in :meth:`get_items` order, by keyset on the index (:mod:`.pubsub_cache_pages`):
+        only the page's rows are read, whatever the node's size. Parsed data is read only
+        if ``parsed`` (readers such as ``MbGet`` need not parse again).
 
-    async def page_items(self, node_id: int, names: Sequence[str], *,
-                         parsed: bool = False) -> list[tuple[str, dict[str, Any] | None]]:
-        """(raw XML, parsed data if ``parsed``, else None) of the named items of a node, in
-        the order of ``names`` (readers such as ``MbGet`` need not parse again); an item
-        deleted since its name was read is left out."""
-        found: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        :raises NotFound: an RSM anchor names no item of the result set.
+        """
         async with self.storage.session() as session:
-            for start in range(0, len(names), IN_BATCH):
-                columns = (PubsubItem.name, PubsubItem.data, PubsubItem.parsed if parsed else null())
-                rows = await session.execute(select(*columns).where(
-                    PubsubItem.node_id == node_id, PubsubItem.name.in_(names[start:start + IN_BATCH])))
-                found.update((name, (data, stored)) for name, data, stored in rows)
-        return [found[name] for name in names if name in found]
+            return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""

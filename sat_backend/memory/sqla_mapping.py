@@ -283,7 +283,11 @@ class PubsubItem(Base):
     """A cached pubsub item: raw XML always, parsed data when a parser exists."""
 
     __tablename__ = "pubsub_items"
-    __table_args__ = (UniqueConstraint("node_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("node_id", "name"),
+        # a page of a node in the cache's order, by keyset (:mod:`.pubsub_cache_pages`)
+        Index("ix_pubsub_items_node_id_created_id", "node_id", "created", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("pubsub_nodes.id", ondelete="CASCADE"))

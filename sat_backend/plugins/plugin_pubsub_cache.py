@@ -35,7 +35,7 @@ from sat_backend.core.exceptions import Conflict, InvalidArgument, Network, NotS
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
-from sat_backend.core.result_set import page_bounds, page_locally
+from sat_backend.core.result_set import PageRequest, rsm_answer
 from sat_backend.core.sessions import new_iq, wait
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.domish_serializer import element_xml
@@ -374,25 +374,28 @@ class PubsubCache:
     # reading from the cache ----------------------------------------------------------------------------
 
     async def answer(self, node: PubsubNode, request: ItemsRequest) -> ItemsResult:
-        """A request answered from the node's rows, paged by the same function as the
-        network path pages a service's answer that ignores RSM: one request, one page,
-        wherever it is answered from. Only the page's XML is read (a page of a big node
-        loaded every row of it)."""
-        names = await self.storage.item_names(node.id, item_ids=request.item_ids, order_by=request.order_by)
+        """A request answered from the node's rows, paged by the same rules as the network
+        path pages a service's answer that ignores RSM (:class:`PageRequest`): one request,
+        one page, wherever it is answered from. Only the page's rows are read, by keyset
+        on an index (reading every item id and sorting them grew with the node)."""
         if request.rsm:
-            page = page_locally(names, request.rsm, RSM_PAGE_SIZE, whole=True)
-            start, end, rsm, complete = page.start, page.end, page.rsm, page.complete
+            page_request = PageRequest.from_rsm(request.rsm, RSM_PAGE_SIZE)
         else:  # max_items alone: the most recent ones (XEP-0060 §6.5.7)
-            start, end = page_bounds(names, request.max_items)
-            rsm = {"index": start, "count": len(names), **({"first": names[start], "last": names[end - 1]}
-                                                           if end > start else {})}
-            complete = start == 0 and end == len(names)
-        if request.item_ids:
-            complete = complete and len(names) == len(set(request.item_ids))
+            page_request = PageRequest(request.max_items)
         parser = self._current_parser(node) if request.want_parsed else None
-        rows = await self.storage.page_items(node.id, names[start:end], parsed=parser is not None)
-        return ItemsResult([xml for xml, _ in rows], node.service, node.name, rsm, complete=complete, cached=True,
-                           parsed=[parsed for _, parsed in rows] if parser else None, parser=parser)
+        page = await self.storage.read_page(node.id, page_request, item_ids=request.item_ids,
+                                            order_by=request.order_by, parsed=parser is not None)
+        names = page.names
+        if request.rsm:
+            rsm = rsm_answer(names, page.start, page.count)
+        else:
+            rsm = {"index": page.start, "count": page.count, **({"first": names[0], "last": names[-1]} if names else {})}
+        complete = page.start == 0 and page.end == page.count
+        if request.item_ids:
+            complete = complete and page.count == len(set(request.item_ids))
+        return ItemsResult([xml for _, xml, _ in page.rows], node.service, node.name, rsm, complete=complete,
+                           cached=True, parsed=[parsed for _, _, parsed in page.rows] if parser else None,
+                           parser=parser)
 
     def _current_parser(self, node: PubsubNode) -> str | None:
         """The node's analyser, when its items' parsed data is that of its parser as it is

@@ -9,7 +9,7 @@ import pytest
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import NotFound
-from sat_backend.core.result_set import page_bounds, page_locally
+from sat_backend.core.result_set import PageRequest, page_bounds, page_locally, rsm_answer
 
 NAMES = [f"i{n:02d}" for n in range(60)]  # oldest first
 
@@ -35,6 +35,18 @@ def test_unknown_anchor_is_not_found() -> None:
     for after, before in (("nope", None), (None, "nope")):
         with pytest.raises(NotFound, match="item-not-found"):
             page_bounds(NAMES, 10, after, before)
+
+
+def test_a_page_request_needs_only_the_count_and_its_anchors_positions() -> None:
+    """What the cache's SQL gives (a COUNT, the anchor's position), not the list."""
+    assert PageRequest.from_rsm({}, 10) == PageRequest(10)
+    assert PageRequest.from_rsm({"max": 10, "after": "x"}, 10).bounds(60, {"x": 9}) == (10, 20)
+    assert PageRequest.from_rsm({"max": 0, "before": "x"}, 10).bounds(60, {"x": 30}) == (0, 0)
+    assert PageRequest(5, after="", before="y").anchors == {"y"}
+    with pytest.raises(NotFound, match="item-not-found"):
+        PageRequest(5, before="y").bounds(60, {})
+    assert rsm_answer(["a", "b"], 3, None) == {"first": "a", "last": "b"}
+    assert rsm_answer([], 3, 3) == {"index": 3, "count": 3}
 
 
 def test_page_of_the_whole_list() -> None:
