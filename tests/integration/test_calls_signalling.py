@@ -19,10 +19,10 @@ from sat_backend.plugins.jingle.model import Transport
 from sat_backend.plugins.jingle.sdp import parse_sdp, serialise_sdp
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
-from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.fixtures.xmpp_peer import XmppPeer
+from tests.integration.test_messaging import carol  # noqa: F401 - a raw peer in nobody's roster, without Jingle
 from tests.integration.xmpp_helpers import create_xmpp_profile
 from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
 
@@ -67,14 +67,6 @@ def parties(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[P
     yield Parties(client, signals, jids)
     for user in ("alice", "bob"):
         client.disconnect(user)
-
-
-@pytest.fixture
-def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    """A raw peer in nobody's roster, without Jingle support of its own."""
-    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
-    yield peer
-    peer.disconnect()
 
 
 def kinds(sdp: str) -> list[str]:
