@@ -12,10 +12,12 @@ media order (the rule BUNDLE calls rest on). Sessions live in memory only, bound
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
+from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
 from sat_backend.plugins.jingle.actions import (
     REASONS,
@@ -29,6 +31,7 @@ from sat_backend.plugins.jingle.actions import (
     build_transport_info,
     parse_transport_info,
 )
+from sat_backend.plugins.jingle.call_history import call_entry
 from sat_backend.plugins.jingle.call_sessions import CallSession, CallTable
 from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_candidate
 from sat_backend.plugins.jingle.jingle_xml import build_jingle_children, parse_jingle
@@ -106,7 +109,7 @@ class Calls:
         info = await self.host.plugins["XEP-0030"].get_info(client, peer)
         if not REQUIRED_FEATURES <= info.features:
             raise NotSupported(f"{peer.full()} does not support Jingle audio/video calls")
-        session = CallSession(client.profile, uuid.uuid4().hex, peer.full(), "initiator", offer, offer)
+        session = CallSession(client.profile, uuid.uuid4().hex, peer.full(), "initiator", offer, offer, client.jid.full())
         jingle = build_jingle(SESSION_INITIATE, session.sid, initiator=client.jid.full())
         for child in build_jingle_children(offer, "initiator"):
             jingle.addChild(child)
@@ -137,7 +140,7 @@ class Calls:
             session.local = None
             raise
         if self._is_open(session):
-            session.state = "active"
+            session.activate()
             self._state(session, "active")
 
     async def end_call(self, sid: str, reason: str, profile: str) -> None:
@@ -191,14 +194,18 @@ class Calls:
             raise JingleRefused("feature-not-implemented")
 
     def on_stream_lost(self, profile: str) -> None:
-        for session in self.table.drop_profile(profile):
-            self._emit_state(session, "ended", "connectivity-error")
+        for session in self.table.of_profile(profile):
+            self._end(session, "connectivity-error")
 
     def _on_initiate(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
         if first_description(request) is None:
             raise JingleRefused("feature-not-implemented")  # not an RTP session
         offer = parse_jingle(request.element, "initiator")
-        session = CallSession(client.profile, request.sid, sender, "responder", offer, None)
+        if self.table.get(client.profile, request.sid) is not None:  # opened while the roster was read
+            raise JingleRefused("conflict")
+        if not self.table.has_room(client.profile):
+            raise JingleRefused("resource-constraint")
+        session = CallSession(client.profile, request.sid, sender, "responder", offer, None, client.jid.full())
         self.table.add(session)
         self.host.bridge.emit("CallIncoming", session.sid, sender, serialise_sdp(offer),
                               [media.kind for media in offer.media], session.profile)
@@ -208,7 +215,7 @@ class Calls:
         if session.role != "initiator" or session.state != "ringing":
             raise JingleRefused("unexpected-request")
         answer = answer_in_offer_order(session.offer, parse_jingle(request.element, "responder"))
-        session.state = "active"
+        session.activate()
         self.host.bridge.emit("CallAnswered", session.sid, serialise_sdp(answer), session.profile)
         self._state(session, "active")
 
@@ -235,6 +242,15 @@ class Calls:
     def _end(self, session: CallSession, reason: str) -> None:
         if self.table.remove(session):
             self._emit_state(session, "ended", reason)
+            run_in_background(self._record(session, reason), f"{session.profile}: storing a call in history",
+                              session.profile)
+
+    async def _record(self, session: CallSession, reason: str) -> None:
+        """Keep the call in history, as a message without body (``extra.call``), and
+        announce it with ``MessageNew`` like any message."""
+        entry = call_entry(session, reason, time.time())
+        if await self.host.storage.add_to_history(session.profile, entry.to_history()):
+            self.host.bridge.emit("MessageNew", *entry.bridge_tuple(), session.profile)
 
     def _state(self, session: CallSession, state: str) -> None:
         self._emit_state(session, state, "")

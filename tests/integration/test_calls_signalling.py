@@ -5,6 +5,7 @@ examples) gets for an unknown session, a hijack attempt and a call from a strang
 
 from __future__ import annotations
 
+import json
 import queue
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -48,13 +49,26 @@ class Parties:
 
         return self.signals.wait_for(name, matches)
 
+    def call_in_history(self, sid: str, profile: str) -> dict[str, Any]:
+        """``extra.call`` of the history entry of call ``sid`` (announced by ``MessageNew``,
+        then read back with ``HistoryGet``)."""
+        self.signals.wait_for("MessageNew", lambda *args: json.loads(args[7]).get("call", {}).get("sid") == sid
+                              and args[-1] == profile)
+        rows = [row for row in self.client.history_get("", "", 0, False, "{}", profile)
+                if json.loads(row[7]).get("call", {}).get("sid") == sid]
+        assert len(rows) == 1 and rows[0][4] == {}
+        caller, callee = rows[0][2:4]
+        call: dict[str, Any] = json.loads(rows[0][7])["call"]
+        assert (caller, callee) == ((self.jids["alice"], self.jids["bob"]))
+        return call
+
 
 @pytest.fixture
 def parties(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[Parties]:
     """alice and bob connected, each in the other's roster."""
     client = backend.client
     assert client is not None
-    signals = SignalRecorder(client, "Connected", "ContactNew", *CALL_SIGNALS)
+    signals = SignalRecorder(client, "Connected", "ContactNew", "MessageNew", *CALL_SIGNALS)
     jids = {}
     for user in ("alice", "bob"):
         create_xmpp_profile(client, fresh_prosody, user)
@@ -114,6 +128,10 @@ def call_and_hang_up(parties: Parties, offer: str, answer: str, carol: XmppPeer 
     parties.wait("CallState", sid, "bob", state="ended", reason="success")
     with pytest.raises(errors.NotFound):
         client.call_candidates_add(sid, {first: [CANDIDATE]}, "bob")
+    for profile, direction in (("alice", "outgoing"), ("bob", "incoming")):
+        call = parties.call_in_history(sid, profile)
+        assert (call["direction"], call["state"], call["reason"]) == (direction, "answered", "success")
+        assert call["media"] == kinds(offer) and call["duration"] >= 0
 
 
 def test_video_first_call(parties: Parties, carol: XmppPeer) -> None:
@@ -132,6 +150,9 @@ def test_callee_declines(parties: Parties) -> None:
     parties.wait("CallState", sid, "alice", state="ended", reason="decline")
     with pytest.raises(errors.NotFound):
         client.call_answer(sid, answer_to(AUDIO_FIRST_OFFER), "bob")
+    outgoing, incoming = parties.call_in_history(sid, "alice"), parties.call_in_history(sid, "bob")
+    assert (outgoing["state"], outgoing["reason"], outgoing["duration"]) == ("unanswered", "decline", 0)
+    assert (incoming["direction"], incoming["state"]) == ("incoming", "missed")
 
 
 # raw peer ----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ the call table."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from twisted.words.xish import domish
 
@@ -16,6 +18,7 @@ from sat_backend.plugins.jingle.actions import (
     parse_request,
     parse_transport_info,
 )
+from sat_backend.plugins.jingle.call_history import call_entry
 from sat_backend.plugins.jingle.call_sessions import (
     MAX_SESSION_CANDIDATES,
     MAX_SESSIONS_PER_PROFILE,
@@ -87,7 +90,7 @@ def test_transport_info_refusals() -> None:
 
 def session(profile: str, sid: str) -> CallSession:
     offer = parse_sdp(AUDIO_FIRST_OFFER)
-    return CallSession(profile, sid, "bob@localhost/x", "initiator", offer, offer)
+    return CallSession(profile, sid, "bob@localhost/x", "initiator", offer, offer, f"{profile}@localhost/y")
 
 
 def test_calls_per_profile_are_bounded() -> None:
@@ -100,8 +103,8 @@ def test_calls_per_profile_are_bounded() -> None:
     assert not table.remove(session("alice", "0"))  # already gone
     with pytest.raises(NotFound):
         table.require("alice", "0")
-    assert len(table.drop_profile("alice")) == MAX_SESSIONS_PER_PROFILE - 1
-    assert table.get("alice", "1") is None
+    assert len(table.of_profile("alice")) == MAX_SESSIONS_PER_PROFILE - 1
+    assert table.of_profile("carol") == []
 
 
 def test_candidates_per_call_are_bounded() -> None:
@@ -110,3 +113,20 @@ def test_candidates_per_call_are_bounded() -> None:
     call.count_candidates("sent", 1)
     with pytest.raises(InvalidArgument, match="candidates received"):
         call.count_candidates("received", 1)
+
+
+def test_a_call_in_history() -> None:
+    call = session("alice", "s1")
+    call.started_at = 1000.0
+    entry = call_entry(call, "cancel", 1030.0)
+    assert (entry.from_jid.full(), entry.to_jid.full(), entry.timestamp) == ("alice@localhost/y", "bob@localhost/x", 1000.0)
+    assert entry.bodies == {} and entry.extra == {"call": {
+        "sid": "s1", "direction": "outgoing", "state": "unanswered", "reason": "cancel", "duration": 0.0,
+        "media": ["audio", "video"]}}
+    call.answered_at = 1010.0
+    assert call_entry(call, "success", 1030.5).extra["call"] == entry.extra["call"] | {
+        "state": "answered", "reason": "success", "duration": 20.5}
+    incoming = replace(session("bob", "s2"), role="responder", peer="alice@localhost/y")
+    missed = call_entry(incoming, "cancel", 1.0)
+    assert (missed.from_jid.full(), missed.to_jid.full()) == ("alice@localhost/y", "bob@localhost/y")
+    assert (missed.extra["call"]["direction"], missed.extra["call"]["state"]) == ("incoming", "missed")

@@ -7,6 +7,7 @@ without bound. Nothing is stored on disk: a session lives as long as its call.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,13 +35,22 @@ class CallSession:
     role: Role
     offer: SessionDescription
     local: SessionDescription | None
+    #: our full JID in the call (history names both parties)
+    own_jid: str
     state: CallState = "ringing"
+    started_at: float = field(default_factory=time.time)
+    answered_at: float | None = None
     candidates: dict[str, int] = field(default_factory=lambda: {"sent": 0, "received": 0})
 
     @property
     def creator(self) -> Role:
         """Every content of a call is created by its initiator (XEP-0166 §7.3)."""
         return "initiator"
+
+    def activate(self) -> None:
+        """The call is answered: media may flow, its duration starts."""
+        self.state = "active"
+        self.answered_at = time.time()
 
     def count_candidates(self, direction: Literal["sent", "received"], number: int) -> None:
         """Count ``number`` more candidates ``direction``.
@@ -80,6 +90,6 @@ class CallTable:
         """Forget ``session``; False when it was already gone (ended by the other side)."""
         return self._sessions.get(session.profile, {}).pop(session.sid, None) is not None
 
-    def drop_profile(self, profile: str) -> list[CallSession]:
-        """Forget (and return) every call of ``profile``: its stream is gone."""
-        return list(self._sessions.pop(profile, {}).values())
+    def of_profile(self, profile: str) -> list[CallSession]:
+        """Every open call of ``profile`` (a copy: ending them changes the table)."""
+        return list(self._sessions.get(profile, {}).values())
