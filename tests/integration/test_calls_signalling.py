@@ -205,15 +205,29 @@ STRANGER_INITIATE = (
 )
 
 
-def test_stranger_is_declined(parties: Parties, carol: XmppPeer) -> None:
+def jingle_requests(peer: XmppPeer) -> queue.Queue[ET.Element]:
+    """The ``<jingle/>`` of every Jingle IQ ``peer`` receives from now on (each acknowledged)."""
     received: queue.Queue[ET.Element] = queue.Queue()
-    carol.xmpp.register_handler(Callback(
-        "jingle", MatchXPath(f"{{jabber:client}}iq/{{{NS_JINGLE}}}jingle"), lambda iq: received.put(iq.xml)))
+
+    def on_jingle(iq: Any) -> None:
+        if iq["type"] == "set":  # not an error answer echoing our own request
+            received.put(iq.xml.find(f"{{{NS_JINGLE}}}jingle"))
+            iq.reply().send()
+
+    peer.xmpp.register_handler(Callback("jingle", MatchXPath(f"{{jabber:client}}iq/{{{NS_JINGLE}}}jingle"), on_jingle))
+    return received
+
+
+def assert_terminated(received: queue.Queue[ET.Element], sid: str, reason: str) -> None:
+    terminated = received.get(timeout=15)
+    assert (terminated.get("action"), terminated.get("sid")) == ("session-terminate", sid)
+    assert terminated.find(f"{{{NS_JINGLE}}}reason/{{{NS_JINGLE}}}{reason}") is not None
+
+
+def test_stranger_is_declined(parties: Parties, carol: XmppPeer) -> None:
+    received = jingle_requests(carol)
     assert jingle_error(carol, parties.jids["bob"], STRANGER_INITIATE.format(initiator=carol.jid)) is None
-    terminated = received.get(timeout=15).find(f"{{{NS_JINGLE}}}jingle")
-    assert terminated is not None
-    assert (terminated.get("action"), terminated.get("sid")) == ("session-terminate", "a73sjjvkla37jfea")
-    assert terminated.find(f"{{{NS_JINGLE}}}reason/{{{NS_JINGLE}}}decline") is not None
+    assert_terminated(received, "a73sjjvkla37jfea", "decline")
     with pytest.raises(errors.NotFound):  # nothing was stored
         parties.client.call_answer("a73sjjvkla37jfea", answer_to(AUDIO_FIRST_OFFER), "bob")
     assert not [args for name, args in parties.signals.history if name == "CallIncoming"]
@@ -246,3 +260,27 @@ def test_refusals(parties: Parties, carol: XmppPeer) -> None:
         client.call_end(sid, "no-such-reason", "alice")
     client.call_end(sid, "", "alice")
     parties.wait("CallState", sid, "bob", state="ended", reason="cancel")
+
+
+def test_contact_with_its_own_stanzas_rings_until_busy(parties: Parties, carol: XmppPeer) -> None:
+    """carol, now in bob's roster, calls with XEP-0167's example offer: bob's frontend gets
+    it as SDP; a ninth call at once is told busy, the same sid twice is a conflict."""
+    client, bob = parties.client, parties.jids["bob"]
+    client.contact_add("carol@localhost", "bob")
+    parties.signals.wait_for("ContactNew", lambda jid, *rest: jid == "carol@localhost" and rest[-1] == "bob")
+    received = jingle_requests(carol)
+    sids = [f"carol-call-{number}" for number in range(9)]
+    for sid in sids[:8]:
+        initiate = STRANGER_INITIATE.format(initiator=carol.jid).replace("a73sjjvkla37jfea", sid)
+        assert jingle_error(carol, bob, initiate) is None
+        _, caller, offer, media, _ = parties.wait("CallIncoming", sid, "bob")
+        assert (caller, media) == (carol.jid, ["audio"])
+        described = parse_sdp(offer).media[0]
+        assert (described.mid, [(p.id, p.name) for p in described.payload_types]) == ("voice", [(96, "speex"), (0, "")])
+        assert (described.transport.ice_ufrag, described.direction) == ("8hhy", "sendrecv")
+    again = STRANGER_INITIATE.format(initiator=carol.jid).replace("a73sjjvkla37jfea", sids[0])
+    assert jingle_error(carol, bob, again) == ("conflict", "")
+    assert jingle_error(carol, bob, again.replace(sids[0], sids[8])) is None
+    assert_terminated(received, sids[8], "busy")
+    client.call_end(sids[0], "", "bob")
+    assert_terminated(received, sids[0], "decline")
