@@ -155,6 +155,21 @@ def test_callee_declines(parties: Parties) -> None:
     assert (incoming["direction"], incoming["state"]) == ("incoming", "missed")
 
 
+def test_a_lost_stream_ends_its_calls(parties: Parties) -> None:
+    client = parties.client
+    sid = client.call_start(parties.jids["bob"], VIDEO_FIRST_OFFER, "alice")
+    parties.wait("CallIncoming", sid, "bob")
+    client.call_answer(sid, VIDEO_FIRST_ANSWER, "bob")
+    parties.wait("CallState", sid, "bob", state="active")
+    client.disconnect("bob")
+    parties.wait("CallState", sid, "bob", state="ended", reason="connectivity-error")
+    call = parties.call_in_history(sid, "bob")
+    assert (call["state"], call["reason"]) == ("answered", "connectivity-error")
+    client.connect("bob")
+    with pytest.raises(errors.NotFound):
+        client.call_end(sid, "", "bob")
+
+
 # raw peer ----------------------------------------------------------------------------------
 
 
