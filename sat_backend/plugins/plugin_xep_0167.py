@@ -16,6 +16,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from twisted.words.xish import domish
+
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
@@ -259,7 +261,7 @@ class Calls:
         self.host.bridge.emit("CallState", session.sid, state, reason, session.profile)
 
 
-def first_description(request: JingleRequest) -> object | None:
+def first_description(request: JingleRequest) -> domish.Element | None:
     """The first RTP ``<description/>`` of a request's contents, None when it has none."""
     for content in request.element.elements(NS_JINGLE, "content"):
         for description in content.elements(NS_JINGLE_RTP, "description"):
