@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sat_bridge.members.archive import ARCHIVE_MEMBERS
+from sat_bridge.members.calls import CALL_MEMBERS
 from sat_bridge.members.contacts import CONTACT_MEMBERS
 from sat_bridge.members.core import CORE_MEMBERS
 from sat_bridge.members.discovery import DISCOVERY_MEMBERS
@@ -17,5 +18,5 @@ from sat_bridge.spec import Member
 ALL_MEMBERS: tuple[Member, ...] = (
     *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS,
     *DISCOVERY_MEMBERS, *PUBSUB_MEMBERS,
-    *PUBSUB_CACHE_MEMBERS, *MICROBLOG_MEMBERS,
+    *PUBSUB_CACHE_MEMBERS, *MICROBLOG_MEMBERS, *CALL_MEMBERS,
 )

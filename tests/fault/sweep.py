@@ -46,8 +46,10 @@ def plain_value(arg: Arg, context: FuzzContext) -> Any:
 
 
 def _zero(signature: str) -> Any:
-    token = get_signature_tree(signature).types[0].token
-    return {"a": [], "(": [], "d": 0.0}.get(token, 0)
+    node = get_signature_tree(signature).types[0]
+    if node.token == "a" and node.children[0].token == "{":
+        return {}  # a dict (``a{sas}``): a list cannot be marshalled as one
+    return {"a": [], "(": [], "d": 0.0}.get(node.token, 0)
 
 
 def hostile_values(arg: Arg) -> list[Any]:

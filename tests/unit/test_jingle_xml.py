@@ -351,3 +351,18 @@ def test_every_attribute_changed_is_read_or_refused_with_invalid_argument(change
             except InvalidArgument:
                 outcomes.add("refused")
     assert "refused" in outcomes
+
+
+def test_xep_0167_payload_types_without_clockrate() -> None:
+    """XEP-0167's example offers PCMU as ``<payload-type id='0' name='PCMU'/>``: its SDP
+    said ``a=rtpmap:0 PCMU``, which SDP (and our own parser) refuses; a static payload
+    type needs no rtpmap line. A dynamic one cannot be described without its clock rate."""
+    voice = ("<content creator='initiator' name='voice'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>"
+             "{payloads}</description>"
+             "<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='8hhy' pwd='asd88fgpdd777uzjYhagZg'/></content>")
+    offer = parse_jingle(payload_element(jingle(voice.format(
+        payloads="<payload-type id='96' name='speex' clockrate='16000'/><payload-type id='0' name='PCMU'/>"))), "initiator")
+    sdp = serialise_sdp(offer)
+    assert "a=rtpmap:0" not in sdp
+    assert [(payload.id, payload.name) for payload in parse_sdp(sdp).media[0].payload_types] == [(96, "speex"), (0, "")]
+    refused(payload_element(jingle(voice.format(payloads="<payload-type id='96' name='speex'/>"))), "clock")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from twisted.words.xish import domish
 
+from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.plugins.jingle.model import (
     MAX_FEEDBACK,
     MAX_HEADER_EXTENSIONS,
@@ -40,6 +41,8 @@ from sat_backend.plugins.jingle.senders import Role, direction_of, senders_of
 from sat_backend.plugins.jingle.xml_reading import children, first_child, number, optional, optional_number, required
 
 _UINT32 = 4_294_967_295
+#: RFC 3551 §3: 96-127 are dynamic, bound to a codec only by a clock rate and name
+FIRST_DYNAMIC_PAYLOAD_TYPE = 96
 
 
 def build_description(media: Media, author: Role) -> domish.Element:
@@ -160,10 +163,14 @@ def parse_description(description: domish.Element, author: Role) -> Description:
 
 def _parse_payload_type(element: domish.Element) -> PayloadType:
     feedback, trr_int = _parse_feedback(element)
+    payload_id = number(element, "id", 127)
+    clockrate = optional_number(element, "clockrate", _UINT32, low=1)
+    if payload_id >= FIRST_DYNAMIC_PAYLOAD_TYPE and clockrate is None:
+        raise InvalidArgument("a dynamic payload type has no clockrate (SDP cannot describe it without one)")
     return PayloadType(
-        id=number(element, "id", 127),
+        id=payload_id,
         name=optional(element, "name") or "",
-        clockrate=optional_number(element, "clockrate", _UINT32, low=1),
+        clockrate=clockrate,
         channels=optional_number(element, "channels", 255, low=1),
         parameters=_parse_parameters(element, NS_JINGLE_RTP),
         feedback=feedback,

@@ -137,8 +137,8 @@ def _transport_lines(transport: Transport) -> list[str]:
 
 def _payload_lines(payload: PayloadType) -> list[str]:
     lines = []
-    if payload.name:
-        rtpmap = f"{payload.name}/{payload.clockrate}" if payload.clockrate is not None else payload.name
+    if payload.name and payload.clockrate is not None:  # a static type without one needs no rtpmap
+        rtpmap = f"{payload.name}/{payload.clockrate}"
         if payload.channels is not None:
             rtpmap += f"/{payload.channels}"
         lines.append(f"a=rtpmap:{payload.id} {rtpmap}")

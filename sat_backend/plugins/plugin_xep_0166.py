@@ -1,0 +1,189 @@
+"""XEP-0166 Jingle (v1.1.2, namespace ``urn:xmpp:jingle:1``): the session layer of calls.
+
+Every Jingle IQ a peer sends is answered here, exactly once: a result, or an error
+(XEP-0166 §8). A sid we do not know, or one that belongs to another peer, is
+``item-not-found`` with ``<unknown-session/>`` and nothing is stored. A
+``session-initiate`` from a JID that is not in our roster, or beyond the number of
+calls a profile may have open, is acknowledged and then terminated (``decline``,
+``busy``), as §6.3.2 says a responder refuses: a stranger cannot ring us by default.
+What the session carries (RTP media, SDP, the bridge) is the application's, here
+XEP-0167's (:mod:`.plugin_xep_0167`), which registers with :meth:`Jingle.register`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.protocols.jabber.xmlstream import toResponse
+from twisted.words.xish import domish
+from tx_xmpp.subprotocols import XMPPHandler
+
+from sat_backend.core.exceptions import InvalidArgument, ProfileNotConnected, Stanza
+from sat_backend.core.im.background import run_in_background
+from sat_backend.core.sessions import new_iq
+from sat_backend.plugins.jingle.actions import (
+    SESSION_INITIATE,
+    SESSION_TERMINATE,
+    JingleRequest,
+    build_jingle,
+    parse_request,
+    unknown_session_condition,
+)
+from sat_backend.plugins.jingle.namespaces import NS_JINGLE
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+PLUGIN_INFO = {
+    "name": "Jingle",
+    "import_name": "XEP-0166",
+    "type": "XEP",
+    "protocols": ["XEP-0166"],
+    "dependencies": ["XEP-0030"],
+    "main": "Jingle",
+    "handler": True,
+    "description": "Jingle sessions: every Jingle request answered, strangers refused",
+}
+
+
+class JingleRefused(Exception):
+    """An application refuses a request: answered with this stanza error condition."""
+
+    def __init__(self, condition: str, app_condition: domish.Element | None = None) -> None:
+        super().__init__(condition)
+        self.condition = condition
+        self.app_condition = app_condition
+
+
+class JingleApplication(Protocol):
+    """What the session layer asks of the application that owns the sessions."""
+
+    def session_peer(self, profile: str, sid: str) -> str | None:
+        """The full JID of the peer of open session ``sid``, None when unknown."""
+
+    def has_room(self, profile: str) -> bool:
+        """Whether ``profile`` may take one more session."""
+
+    async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
+        """Act on a request of a known session, or on a ``session-initiate`` we accept
+        to hear. :raises InvalidArgument: malformed (``bad-request``);
+        :raises JingleRefused: refused with another condition."""
+
+    def on_stream_lost(self, profile: str) -> None:
+        """The profile's stream is gone, and its sessions with it."""
+
+
+class JingleHandler(XMPPHandler):  # type: ignore[misc]
+    def __init__(self, plugin: Jingle, client: XmppClient) -> None:
+        super().__init__()
+        self.plugin = plugin
+        self.client = client
+
+    def connectionInitialized(self) -> None:
+        self.xmlstream.addObserver(f"/iq[@type='set']/jingle[@xmlns='{NS_JINGLE}']", self.on_jingle)
+
+    def connectionLost(self, reason: object) -> None:
+        if self.plugin.application is not None:
+            self.plugin.application.on_stream_lost(self.client.profile)
+
+    def on_jingle(self, iq: domish.Element) -> None:
+        iq.handled = True  # type: ignore[attr-defined]  # tells FallbackHandler we answer
+        run_in_background(self.plugin.handle(self.client, iq), f"{self.client.profile}: Jingle request",
+                          self.client.profile)
+
+
+class Jingle:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.application: JingleApplication | None = None
+
+    async def initialise(self) -> None:
+        self.host.plugins["XEP-0030"].add_feature(NS_JINGLE)
+        self.host.sessions.add_handler_factory(lambda client: JingleHandler(self, client))
+
+    def register(self, application: JingleApplication) -> None:
+        """Hand the sessions to ``application`` (one: RTP calls)."""
+        self.application = application
+
+    async def handle(self, client: XmppClient, iq: domish.Element) -> None:
+        """Answer one Jingle IQ, after acting on it."""
+        try:
+            sender = JID(iq.getAttribute("from") or client.jid.host).full()
+        except Exception:  # noqa: BLE001 - the server checks "from"; never trust it to
+            return self._reply_error(client, iq, "bad-request")
+        try:
+            request = parse_request(next(iq.elements(NS_JINGLE, "jingle")))
+        except InvalidArgument as exc:
+            log.info("%s: malformed Jingle request from %s: %s", client.profile, sender, exc)
+            return self._reply_error(client, iq, "bad-request")
+        application = self.application
+        if application is None:
+            return self._reply_error(client, iq, "feature-not-implemented")
+        if request.action == SESSION_INITIATE:
+            if application.session_peer(client.profile, request.sid) is not None:
+                return self._reply_error(client, iq, "conflict")
+            refusal = await self._initiate_refusal(client, application, sender)
+            if refusal is not None:
+                self._reply(client, toResponse(iq, "result"))
+                await self.terminate_quietly(client, sender, request.sid, refusal)
+                return None
+        elif application.session_peer(client.profile, request.sid) != sender:
+            # unknown, or another peer's: XEP-0166 §8, nothing is stored
+            return self._reply_error(client, iq, "item-not-found", unknown_session_condition())
+        try:
+            await application.on_request(client, request, sender)
+        except InvalidArgument as exc:
+            log.info("%s: refused a Jingle %s from %s: %s", client.profile, request.action, sender, exc)
+            return self._reply_error(client, iq, "bad-request")
+        except JingleRefused as exc:
+            return self._reply_error(client, iq, exc.condition, exc.app_condition)
+        self._reply(client, toResponse(iq, "result"))
+        return None
+
+    async def _initiate_refusal(self, client: XmppClient, application: JingleApplication, sender: str) -> str | None:
+        """The reason to refuse a new session from ``sender``, None to hear it."""
+        if await self.host.roster.get_contact(client.profile, JID(sender).userhost()) is None:
+            log.info("%s: declined a Jingle session from %s, who is not in the roster", client.profile, sender)
+            return "decline"
+        if not application.has_room(client.profile):
+            log.info("%s: too many calls open, %s is told busy", client.profile, sender)
+            return "busy"
+        return None
+
+    async def send(self, client: XmppClient, peer: str, jingle: domish.Element) -> None:
+        """Send ``jingle`` to ``peer`` in an IQ set and await its result.
+
+        :raises Stanza: the peer answered an error (the message starts with its condition).
+        :raises Timeout: no answer in time.
+        """
+        iq = new_iq(client, "set")
+        iq["to"] = peer
+        iq.addChild(jingle)
+        try:
+            await self.host.sessions.answer(iq.send())
+        except error.StanzaError as exc:
+            raise Stanza(f"{exc.condition}: the peer refused the Jingle {jingle['action']}") from None
+
+    async def terminate_quietly(self, client: XmppClient, peer: str, sid: str, reason: str) -> None:
+        """Send a ``session-terminate``; a peer gone or refusing it is only logged (the
+        session is over on our side either way)."""
+        try:
+            await self.send(client, peer, build_jingle(SESSION_TERMINATE, sid, reason=reason))
+        except Exception as exc:  # noqa: BLE001 - Stanza, Timeout, stream lost: nothing left to do
+            log.info("%s: session-terminate to %s not acknowledged: %s", client.profile, peer, exc)
+
+    def _reply_error(self, client: XmppClient, iq: domish.Element, condition: str,
+                     app_condition: domish.Element | None = None) -> None:
+        self._reply(client, error.StanzaError(condition, appCondition=app_condition).toResponse(iq))
+
+    def _reply(self, client: XmppClient, response: domish.Element) -> None:
+        try:
+            client.send_stanza(response)
+        except ProfileNotConnected:
+            log.info("%s: stream gone before a Jingle answer could be sent", client.profile)

@@ -1,0 +1,269 @@
+"""XEP-0167 Jingle RTP Sessions (v1.2.3) over XEP-0176 ICE-UDP (v1.1.1): the signalling
+of audio/video calls between a frontend's SDP and a peer's Jingle.
+
+The frontend's media engine speaks SDP through the bridge (``CallStart``, ``CallAnswer``,
+``CallCandidatesAdd``, ``CallEnd``; signals ``CallIncoming``, ``CallAnswered``,
+``CallCandidates``, ``CallState``); this plugin converts with :mod:`.jingle` and keeps the
+offer of each call, so that every answer, ours or the peer's, comes back in the offer's
+media order (the rule BUNDLE calls rest on). Sessions live in memory only, bounded by
+:mod:`.jingle.call_sessions`; the Jingle IQs themselves are answered by XEP-0166's plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
+from sat_backend.core.im.background import run_in_background
+from sat_backend.core.jids import parse_jid
+from sat_backend.plugins.jingle.actions import (
+    REASONS,
+    SESSION_ACCEPT,
+    SESSION_INFO,
+    SESSION_INITIATE,
+    SESSION_TERMINATE,
+    TRANSPORT_INFO,
+    JingleRequest,
+    build_jingle,
+    build_transport_info,
+    parse_transport_info,
+)
+from sat_backend.plugins.jingle.call_history import call_entry
+from sat_backend.plugins.jingle.call_sessions import CallSession, CallTable
+from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_candidate
+from sat_backend.plugins.jingle.jingle_xml import build_jingle_children, parse_jingle
+from sat_backend.plugins.jingle.model import Candidate
+from sat_backend.plugins.jingle.namespaces import (
+    NS_JINGLE,
+    NS_JINGLE_DTLS,
+    NS_JINGLE_GROUPING,
+    NS_JINGLE_ICE_UDP,
+    NS_JINGLE_RTCP_FB,
+    NS_JINGLE_RTP,
+    NS_JINGLE_RTP_HDREXT,
+    NS_JINGLE_SSMA,
+)
+from sat_backend.plugins.jingle.order import answer_in_offer_order
+from sat_backend.plugins.jingle.sdp import parse_sdp, serialise_sdp
+from sat_backend.plugins.plugin_xep_0166 import JingleRefused
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+NS_JINGLE_RTP_AUDIO = "urn:xmpp:jingle:apps:rtp:audio"
+NS_JINGLE_RTP_VIDEO = "urn:xmpp:jingle:apps:rtp:video"
+#: what a peer must advertise for us to call it
+REQUIRED_FEATURES = frozenset({NS_JINGLE, NS_JINGLE_RTP, NS_JINGLE_ICE_UDP})
+#: what we advertise (XEP-0167 §11, XEP-0176 §11, and the extensions the converter maps)
+FEATURES = (NS_JINGLE_RTP, NS_JINGLE_RTP_AUDIO, NS_JINGLE_RTP_VIDEO, NS_JINGLE_ICE_UDP, NS_JINGLE_DTLS,
+            NS_JINGLE_GROUPING, NS_JINGLE_SSMA, NS_JINGLE_RTCP_FB, NS_JINGLE_RTP_HDREXT)
+SIGNALS = ("CallIncoming", "CallAnswered", "CallCandidates", "CallState")
+
+PLUGIN_INFO = {
+    "name": "Jingle RTP calls",
+    "import_name": "XEP-0167",
+    "type": "XEP",
+    "protocols": ["XEP-0167", "XEP-0176", "XEP-0320", "XEP-0338", "XEP-0339", "XEP-0293", "XEP-0294"],
+    "dependencies": ["XEP-0030", "XEP-0166"],
+    "main": "Calls",
+    "description": "Audio/video call signalling: SDP from frontends, Jingle to peers, media order kept",
+}
+
+
+class Calls:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.jingle = host.plugins["XEP-0166"]
+        self.table = CallTable()
+
+    async def initialise(self) -> None:
+        disco = self.host.plugins["XEP-0030"]
+        for feature in FEATURES:
+            disco.add_feature(feature)
+        self.jingle.register(self)
+        register = self.host.bridge.register_method
+        register("CallStart", self.start_call)
+        register("CallAnswer", self.answer_call)
+        register("CallEnd", self.end_call)
+        register("CallCandidatesAdd", self.add_candidates)
+        for name in SIGNALS:
+            self.host.bridge.enable_signal(name)
+
+    # bridge methods ------------------------------------------------------------------
+
+    async def start_call(self, peer_jid: str, sdp_offer: str, profile: str) -> str:
+        """Send ``session-initiate`` with the offer; the sid once the peer acknowledged it."""
+        peer = parse_jid(peer_jid, "peer_jid")
+        if not peer.user or not peer.resource:
+            raise InvalidArgument("peer_jid must be a full JID (user@domain/resource): a call rings one device")
+        offer = parse_sdp(sdp_offer)
+        client = await self._client(profile)
+        if not self.table.has_room(client.profile):
+            raise Conflict("too many calls open; end one first")
+        info = await self.host.plugins["XEP-0030"].get_info(client, peer)
+        if not REQUIRED_FEATURES <= info.features:
+            raise NotSupported(f"{peer.full()} does not support Jingle audio/video calls")
+        session = CallSession(client.profile, uuid.uuid4().hex, peer.full(), "initiator", offer, offer, client.jid.full())
+        jingle = build_jingle(SESSION_INITIATE, session.sid, initiator=client.jid.full())
+        for child in build_jingle_children(offer, "initiator"):
+            jingle.addChild(child)
+        self.table.add(session)
+        try:
+            await self.jingle.send(client, session.peer, jingle)
+        except BaseException:
+            self.table.remove(session)
+            raise
+        if self._is_open(session):  # the peer may have ended it already
+            self._state(session, "ringing")
+        return session.sid
+
+    async def answer_call(self, sid: str, sdp_answer: str, profile: str) -> None:
+        """Send ``session-accept`` with the answer, in the offer's media order."""
+        client = await self._client(profile)
+        session = self.table.require(client.profile, sid)
+        if session.role != "responder" or session.local is not None:
+            raise Conflict("this call is not waiting for our answer")
+        answer = answer_in_offer_order(session.offer, parse_sdp(sdp_answer))
+        jingle = build_jingle(SESSION_ACCEPT, sid, responder=client.jid.full())
+        for child in build_jingle_children(answer, "responder"):
+            jingle.addChild(child)
+        session.local = answer
+        try:
+            await self.jingle.send(client, session.peer, jingle)
+        except BaseException:
+            session.local = None
+            raise
+        if self._is_open(session):
+            session.activate()
+            self._state(session, "active")
+
+    async def end_call(self, sid: str, reason: str, profile: str) -> None:
+        """Send ``session-terminate``; ended on our side whatever the peer says."""
+        if reason and reason not in REASONS:
+            raise InvalidArgument("reason is not a XEP-0166 reason condition")
+        client = await self._client(profile)
+        session = self.table.require(client.profile, sid)
+        if not reason:
+            reason = "success" if session.state == "active" else ("cancel" if session.role == "initiator" else "decline")
+        self._end(session, reason)
+        await self.jingle.terminate_quietly(client, session.peer, sid, reason)
+
+    async def add_candidates(self, sid: str, candidates: dict[str, list[str]], profile: str) -> None:
+        """Send a ``transport-info`` with our candidates."""
+        client = await self._client(profile)
+        session = self.table.require(client.profile, sid)
+        parsed: dict[str, tuple[Candidate, ...]] = {}
+        for mid, lines in candidates.items():
+            if mid not in session.offer.mids:
+                raise InvalidArgument("a candidate's mid is not a media section of the call")
+            parsed[mid] = tuple(parse_candidate(line) for line in lines)
+        if not any(parsed.values()):
+            raise InvalidArgument("no candidate given")
+        session.count_candidates("sent", sum(len(found) for found in parsed.values()))
+        local = session.local or session.offer
+        transports = {media.mid: media.transport.over(local.transport) for media in local.media}
+        await self.jingle.send(client, session.peer, build_transport_info(sid, session.creator, parsed, transports))
+
+    # the XEP-0166 application ----------------------------------------------------------
+
+    def session_peer(self, profile: str, sid: str) -> str | None:
+        session = self.table.get(profile, sid)
+        return None if session is None else session.peer
+
+    def has_room(self, profile: str) -> bool:
+        return self.table.has_room(profile)
+
+    async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
+        if request.action == SESSION_INITIATE:
+            self._on_initiate(client, request, sender)
+            return
+        session = self.table.require(client.profile, request.sid)
+        if request.action == SESSION_ACCEPT:
+            self._on_accept(session, request)
+        elif request.action == TRANSPORT_INFO:
+            self._on_transport_info(session, request)
+        elif request.action == SESSION_TERMINATE:
+            self._end(session, request.reason or "success")
+        elif request.action != SESSION_INFO:  # ringing, hold…: informational, acknowledged
+            raise JingleRefused("feature-not-implemented")
+
+    def on_stream_lost(self, profile: str) -> None:
+        for session in self.table.of_profile(profile):
+            self._end(session, "connectivity-error")
+
+    def _on_initiate(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
+        if first_description(request) is None:
+            raise JingleRefused("feature-not-implemented")  # not an RTP session
+        offer = parse_jingle(request.element, "initiator")
+        if self.table.get(client.profile, request.sid) is not None:  # opened while the roster was read
+            raise JingleRefused("conflict")
+        if not self.table.has_room(client.profile):
+            raise JingleRefused("resource-constraint")
+        session = CallSession(client.profile, request.sid, sender, "responder", offer, None, client.jid.full())
+        self.table.add(session)
+        self.host.bridge.emit("CallIncoming", session.sid, sender, serialise_sdp(offer),
+                              [media.kind for media in offer.media], session.profile)
+        self._state(session, "ringing")
+
+    def _on_accept(self, session: CallSession, request: JingleRequest) -> None:
+        if session.role != "initiator" or session.state != "ringing":
+            raise JingleRefused("unexpected-request")
+        answer = answer_in_offer_order(session.offer, parse_jingle(request.element, "responder"))
+        session.activate()
+        self.host.bridge.emit("CallAnswered", session.sid, serialise_sdp(answer), session.profile)
+        self._state(session, "active")
+
+    def _on_transport_info(self, session: CallSession, request: JingleRequest) -> None:
+        found = parse_transport_info(request.element)
+        if not set(found) <= set(session.offer.mids):
+            raise InvalidArgument("a transport-info names a content the call does not have")
+        try:
+            session.count_candidates("received", sum(len(candidates) for candidates in found.values()))
+        except InvalidArgument:
+            raise JingleRefused("resource-constraint") from None
+        self.host.bridge.emit("CallCandidates", session.sid,
+                              {mid: [candidate_attribute(c) for c in candidates] for mid, candidates in found.items()},
+                              session.profile)
+
+    # helpers ---------------------------------------------------------------------------
+
+    async def _client(self, profile: str) -> XmppClient:
+        return self.host.sessions.get_client(await self.host.profiles.resolve(profile))
+
+    def _is_open(self, session: CallSession) -> bool:
+        return self.table.get(session.profile, session.sid) is session
+
+    def _end(self, session: CallSession, reason: str) -> None:
+        if self.table.remove(session):
+            self._emit_state(session, "ended", reason)
+            run_in_background(self._record(session, reason), f"{session.profile}: storing a call in history",
+                              session.profile)
+
+    async def _record(self, session: CallSession, reason: str) -> None:
+        """Keep the call in history, as a message without body (``extra.call``), and
+        announce it with ``MessageNew`` like any message."""
+        entry = call_entry(session, reason, time.time())
+        if await self.host.storage.add_to_history(session.profile, entry.to_history()):
+            self.host.bridge.emit("MessageNew", *entry.bridge_tuple(), session.profile)
+
+    def _state(self, session: CallSession, state: str) -> None:
+        self._emit_state(session, state, "")
+
+    def _emit_state(self, session: CallSession, state: str, reason: str) -> None:
+        self.host.bridge.emit("CallState", session.sid, state, reason, session.profile)
+
+
+def first_description(request: JingleRequest) -> domish.Element | None:
+    """The first RTP ``<description/>`` of a request's contents, None when it has none."""
+    for content in request.element.elements(NS_JINGLE, "content"):
+        for description in content.elements(NS_JINGLE_RTP, "description"):
+            return description
+    return None
