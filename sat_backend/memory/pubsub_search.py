@@ -239,7 +239,7 @@ def statement(query: SearchQuery, dialect: str) -> Select[Any]:
 
 def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]:
     """The ids of the page's items, with the values they are sorted by (``sort_N``)."""
-    on_fts_only = (dialect == "sqlite" and query.fts is not None and not query.names and not query.parsed
+    on_fts_only = (dialect == "sqlite" and query.fts is not None and not query.parsed
                    and all(key.order == "rank" for key in query.order_by))
     fts = table(FTS_TABLE, column("rowid"))
     item_id: Any = fts.c.rowid if on_fts_only else PubsubItem.id
@@ -247,23 +247,18 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
     selection = select(item_id.label("id"), *sort_values)
     if on_fts_only:
         selection = selection.select_from(fts)
+        items = _filtered_items(query, select(PubsubItem.id))
+        if items is not None:
+            # "+ 0": a plain rowid IN (…) would be handed to FTS5, which then runs the
+            # MATCH once per listed id; this way the ids are a list SQLite checks each
+            # match against (≈90 ms instead of ≈125 with a join, 92k matches in a node)
+            selection = selection.where((fts.c.rowid + literal_column("0")).in_(items))
     else:
         selection = selection.select_from(PubsubItem)
         if dialect == "sqlite" and query.fts is not None:
             selection = selection.join(fts, fts.c.rowid == PubsubItem.id)
-    node_filters = ((query.profiles, Profile.name), (query.services, PubsubNode.service),
-                    (query.nodes, PubsubNode.name), (query.types, PubsubNode.type),
-                    (query.subtypes, PubsubNode.subtype))
-    if any(values for values, _ in node_filters):
-        # every item has a node and every node a profile (non-null foreign keys): these
-        # joins only filter, so they are made only when a filter needs them
-        if on_fts_only:
-            selection = selection.join(PubsubItem, PubsubItem.id == item_id)
-        selection = selection.join(PubsubNode, PubsubItem.node_id == PubsubNode.id).join(
-            Profile, PubsubNode.profile_id == Profile.id)
-    for values, target in (*node_filters, (query.names, PubsubItem.name)):
-        if values:
-            selection = selection.where(target.in_(values))
+        filtered = _filtered_items(query, selection)
+        selection = selection if filtered is None else filtered
     if query.fts is not None:
         if dialect == "sqlite":
             selection = selection.where(literal_column(FTS_TABLE).op("MATCH")(bindparam("fts", query.fts.fts5())))
@@ -274,6 +269,25 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
     # a stable order, so that pages do not overlap
     return selection.order_by(*(key.ordered(value) for key, value in zip(keys, sort_values)), item_id.asc()).offset(
         query.index).limit(query.limit)
+
+
+def _filtered_items(query: SearchQuery, selection: Select[Any]) -> Select[Any] | None:
+    """``selection`` (over ``pubsub_items``) with the node, profile and name filters, or
+    None when the query has none."""
+    node_filters = ((query.profiles, Profile.name), (query.services, PubsubNode.service),
+                    (query.nodes, PubsubNode.name), (query.types, PubsubNode.type),
+                    (query.subtypes, PubsubNode.subtype))
+    if not query.names and not any(values for values, _ in node_filters):
+        return None
+    if any(values for values, _ in node_filters):
+        # every item has a node and every node a profile (non-null foreign keys): these
+        # joins only filter, so they are made only when a filter needs them
+        selection = selection.join(PubsubNode, PubsubItem.node_id == PubsubNode.id).join(
+            Profile, PubsubNode.profile_id == Profile.id)
+    for values, target in (*node_filters, (query.names, PubsubItem.name)):
+        if values:
+            selection = selection.where(target.in_(values))
+    return selection
 
 
 def _sort_keys(query: SearchQuery, dialect: str) -> list[_SortKey]:
