@@ -113,13 +113,10 @@ class JsonPath:
 
     # ordering ------------------------------------------------------------------------------------------
 
-    def sort_keys(self, descending: bool) -> list[Any]:
-        """Numbers, then strings; items without such a value last, in both directions."""
-        keys = []
-        for column in (self.number, self.string):
-            ordered = column.desc() if descending else column.asc()
-            keys.append(ordered.nulls_last())
-        return keys
+    def sort_values(self) -> list[Any]:
+        """What to sort by: numbers, then strings (NULLs last in both directions: items
+        without such a value)."""
+        return [self.number, self.string]
 
 
 def condition(dialect: str, path: tuple[PathPart, ...], op: str, value: Any) -> ColumnElement[bool]:

@@ -176,6 +176,30 @@ def test_defaults_and_order_keys() -> None:
 # the statement --------------------------------------------------------------------------------------
 
 
+def inner_page(parsed: SearchQuery, name: str) -> str:
+    """The SQL of the page query (ids and sort values) inside a search statement."""
+    dialect = sqlite.dialect() if name == "sqlite" else postgresql.dialect()
+    sql = str(statement(parsed, name).compile(dialect=dialect))
+    assert sql.count(") AS page") == 1, sql
+    return sql[sql.index("FROM (SELECT") + len("FROM ("):sql.index(") AS page")]
+
+
+def test_a_ranked_page_is_a_top_k_on_the_index_before_any_row_is_read() -> None:
+    """Issue 14: only the ids and ranks of the matches are sorted (LIMIT inside), the
+    items, nodes and profiles are read for the page's rows only."""
+    ranked = query(fts="garden", limit=20, index=40)
+    on_sqlite = inner_page(ranked, "sqlite")
+    assert "FROM pubsub_items_fts" in on_sqlite and "JOIN" not in on_sqlite and "pubsub_items." not in on_sqlite
+    assert "bm25(pubsub_items_fts)" in on_sqlite and "LIMIT" in on_sqlite and "OFFSET" in on_sqlite
+    on_postgresql = inner_page(ranked, "postgresql")
+    assert "FROM pubsub_items" in on_postgresql and "JOIN" not in on_postgresql and "parsed" not in on_postgresql
+    assert "ts_rank(" in on_postgresql and "LIMIT" in on_postgresql
+    # a node filter needs the joins before the LIMIT: still only ids and ranks sorted
+    for name in ("sqlite", "postgresql"):
+        in_node = inner_page(query(fts="garden", nodes=["blog"]), name)
+        assert "JOIN pubsub_nodes" in in_node and "parsed" not in in_node and "LIMIT" in in_node
+
+
 def test_less_than_is_strictly_less_on_both_databases() -> None:
     parsed = query(parsed=[{"path": ["n"], "op": "<", "value": 10}])
     for dialect, name in ((sqlite.dialect(), "sqlite"), (postgresql.dialect(), "postgresql")):
