@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any, Coroutine
 
-from sat_backend.core.exceptions import ProfileUnknown
+from sat_backend.core.exceptions import ProfileNotConnected, ProfileUnknown
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,13 @@ def run_in_background(coroutine: Coroutine[Any, Any, Any], what: str, profile: s
 
 def log_failure(what: str, exc: BaseException | None) -> None:
     """Log a handler's failure: at info without traceback when its profile was deleted
-    meanwhile, else as the bug it is (error, traceback)."""
+    or its session closed meanwhile (a catch-up whose stream went away before its next
+    request: the next connection does the work again), else as the bug it is (error,
+    traceback)."""
     if isinstance(exc, ProfileUnknown):
         log.info("dropped (%s): the profile no longer exists", what)
+    elif isinstance(exc, ProfileNotConnected):
+        log.info("dropped (%s): the session closed meanwhile", what)
     else:
         log.error("failed: %s", what, exc_info=exc)
 
