@@ -27,7 +27,7 @@ from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
-from sat_backend.core.exceptions import Database
+from sat_backend.core.exceptions import Database, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, parse_forwarded
 from sat_backend.core.im.messaging import RECEIVED_NOT_STORED_TRIGGER, RECEIVED_STORED_TRIGGER
@@ -222,6 +222,8 @@ class MessageArchive:
                 log.info("%s: catching up again with the archive after a storage failure", profile)
                 if await self.catch_up(handler):
                     return
+        except ProfileNotConnected:
+            log.info("%s: archive catch-up retry stopped: the session closed (the next connection catches up)", profile)
         except Exception:  # noqa: BLE001 - a retry loop must end with a line, not silently
             log.exception("%s: archive catch-up retry failed", profile)
         finally:
