@@ -1,19 +1,23 @@
 # SàT: two commands for a newcomer on a fresh Debian machine.
 #   make demo   set up, then run a scripted session end to end
 #   make test   set up, then run the whole test suite (what CI runs)
+#   make bench  (optional) run every bench of issue 14 and print its table of goals
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check-generated typecheck system-deps venv clean
+.PHONY: demo test bench check-generated typecheck system-deps venv clean
 
 demo: system-deps venv
 	$(PY) scripts/demo.py
 
 test: system-deps venv check-generated typecheck
 	$(PY) -m pytest
+
+bench: system-deps venv
+	$(PY) bench/run_all.py
 
 check-generated: venv
 	$(PY) -m sat_bridge.generate --check

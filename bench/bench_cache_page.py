@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 
+from bench.record import record  # noqa: E402
 from sat_backend.core.result_set import PageRequest  # noqa: E402
 from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
@@ -114,6 +115,8 @@ def report(name: str, runs: list[dict[tuple[int, str], float]]) -> None:
     for key in runs[0]:
         size, kind = key
         values = " ".join(f"{figures[key]:7.2f}" for figures in runs)
+        record("page_ms" if size else "round_trip_ms", max(figures[key] for figures in runs),
+               backend=name, size=size, kind=kind)
         if not size:
             print(f"  {'':>7}        {kind:24s} {values}   (no page: what any storage call costs)")
             continue

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import record  # noqa: E402
 from bench.xmpp_harness import SignalCounter, xmpp_bench  # noqa: E402
 
 ACCOUNTS = {"alice": "alice pw", "bob": "bob pw"}
@@ -50,6 +51,7 @@ def main() -> int:
         total_time = time.perf_counter() - start
     print(f"connect (STARTTLS + SCRAM + bind + roster + presence): median {statistics.median(connect_times) * 1000:.0f} ms "
           f"(min {min(connect_times) * 1000:.0f}, max {max(connect_times) * 1000:.0f}, {options.connects} runs)")
+    record("message_send_per_s", options.messages / sent_time, messages=options.messages)
     print(f"MessageSend, {options.messages} sequential calls: {options.messages / sent_time:.0f} calls/s")
     print(f"end to end (until the recipient's MessageNew for all): {options.messages / total_time:.0f} messages/s")
     return 0

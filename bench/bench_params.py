@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import record  # noqa: E402
 from sat_backend.core.param_values import CacheKey, ParamCache, ParamValues  # noqa: E402
 from sat_backend.core.params import ParamsRegistry  # noqa: E402
 from sat_backend.core.secrets import KEY_SIZE, SecretBox  # noqa: E402
@@ -57,6 +58,7 @@ async def main(calls: int) -> None:
             uncached = await per_call(values, calls)
         finally:
             await storage.close()
+    record("param_read_uncached_ms", uncached / 1000, backend="sqlite")
     print(f"get_public x {calls} on SQLite: database every time {uncached:8.1f} µs/call")
     print(f"get_public x {calls} on SQLite: in-memory cache     {cached:8.1f} µs/call")
     print(f"ratio: {uncached / cached:.0f}x")

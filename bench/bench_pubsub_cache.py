@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import record  # noqa: E402
 from bench.xmpp_harness import SignalCounter, xmpp_bench  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
@@ -68,6 +69,10 @@ def main() -> int:
             ingested.wait(120)
             pipelined_time = time.perf_counter() - start
     cache, service = statistics.median(cache_times), statistics.median(service_times)
+    record("read_ms", cache * 1000, source="cache", items=options.items)
+    record("read_ms", service * 1000, source="service", items=options.items)
+    record("ingest_per_s", options.events / ingest_time, mode="sequential")
+    record("ingest_per_s", options.events / pipelined_time, mode="pipelined")
     print(f"sync of {options.items} items (subscribe, list, fetch, store): {sync_time * 1000:.0f} ms")
     print(f"read {options.items} items, median of {options.reads}: cache {cache * 1000:.0f} ms, "
           f"service (use_cache=false) {service * 1000:.0f} ms, ratio service/cache {service / cache:.2f}x")

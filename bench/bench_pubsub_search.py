@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.record import record  # noqa: E402
 from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage  # noqa: E402
 from sat_backend.memory.pubsub_fts import PG_INDEX, search_text  # noqa: E402
 from sat_backend.memory.pubsub_search import SearchQuery, search, statement  # noqa: E402
@@ -95,6 +96,7 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
                 start = time.perf_counter()
                 found = await search(storage, parsed)
                 times.append(time.perf_counter() - start)
+            record("ranked_ms", max(times) * 1000, backend=dialect, name=name, items=items)
             figures = "/".join(f"{value * 1000:.1f}" for value in times)
             print(f"  {name:32s} {figures} ms (goal ≤ {RANKED_GOAL_MS:.0f} ms), {len(found)} result(s)")
         for name, query in QUERIES.items():

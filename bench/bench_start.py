@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from dbus_fast.aio import MessageBus  # noqa: E402
 
 from bench.bench_bridge import BIN, cold_start, name_owned  # noqa: E402
+from bench.record import record  # noqa: E402
 from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
 
 GOAL_MS = 500
@@ -110,6 +111,7 @@ def main() -> int:
     print(f"first start (creates the DB) → bus name owned: {starts[0] * 1e3:.0f} ms")
     runs = ", ".join(f"{s * 1e3:.0f}" for s in starts[1:])
     median = statistics.median(starts[1:]) * 1e3
+    record("start_ms", median)
     print(f"exec → bus name owned, DB at head: {runs} ms (median {median:.0f} ms; goal ≤ {GOAL_MS} ms)")
     cpu_runs = ", ".join(f"{c * 1e3:.0f}" for c in cpu[1:])
     print(f"backend CPU time until then: {cpu_runs} ms (median {statistics.median(cpu[1:]) * 1e3:.0f} ms)")

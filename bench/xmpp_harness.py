@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import record, rss_mb  # noqa: E402
 from sat_bridge.client import BridgeClient  # noqa: E402
 from tests.fixtures.backend import BackendProcess  # noqa: E402
 from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
@@ -40,6 +41,9 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
                 ))
             yield client, server
+            # the backend's resident memory once the bench's work is done, before it stops
+            assert backend.process is not None
+            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem)
         finally:
             backend.stop()
             server_steps.close()

@@ -1,0 +1,109 @@
+"""Issue 14's table, line by line, from the figures the benches recorded: each line gets its
+figure, the goal beside it and whether it is met ("not measured" where no bench gave one:
+never a made-up number)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Figure = dict[str, Any]
+Row = tuple[str, str, str, str]
+NOT_MEASURED = "not measured"
+BACKENDS = ("sqlite", "postgresql")
+RANKED_LINE = "ranked, common word, page 1 (20)"
+
+
+def find(figures: list[Figure], key: str, **labels: object) -> list[Figure]:
+    return [f for f in figures if f["key"] == key and all(f.get(k) == v for k, v in labels.items())]
+
+
+def backend_of(figure: Figure) -> str:
+    """bench_cache_page names its backends "SQLite (file)" / "PostgreSQL"."""
+    return "sqlite" if "sqlite" in str(figure.get("backend", "")).lower() else "postgresql"
+
+
+def verdict(value: float | None, ok: Callable[[float], bool]) -> str:
+    return NOT_MEASURED if value is None else ("yes" if ok(value) else "no")
+
+
+def row(measure: str, figure: Figure | None, fmt: str, goal: str, ok: Callable[[float], bool],
+        size: tuple[int, int] | None = None) -> Row:
+    """``size`` (measured, the goal's): a figure from a smaller run says so beside its verdict."""
+    value = None if figure is None else figure["value"]
+    met = verdict(value, ok)
+    if value is not None and size and size[0] < size[1]:
+        met += f" at {size[0]:,} (goal at {size[1]:,}: --full)"
+    return measure, NOT_MEASURED if value is None else fmt.format(value), goal, met
+
+
+def first(found: list[Figure]) -> Figure | None:
+    return found[0] if found else None
+
+
+def rows(figures: list[Figure]) -> Iterator[Row]:
+    yield row("exec → bus name owned (median)", first(find(figures, "start_ms")), "{:.0f} ms",
+              "≤ 500 ms", lambda v: v <= 500)
+    yield from cached_read(figures)
+    for backend in BACKENDS:
+        pages = [f for f in find(figures, "page_ms") if backend_of(f) == backend]
+        for size in (1000, 10_000, 100_000):
+            at_size = [f for f in pages if f["size"] == size]
+            worst = max(at_size, key=lambda f: f["value"]) if at_size else None
+            yield row(f"page of 20, cached node of {size:,} [{backend}] (slowest kind)", worst, "{:.2f} ms",
+                      "≤ 2 ms", lambda v: v <= 2)
+    yield row("one DB round trip: uncached param read [sqlite]",
+              first(find(figures, "param_read_uncached_ms")), "{:.3f} ms", "≤ 0.2 ms", lambda v: v <= 0.2)
+    for backend in BACKENDS:
+        floor = first([f for f in find(figures, "round_trip_ms") if backend_of(f) == backend])
+        yield row(f"one DB round trip: transaction + SELECT 1 [{backend}]", floor, "{:.3f} ms",
+                  "≤ 0.2 ms", lambda v: v <= 0.2)
+    for backend in BACKENDS:
+        ranked = first(find(figures, "ranked_ms", backend=backend, name=RANKED_LINE))
+        count = ranked["items"] if ranked else 100_000
+        yield row(f"FTS common word ranked, {count:,} items [{backend}] (slowest run)", ranked, "{:.1f} ms",
+                  "≤ 20 ms at 100k", lambda v: v <= 20, (count, 100_000))
+    for mode in ("sequential", "pipelined"):
+        yield row(f"notifications ingested + signalled, {mode} publishes [sqlite]",
+                  first(find(figures, "ingest_per_s", mode=mode)), "{:.0f} items/s", "≥ 1,000 items/s",
+                  lambda v: v >= 1000)
+    yield ("notifications: daemon CPU per item", NOT_MEASURED, "≥ 3,000 items/s per core", NOT_MEASURED)
+    send = first(find(figures, "message_send_per_s"))
+    yield row(f"MessageSend ({send['messages'] if send else '?'} sequential calls) [sqlite]", send,
+              "{:.0f} calls/s", "≥ 1,000 calls/s", lambda v: v >= 1000)
+    yield from memory(figures)
+
+
+def cached_read(figures: list[Figure]) -> Iterator[Row]:
+    cache = first(find(figures, "read_ms", source="cache"))
+    service = first(find(figures, "read_ms", source="service"))
+    measure = f"read {cache['items'] if cache else 1000} items: PsItemsGet cache vs use_cache false [sqlite]"
+    if cache is None or service is None:
+        yield measure, NOT_MEASURED, "≥ 30×", NOT_MEASURED
+    else:
+        ratio = service["value"] / cache["value"]
+        figure = f"{cache['value']:.0f} vs {service['value']:.0f} ms: {ratio:.1f}×"
+        yield measure, figure, "≥ 30×", verdict(ratio, lambda v: v >= 30)
+    yield ("same read: cache vs raw sqlite3 of the same rows", NOT_MEASURED, "≤ 2× raw", NOT_MEASURED)
+    yield ("same read [postgresql] (the XMPP benches run the backend on SQLite)", NOT_MEASURED, "≥ 30×",
+           NOT_MEASURED)
+
+
+def memory(figures: list[Figure]) -> Iterator[Row]:
+    after_items = first(find(figures, "rss_mb", bench="bench_pubsub_cache"))
+    yield row("backend RSS after the 1,000-item pubsub run", after_items, "{:.0f} MB", "≤ 100 MB",
+              lambda v: v <= 100)
+    flood = first(find(figures, "rss_mb", bench="bench_messaging"))
+    send = first(find(figures, "message_send_per_s"))
+    count = send["messages"] if send else 10_000
+    yield row(f"backend RSS after a {count:,}-message flood", flood, "{:.0f} MB",
+              "bounded (≤ 100 MB)", lambda v: v <= 100, (count, 10_000))
+
+
+def table(figures: list[Figure]) -> str:
+    """The rows as a Markdown table (readable as it is printed, pasteable in the issue)."""
+    lines = [("measure", "figure(s)", "goal (issue 14)", "met?"), *rows(figures)]
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    out = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(line, widths)) + " |" for line in lines]
+    out.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(out)

@@ -1,0 +1,30 @@
+"""Figures a bench hands to ``run_all.py``: one JSON object per line, appended to the file
+named by ``$SAT_BENCH_RECORD`` (nothing when it is unset, as when a bench is run alone), so
+the table is built from the figures themselves, not from scraping the printed text."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ENV = "SAT_BENCH_RECORD"
+
+
+def record(key: str, value: float | None, **labels: object) -> None:
+    """Append one figure; ``labels`` say where it was measured (backend, size, ...)."""
+    path = os.environ.get(ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"key": key, "value": value, **labels}) + "\n")
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident set size of a live process in MB (Linux /proc), ``None`` where unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
