@@ -20,14 +20,17 @@ CANDIDATES = Arg(
 CALL_MEMBERS: tuple[Member, ...] = (
     Method(
         "CallStart", "plugin",
-        (Arg("peer_jid", "s", "full JID of the device to call", max_length=JID_LENGTH),
+        (Arg("peer_jid", "s", "full JID of the device to call, or bare JID to ring all the "
+             "callee's devices (XEP-0353)", max_length=JID_LENGTH),
          Arg("sdp_offer", "s", "the frontend's SDP offer; its media order is kept end to end", content=True),
          PROFILE),
         "s",
         "Call a peer: the offer goes in a Jingle ``session-initiate``; returns once the peer "
-        "acknowledged it, with ``CallState(sid, \"ringing\", …)``. ``InvalidArgument`` for a "
+        "acknowledged it, with ``CallState(sid, \"ringing\", …)``. To a bare JID, returns once a "
+        "XEP-0353 ``<propose/>`` is sent: ``CallState(sid, \"ringing\", …)`` when a device "
+        "rings, ``CallAnswered`` when the one that proceeded accepts; ``CallEnd`` retracts it. ``InvalidArgument`` for a "
         "malformed SDP or JID, ``NotSupported`` when the peer does not advertise Jingle RTP "
-        "over ICE-UDP, ``Conflict`` when the profile has too many calls open, ``Stanza`` when "
+        "over ICE-UDP, ``Conflict`` when the profile has too many calls open (or 8 proposals waiting), ``Stanza`` when "
         "the peer refuses.",
         out_doc="the call's session id",
     ),
