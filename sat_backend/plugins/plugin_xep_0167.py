@@ -141,6 +141,10 @@ class Calls:
     async def answer_call(self, sid: str, sdp_answer: str, profile: str) -> None:
         """Send ``session-accept`` with the answer, in the offer's media order."""
         client = await self._client(profile)
+        jingle_message = self.host.plugins.get("XEP-0353")
+        if self.table.get(client.profile, sid) is None and jingle_message is not None \
+                and jingle_message.proceed(client, sid):
+            return  # a proposal: the caller's session-initiate follows
         session = self.table.require(client.profile, sid)
         if session.role != "responder" or session.local is not None:
             raise Conflict("this call is not waiting for our answer")
@@ -165,7 +169,7 @@ class Calls:
         client = await self._client(profile)
         jingle_message = self.host.plugins.get("XEP-0353")
         if self.table.get(client.profile, sid) is None and jingle_message is not None \
-                and jingle_message.retract(client, sid):
+                and jingle_message.end(client, sid):
             return
         session = self.table.require(client.profile, sid)
         if not reason:

@@ -40,6 +40,7 @@ CALL_MEMBERS: tuple[Member, ...] = (
                   content=True), PROFILE),
         "",
         "Accept an incoming call with an SDP answer (sent in the offer's media order); "
+        "to take a ``CallProposed`` call on this device, ``\"\"`` (XEP-0353 ``<proceed/>``); "
         "``CallState(sid, \"active\", …)`` follows. ``NotFound`` for an unknown sid, "
         "``Conflict`` for a call that is ours or already answered, ``InvalidArgument`` for a "
         "malformed answer or one that does not match the offer.",
@@ -70,6 +71,16 @@ CALL_MEMBERS: tuple[Member, ...] = (
          Arg("media", "as", "the media kinds offered, in order (``audio``, ``video``)"), PROFILE),
         "A contact calls (strangers are declined). Answer with ``CallAnswer``, or refuse "
         "with ``CallEnd(sid, \"decline\")``.",
+    ),
+    Signal(
+        "CallProposed", "plugin",
+        (SID, Arg("peer_jid", "s", "the caller's full JID"),
+         Arg("media", "as", "the media kinds proposed, in order (``audio``, ``video``)"), PROFILE),
+        "A contact rings all our devices (XEP-0353), before any SDP: ``CallAnswer(sid, \"\")`` "
+        "takes the call on this device (``CallIncoming`` with the offer follows, answered with "
+        "``CallAnswer(sid, sdp)``), ``CallEnd(sid, \"\")`` rejects it. ``CallState(sid, \"ended\", "
+        "reason)`` when it stops ringing: ``cancel`` (the caller retracted), ``answered elsewhere`` "
+        "or ``rejected elsewhere`` (another of our devices took or refused it).",
     ),
     Signal(
         "CallAnswered", "plugin",

@@ -1,20 +1,23 @@
-"""XEP-0353 Jingle Message Initiation, the caller's side, on a real Prosody: alice's
-backend calls carol's *bare* JID; carol is a raw slixmpp device that answers with
-stanzas written from XEP-0353 v0.8.0's examples (§3). A proceed starts the Jingle session
-with the device that sent it; a reject, or our retract, ends the proposal."""
+"""XEP-0353 Jingle Message Initiation on a real Prosody. Caller side: alice's backend
+calls carol's *bare* JID; carol is a raw slixmpp device that answers with stanzas written
+from XEP-0353 v0.8.0's examples (§3). Callee side: alice calls bob's bare JID, and both
+bob's backend and bob's second device (raw slixmpp on bob's account) ring; the one that
+proceeds gets the session, the other stops ("answered elsewhere", by carbons)."""
 
 from __future__ import annotations
 
 import queue
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from sat_bridge import errors
-from tests.fixtures.xmpp_peer import XmppPeer
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.test_calls_signalling import (  # noqa: F401 - fixtures
     Parties,
     answer_to,
@@ -23,7 +26,7 @@ from tests.integration.test_calls_signalling import (  # noqa: F401 - fixtures
     parties,
 )
 from tests.integration.test_messaging import carol  # noqa: F401 - the callee's device, raw
-from tests.unit.sdp_samples import VIDEO_FIRST_OFFER
+from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_OFFER
 
 NS_JMI = "urn:xmpp:jingle-message:0"
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
@@ -93,3 +96,70 @@ def test_reject_ends_the_proposal(parties: Parties, carol: XmppPeer) -> None:
     with pytest.raises(errors.NotFound):
         parties.client.call_answer(sid, answer_to(VIDEO_FIRST_OFFER), "alice")
 
+
+
+# the callee's side: bob's backend and a second device of bob (raw) ------------------------
+
+
+@pytest.fixture
+def bobs_phone(parties: Parties, fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
+    """bob's second device: a raw slixmpp client logged in to bob's account."""
+    peer = connected_peer(fresh_prosody, "bob", XMPP_ACCOUNTS["bob"])
+    yield peer
+    peer.disconnect()
+
+
+def rings_both(parties: Parties, phone_messages: queue.Queue[ET.Element]) -> str:
+    """alice calls bob@localhost: bob's backend (CallProposed) and bob's phone both ring."""
+    sid = parties.client.call_start("bob@localhost", VIDEO_FIRST_OFFER, "alice")
+    _, caller, media, _ = parties.wait("CallProposed", sid, "bob")
+    assert (caller, media) == (parties.jids["alice"], ["video", "audio"])
+    propose = phone_messages.get(timeout=15)
+    assert (propose.tag, propose.get("id")) == (f"{{{NS_JMI}}}propose", sid)
+    parties.wait("CallState", sid, "alice", state="ringing")  # bob's backend said <ringing/>
+    return sid
+
+
+def test_callee_answers_here_with_the_sdp_after_proceed(parties: Parties, bobs_phone: XmppPeer) -> None:
+    sid = rings_both(parties, jingle_messages(bobs_phone))
+    parties.client.call_answer(sid, "", "bob")  # <proceed/>: alice's session-initiate follows
+    _, caller, offer, media, _ = parties.wait("CallIncoming", sid, "bob")
+    assert (caller, media) == (parties.jids["alice"], ["video", "audio"])
+    parties.client.call_answer(sid, answer_to(offer), "bob")
+    parties.wait("CallState", sid, "bob", state="active")
+    parties.wait("CallAnswered", sid, "alice")
+    parties.client.call_end(sid, "", "bob")
+    parties.wait("CallState", sid, "alice", state="ended", reason="success")
+
+
+def test_another_device_answers_and_this_one_stops(parties: Parties, bobs_phone: XmppPeer) -> None:
+    requests = jingle_requests(bobs_phone)
+    sid = rings_both(parties, jingle_messages(bobs_phone))
+    send_jingle_message(bobs_phone, parties.jids["alice"], "proceed", sid)
+    parties.wait("CallState", sid, "bob", state="ended", reason="answered elsewhere")  # by carbons
+    initiate = requests.get(timeout=15)
+    assert (initiate.get("action"), initiate.get("sid")) == ("session-initiate", sid)
+    with pytest.raises(errors.NotFound):  # no longer ringing here
+        parties.client.call_answer(sid, "", "bob")
+    parties.client.call_end(sid, "", "alice")
+
+
+def test_another_device_rejects_and_the_caller_retracts(parties: Parties, bobs_phone: XmppPeer) -> None:
+    phone_messages = jingle_messages(bobs_phone)
+    sid = rings_both(parties, phone_messages)
+    send_jingle_message(bobs_phone, parties.jids["alice"], "reject", sid)
+    parties.wait("CallState", sid, "bob", state="ended", reason="rejected elsewhere")
+    parties.wait("CallState", sid, "alice", state="ended", reason="decline")
+
+    sid = rings_both(parties, phone_messages)
+    parties.client.call_end(sid, "", "alice")  # <retract/> before an answer
+    parties.wait("CallState", sid, "bob", state="ended", reason="cancel")
+    assert phone_messages.get(timeout=15).tag == f"{{{NS_JMI}}}retract"
+
+
+def test_callee_rejects(parties: Parties) -> None:
+    sid = parties.client.call_start("bob@localhost", AUDIO_FIRST_OFFER, "alice")
+    parties.wait("CallProposed", sid, "bob")
+    parties.client.call_end(sid, "", "bob")  # <reject/>
+    parties.wait("CallState", sid, "bob", state="ended", reason="decline")
+    parties.wait("CallState", sid, "alice", state="ended", reason="decline")
