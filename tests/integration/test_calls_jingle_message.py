@@ -163,3 +163,17 @@ def test_callee_rejects(parties: Parties) -> None:
     parties.client.call_end(sid, "", "bob")  # <reject/>
     parties.wait("CallState", sid, "bob", state="ended", reason="decline")
     parties.wait("CallState", sid, "alice", state="ended", reason="decline")
+
+
+def test_another_account_cannot_take_a_proposal(parties: Parties, carol: XmppPeer, bobs_phone: XmppPeer) -> None:
+    """bob's device proceeds with the sid of alice's call to carol: nothing starts; carol
+    still can, afterwards."""
+    messages, bob_requests, carol_requests = jingle_messages(carol), jingle_requests(bobs_phone), jingle_requests(carol)
+    sid = proposed(parties, messages)
+    send_jingle_message(bobs_phone, parties.jids["alice"], "proceed", sid)
+    send_jingle_message(bobs_phone, parties.jids["alice"], "reject", sid)
+    send_jingle_message(carol, parties.jids["alice"], "proceed", sid)
+    initiate = carol_requests.get(timeout=15)  # carol's proceed came after bob's, on the same server
+    assert (initiate.get("action"), initiate.get("sid")) == ("session-initiate", sid)
+    assert bob_requests.empty()
+    parties.client.call_end(sid, "", "alice")
