@@ -44,6 +44,8 @@ MAX_PROPOSALS = 8
 #: what our other device's message means for a proposal ringing here
 ELSEWHERE = {"proceed": "answered elsewhere", "reject": "rejected elsewhere"}
 MEDIA_KINDS = ("audio", "video")
+#: descriptions a proposal may carry (the converter's bound on media sections)
+MAX_MEDIA = 32
 #: a peer's ``id`` longer than this is not one of our sids (ours are 32 characters)
 MAX_SID_LENGTH = 256
 
@@ -169,7 +171,7 @@ class JingleMessageInitiation:
         """A contact's proposal rings here (a stranger's is ignored, as its
         ``session-initiate`` would be declined)."""
         media = tuple(description.getAttribute("media") or "" for description in propose.elements(NS_JINGLE_RTP, "description"))
-        if not media or not set(media) <= set(MEDIA_KINDS) or not caller.resource or not sid \
+        if not 0 < len(media) <= MAX_MEDIA or not set(media) <= set(MEDIA_KINDS) or not caller.resource or not sid \
                 or (client.profile, sid) in self.incoming:
             return
         if await self.host.roster.get_contact(client.profile, caller.userhost()) is None:

@@ -177,3 +177,21 @@ def test_another_account_cannot_take_a_proposal(parties: Parties, carol: XmppPee
     assert (initiate.get("action"), initiate.get("sid")) == ("session-initiate", sid)
     assert bob_requests.empty()
     parties.client.call_end(sid, "", "alice")
+
+
+def test_callee_ignores_an_oversized_proposal(parties: Parties, carol: XmppPeer) -> None:
+    """A contact's proposal with more than 32 media is dropped; the next good one rings
+    (so the first was seen: both are checked before any await, in arrival order)."""
+    def propose(sid: str, media_count: int) -> None:
+        descriptions = f"<description xmlns='{NS_RTP}' media='audio'/>" * media_count
+        async def send(xmpp: Any) -> None:
+            xmpp.send_raw(f"<message xmlns='jabber:client' to='bob@localhost' type='chat'>"
+                          f"<propose xmlns='{NS_JMI}' id='{sid}'>{descriptions}</propose></message>")
+        carol.call(send)
+
+    parties.client.contact_add("carol@localhost", "bob")
+    parties.signals.wait_for("ContactNew", lambda jid, *rest: jid == "carol@localhost" and rest[-1] == "bob")
+    propose("too-many-media", 33)
+    propose("good", 2)
+    assert parties.wait("CallProposed", "good", "bob")[1:3] == (carol.jid, ["audio", "audio"])
+    assert [args[0] for name, args in parties.signals.history if name == "CallProposed"] == ["good"]
