@@ -37,7 +37,7 @@ from sat_backend.plugins.jingle.call_history import call_entry
 from sat_backend.plugins.jingle.call_sessions import CallSession, CallTable
 from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_candidate
 from sat_backend.plugins.jingle.jingle_xml import build_jingle_children, parse_jingle
-from sat_backend.plugins.jingle.model import Candidate
+from sat_backend.plugins.jingle.model import Candidate, SessionDescription
 from sat_backend.plugins.jingle.namespaces import (
     NS_JINGLE,
     NS_JINGLE_DTLS,
@@ -100,18 +100,32 @@ class Calls:
     # bridge methods ------------------------------------------------------------------
 
     async def start_call(self, peer_jid: str, sdp_offer: str, profile: str) -> str:
-        """Send ``session-initiate`` with the offer; the sid once the peer acknowledged it."""
+        """Call ``peer_jid``: a full JID gets a ``session-initiate`` (the sid once the peer
+        acknowledged it); a bare JID a XEP-0353 proposal that rings all its devices."""
         peer = parse_jid(peer_jid, "peer_jid")
-        if not peer.user or not peer.resource:
-            raise InvalidArgument("peer_jid must be a full JID (user@domain/resource): a call rings one device")
+        jingle_message = self.host.plugins.get("XEP-0353")
+        if not peer.user or (not peer.resource and jingle_message is None):
+            raise InvalidArgument("peer_jid must be a user's JID (user@domain, or user@domain/resource for one device)")
         offer = parse_sdp(sdp_offer)
         client = await self._client(profile)
         if not self.table.has_room(client.profile):
             raise Conflict("too many calls open; end one first")
+        sid = uuid.uuid4().hex
+        if not peer.resource and jingle_message is not None:
+            jingle_message.propose(client, peer, sid, offer)
+            return sid
         info = await self.host.plugins["XEP-0030"].get_info(client, peer)
         if not REQUIRED_FEATURES <= info.features:
             raise NotSupported(f"{peer.full()} does not support Jingle audio/video calls")
-        session = CallSession(client.profile, uuid.uuid4().hex, peer.full(), "initiator", offer, offer, client.jid.full())
+        await self.initiate(client, sid, peer.full(), offer)
+        return sid
+
+    async def initiate(self, client: XmppClient, sid: str, peer: str, offer: SessionDescription,
+                       announce: bool = True) -> None:
+        """Send ``session-initiate`` with ``offer`` to the full JID ``peer`` and await its
+        acknowledgement; ``CallState(ringing)`` follows unless ``announce`` is False (a
+        proposal already said it)."""
+        session = CallSession(client.profile, sid, peer, "initiator", offer, offer, client.jid.full())
         jingle = build_jingle(SESSION_INITIATE, session.sid, initiator=client.jid.full())
         for child in build_jingle_children(offer, "initiator"):
             jingle.addChild(child)
@@ -121,13 +135,16 @@ class Calls:
         except BaseException:
             self.table.remove(session)
             raise
-        if self._is_open(session):  # the peer may have ended it already
+        if announce and self._is_open(session):  # the peer may have ended it already
             self._state(session, "ringing")
-        return session.sid
 
     async def answer_call(self, sid: str, sdp_answer: str, profile: str) -> None:
         """Send ``session-accept`` with the answer, in the offer's media order."""
         client = await self._client(profile)
+        jingle_message = self.host.plugins.get("XEP-0353")
+        if self.table.get(client.profile, sid) is None and jingle_message is not None \
+                and jingle_message.proceed(client, sid):
+            return  # a proposal: the caller's session-initiate follows
         session = self.table.require(client.profile, sid)
         if session.role != "responder" or session.local is not None:
             raise Conflict("this call is not waiting for our answer")
@@ -150,6 +167,10 @@ class Calls:
         if reason and reason not in REASONS:
             raise InvalidArgument("reason is not a XEP-0166 reason condition")
         client = await self._client(profile)
+        jingle_message = self.host.plugins.get("XEP-0353")
+        if self.table.get(client.profile, sid) is None and jingle_message is not None \
+                and jingle_message.end(client, sid):
+            return
         session = self.table.require(client.profile, sid)
         if not reason:
             reason = "success" if session.state == "active" else ("cancel" if session.role == "initiator" else "decline")

@@ -20,14 +20,17 @@ CANDIDATES = Arg(
 CALL_MEMBERS: tuple[Member, ...] = (
     Method(
         "CallStart", "plugin",
-        (Arg("peer_jid", "s", "full JID of the device to call", max_length=JID_LENGTH),
+        (Arg("peer_jid", "s", "full JID of the device to call, or bare JID to ring all the "
+             "callee's devices (XEP-0353)", max_length=JID_LENGTH),
          Arg("sdp_offer", "s", "the frontend's SDP offer; its media order is kept end to end", content=True),
          PROFILE),
         "s",
         "Call a peer: the offer goes in a Jingle ``session-initiate``; returns once the peer "
-        "acknowledged it, with ``CallState(sid, \"ringing\", …)``. ``InvalidArgument`` for a "
+        "acknowledged it, with ``CallState(sid, \"ringing\", …)``. To a bare JID, returns once a "
+        "XEP-0353 ``<propose/>`` is sent: ``CallState(sid, \"ringing\", …)`` when a device "
+        "rings, ``CallAnswered`` when the one that proceeded accepts; ``CallEnd`` retracts it. ``InvalidArgument`` for a "
         "malformed SDP or JID, ``NotSupported`` when the peer does not advertise Jingle RTP "
-        "over ICE-UDP, ``Conflict`` when the profile has too many calls open, ``Stanza`` when "
+        "over ICE-UDP, ``Conflict`` when the profile has too many calls open (or 8 proposals waiting), ``Stanza`` when "
         "the peer refuses.",
         out_doc="the call's session id",
     ),
@@ -37,6 +40,7 @@ CALL_MEMBERS: tuple[Member, ...] = (
                   content=True), PROFILE),
         "",
         "Accept an incoming call with an SDP answer (sent in the offer's media order); "
+        "to take a ``CallProposed`` call on this device, ``\"\"`` (XEP-0353 ``<proceed/>``); "
         "``CallState(sid, \"active\", …)`` follows. ``NotFound`` for an unknown sid, "
         "``Conflict`` for a call that is ours or already answered, ``InvalidArgument`` for a "
         "malformed answer or one that does not match the offer.",
@@ -67,6 +71,16 @@ CALL_MEMBERS: tuple[Member, ...] = (
          Arg("media", "as", "the media kinds offered, in order (``audio``, ``video``)"), PROFILE),
         "A contact calls (strangers are declined). Answer with ``CallAnswer``, or refuse "
         "with ``CallEnd(sid, \"decline\")``.",
+    ),
+    Signal(
+        "CallProposed", "plugin",
+        (SID, Arg("peer_jid", "s", "the caller's full JID"),
+         Arg("media", "as", "the media kinds proposed, in order (``audio``, ``video``)"), PROFILE),
+        "A contact rings all our devices (XEP-0353), before any SDP: ``CallAnswer(sid, \"\")`` "
+        "takes the call on this device (``CallIncoming`` with the offer follows, answered with "
+        "``CallAnswer(sid, sdp)``), ``CallEnd(sid, \"\")`` rejects it. ``CallState(sid, \"ended\", "
+        "reason)`` when it stops ringing: ``cancel`` (the caller retracted), ``answered elsewhere`` "
+        "or ``rejected elsewhere`` (another of our devices took or refused it).",
     ),
     Signal(
         "CallAnswered", "plugin",

@@ -28,7 +28,7 @@ from tests.integration.xmpp_helpers import create_xmpp_profile
 from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
 
 NS_JINGLE = "urn:xmpp:jingle:1"
-CALL_SIGNALS = ("CallIncoming", "CallAnswered", "CallCandidates", "CallState")
+CALL_SIGNALS = ("CallIncoming", "CallProposed", "CallAnswered", "CallCandidates", "CallState")
 #: a host candidate as a frontend trickles it (generation written: the Jingle round trip adds it)
 CANDIDATE = "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host generation 0"
 OTHER_CANDIDATE = "candidate:2 1 udp 2130706431 127.0.0.1 40002 typ host generation 0"
@@ -252,8 +252,8 @@ def test_refusals(parties: Parties, carol: XmppPeer) -> None:
     client, bob = parties.client, parties.jids["bob"]
     with pytest.raises(errors.InvalidArgument, match="SDP line"):
         client.call_start(bob, "v=0\r\nm=audio\r\n", "alice")
-    with pytest.raises(errors.InvalidArgument, match="full JID"):
-        client.call_start("bob@localhost", AUDIO_FIRST_OFFER, "alice")
+    with pytest.raises(errors.InvalidArgument, match="user's JID"):  # a bare JID is XEP-0353's
+        client.call_start("localhost", AUDIO_FIRST_OFFER, "alice")
     with pytest.raises(errors.NotSupported):
         client.call_start(carol.jid, AUDIO_FIRST_OFFER, "alice")
     with pytest.raises(errors.NotFound):

@@ -1,0 +1,268 @@
+"""XEP-0353 Jingle Message Initiation (v0.8.0, namespace ``urn:xmpp:jingle-message:0``).
+
+A call to a bare JID cannot pick a device: we send a ``<propose/>`` message to the bare
+JID, so that the server hands it to every device of the callee; the device that answers
+sends ``<proceed/>`` from its full JID, and only then does the Jingle session start, with
+a ``session-initiate`` to that device (XEP-0167's path, :meth:`Calls.initiate`). Until
+then the call is a *proposal*, kept in memory, bounded per profile.
+
+As callee, a contact's ``<propose/>`` is answered ``<ringing/>`` and shown to frontends
+(``CallProposed``); ``CallAnswer(sid, "")`` sends ``<proceed/>`` and the caller's
+``session-initiate`` follows (``CallIncoming`` with the SDP), ``CallEnd`` sends
+``<reject/>``. Our other device's ``<proceed/>`` or ``<reject/>``, copied to us by
+carbons (XEP-0280), stops the ringing here: "answered elsewhere", "rejected elsewhere".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+from tx_xmpp.subprotocols import XMPPHandler
+
+from sat_backend.core.exceptions import Conflict, ProfileNotConnected
+from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.message_stanza import NS_CLIENT, ChatMessage, build_message_element, new_uid
+from sat_backend.plugins.jingle.model import SessionDescription
+from sat_backend.plugins.jingle.namespaces import NS_JINGLE_RTP
+from sat_backend.plugins.plugin_xep_0280 import NS_CARBONS, NS_FORWARD
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+NS_JINGLE_MESSAGE = "urn:xmpp:jingle-message:0"
+NS_HINTS = "urn:xmpp:hints"
+#: proposals a profile may have waiting for an answer at once
+MAX_PROPOSALS = 8
+#: what our other device's message means for a proposal ringing here
+ELSEWHERE = {"proceed": "answered elsewhere", "reject": "rejected elsewhere"}
+MEDIA_KINDS = ("audio", "video")
+#: descriptions a proposal may carry (the converter's bound on media sections)
+MAX_MEDIA = 32
+#: a peer's ``id`` longer than this is not one of our sids (ours are 32 characters)
+MAX_SID_LENGTH = 256
+
+PLUGIN_INFO = {
+    "name": "Jingle Message Initiation",
+    "import_name": "XEP-0353",
+    "type": "XEP",
+    "protocols": ["XEP-0353"],
+    "dependencies": ["XEP-0030", "XEP-0167"],
+    "main": "JingleMessageInitiation",
+    "handler": True,
+    "description": "Calls to a bare JID ring every device of the callee; the one that answers gets the call",
+}
+
+
+@dataclass
+class Proposal:
+    """A call proposed to ``peer`` (a bare JID), waiting for one device to proceed."""
+
+    profile: str
+    sid: str
+    peer: str
+    offer: SessionDescription
+    ringing: bool = False
+
+
+@dataclass(frozen=True)
+class IncomingProposal:
+    """A contact's proposal ringing here: ``caller`` is its full JID."""
+
+    profile: str
+    sid: str
+    caller: str
+    media: tuple[str, ...]
+
+
+class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
+    def __init__(self, plugin: JingleMessageInitiation, client: XmppClient) -> None:
+        super().__init__()
+        self.plugin = plugin
+        self.client = client
+
+    def connectionInitialized(self) -> None:
+        self.xmlstream.addObserver("/message", self.on_message)
+        self.xmlstream.addObserver(f"/message/sent[@xmlns='{NS_CARBONS}']", self.on_sent_carbon)
+
+    def connectionLost(self, reason: object) -> None:
+        self.plugin.on_stream_lost(self.client.profile)
+
+    def on_message(self, element: domish.Element) -> None:
+        if element.getAttribute("type") == "error":
+            return
+        for child in element.elements(NS_JINGLE_MESSAGE):
+            self.plugin.on_jingle_message(self.client, element.getAttribute("from"), child)
+
+    def on_sent_carbon(self, element: domish.Element) -> None:
+        """A message our other device sent: its proceed/reject ends our ringing."""
+        if element.getAttribute("from", self.client.jid.userhost()) != self.client.jid.userhost():
+            return  # forged (XEP-0280 §11); the carbons plugin logs it
+        for wrapper in element.elements(NS_CARBONS, "sent"):
+            for forwarded in wrapper.elements(NS_FORWARD, "forwarded"):
+                for message in forwarded.elements(NS_CLIENT, "message"):
+                    for child in message.elements(NS_JINGLE_MESSAGE):
+                        self.plugin.on_our_other_device(self.client, child)
+
+
+class JingleMessageInitiation:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.proposals: dict[tuple[str, str], Proposal] = {}
+        self.incoming: dict[tuple[str, str], IncomingProposal] = {}
+
+    async def initialise(self) -> None:
+        self.host.plugins["XEP-0030"].add_feature(NS_JINGLE_MESSAGE)
+        self.host.bridge.enable_signal("CallProposed")
+        self.host.sessions.add_handler_factory(lambda client: JingleMessageHandler(self, client))
+
+    def propose(self, client: XmppClient, peer: JID, sid: str, offer: SessionDescription) -> None:
+        """Send ``<propose/>`` for ``offer`` to the bare JID ``peer``.
+
+        :raises Conflict: the profile has :data:`MAX_PROPOSALS` proposals waiting.
+        :raises ProfileNotConnected: the stream is gone.
+        """
+        if sum(1 for profile, _ in self.proposals if profile == client.profile) >= MAX_PROPOSALS:
+            raise Conflict("too many calls waiting for an answer; end one first")
+        proposal = Proposal(client.profile, sid, peer.userhost(), offer)
+        message, propose = self._jingle_message(client, proposal.peer, sid, "propose")
+        for media in offer.media:  # XEP-0353 §3.1: the media, in the offer's order
+            propose.addElement((NS_JINGLE_RTP, "description"))["media"] = media.kind
+        client.send_stanza(message)
+        self.proposals[(client.profile, sid)] = proposal
+
+    def end(self, client: XmppClient, sid: str) -> bool:
+        """Withdraw our proposal ``sid`` (``<retract/>``) or refuse the contact's
+        (``<reject/>``); False when there is no proposal ``sid``."""
+        proposal = self.proposals.pop((client.profile, sid), None)
+        if proposal is not None:
+            self._withdraw(client, proposal, "cancel")
+            return True
+        incoming = self.incoming.pop((client.profile, sid), None)
+        if incoming is None:
+            return False
+        self._emit(incoming.profile, sid, "ended", "decline")
+        self._send_quietly(client, incoming.caller, sid, "reject")
+        return True
+
+    def proceed(self, client: XmppClient, sid: str) -> bool:
+        """Take the contact's proposal ``sid`` on this device (``<proceed/>``); False
+        when there is none. The caller's ``session-initiate`` follows."""
+        incoming = self.incoming.pop((client.profile, sid), None)
+        if incoming is None:
+            return False
+        client.send_stanza(self._jingle_message(client, incoming.caller, sid, "proceed")[0])
+        return True
+
+    def on_our_other_device(self, client: XmppClient, child: domish.Element) -> None:
+        incoming = self.incoming.get((client.profile, child.getAttribute("id") or ""))
+        if incoming is not None and child.name in ELSEWHERE:
+            del self.incoming[(client.profile, incoming.sid)]
+            self._emit(incoming.profile, incoming.sid, "ended", ELSEWHERE[child.name])
+
+    async def _on_propose(self, client: XmppClient, caller: JID, sid: str, propose: domish.Element) -> None:
+        """A contact's proposal rings here (a stranger's is ignored, as its
+        ``session-initiate`` would be declined)."""
+        media = tuple(description.getAttribute("media") or "" for description in propose.elements(NS_JINGLE_RTP, "description"))
+        if not 0 < len(media) <= MAX_MEDIA or not set(media) <= set(MEDIA_KINDS) or not caller.resource or not sid \
+                or (client.profile, sid) in self.incoming:
+            return
+        if await self.host.roster.get_contact(client.profile, caller.userhost()) is None:
+            log.info("%s: ignored a call proposal from %s, who is not in the roster", client.profile, caller.userhost())
+            return
+        if sum(1 for profile, _ in self.incoming if profile == client.profile) >= MAX_PROPOSALS:
+            log.info("%s: too many call proposals ringing, one from %s is ignored", client.profile, caller.userhost())
+            return
+        self.incoming[(client.profile, sid)] = IncomingProposal(client.profile, sid, caller.full(), media)
+        self.host.bridge.emit("CallProposed", sid, caller.full(), list(media), client.profile)
+        self._send_quietly(client, caller.full(), sid, "ringing")
+
+    def _withdraw(self, client: XmppClient, proposal: Proposal, reason: str) -> None:
+        self._emit_state(proposal, "ended", reason)
+        self._send_quietly(client, proposal.peer, proposal.sid, "retract")
+
+    def _send_quietly(self, client: XmppClient, to: str, sid: str, name: str) -> None:
+        """Send ``<name id=sid/>``; a stream gone meanwhile is only logged (the
+        proposal is over on our side either way)."""
+        try:
+            client.send_stanza(self._jingle_message(client, to, sid, name)[0])
+        except ProfileNotConnected:
+            log.info("%s: stream gone before a <%s/> could be sent", client.profile, name)
+
+    def on_jingle_message(self, client: XmppClient, sender: str | None, child: domish.Element) -> None:
+        """Act on a ``<ringing/>``, ``<proceed/>`` or ``<reject/>`` about one of our proposals."""
+        sid = child.getAttribute("id") or ""
+        if not sender or len(sid) > MAX_SID_LENGTH:
+            return
+        try:
+            device = JID(sender)
+        except Exception:  # noqa: BLE001 - the server checks "from"; never trust it to
+            return
+        if child.name == "propose":
+            run_in_background(self._on_propose(client, device, sid, child), f"{client.profile}: a call proposal",
+                              client.profile)
+            return
+        incoming = self.incoming.get((client.profile, sid))
+        if child.name == "retract" and incoming is not None and JID(incoming.caller).userhost() == device.userhost():
+            del self.incoming[(client.profile, sid)]
+            self._emit(client.profile, sid, "ended", "cancel")
+            return
+        proposal = self.proposals.get((client.profile, sid))
+        if proposal is None or device.userhost() != proposal.peer:
+            log.debug("%s: ignored a Jingle message <%s/> about no proposal of ours", client.profile, child.name)
+            return
+        if child.name == "ringing":
+            if not proposal.ringing:
+                proposal.ringing = True
+                self._emit_state(proposal, "ringing", "")
+        elif child.name == "proceed" and device.resource:
+            del self.proposals[(client.profile, sid)]
+            run_in_background(self._initiate(client, proposal, device.full()),
+                              f"{client.profile}: starting a proposed call", client.profile)
+        elif child.name == "reject":
+            del self.proposals[(client.profile, sid)]
+            self._emit_state(proposal, "ended", "decline")
+
+    def on_stream_lost(self, profile: str) -> None:
+        for key in [key for key in self.proposals if key[0] == profile]:
+            self._emit_state(self.proposals.pop(key), "ended", "connectivity-error")
+        for key in [key for key in self.incoming if key[0] == profile]:
+            self._emit(profile, self.incoming.pop(key).sid, "ended", "connectivity-error")
+
+    async def _initiate(self, client: XmppClient, proposal: Proposal, device: str) -> None:
+        """The device proceeded: start the Jingle session with it, if the profile has
+        room for one more call (proposals are bounded apart from calls)."""
+        calls = self.host.plugins["XEP-0167"]
+        if not calls.has_room(client.profile):
+            self._withdraw(client, proposal, "busy")
+            return
+        try:
+            await calls.initiate(client, proposal.sid, device, proposal.offer,
+                                                         announce=not proposal.ringing)
+        except Exception as exc:  # noqa: BLE001 - refused, timed out or stream lost: the call is over
+            log.info("%s: the device that proceeded refused the session-initiate: %s", client.profile, exc)
+            self._emit_state(proposal, "ended", "connectivity-error")
+
+    @staticmethod
+    def _jingle_message(client: XmppClient, to: str, sid: str, name: str) -> tuple[domish.Element, domish.Element]:
+        """A message to ``to`` with one ``<name id=sid/>`` (kept in the
+        archive, XEP-0334, so an offline device sees the missed call): the message and
+        that child."""
+        message = build_message_element(ChatMessage(new_uid(), time.time(), client.jid, JID(to), {}, {}, "chat"))
+        child = message.addElement((NS_JINGLE_MESSAGE, name))
+        child["id"] = sid
+        message.addElement((NS_HINTS, "store"))
+        return message, child
+
+    def _emit_state(self, proposal: Proposal, state: str, reason: str) -> None:
+        self._emit(proposal.profile, proposal.sid, state, reason)
+
+    def _emit(self, profile: str, sid: str, state: str, reason: str) -> None:
+        self.host.bridge.emit("CallState", sid, state, reason, profile)

@@ -1,0 +1,197 @@
+"""XEP-0353 Jingle Message Initiation on a real Prosody. Caller side: alice's backend
+calls carol's *bare* JID; carol is a raw slixmpp device that answers with stanzas written
+from XEP-0353 v0.8.0's examples (§3). Callee side: alice calls bob's bare JID, and both
+bob's backend and bob's second device (raw slixmpp on bob's account) ring; the one that
+proceeds gets the session, the other stops ("answered elsewhere", by carbons)."""
+
+from __future__ import annotations
+
+import queue
+import xml.etree.ElementTree as ET
+from typing import Any, Iterator
+
+import pytest
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from sat_bridge import errors
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.test_calls_signalling import (  # noqa: F401 - fixtures
+    Parties,
+    answer_to,
+    assert_terminated,
+    jingle_requests,
+    parties,
+)
+from tests.integration.test_messaging import carol  # noqa: F401 - the callee's device, raw
+from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_OFFER
+
+NS_JMI = "urn:xmpp:jingle-message:0"
+NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
+
+
+def jingle_messages(peer: XmppPeer) -> queue.Queue[ET.Element]:
+    """The XEP-0353 child of every message ``peer`` receives from now on."""
+    received: queue.Queue[ET.Element] = queue.Queue()
+
+    def on_message(message: Any) -> None:
+        for child in message.xml:
+            if child.tag.startswith(f"{{{NS_JMI}}}"):
+                received.put(child)
+
+    peer.xmpp.register_handler(Callback("jmi", MatchXPath("{jabber:client}message"), on_message))
+    return received
+
+
+def send_jingle_message(peer: XmppPeer, to: str, name: str, sid: str) -> None:
+    async def send(xmpp: Any) -> None:
+        xmpp.send_raw(f"<message xmlns='jabber:client' to='{to}' type='chat' id='m-{name}-{sid}'>"
+                      f"<{name} xmlns='{NS_JMI}' id='{sid}'/><store xmlns='urn:xmpp:hints'/></message>")
+
+    peer.call(send)
+
+
+def proposed(parties: Parties, messages: queue.Queue[ET.Element]) -> str:
+    """alice calls carol@localhost (bare): carol's device gets the propose, media in order."""
+    sid = parties.client.call_start("carol@localhost", VIDEO_FIRST_OFFER, "alice")
+    propose = messages.get(timeout=15)
+    assert (propose.tag, propose.get("id")) == (f"{{{NS_JMI}}}propose", sid)
+    assert [d.get("media") for d in propose.findall(f"{{{NS_RTP}}}description")] == ["video", "audio"]
+    return sid
+
+
+def test_proceed_starts_the_session_with_that_device(parties: Parties, carol: XmppPeer) -> None:
+    messages, requests = jingle_messages(carol), jingle_requests(carol)
+    sid = proposed(parties, messages)
+    send_jingle_message(carol, parties.jids["alice"], "ringing", sid)
+    parties.wait("CallState", sid, "alice", state="ringing")
+    send_jingle_message(carol, parties.jids["alice"], "proceed", sid)
+    initiate = requests.get(timeout=15)
+    assert (initiate.get("action"), initiate.get("sid")) == ("session-initiate", sid)
+    assert [c.get("name") for c in initiate.findall("{urn:xmpp:jingle:1}content")] == ["0", "1"]
+    parties.client.call_end(sid, "", "alice")  # now a Jingle session: terminated, not retracted
+    assert_terminated(requests, sid, "cancel")
+    parties.wait("CallState", sid, "alice", state="ended", reason="cancel")
+
+
+def test_retract_before_an_answer(parties: Parties, carol: XmppPeer) -> None:
+    messages = jingle_messages(carol)
+    sid = proposed(parties, messages)
+    parties.client.call_end(sid, "", "alice")
+    parties.wait("CallState", sid, "alice", state="ended", reason="cancel")
+    retract = messages.get(timeout=15)
+    assert (retract.tag, retract.get("id")) == (f"{{{NS_JMI}}}retract", sid)
+    send_jingle_message(carol, parties.jids["alice"], "proceed", sid)  # too late: ignored
+    with pytest.raises(errors.NotFound):
+        parties.client.call_end(sid, "", "alice")
+
+
+def test_reject_ends_the_proposal(parties: Parties, carol: XmppPeer) -> None:
+    messages = jingle_messages(carol)
+    sid = proposed(parties, messages)
+    send_jingle_message(carol, parties.jids["alice"], "reject", sid)
+    parties.wait("CallState", sid, "alice", state="ended", reason="decline")
+    with pytest.raises(errors.NotFound):
+        parties.client.call_answer(sid, answer_to(VIDEO_FIRST_OFFER), "alice")
+
+
+
+# the callee's side: bob's backend and a second device of bob (raw) ------------------------
+
+
+@pytest.fixture
+def bobs_phone(parties: Parties, fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
+    """bob's second device: a raw slixmpp client logged in to bob's account."""
+    peer = connected_peer(fresh_prosody, "bob", XMPP_ACCOUNTS["bob"])
+    yield peer
+    peer.disconnect()
+
+
+def rings_both(parties: Parties, phone_messages: queue.Queue[ET.Element]) -> str:
+    """alice calls bob@localhost: bob's backend (CallProposed) and bob's phone both ring."""
+    sid = parties.client.call_start("bob@localhost", VIDEO_FIRST_OFFER, "alice")
+    _, caller, media, _ = parties.wait("CallProposed", sid, "bob")
+    assert (caller, media) == (parties.jids["alice"], ["video", "audio"])
+    propose = phone_messages.get(timeout=15)
+    assert (propose.tag, propose.get("id")) == (f"{{{NS_JMI}}}propose", sid)
+    parties.wait("CallState", sid, "alice", state="ringing")  # bob's backend said <ringing/>
+    return sid
+
+
+def test_callee_answers_here_with_the_sdp_after_proceed(parties: Parties, bobs_phone: XmppPeer) -> None:
+    sid = rings_both(parties, jingle_messages(bobs_phone))
+    parties.client.call_answer(sid, "", "bob")  # <proceed/>: alice's session-initiate follows
+    _, caller, offer, media, _ = parties.wait("CallIncoming", sid, "bob")
+    assert (caller, media) == (parties.jids["alice"], ["video", "audio"])
+    parties.client.call_answer(sid, answer_to(offer), "bob")
+    parties.wait("CallState", sid, "bob", state="active")
+    parties.wait("CallAnswered", sid, "alice")
+    parties.client.call_end(sid, "", "bob")
+    parties.wait("CallState", sid, "alice", state="ended", reason="success")
+
+
+def test_another_device_answers_and_this_one_stops(parties: Parties, bobs_phone: XmppPeer) -> None:
+    requests = jingle_requests(bobs_phone)
+    sid = rings_both(parties, jingle_messages(bobs_phone))
+    send_jingle_message(bobs_phone, parties.jids["alice"], "proceed", sid)
+    parties.wait("CallState", sid, "bob", state="ended", reason="answered elsewhere")  # by carbons
+    initiate = requests.get(timeout=15)
+    assert (initiate.get("action"), initiate.get("sid")) == ("session-initiate", sid)
+    with pytest.raises(errors.NotFound):  # no longer ringing here
+        parties.client.call_answer(sid, "", "bob")
+    parties.client.call_end(sid, "", "alice")
+
+
+def test_another_device_rejects_and_the_caller_retracts(parties: Parties, bobs_phone: XmppPeer) -> None:
+    phone_messages = jingle_messages(bobs_phone)
+    sid = rings_both(parties, phone_messages)
+    send_jingle_message(bobs_phone, parties.jids["alice"], "reject", sid)
+    parties.wait("CallState", sid, "bob", state="ended", reason="rejected elsewhere")
+    parties.wait("CallState", sid, "alice", state="ended", reason="decline")
+
+    sid = rings_both(parties, phone_messages)
+    parties.client.call_end(sid, "", "alice")  # <retract/> before an answer
+    parties.wait("CallState", sid, "bob", state="ended", reason="cancel")
+    assert phone_messages.get(timeout=15).tag == f"{{{NS_JMI}}}retract"
+
+
+def test_callee_rejects(parties: Parties) -> None:
+    sid = parties.client.call_start("bob@localhost", AUDIO_FIRST_OFFER, "alice")
+    parties.wait("CallProposed", sid, "bob")
+    parties.client.call_end(sid, "", "bob")  # <reject/>
+    parties.wait("CallState", sid, "bob", state="ended", reason="decline")
+    parties.wait("CallState", sid, "alice", state="ended", reason="decline")
+
+
+def test_another_account_cannot_take_a_proposal(parties: Parties, carol: XmppPeer, bobs_phone: XmppPeer) -> None:
+    """bob's device proceeds with the sid of alice's call to carol: nothing starts; carol
+    still can, afterwards."""
+    messages, bob_requests, carol_requests = jingle_messages(carol), jingle_requests(bobs_phone), jingle_requests(carol)
+    sid = proposed(parties, messages)
+    send_jingle_message(bobs_phone, parties.jids["alice"], "proceed", sid)
+    send_jingle_message(bobs_phone, parties.jids["alice"], "reject", sid)
+    send_jingle_message(carol, parties.jids["alice"], "proceed", sid)
+    initiate = carol_requests.get(timeout=15)  # carol's proceed came after bob's, on the same server
+    assert (initiate.get("action"), initiate.get("sid")) == ("session-initiate", sid)
+    assert bob_requests.empty()
+    parties.client.call_end(sid, "", "alice")
+
+
+def test_callee_ignores_an_oversized_proposal(parties: Parties, carol: XmppPeer) -> None:
+    """A contact's proposal with more than 32 media is dropped; the next good one rings
+    (so the first was seen: both are checked before any await, in arrival order)."""
+    def propose(sid: str, media_count: int) -> None:
+        descriptions = f"<description xmlns='{NS_RTP}' media='audio'/>" * media_count
+        async def send(xmpp: Any) -> None:
+            xmpp.send_raw(f"<message xmlns='jabber:client' to='bob@localhost' type='chat'>"
+                          f"<propose xmlns='{NS_JMI}' id='{sid}'>{descriptions}</propose></message>")
+        carol.call(send)
+
+    parties.client.contact_add("carol@localhost", "bob")
+    parties.signals.wait_for("ContactNew", lambda jid, *rest: jid == "carol@localhost" and rest[-1] == "bob")
+    propose("too-many-media", 33)
+    propose("good", 2)
+    assert parties.wait("CallProposed", "good", "bob")[1:3] == (carol.jid, ["audio", "audio"])
+    assert [args[0] for name, args in parties.signals.history if name == "CallProposed"] == ["good"]
