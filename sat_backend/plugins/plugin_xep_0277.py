@@ -20,13 +20,12 @@ from twisted.words.xish import domish
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.json_arguments import parse_json_object
-from sat_backend.core.xml_payloads import MAX_XML_DEPTH, check_xml_strings, deeper_than
+from sat_backend.core.xml_payloads import MAX_XML_DEPTH, deeper_than
 from sat_backend.plugins.microblog.atom import NS_ATOM, PARSER_VERSION, build_entry, parse_entry
 from sat_backend.plugins.microblog.comments import (
     COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,
 )
 from sat_backend.plugins.plugin_xep_0060 import NodeNotFound
-from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -90,10 +89,8 @@ class Microblog:
     async def send(self, service: str, node: str, data_json: str, profile: str) -> str:
         """Publish a post; with ``comments`` asked, its comments node is created first (so
         that the post never links to a node that does not exist)."""
+        # every string of it, keys included, is checked against XML 1.0 as it is decoded
         data = parse_json_object(data_json, "data_json")
-        for key, value in data.items():  # each goes into the entry or a node request
-            check_xml_text(key, "data_json")
-            check_xml_strings(value, key)
         item_id = data.get("id") or ""
         if not isinstance(item_id, str):
             raise InvalidArgument("id must be a string")

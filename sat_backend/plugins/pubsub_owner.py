@@ -22,7 +22,6 @@ from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
-from sat_backend.core.xml_payloads import check_xml_strings
 
 if TYPE_CHECKING:
     from sat_backend.plugins.plugin_xep_0060 import Pubsub
@@ -60,7 +59,6 @@ class PubsubOwner:
         options = parse_json_object(options_json, "options_json")
         if not options:
             raise InvalidArgument("options_json is empty: nothing to configure")
-        check_xml_strings(options, "options_json")
         current = await self._configuration_form(service, node, profile)
         await self.pubsub.request("configureSet", service, node, profile, "configuring of",
                                   options=submit_form(current, options))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.jids import MAX_JID_LENGTH
 from sat_backend.plugins.jingle.ice_xml import build_candidate, parse_transport
 from sat_backend.plugins.jingle.model import MAX_MEDIA, Candidate, Transport, check_text, check_token
 from sat_backend.plugins.jingle.namespaces import NS_JINGLE, NS_JINGLE_ICE_UDP
@@ -73,7 +74,7 @@ def parse_request(jingle: domish.Element) -> JingleRequest:
     sid = check_token(required(jingle, "sid"), "the Jingle sid")
     initiator = optional(jingle, "initiator")
     if initiator is not None:
-        check_text(initiator, "the Jingle initiator", 3071)
+        check_text(initiator, "the Jingle initiator", MAX_JID_LENGTH)
     return JingleRequest(required(jingle, "action"), sid, initiator, parse_reason(jingle), jingle)
 
 
