@@ -33,6 +33,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "bench_pubsub_search": (["--items", "10000", "--ranked-runs", "3"], ["--items", "100000", "--ranked-runs", "3"]),
     "bench_pubsub_cache": (["--items", "1000", "--reads", "5", "--events", "300"],
                            ["--items", "1000", "--reads", "15", "--events", "1000"]),
+    "bench_pubsub_ingest": (["--items", "1000", "--runs", "3"], ["--items", "1000", "--runs", "3"]),
     "bench_messaging": (["--messages", "1000", "--connects", "3"], ["--messages", "10000", "--connects", "10"]),
     "bench_bridge": (["--calls", "500", "--starts", "2"], ["--calls", "2000", "--starts", "5"]),
     "bench_microblog_cache": (["--posts", "100", "--reads", "5"], ["--posts", "500", "--reads", "15"]),

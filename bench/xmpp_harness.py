@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +24,35 @@ from tests.fixtures.prosody import ProsodyServer, prosody_server  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
+@dataclass
+class BenchEnvironment:
+    """What :func:`bench_environment` started: the bridge client, the server, the backend
+    process (its pid for CPU and memory figures)."""
+
+    client: BridgeClient
+    server: ProsodyServer
+    backend: BackendProcess
+
+
 @contextmanager
 def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterator[tuple[BridgeClient, ProsodyServer]]:
     """Everything started; ``profiles`` (a subset of ``accounts``) created, not connected."""
+    with bench_environment(accounts, profiles) as environment:
+        yield environment.client, environment.server
+
+
+@contextmanager
+def bench_environment(accounts: Mapping[str, str], profiles: tuple[str, ...],
+                      database_url: str | None = None) -> Iterator[BenchEnvironment]:
+    """As :func:`xmpp_bench`; the backend stores in ``database_url`` when given (its
+    ``sat.conf``), else in its default SQLite file."""
     with tempfile.TemporaryDirectory(prefix="sat-bench-") as directory:
         root = Path(directory)
         env = isolated_environment(root / "env", BIN)
+        if database_url:
+            config = Path(env["XDG_CONFIG_HOME"]) / "sat"
+            config.mkdir(parents=True, exist_ok=True)
+            (config / "sat.conf").write_text(f"[storage]\ndatabase_url = {database_url}\n", encoding="utf-8")
         bus = PrivateBus(root / "bus", env)
         env["DBUS_SESSION_BUS_ADDRESS"] = bus.start()
         server_steps = prosody_server(root / "prosody", accounts)
@@ -40,7 +64,7 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
                 client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
                 ))
-            yield client, server
+            yield BenchEnvironment(client, server, backend)
             # the backend's resident memory once the bench's work is done, before it stops
             assert backend.process is not None
             record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem)
