@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select, text  # noqa: E402
 
 from bench.record import record  # noqa: E402
+from sat_backend.core.received_item import ReceivedItem, stored_item  # noqa: E402
 from sat_backend.core.result_set import PageRequest  # noqa: E402
-from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage  # noqa: E402
+from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
 from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE  # noqa: E402
 
@@ -38,10 +39,10 @@ GOAL_MS = 2.0
 PAGE = 20
 
 
-def item(index: int) -> CachedItem:
+def item(index: int) -> ReceivedItem:
     xml = (f"<item id='i{index:06d}'><entry xmlns='http://www.w3.org/2005/Atom'><title>post {index}</title>"
            f"<content>some words of post {index}</content></entry></item>")
-    return CachedItem(f"i{index:06d}", xml)
+    return stored_item(f"i{index:06d}", xml)
 
 
 def requests(size: int) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench.record import record  # noqa: E402
-from sat_backend.memory.pubsub_cache_storage import CachedItem, PubsubCacheStorage  # noqa: E402
+from sat_backend.core.received_item import stored_item  # noqa: E402
+from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage  # noqa: E402
 from sat_backend.memory.pubsub_fts import PG_INDEX, search_text  # noqa: E402
 from sat_backend.memory.pubsub_search import SearchQuery, search, statement  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
@@ -78,7 +80,7 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
         await storage.create_profile("alice")
         cache = PubsubCacheStorage(storage)
         node = await cache.ensure_node("alice", "pubsub.localhost", "bench")
-        batch = [CachedItem(f"i{n}", *entry(n, rng)) for n in range(items)]
+        batch = [replace(stored_item(f"i{n}", xml), parsed=parsed) for n in range(items) for xml, parsed in [entry(n, rng)]]
         start = time.perf_counter()
         await cache.replace_items(node.id, batch)
         stored = time.perf_counter() - start

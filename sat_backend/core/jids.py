@@ -54,3 +54,17 @@ def _shown(value: str) -> str:
     if len(value) <= SHOWN_LENGTH:
         return repr(value)
     return f"{value[:SHOWN_LENGTH]!r}… ({len(value)} characters)"
+
+
+def cache_jid_preparation(size: int = 4096) -> None:
+    """Memoise Twisted's JID preparation for the whole process (the launcher calls it).
+
+    ``JID(text)`` runs stringprep on every part (~90 µs), and every stanza's ``from`` and
+    ``to`` are parsed again by tx-xmpp (pubsub notifications: twice each): a pure function
+    of the three parts, so a bounded LRU of it is safe. Refusals are not cached (raised)."""
+    from functools import lru_cache
+
+    from twisted.words.protocols.jabber import jid as twisted_jid
+
+    if not hasattr(twisted_jid.prep, "cache_info"):
+        twisted_jid.prep = lru_cache(maxsize=size)(twisted_jid.prep)

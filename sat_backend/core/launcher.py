@@ -133,6 +133,9 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
     from sat_backend.core import domish_serializer
 
     domish_serializer.install()  # a peer's deeply nested element must not break a toXml
+    from sat_backend.core.jids import cache_jid_preparation
+
+    cache_jid_preparation()  # every stanza's from/to is parsed again and again
     from twisted.internet.defer import Deferred
 
     from sat_backend.core.exceptions import Conflict, Database

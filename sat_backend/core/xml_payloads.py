@@ -148,6 +148,11 @@ def item_payload(item_xml: str) -> bytes | None:
         item = check_xml(item_xml, "item")
     except InvalidArgument:
         return None
+    return canonical_children(item)
+
+
+def canonical_children(item: etree._Element) -> bytes:
+    """:func:`item_payload` of an item already parsed (and checked)."""
     parts = [escape((item.text or "").strip()).encode()]
     for child in item:
         if isinstance(child.tag, str):  # not comments nor processing instructions

@@ -2,10 +2,12 @@
 
 Like :mod:`sat_backend.memory.sqla`, the only place where the cache's SQL lives; the
 cache plugin calls these intent-named methods. Writes of a sync or of a burst of events
-are one transaction each. A notified item already stored with the same content (children
-compared canonically, :func:`~sat_backend.core.xml_payloads.item_payload`) or a retract
-of an id not stored changes nothing: not written, and said so (:class:`ChangeOutcome`),
-so that the cache emits no ``PsEvent`` for it.
+are one transaction each, in Core SQL on the hot path (no ORM unit of work): per batch
+of notifications, one SELECT of the stored digests of the ids concerned, one DELETE of
+what is retracted, one bulk upsert. A notified item whose payload digest
+(:class:`~sat_backend.core.received_item.ReceivedItem`) is the stored one, or a retract of
+an id not stored, changes nothing: not written, and said so (:class:`ChangeOutcome`), so
+that the cache emits no ``PsEvent`` for it.
 """
 
 from __future__ import annotations
@@ -14,27 +16,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, case, delete, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
+from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
-from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
 
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
-
-
-@dataclass(frozen=True)
-class CachedItem:
-    """An item to store: its id, raw XML, and the parser's data if any."""
-
-    name: str
-    data: str
-    parsed: dict[str, Any] | None = None
+ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
+#: what an upsert of a stored item rewrites (``created`` is kept)
+UPSERT_COLUMNS = ("data", "parsed", "digest", "search_text", "updated")
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class NodeChange:
 
     node_id: int
     kind: str
-    items: tuple[CachedItem, ...] = ()
+    items: tuple[ReceivedItem, ...] = ()
     names: tuple[str, ...] = ()
     config: dict[str, Any] | None = None
 
@@ -161,16 +158,13 @@ class PubsubCacheStorage:
                 .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
             )
 
-    async def replace_items(self, node_id: int, items: list[CachedItem]) -> None:
+    async def replace_items(self, node_id: int, items: list[ReceivedItem]) -> None:
         """The result of a full sync, in the service's order (oldest first)."""
         now = time.time()
         async with self.storage.session() as session:
             await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
-            session.add_all(
-                PubsubItem(node_id=node_id, name=item.name, data=item.data, parsed=item.parsed,
-                           created=now, updated=now)
-                for item in items
-            )
+            if items:
+                await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
 
     async def apply_changes(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
         """Apply changes of possibly several nodes in one transaction, in order: a
@@ -181,7 +175,8 @@ class PubsubCacheStorage:
         :returns: what each change did (valid once this returns: committed).
         """
         async with self.storage.session() as session:
-            dropped = await _ChangeApplier(session).apply(changes)
+            dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
+            dropped = await _ChangeApplier(session, dialect).apply(changes)
         self.ingest_transactions += 1
         return dropped
 
@@ -266,24 +261,51 @@ def _ordered(statement: Select[Any], node_id: int, item_ids: list[str] | None, o
     return statement.order_by(column, PubsubItem.id)
 
 
-class _ChangeApplier:
-    """Applies :class:`NodeChange` s in one session. Item rows are ORM objects (inserted by
-    ``add``, updated by attribute, deleted by ``Session.delete``), kept in ``rows`` so
-    that later changes of the batch see earlier ones before any flush."""
+def _row(node_id: int, item: ReceivedItem, now: float) -> dict[str, Any]:
+    """An item's row, every column given (Core: no ORM default or validator runs)."""
+    return {"node_id": node_id, "name": item.id, "data": item.xml, "parsed": item.parsed, "digest": item.digest,
+            "search_text": item.search_text, "created": now, "updated": now}
 
-    def __init__(self, session: AsyncSession) -> None:
+
+def _upsert_statement(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT (node_id, name) DO UPDATE`` of the dialect (same syntax on
+    SQLite and PostgreSQL; SQLite fires the full-text index's update trigger)."""
+    insert = sqlite.insert(ITEMS) if dialect == "sqlite" else postgresql.insert(ITEMS)
+    return insert.on_conflict_do_update(index_elements=[ITEMS.c.node_id, ITEMS.c.name],
+                                        set_={column: insert.excluded[column] for column in UPSERT_COLUMNS})
+
+
+class _ChangeApplier:
+    """Applies :class:`NodeChange` s in one transaction, in Core.
+
+    ``stored`` says, per (node, id) the batch names, what the database holds once the
+    changes seen so far are applied: the item's digest, or None (absent). It is read with
+    one SELECT per node before the first change, then kept up to date in memory, so that
+    each change sees the earlier ones; the writes wait in ``upserts``/``deletes`` until
+    :meth:`_flush` (at the end, or before a purge or a configuration change, which work
+    on the rows in the database). Deletes are written before upserts: an id retracted
+    then notified again is a new row.
+    """
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
         self.session = session
-        self.rows: dict[tuple[int, str], PubsubItem] = {}
+        self.dialect = dialect
         self.now = time.time()
+        self.stored: dict[tuple[int, str], str | None] = {}
+        self.upserts: dict[tuple[int, str], ReceivedItem] = {}
+        self.deletes: set[tuple[int, str]] = set()
+        #: digests computed for rows stored without one (written if the row stays as it is)
+        self.backfills: dict[tuple[int, str], str] = {}
 
     async def apply(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
+        await self._load(changes)
         outcomes: list[ChangeOutcome] = []
         for change in changes:
             outcome = ChangeOutcome()
             if change.kind == "items":
-                outcome.changed = await self._upsert(change.node_id, change.items)
+                outcome.changed = [self._upsert(change.node_id, item) for item in change.items]
             elif change.kind == "retract":
-                outcome.changed = await self._retract(change.node_id, change.names)
+                outcome.changed = [self._retract(change.node_id, name) for name in change.names]
             elif change.kind in ("purge", "delete"):
                 await self._clear(change.node_id, node_too=change.kind == "delete")
             elif change.kind == "config":
@@ -291,79 +313,94 @@ class _ChangeApplier:
             else:
                 raise ValueError(f"unknown change kind {change.kind!r}")
             outcomes.append(outcome)
+        await self._flush()
         return outcomes
 
-    async def _load(self, node_id: int, names: Sequence[str]) -> None:
-        wanted = [name for name in set(names) if (node_id, name) not in self.rows]
-        if wanted:
-            for row in await self.session.scalars(
-                select(PubsubItem).where(PubsubItem.node_id == node_id, PubsubItem.name.in_(wanted))
-            ):
-                self.rows[(node_id, row.name)] = row
+    async def _load(self, changes: Sequence[NodeChange]) -> None:
+        """The stored digest of every id the batch names, one SELECT per node (rows stored
+        without a digest: computed from their XML, once)."""
+        names: dict[int, set[str]] = {}
+        for change in changes:
+            names.setdefault(change.node_id, set()).update(item.id for item in change.items)
+            names[change.node_id].update(change.names)
+        digest_or_data = case((ITEMS.c.digest.is_(None), ITEMS.c.data), else_=null())
+        for node_id, node_names in names.items():
+            ordered = sorted(node_names)
+            for start in range(0, len(ordered), IN_BATCH):
+                for name, digest, data in await self.session.execute(
+                    select(ITEMS.c.name, ITEMS.c.digest, digest_or_data)
+                    .where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(ordered[start:start + IN_BATCH]))
+                ):
+                    if digest is None:
+                        digest = self.backfills[(node_id, name)] = digest_of(data)
+                    self.stored[(node_id, name)] = digest
 
-    async def _upsert(self, node_id: int, items: Sequence[CachedItem]) -> list[bool]:
-        await self._load(node_id, [item.name for item in items])
-        changed = []
-        for item in items:
-            row = self.rows.get((node_id, item.name))
-            if row is None:
-                row = PubsubItem(node_id=node_id, name=item.name, data=item.data, parsed=item.parsed,
-                                 created=self.now, updated=self.now)
-                self.session.add(row)
-                self.rows[(node_id, item.name)] = row
-            elif _same_content(row.data, item.data):
-                changed.append(False)  # notified again (Prosody: once per subscription): untouched
-                continue
-            else:
-                row.data, row.parsed, row.updated = item.data, item.parsed, self.now
-            changed.append(True)
-        return changed
+    def _upsert(self, node_id: int, item: ReceivedItem) -> bool:
+        key = (node_id, item.id)
+        if self.stored.get(key) == item.digest:
+            return False  # notified again (Prosody: once per subscription): untouched
+        self.stored[key] = item.digest
+        self.upserts[key] = item
+        self.backfills.pop(key, None)
+        return True
 
-    async def _retract(self, node_id: int, names: Sequence[str]) -> list[bool]:
-        await self._load(node_id, names)
-        changed = []
-        for name in names:
-            row = self.rows.pop((node_id, name), None)
-            changed.append(row is not None)
-            if row is None:
-                continue
-            if row in self.session.new:
-                self.session.expunge(row)  # added earlier in this batch, never written
-            else:
-                await self.session.delete(row)
-        return changed
+    def _retract(self, node_id: int, name: str) -> bool:
+        key = (node_id, name)
+        if self.stored.get(key) is None:
+            return False
+        self.stored[key] = None
+        self.upserts.pop(key, None)
+        self.backfills.pop(key, None)
+        self.deletes.add(key)
+        return True
+
+    async def _flush(self) -> None:
+        by_node: dict[int, list[str]] = {}
+        for node_id, name in self.deletes:
+            by_node.setdefault(node_id, []).append(name)
+        for node_id, names in by_node.items():
+            for start in range(0, len(names), IN_BATCH):
+                await self.session.execute(
+                    delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(names[start:start + IN_BATCH])))
+        if self.upserts:
+            await self.session.execute(_upsert_statement(self.dialect),
+                                       [_row(node_id, item, self.now) for (node_id, _), item in self.upserts.items()])
+        if self.backfills:
+            await self.session.execute(
+                update(ITEMS).where(ITEMS.c.node_id == bindparam("node"), ITEMS.c.name == bindparam("item"))
+                .values(digest=bindparam("value")),
+                [{"node": node_id, "item": name, "value": digest}
+                 for (node_id, name), digest in self.backfills.items()])
+        self.upserts, self.deletes, self.backfills = {}, set(), {}
+
+    def _forget(self, node_id: int, names: set[str] | None = None) -> None:
+        """The node's ``names`` (all if None) are no longer stored."""
+        for key in self.stored:
+            if key[0] == node_id and (names is None or key[1] in names):
+                self.stored[key] = None
 
     async def _clear(self, node_id: int, *, node_too: bool) -> None:
-        await self.session.flush()
-        for key in [key for key in self.rows if key[0] == node_id]:
-            del self.rows[key]
-        await self.session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+        await self._flush()
+        self._forget(node_id)
+        await self.session.execute(delete(ITEMS).where(ITEMS.c.node_id == node_id))
         if node_too:
             await self.session.execute(delete(PubsubNode).where(PubsubNode.id == node_id))
 
     async def _configure(self, node_id: int, config: dict[str, Any]) -> list[str]:
-        node = await self.session.get(PubsubNode, node_id)
+        node = (await self.session.execute(select(PubsubNode.extra).where(PubsubNode.id == node_id))).first()
         if node is None:
             return []
-        node.extra = {**(node.extra or {}), "config": config}
+        await self.session.execute(update(PubsubNode).where(PubsubNode.id == node_id)
+                                   .values(extra={**(node.extra or {}), "config": config}))
         max_items = str(config.get("pubsub#max_items", ""))
         if not max_items.isdigit():
             return []  # absent, or "max"
-        await self.session.flush()
-        rows = list(await self.session.scalars(
-            select(PubsubItem).where(PubsubItem.node_id == node_id).order_by(PubsubItem.created, PubsubItem.id)
-        ))
-        oldest = rows[:max(0, len(rows) - int(max_items))]
-        for row in oldest:
-            self.rows.pop((node_id, row.name), None)
-            await self.session.delete(row)
-        return [row.name for row in oldest]
-
-
-def _same_content(stored: str, notified: str) -> bool:
-    """The same item, as far as a reader can tell: the same raw XML, or the same children
-    canonically (a sync stores the ``pubsub`` wrapper, a notification ``pubsub#event``)."""
-    if stored == notified:
-        return True
-    payload = item_payload(notified)
-    return payload is not None and payload == item_payload(stored)
+        await self._flush()
+        names = list(await self.session.scalars(
+            select(ITEMS.c.name).where(ITEMS.c.node_id == node_id).order_by(ITEMS.c.created, ITEMS.c.id)))
+        oldest = names[:max(0, len(names) - int(max_items))]
+        for start in range(0, len(oldest), IN_BATCH):
+            await self.session.execute(
+                delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(oldest[start:start + IN_BATCH])))
+        self._forget(node_id, set(oldest))
+        return oldest

@@ -96,6 +96,11 @@ def search_text(xml: str | None) -> str:
         root = parse_untrusted(data)
     except (UnsafeXml, etree.XMLSyntaxError, ValueError):
         return ""
+    return tree_text(root)
+
+
+def tree_text(root: etree._Element) -> str:
+    """:func:`search_text` of an item already parsed safely."""
     # text() nodes only: not comments, processing instructions, tag or attribute names
     nodes = root.xpath("//text()", smart_strings=False)
     indexed = " ".join(words(" ".join(str(node) for node in nodes)))

@@ -299,6 +299,10 @@ class PubsubItem(Base):
     #: the words of the item's text, for full-text search (:mod:`.pubsub_fts`); set from
     #: ``data`` by the ORM (below) and by Core inserts that leave it out (the default)
     search_text: Mapped[str] = mapped_column(Text, default=_search_text_default, server_default="")
+    #: hex SHA-256 of the payload, canonical (:class:`~sat_backend.core.received_item.ReceivedItem`):
+    #: a notified item with the same digest changes nothing. NULL: not known yet (rows
+    #: from before revision 0006, or written through the ORM), computed when first needed
+    digest: Mapped[str | None] = mapped_column(String(64))
 
     node: Mapped[PubsubNode] = relationship(back_populates="items")
 
@@ -306,6 +310,7 @@ class PubsubItem(Base):
     def _index_data(self, _key: str, data: str) -> str:
         """Keep the full-text column in step with the raw XML, whoever writes it."""
         self.search_text = pubsub_fts.search_text(data)
+        self.digest = None  # the ORM does not compute it: known stale, computed when needed
         return data
 
 

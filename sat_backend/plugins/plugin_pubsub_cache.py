@@ -25,9 +25,8 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
@@ -38,17 +37,16 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.result_set import PageRequest, rsm_answer
 from sat_backend.core.sessions import new_iq, wait
 from sat_backend.core.triggers import ShortCircuit
-from sat_backend.core.domish_serializer import element_xml
-from sat_backend.core.xml_payloads import check_xml, parse_untrusted, to_domish
-from sat_backend.memory.pubsub_cache_storage import (
-    CachedItem, ChangeOutcome, NodeChange, PubsubCacheStorage, PurgeFilters,
-)
+from sat_backend.core.received_item import Parser, ReceivedItem
+from sat_backend.core.xml_payloads import check_xml, to_domish
+from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.pubsub_cache_search import CacheSearch
 from sat_backend.plugins.plugin_xep_0060 import (
     ITEMS_GET_TRIGGER,
     RSM_PAGE_SIZE,
     ItemsRequest,
+    EventOutcome,
     ItemsResult,
     PubsubEvent,
     check_node,
@@ -89,7 +87,6 @@ CACHE_PARAMS = (
                     "Nodes with more items than this are not cached", minimum=1, maximum=1_000_000),
 )
 
-Parser = Callable[[domish.Element], dict[str, Any]]
 MatchCallback = Callable[[str, str | None], bool]
 
 
@@ -300,7 +297,7 @@ class PubsubCache:
             raise
 
     async def _fetch_all(self, profile: str, client: XmppClient, service: JID, node_name: str, ids: list[str],
-                         analyser: Analyser | None) -> list[CachedItem]:
+                         analyser: Analyser | None) -> list[ReceivedItem]:
         """Every listed item, oldest first.
 
         One plain request first: services without RSM on items (Prosody 0.12) return the
@@ -308,13 +305,13 @@ class PubsubCache:
         by batches of ids (then in the listing's order, the service giving no other).
         """
         listed = set(ids)
-        items: list[CachedItem] = []
+        items: list[ReceivedItem] = []
         received: set[str] = set()  # names of ``items``, kept with them (not rebuilt per id)
 
         def add(xml_items: list[str]) -> None:
             new = [self._cached_item(xml, analyser) for xml in xml_items]
             items.extend(new)
-            received.update(item.name for item in new)
+            received.update(item.id for item in new)
             count = len(received & listed)
             if count < len(ids):  # received == total is said by _sync, once the node is stored
                 self._progress(profile, service, node_name, count, len(ids))
@@ -356,20 +353,9 @@ class PubsubCache:
             return []
         return [str(item["name"]) for item in query.elements(NS_DISCO_ITEMS, "item") if item.getAttribute("name")]
 
-    def _cached_item(self, xml: str, analyser: Analyser | None, name: str | None = None) -> CachedItem:
-        """The item to store: always its raw XML; parsed data only when it is safe XML and
-        the parser succeeds (else it is kept raw, with a warning). ``name`` is the id when
-        the caller already knows it (a notification's element), else read from the XML."""
-        element = _parse_item(xml)
-        parsed = None
-        if analyser is not None and analyser.parser is not None and element is not None:
-            try:
-                parsed = analyser.parser(element)
-            except Exception as exc:  # noqa: BLE001 - keep the raw item, log the parser's failure
-                log.warning("parser %s failed on an item: %s", analyser.name, exc)
-        if name is None:
-            name = str(element.getAttribute("id", "")) if element is not None else _item_id(xml)
-        return CachedItem(name, xml, parsed)
+    def _cached_item(self, xml: str, analyser: Analyser | None) -> ReceivedItem:
+        """An item a sync received, read once (:class:`ReceivedItem`, with the analyser's parser)."""
+        return ReceivedItem.from_xml(xml, *_parser_of(analyser))
 
     # reading from the cache ----------------------------------------------------------------------------
 
@@ -411,9 +397,10 @@ class PubsubCache:
 
     # notifications -------------------------------------------------------------------------------------
 
-    async def on_events(self, events: list[PubsubEvent]) -> None:
+    async def on_events(self, events: list[PubsubEvent]) -> list[EventOutcome | None]:
         """A batch of notifications of one profile: the changes of cached nodes in one
-        transaction (the pubsub plugin emits ``PsEvent`` after we return).
+        transaction; returns what the pubsub plugin's ``PsEvent`` must say of each (it
+        emits them after we return).
 
         What changes nothing in a cached node is not signalled: an item already stored
         with the same content (Prosody 0.12 notifies a contact's post twice once we are
@@ -421,63 +408,66 @@ class PubsubCache:
         of an id the node does not have. The node is complete, so nothing the frontends
         got from us is missed; nodes not cached have nothing to compare: all signalled."""
         async with self._ingest_lock(events[0].client.profile):
-            await self._ingest(events)
+            return await self._ingest(events)
 
     def _ingest_lock(self, profile: str) -> asyncio.Lock:
         return self._ingest_locks.setdefault(profile, asyncio.Lock())
 
-    async def _ingest(self, events: list[PubsubEvent]) -> None:
+    async def _ingest(self, events: list[PubsubEvent]) -> list[EventOutcome | None]:
+        outcomes: list[EventOutcome | None] = [None] * len(events)
         nodes = await self.storage.get_nodes(events[0].client.profile,
                                              {(event.service.full(), event.node) for event in events})
-        changes: list[tuple[NodeChange, PubsubEvent]] = []
-        for event in events:
+        changes: list[tuple[NodeChange, int, tuple[ReceivedItem, ...]]] = []
+        for index, event in enumerate(events):
             key = (event.service.full(), event.node)
             node = nodes.get(key)
             syncing = node is not None and node.id in self._held
             if node is None or not (syncing or node.sync_state == SyncState.COMPLETED):
                 continue
-            event.category = node.type or "generic"
+            category = node.type or "generic"
+            outcomes[index] = EventOutcome(category)
             try:
-                change = self._change(node, event)
+                change, received = self._change(node, event)
             except Exception:  # noqa: BLE001 - one bad notification must not cost the batch
                 log.exception("%s: a %s notification of cached node %s could not be read; it will be "
                               "synchronised again", event.client.profile, event.event_type, event.node)
                 await self.storage.set_state(node.id, None)  # never served with a change missing
                 del nodes[key]  # its later events: not cached any more
                 continue
+            if received:
+                outcomes[index] = EventOutcome(category, items=received)
             if change is None:
                 continue
             if syncing:
                 self._held[node.id].append(change)  # applied over the sync's snapshot at its end
             else:
-                changes.append((change, event))
+                changes.append((change, index, received))
             if event.event_type == "delete":
                 del nodes[key]  # later events of the batch: not cached
         if changes:
-            outcomes = await self._apply(events[0].client.profile, [change for change, _ in changes], len(events))
-            for (_, event), outcome in zip(changes, outcomes):
-                _keep_changed(event, outcome)
+            applied = await self._apply(events[0].client.profile, [change for change, _, _ in changes], len(events))
+            for (_, index, received), outcome in zip(changes, applied):
+                outcomes[index] = event_outcome(events[index], node_category(outcomes[index]), received, outcome)
+        return outcomes
 
-    def _change(self, node: PubsubNode, event: PubsubEvent) -> NodeChange | None:
+    def _change(self, node: PubsubNode, event: PubsubEvent) -> tuple[NodeChange | None, tuple[ReceivedItem, ...]]:
+        """The change a notification makes to a cached node, and its items read once
+        (items without id too: signalled, never stored)."""
         if event.event_type == "items":
-            analyser = self.analysers.get(node.analyser or "")
-            items = []
-            for element in event.items:
-                name = element.getAttribute("id")
-                if not name:
-                    log.warning("%s: item without id in a notification of %s: not cached",
-                                event.client.profile, event.node)
-                    continue
-                items.append(self._cached_item(element_xml(element), analyser, str(name)))
-            event.parsed = {item.name: item.parsed for item in items if item.parsed is not None}
-            return NodeChange(node.id, "items", items=tuple(items))
+            parser = _parser_of(self.analysers.get(node.analyser or ""))
+            received = tuple(ReceivedItem.from_element(element, *parser) if element.getAttribute("id")
+                             else ReceivedItem.from_element(element) for element in event.items)
+            if any(not item.id for item in received):
+                log.warning("%s: item without id in a notification of %s: not cached",
+                            event.client.profile, event.node)
+            return NodeChange(node.id, "items", items=tuple(item for item in received if item.id)), received
         if event.event_type == "retract":
-            return NodeChange(node.id, "retract", names=tuple(event.retracted))
+            return NodeChange(node.id, "retract", names=tuple(event.retracted)), ()
         if event.event_type in ("purge", "delete"):
-            return NodeChange(node.id, event.event_type)
+            return NodeChange(node.id, event.event_type), ()
         if event.event_type == "config":
-            return NodeChange(node.id, "config", config=event.config or {})
-        return None
+            return NodeChange(node.id, "config", config=event.config or {}), ()
+        return None, ()
 
     async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> list[ChangeOutcome]:
         """One transaction for the batch; if it fails, each change alone, so that one bad
@@ -559,41 +549,36 @@ class PubsubCache:
         log.info("pubsub cache reset (%d nodes dropped)", dropped)
 
 
-def _keep_changed(event: PubsubEvent, outcome: ChangeOutcome) -> None:
-    """Leave in ``event`` only what its (committed) change did: the changed or new items
-    (items without id are never stored: kept), the retracts of stored ids, the items a
-    lowered ``max_items`` dropped; nothing left makes it a no-op (no ``PsEvent``)."""
+def node_category(outcome: EventOutcome | None) -> str:
+    return outcome.category if outcome is not None else "generic"
+
+
+def event_outcome(event: PubsubEvent, category: str, received: tuple[ReceivedItem, ...],
+                  outcome: ChangeOutcome) -> EventOutcome:
+    """What to signal of ``event`` once its (committed) change did ``outcome``: the changed
+    or new items (items without id are never stored: kept), the retracts of stored ids,
+    the items a lowered ``max_items`` dropped; nothing left makes it a no-op (no ``PsEvent``)."""
+    changed = iter(outcome.changed)  # one flag per item with an id / per retracted id, in order
     if event.event_type == "items":
-        changed = iter(outcome.changed)  # one flag per item with an id, in order (_change)
-        event.items = [element for element in event.items
-                       if not element.getAttribute("id") or next(changed, True)]
-        event.no_op = not event.items
-    elif event.event_type == "retract":
-        changed = iter(outcome.changed)  # one flag per retracted id, in order
-        event.retracted = [name for name in event.retracted if next(changed, True)]
-        event.no_op = not event.retracted
-    event.retracted.extend(outcome.dropped)  # a lowered max_items: the service dropped them too
+        items = tuple(item for item in received if not item.id or next(changed, True))
+        return EventOutcome(category, items=items, retracted=tuple(outcome.dropped), no_op=not items)
+    if event.event_type == "retract":
+        kept = tuple(name for name in event.retracted if next(changed, True))
+        return EventOutcome(category, retracted=kept + tuple(outcome.dropped), no_op=not kept)
+    return EventOutcome(category, retracted=tuple(event.retracted) + tuple(outcome.dropped))
+
+
+def _parser_of(analyser: Analyser | None) -> tuple[Parser | None, str]:
+    return (analyser.parser, analyser.name) if analyser is not None else (None, "")
 
 
 def _parse_item(xml: str) -> domish.Element | None:
-    """An item as ``domish`` for parsers, or None when it is not safe, well-formed XML
-    (it is then kept raw only)."""
+    """An item as ``domish``, or None when it is not safe, well-formed XML."""
     try:
         return to_domish(check_xml(xml, "item"))
     except InvalidArgument as exc:
         log.warning("unparsable pubsub item kept raw: %s", exc)
         return None
-
-
-def _item_id(xml: str) -> str:
-    """The id of an item refused whole (over the size limit…), from its start tag alone, so
-    that it is still stored under its id (a sync checks every listed id). Items come
-    serialised by ``domish``, which escapes ``>`` in attributes: the first one ends the tag."""
-    head = xml[:xml.find(">")].rstrip("/")
-    try:
-        return str(parse_untrusted(f"{head}/>".encode()).get("id") or "")
-    except (etree.XMLSyntaxError, ValueError):
-        return ""
 
 
 def _payload_namespace(item_xml: str) -> str | None:

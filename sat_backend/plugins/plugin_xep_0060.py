@@ -16,7 +16,7 @@ import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.words.protocols.jabber import error, xmlstream
@@ -29,6 +29,7 @@ from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stan
 from sat_backend.core.im.background import log_failure
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.core.received_item import ReceivedItem
 from sat_backend.core.result_set import page_locally
 from sat_backend.core.sessions import open_stream
 from sat_backend.core.domish_serializer import element_xml
@@ -107,9 +108,10 @@ class ItemsResult:
                            "complete": self.complete, "cached": self.cached})
 
 
-@dataclass
+@dataclass(frozen=True)
 class PubsubEvent:
-    """A notification, as listeners (the cache) and ``PsEvent`` see it."""
+    """A notification, as it came; listeners (the cache) say what to signal of it in an
+    :class:`EventOutcome` rather than changing it (several readers share it)."""
 
     client: XmppClient
     service: JID
@@ -117,16 +119,27 @@ class PubsubEvent:
     event_type: str  # items, retract, purge, delete, config
     items: list[domish.Element] = field(default_factory=list)
     retracted: list[str] = field(default_factory=list)
-    category: str = "generic"
-    parsed: dict[str, Any] = field(default_factory=dict)
     #: ``config`` events: the node configuration form's fields (var: value or list of values)
     config: dict[str, Any] | None = None
-    #: set by a listener (the cache) when the notification changes nothing: no ``PsEvent``
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What a listener (the cache) made of one notification: what its ``PsEvent`` says.
+
+    ``items``: the items to signal, read once (id, raw XML, parsed data); None: the
+    notification's items as they came. ``retracted``: None: the notification's.
+    ``no_op``: it changed nothing (no ``PsEvent``)."""
+
+    category: str = "generic"
+    items: tuple[ReceivedItem, ...] | None = None
+    retracted: tuple[str, ...] | None = None
     no_op: bool = False
 
 
-#: gets a batch of notifications of one profile, in the order received
-EventListener = Callable[[list[PubsubEvent]], Awaitable[None]]
+#: gets a batch of notifications of one profile, in the order received; returns, per
+#: notification, its outcome (None: nothing to say, signalled as it came)
+EventListener = Callable[[list[PubsubEvent]], Awaitable[Sequence[EventOutcome | None]]]
 
 
 class PubsubHandler(PubSubClient):  # type: ignore[misc]
@@ -410,31 +423,36 @@ class Pubsub:
         try:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), EVENT_BATCH))]
+                outcomes: list[EventOutcome | None] = [None] * len(batch)
                 for listener in self.event_listeners:
                     try:
-                        await listener(batch)
+                        said = await listener(batch)
                     except Exception as exc:  # noqa: BLE001 - the signals must still reach frontends
                         log_failure(f"{profile}: pubsub event listener", exc)
-                for event in batch:
-                    if event.no_op:
+                        continue
+                    outcomes = [own if own is not None else earlier for own, earlier in zip(said, outcomes)]
+                for event, outcome in zip(batch, outcomes):
+                    if outcome is not None and outcome.no_op:
                         continue
                     try:
-                        self._emit_event(event)
+                        self._emit_event(event, outcome or EventOutcome())
                     except Exception:  # noqa: BLE001 - one bad event must not stop the others
                         log.exception("%s: PsEvent not emitted for %s", profile, event.node)
         finally:
             del self._event_drains[profile]
 
-    def _emit_event(self, event: PubsubEvent) -> None:
+    def _emit_event(self, event: PubsubEvent, outcome: EventOutcome) -> None:
+        if outcome.items is None:
+            items = [{"id": item.getAttribute("id", ""), "xml": element_xml(item)} for item in event.items]
+        else:  # read once by the cache: no second serialisation
+            items = [{"id": item.id, "xml": item.xml, **({"parsed": item.parsed} if item.parsed is not None else {})}
+                     for item in outcome.items]
         data = {
-            "items": [{"id": item.getAttribute("id", ""), "xml": element_xml(item),
-                       **({"parsed": event.parsed[item.getAttribute("id", "")]}
-                          if item.getAttribute("id", "") in event.parsed else {})}
-                      for item in event.items],
-            "retracted": event.retracted,
+            "items": items,
+            "retracted": list(outcome.retracted) if outcome.retracted is not None else event.retracted,
             **({"config": event.config} if event.config is not None else {}),
         }
-        self.host.bridge.emit("PsEvent", event.category, event.service.full(), event.node, event.event_type,
+        self.host.bridge.emit("PsEvent", outcome.category, event.service.full(), event.node, event.event_type,
                               json.dumps(data), event.client.profile)
 
 

@@ -257,7 +257,7 @@ def test_entities_are_never_expanded_nor_fetched_by_the_ingest_path(tmp_path: Pa
     assert b"TOP-SECRET-CANARY" in etree.tostring(etree.fromstring(documents["local-file"].encode(), unsafe))
     for name, document in documents.items():
         cached = cache._cached_item(document, analyser)
-        assert cached.data == document, name  # the raw XML is kept as it arrived
+        assert cached.xml == document, name  # the raw XML is kept as it arrived
         assert cached.parsed is None, name  # refused, not parsed
         assert "TOP-SECRET-CANARY" not in repr(cached) and "FETCHED" not in repr(cached), name
         with pytest.raises((ValueError, etree.XMLSyntaxError)):
@@ -270,7 +270,7 @@ def test_oversized_items_are_kept_raw_unparsed() -> None:
     cache, analyser = blog_cache()
     big = item_xml("huge", f"<entry xmlns='{ATOM}'><title>huge</title><content>{'z' * MAX_PAYLOAD_BYTES}</content></entry>")
     cached = cache._cached_item(big, analyser)
-    assert cached.data == big and cached.parsed is None
-    assert cached.name == "huge"  # still stored under its id: a sync must find it
+    assert cached.xml == big and cached.parsed is None
+    assert cached.id == "huge"  # still stored under its id: a sync must find it
     fine = cache._cached_item(item_xml("ok", GOOD), analyser)
-    assert fine.name == "ok" and fine.parsed is not None and fine.parsed["title"] == "Good"
+    assert fine.id == "ok" and fine.parsed is not None and fine.parsed["title"] == "Good"

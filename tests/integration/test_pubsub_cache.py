@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage
+from sat_backend.core.received_item import ReceivedItem, stored_item
+from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import SyncState
 from sat_backend.plugins.pubsub_cache_reconnect import NEWEST_CHECKED
@@ -138,7 +139,7 @@ def test_a_sync_cut_by_a_restart_is_not_left_in_progress(backend: BackendProcess
 
     async def cut_sync(cache: PubsubCacheStorage) -> None:
         node = await cache.ensure_node("alice", SERVICE, "half")
-        await cache.replace_items(node.id, [CachedItem("a", "<item id='a'/>")])
+        await cache.replace_items(node.id, [stored_item("a", "<item id='a'/>")])
         await cache.set_state(node.id, SyncState.IN_PROGRESS)
 
     async def state(cache: PubsubCacheStorage) -> object:
@@ -234,16 +235,16 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(database_url: str)
             cache = PubsubCacheStorage(storage)
             one = await cache.ensure_node("alice", SERVICE, "one")
             two = await cache.ensure_node("alice", SERVICE, "two")
-            await cache.replace_items(one.id, [CachedItem("old", "<item id='old'/>")])
+            await cache.replace_items(one.id, [stored_item("old", "<item id='old'/>")])
             await cache.apply_changes([
-                NodeChange(one.id, "items", items=(CachedItem("a", "<item id='a'>1</item>"),
-                                                   CachedItem("b", "<item id='b'/>"))),
-                NodeChange(two.id, "items", items=(CachedItem("x", "<item id='x'/>"),)),
+                NodeChange(one.id, "items", items=(stored_item("a", "<item id='a'>1</item>"),
+                                                   stored_item("b", "<item id='b'/>"))),
+                NodeChange(two.id, "items", items=(stored_item("x", "<item id='x'/>"),)),
                 NodeChange(one.id, "retract", names=("a", "old", "unknown")),
-                NodeChange(one.id, "items", items=(CachedItem("a", "<item id='a'>2</item>"),)),
+                NodeChange(one.id, "items", items=(stored_item("a", "<item id='a'>2</item>"),)),
                 NodeChange(two.id, "purge"),
-                NodeChange(two.id, "items", items=(CachedItem("y", "<item id='y'/>"),)),
-                NodeChange(one.id, "items", items=(CachedItem("b", "<item id='b'>new</item>"),)),
+                NodeChange(two.id, "items", items=(stored_item("y", "<item id='y'/>"),)),
+                NodeChange(one.id, "items", items=(stored_item("b", "<item id='b'>new</item>"),)),
                 NodeChange(one.id, "config", config={"pubsub#max_items": "10"}),
             ])
             contents = {}
@@ -270,9 +271,9 @@ def test_a_change_that_changes_nothing_is_not_written_and_said_so(database_url: 
     changes nothing; within a batch each change sees the earlier ones."""
     event_ns, pubsub_ns = "http://jabber.org/protocol/pubsub#event", "http://jabber.org/protocol/pubsub"
 
-    def item(name: str, text: str, ns: str = pubsub_ns, swapped: bool = False) -> CachedItem:
+    def item(name: str, text: str, ns: str = pubsub_ns, swapped: bool = False) -> ReceivedItem:
         attributes = "xml:lang='en' type='text'" if swapped else 'type="text" xml:lang="en"'
-        return CachedItem(name, f"<item xmlns='{ns}' id='{name}'><entry xmlns='{ATOM}'>"
+        return stored_item(name, f"<item xmlns='{ns}' id='{name}'><entry xmlns='{ATOM}'>"
                                 f"<title {attributes}>{text}</title></entry></item>")
 
     async def scenario() -> tuple[list[list[bool]], list[list[bool]], dict[str, tuple[str, float]],
@@ -284,7 +285,7 @@ def test_a_change_that_changes_nothing_is_not_written_and_said_so(database_url: 
             cache = PubsubCacheStorage(storage)
             node = (await cache.ensure_node("alice", SERVICE, "blog")).id
             await cache.replace_items(node, [item("a", "A"), item("b", "B"),
-                                             CachedItem("raw", "<item id='raw'>unclosed")])
+                                             stored_item("raw", "<item id='raw'>unclosed")])
 
             async def rows() -> dict[str, tuple[str, float]]:
                 return {row.name: (row.data, row.updated) for row in await cache.get_items(node)}
@@ -292,14 +293,14 @@ def test_a_change_that_changes_nothing_is_not_written_and_said_so(database_url: 
             before = await rows()
             again = await cache.apply_changes([
                 NodeChange(node, "items", items=(item("a", "A", event_ns, swapped=True),
-                                                 CachedItem("raw", "<item id='raw'>unclosed"))),
+                                                 stored_item("raw", "<item id='raw'>unclosed"))),
                 NodeChange(node, "retract", names=("unknown",)),
             ])
             untouched = await rows()
             batch = await cache.apply_changes([
                 NodeChange(node, "items", items=(item("a", "A", event_ns), item("c", "C", event_ns),
                                                  item("b", "B changed", event_ns),
-                                                 CachedItem("raw", "<item id='raw'>still unclosed"))),
+                                                 stored_item("raw", "<item id='raw'>still unclosed"))),
                 NodeChange(node, "items", items=(item("c", "C", event_ns),)),  # the doubled copy
                 NodeChange(node, "retract", names=("zzz", "a")),
                 NodeChange(node, "items", items=(item("a", "A"),)),  # retracted above: new again

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import insert, text
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.received_item import stored_item
 from sat_backend.memory import migration
-from sat_backend.memory.pubsub_cache_storage import CachedItem, NodeChange, PubsubCacheStorage
+from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
 from sat_backend.memory.pubsub_search import SearchQuery, search
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import PubsubItem, PubsubNode
@@ -100,9 +101,9 @@ def test_the_index_follows_every_write(database_url: str) -> None:
     async def scenario(storage: Storage) -> None:
         cache = PubsubCacheStorage(storage)
         node = await add_node(storage, "alice", BLOG)
-        await cache.replace_items(node, [CachedItem("a", atom("a", "apple")), CachedItem("b", atom("b", "banana"))])
+        await cache.replace_items(node, [stored_item("a", atom("a", "apple")), stored_item("b", atom("b", "banana"))])
         assert await ids(storage, fts="apple") == ["a"]
-        await cache.apply_changes([NodeChange(node, "items", items=(CachedItem("a", atom("a", "apricot")),))])
+        await cache.apply_changes([NodeChange(node, "items", items=(stored_item("a", atom("a", "apricot")),))])
         assert await ids(storage, fts="apple") == [] and await ids(storage, fts="apricot") == ["a"]
         await cache.apply_changes([NodeChange(node, "retract", names=("a",))])
         assert await ids(storage, fts="apricot") == []
@@ -111,12 +112,12 @@ def test_the_index_follows_every_write(database_url: str) -> None:
             await session.execute(insert(PubsubItem), [{"node_id": node, "name": "c", "data": atom("c", "cherry")}])
         assert await ids(storage, fts="cherry") == ["c"]
         # a malformed item is kept raw and simply has no text
-        await cache.apply_changes([NodeChange(node, "items", items=(CachedItem("d", "<item id='d'>unclosed"),))])
+        await cache.apply_changes([NodeChange(node, "items", items=(stored_item("d", "<item id='d'>unclosed"),))])
         assert await ids(storage, names=["d"]) == ["d"] and await ids(storage, fts="unclosed") == []
-        await cache.replace_items(node, [CachedItem("e", atom("e", "elderberry"))])
+        await cache.replace_items(node, [stored_item("e", atom("e", "elderberry"))])
         assert await ids(storage, fts="banana OR cherry OR elderberry") == ["e"]
         other = await add_node(storage, "bob", BLOG)
-        await cache.replace_items(other, [CachedItem("f", atom("f", "fig"))])
+        await cache.replace_items(other, [stored_item("f", atom("f", "fig"))])
         await cache.apply_changes([NodeChange(node, "delete")])
         await storage.delete_profile("bob")  # cascades
         assert await ids(storage, fts="elderberry OR fig") == []

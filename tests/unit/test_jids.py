@@ -47,3 +47,24 @@ def test_bare_jid_rules() -> None:
         parse_bare_jid("localhost")
     with pytest.raises(InvalidArgument):
         parse_bare_jid("alice@localhost/phone")
+
+
+def test_jid_preparation_is_memoised_and_refusals_still_raise() -> None:
+    from twisted.words.protocols.jabber import jid as twisted_jid
+
+    from sat_backend.core.jids import cache_jid_preparation
+
+    original = twisted_jid.prep
+    try:
+        cache_jid_preparation(size=8)
+        cache_jid_preparation(size=8)  # once only: not wrapped twice
+        prepared = twisted_jid.prep
+        assert hasattr(prepared, "cache_info") and prepared.__wrapped__ is original  # type: ignore[attr-defined]
+        assert parse_jid("Alice@LocalHost/Res").full() == "alice@localhost/Res"
+        assert parse_jid("Alice@LocalHost/Res").full() == "alice@localhost/Res"
+        assert prepared.cache_info().hits >= 1  # type: ignore[attr-defined]
+        for _ in range(2):
+            with pytest.raises(InvalidArgument):
+                parse_jid("a b@localhost")
+    finally:
+        twisted_jid.prep = original

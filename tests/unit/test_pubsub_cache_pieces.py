@@ -10,10 +10,11 @@ import pytest
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
+from sat_backend.core.received_item import ReceivedItem, stored_item
 from sat_backend.core.xml_payloads import item_payload
-from sat_backend.memory.pubsub_cache_storage import CachedItem, ChangeOutcome, NodeChange
-from sat_backend.plugins.plugin_pubsub_cache import _keep_changed
-from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
+from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange
+from sat_backend.plugins.plugin_pubsub_cache import event_outcome
+from sat_backend.plugins.plugin_xep_0060 import EventOutcome, PubsubEvent
 
 EVENT = "http://jabber.org/protocol/pubsub#event"
 PUBSUB = "http://jabber.org/protocol/pubsub"
@@ -59,39 +60,52 @@ def event(kind: str, items: tuple[str | None, ...] = (), retracted: tuple[str, .
                        retracted=list(retracted))
 
 
-def ids(event: PubsubEvent) -> list[str | None]:
-    return [element.getAttribute("id") for element in event.items]
+def outcome_of(notification: PubsubEvent, outcome: ChangeOutcome) -> EventOutcome:
+    received = tuple(ReceivedItem.from_element(element) for element in notification.items)
+    return event_outcome(notification, "blog", received, outcome)
+
+
+def ids(outcome: EventOutcome) -> list[str]:
+    return [item.id for item in outcome.items or ()]
 
 
 def test_only_changed_items_are_left_items_without_id_kept() -> None:
-    mixed = event("items", ("same", None, "new", "same"))  # flags for the items with an id only
-    _keep_changed(mixed, ChangeOutcome(changed=[False, True, False]))
-    assert (ids(mixed), mixed.no_op) == ([None, "new"], False)
+    mixed = outcome_of(event("items", ("same", None, "new", "same")),  # flags for the items with an id only
+                       ChangeOutcome(changed=[False, True, False]))
+    assert (ids(mixed), mixed.no_op, mixed.category) == (["", "new"], False, "blog")
 
 
 def test_nothing_changed_is_a_no_op() -> None:
-    again = event("items", ("a", "b"))
-    _keep_changed(again, ChangeOutcome(changed=[False, False]))
+    again = outcome_of(event("items", ("a", "b")), ChangeOutcome(changed=[False, False]))
     assert (ids(again), again.no_op) == ([], True)
-    retract = event("retract", retracted=("unknown", "known"))
-    _keep_changed(retract, ChangeOutcome(changed=[False, True]))
-    assert (retract.retracted, retract.no_op) == (["known"], False)
-    unknown = event("retract", retracted=("unknown",))
-    _keep_changed(unknown, ChangeOutcome(changed=[False]))
+    retract = outcome_of(event("retract", retracted=("unknown", "known")), ChangeOutcome(changed=[False, True]))
+    assert (retract.retracted, retract.no_op) == (("known",), False)
+    unknown = outcome_of(event("retract", retracted=("unknown",)), ChangeOutcome(changed=[False]))
     assert unknown.no_op is True
 
 
 def test_a_change_whose_effect_is_unknown_is_signalled_whole() -> None:
     """A change that failed (its node is synchronised again): all of it is signalled."""
-    items = event("items", ("a", "b"))
-    _keep_changed(items, ChangeOutcome.applied(NodeChange(1, "items", items=(CachedItem("a", ""), CachedItem("b", "")))))
+    items = outcome_of(event("items", ("a", "b")),
+                       ChangeOutcome.applied(NodeChange(1, "items", items=(stored_item("a", ""), stored_item("b", "")))))
     assert (ids(items), items.no_op) == (["a", "b"], False)
-    purge = event("purge")
-    _keep_changed(purge, ChangeOutcome())
+    purge = outcome_of(event("purge"), ChangeOutcome())
     assert purge.no_op is False
 
 
 def test_a_lowered_max_items_adds_the_dropped_items() -> None:
-    config = event("config")
-    _keep_changed(config, ChangeOutcome(dropped=["old"]))
-    assert (config.retracted, config.no_op) == (["old"], False)
+    config = outcome_of(event("config"), ChangeOutcome(dropped=["old"]))
+    assert (config.retracted, config.no_op) == (("old",), False)
+
+
+def test_the_notification_itself_is_left_as_it_came() -> None:
+    """Several readers share a notification: the cache says what to signal, it does not edit it."""
+    notification = event("items", ("a", "b"))
+    outcome_of(notification, ChangeOutcome(changed=[False, False]))
+    assert ids_of(notification) == ["a", "b"]
+    with pytest.raises(AttributeError):
+        notification.items = []  # type: ignore[misc]
+
+
+def ids_of(notification: PubsubEvent) -> list[str | None]:
+    return [element.getAttribute("id") for element in notification.items]

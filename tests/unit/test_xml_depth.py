@@ -16,6 +16,7 @@ from twisted.words.xish import domish
 from sat_backend.core import domish_serializer
 from sat_backend.core.domish_serializer import IterativeSerializer, element_xml
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.received_item import ReceivedItem
 from sat_backend.core.xml_payloads import (
     MAX_XML_DEPTH, check_xml, deeper_than, item_payload, parse_untrusted, to_domish,
 )
@@ -178,7 +179,7 @@ def test_the_cache_keeps_a_too_deep_item_raw_under_its_id() -> None:
     cache.register_analyser("XEP-0277", "blog", node="urn:xmpp:microblog:0", to_sync=True, parser=parse_item)
     analyser = cache.analysers["XEP-0277"]
     kept = cache._cached_item(deep_item(DEEP), analyser)
-    assert (kept.name, kept.data, kept.parsed) == ("deep", deep_item(DEEP), None)
+    assert (kept.id, kept.xml, kept.parsed) == ("deep", deep_item(DEEP), None)
     fitting = cache._cached_item(deep_item(MAX_XML_DEPTH), analyser)
     assert fitting.parsed is not None and fitting.parsed["title"] == "T"
 
@@ -226,13 +227,14 @@ def test_a_notification_that_cannot_be_read_costs_only_its_node(monkeypatch: pyt
               for node in ("bad", "good")]
     read = cache._change
 
-    def failing(node: PubsubNode, event: PubsubEvent) -> NodeChange | None:
+    def failing(node: PubsubNode, event: PubsubEvent) -> tuple[NodeChange | None, tuple[ReceivedItem, ...]]:
         if event.node == "bad":
             raise RecursionError("as toXml did on a deep item")
         return read(node, event)
 
     monkeypatch.setattr(cache, "_change", failing)
-    asyncio.run(cache._ingest(events))
-    assert [(change.node_id, [i.name for i in change.items]) for change in cache.storage.applied] == [(2, ["good"])]
+    outcomes = asyncio.run(cache._ingest(events))
+    assert [(change.node_id, [i.id for i in change.items]) for change in cache.storage.applied] == [(2, ["good"])]
     assert cache.storage.reset == [1]  # synchronised again before it is served
-    assert not events[1].no_op and events[1].category == "blog"
+    good = outcomes[1]
+    assert good is not None and not good.no_op and good.category == "blog"
