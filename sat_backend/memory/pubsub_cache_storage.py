@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from sqlalchemy import Insert, Select, Table, bindparam, case, delete, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
@@ -270,9 +269,13 @@ def _row(node_id: int, item: ReceivedItem, now: float) -> dict[str, Any]:
 def _upsert_statement(dialect: str) -> Insert:
     """``INSERT … ON CONFLICT (node_id, name) DO UPDATE`` of the dialect (same syntax on
     SQLite and PostgreSQL; SQLite fires the full-text index's update trigger)."""
-    insert = sqlite.insert(ITEMS) if dialect == "sqlite" else postgresql.insert(ITEMS)
-    return insert.on_conflict_do_update(index_elements=[ITEMS.c.node_id, ITEMS.c.name],
-                                        set_={column: insert.excluded[column] for column in UPSERT_COLUMNS})
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # imported when used: a start on SQLite never loads the PostgreSQL dialect
+        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+    statement = insert(ITEMS)
+    return statement.on_conflict_do_update(index_elements=[ITEMS.c.node_id, ITEMS.c.name],
+                                           set_={column: statement.excluded[column] for column in UPSERT_COLUMNS})
 
 
 class _ChangeApplier:

@@ -177,8 +177,38 @@ class ServiceDiscovery:
                 return cached
         return await self.handlers[client.profile].query_info(entity, node)
 
+    def send_items_query(self, client: XmppClient, entity: JID, node: str | None = None) -> Any:
+        """Send a ``disco#items`` request (§4) to ``entity`` (on ``node`` if given);
+        returns the Deferred of the answer IQ, for the caller to await and map errors as
+        its use case says (the pubsub cache lists a node's item ids this way, §5.5 of
+        XEP-0060). :func:`items_of` reads the answer."""
+        iq = new_iq(client, "get")
+        iq["to"] = entity.full()
+        query = iq.addElement((NS_DISCO_ITEMS, "query"))
+        if node:
+            query["node"] = node
+        return iq.send()
+
     async def disco_infos(self, entity: str, node: str, profile: str) -> str:
         target = parse_jid(entity, "jid")
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
         info = await self.get_info(client, target, node or None)
         return json.dumps(info.to_json())
+
+
+@dataclass(frozen=True)
+class DiscoItem:
+    """One ``<item/>`` of a ``disco#items`` answer (XEP-0030 §4.2)."""
+
+    jid: str
+    node: str | None = None
+    name: str | None = None
+
+
+def items_of(answer: domish.Element) -> list[DiscoItem]:
+    """The items of a ``disco#items`` answer IQ (none when it has no query)."""
+    query = next(answer.elements(NS_DISCO_ITEMS, "query"), None)
+    if query is None:
+        return []
+    return [DiscoItem(str(item.getAttribute("jid", "")), item.getAttribute("node"), item.getAttribute("name"))
+            for item in query.elements(NS_DISCO_ITEMS, "item")]

@@ -21,7 +21,7 @@ from lxml import etree
 
 from sat_backend.core.xml_payloads import MAX_PAYLOAD_BYTES
 from sat_backend.plugins.microblog.atom import parse_entry
-from sat_backend.plugins.plugin_pubsub_cache import Analyser, PubsubCache
+from sat_backend.plugins.pubsub_cache.analysers import Analyser, Analysers
 from sat_backend.plugins.plugin_xep_0277 import parse_item
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
@@ -223,13 +223,12 @@ def http_canary() -> Iterator[list[str]]:
     thread.join(5)
 
 
-def blog_cache() -> tuple[PubsubCache, Analyser]:
-    """The cache's ingest method with the blog analyser's parser (no backend needed:
-    ``_cached_item`` is pure parsing)."""
-    cache = PubsubCache.__new__(PubsubCache)
-    cache.analysers = {}
-    cache.register_analyser("XEP-0277", "blog", node=BLOG, to_sync=True, parser=parse_item)
-    return cache, cache.analysers["XEP-0277"]
+def blog_cache() -> tuple[Analysers, Analyser]:
+    """How the cache reads an item, with the blog analyser's parser (no backend needed:
+    ``read_item`` is pure parsing)."""
+    analysers = Analysers()
+    analysers.register("XEP-0277", "blog", node=BLOG, to_sync=True, parser=parse_item)
+    return analysers, analysers["XEP-0277"]
 
 
 def hostile_documents(secret_file: Path, base_url: str) -> dict[str, str]:
@@ -256,7 +255,7 @@ def test_entities_are_never_expanded_nor_fetched_by_the_ingest_path(tmp_path: Pa
     unsafe = etree.XMLParser(resolve_entities=True, load_dtd=True)
     assert b"TOP-SECRET-CANARY" in etree.tostring(etree.fromstring(documents["local-file"].encode(), unsafe))
     for name, document in documents.items():
-        cached = cache._cached_item(document, analyser)
+        cached = cache.read_item(document, analyser)
         assert cached.xml == document, name  # the raw XML is kept as it arrived
         assert cached.parsed is None, name  # refused, not parsed
         assert "TOP-SECRET-CANARY" not in repr(cached) and "FETCHED" not in repr(cached), name
@@ -269,8 +268,8 @@ def test_entities_are_never_expanded_nor_fetched_by_the_ingest_path(tmp_path: Pa
 def test_oversized_items_are_kept_raw_unparsed() -> None:
     cache, analyser = blog_cache()
     big = item_xml("huge", f"<entry xmlns='{ATOM}'><title>huge</title><content>{'z' * MAX_PAYLOAD_BYTES}</content></entry>")
-    cached = cache._cached_item(big, analyser)
+    cached = cache.read_item(big, analyser)
     assert cached.xml == big and cached.parsed is None
     assert cached.id == "huge"  # still stored under its id: a sync must find it
-    fine = cache._cached_item(item_xml("ok", GOOD), analyser)
+    fine = cache.read_item(item_xml("ok", GOOD), analyser)
     assert fine.id == "ok" and fine.parsed is not None and fine.parsed["title"] == "Good"

@@ -18,7 +18,7 @@ from sat_backend.core.received_item import ReceivedItem, stored_item
 from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import SyncState
-from sat_backend.plugins.pubsub_cache_reconnect import NEWEST_CHECKED
+from sat_backend.plugins.pubsub_cache.reconnect import NEWEST_CHECKED
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS

@@ -12,7 +12,8 @@ import pytest
 
 from sat_backend.memory.sqla_mapping import PubsubNode
 from sat_backend.plugins.microblog.atom import PARSER_VERSION, parse_entry
-from sat_backend.plugins.plugin_pubsub_cache import PubsubCache, _parse_item
+from sat_backend.plugins.pubsub_cache.analysers import Analysers
+from sat_backend.plugins.pubsub_cache.trigger import _parse_item
 from sat_backend.plugins.plugin_xep_0060 import ItemsResult
 from sat_backend.plugins.plugin_xep_0277 import ANALYSERS, Microblog, parse_item
 from tests.unit.test_microblog_atom import ENTRY
@@ -47,16 +48,16 @@ def node(analyser: str | None, extra: dict[str, Any] | None) -> PubsubNode:
 
 
 def test_parsed_data_is_current_only_for_the_parser_version_of_the_last_sync() -> None:
-    cache = PubsubCache(SimpleNamespace(plugins={"XEP-0060": None}, storage=None))  # type: ignore[arg-type]
-    cache.register_analyser("XEP-0277", "blog", node="urn:xmpp:microblog:0", parser=parse_item,
+    cache = Analysers()
+    cache.register("XEP-0277", "blog", node="urn:xmpp:microblog:0", parser=parse_item,
                             parser_version=PARSER_VERSION)
-    cache.register_analyser("no parser", "x", node="x")
-    assert cache._current_parser(node("XEP-0277", {"parser_version": PARSER_VERSION})) == "XEP-0277"
+    cache.register("no parser", "x", node="x")
+    assert cache.current_parser(node("XEP-0277", {"parser_version": PARSER_VERSION})) == "XEP-0277"
     for stale in (None, {}, {"config": {}}, {"parser_version": PARSER_VERSION - 1}):
-        assert cache._current_parser(node("XEP-0277", stale)) is None
-        assert cache._stale_parsed(node("XEP-0277", stale))
+        assert cache.current_parser(node("XEP-0277", stale)) is None
+        assert cache.stale_parsed(node("XEP-0277", stale))
     for no_parser in (node(None, None), node("no parser", {"parser_version": 0}), node("gone", None)):
-        assert cache._current_parser(no_parser) is None and not cache._stale_parsed(no_parser)
+        assert cache.current_parser(no_parser) is None and not cache.stale_parsed(no_parser)
 
 
 class FakePubsub:

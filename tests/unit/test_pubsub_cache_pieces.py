@@ -13,7 +13,7 @@ from twisted.words.xish import domish
 from sat_backend.core.received_item import ReceivedItem, stored_item
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange
-from sat_backend.plugins.plugin_pubsub_cache import event_outcome
+from sat_backend.plugins.pubsub_cache.ingest import event_outcome
 from sat_backend.plugins.plugin_xep_0060 import EventOutcome, PubsubEvent
 
 EVENT = "http://jabber.org/protocol/pubsub#event"

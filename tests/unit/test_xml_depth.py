@@ -25,7 +25,8 @@ from sat_backend.memory.pubsub_fts import search_text
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.microblog.atom import parse_entry
 from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
-from sat_backend.plugins.plugin_pubsub_cache import PubsubCache
+from sat_backend.plugins.pubsub_cache.analysers import Analysers
+from sat_backend.plugins.pubsub_cache.ingest import Ingest
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
 from sat_backend.plugins.plugin_xep_0277 import parse_item
 
@@ -174,13 +175,12 @@ def test_the_blog_parser_skips_a_too_deep_item() -> None:
 
 
 def test_the_cache_keeps_a_too_deep_item_raw_under_its_id() -> None:
-    cache = PubsubCache.__new__(PubsubCache)
-    cache.analysers = {}
-    cache.register_analyser("XEP-0277", "blog", node="urn:xmpp:microblog:0", to_sync=True, parser=parse_item)
-    analyser = cache.analysers["XEP-0277"]
-    kept = cache._cached_item(deep_item(DEEP), analyser)
+    analysers = Analysers()
+    analysers.register("XEP-0277", "blog", node="urn:xmpp:microblog:0", to_sync=True, parser=parse_item)
+    analyser = analysers["XEP-0277"]
+    kept = analysers.read_item(deep_item(DEEP), analyser)
     assert (kept.id, kept.xml, kept.parsed) == ("deep", deep_item(DEEP), None)
-    fitting = cache._cached_item(deep_item(MAX_XML_DEPTH), analyser)
+    fitting = analysers.read_item(deep_item(MAX_XML_DEPTH), analyser)
     assert fitting.parsed is not None and fitting.parsed["title"] == "T"
 
 
@@ -213,9 +213,9 @@ SERVICE = "pubsub.localhost"
 
 
 def test_a_notification_that_cannot_be_read_costs_only_its_node(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = PubsubCache.__new__(PubsubCache)
-    cache.analysers, cache._held = {}, {}
-    cache.storage = FakeCacheStorage()  # type: ignore[assignment]
+    storage = FakeCacheStorage()
+    node_sync = SimpleNamespace(held={}, ingest_lock=lambda profile: asyncio.Lock())
+    cache = Ingest(storage, Analysers(), node_sync)  # type: ignore[arg-type]
     client = SimpleNamespace(profile="alice")
 
     def item(name: str) -> domish.Element:
@@ -234,7 +234,7 @@ def test_a_notification_that_cannot_be_read_costs_only_its_node(monkeypatch: pyt
 
     monkeypatch.setattr(cache, "_change", failing)
     outcomes = asyncio.run(cache._ingest(events))
-    assert [(change.node_id, [i.id for i in change.items]) for change in cache.storage.applied] == [(2, ["good"])]
-    assert cache.storage.reset == [1]  # synchronised again before it is served
+    assert [(change.node_id, [i.id for i in change.items]) for change in storage.applied] == [(2, ["good"])]
+    assert storage.reset == [1]  # synchronised again before it is served
     good = outcomes[1]
     assert good is not None and not good.no_op and good.category == "blog"

@@ -27,11 +27,11 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
+from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
 from sat_backend.plugins.pubsub_owner import subscriptions_from
 
 if TYPE_CHECKING:
     from sat_backend.core.xmpp.client import XmppClient
-    from sat_backend.plugins.plugin_pubsub_cache import PubsubCache
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +58,21 @@ class ReconnectHandler(XMPPHandler):  # type: ignore[misc]
 class ReconnectCheck:
     """The check itself, shared by the profiles' handlers."""
 
-    def __init__(self, cache: PubsubCache) -> None:
-        self.cache = cache
-        self.pubsub = cache.pubsub
+    def __init__(self, node_sync: NodeSync) -> None:
+        self.node_sync = node_sync
+        self.storage = node_sync.storage
+        self.pubsub = node_sync.pubsub
+        self.host = node_sync.host
 
     async def check_profile(self, client: XmppClient) -> None:
         """Every synchronised node of the profile, one after the other; a failure costs
         only its node (logged: it is checked again at the next connection)."""
-        if not self.cache.host.config.pubsub_cache:
+        if not self.host.config.pubsub_cache:
             return  # turned off in sat.conf: nothing is served from it
-        nodes = await self.cache.storage.nodes(SyncState.COMPLETED, client.profile)
+        nodes = await self.storage.nodes(SyncState.COMPLETED, client.profile)
         if not nodes:
             return
-        limit = int(await self.cache.host.params.get_public("Pubsub", "CacheMaxItems", client.profile))
+        limit = int(await self.host.params.get_public("Pubsub", "CacheMaxItems", client.profile))
         repaired = 0
         for node in nodes:
             if not client.is_connected:
@@ -95,10 +97,10 @@ class ReconnectCheck:
         service = JID(node.service)
         # read the cache before listing: an item notified meanwhile is then never taken
         # for one the service dropped
-        cached = await self.cache.storage.item_data(node.id)
+        cached = await self.storage.item_data(node.id)
         try:
             await self.ensure_subscribed(client, service, node.name)
-            ids = await self.cache.list_item_ids(client, service, node.name)
+            ids = await self.node_sync.list_item_ids(client, service, node.name)
         except NotFound:
             log.info("%s: cached node %s of %s is gone from the service", client.profile, node.name, node.service)
             self.pubsub.queue_event(PubsubEvent(client, service, node.name, "delete"))
@@ -106,7 +108,7 @@ class ReconnectCheck:
         if len(ids) > limit:
             log.info("%s: node %s now has %d items, more than %d: no longer cached", client.profile, node.name,
                      len(ids), limit)
-            await self.cache.storage.stop_caching(node.id)
+            await self.storage.stop_caching(node.id)
             return True
         listed = set(ids)
         removed = [name for name in cached if name not in listed]
@@ -161,9 +163,9 @@ class ReconnectCheck:
             subscribed = False
         if not subscribed:
             log.info("%s: subscription to cached node %s was lost: subscribing again", client.profile, node_name)
-            await self.cache.subscribe(client, service, node_name)
+            await self.node_sync.subscribe(client, service, node_name)
 
     async def _fetch(self, client: XmppClient, service: JID, node_name: str, item_ids: list[str],
                      max_items: int = 0) -> list[Any]:
-        xml_items = await self.cache.fetch_from_service(client, service, node_name, item_ids, max_items)
+        xml_items = await self.node_sync.fetch_from_service(client, service, node_name, item_ids, max_items)
         return [parseXml(xml.encode("utf-8")) for xml in xml_items]
