@@ -198,14 +198,11 @@ class PubsubCacheStorage:
         async with self.storage.session() as session:
             return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
 
-    async def item_digests(self, node_id: int) -> dict[str, str]:
-        """The payload digest of every cached item of a node, by item id (rows stored
-        without one: computed from their XML, not written)."""
-        digest_or_data = case((ITEMS.c.digest.is_(None), ITEMS.c.data), else_=null())
+    async def item_data(self, node_id: int) -> dict[str, str]:
+        """Raw XML of every cached item of a node, by item id."""
         async with self.storage.session() as session:
-            rows = await session.execute(
-                select(ITEMS.c.name, ITEMS.c.digest, digest_or_data).where(ITEMS.c.node_id == node_id))
-            return {name: digest if digest is not None else digest_of(data) for name, digest, data in rows}
+            rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(PubsubItem.node_id == node_id))
+            return {name: data for name, data in rows}
 
     async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[PubsubNode]:
         """The nodes in ``state`` (any if None), of ``profile`` (all if None)."""

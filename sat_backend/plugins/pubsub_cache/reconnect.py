@@ -4,9 +4,8 @@ Notifications keep a synchronised node fresh only while the profile is online (a
 subscribed). Each time a profile's stream opens, in the background (``Connect`` is not
 slowed, as the XEP-0313 catch-up), every ``completed`` node of the profile is compared
 with its service: the item ids (disco#items on the node, as a sync lists them) and the
-payload digests of the newest items (:class:`~sat_backend.core.received_item.ReceivedItem`:
-the stored XML is not parsed again). The difference goes through the pubsub plugin's
-event queue as if notified (new or changed items as ``items``, vanished ones as ``retract``, a
+payloads of the newest items. The difference goes through the pubsub plugin's event
+queue as if notified (new or changed items as ``items``, vanished ones as ``retract``, a
 node the service no longer has as ``delete``), so the cache applies it in one
 transaction and ``PsEvent`` follows the commit, in order with live notifications. A lost
 subscription (another device unsubscribed, the service forgot it) is made again.
@@ -23,8 +22,9 @@ from tx_xmpp.pubsub import NS_PUBSUB
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import NotFound
+from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.received_item import ReceivedItem
+from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
@@ -97,7 +97,7 @@ class ReconnectCheck:
         service = JID(node.service)
         # read the cache before listing: an item notified meanwhile is then never taken
         # for one the service dropped
-        cached = await self.storage.item_digests(node.id)
+        cached = await self.storage.item_data(node.id)
         try:
             await self.ensure_subscribed(client, service, node.name)
             ids = await self.node_sync.list_item_ids(client, service, node.name)
@@ -133,7 +133,7 @@ class ReconnectCheck:
             element for element in newest
             if element.getAttribute("id") in new
             or (element.getAttribute("id") in cached
-                and ReceivedItem.from_element(element).digest != cached[str(element["id"])])
+                and item_payload(element_xml(element)) != item_payload(cached[str(element["id"])]))
         ])
         if repaired or removed:
             log.info("%s: node %s missed %d new or changed and %d retracted item(s) while offline",
