@@ -40,10 +40,11 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
                 client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
                 ))
+            assert backend.process is not None
+            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem, phase="after start")
             yield client, server
             # the backend's resident memory once the bench's work is done, before it stops
-            assert backend.process is not None
-            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem)
+            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem, phase="after the run")
         finally:
             backend.stop()
             server_steps.close()
