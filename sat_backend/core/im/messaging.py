@@ -179,7 +179,13 @@ class Messaging:
         if message.change is not None:
             await self.changes.on_received(profile, message)
             return True
-        if not await self.host.storage.add_to_history(profile, message.to_history()):
+        entry = message.to_history()
+        if entry.received_timestamp is not None:
+            # a message may come twice (live, and from the archive catch-up running beside):
+            # the copy stored first stays, so its arrival is when it is stored, not parsed;
+            # otherwise a later-parsed copy could sort before the next message (same second)
+            entry.received_timestamp = time.time()
+        if not await self.host.storage.add_to_history(profile, entry):
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
             return False
         await self._announce(profile, message)
