@@ -93,5 +93,3 @@ INSERT_SUBJECTS = subjects.insert()
 DELETE_HISTORY = delete(history).where(
     history.c.profile_id == bindparam("profile_id"), history.c.id == bindparam("uid")
 )
-#: the columns of ``history`` given on insert (the texts go to their own tables)
-HISTORY_COLUMNS = tuple(column.key for column in history.columns)

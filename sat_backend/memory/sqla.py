@@ -37,6 +37,7 @@ from sat_backend.core.private_files import make_private, make_private_dir
 from sat_backend.memory import migration
 from sat_backend.memory import short_statements as sql
 from sat_backend.memory.disk_full import DiskFullWatch, is_disk_full
+from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.engine_calls import EngineCalls
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import Base, History, Profile
@@ -342,30 +343,26 @@ class Storage:
 
     # history ------------------------------------------------------------------------
 
-    async def add_to_history(self, profile: str, entry: History) -> bool:
+    async def add_to_history(self, profile: str, entry: HistoryEntry, *, new_ids: bool = False) -> bool:
         """Store a message with its bodies and subjects, in one transaction.
 
+        :param new_ids: its ids were made just now (a message we send): no copy of it can
+            be stored, the look-up by origin-id is skipped.
         :returns: False when it was already stored (same uid, or same XEP-0359
             stanza-id from the same archive): the caller must not announce it again.
         """
-        row = {name: getattr(entry, name) for name in sql.HISTORY_COLUMNS}
+        row = entry.row()
         async with self.writing() as connection:
             row["profile_id"] = profile_id = await self.profile_id(connection, profile)
-            if entry.origin_id and await _known_by_origin_id(connection, profile_id, entry):
+            if entry.origin_id and not new_ids and await _known_by_origin_id(connection, profile_id, entry):
                 return False
             inserted = await connection.execute(sql.insert_history(self.url.get_backend_name()), row)
             if inserted.rowcount == 0:
                 return False
-            if entry.messages:
-                await connection.execute(sql.INSERT_MESSAGES, [
-                    {"history_id": entry.id, "message": body.message, "language": body.language}
-                    for body in entry.messages
-                ])
+            if entry.bodies:
+                await connection.execute(sql.INSERT_MESSAGES, entry.bodies_rows())
             if entry.subjects:
-                await connection.execute(sql.INSERT_SUBJECTS, [
-                    {"history_id": entry.id, "subject": subject.subject, "language": subject.language}
-                    for subject in entry.subjects
-                ])
+                await connection.execute(sql.INSERT_SUBJECTS, entry.subjects_rows())
         return True
 
     async def delete_from_history(self, profile: str, uid: str) -> None:
@@ -390,7 +387,7 @@ class Storage:
         return rows
 
 
-async def _known_by_origin_id(connection: AsyncConnection, profile_id: int, entry: History) -> bool:
+async def _known_by_origin_id(connection: AsyncConnection, profile_id: int, entry: HistoryEntry) -> bool:
     """True when the same sender's message with this XEP-0359 origin-id is stored (our own
     message coming back from the archive); it then learns its archive stanza-id. Only
     the row is read (a catch-up asks this of each of our messages)."""

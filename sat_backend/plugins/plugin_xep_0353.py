@@ -98,7 +98,10 @@ class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
     def on_message(self, element: domish.Element) -> None:
         if element.getAttribute("type") == "error":
             return
-        for child in element.elements(NS_JINGLE_MESSAGE):
+        # elements(uri) alone ignores the namespace (Twisted): every child would come
+        for child in element.elements():
+            if child.uri != NS_JINGLE_MESSAGE:
+                continue
             self.plugin.on_jingle_message(self.client, element.getAttribute("from"), child)
 
     def on_sent_carbon(self, element: domish.Element) -> None:
@@ -108,7 +111,9 @@ class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
         for wrapper in element.elements(NS_CARBONS, "sent"):
             for forwarded in wrapper.elements(NS_FORWARD, "forwarded"):
                 for message in forwarded.elements(NS_CLIENT, "message"):
-                    for child in message.elements(NS_JINGLE_MESSAGE):
+                    for child in message.elements():
+                        if child.uri != NS_JINGLE_MESSAGE:
+                            continue
                         self.plugin.on_our_other_device(self.client, child)
 
 

@@ -149,7 +149,7 @@ class Messaging:
             type=message_type, extra=extra,
         )
         # stored first: when storage fails (full disk) nothing was sent, so a retry sends it once
-        await self.host.storage.add_to_history(client.profile, message.to_history())
+        await self.host.storage.add_to_history(client.profile, message.to_history(), new_ids=True)
         try:
             client.send_stanza(build_message_element(message))
         except (ProfileNotConnected, InvalidArgument):
@@ -157,7 +157,8 @@ class Messaging:
             # stanza): history must not show it as sent
             await self.host.storage.delete_from_history(client.profile, message.uid)
             raise
-        await self._announce(client.profile, message)
+        # no change can be waiting for a message whose ids were made just now
+        self.host.bridge.emit("MessageNew", *message.bridge_tuple(), client.profile)
         return message.uid
 
     async def on_received(self, client: XmppClient, message: ChatMessage) -> bool:
