@@ -236,6 +236,8 @@ class InLoopDatabase:
         self.write_lock_wait = WRITE_LOCK_WAIT
         self._reader: AsyncConnection | None = None
         self._writer: AsyncConnection | None = None
+        #: the writer's own sqlite3 side, for BEGIN IMMEDIATE and COMMIT
+        self._writer_driver: LoopConnection | None = None
         self._write_turn = asyncio.Lock()
         self._loop_since = time.monotonic()
 
@@ -243,7 +245,7 @@ class InLoopDatabase:
         for connection in (self._reader, self._writer):
             if connection is not None:
                 await connection.close()
-        self._reader = self._writer = None
+        self._reader = self._writer = self._writer_driver = None
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -267,20 +269,22 @@ class InLoopDatabase:
         """
         await self._share_loop()
         async with self._write_turn:
-            if self._writer is None:
+            if self._writer is None or self._writer_driver is None:
                 self._writer = await self.engine.connect()
-            raw = (await self._writer.get_raw_connection()).driver_connection
-            assert isinstance(raw, LoopConnection)
+                driver = (await self._writer.get_raw_connection()).driver_connection
+                assert isinstance(driver, LoopConnection)
+                self._writer_driver = driver
+            writer, raw = self._writer, self._writer_driver
             await begin_immediate(raw, self.write_lock_wait)
             try:
-                yield self._writer
+                yield writer
                 raw.raw.commit()
             except BaseException:
                 if raw.in_transaction:
                     raw.raw.rollback()
-                if self._writer.invalidated:
-                    await self._writer.close()
-                    self._writer = None
+                if writer.invalidated:
+                    self._writer = self._writer_driver = None
+                    await writer.close()
                 raise
 
     async def _discard_reader(self) -> None:
