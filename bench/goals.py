@@ -94,16 +94,22 @@ def cached_read(figures: list[Figure]) -> Iterator[Row]:
 
 def memory(figures: list[Figure]) -> Iterator[Row]:
     started = first(find(figures, "rss_mb", bench="bench_messaging", phase="after start"))
-    yield row("backend RSS after start (profiles created, none connected)", started, "{:.0f} MB", "≤ 100 MB",
+    yield row("backend RSS after start (bus name owned, no profile yet)", started, "{:.0f} MB", "≤ 100 MB",
               lambda v: v <= 100)
-    after_items = first(find(figures, "rss_mb", bench="bench_pubsub_cache", phase="after the run"))
+    after_items = first(after_run(figures, "bench_pubsub_cache"))
     yield row("backend RSS after the 1,000-item pubsub run", after_items, "{:.0f} MB", "≤ 100 MB",
               lambda v: v <= 100)
-    flood = first(find(figures, "rss_mb", bench="bench_messaging", phase="after the run"))
+    flood = first(after_run(figures, "bench_messaging"))
     send = first(find(figures, "message_send_per_s"))
     count = send["messages"] if send else 10_000
     yield row(f"backend RSS after a {count:,}-message flood", flood, "{:.0f} MB",
               "bounded (≤ 100 MB)", lambda v: v <= 100, (count, 10_000))
+
+
+def after_run(figures: list[Figure], bench: str) -> list[Figure]:
+    """RSS figures a bench recorded once its work was done (the harness labels only the
+    one taken after start)."""
+    return [f for f in find(figures, "rss_mb", bench=bench) if f.get("phase") != "after start"]
 
 
 def table(figures: list[Figure]) -> str:

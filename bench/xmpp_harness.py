@@ -36,15 +36,16 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
         backend = BackendProcess(env, root / "backend.log")
         try:
             client = backend.start()
+            assert backend.process is not None
+            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem, phase="after start")
             for user in profiles:
                 client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
                 ))
-            assert backend.process is not None
-            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem, phase="after start")
             yield client, server
             # the backend's resident memory once the bench's work is done, before it stops
-            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem, phase="after the run")
+            assert backend.process is not None
+            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem)
         finally:
             backend.stop()
             server_steps.close()

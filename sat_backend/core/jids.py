@@ -16,6 +16,15 @@ SHOWN_LENGTH = 80
 PREPARED_JIDS = 1024
 
 
+@lru_cache(maxsize=PREPARED_JIDS)
+def prepared_jid(value: str) -> JID:
+    """``JID(value)``, kept for the addresses seen last: its RFC 7622 preparation
+    (stringprep) costs tens of µs, and each message names the same few JIDs again.
+    Failures are not kept (they raise as ``JID`` does). The JID is shared: never change it.
+    """
+    return JID(value)
+
+
 def parse_jid(value: str, where: str = "jid") -> JID:
     """Parse and prepare a JID.
 
@@ -58,12 +67,3 @@ def _shown(value: str) -> str:
     if len(value) <= SHOWN_LENGTH:
         return repr(value)
     return f"{value[:SHOWN_LENGTH]!r}… ({len(value)} characters)"
-
-
-@lru_cache(maxsize=PREPARED_JIDS)
-def prepared_jid(value: str) -> JID:
-    """``JID(value)``, kept for the addresses seen last: its RFC 7622 preparation
-    (stringprep) costs tens of µs, and each message names the same few JIDs again.
-    Failures are not kept (they raise as ``JID`` does). The JID is shared: never change it.
-    """
-    return JID(value)

@@ -82,6 +82,12 @@ class IncomingProposal:
     media: tuple[str, ...]
 
 
+def jingle_children(message: domish.Element) -> list[domish.Element]:
+    """The message's XEP-0353 children: ``elements(uri)`` without a name would give every
+    child whatever its namespace (a ``<propose/>`` of another namespace is not ours)."""
+    return [child for child in message.elements() if child.uri == NS_JINGLE_MESSAGE]
+
+
 class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
     def __init__(self, plugin: JingleMessageInitiation, client: XmppClient) -> None:
         super().__init__()
@@ -98,10 +104,7 @@ class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
     def on_message(self, element: domish.Element) -> None:
         if element.getAttribute("type") == "error":
             return
-        # elements(uri) alone ignores the namespace (Twisted): every child would come
-        for child in element.elements():
-            if child.uri != NS_JINGLE_MESSAGE:
-                continue
+        for child in jingle_children(element):
             self.plugin.on_jingle_message(self.client, element.getAttribute("from"), child)
 
     def on_sent_carbon(self, element: domish.Element) -> None:
@@ -111,9 +114,7 @@ class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
         for wrapper in element.elements(NS_CARBONS, "sent"):
             for forwarded in wrapper.elements(NS_FORWARD, "forwarded"):
                 for message in forwarded.elements(NS_CLIENT, "message"):
-                    for child in message.elements():
-                        if child.uri != NS_JINGLE_MESSAGE:
-                            continue
+                    for child in jingle_children(message):
                         self.plugin.on_our_other_device(self.client, child)
 
 
