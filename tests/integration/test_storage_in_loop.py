@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def database_file(url: str) -> str:
     return url.split("///", 1)[1]
+
+
+@pytest.fixture
+def holder(sqlite_url: str) -> Iterator[sqlite3.Connection]:
+    """Another connection to the same file (as another process would hold one), in
+    autocommit: the test takes the write lock with ``BEGIN IMMEDIATE`` when it wants."""
+    connection = sqlite3.connect(database_file(sqlite_url), isolation_level=None)
+    yield connection
+    connection.close()
 
 
 class LoopTurns:
@@ -112,10 +122,8 @@ def test_a_failed_write_block_leaves_nothing_and_the_next_one_works(database_url
 
 
 def test_another_connection_holding_the_write_lock_gives_a_clear_error_without_blocking_the_loop(
-    sqlite_url: str,
+    sqlite_url: str, holder: sqlite3.Connection,
 ) -> None:
-    holder = sqlite3.connect(database_file(sqlite_url), isolation_level=None)
-
     async def scenario(storage: Storage) -> None:
         assert isinstance(storage.short_calls, InLoopDatabase)
         storage.short_calls.write_lock_wait = 0.3
@@ -131,15 +139,10 @@ def test_another_connection_holding_the_write_lock_gives_a_clear_error_without_b
         await storage.set_param("General", "Theme", "dark", None)
         assert await storage.get_param("General", "Theme", None) == "dark"
 
-    try:
-        run_with_storage(sqlite_url, scenario)
-    finally:
-        holder.close()
+    run_with_storage(sqlite_url, scenario)
 
 
-def test_a_write_waits_for_the_lock_released_meanwhile(sqlite_url: str) -> None:
-    holder = sqlite3.connect(database_file(sqlite_url), isolation_level=None)
-
+def test_a_write_waits_for_the_lock_released_meanwhile(sqlite_url: str, holder: sqlite3.Connection) -> None:
     async def scenario(storage: Storage) -> None:
         holder.execute("BEGIN IMMEDIATE")
         holder.execute("INSERT INTO params_general (category, name, value) VALUES ('General', 'Other', 'x')")
@@ -148,10 +151,7 @@ def test_a_write_waits_for_the_lock_released_meanwhile(sqlite_url: str) -> None:
         assert await storage.get_param("General", "Other", None) == "x"
         assert await storage.get_param("General", "Theme", None) == "dark"
 
-    try:
-        run_with_storage(sqlite_url, scenario)
-    finally:
-        holder.close()
+    run_with_storage(sqlite_url, scenario)
 
 
 def test_a_worker_engine_writer_needing_the_loop_is_not_deadlocked(sqlite_url: str) -> None:
