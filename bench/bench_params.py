@@ -1,15 +1,18 @@
-"""Param read benchmark: ``ParamValues.get_public`` on a real SQLite file, with the
-in-memory cache and without it (a cache that never keeps anything: one database read
-per call, as before the cache), in µs per call, for the ``Pubsub/UseCache`` check the
-pubsub cache makes on every read.
+"""Param read benchmark: ``ParamValues.get_public`` on a real SQLite file and on
+PostgreSQL, with the in-memory cache and without it (a cache that never keeps anything:
+one database read per call, as before the cache), in µs per call, for the
+``Pubsub/UseCache`` check the pubsub cache makes on every read. The uncached figure is
+issue 14's "one DB round trip" (goal ≤ 0.2 ms).
 
-Run by hand (never in tests): ``.venv/bin/python bench/bench_params.py [--calls N]``.
+Run by hand (never in tests): ``.venv/bin/python bench/bench_params.py [--calls N] [--runs 3]
+[--no-postgresql]``. Each run uses a fresh database; the recorded figure is the median run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -42,29 +45,58 @@ async def per_call(values: ParamValues, calls: int) -> float:
     return (time.perf_counter() - start) / calls * 1e6
 
 
-async def main(calls: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        storage = Storage(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-        await storage.initialise()
-        try:
-            registry = ParamsRegistry.with_core_params()
-            for definition in CACHE_PARAMS:
-                registry.declare(definition)
-            values = ParamValues(registry, storage, SecretBox(bytes(KEY_SIZE)))
-            await storage.create_profile("bench")
-            await values.set("Pubsub", "UseCache", "true", "bench")
-            cached = await per_call(values, calls)
-            values.cache = NoCache()
-            uncached = await per_call(values, calls)
-        finally:
-            await storage.close()
-    record("param_read_uncached_ms", uncached / 1000, backend="sqlite")
-    print(f"get_public x {calls} on SQLite: database every time {uncached:8.1f} µs/call")
-    print(f"get_public x {calls} on SQLite: in-memory cache     {cached:8.1f} µs/call")
-    print(f"ratio: {uncached / cached:.0f}x")
+async def measure(url: str, calls: int) -> tuple[float, float]:
+    """(uncached, cached) µs per call on a fresh database at ``url``."""
+    storage = Storage(url)
+    await storage.initialise()
+    try:
+        registry = ParamsRegistry.with_core_params()
+        for definition in CACHE_PARAMS:
+            registry.declare(definition)
+        values = ParamValues(registry, storage, SecretBox(bytes(KEY_SIZE)))
+        await storage.create_profile("bench")
+        await values.set("Pubsub", "UseCache", "true", "bench")
+        cached = await per_call(values, calls)
+        values.cache = NoCache()
+        uncached = await per_call(values, calls)
+    finally:
+        await storage.close()
+    return uncached, cached
+
+
+def report(backend: str, name: str, calls: int, runs: list[tuple[float, float]]) -> None:
+    uncached = [run[0] for run in runs]
+    cached = [run[1] for run in runs]
+    record("param_read_uncached_ms", statistics.median(uncached) / 1000, backend=backend, runs=len(runs))
+    print(f"get_public x {calls} on {name}: database every time "
+          + " ".join(f"{value:8.1f}" for value in uncached) + " µs/call (each run)")
+    print(f"get_public x {calls} on {name}: in-memory cache     "
+          + " ".join(f"{value:8.1f}" for value in cached) + " µs/call (each run)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-postgresql", action="store_true")
+    options = parser.parse_args()
+    runs = []
+    for _ in range(options.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs.append(asyncio.run(measure(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", options.calls)))
+    report("sqlite", "SQLite", options.calls, runs)
+    if options.no_postgresql:
+        return
+    from tests.fixtures.postgres import PostgresCluster
+
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        runs = [asyncio.run(measure(cluster.create_database(), options.calls)) for _ in range(options.runs)]
+    finally:
+        cluster.stop()
+    report("postgresql", "PostgreSQL", options.calls, runs)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=5000)
-    asyncio.run(main(parser.parse_args().calls))
+    main()

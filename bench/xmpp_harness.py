@@ -60,6 +60,8 @@ def bench_environment(accounts: Mapping[str, str], profiles: tuple[str, ...],
         backend = BackendProcess(env, root / "backend.log")
         try:
             client = backend.start()
+            assert backend.process is not None
+            record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem, phase="after start")
             for user in profiles:
                 client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}

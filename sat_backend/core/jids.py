@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 
 from sat_backend.core.exceptions import InvalidArgument
@@ -10,6 +12,17 @@ from sat_bridge.xml_text import forbidden_xml_char
 MAX_JID_LENGTH = 3071  # three parts of at most 1023 bytes plus separators (RFC 7622 §3.1)
 #: characters of a refused value quoted in its error message (the rest is cut, never echoed)
 SHOWN_LENGTH = 80
+#: JIDs kept prepared (each key at most :data:`MAX_JID_LENGTH` characters: ≤ a few MB)
+PREPARED_JIDS = 1024
+
+
+@lru_cache(maxsize=PREPARED_JIDS)
+def prepared_jid(value: str) -> JID:
+    """``JID(value)``, kept for the addresses seen last: its RFC 7622 preparation
+    (stringprep) costs tens of µs, and each message names the same few JIDs again.
+    Failures are not kept (they raise as ``JID`` does). The JID is shared: never change it.
+    """
+    return JID(value)
 
 
 def parse_jid(value: str, where: str = "jid") -> JID:
@@ -25,7 +38,7 @@ def parse_jid(value: str, where: str = "jid") -> JID:
     if not value or len(value) > MAX_JID_LENGTH or forbidden_xml_char(value) is not None:
         raise InvalidArgument(f"{where}: {_shown(value)} is not a valid JID")
     try:
-        parsed = JID(value)
+        parsed = prepared_jid(value)
     except IndexError:
         raise InvalidArgument(f"{where}: {_shown(value)} is not a valid JID (empty label in the domain)") from None
     except (InvalidFormat, UnicodeError, ValueError) as exc:

@@ -60,6 +60,11 @@ class ReceivedChange:
 class MessageChangesStorage:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        #: profiles known to have no pending reference: a stored message then asks nothing
+        #: of the database (only this class adds rows; a deleted profile's went with it)
+        self._none_pending: set[str] = set()
+        #: bumped by each add: a take that began before it must not conclude "none left"
+        self._adds = 0
 
     async def get_message(self, profile: str, uid: str) -> History | None:
         async with self.storage.session() as session:
@@ -177,6 +182,8 @@ class MessageChangesStorage:
 
     async def add_pending(self, profile: str, change: ReceivedChange) -> None:
         """Keep a change whose message is unknown (bounded per profile: oldest dropped)."""
+        self._adds += 1
+        self._none_pending.discard(profile)
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             session.add(PendingReference(
@@ -198,8 +205,9 @@ class MessageChangesStorage:
     ) -> list[ReceivedChange]:
         """Remove and return the changes of ``conversation`` waiting for a message known
         by one of ``reference_ids``, oldest first."""
-        if not reference_ids:
+        if not reference_ids or profile in self._none_pending:
             return []
+        adds = self._adds
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             rows = list(await session.scalars(
@@ -212,6 +220,11 @@ class MessageChangesStorage:
             # every stored message asks: the usual answer (none) must not cost a write
             if rows:
                 await session.execute(delete(PendingReference).where(PendingReference.id.in_([row.id for row in rows])))
+            left = await session.scalar(
+                select(PendingReference.id).where(PendingReference.profile_id == profile_id).limit(1)
+            )
+        if left is None and adds == self._adds:
+            self._none_pending.add(profile)
         return [ReceivedChange(row.kind, row.reference_id, row.sender, row.recipient, dict(row.data or {}),
                               row.timestamp) for row in rows]
 

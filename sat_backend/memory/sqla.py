@@ -1,7 +1,10 @@
 """Storage: the backend's only door to the database, with intent-named async methods.
 
 SQLAlchemy's async engine runs on aiosqlite (default, a file in the XDG data dir) or
-asyncpg (PostgreSQL). :meth:`Storage.initialise` detects the state of the database when
+asyncpg (PostgreSQL). On SQLite, short statements (params, private values, one message
+of history) go through a second engine whose connections run on the loop's thread
+(:mod:`.sqlite_in_loop`): :meth:`Storage.reading` and :meth:`Storage.writing`; scans and
+everything else use :meth:`Storage.session` (see doc/developer.rst, storage execution). :meth:`Storage.initialise` detects the state of the database when
 the backend starts and acts in process: an empty database is created from the models
 and stamped at the Alembic head; ours is migrated to head; anything else (not SQLite,
 another application's tables, a revision from a newer SàT) stops the start with a clear
@@ -11,32 +14,34 @@ another application's tables, a revision from a newer SàT) stops the start with
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, delete, event, func, inspect, select
+from sqlalchemy import Connection, Table, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import raiseload
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm.exc import StaleDataError
 
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
 from sat_backend.core.private_files import make_private, make_private_dir
 from sat_backend.memory import migration
+from sat_backend.memory import short_statements as sql
 from sat_backend.memory.disk_full import DiskFullWatch, is_disk_full
+from sat_backend.memory.history_entry import HistoryEntry
+from sat_backend.memory.engine_calls import EngineCalls
 from sat_backend.memory.history_query import HistoryQuery
-from sat_backend.memory.sqla_mapping import (
-    Base,
-    History,
-    ParamGeneral,
-    ParamIndividual,
-    PrivateGeneral,
-    PrivateIndividual,
-    Profile,
-)
+from sat_backend.memory.sqla_mapping import Base, History, Profile
+from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,8 @@ class Storage:
     def __init__(self, db_url: str) -> None:
         self.url = make_url(db_url)
         self.engine: AsyncEngine | None = None
+        #: what runs :meth:`reading`/:meth:`writing`: on an SQLite file, connections on the loop's thread
+        self.short_calls: InLoopDatabase | EngineCalls | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._profile_ids: dict[str, int] = {}
         #: bumped by each deletion: a lookup running meanwhile does not cache an old id
@@ -93,11 +100,20 @@ class Storage:
             await self.close()
             raise Database(f"cannot open the database {self.location}: {_describe(exc)}") from exc
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        database = self.url.database
+        if self.is_sqlite and database and database != ":memory:":
+            self.short_calls = InLoopDatabase(self.url, _sqlite_on_connect)
+        else:
+            self.short_calls = EngineCalls(self.engine)
 
     async def close(self) -> None:
+        if self.short_calls is not None:
+            await self.short_calls.close()
+            self.short_calls = None
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
+
             self._sessions = None
 
     def _check_sqlite_file(self) -> None:
@@ -145,30 +161,65 @@ class Storage:
         if self._sessions is None:
             raise Database("storage is not initialised")
         wrote = False
-        generation = self._profile_ids_generation
-        try:
+        with self._translated_errors():
             async with self._sessions() as session, session.begin():
                 yield session
                 wrote = bool(session.new or session.dirty or session.deleted)
+        if wrote:
+            self.disk.write_succeeded()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a few short reads (Core SQL), each statement its own
+        transaction. On SQLite it runs on the loop's thread: bounded statements only
+        (never a scan growing with the data)."""
+        with self._translated_errors():
+            async with self._short().reading() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A short write transaction (Core SQL), committed when the block ends; on SQLite
+        on the loop's thread, the write lock taken first (the loop runs while it waits).
+
+        :raises Database: the lock stayed taken, the disk is full, or another storage error.
+        """
+        with self._translated_errors():
+            async with self._short().writing() as connection:
+                yield connection
+        self.disk.write_succeeded()
+
+    def _short(self) -> InLoopDatabase | EngineCalls:
+        if self.short_calls is None:
+            raise Database("storage is not initialised")
+        return self.short_calls
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        """Storage errors as :class:`Database` (never with bound values: they may hold
+        secrets), :class:`Conflict` or :class:`ProfileUnknown`."""
+        generation = self._profile_ids_generation
+        try:
+            yield
         except BridgeError:
             raise
-        except SQLAlchemyError as exc:
+        except WriteLockTimeout as exc:
+            raise Database(f"the database {self.location} is busy: {exc}") from None
+        except (SQLAlchemyError, sqlite3.Error) as exc:
             if generation != self._profile_ids_generation and _lost_its_rows(exc):
                 # a handler still storing for a profile deleted meanwhile: not a storage fault
                 raise ProfileUnknown("the profile was deleted while this was being stored") from None
-            if isinstance(exc, IntegrityError):
+            if isinstance(exc, (IntegrityError, sqlite3.IntegrityError)):
                 raise Conflict(f"storage conflict: {_describe(exc)}") from exc
             if is_disk_full(exc):
                 self.disk.write_failed(_describe(exc))
                 raise Database(f"the disk holding the database is full: {_describe(exc)}") from exc
             log.error("storage error: %s", _describe(exc))
             raise Database(f"storage error: {_describe(exc)}") from exc
-        if wrote:
-            self.disk.write_succeeded()
 
     # profiles -----------------------------------------------------------------------
 
-    async def profile_id(self, session: AsyncSession, name: str) -> int:
+    async def profile_id(self, session: AsyncSession | AsyncConnection, name: str) -> int:
         """Row id of a profile; cached, since nearly every query needs it and profiles
         change only through this class.
 
@@ -178,15 +229,12 @@ class Storage:
         if cached is not None:
             return cached
         generation = self._profile_ids_generation
-        profile_id = await session.scalar(select(Profile.id).where(Profile.name == name))
+        profile_id = await session.scalar(sql.PROFILE_ID, {"name": name})
         if profile_id is None:
             raise ProfileUnknown(f"there is no profile named {name!r}")
         if generation == self._profile_ids_generation:
             self._profile_ids[name] = profile_id
         return profile_id
-
-    async def _optional_profile_id(self, session: AsyncSession, name: str | None) -> int | None:
-        return None if name is None else await self.profile_id(session, name)
 
     async def list_profiles(self) -> list[str]:
         """Profile names, oldest first."""
@@ -241,90 +289,87 @@ class Storage:
 
     async def get_param(self, category: str, name: str, profile: str | None) -> str | None:
         """Stored value of a param (None: never set). ``profile`` None = general param."""
-        async with self.session() as session:
-            row = await _get_scoped(session, ParamGeneral, ParamIndividual, (category, name),
-                                   await self._optional_profile_id(session, profile))
-            return None if row is None else row.value
+        return await self._read_value(sql.params_general, sql.params_individual,
+                                      {"category": category, "name": name}, profile)
 
     async def set_param(self, category: str, name: str, value: str, profile: str | None) -> None:
-        async with self.session() as session:
-            if profile is None:
-                await session.merge(ParamGeneral(category=category, name=name, value=value))
-            else:
-                profile_id = await self.profile_id(session, profile)
-                await session.merge(
-                    ParamIndividual(category=category, name=name, profile_id=profile_id, value=value)
-                )
+        await self._write_value(sql.params_general, sql.params_individual,
+                                {"category": category, "name": name, "value": value}, profile)
 
     async def get_profile_params(self, profile: str) -> dict[tuple[str, str], str]:
         """Every stored param of a profile, by (category, name)."""
-        async with self.session() as session:
-            profile_id = await self.profile_id(session, profile)
-            rows = await session.scalars(
-                select(ParamIndividual).where(ParamIndividual.profile_id == profile_id)
-            )
-            return {(row.category, row.name): row.value for row in rows if row.value is not None}
+        async with self.reading() as connection:
+            profile_id = await self.profile_id(connection, profile)
+            rows = await connection.execute(sql.PROFILE_PARAMS, {"profile_id": profile_id})
+            return {(category, name): value for category, name, value in rows}
 
     # private data -------------------------------------------------------------------
 
     async def get_private(self, namespace: str, key: str, profile: str | None = None) -> Any | None:
         """JSON value stored by the core or a plugin (None when absent)."""
-        async with self.session() as session:
-            row = await _get_scoped(session, PrivateGeneral, PrivateIndividual, (namespace, key),
-                                   await self._optional_profile_id(session, profile))
-            return None if row is None else row.value
+        return await self._read_value(sql.private_general, sql.private_individual,
+                                      {"namespace": namespace, "key": key}, profile)
 
     async def set_private(self, namespace: str, key: str, value: Any, profile: str | None = None) -> None:
-        async with self.session() as session:
-            if profile is None:
-                await session.merge(PrivateGeneral(namespace=namespace, key=key, value=value))
-            else:
-                profile_id = await self.profile_id(session, profile)
-                await session.merge(
-                    PrivateIndividual(namespace=namespace, key=key, profile_id=profile_id, value=value)
-                )
+        await self._write_value(sql.private_general, sql.private_individual,
+                                {"namespace": namespace, "key": key, "value": value}, profile)
 
     async def delete_private(self, namespace: str, key: str, profile: str | None = None) -> None:
-        async with self.session() as session:
-            if profile is None:
-                await session.execute(
-                    delete(PrivateGeneral).where(
-                        PrivateGeneral.namespace == namespace, PrivateGeneral.key == key
-                    )
-                )
-            else:
-                profile_id = await self.profile_id(session, profile)
-                await session.execute(
-                    delete(PrivateIndividual).where(
-                        PrivateIndividual.namespace == namespace,
-                        PrivateIndividual.key == key,
-                        PrivateIndividual.profile_id == profile_id,
-                    )
-                )
+        async with self.writing() as connection:
+            table, parameters = await self._scoped(
+                connection, sql.private_general, sql.private_individual, {"namespace": namespace, "key": key}, profile
+            )
+            await connection.execute(sql.DELETE_VALUE[table], parameters)
+
+    async def _read_value(self, general: Table, individual: Table, key: dict[str, Any], profile: str | None) -> Any:
+        async with self.reading() as connection:
+            table, parameters = await self._scoped(connection, general, individual, key, profile)
+            return await connection.scalar(sql.READ_VALUE[table], parameters)
+
+    async def _write_value(self, general: Table, individual: Table, row: dict[str, Any], profile: str | None) -> None:
+        async with self.writing() as connection:
+            table, parameters = await self._scoped(connection, general, individual, row, profile)
+            await connection.execute(sql.upsert_value(table, self.url.get_backend_name()), parameters)
+
+    async def _scoped(
+        self, connection: AsyncConnection, general: Table, individual: Table, key: dict[str, Any],
+        profile: str | None,
+    ) -> tuple[Table, dict[str, Any]]:
+        """The table and bound values of a value that exists in two scopes: shared
+        (``profile`` None) or per profile."""
+        if profile is None:
+            return general, key
+        return individual, {**key, "profile_id": await self.profile_id(connection, profile)}
 
     # history ------------------------------------------------------------------------
 
-    async def add_to_history(self, profile: str, entry: History) -> bool:
-        """Store a message with its bodies and subjects.
+    async def add_to_history(self, profile: str, entry: HistoryEntry, *, new_ids: bool = False) -> bool:
+        """Store a message with its bodies and subjects, in one transaction.
 
+        :param new_ids: its ids were made just now (a message we send): no copy of it can
+            be stored, the look-up by origin-id is skipped.
         :returns: False when it was already stored (same uid, or same XEP-0359
             stanza-id from the same archive): the caller must not announce it again.
         """
-        try:
-            async with self.session() as session:
-                entry.profile_id = await self.profile_id(session, profile)
-                if await _known_by_origin_id(session, entry):
-                    return False
-                session.add(entry)
-        except Conflict:
-            return False
+        row = entry.row()
+        async with self.writing() as connection:
+            row["profile_id"] = profile_id = await self.profile_id(connection, profile)
+            if entry.origin_id and not new_ids and await _known_by_origin_id(connection, profile_id, entry):
+                return False
+            inserted = await connection.execute(sql.insert_history(self.url.get_backend_name()), row)
+            if inserted.rowcount == 0:
+                return False
+            if entry.bodies:
+                await connection.execute(sql.INSERT_MESSAGES, entry.bodies_rows())
+            if entry.subjects:
+                await connection.execute(sql.INSERT_SUBJECTS, entry.subjects_rows())
         return True
 
     async def delete_from_history(self, profile: str, uid: str) -> None:
         """Forget a message we stored but could not send (the session closed meanwhile)."""
-        async with self.session() as session:
-            await session.execute(
-                delete(History).where(History.profile_id == await self.profile_id(session, profile), History.id == uid)
+        async with self.writing() as connection:
+            await connection.execute(
+                sql.DELETE_HISTORY, {"profile_id": await self.profile_id(connection, profile), "uid": uid}
             )
 
     async def get_history(self, profile: str, query: HistoryQuery) -> list[History]:
@@ -342,44 +387,18 @@ class Storage:
         return rows
 
 
-GeneralRow = TypeVar("GeneralRow", ParamGeneral, PrivateGeneral)
-IndividualRow = TypeVar("IndividualRow", ParamIndividual, PrivateIndividual)
-
-
-async def _get_scoped(
-    session: AsyncSession,
-    general: type[GeneralRow],
-    individual: type[IndividualRow],
-    key: tuple[str, str],
-    profile_id: int | None,
-) -> GeneralRow | IndividualRow | None:
-    """The row of a value that exists in two scopes: shared (``profile_id`` None) or per profile."""
-    if profile_id is None:
-        return await session.get(general, key)
-    return await session.get(individual, (*key, profile_id))
-
-
-async def _known_by_origin_id(session: AsyncSession, entry: History) -> bool:
+async def _known_by_origin_id(connection: AsyncConnection, profile_id: int, entry: HistoryEntry) -> bool:
     """True when the same sender's message with this XEP-0359 origin-id is stored (our own
     message coming back from the archive); it then learns its archive stanza-id. Only
-    the row is read (not its texts, reactions, versions: a catch-up asks this of each
-    of our messages)."""
-    if not entry.origin_id:
-        return False
-    known = await session.scalar(
-        select(History).options(raiseload("*")).where(
-            History.profile_id == entry.profile_id,
-            History.source == entry.source,
-            History.origin_id == entry.origin_id,
-        )
-    )
+    the row is read (a catch-up asks this of each of our messages)."""
+    known = (await connection.execute(sql.KNOWN_BY_ORIGIN_ID, {
+        "profile_id": profile_id, "source": entry.source, "origin_id": entry.origin_id,
+    })).first()
     if known is None:
         return False
     if entry.stanza_id and known.stanza_id is None:
-        known.stanza_id = entry.stanza_id
+        await connection.execute(sql.SET_STANZA_ID, {"known_id": known.id, "new_stanza_id": entry.stanza_id})
     return True
-
-
 
 
 def _make_database_files_private(path: Path) -> None:
@@ -410,14 +429,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 _FOREIGN_KEY_VIOLATION = "23503"
 
 
-def _lost_its_rows(exc: SQLAlchemyError) -> bool:
+def _lost_its_rows(exc: Exception) -> bool:
     """Whether the error is what a row deleted under the transaction causes: an insert
     referring to it (a foreign key violation) or an update finding it gone."""
     if isinstance(exc, StaleDataError):
         return True
-    if not isinstance(exc, IntegrityError):
+    if not isinstance(exc, (IntegrityError, sqlite3.IntegrityError)):
         return False
-    original = exc.orig
+    original = getattr(exc, "orig", None) or exc
     code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     return code == _FOREIGN_KEY_VIOLATION or "FOREIGN KEY constraint failed" in str(original)
 

@@ -67,7 +67,9 @@ class DiscoInfo:
     def from_query(cls, query: domish.Element) -> DiscoInfo:
         identities = []
         features = set()
-        for child in query.elements(NS_DISCO_INFO):
+        for child in query.elements():  # elements(uri) alone ignores the namespace (Twisted)
+            if child.uri != NS_DISCO_INFO:
+                continue
             if child.name == "identity" and child.getAttribute("category") and child.getAttribute("type"):
                 identities.append((
                     str(child["category"]), str(child["type"]),

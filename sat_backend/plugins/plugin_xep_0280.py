@@ -63,7 +63,9 @@ class CarbonsHandler(XMPPHandler):  # type: ignore[misc]
         if element.getAttribute("from", own_bare) != own_bare:
             log.warning("%s: dropped a forged carbon from %s", self.client.profile, element.getAttribute("from"))
             return
-        for wrapper in element.elements(NS_CARBONS):
+        for wrapper in element.elements():  # elements(uri) alone ignores the namespace (Twisted)
+            if wrapper.uri != NS_CARBONS:
+                continue
             forwarded = next(wrapper.elements(NS_FORWARD, "forwarded"), None)
             if forwarded is None:
                 continue

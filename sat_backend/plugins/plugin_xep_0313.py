@@ -140,6 +140,8 @@ class MessageArchive:
         self._positions: dict[str, ArchivePosition] = {}
         self._handlers: dict[str, MamHandler] = {}
         self._retries: dict[str, asyncio.Task[None]] = {}
+        #: profiles whose session's first catch-up is on its way (see _first_catch_up)
+        self._starting: set[str] = set()
         #: archive pages and messages fetched by catch-ups since the start (for tests and logs)
         self.pages_fetched = 0
         self.messages_fetched = 0
@@ -174,7 +176,17 @@ class MessageArchive:
         """
         handler = self._handlers.get(client.profile)
         if handler is not None:
-            run_in_background(self.catch_up(handler), f"{client.profile}: archive catch-up", client.profile)
+            self._starting.add(client.profile)
+            run_in_background(self._first_catch_up(handler), f"{client.profile}: archive catch-up", client.profile)
+
+    async def _first_catch_up(self, handler: MamHandler) -> None:
+        """The session's catch-up; until it holds the position (``catching_up``), a live
+        message stored meanwhile must not move it either: it would skip what the archive
+        has before it, and hide a lost position (a gap)."""
+        try:
+            await self.catch_up(handler)
+        finally:
+            self._starting.discard(handler.client.profile)
 
     async def position(self, profile: str) -> ArchivePosition:
         position = self._positions.get(profile)
@@ -197,7 +209,7 @@ class MessageArchive:
         return position
 
     async def _on_live_stored(self, client: XmppClient, message: ChatMessage) -> None:
-        if message.stanza_id:
+        if message.stanza_id and client.profile not in self._starting:
             (await self.position(client.profile)).follow_live(message.stanza_id)
 
     async def _on_not_stored(self, client: XmppClient, message: ChatMessage) -> None:

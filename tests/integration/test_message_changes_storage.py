@@ -110,3 +110,28 @@ def test_retraction_leaves_a_tombstone_and_profile_deletion_takes_everything(dat
                 for table in ("history", *sorted(NEW_TABLES))]
 
     assert on_connection(database_url, counts) == [0, 0, 0, 0]
+
+
+def test_a_profile_known_to_have_nothing_pending_still_gets_what_is_added_later(database_url: str) -> None:
+    """Once a take finds nothing left, takes ask nothing of the database until a change
+    is added: that change must still be found, and the next ones too."""
+
+    async def use() -> None:
+        storage = Storage(database_url)
+        await storage.initialise()
+        changes = MessageChangesStorage(storage)
+        conversation = Conversation("alice@localhost", "bob@localhost")
+        try:
+            await storage.create_profile("alice")
+            assert await changes.take_pending("alice", {"m1"}, conversation) == []   # none left: known
+            first = ReceivedChange("reactions", "m2", "bob@localhost", "alice@localhost", {"r": ["👍"]}, 1.0)
+            second = ReceivedChange("edit", "m3", "bob@localhost", "alice@localhost", {}, 2.0)
+            await changes.add_pending("alice", first)
+            await changes.add_pending("alice", second)
+            assert await changes.take_pending("alice", {"m2"}, conversation) == [first]
+            assert await changes.take_pending("alice", {"m3"}, conversation) == [second]
+            assert await changes.take_pending("alice", {"m3"}, conversation) == []
+        finally:
+            await storage.close()
+
+    asyncio.run(use())

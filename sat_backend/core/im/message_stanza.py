@@ -20,8 +20,10 @@ from typing import Any
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
+from sat_backend.core.jids import prepared_jid
 from sat_backend.memory.message_changes_storage import aggregate_reactions
-from sat_backend.memory.sqla_mapping import History, Message, Subject
+from sat_backend.memory.history_entry import HistoryEntry
+from sat_backend.memory.sqla_mapping import History
 
 NS_CLIENT = "jabber:client"
 NS_SID = "urn:xmpp:sid:0"
@@ -72,8 +74,8 @@ class ChatMessage:
     message_id: str | None = None
     change: MessageChange | None = None
 
-    def to_history(self) -> History:
-        return History(
+    def to_history(self) -> HistoryEntry:
+        return HistoryEntry(
             id=self.uid,
             stanza_id=self.stanza_id,
             origin_id=self.origin_id,
@@ -86,8 +88,8 @@ class ChatMessage:
             dest_res=self.to_jid.resource or None,
             type=self.type,
             extra=self.extra or None,
-            messages=[Message(message=text, language=lang or None) for lang, text in self.bodies.items()],
-            subjects=[Subject(subject=text, language=lang or None) for lang, text in self.subjects.items()],
+            bodies=self.bodies,
+            subjects=self.subjects,
         )
 
     def bridge_tuple(self) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
@@ -170,8 +172,8 @@ def parse_message_element(
     if not bodies and not subjects and change is None:
         return None
     try:
-        sender = JID(element["from"]) if element.hasAttribute("from") else JID(own_jid.userhost())
-        recipient = JID(element["to"]) if element.hasAttribute("to") else own_jid
+        sender = prepared_jid(element["from"]) if element.hasAttribute("from") else prepared_jid(own_jid.userhost())
+        recipient = prepared_jid(element["to"]) if element.hasAttribute("to") else own_jid
     except (InvalidFormat, UnicodeError) as exc:
         raise MalformedStanza(f"bad address: {exc}") from None
     now = time.time()

@@ -149,7 +149,7 @@ class Messaging:
             type=message_type, extra=extra,
         )
         # stored first: when storage fails (full disk) nothing was sent, so a retry sends it once
-        await self.host.storage.add_to_history(client.profile, message.to_history())
+        await self.host.storage.add_to_history(client.profile, message.to_history(), new_ids=True)
         try:
             client.send_stanza(build_message_element(message))
         except (ProfileNotConnected, InvalidArgument):
@@ -157,7 +157,8 @@ class Messaging:
             # stanza): history must not show it as sent
             await self.host.storage.delete_from_history(client.profile, message.uid)
             raise
-        await self._announce(client.profile, message)
+        # no change can be waiting for a message whose ids were made just now
+        self.host.bridge.emit("MessageNew", *message.bridge_tuple(), client.profile)
         return message.uid
 
     async def on_received(self, client: XmppClient, message: ChatMessage) -> bool:
@@ -179,7 +180,13 @@ class Messaging:
         if message.change is not None:
             await self.changes.on_received(profile, message)
             return True
-        if not await self.host.storage.add_to_history(profile, message.to_history()):
+        entry = message.to_history()
+        if entry.received_timestamp is not None:
+            # a message may come twice (live, and from the archive catch-up running beside):
+            # the copy stored first stays, so its arrival is when it is stored, not parsed;
+            # otherwise a later-parsed copy could sort before the next message (same second)
+            entry.received_timestamp = time.time()
+        if not await self.host.storage.add_to_history(profile, entry):
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
             return False
         await self._announce(profile, message)

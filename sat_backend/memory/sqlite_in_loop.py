@@ -1,0 +1,301 @@
+"""SQLite statements run on the event loop's own thread, for the short ones.
+
+aiosqlite runs each statement in a worker thread and hands the result back through the
+loop: two thread hops, about 1 ms per transaction on our machine, while the statement
+itself takes a few µs. :class:`LoopConnection` looks like an ``aiosqlite.Connection``
+to SQLAlchemy's aiosqlite dialect (given as ``async_creator``), so an ``AsyncEngine``
+works unchanged on top of it, but every call runs at once on the calling thread and
+never suspends.
+
+The price: while a statement runs, nothing else of the reactor does. Only short,
+bounded statements belong here (a param, a private value, one message of history);
+scans whose cost grows with the data (full-text search, a node sync, a history query
+without limit) stay on the worker-thread engine (see ``doc/developer.rst``, storage).
+For the same reason the connection never waits for a lock inside SQLite
+(``busy_timeout`` 0): :func:`begin_immediate` waits for the write lock by polling
+from the loop, so a writer on the other engine, which needs the loop to go on, is never
+blocked by us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import URL, event
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+#: how long a write waits for the write lock held by another connection (the loop runs
+#: meanwhile: see :func:`begin_immediate`)
+WRITE_LOCK_WAIT = 5.0
+#: at most this long of statements on the loop's thread in a row before the loop gets a turn
+LOOP_SHARE = 0.005
+#: page cache of each loop connection, in KiB
+PAGE_CACHE_KIB = 512
+#: first pause between two attempts at the write lock; doubled up to :data:`LOCK_POLL_MAX`
+LOCK_POLL_FIRST = 0.001
+LOCK_POLL_MAX = 0.05
+
+
+class WriteLockTimeout(Exception):
+    """Another connection held the database's write lock for the whole wait."""
+
+
+class LoopCursor:
+    """The part of ``aiosqlite.Cursor`` SQLAlchemy uses, run synchronously."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> LoopCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._cursor.close()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[Any]:
+        for row in self._cursor:
+            yield row
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> LoopCursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any] | dict[str, Any]]) -> LoopCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _RunNow:
+    """Stands for aiosqlite's queue of calls to its thread (the dialect puts the change
+    of isolation level there): runs the call at once and settles its future."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def put_nowait(self, call: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = call
+        try:
+            future.set_result(function())
+        except Exception as exc:  # handed to the awaiting dialect, as aiosqlite does
+            future.set_exception(exc)
+
+
+class LoopConnection:
+    """The part of ``aiosqlite.Connection`` SQLAlchemy uses, over a plain ``sqlite3``
+    connection confined to the loop's thread (``check_same_thread`` stays on)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = connection
+        self._tx = _RunNow(connection)
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        """What the dialect checks to know whether the connection is still open."""
+        return self._conn
+
+    @property
+    def raw(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError("no active connection")
+        return self._conn
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.raw.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def cursor(self) -> LoopCursor:
+        return LoopCursor(self.raw.cursor())
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> LoopCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self.raw.commit()
+
+    async def rollback(self) -> None:
+        self.raw.rollback()
+
+    async def create_function(self, name: str, num_params: int, func: Callable[..., Any],
+                              deterministic: bool = False) -> None:
+        self.raw.create_function(name, num_params, func, deterministic=deterministic)
+
+    async def close(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Close now (the dialect's ``terminate``)."""
+        if self._conn is not None:
+            connection, self._conn = self._conn, None
+            connection.close()
+
+
+def connector(database: str) -> Callable[[], Any]:
+    """The ``async_creator`` of an engine whose connections are :class:`LoopConnection`:
+    autocommit at the driver level (transactions are begun explicitly, see
+    :func:`begin_immediate`), no busy wait inside SQLite."""
+
+    async def connect() -> LoopConnection:
+        connection = sqlite3.connect(database, isolation_level=None, timeout=0)
+        # short statements touch few pages: a smaller page cache than SQLite's 2 MiB
+        # default, kept by each of these long-lived connections
+        connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        return LoopConnection(connection)
+
+    return connect
+
+
+async def begin_immediate(connection: LoopConnection, wait: float) -> None:
+    """``BEGIN IMMEDIATE``: take the write lock now, so no statement of the transaction
+    can find it taken later. While another connection holds it, retry with growing
+    pauses that let the loop run (the holder may need it to finish).
+
+    :raises WriteLockTimeout: still taken after ``wait`` seconds.
+    """
+    deadline = time.monotonic() + wait
+    pause = LOCK_POLL_FIRST
+    while True:
+        try:
+            connection.raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WriteLockTimeout(
+                    f"the database's write lock stayed taken by another connection for {wait:g} s"
+                ) from None
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, LOCK_POLL_MAX)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+class InLoopDatabase:
+    """The loop-thread engine of one SQLite file, with one connection kept open for
+    reads (autocommit: each statement sees the last commit) and one for writes (writers
+    of this process take turns on it, each in a ``BEGIN IMMEDIATE`` transaction).
+
+    Keeping both open skips the pool: a check-out and return cost more than the
+    statement (the async engine closes a connection in a task of its own).
+    """
+
+    def __init__(self, url: URL, on_connect: Callable[[Any, Any], None]) -> None:
+        assert url.database
+        self.engine = create_async_engine(url, async_creator=connector(url.database))
+        event.listen(self.engine.sync_engine, "connect", on_connect)
+        self.write_lock_wait = WRITE_LOCK_WAIT
+        self._reader: AsyncConnection | None = None
+        self._writer: AsyncConnection | None = None
+        #: the writer's own sqlite3 side, for BEGIN IMMEDIATE and COMMIT
+        self._writer_driver: LoopConnection | None = None
+        self._write_turn = asyncio.Lock()
+        self._loop_since = time.monotonic()
+
+    async def close(self) -> None:
+        for connection in (self._reader, self._writer):
+            if connection is not None:
+                await connection.close()
+        self._reader = self._writer = self._writer_driver = None
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """The reading connection, for a few bounded statements."""
+        await self._share_loop()
+        if self._reader is None:
+            self._reader = await self.engine.connect()
+        try:
+            yield self._reader
+        except BaseException:
+            await self._discard_reader()
+            raise
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """The writing connection in a transaction holding the write lock: committed when
+        the block ends, rolled back if it raises.
+
+        :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
+        """
+        await self._share_loop()
+        async with self._write_turn:
+            if self._writer is None or self._writer_driver is None:
+                self._writer = await self.engine.connect()
+                driver = (await self._writer.get_raw_connection()).driver_connection
+                assert isinstance(driver, LoopConnection)
+                self._writer_driver = driver
+            writer, raw = self._writer, self._writer_driver
+            await begin_immediate(raw, self.write_lock_wait)
+            try:
+                yield writer
+                raw.raw.commit()
+            except BaseException:
+                if raw.in_transaction:
+                    raw.raw.rollback()
+                if writer.invalidated:
+                    self._writer = self._writer_driver = None
+                    await writer.close()
+                raise
+
+    async def _discard_reader(self) -> None:
+        """After an error the connection may be unusable (invalidated): the next read opens another."""
+        if self._reader is not None and self._reader.invalidated:
+            reader, self._reader = self._reader, None
+            await reader.close()
+
+    async def _share_loop(self) -> None:
+        """Give the loop a turn when statements ran on its thread for :data:`LOOP_SHARE`
+        in a row (they never suspend on their own)."""
+        if time.monotonic() - self._loop_since > LOOP_SHARE:
+            await asyncio.sleep(0)
+            self._loop_since = time.monotonic()

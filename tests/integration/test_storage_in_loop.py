@@ -1,0 +1,214 @@
+"""Short storage calls on the loop's thread (:mod:`sat_backend.memory.sqlite_in_loop`),
+on a real SQLite file, against other real connections to it: the lock of another
+writer is waited for without stopping the loop, a writer of the worker-thread engine
+that needs the loop is never deadlocked, a failed block leaves nothing, and what a
+write acknowledged is in the file for any other connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from sat_backend.core.exceptions import Database
+from sat_backend.memory import short_statements as sql
+from sat_backend.memory.sqla import Storage
+from sat_backend.memory.sqla_mapping import ParamGeneral
+from sat_backend.memory.sqlite_in_loop import InLoopDatabase, LoopConnection
+from tests.integration.test_storage import run_with_storage
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'sat.db'}"
+
+
+def database_file(url: str) -> str:
+    return url.split("///", 1)[1]
+
+
+@pytest.fixture
+def holder(sqlite_url: str) -> Iterator[sqlite3.Connection]:
+    """Another connection to the same file (as another process would hold one), in
+    autocommit: the test takes the write lock with ``BEGIN IMMEDIATE`` when it wants."""
+    connection = sqlite3.connect(database_file(sqlite_url), isolation_level=None)
+    yield connection
+    connection.close()
+
+
+class LoopTurns:
+    """Counts the loop's turns while it runs: proof that something did not block it."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self._task = asyncio.ensure_future(self._count())
+
+    async def _count(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.turns += 1
+
+    def stop(self) -> int:
+        self._task.cancel()
+        return self.turns
+
+
+def test_short_calls_run_on_the_loop_engine_for_sqlite_files(sqlite_url: str) -> None:
+    async def scenario(storage: Storage) -> None:
+        assert isinstance(storage.short_calls, InLoopDatabase)
+        await storage.set_param("General", "Theme", "dark", None)
+        async with storage.reading() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(raw, LoopConnection)
+        assert await storage.get_param("General", "Theme", None) == "dark"
+
+    run_with_storage(sqlite_url, scenario)
+
+
+def test_reading_during_a_write_sees_the_last_commit_then_the_new_one(database_url: str) -> None:
+    async def scenario(storage: Storage) -> None:
+        await storage.set_param("General", "Theme", "old", None)
+        writer_in_block = asyncio.Event()
+        reader_done = asyncio.Event()
+
+        async def writer() -> None:
+            async with storage.writing() as connection:
+                await connection.execute(sql.upsert_value(sql.params_general, storage.url.get_backend_name()),
+                                         {"category": "General", "name": "Theme", "value": "new"})
+                writer_in_block.set()
+                await reader_done.wait()
+
+        task = asyncio.ensure_future(writer())
+        await writer_in_block.wait()
+        assert await storage.get_param("General", "Theme", None) == "old"
+        reader_done.set()
+        await task
+        assert await storage.get_param("General", "Theme", None) == "new"
+
+    run_with_storage(database_url, scenario)
+
+
+def test_writers_of_this_process_take_turns(database_url: str) -> None:
+    async def scenario(storage: Storage) -> None:
+        await storage.create_profile("alice")
+
+        async def write(index: int) -> None:
+            await storage.set_private("test", f"key{index}", {"index": index}, "alice")
+
+        await asyncio.gather(*(write(index) for index in range(50)))
+        for index in range(50):
+            assert await storage.get_private("test", f"key{index}", "alice") == {"index": index}
+
+    run_with_storage(database_url, scenario)
+
+
+def test_a_failed_write_block_leaves_nothing_and_the_next_one_works(database_url: str) -> None:
+    async def scenario(storage: Storage) -> None:
+        with pytest.raises(RuntimeError, match="in the block"):
+            async with storage.writing() as connection:
+                await connection.execute(sql.upsert_value(sql.params_general, storage.url.get_backend_name()),
+                                         {"category": "General", "name": "Theme", "value": "lost"})
+                raise RuntimeError("in the block")
+        assert await storage.get_param("General", "Theme", None) is None
+        await storage.set_param("General", "Theme", "kept", None)
+        assert await storage.get_param("General", "Theme", None) == "kept"
+
+    run_with_storage(database_url, scenario)
+
+
+def test_another_connection_holding_the_write_lock_gives_a_clear_error_without_blocking_the_loop(
+    sqlite_url: str, holder: sqlite3.Connection,
+) -> None:
+    async def scenario(storage: Storage) -> None:
+        assert isinstance(storage.short_calls, InLoopDatabase)
+        storage.short_calls.write_lock_wait = 0.3
+        holder.execute("BEGIN IMMEDIATE")
+        turns = LoopTurns()
+        try:
+            with pytest.raises(Database, match="is busy: the database's write lock stayed taken"):
+                await storage.set_param("General", "Theme", "dark", None)
+        finally:
+            holder.rollback()
+        assert turns.stop() > 3  # the loop kept running while the write waited
+        # the lock is free again: the same storage writes at once
+        await storage.set_param("General", "Theme", "dark", None)
+        assert await storage.get_param("General", "Theme", None) == "dark"
+
+    run_with_storage(sqlite_url, scenario)
+
+
+def test_a_write_waits_for_the_lock_released_meanwhile(sqlite_url: str, holder: sqlite3.Connection) -> None:
+    async def scenario(storage: Storage) -> None:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("INSERT INTO params_general (category, name, value) VALUES ('General', 'Other', 'x')")
+        asyncio.get_running_loop().call_later(0.05, holder.commit)
+        await storage.set_param("General", "Theme", "dark", None)
+        assert await storage.get_param("General", "Other", None) == "x"
+        assert await storage.get_param("General", "Theme", None) == "dark"
+
+    run_with_storage(sqlite_url, scenario)
+
+
+def test_a_worker_engine_writer_needing_the_loop_is_not_deadlocked(sqlite_url: str) -> None:
+    """A session of the worker-thread engine holds the write lock and needs the loop to
+    go on (its next statement comes from a coroutine): a short write meanwhile waits
+    for it on the loop instead of blocking the loop in SQLite's busy handler."""
+
+    async def scenario(storage: Storage) -> None:
+        session_wrote = asyncio.Event()
+
+        async def long_session() -> None:
+            async with storage.session() as session:
+                session.add(ParamGeneral(category="General", name="FromSession", value="1"))
+                await session.flush()  # the worker's connection now holds the write lock
+                session_wrote.set()
+                for _ in range(20):  # the loop must run for the session to go on
+                    await asyncio.sleep(0.001)
+                    await session.execute(select(1))
+
+        task = asyncio.ensure_future(long_session())
+        await session_wrote.wait()
+        await storage.set_param("General", "Theme", "dark", None)
+        await task
+        assert await storage.get_param("General", "FromSession", None) == "1"
+        assert await storage.get_param("General", "Theme", None) == "dark"
+
+    run_with_storage(sqlite_url, scenario)
+
+
+def test_an_acknowledged_write_is_in_the_file_for_another_connection(sqlite_url: str) -> None:
+    async def scenario(storage: Storage) -> None:
+        await storage.create_profile("alice")
+        await storage.set_private("test", "key", {"a": [1, 2]}, "alice")
+        other = sqlite3.connect(database_file(sqlite_url))
+        try:
+            rows: list[Any] = other.execute("SELECT namespace, key, value FROM private_individual").fetchall()
+        finally:
+            other.close()
+        assert rows == [("test", "key", '{"a": [1, 2]}')]
+
+    run_with_storage(sqlite_url, scenario)
+
+
+def test_storage_closed_and_reopened_keeps_its_loop_connections_working(sqlite_url: str) -> None:
+    run_with_storage(sqlite_url, lambda storage: storage.set_param("General", "Theme", "dark", None))
+    assert run_with_storage(sqlite_url, lambda storage: storage.get_param("General", "Theme", None)) == "dark"
+
+
+def test_concurrent_reads_each_get_their_own_answer(database_url: str) -> None:
+    """On PostgreSQL a read suspends: those that find the kept connection busy take a
+    pooled one; on SQLite they run one after the other on the loop's thread."""
+
+    async def scenario(storage: Storage) -> None:
+        await storage.create_profile("alice")
+        for index in range(20):
+            await storage.set_private("test", f"key{index}", [index], "alice")
+        answers = await asyncio.gather(*(storage.get_private("test", f"key{index}", "alice") for index in range(20)))
+        assert answers == [[index] for index in range(20)]
+
+    run_with_storage(database_url, scenario)
