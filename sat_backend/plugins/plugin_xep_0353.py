@@ -41,6 +41,9 @@ NS_JINGLE_MESSAGE = "urn:xmpp:jingle-message:0"
 NS_HINTS = "urn:xmpp:hints"
 #: proposals a profile may have waiting for an answer at once
 MAX_PROPOSALS = 8
+#: the XEP-0353 elements (§3); any other child of a message, or one of these names in
+#: another namespace, is not a Jingle message
+JINGLE_MESSAGE_ELEMENTS = frozenset({"propose", "ringing", "proceed", "reject", "retract", "finish"})
 #: what our other device's message means for a proposal ringing here
 ELSEWHERE = {"proceed": "answered elsewhere", "reject": "rejected elsewhere"}
 MEDIA_KINDS = ("audio", "video")
@@ -82,6 +85,14 @@ class IncomingProposal:
     media: tuple[str, ...]
 
 
+def jingle_message_children(message: domish.Element) -> list[domish.Element]:
+    """The XEP-0353 children of ``message``, by namespace *and* name: domish's
+    ``elements(uri)`` without a name yields every child whatever its namespace, which
+    once made a ``<propose/>`` of any namespace ring."""
+    return [child for child in message.elements()
+            if child.uri == NS_JINGLE_MESSAGE and child.name in JINGLE_MESSAGE_ELEMENTS]
+
+
 class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
     def __init__(self, plugin: JingleMessageInitiation, client: XmppClient) -> None:
         super().__init__()
@@ -98,7 +109,7 @@ class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
     def on_message(self, element: domish.Element) -> None:
         if element.getAttribute("type") == "error":
             return
-        for child in element.elements(NS_JINGLE_MESSAGE):
+        for child in jingle_message_children(element):
             self.plugin.on_jingle_message(self.client, element.getAttribute("from"), child)
 
     def on_sent_carbon(self, element: domish.Element) -> None:
@@ -108,7 +119,7 @@ class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
         for wrapper in element.elements(NS_CARBONS, "sent"):
             for forwarded in wrapper.elements(NS_FORWARD, "forwarded"):
                 for message in forwarded.elements(NS_CLIENT, "message"):
-                    for child in message.elements(NS_JINGLE_MESSAGE):
+                    for child in jingle_message_children(message):
                         self.plugin.on_our_other_device(self.client, child)
 
 

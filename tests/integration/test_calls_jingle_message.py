@@ -195,3 +195,45 @@ def test_callee_ignores_an_oversized_proposal(parties: Parties, carol: XmppPeer)
     propose("good", 2)
     assert parties.wait("CallProposed", "good", "bob")[1:3] == (carol.jid, ["audio", "audio"])
     assert [args[0] for name, args in parties.signals.history if name == "CallProposed"] == ["good"]
+
+
+def test_a_propose_of_another_namespace_is_a_plain_message(parties: Parties, carol: XmppPeer) -> None:
+    """carol, bob's contact, rings once (so bob knows her), then sends a chat message
+    carrying a ``<propose/>`` of another namespace, then real proposals: only the real
+    ones ring; the message arrives as a chat message."""
+    parties.client.contact_add("carol@localhost", "bob")
+    parties.signals.wait_for("ContactNew", lambda jid, *rest: jid == "carol@localhost" and rest[-1] == "bob")
+    answers = jingle_messages(carol)
+
+    def propose(sid: str) -> str:
+        return (f"<message xmlns='jabber:client' to='bob@localhost' type='chat'><propose xmlns='{NS_JMI}' "
+                f"id='{sid}'><description xmlns='{NS_RTP}' media='audio'/></propose></message>")
+
+    def ringing() -> str | None:
+        answer = answers.get(timeout=15)
+        assert answer.tag == f"{{{NS_JMI}}}ringing"
+        return answer.get("id")
+
+    async def send(xmpp: Any, *stanzas: str) -> None:
+        for stanza in stanzas:
+            xmpp.send_raw(stanza)
+
+    carol.call(lambda xmpp: send(xmpp, propose("first")))
+    parties.wait("CallProposed", "first", "bob")
+    assert ringing() == "first"
+    carol.call(lambda xmpp: send(
+        xmpp, "<message xmlns='jabber:client' to='bob@localhost' type='chat' id='foreign-propose'>"
+        "<body>not a call</body><propose xmlns='urn:example:other' id='foreign'>"
+        f"<description xmlns='{NS_RTP}' media='audio'/></propose></message>", propose("good")))
+    message = parties.signals.wait_for("MessageNew", lambda *args: args[-1] == "bob" and args[4] == {"": "not a call"})
+    assert (message[2].split("/")[0], message[6]) == ("carol@localhost", "chat")
+    parties.wait("CallProposed", "good", "bob")
+    # the backend reads the roster (a database read) before ringing, so answers may come
+    # out of order: one more proposal, sent once "good" rang, is the barrier
+    answered = [ringing()]
+    carol.call(lambda xmpp: send(xmpp, propose("last")))
+    while answered[-1] != "last":
+        answered.append(ringing())
+    assert sorted(answered) == ["good", "last"]
+    parties.wait("CallProposed", "last", "bob")
+    assert [args[0] for name, args in parties.signals.history if name == "CallProposed"] == ["first", "good", "last"]
