@@ -151,8 +151,8 @@ def test_callee_declines(parties: Parties) -> None:
     with pytest.raises(errors.NotFound):
         client.call_answer(sid, answer_to(AUDIO_FIRST_OFFER), "bob")
     outgoing, incoming = parties.call_in_history(sid, "alice"), parties.call_in_history(sid, "bob")
-    assert (outgoing["state"], outgoing["reason"], outgoing["duration"]) == ("unanswered", "decline", 0)
-    assert (incoming["direction"], incoming["state"]) == ("incoming", "missed")
+    assert (outgoing["state"], outgoing["reason"], outgoing["duration"]) == ("rejected", "decline", 0)
+    assert (incoming["direction"], incoming["state"], incoming["reason"]) == ("incoming", "rejected", "decline")
 
 
 def test_a_lost_stream_ends_its_calls(parties: Parties) -> None:

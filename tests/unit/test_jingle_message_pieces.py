@@ -1,14 +1,24 @@
 """XEP-0353's stanza handler, without a stream: which children of a message it takes for
-Jingle messages (the namespace and the name both count)."""
+Jingle messages (the namespace and the name both count); the messages it builds; and the
+ring timeout's timers on a fake clock."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.task import Clock
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from sat_backend.core.xml_payloads import payload_element
-from sat_backend.plugins.plugin_xep_0353 import NS_JINGLE_MESSAGE, JingleMessageHandler, jingle_message_children
+from sat_backend.plugins.jingle.actions import parse_reason
+from sat_backend.plugins.jingle.ring_timers import RingTimers
+from sat_backend.plugins.plugin_xep_0353 import (
+    NS_JINGLE_MESSAGE,
+    JingleMessageHandler,
+    JingleMessageInitiation,
+    jingle_message_children,
+)
 
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
 NS_CARBONS = "urn:xmpp:carbons:2"
@@ -77,3 +87,57 @@ def test_a_carbon_of_another_namespace_does_not_stop_the_ringing() -> None:
 def test_children_in_document_order() -> None:
     element = message(f"<ringing xmlns='{NS_JINGLE_MESSAGE}' id='a'/><finish xmlns='{NS_JINGLE_MESSAGE}' id='b'/>")
     assert [(child.name, child["id"]) for child in jingle_message_children(element)] == [("ringing", "a"), ("finish", "b")]
+
+
+# the ring timeout's timers, on a fake clock ---------------------------------------------
+
+
+def timers(clock: Clock, timeout: float = 60.0) -> RingTimers:
+    return RingTimers(lambda: clock, lambda: timeout)
+
+
+def test_an_unanswered_call_times_out_once() -> None:
+    clock, fired = Clock(), []
+    ringing = timers(clock)
+    ringing.start("alice", "s1", lambda: fired.append("s1"))
+    clock.advance(59.9)
+    assert fired == [] and len(ringing) == 1
+    clock.advance(0.1)
+    assert fired == ["s1"] and len(ringing) == 0
+    clock.advance(120)
+    assert fired == ["s1"]
+
+
+def test_an_answered_call_does_not_time_out() -> None:
+    clock, fired = Clock(), []
+    ringing = timers(clock, 5)
+    ringing.start("alice", "s1", lambda: fired.append("s1"))
+    ringing.start("bob", "s1", lambda: fired.append("bob's s1"))  # another profile's call, same sid
+    ringing.cancel("alice", "s1")
+    ringing.cancel("alice", "never-started")
+    clock.advance(5)
+    assert fired == ["bob's s1"] and len(ringing) == 0
+
+
+def test_starting_again_replaces_the_timer() -> None:
+    clock, fired = Clock(), []
+    ringing = timers(clock, 5)
+    ringing.start("alice", "s1", lambda: fired.append("first"))
+    clock.advance(4)
+    ringing.start("alice", "s1", lambda: fired.append("second"))
+    clock.advance(4)
+    assert fired == []
+    clock.advance(1)
+    assert fired == ["second"]
+
+
+def test_reasons_go_in_the_xep_0166_namespace() -> None:
+    """XEP-0353 v0.7.0+: retract, reject and finish carry a Jingle ``<reason/>``."""
+    client = FakeClient()
+    client.jid = JID("alice@localhost/desk")  # type: ignore[assignment]
+    message, child = JingleMessageInitiation._jingle_message(client, "bob@localhost", "s1", "retract",  # type: ignore[arg-type]
+                                                              "timeout")
+    assert child.toXml() == (f"<retract xmlns='{NS_JINGLE_MESSAGE}' id='s1'>"
+                             "<reason xmlns='urn:xmpp:jingle:1'><timeout/></reason></retract>")
+    assert (message["to"], message["type"]) == ("bob@localhost", "chat")
+    assert parse_reason(child) == "timeout"
