@@ -5,7 +5,8 @@ Every Jingle IQ a peer sends is answered here, exactly once: a result, or an err
 ``item-not-found`` with ``<unknown-session/>`` and nothing is stored. A
 ``session-initiate`` from a JID that is not in our roster, or beyond the number of
 calls a profile may have open, is acknowledged and then terminated (``decline``,
-``busy``), as §6.3.2 says a responder refuses: a stranger cannot ring us by default.
+``busy``), as §6.3.2 says a responder refuses: a stranger cannot ring us, unless the
+profile's ``Calls/AcceptStrangers`` param allows it.
 What the session carries (RTP media, SDP, the bridge) is the application's, here
 XEP-0167's (:mod:`.plugin_xep_0167`), which registers with :meth:`Jingle.register`.
 """
@@ -69,6 +70,9 @@ class JingleApplication(Protocol):
 
     def has_room(self, profile: str) -> bool:
         """Whether ``profile`` may take one more session."""
+
+    async def accepts_caller(self, profile: str, caller: str) -> bool:
+        """Whether ``caller`` (a bare JID) may open a session with ``profile``."""
 
     async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
         """Act on a request of a known session, or on a ``session-initiate`` we accept
@@ -148,7 +152,7 @@ class Jingle:
 
     async def _initiate_refusal(self, client: XmppClient, application: JingleApplication, sender: str) -> str | None:
         """The reason to refuse a new session from ``sender``, None to hear it."""
-        if await self.host.roster.get_contact(client.profile, JID(sender).userhost()) is None:
+        if not await application.accepts_caller(client.profile, JID(sender).userhost()):
             log.info("%s: declined a Jingle session from %s, who is not in the roster", client.profile, sender)
             return "decline"
         if not application.has_room(client.profile):

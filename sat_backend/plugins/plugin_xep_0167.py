@@ -21,6 +21,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.params import ParamDefinition
 from sat_backend.plugins.jingle.actions import (
     REASONS,
     SESSION_ACCEPT,
@@ -68,6 +69,10 @@ REQUIRED_FEATURES = frozenset({NS_JINGLE, NS_JINGLE_RTP, NS_JINGLE_ICE_UDP})
 FEATURES = (NS_JINGLE_RTP, NS_JINGLE_RTP_AUDIO, NS_JINGLE_RTP_VIDEO, NS_JINGLE_ICE_UDP, NS_JINGLE_DTLS,
             NS_JINGLE_GROUPING, NS_JINGLE_SSMA, NS_JINGLE_RTCP_FB, NS_JINGLE_RTP_HDREXT)
 SIGNALS = ("CallIncoming", "CallAnswered", "CallCandidates", "CallState")
+#: off by default: a stranger's call would ring us, and our answer (even ``<ringing/>``)
+#: tells them we are online (XEP-0353 §7)
+ACCEPT_STRANGERS = ParamDefinition("Calls", "AcceptStrangers", "bool", "false",
+                                   "Let people who are not in the roster call (and ring) this profile")
 
 PLUGIN_INFO = {
     "name": "Jingle RTP calls",
@@ -88,6 +93,7 @@ class Calls:
         self.timers = RingTimers(lambda: host.sessions.reactor, lambda: host.config.ring_timeout)
 
     async def initialise(self) -> None:
+        self.host.params_registry.declare(ACCEPT_STRANGERS)
         disco = self.host.plugins["XEP-0030"]
         for feature in FEATURES:
             disco.add_feature(feature)
@@ -208,6 +214,13 @@ class Calls:
 
     def has_room(self, profile: str) -> bool:
         return self.table.has_room(profile)
+
+    async def accepts_caller(self, profile: str, caller: str) -> bool:
+        """Whether ``caller`` (a bare JID) may ring ``profile``: a contact, or anyone when
+        the profile's ``Calls/AcceptStrangers`` param says so."""
+        if await self.host.roster.get_contact(profile, caller) is not None:
+            return True
+        return await self.host.params.get_public(*ACCEPT_STRANGERS.key, profile) == "true"
 
     async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
         if request.action == SESSION_INITIATE:

@@ -230,12 +230,13 @@ class JingleMessageInitiation:
 
     async def _on_propose(self, client: XmppClient, caller: JID, sid: str, propose: domish.Element) -> None:
         """A contact's proposal rings here, until the ring timeout (a stranger's is
-        ignored, as its ``session-initiate`` would be declined)."""
+        ignored, as its ``session-initiate`` would be declined, unless the profile's
+        ``Calls/AcceptStrangers`` param allows it)."""
         media = tuple(description.getAttribute("media") or "" for description in propose.elements(NS_JINGLE_RTP, "description"))
         if not 0 < len(media) <= MAX_MEDIA or not set(media) <= set(MEDIA_KINDS) or not caller.resource or not sid \
                 or (client.profile, sid) in self.incoming:
             return
-        if await self.host.roster.get_contact(client.profile, caller.userhost()) is None:
+        if not await self.host.plugins["XEP-0167"].accepts_caller(client.profile, caller.userhost()):
             log.info("%s: ignored a call proposal from %s, who is not in the roster", client.profile, caller.userhost())
             return
         if sum(1 for profile, _ in self.incoming if profile == client.profile) >= MAX_PROPOSALS:

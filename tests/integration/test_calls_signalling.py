@@ -299,3 +299,34 @@ def test_contact_with_its_own_stanzas_rings_until_busy(parties: Parties, carol: 
     assert_terminated(received, sids[8], "busy")
     client.call_end(sids[0], "", "bob")
     assert_terminated(received, sids[0], "decline")
+
+
+def test_strangers_may_call_when_the_profile_allows_it(parties: Parties, carol: XmppPeer) -> None:
+    """``Calls/AcceptStrangers`` (false by default, see ``test_stranger_is_declined``):
+    once bob sets it, carol, not in his roster, rings him both ways, Jingle and XEP-0353;
+    alice's profile still refuses her."""
+    client = parties.client
+    assert client.param_get("Calls", "AcceptStrangers", "bob") == "false"
+    client.param_set("Calls", "AcceptStrangers", "true", "bob")
+    received = jingle_requests(carol)
+    assert jingle_error(carol, parties.jids["bob"], STRANGER_INITIATE.format(initiator=carol.jid)) is None
+    assert parties.wait("CallIncoming", "a73sjjvkla37jfea", "bob")[1] == carol.jid
+    client.call_end("a73sjjvkla37jfea", "", "bob")
+    assert_terminated(received, "a73sjjvkla37jfea", "decline")
+
+    async def propose(xmpp: Any) -> None:
+        for to in ("bob@localhost", "alice@localhost"):
+            xmpp.send_raw(f"<message xmlns='jabber:client' to='{to}' type='chat'>"
+                          f"<propose xmlns='urn:xmpp:jingle-message:0' id='stranger-{to[:3]}'>"
+                          "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>")
+
+    carol.call(propose)
+    assert parties.wait("CallProposed", "stranger-bob", "bob")[1] == carol.jid
+    assert jingle_error(carol, parties.jids["alice"], STRANGER_INITIATE.format(initiator=carol.jid)) is None
+    assert_terminated(received, "a73sjjvkla37jfea", "decline")  # alice's profile did not allow it
+    assert [args[0] for name, args in parties.signals.history if name == "CallProposed"] == ["stranger-bob"]
+    client.param_set("Calls", "AcceptStrangers", "false", "bob")
+    assert jingle_error(carol, parties.jids["bob"], STRANGER_INITIATE.format(initiator=carol.jid).replace(
+        "a73sjjvkla37jfea", "after-the-change")) is None
+    assert_terminated(received, "after-the-change", "decline")
+    assert not [args for name, args in parties.signals.history if name == "CallIncoming" and args[0] == "after-the-change"]
