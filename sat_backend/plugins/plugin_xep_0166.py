@@ -1,8 +1,10 @@
 """XEP-0166 Jingle (v1.1.2, namespace ``urn:xmpp:jingle:1``): the session layer of calls.
 
 Every Jingle IQ a peer sends is answered here, exactly once: a result, or an error
-(XEP-0166 §8). A sid we do not know, or one that belongs to another peer, is
-``item-not-found`` with ``<unknown-session/>`` and nothing is stored. A
+(XEP-0166 §8). A malformed request is ``bad-request``, an action XEP-0166 does not define
+``feature-not-implemented``. A sid we do not know, or one that belongs to another peer, is
+``item-not-found`` with ``<unknown-session/>`` and nothing is stored; an action the
+session's state does not allow is ``unexpected-request`` with ``<out-of-order/>``. A
 ``session-initiate`` from a JID that is not in our roster, or beyond the number of
 calls a profile may have open, is acknowledged and then terminated (``decline``,
 ``busy``), as §6.3.2 says a responder refuses: a stranger cannot ring us, unless the
@@ -26,10 +28,12 @@ from sat_backend.core.exceptions import InvalidArgument, ProfileNotConnected, St
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.jingle.actions import (
+    ACTIONS,
     SESSION_INITIATE,
     SESSION_TERMINATE,
     JingleRequest,
     build_jingle,
+    out_of_order_condition,
     parse_request,
     unknown_session_condition,
 )
@@ -127,10 +131,13 @@ class Jingle:
             log.info("%s: malformed Jingle request from %s: %s", client.profile, sender, exc)
             return self._reply_error(client, iq, "bad-request")
         application = self.application
-        if application is None:
+        if application is None or request.action not in ACTIONS:
             return self._reply_error(client, iq, "feature-not-implemented")
         if request.action == SESSION_INITIATE:
-            if application.session_peer(client.profile, request.sid) is not None:
+            peer = application.session_peer(client.profile, request.sid)
+            if peer == sender:  # XEP-0166 §8's example of out-of-order
+                return self._reply_error(client, iq, "unexpected-request", out_of_order_condition())
+            if peer is not None:  # another peer's sid
                 return self._reply_error(client, iq, "conflict")
             refusal = await self._initiate_refusal(client, application, sender)
             if refusal is not None:

@@ -32,6 +32,7 @@ from sat_backend.plugins.jingle.actions import (
     JingleRequest,
     build_jingle,
     build_transport_info,
+    out_of_order_condition,
     parse_transport_info,
 )
 from sat_backend.core.im.message_stanza import ChatMessage
@@ -260,7 +261,7 @@ class Calls:
 
     def _on_accept(self, session: CallSession, request: JingleRequest) -> None:
         if session.role != "initiator" or session.state != "ringing":
-            raise JingleRefused("unexpected-request")
+            raise JingleRefused("unexpected-request", out_of_order_condition())
         answer = answer_in_offer_order(session.offer, parse_jingle(request.element, "responder"))
         self.host.bridge.emit("CallAnswered", session.sid, serialise_sdp(answer), session.profile)
         self._activate(session)

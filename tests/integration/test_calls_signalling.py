@@ -279,7 +279,7 @@ def test_refusals(parties: Parties, carol: XmppPeer) -> None:
 
 def test_contact_with_its_own_stanzas_rings_until_busy(parties: Parties, carol: XmppPeer) -> None:
     """carol, now in bob's roster, calls with XEP-0167's example offer: bob's frontend gets
-    it as SDP; a ninth call at once is told busy, the same sid twice is a conflict."""
+    it as SDP; a ninth call at once is told busy, the same sid twice is out of order."""
     client, bob = parties.client, parties.jids["bob"]
     client.contact_add("carol@localhost", "bob")
     parties.signals.wait_for("ContactNew", lambda jid, *rest: jid == "carol@localhost" and rest[-1] == "bob")
@@ -294,7 +294,7 @@ def test_contact_with_its_own_stanzas_rings_until_busy(parties: Parties, carol: 
         assert (described.mid, [(p.id, p.name) for p in described.payload_types]) == ("voice", [(96, "speex"), (0, "")])
         assert (described.transport.ice_ufrag, described.direction) == ("8hhy", "sendrecv")
     again = STRANGER_INITIATE.format(initiator=carol.jid).replace("a73sjjvkla37jfea", sids[0])
-    assert jingle_error(carol, bob, again) == ("conflict", "")
+    assert jingle_error(carol, bob, again) == ("unexpected-request", "out-of-order")  # XEP-0166 §8
     assert jingle_error(carol, bob, again.replace(sids[0], sids[8])) is None
     assert_terminated(received, sids[8], "busy")
     client.call_end(sids[0], "", "bob")
