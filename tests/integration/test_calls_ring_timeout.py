@@ -19,14 +19,8 @@ from sat_bridge import errors
 from tests.fixtures.backend import BackendProcess
 from tests.fixtures.xmpp_peer import XmppPeer
 from tests.integration.test_calls_jingle_message import NS_JMI, jingle_messages, propose_stanza, send_raw
-from tests.integration.test_calls_signalling import (  # noqa: F401 - fixtures
-    STRANGER_INITIATE,
-    Parties,
-    assert_terminated,
-    jingle_error,
-    jingle_requests,
-    parties,
-)
+from tests.integration import test_calls_signalling as signalling
+from tests.integration.test_calls_signalling import Parties, parties  # noqa: F401 - fixtures
 from tests.integration.test_messaging import carol  # noqa: F401 - a raw peer
 from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_OFFER
 
@@ -80,12 +74,12 @@ def test_a_contacts_session_initiate_rings_until_the_timeout(parties: Parties, c
     """carol (raw, XEP-0167's example offer) calls bob, who never answers: carol gets a
     session-terminate with ``<timeout/>``; bob's history says missed."""
     add_carol(parties, "bob")
-    received = jingle_requests(carol)
-    assert jingle_error(carol, parties.jids["bob"], STRANGER_INITIATE.format(initiator=carol.jid)) is None
+    received = signalling.jingle_requests(carol)
+    assert signalling.jingle_error(carol, parties.jids["bob"], signalling.STRANGER_INITIATE.format(initiator=carol.jid)) is None
     sid = "a73sjjvkla37jfea"
     parties.wait("CallIncoming", sid, "bob")
     parties.wait("CallState", sid, "bob", state="ended", reason="timeout")
-    assert_terminated(received, sid, "timeout")
+    signalling.assert_terminated(received, sid, "timeout")
     caller, _, call = history_call(parties, sid, "bob")
     assert (caller, call["direction"], call["state"], call["reason"]) == (carol.jid, "incoming", "missed", "timeout")
 

@@ -16,6 +16,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from sat_backend.memory.sqla import Storage
 from sat_backend.plugins.plugin_xep_0030 import DiscoInfo
 from sat_backend.plugins.plugin_xep_0115 import capabilities_hash
+from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
@@ -23,13 +24,19 @@ from tests.fixtures.xmpp_peer import connected_peer
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 
-def test_others_discover_what_we_are(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+def alice_connected(backend: BackendProcess, prosody: ProsodyServer) -> tuple[BridgeClient, str]:
+    """The backend's client with alice's profile connected, and alice's full JID."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, prosody, "alice")
     signals = SignalRecorder(client, "Connected")
     client.connect("alice")
-    (own_jid, _) = signals.wait_for("Connected")
+    own_jid: str = signals.wait_for("Connected")[0]
+    return client, own_jid
+
+
+def test_others_discover_what_we_are(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+    _, own_jid = alice_connected(backend, fresh_prosody)
     with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         info = carol.call(lambda xmpp: xmpp.plugin["xep_0030"].get_info(jid=own_jid))
         query = info["disco_info"]
@@ -89,12 +96,7 @@ NS_CAPS = "http://jabber.org/protocol/caps"
 def test_calls_are_advertised_and_the_caps_hash_matches(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
     """slixmpp (its own XEP-0030 and XEP-0115) sees the call features in our disco#info,
     under our caps node too, and computes the ``ver`` our presence carries from that answer."""
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
-    signals = SignalRecorder(client, "Connected")
-    client.connect("alice")
-    (own_jid, _) = signals.wait_for("Connected")
+    client, own_jid = alice_connected(backend, fresh_prosody)
     with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         presences: queue.Queue[Any] = queue.Queue()
         carol.xmpp.register_handler(Callback("caps", MatchXPath(f"{{jabber:client}}presence/{{{NS_CAPS}}}c"),
