@@ -89,6 +89,9 @@ class Config:
     #: ``[xmpp] max_stanza_size``: bytes of the largest stanza we send (the server closes
     #: the stream on a larger one); see :data:`DEFAULT_MAX_STANZA_SIZE`
     max_stanza_size: int = DEFAULT_MAX_STANZA_SIZE
+    #: ``[calls] ring_timeout``: seconds a call rings unanswered, either way (a Jingle
+    #: ``session-initiate`` or a XEP-0353 proposal), before it ends with reason ``timeout``
+    ring_timeout: float = 60.0
     #: where the config was read from (None: no file, defaults only)
     source: Path | None = None
 
@@ -160,6 +163,7 @@ def _from_parser(parser: configparser.ConfigParser, source: Path) -> Config:
     config.request_timeout = _positive_value(parser, "xmpp", "request_timeout", config.request_timeout, source)
     config.max_stanza_size = _integer_value(parser, "xmpp", "max_stanza_size", config.max_stanza_size,
                                             STANZA_SIZE_RANGE, source)
+    config.ring_timeout = _positive_value(parser, "calls", "ring_timeout", config.ring_timeout, source)
     return config
 
 

@@ -1,11 +1,14 @@
 """XEP-0166 Jingle (v1.1.2, namespace ``urn:xmpp:jingle:1``): the session layer of calls.
 
 Every Jingle IQ a peer sends is answered here, exactly once: a result, or an error
-(XEP-0166 §8). A sid we do not know, or one that belongs to another peer, is
-``item-not-found`` with ``<unknown-session/>`` and nothing is stored. A
+(XEP-0166 §8). A malformed request is ``bad-request``, an action XEP-0166 does not define
+``feature-not-implemented``. A sid we do not know, or one that belongs to another peer, is
+``item-not-found`` with ``<unknown-session/>`` and nothing is stored; an action the
+session's state does not allow is ``unexpected-request`` with ``<out-of-order/>``. A
 ``session-initiate`` from a JID that is not in our roster, or beyond the number of
 calls a profile may have open, is acknowledged and then terminated (``decline``,
-``busy``), as §6.3.2 says a responder refuses: a stranger cannot ring us by default.
+``busy``), as §6.3.2 says a responder refuses: a stranger cannot ring us, unless the
+profile's ``Calls/AcceptStrangers`` param allows it.
 What the session carries (RTP media, SDP, the bridge) is the application's, here
 XEP-0167's (:mod:`.plugin_xep_0167`), which registers with :meth:`Jingle.register`.
 """
@@ -25,10 +28,12 @@ from sat_backend.core.exceptions import InvalidArgument, ProfileNotConnected, St
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.jingle.actions import (
+    ACTIONS,
     SESSION_INITIATE,
     SESSION_TERMINATE,
     JingleRequest,
     build_jingle,
+    out_of_order_condition,
     parse_request,
     unknown_session_condition,
 )
@@ -69,6 +74,9 @@ class JingleApplication(Protocol):
 
     def has_room(self, profile: str) -> bool:
         """Whether ``profile`` may take one more session."""
+
+    async def accepts_caller(self, profile: str, caller: str) -> bool:
+        """Whether ``caller`` (a bare JID) may open a session with ``profile``."""
 
     async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
         """Act on a request of a known session, or on a ``session-initiate`` we accept
@@ -123,10 +131,13 @@ class Jingle:
             log.info("%s: malformed Jingle request from %s: %s", client.profile, sender, exc)
             return self._reply_error(client, iq, "bad-request")
         application = self.application
-        if application is None:
+        if application is None or request.action not in ACTIONS:
             return self._reply_error(client, iq, "feature-not-implemented")
         if request.action == SESSION_INITIATE:
-            if application.session_peer(client.profile, request.sid) is not None:
+            peer = application.session_peer(client.profile, request.sid)
+            if peer == sender:  # XEP-0166 §8's example of out-of-order
+                return self._reply_error(client, iq, "unexpected-request", out_of_order_condition())
+            if peer is not None:  # another peer's sid
                 return self._reply_error(client, iq, "conflict")
             refusal = await self._initiate_refusal(client, application, sender)
             if refusal is not None:
@@ -148,7 +159,7 @@ class Jingle:
 
     async def _initiate_refusal(self, client: XmppClient, application: JingleApplication, sender: str) -> str | None:
         """The reason to refuse a new session from ``sender``, None to hear it."""
-        if await self.host.roster.get_contact(client.profile, JID(sender).userhost()) is None:
+        if not await application.accepts_caller(client.profile, JID(sender).userhost()):
             log.info("%s: declined a Jingle session from %s, who is not in the roster", client.profile, sender)
             return "decline"
         if not application.has_room(client.profile):

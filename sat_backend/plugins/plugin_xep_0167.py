@@ -21,6 +21,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.params import ParamDefinition
 from sat_backend.plugins.jingle.actions import (
     REASONS,
     SESSION_ACCEPT,
@@ -31,8 +32,10 @@ from sat_backend.plugins.jingle.actions import (
     JingleRequest,
     build_jingle,
     build_transport_info,
+    out_of_order_condition,
     parse_transport_info,
 )
+from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.plugins.jingle.call_history import call_entry
 from sat_backend.plugins.jingle.call_sessions import CallSession, CallTable
 from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_candidate
@@ -49,6 +52,7 @@ from sat_backend.plugins.jingle.namespaces import (
     NS_JINGLE_SSMA,
 )
 from sat_backend.plugins.jingle.order import answer_in_offer_order
+from sat_backend.plugins.jingle.ring_timers import RingTimers
 from sat_backend.plugins.jingle.sdp import parse_sdp, serialise_sdp
 from sat_backend.plugins.plugin_xep_0166 import JingleRefused
 
@@ -66,6 +70,10 @@ REQUIRED_FEATURES = frozenset({NS_JINGLE, NS_JINGLE_RTP, NS_JINGLE_ICE_UDP})
 FEATURES = (NS_JINGLE_RTP, NS_JINGLE_RTP_AUDIO, NS_JINGLE_RTP_VIDEO, NS_JINGLE_ICE_UDP, NS_JINGLE_DTLS,
             NS_JINGLE_GROUPING, NS_JINGLE_SSMA, NS_JINGLE_RTCP_FB, NS_JINGLE_RTP_HDREXT)
 SIGNALS = ("CallIncoming", "CallAnswered", "CallCandidates", "CallState")
+#: off by default: a stranger's call would ring us, and our answer (even ``<ringing/>``)
+#: tells them we are online (XEP-0353 §7)
+ACCEPT_STRANGERS = ParamDefinition("Calls", "AcceptStrangers", "bool", "false",
+                                   "Let people who are not in the roster call (and ring) this profile")
 
 PLUGIN_INFO = {
     "name": "Jingle RTP calls",
@@ -83,8 +91,10 @@ class Calls:
         self.host = host
         self.jingle = host.plugins["XEP-0166"]
         self.table = CallTable()
+        self.timers = RingTimers(lambda: host.sessions.reactor, lambda: host.config.ring_timeout)
 
     async def initialise(self) -> None:
+        self.host.params_registry.declare(ACCEPT_STRANGERS)
         disco = self.host.plugins["XEP-0030"]
         for feature in FEATURES:
             disco.add_feature(feature)
@@ -121,11 +131,14 @@ class Calls:
         return sid
 
     async def initiate(self, client: XmppClient, sid: str, peer: str, offer: SessionDescription,
-                       announce: bool = True) -> None:
+                       announce: bool = True, via_proposal: bool = False) -> None:
         """Send ``session-initiate`` with ``offer`` to the full JID ``peer`` and await its
         acknowledgement; ``CallState(ringing)`` follows unless ``announce`` is False (a
-        proposal already said it)."""
-        session = CallSession(client.profile, sid, peer, "initiator", offer, offer, client.jid.full())
+        proposal already said it), and the call rings until the ring timeout.
+        ``via_proposal``: the session follows a XEP-0353 proposal (its end is announced
+        with ``<finish/>``)."""
+        session = CallSession(client.profile, sid, peer, "initiator", offer, offer, client.jid.full(),
+                              via_proposal=via_proposal)
         jingle = build_jingle(SESSION_INITIATE, session.sid, initiator=client.jid.full())
         for child in build_jingle_children(offer, "initiator"):
             jingle.addChild(child)
@@ -135,8 +148,10 @@ class Calls:
         except BaseException:
             self.table.remove(session)
             raise
-        if announce and self._is_open(session):  # the peer may have ended it already
-            self._state(session, "ringing")
+        if self._is_open(session) and session.state == "ringing":  # the peer may have ended it already
+            self._ring(client, session)
+            if announce:
+                self._state(session, "ringing")
 
     async def answer_call(self, sid: str, sdp_answer: str, profile: str) -> None:
         """Send ``session-accept`` with the answer, in the offer's media order."""
@@ -159,8 +174,7 @@ class Calls:
             session.local = None
             raise
         if self._is_open(session):
-            session.activate()
-            self._state(session, "active")
+            self._activate(session)
 
     async def end_call(self, sid: str, reason: str, profile: str) -> None:
         """Send ``session-terminate``; ended on our side whatever the peer says."""
@@ -169,7 +183,7 @@ class Calls:
         client = await self._client(profile)
         jingle_message = self.host.plugins.get("XEP-0353")
         if self.table.get(client.profile, sid) is None and jingle_message is not None \
-                and jingle_message.end(client, sid):
+                and jingle_message.end(client, sid, reason):
             return
         session = self.table.require(client.profile, sid)
         if not reason:
@@ -202,6 +216,13 @@ class Calls:
     def has_room(self, profile: str) -> bool:
         return self.table.has_room(profile)
 
+    async def accepts_caller(self, profile: str, caller: str) -> bool:
+        """Whether ``caller`` (a bare JID) may ring ``profile``: a contact, or anyone when
+        the profile's ``Calls/AcceptStrangers`` param says so."""
+        if await self.host.roster.get_contact(profile, caller) is not None:
+            return True
+        return await self.host.params.get_public(*ACCEPT_STRANGERS.key, profile) == "true"
+
     async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
         if request.action == SESSION_INITIATE:
             self._on_initiate(client, request, sender)
@@ -228,19 +249,22 @@ class Calls:
             raise JingleRefused("conflict")
         if not self.table.has_room(client.profile):
             raise JingleRefused("resource-constraint")
-        session = CallSession(client.profile, request.sid, sender, "responder", offer, None, client.jid.full())
+        jingle_message = self.host.plugins.get("XEP-0353")
+        via_proposal = jingle_message is not None and jingle_message.take_proceeded(client.profile, request.sid, sender)
+        session = CallSession(client.profile, request.sid, sender, "responder", offer, None, client.jid.full(),
+                              via_proposal=via_proposal)
         self.table.add(session)
         self.host.bridge.emit("CallIncoming", session.sid, sender, serialise_sdp(offer),
                               [media.kind for media in offer.media], session.profile)
         self._state(session, "ringing")
+        self._ring(client, session)
 
     def _on_accept(self, session: CallSession, request: JingleRequest) -> None:
         if session.role != "initiator" or session.state != "ringing":
-            raise JingleRefused("unexpected-request")
+            raise JingleRefused("unexpected-request", out_of_order_condition())
         answer = answer_in_offer_order(session.offer, parse_jingle(request.element, "responder"))
-        session.activate()
         self.host.bridge.emit("CallAnswered", session.sid, serialise_sdp(answer), session.profile)
-        self._state(session, "active")
+        self._activate(session)
 
     def _on_transport_info(self, session: CallSession, request: JingleRequest) -> None:
         found = parse_transport_info(request.element)
@@ -262,18 +286,37 @@ class Calls:
     def _is_open(self, session: CallSession) -> bool:
         return self.table.get(session.profile, session.sid) is session
 
+    def _ring(self, client: XmppClient, session: CallSession) -> None:
+        """The call rings until answered, or ends with ``timeout`` (the peer is told)."""
+        def timed_out() -> None:
+            if self._is_open(session) and session.state == "ringing":
+                log.info("%s: call %s rang unanswered past the ring timeout", session.profile, session.sid)
+                self._end(session, "timeout")
+                run_in_background(self.jingle.terminate_quietly(client, session.peer, session.sid, "timeout"),
+                                  f"{session.profile}: ending a call that rang too long", session.profile)
+
+        self.timers.start(session.profile, session.sid, timed_out)
+
+    def _activate(self, session: CallSession) -> None:
+        self.timers.cancel(session.profile, session.sid)
+        session.activate()
+        self._state(session, "active")
+
     def _end(self, session: CallSession, reason: str) -> None:
+        self.timers.cancel(session.profile, session.sid)
         if self.table.remove(session):
             self._emit_state(session, "ended", reason)
-            run_in_background(self._record(session, reason), f"{session.profile}: storing a call in history",
-                              session.profile)
+            jingle_message = self.host.plugins.get("XEP-0353")
+            if session.via_proposal and jingle_message is not None:
+                jingle_message.finish(session.profile, session.sid, session.peer, reason)
+            run_in_background(self.record_call(session.profile, call_entry(session, reason, time.time())),
+                              f"{session.profile}: storing a call in history", session.profile)
 
-    async def _record(self, session: CallSession, reason: str) -> None:
-        """Keep the call in history, as a message without body (``extra.call``), and
+    async def record_call(self, profile: str, entry: ChatMessage) -> None:
+        """Keep a call in history, as a message without body (``extra.call``), and
         announce it with ``MessageNew`` like any message."""
-        entry = call_entry(session, reason, time.time())
-        if await self.host.storage.add_to_history(session.profile, entry.to_history()):
-            self.host.bridge.emit("MessageNew", *entry.bridge_tuple(), session.profile)
+        if await self.host.storage.add_to_history(profile, entry.to_history()):
+            self.host.bridge.emit("MessageNew", *entry.bridge_tuple(), profile)
 
     def _state(self, session: CallSession, state: str) -> None:
         self._emit_state(session, state, "")

@@ -151,8 +151,8 @@ def test_callee_declines(parties: Parties) -> None:
     with pytest.raises(errors.NotFound):
         client.call_answer(sid, answer_to(AUDIO_FIRST_OFFER), "bob")
     outgoing, incoming = parties.call_in_history(sid, "alice"), parties.call_in_history(sid, "bob")
-    assert (outgoing["state"], outgoing["reason"], outgoing["duration"]) == ("unanswered", "decline", 0)
-    assert (incoming["direction"], incoming["state"]) == ("incoming", "missed")
+    assert (outgoing["state"], outgoing["reason"], outgoing["duration"]) == ("rejected", "decline", 0)
+    assert (incoming["direction"], incoming["state"], incoming["reason"]) == ("incoming", "rejected", "decline")
 
 
 def test_a_lost_stream_ends_its_calls(parties: Parties) -> None:
@@ -279,7 +279,7 @@ def test_refusals(parties: Parties, carol: XmppPeer) -> None:
 
 def test_contact_with_its_own_stanzas_rings_until_busy(parties: Parties, carol: XmppPeer) -> None:
     """carol, now in bob's roster, calls with XEP-0167's example offer: bob's frontend gets
-    it as SDP; a ninth call at once is told busy, the same sid twice is a conflict."""
+    it as SDP; a ninth call at once is told busy, the same sid twice is out of order."""
     client, bob = parties.client, parties.jids["bob"]
     client.contact_add("carol@localhost", "bob")
     parties.signals.wait_for("ContactNew", lambda jid, *rest: jid == "carol@localhost" and rest[-1] == "bob")
@@ -294,8 +294,39 @@ def test_contact_with_its_own_stanzas_rings_until_busy(parties: Parties, carol: 
         assert (described.mid, [(p.id, p.name) for p in described.payload_types]) == ("voice", [(96, "speex"), (0, "")])
         assert (described.transport.ice_ufrag, described.direction) == ("8hhy", "sendrecv")
     again = STRANGER_INITIATE.format(initiator=carol.jid).replace("a73sjjvkla37jfea", sids[0])
-    assert jingle_error(carol, bob, again) == ("conflict", "")
+    assert jingle_error(carol, bob, again) == ("unexpected-request", "out-of-order")  # XEP-0166 §8
     assert jingle_error(carol, bob, again.replace(sids[0], sids[8])) is None
     assert_terminated(received, sids[8], "busy")
     client.call_end(sids[0], "", "bob")
     assert_terminated(received, sids[0], "decline")
+
+
+def test_strangers_may_call_when_the_profile_allows_it(parties: Parties, carol: XmppPeer) -> None:
+    """``Calls/AcceptStrangers`` (false by default, see ``test_stranger_is_declined``):
+    once bob sets it, carol, not in his roster, rings him both ways, Jingle and XEP-0353;
+    alice's profile still refuses her."""
+    client = parties.client
+    assert client.param_get("Calls", "AcceptStrangers", "bob") == "false"
+    client.param_set("Calls", "AcceptStrangers", "true", "bob")
+    received = jingle_requests(carol)
+    assert jingle_error(carol, parties.jids["bob"], STRANGER_INITIATE.format(initiator=carol.jid)) is None
+    assert parties.wait("CallIncoming", "a73sjjvkla37jfea", "bob")[1] == carol.jid
+    client.call_end("a73sjjvkla37jfea", "", "bob")
+    assert_terminated(received, "a73sjjvkla37jfea", "decline")
+
+    async def propose(xmpp: Any) -> None:
+        for to in ("bob@localhost", "alice@localhost"):
+            xmpp.send_raw(f"<message xmlns='jabber:client' to='{to}' type='chat'>"
+                          f"<propose xmlns='urn:xmpp:jingle-message:0' id='stranger-{to[:3]}'>"
+                          "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>")
+
+    carol.call(propose)
+    assert parties.wait("CallProposed", "stranger-bob", "bob")[1] == carol.jid
+    assert jingle_error(carol, parties.jids["alice"], STRANGER_INITIATE.format(initiator=carol.jid)) is None
+    assert_terminated(received, "a73sjjvkla37jfea", "decline")  # alice's profile did not allow it
+    assert [args[0] for name, args in parties.signals.history if name == "CallProposed"] == ["stranger-bob"]
+    client.param_set("Calls", "AcceptStrangers", "false", "bob")
+    assert jingle_error(carol, parties.jids["bob"], STRANGER_INITIATE.format(initiator=carol.jid).replace(
+        "a73sjjvkla37jfea", "after-the-change")) is None
+    assert_terminated(received, "after-the-change", "decline")
+    assert not [args for name, args in parties.signals.history if name == "CallIncoming" and args[0] == "after-the-change"]

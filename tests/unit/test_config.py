@@ -72,6 +72,17 @@ def test_request_timeout(xdg: Path) -> None:
         assert f"{path}: [xmpp] request_timeout = {bad!r}" in str(raised.value)
 
 
+def test_ring_timeout(xdg: Path) -> None:
+    path = xdg / "c.conf"
+    assert load_config(None).ring_timeout == 60.0
+    path.write_text("[calls]\nring_timeout = 0.5\n")
+    assert load_config(path).ring_timeout == 0.5
+    for bad in ("0", "-1", "a minute", "3601"):
+        path.write_text(f"[calls]\nring_timeout = {bad}\n")
+        with pytest.raises(ConfigError, match=rf"\[calls\] ring_timeout = '{bad}': expected a number of seconds"):
+            load_config(path)
+
+
 def test_max_stanza_size(xdg: Path) -> None:
     path = xdg / "c.conf"
     assert load_config(None).max_stanza_size == 64 * 1024
@@ -147,6 +158,6 @@ def test_the_shipped_sample_loads_as_the_defaults() -> None:
     loaded = load_config(sample)
     defaults = load_config(None)
     assert (loaded.log_level, loaded.log_file, loaded.database_url, loaded.request_timeout, loaded.pubsub_cache,
-            loaded.max_stanza_size) == (
+            loaded.max_stanza_size, loaded.ring_timeout) == (
         defaults.log_level, defaults.log_file, defaults.database_url, defaults.request_timeout, defaults.pubsub_cache,
-        defaults.max_stanza_size)
+        defaults.max_stanza_size, defaults.ring_timeout)

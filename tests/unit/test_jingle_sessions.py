@@ -18,7 +18,7 @@ from sat_backend.plugins.jingle.actions import (
     parse_request,
     parse_transport_info,
 )
-from sat_backend.plugins.jingle.call_history import call_entry
+from sat_backend.plugins.jingle.call_history import EndedCall, call_entry, call_state
 from sat_backend.plugins.jingle.call_sessions import (
     MAX_SESSION_CANDIDATES,
     MAX_SESSIONS_PER_PROFILE,
@@ -130,3 +130,29 @@ def test_a_call_in_history() -> None:
     missed = call_entry(incoming, "cancel", 1.0)
     assert (missed.from_jid.full(), missed.to_jid.full()) == ("alice@localhost/y", "bob@localhost/y")
     assert (missed.extra["call"]["direction"], missed.extra["call"]["state"]) == ("incoming", "missed")
+
+
+@pytest.mark.parametrize(("outgoing", "answered", "reason", "state"), [
+    (True, True, "success", "answered"),
+    (False, True, "connectivity-error", "answered"),
+    (True, False, "decline", "rejected"),
+    (False, False, "decline", "rejected"),
+    (True, False, "busy", "rejected"),
+    (False, False, "rejected elsewhere", "rejected"),
+    (False, False, "answered elsewhere", "elsewhere"),
+    (True, False, "timeout", "unanswered"),
+    (False, False, "timeout", "missed"),
+    (True, False, "cancel", "unanswered"),
+    (False, False, "cancel", "missed"),
+])
+def test_history_states(outgoing: bool, answered: bool, reason: str, state: str) -> None:
+    assert call_state(outgoing, answered, reason) == state
+
+
+def test_a_proposal_that_never_became_a_session_in_history() -> None:
+    """XEP-0353: the callee's entry of a proposal, from the caller's full JID."""
+    ended = EndedCall("s3", False, "bob@localhost/desk", "alice@localhost/y", ("video", "audio"), 5.0)
+    entry = call_entry(ended, "answered elsewhere", 9.0)
+    assert (entry.from_jid.full(), entry.to_jid.full(), entry.timestamp) == ("alice@localhost/y", "bob@localhost/desk", 5.0)
+    assert entry.extra["call"] == {"sid": "s3", "direction": "incoming", "state": "elsewhere",
+                                   "reason": "answered elsewhere", "duration": 0.0, "media": ["video", "audio"]}

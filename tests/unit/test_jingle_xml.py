@@ -366,14 +366,3 @@ def test_xep_0167_payload_types_without_clockrate() -> None:
     assert "a=rtpmap:0" not in sdp
     assert [(payload.id, payload.name) for payload in parse_sdp(sdp).media[0].payload_types] == [(96, "speex"), (0, "")]
     refused(payload_element(jingle(voice.format(payloads="<payload-type id='96' name='speex'/>"))), "clock")
-
-
-def test_only_jingle_message_children_are_taken_for_xep_0353() -> None:
-    """A ``<propose/>`` of another namespace, or a pubsub event, is not a call proposal."""
-    from sat_backend.plugins.plugin_xep_0353 import NS_JINGLE_MESSAGE, jingle_children
-
-    message = domish.Element((None, "message"))
-    message.addElement(("urn:example:other", "propose"))["id"] = "x"
-    message.addElement(("http://jabber.org/protocol/pubsub#event", "event"))
-    ours = message.addElement((NS_JINGLE_MESSAGE, "propose"))
-    assert jingle_children(message) == [ours]

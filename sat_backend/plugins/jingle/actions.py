@@ -30,6 +30,15 @@ SESSION_TERMINATE = "session-terminate"
 SESSION_INFO = "session-info"
 TRANSPORT_INFO = "transport-info"
 
+#: every action of XEP-0166 §7.2: another one is not Jingle we can read
+#: (``feature-not-implemented``); one of these we do not act on is refused the same way
+#: within a session we know
+ACTIONS = frozenset({
+    "content-accept", "content-add", "content-modify", "content-reject", "content-remove",
+    "description-info", "security-info", "session-accept", "session-info", "session-initiate",
+    "session-terminate", "transport-accept", "transport-info", "transport-reject", "transport-replace",
+})
+
 #: XEP-0166 §7.4 reason conditions
 REASONS = (
     "alternative-session", "busy", "cancel", "connectivity-error", "decline", "expired",
@@ -93,6 +102,12 @@ def parse_reason(jingle: domish.Element) -> str | None:
 def unknown_session_condition() -> domish.Element:
     """The application condition of an ``item-not-found`` for a sid we do not know."""
     return domish.Element((NS_JINGLE_ERRORS, "unknown-session"))
+
+
+def out_of_order_condition() -> domish.Element:
+    """The application condition of an ``unexpected-request`` for an action the session's
+    state does not allow (XEP-0166 §8: e.g. a session-initiate after session-accept)."""
+    return domish.Element((NS_JINGLE_ERRORS, "out-of-order"))
 
 
 def build_transport_info(sid: str, creator: str, candidates: dict[str, tuple[Candidate, ...]],

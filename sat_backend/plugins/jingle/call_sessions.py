@@ -41,6 +41,8 @@ class CallSession:
     started_at: float = field(default_factory=time.time)
     answered_at: float | None = None
     candidates: dict[str, int] = field(default_factory=lambda: {"sent": 0, "received": 0})
+    #: the session follows a XEP-0353 proposal: its end is announced with ``<finish/>``
+    via_proposal: bool = False
 
     @property
     def creator(self) -> Role:
