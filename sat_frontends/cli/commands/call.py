@@ -131,6 +131,7 @@ async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: 
     mode, jid = call_target(args)
     kinds = media_order(args.audio_only, args.video_first)
     profile = await resolve_profile(client, args.profile, args.timeout)
+    importing = time.monotonic()
     try:
         from sat_frontends.calls import driver as call_driver
         from sat_frontends.calls import engine as call_engine
@@ -138,7 +139,7 @@ async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: 
         output.error("NotInstalled", f"calls need aiortc ({error.name} is missing): pip install 'sat[call]'")
         return exit_codes.FAILURE
     emit = EventPrinter(output, started)
-    emit("engine_loaded", import_ms=round((time.monotonic() - started) * 1000))
+    emit("engine_loaded", import_ms=round((time.monotonic() - importing) * 1000))
     if args.host_address:
         call_engine.restrict_host_addresses(args.host_address)
     options = call_driver.CallOptions(
