@@ -26,6 +26,14 @@ BIN = Path(sys.executable).parent
 @contextmanager
 def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterator[tuple[BridgeClient, ProsodyServer]]:
     """Everything started; ``profiles`` (a subset of ``accounts``) created, not connected."""
+    with xmpp_bench_env(accounts, profiles) as (client, server, _):
+        yield client, server
+
+
+@contextmanager
+def xmpp_bench_env(accounts: Mapping[str, str], profiles: tuple[str, ...]
+                   ) -> Iterator[tuple[BridgeClient, ProsodyServer, dict[str, str]]]:
+    """:func:`xmpp_bench`, with the environment (private bus) for ``sat`` subprocesses."""
     with tempfile.TemporaryDirectory(prefix="sat-bench-") as directory:
         root = Path(directory)
         env = isolated_environment(root / "env", BIN)
@@ -40,7 +48,7 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
                 client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
                 ))
-            yield client, server
+            yield client, server, env
             # the backend's resident memory once the bench's work is done, before it stops
             assert backend.process is not None
             record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem)

@@ -5,11 +5,14 @@ media order kept through the answer, and how it ended; the history shows the cal
 
 from __future__ import annotations
 
+import array
 import json
+import math
 import queue
 import signal
 import subprocess
 import threading
+import wave
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -226,11 +229,35 @@ def test_interrupt_while_ringing_cancels(call_parties: CallParties) -> None:
     call_parties.signals.wait_for("CallState", lambda *args: args[0] == sid and args[1:] == ("ended", "cancel", "bob"))
 
 
-def test_sigterm_hangs_up_an_active_call(call_parties: CallParties, tmp_path: Path) -> None:
-    """SIGTERM on the callee during the call (recording what it receives): both sides
-    end with ``success``, and the recording holds audio."""
-    recording = tmp_path / "received.wav"
-    bob = call_parties.sat_call("answer", *LOOPBACK, "--record", str(recording), "-p", "bob")
+def write_tone(path: Path, seconds: int) -> None:
+    """A WAV file of a 660 Hz tone, for ``--play``."""
+    rate = 16000
+    samples = array.array("h", (round(8000 * math.sin(2 * math.pi * 660 * n / rate)) for n in range(rate * seconds)))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+
+
+def test_callee_records_the_file_the_caller_plays(call_parties: CallParties, tmp_path: Path) -> None:
+    """alice sends a file (--play), bob records what he receives and hangs up after a
+    second (--duration on the callee's side): the recording is that file's tone."""
+    played, recording = tmp_path / "tone.wav", tmp_path / "received.wav"
+    write_tone(played, 5)
+    bob = call_parties.sat_call("answer", *LOOPBACK, "--record", str(recording), "--duration", "1", "-p", "bob")
+    bob.next_event("waiting")
+    alice = call_parties.sat_call(call_parties.jids["bob"], "--audio-only", "--play", str(played), *LOOPBACK,
+                                  "-p", "alice")
+    (bob_code, bob_events), (alice_code, alice_events) = bob.finish(), alice.finish()
+    assert (bob_code, alice_code) == (0, 0)
+    assert states(bob_events)[-1] == states(alice_events)[-1] == ("ended", "success")
+    assert 600 < dominant_frequency(recording) < 720  # the file alice played, not the 440 Hz tone
+
+
+def test_sigterm_hangs_up_an_active_call(call_parties: CallParties) -> None:
+    """SIGTERM on the callee during the call: it hangs up, both sides end with ``success``."""
+    bob = call_parties.sat_call("answer", *LOOPBACK, "-p", "bob")
     bob.next_event("waiting")
     alice = call_parties.sat_call(call_parties.jids["bob"], "--audio-only", *LOOPBACK, "-p", "alice")
     bob.next_event("first_audio_frame")
@@ -238,4 +265,14 @@ def test_sigterm_hangs_up_an_active_call(call_parties: CallParties, tmp_path: Pa
     (bob_code, bob_events), (alice_code, alice_events) = bob.finish(), alice.finish()
     assert (bob_code, alice_code) == (130, 0)
     assert states(bob_events)[-1] == states(alice_events)[-1] == ("ended", "success")
-    assert recording.stat().st_size > 44  # more than a WAV header
+
+
+def dominant_frequency(path: Path) -> float:
+    """The frequency of a recorded tone, from the zero crossings of its middle half."""
+    with wave.open(str(path), "rb") as recorded:
+        channels, rate = recorded.getnchannels(), recorded.getframerate()
+        samples = array.array("h", recorded.readframes(recorded.getnframes()))[::channels]
+    middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+    assert len(middle) > rate // 10, "less than 0.2 s of audio was recorded"
+    crossings = sum(1 for a, b in zip(middle, middle[1:]) if (a < 0) != (b < 0))
+    return crossings / 2 / (len(middle) / rate)

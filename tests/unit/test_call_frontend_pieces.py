@@ -19,6 +19,7 @@ from sat_frontends.calls.driver import _from
 from sat_frontends.calls.engine import restrict_host_addresses
 from sat_frontends.calls.sdp_text import bundle_mids, media_kinds, section_mids, split_candidates, strip_prefix
 from sat_frontends.cli.commands.call import EventPrinter, call_target, describe, ip_address, media_order, positive_seconds
+from sat_frontends.cli.commands.message import describe_call, format_message
 from sat_frontends.cli.main import build_parser
 from sat_frontends.cli.output import Output
 
@@ -145,3 +146,13 @@ def test_the_cli_imports_aiortc_only_for_a_call() -> None:
     code = "import sys; import sat_frontends.cli.main as m; m.build_parser(); print('aiortc' in sys.modules or 'av' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "False"
+
+
+def test_history_shows_calls() -> None:
+    answered = {"sid": "s", "direction": "outgoing", "state": "answered", "reason": "success",
+                "duration": 12.04, "media": ["audio", "video"]}
+    record = {"timestamp": 0, "from": "a@b/c", "to": "d@e/f", "message": {}, "subject": {},
+              "extra": json.dumps({"call": answered})}
+    assert format_message(record).endswith("a@b/c → d@e/f: (audio+video call, 12.0 s, ended: success)")
+    missed = {**answered, "state": "missed", "reason": "decline", "duration": 0, "media": ["audio"]}
+    assert describe_call(missed) == "(missed audio call: decline)"
