@@ -25,7 +25,7 @@ from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.dbus import PrivateBus, isolated_environment
 from tests.fixtures.prosody import ProsodyServer, prosody_server
 from tests.integration.test_cli import SAT
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connect_contacts
 
 #: seconds a whole call may take here (startup, ICE, --duration, hang-up)
 CALL_TIMEOUT = 60
@@ -71,15 +71,7 @@ def call_parties(session_bus: PrivateBus, tmp_path_factory: pytest.TempPathFacto
 
 def _connect_parties(backend: BackendProcess, client: BridgeClient, server: ProsodyServer) -> CallParties:
     signals = SignalRecorder(client, "Connected", "ContactNew", "CallIncoming", "CallState")
-    jids = {}
-    for user in ("alice", "bob"):
-        create_xmpp_profile(client, server, user)
-        client.connect(user)
-        jids[user] = signals.wait_for("Connected", lambda jid, profile, user=user: profile == user)[0]
-    for user, contact in (("alice", "bob"), ("bob", "alice")):
-        client.contact_add(f"{contact}@localhost", user)
-        signals.wait_for("ContactNew", lambda jid, *rest, user=user, contact=contact:
-                         jid == f"{contact}@localhost" and rest[-1] == user)
+    jids = connect_contacts(client, server, signals)
     return CallParties(backend, client, signals, jids)
 
 
