@@ -52,6 +52,8 @@ class CallResult:
 
     sid: str = ""
     answered: bool = False
+    #: the media connected (ICE and DTLS) at some point: the parties could talk
+    connected: bool = False
     reason: str = ""
     interrupted: bool = False
     frames: dict[str, int] = field(default_factory=dict)
@@ -241,6 +243,7 @@ class CallDriver:
     async def _close(self) -> None:
         if self._engine is not None:
             self.result.frames = self._engine.sinks.frame_counts()
+            self.result.connected = self._engine.was_connected
             await self._engine.close()
 
 

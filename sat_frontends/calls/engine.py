@@ -60,6 +60,8 @@ class MediaEngine:
         self._pending: list[tuple[str, str]] = []
         self._remote_count = 0
         self.connection_state = "new"
+        #: the media connected at some point (ICE and DTLS)
+        self.was_connected = False
         self._recorder_start: asyncio.Future[None] | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_connection_state)
@@ -129,4 +131,5 @@ class MediaEngine:
         self.connection_state = self.pc.connectionState
         self._emit("media", state=self.connection_state)
         if self.connection_state == "connected":  # every received track is known by now
+            self.was_connected = True
             self._recorder_start = asyncio.ensure_future(self.sinks.start())

@@ -24,6 +24,7 @@ from tests.conftest import BIN_DIR, XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.dbus import PrivateBus, isolated_environment
 from tests.fixtures.prosody import ProsodyServer, prosody_server
+from tests.integration.test_calls_signalling import answer_to
 from tests.integration.test_cli import SAT
 from tests.integration.xmpp_helpers import connect_contacts
 
@@ -268,3 +269,32 @@ def dominant_frequency(path: Path) -> float:
     assert len(middle) > rate // 10, "less than 0.2 s of audio was recorded"
     crossings = sum(1 for a, b in zip(middle, middle[1:]) if (a < 0) != (b < 0))
     return crossings / 2 / (len(middle) / rate)
+
+
+def test_media_that_never_connects_is_given_up(call_parties: CallParties) -> None:
+    """bob answers through the bridge alone, with ICE credentials but no candidate: alice's
+    media cannot connect, and --connect-timeout after the answer she hangs up with
+    ``failed-transport``; the exit code says the call did not work."""
+    alice = call_parties.sat_call(call_parties.jids["bob"], "--audio-only", "--connect-timeout", "1", *LOOPBACK,
+                                  "-p", "alice")
+    sid = alice.next_event("calling")["sid"]
+    offer = call_parties.signals.wait_for("CallIncoming", lambda *args: args[0] == sid and args[-1] == "bob")[2]
+    call_parties.client.call_answer(sid, answer_to(offer), "bob")
+    code, events = alice.finish()
+    assert code == 1
+    assert states(events)[-2:] == [("active", ""), ("ended", "failed-transport")]
+    summary = by_name(events)["summary"]
+    assert (summary["answered"], summary["connected"]) == (True, False)
+    call_parties.signals.wait_for("CallState", lambda *args: args[0] == sid
+                                  and args[1:] == ("ended", "failed-transport", "bob"))
+
+
+def test_waiting_for_a_call_ends_on_wait_or_interrupt(call_parties: CallParties) -> None:
+    given_up = call_parties.sat_call("answer", "--wait", "0.5", "-p", "bob")
+    interrupted = call_parties.sat_call("answer", "-p", "bob")
+    interrupted.next_event("waiting")
+    interrupted.process.send_signal(signal.SIGINT)
+    assert [event["event"] for event in interrupted.finish()[1]] == ["engine_loaded", "waiting"]
+    assert interrupted.process.returncode == 130
+    code, events = given_up.finish()
+    assert (code, [event["event"] for event in events]) == (1, ["engine_loaded", "waiting", "no_call"])

@@ -161,10 +161,11 @@ async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: 
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)
     if result.sid:
-        emit("summary", sid=result.sid, answered=result.answered, reason=result.reason, frames=result.frames)
+        emit("summary", sid=result.sid, answered=result.answered, connected=result.connected, reason=result.reason,
+             frames=result.frames)
     if result.interrupted:
         return INTERRUPTED
-    if result.answered or (args.decline and result.reason == "decline"):
+    if (result.answered and result.connected) or (args.decline and result.reason == "decline"):
         return exit_codes.OK
     return exit_codes.FAILURE
 
@@ -177,8 +178,8 @@ def register(subparsers: Any) -> None:
     parser.epilog = (
         "A full JID (user@host/resource) rings that device, a bare JID every device of the "
         "contact. Sends a 440 Hz tone and a 320x240 test pattern unless --play is given. "
-        "Exit code 0 when the call was answered (or declined with --decline), 1 when it "
-        "never was, 130 when hung up by Ctrl-C or SIGTERM."
+        "Exit code 0 when the call was answered and its media connected (or declined with "
+        "--decline), 1 when not, 130 when hung up by Ctrl-C or SIGTERM."
     )
     parser.add_argument("target", metavar="JID|answer", help="JID to call, or 'answer' to wait for a call")
     parser.add_argument("caller", nargs="?", metavar="JID",
