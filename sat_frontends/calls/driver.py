@@ -27,6 +27,8 @@ CALL_SIGNALS = ("CallIncoming", "CallProposed", "CallAnswered", "CallCandidates"
 HANG_UP_WAIT = 5.0
 #: XEP-0166 reason when the media never connected (ICE or DTLS failed, or too slow)
 MEDIA_FAILED_REASON = "failed-transport"
+#: XEP-0166 reason when the media engine cannot use the peer's description
+INCOMPATIBLE_REASON = "incompatible-parameters"
 
 
 @dataclass
@@ -44,6 +46,17 @@ class CallOptions:
     wait: float | None = None
     #: ``answer`` only: refuse the call instead
     decline: bool = False
+
+
+@dataclass
+class _Timers:
+    """Monotonic deadlines of a call in progress (None: not running)."""
+
+    hung_up_at: float | None = None
+    #: the media must be connected by then (set when the call becomes active)
+    connect_by: float | None = None
+    #: hang up then (set when the media connects, with ``--duration``)
+    talk_until: float | None = None
 
 
 @dataclass
@@ -123,9 +136,17 @@ class CallDriver:
             return self.result
         engine = self._engine = MediaEngine(self.emit, play=self.options.play, record=self.options.record)
         try:
-            answer, self._candidates = await engine.answer(offer)
+            try:
+                answer, self._candidates = await engine.answer(offer)
+            except Exception as error:  # aiortc refuses the offer (codecs, transport…): any error type
+                await self._refuse(sid, error)
+                return self.result
             self._describe("answer", answer)
-            await self.client.call_answer(sid, answer, self.profile, timeout=self.timeout)
+            try:
+                await self.client.call_answer(sid, answer, self.profile, timeout=self.timeout)
+            except NotFound:  # the caller gave up meanwhile: its "ended" state is on its way
+                await self._follow(hanging_up=True)
+                return self.result
             await self._trickle()
             await self._follow()
         finally:
@@ -159,52 +180,68 @@ class CallDriver:
 
     # both sides -------------------------------------------------------------------------
 
-    async def _follow(self) -> None:
+    async def _follow(self, hanging_up: bool = False) -> None:
         """Act on the call's signals until it ends; hang up on ``stop``, after
-        ``options.duration`` seconds of connected media, or when the media fails."""
-        sid = self.result.sid
-        media_deadline: float | None = None
-        hang_up_at: float | None = None
-        hanging_up: float | None = None
+        ``options.duration`` seconds of connected media, or when the media fails.
+        ``hanging_up``: the call is ending already, wait (bounded) for its end."""
+        timers = _Timers(hung_up_at=time.monotonic() if hanging_up else None)
         while True:
             now = time.monotonic()
-            engine_state = self._engine.connection_state if self._engine else "new"
-            reason = None
-            if self.stop.is_set() and hanging_up is None:
-                self.result.interrupted, reason = True, ""
-            elif engine_state == "connected" and self.options.duration is not None:
-                hang_up_at = hang_up_at or now + self.options.duration
-                if now >= hang_up_at:
-                    reason = ""
-            elif engine_state == "failed" or (media_deadline is not None and now >= media_deadline
-                                              and engine_state != "connected"):
-                reason = MEDIA_FAILED_REASON
-            if reason is not None and hanging_up is None:
-                hanging_up = now
-                await self._hang_up(sid, reason)
-            if hanging_up is not None and now - hanging_up > HANG_UP_WAIT:
+            if timers.hung_up_at is None:
+                reason = self._reason_to_hang_up(now, timers)
+                if reason is not None:
+                    timers.hung_up_at = now
+                    await self._hang_up(self.result.sid, reason)
+            elif now - timers.hung_up_at > HANG_UP_WAIT:
                 self.result.reason = self.result.reason or "no answer from the backend"
                 return
-            received = await self._next_signal(0.1, watch_stop=hanging_up is None)
-            if received is None:
-                continue
-            name, args = received
-            if args[0] != sid:
-                continue
-            if name == "CallState":
-                self.emit("state", state=args[1], reason=args[2])
-                if args[1] == "active":
-                    self.result.answered = True
-                    media_deadline = time.monotonic() + self.options.connect_timeout
-                elif args[1] == "ended":
-                    self.result.reason = args[2]
-                    return
-            elif name == "CallAnswered" and self._engine is not None:
-                self._describe("answered", args[1])
+            received = await self._next_signal(0.1, watch_stop=timers.hung_up_at is None)
+            if received is not None and received[1][0] == self.result.sid \
+                    and await self._on_call_signal(*received, timers):
+                return
+
+    def _reason_to_hang_up(self, now: float, timers: _Timers) -> str | None:
+        """The reason to hang up with now (``""``: the backend's default), or None."""
+        state = self._engine.connection_state if self._engine else "new"
+        if self.stop.is_set():
+            self.result.interrupted = True
+            return ""
+        if state == "connected":
+            if self.options.duration is None:
+                return None
+            timers.talk_until = timers.talk_until or now + self.options.duration
+            return "" if now >= timers.talk_until else None
+        if state == "failed" or (timers.connect_by is not None and now >= timers.connect_by):
+            return MEDIA_FAILED_REASON
+        return None
+
+    async def _on_call_signal(self, name: str, args: tuple[Any, ...], timers: _Timers) -> bool:
+        """Act on one signal about our call; True once the call is over."""
+        if name == "CallState":
+            self.emit("state", state=args[1], reason=args[2])
+            if args[1] == "active":
+                self.result.answered = True
+                timers.connect_by = time.monotonic() + self.options.connect_timeout
+            elif args[1] == "ended":
+                self.result.reason = args[2]
+                return True
+        elif name == "CallAnswered" and self._engine is not None:
+            self._describe("answered", args[1])
+            try:
                 await self._engine.accept(args[1])
-                await self._trickle()
-            elif name == "CallCandidates" and self._engine is not None:
-                await self._engine.add_remote_candidates(args[1])
+            except Exception as error:  # aiortc refuses the answer: any error type
+                await self._refuse(self.result.sid, error)
+                return True
+            await self._trickle()
+        elif name == "CallCandidates" and self._engine is not None:
+            await self._engine.add_remote_candidates(args[1])
+        return False
+
+    async def _refuse(self, sid: str, error: Exception) -> None:
+        """End a call whose description the media engine cannot use."""
+        self.emit("error", message=f"the media engine cannot use the peer's description: {error}"[:300])
+        await self._hang_up(sid, INCOMPATIBLE_REASON)
+        await self._follow(hanging_up=True)
 
     async def _hang_up(self, sid: str, reason: str) -> None:
         try:

@@ -1,7 +1,9 @@
 """Calls with media: ``sat call`` and ``sat call answer`` (aiortc) as subprocesses, alice
 and bob on one real backend and a real Prosody, media over loopback ICE. What each side
 printed (``-O json`` events) shows the call connected, frames received both ways, the
-media order kept through the answer, and how it ended; the history shows the call."""
+media order kept through the answer, and how it ended; the history shows the call. A few
+tests play one side through the bridge alone (a browser's offer, an answer that cannot
+connect)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ import queue
 import signal
 import subprocess
 import threading
-import wave
 import time
+import wave
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from sat_backend.plugins.jingle.sdp import parse_sdp
 from sat_bridge.client import BridgeClient
 from tests.conftest import BIN_DIR, XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
@@ -27,6 +30,7 @@ from tests.fixtures.prosody import ProsodyServer, prosody_server
 from tests.integration.test_calls_signalling import answer_to
 from tests.integration.test_cli import SAT
 from tests.integration.xmpp_helpers import connect_contacts
+from tests.unit.sdp_samples import AUDIO_FIRST_OFFER
 
 #: seconds a whole call may take here (startup, ICE, --duration, hang-up)
 CALL_TIMEOUT = 60
@@ -298,3 +302,42 @@ def test_waiting_for_a_call_ends_on_wait_or_interrupt(call_parties: CallParties)
     assert interrupted.process.returncode == 130
     code, events = given_up.finish()
     assert (code, [event["event"] for event in events]) == (1, ["engine_loaded", "waiting", "no_call"])
+
+
+def speex_only(offer: str) -> str:
+    """A browser's audio+video offer whose audio is Speex alone, a codec aiortc lacks."""
+    lines = offer.split("\r\n")
+    audio = next(index for index, line in enumerate(lines) if line.startswith("m=audio"))
+    end = next(index for index, line in enumerate(lines) if line.startswith("m=video"))
+    section = [line for line in lines[audio + 1:end] if not line.startswith(("a=rtpmap", "a=fmtp", "a=rtcp-fb"))]
+    return "\r\n".join([*lines[:audio], "m=audio 9 UDP/TLS/RTP/SAVPF 96", *section, "a=rtpmap:96 speex/16000",
+                         *lines[end:]])
+
+
+def test_a_browser_offer_is_answered_in_its_order(call_parties: CallParties) -> None:
+    """alice's side is the bridge alone, with a Chromium offer: bob's ``sat call answer``
+    answers it, audio then video as offered, and the answer alice gets says the same."""
+    client, signals = call_parties.client, call_parties.signals
+    bob = call_parties.sat_call("answer", *LOOPBACK, "-p", "bob")
+    bob.next_event("waiting")
+    recorder = SignalRecorder(client, "CallAnswered")
+    sid = client.call_start(call_parties.jids["bob"], AUDIO_FIRST_OFFER, "alice")
+    answer = recorder.wait_for("CallAnswered", lambda *args: args[0] == sid and args[-1] == "alice")[1]
+    assert bob.next_event("answer")["media"] == ["audio", "video"]
+    assert parse_sdp(answer).group("BUNDLE") == parse_sdp(AUDIO_FIRST_OFFER).group("BUNDLE")
+    assert [media.kind for media in parse_sdp(answer).media] == ["audio", "video"]
+    client.call_end(sid, "", "alice")
+    code, events = bob.finish()
+    assert (code, states(events)[-1]) == (1, ("ended", "success"))  # answered, media never connected
+    signals.wait_for("CallState", lambda *args: args[0] == sid and args[1:] == ("ended", "success", "bob"))
+
+
+def test_an_offer_the_engine_cannot_use_is_refused(call_parties: CallParties) -> None:
+    bob = call_parties.sat_call("answer", *LOOPBACK, "-p", "bob")
+    bob.next_event("waiting")
+    sid = call_parties.client.call_start(call_parties.jids["bob"], speex_only(AUDIO_FIRST_OFFER), "alice")
+    code, events = bob.finish()
+    assert code == 1 and "error" in by_name(events)
+    assert states(events)[-1] == ("ended", "incompatible-parameters")
+    call_parties.signals.wait_for("CallState", lambda *args: args[0] == sid
+                                  and args[1:] == ("ended", "incompatible-parameters", "alice"))
