@@ -123,35 +123,40 @@ class CallDriver:
     async def answer(self, caller: str | None) -> CallResult:
         """Wait for a call (from ``caller``'s bare or full JID if given) and answer it,
         or decline it with ``options.decline``."""
-        self.emit("waiting", profile=self.profile, caller=caller or "")
-        incoming = await self._wait_for_call(caller)
-        if incoming is None:
-            return self.result
-        sid, peer, offer = incoming
-        self.result.sid = sid
-        self.emit("incoming", sid=sid, peer=peer, media=media_kinds(offer), bundle=bundle_mids(offer))
-        if self.options.decline:
-            await self.client.call_end(sid, "decline", self.profile, timeout=self.timeout)
-            await self._follow()
-            return self.result
-        engine = self._engine = MediaEngine(self.emit, play=self.options.play, record=self.options.record)
+        if not self.options.decline:  # ready before the call comes (and a bad file said at once)
+            self._engine = MediaEngine(self.emit, play=self.options.play, record=self.options.record)
         try:
-            try:
-                answer, self._candidates = await engine.answer(offer)
-            except Exception as error:  # aiortc refuses the offer (codecs, transport…): any error type
-                await self._refuse(sid, error)
+            self.emit("waiting", profile=self.profile, caller=caller or "")
+            incoming = await self._wait_for_call(caller)
+            if incoming is None:
                 return self.result
-            self._describe("answer", answer)
-            try:
-                await self.client.call_answer(sid, answer, self.profile, timeout=self.timeout)
-            except NotFound:  # the caller gave up meanwhile: its "ended" state is on its way
-                await self._follow(hanging_up=True)
-                return self.result
-            await self._trickle()
-            await self._follow()
+            sid, peer, offer = incoming
+            self.result.sid = sid
+            self.emit("incoming", sid=sid, peer=peer, media=media_kinds(offer), bundle=bundle_mids(offer))
+            if self._engine is None:
+                await self.client.call_end(sid, "decline", self.profile, timeout=self.timeout)
+                await self._follow()
+            else:
+                await self._answer_with(self._engine, sid, offer)
         finally:
             await self._close()
         return self.result
+
+    async def _answer_with(self, engine: MediaEngine, sid: str, offer: str) -> None:
+        """Answer ``offer``, trickle, and follow the call to its end."""
+        try:
+            answer, self._candidates = await engine.answer(offer)
+        except Exception as error:  # aiortc refuses the offer (codecs, transport…): any error type
+            await self._refuse(sid, error)
+            return
+        self._describe("answer", answer)
+        try:
+            await self.client.call_answer(sid, answer, self.profile, timeout=self.timeout)
+        except NotFound:  # the caller gave up meanwhile: its "ended" state is on its way
+            await self._follow(hanging_up=True)
+            return
+        await self._trickle()
+        await self._follow()
 
     async def _wait_for_call(self, caller: str | None) -> tuple[str, str, str] | None:
         """The first call from ``caller`` (sid, full JID, SDP offer); a XEP-0353 proposal

@@ -128,6 +128,8 @@ class MediaEngine:
         self._emit(f"first_{kind}_frame")
 
     def _on_connection_state(self) -> None:
+        if self.pc.localDescription is None:  # closed before any call: nothing to tell
+            return
         self.connection_state = self.pc.connectionState
         self._emit("media", state=self.connection_state)
         if self.connection_state == "connected":  # every received track is known by now

@@ -11,9 +11,11 @@ import asyncio
 import fractions
 import logging
 import math
+import os
 import time
 from typing import Any, Callable
 
+import av
 from aiortc.contrib.media import MediaPlayer, MediaRecorder
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
 from av import AudioFrame, VideoFrame
@@ -147,12 +149,26 @@ class FrameWatcher:
                 self._relay.finish()
 
 
+class MediaFileError(Exception):
+    """A file to play cannot be read, or one to record to cannot be written."""
+
+
+#: what PyAV raises for a file it cannot open (its errors are OSError/ValueError too)
+_FILE_ERRORS = (av.FFmpegError, OSError, ValueError)
+
+
 class MediaSources:
     """The tracks we send: from ``play`` (a file PyAV reads) when given, else generated;
-    a kind the file lacks is generated."""
+    a kind the file lacks is generated.
+
+    :raises MediaFileError: ``play`` cannot be read as media.
+    """
 
     def __init__(self, play: str | None) -> None:
-        self.player = MediaPlayer(play) if play else None
+        try:
+            self.player = MediaPlayer(play) if play else None
+        except _FILE_ERRORS as error:
+            raise MediaFileError(f"cannot play {play!r}: {error}") from None
 
     def track(self, kind: str) -> MediaStreamTrack:
         if self.player is not None:
@@ -170,10 +186,20 @@ class MediaSources:
 
 class MediaSinks:
     """What we do with received tracks: watch each, and record them to ``record`` (a file
-    whose extension chooses the container) when given."""
+    whose extension chooses the container) when given.
+
+    :raises MediaFileError: ``record``'s directory does not exist or its extension names no format.
+    """
 
     def __init__(self, record: str | None, on_first: Callable[[str], None]) -> None:
-        self.recorder = MediaRecorder(record) if record else None
+        self.recorder = None
+        if record:
+            if not os.path.isdir(os.path.dirname(os.path.abspath(record))):
+                raise MediaFileError(f"cannot record to {record!r}: no such directory")
+            try:
+                self.recorder = MediaRecorder(record)
+            except _FILE_ERRORS as error:
+                raise MediaFileError(f"cannot record to {record!r}: {error}") from None
         self.watchers: list[FrameWatcher] = []
         self._on_first = on_first
         self._recording = False

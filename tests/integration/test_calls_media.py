@@ -114,7 +114,7 @@ class CallProcess:
             self.process.wait()
             raise AssertionError(f"sat call did not end; events: {self.events}; stderr: {self._stderr()}") from None
         self._reader.join(timeout=CALL_TIMEOUT)
-        assert self.process.returncode in (0, 1, 130), self._stderr()
+        assert self.process.returncode in (0, 1, 10, 130), self._stderr()
         return self.process.returncode, self.events
 
     def kill(self) -> None:
@@ -302,6 +302,8 @@ def test_waiting_for_a_call_ends_on_wait_or_interrupt(call_parties: CallParties)
     assert interrupted.process.returncode == 130
     code, events = given_up.finish()
     assert (code, [event["event"] for event in events]) == (1, ["engine_loaded", "waiting", "no_call"])
+    unplayable = call_parties.sat_call("answer", "--play", "/nonexistent.wav", "-p", "bob")
+    assert unplayable.finish()[0] == 10  # InvalidArgument, before waiting
 
 
 def speex_only(offer: str) -> str:

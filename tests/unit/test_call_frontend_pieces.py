@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import aioice.ice
 import pytest
@@ -156,3 +157,15 @@ def test_history_shows_calls() -> None:
     assert format_message(record).endswith("a@b/c → d@e/f: (audio+video call, 12.0 s, ended: success)")
     missed = {**answered, "state": "missed", "reason": "decline", "duration": 0, "media": ["audio"]}
     assert describe_call(missed) == "(missed audio call: decline)"
+
+
+def test_media_files_that_cannot_be_used_are_said_at_once(tmp_path: Path) -> None:
+    not_media = tmp_path / "notes.txt"
+    not_media.write_text("not media")
+    for path in (str(tmp_path / "missing.wav"), str(not_media)):
+        with pytest.raises(media.MediaFileError, match="cannot play"):
+            media.MediaSources(path)
+    for path in (str(tmp_path / "no" / "such" / "dir.wav"), str(tmp_path / "out.no-such-format")):
+        with pytest.raises(media.MediaFileError, match="cannot record"):
+            media.MediaSinks(path, lambda kind: None)
+    assert media.MediaSinks(str(tmp_path / "out.wav"), lambda kind: None).recorder is not None

@@ -136,6 +136,7 @@ async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: 
     try:
         from sat_frontends.calls import driver as call_driver
         from sat_frontends.calls import engine as call_engine
+        from sat_frontends.calls import media as call_media
     except ImportError as error:
         output.error("NotInstalled", f"calls need aiortc ({error.name} is missing): pip install 'sat[call]'")
         return exit_codes.FAILURE
@@ -158,6 +159,8 @@ async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: 
         else:
             with argument_names({"peer_jid": "JID"}):
                 result = await driver.place(jid or "")
+    except call_media.MediaFileError as error:
+        raise InvalidArgument(str(error)) from None
     finally:
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)
