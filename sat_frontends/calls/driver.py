@@ -130,9 +130,9 @@ class CallDriver:
             incoming = await self._wait_for_call(caller)
             if incoming is None:
                 return self.result
-            sid, peer, offer = incoming
+            sid, peer, offer, media = incoming
             self.result.sid = sid
-            self.emit("incoming", sid=sid, peer=peer, media=media_kinds(offer), bundle=bundle_mids(offer))
+            self.emit("incoming", sid=sid, peer=peer, media=media, bundle=bundle_mids(offer))
             if self._engine is None:
                 await self.client.call_end(sid, "decline", self.profile, timeout=self.timeout)
                 await self._follow()
@@ -158,10 +158,11 @@ class CallDriver:
         await self._trickle()
         await self._follow()
 
-    async def _wait_for_call(self, caller: str | None) -> tuple[str, str, str] | None:
-        """The first call from ``caller`` (sid, full JID, SDP offer); a XEP-0353 proposal
-        is taken (``CallAnswer(sid, "")``) and its offer awaited. None when stopped or
-        after ``options.wait`` seconds."""
+    async def _wait_for_call(self, caller: str | None) -> tuple[str, str, str, list[str]] | None:
+        """The first call from ``caller``: (sid, full JID, SDP offer, media kinds). A
+        XEP-0353 proposal is taken (``CallAnswer(sid, "")``) and its offer awaited, or
+        given with an empty offer when declining. None when stopped, after
+        ``options.wait`` seconds, or when a proposal we took ended before its offer."""
         deadline = None if self.options.wait is None else time.monotonic() + self.options.wait
         taken: set[str] = set()
         while True:
@@ -173,15 +174,21 @@ class CallDriver:
                 self.result.interrupted = self.stop.is_set()
                 return None
             name, args = received
-            if name == "CallProposed" and _from(args[1], caller) and not self.options.decline:
+            if name == "CallProposed" and _from(args[1], caller):
                 self.emit("proposed", sid=args[0], peer=args[1], media=list(args[2]))
+                if self.options.decline:
+                    return args[0], args[1], "", list(args[2])
                 try:
                     await self.client.call_answer(args[0], "", self.profile, timeout=self.timeout)
                 except NotFound:  # retracted, or taken by another device, meanwhile
                     continue
                 taken.add(args[0])
             elif name == "CallIncoming" and (args[0] in taken or _from(args[1], caller)):
-                return args[0], args[1], args[2]
+                return args[0], args[1], args[2], list(args[3])
+            elif name == "CallState" and args[0] in taken and args[1] == "ended":
+                self.result.sid, self.result.reason = args[0], args[2]
+                self.emit("state", state=args[1], reason=args[2])
+                return None
 
     # both sides -------------------------------------------------------------------------
 

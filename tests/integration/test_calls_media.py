@@ -199,17 +199,23 @@ def test_video_first_call_to_a_bare_jid(call_parties: CallParties) -> None:
     assert {"first_audio_frame", "first_video_frame"} <= set(alice) & set(bob)
 
 
-def test_declined_call(call_parties: CallParties) -> None:
+@pytest.mark.parametrize("device", [True, False], ids=["full JID", "bare JID"])
+def test_declined_call(call_parties: CallParties, device: bool) -> None:
+    """bob declines: a Jingle session (full JID) or a XEP-0353 proposal (bare JID); only
+    the session is stored in history (proposals are not)."""
     bob = call_parties.sat_call("answer", "--decline", "-p", "bob")
     bob.next_event("waiting")
-    alice = call_parties.sat_call(call_parties.jids["bob"], "--audio-only", *LOOPBACK, "-p", "alice")
+    peer = call_parties.jids["bob"] if device else "bob@localhost"
+    alice = call_parties.sat_call(peer, "--audio-only", *LOOPBACK, "-p", "alice")
     (alice_code, alice_events), (bob_code, bob_events) = alice.finish(), bob.finish()
     assert (alice_code, bob_code) == (1, 0)
     assert states(alice_events)[-1] == states(bob_events)[-1] == ("ended", "decline")
     assert by_name(bob_events)["incoming"]["media"] == ["audio"]
+    assert ("proposed" in by_name(bob_events)) is not device
     assert "first_audio_frame" not in by_name(alice_events)
-    call = call_in_history(call_parties, by_name(alice_events)["calling"]["sid"], "alice")
-    assert (call["state"], call["reason"]) == ("unanswered", "decline")
+    if device:
+        call = call_in_history(call_parties, by_name(alice_events)["calling"]["sid"], "alice")
+        assert (call["state"], call["reason"]) == ("unanswered", "decline")
 
 
 def test_interrupt_while_ringing_cancels(call_parties: CallParties) -> None:

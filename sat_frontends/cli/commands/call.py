@@ -94,7 +94,7 @@ def describe(record: dict[str, Any]) -> str:
         "offer": f"offering {media}",
         "calling": f"calling {record.get('peer')}",
         "waiting": "waiting for a call" + (f" from {record['caller']}" if record.get("caller") else ""),
-        "proposed": f"{record.get('peer')} rings our devices ({media}): taking the call here",
+        "proposed": f"{record.get('peer')} rings our devices ({media})",
         "incoming": f"incoming call from {record.get('peer')} ({media})",
         "answer": f"answering with {media}",
         "answered": f"answered with {media}",
