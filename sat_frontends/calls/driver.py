@@ -89,6 +89,8 @@ class CallDriver:
         self._engine: MediaEngine | None = None
         self._candidates: dict[str, list[str]] = {}
         self._trickled = False
+        #: we answered the call (we are its callee)
+        self._answered_here = False
 
     async def subscribe(self) -> None:
         """Listen to the call signals; before any call is made, so none is missed."""
@@ -155,6 +157,7 @@ class CallDriver:
         except NotFound:  # the caller gave up meanwhile: its "ended" state is on its way
             await self._follow(hanging_up=True)
             return
+        self._answered_here = True
         await self._trickle()
         await self._follow()
 
@@ -230,6 +233,8 @@ class CallDriver:
     async def _on_call_signal(self, name: str, args: tuple[Any, ...], timers: _Timers) -> bool:
         """Act on one signal about our call; True once the call is over."""
         if name == "CallState":
+            if args[1] == "ringing" and self._answered_here:
+                return False  # announced with the offer, read after we answered: stale
             self.emit("state", state=args[1], reason=args[2])
             if args[1] == "active":
                 self.result.answered = True
