@@ -350,3 +350,16 @@ def test_an_offer_the_engine_cannot_use_is_refused(call_parties: CallParties) ->
     assert states(events)[-1] == ("ended", "incompatible-parameters")
     call_parties.signals.wait_for("CallState", lambda *args: args[0] == sid
                                   and args[1:] == ("ended", "incompatible-parameters", "alice"))
+
+
+def test_which_profile_calls(call_parties: CallParties) -> None:
+    """Signals name the profile, so ``sat call`` needs a real one: an unknown profile is
+    refused, and without -p there must be only one profile (alice and bob exist here)."""
+    def sat_call(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([SAT, "call", *args], env=call_parties.backend.env, capture_output=True,
+                              text=True, timeout=CALL_TIMEOUT, check=False)
+
+    unknown = sat_call("bob@localhost", "-p", "nobody")
+    assert unknown.returncode == 12 and "nobody" in unknown.stderr
+    several = sat_call("bob@localhost")
+    assert several.returncode == 10 and "-p" in several.stderr
