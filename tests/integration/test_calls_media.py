@@ -353,13 +353,19 @@ def test_an_offer_the_engine_cannot_use_is_refused(call_parties: CallParties) ->
 
 
 def test_which_profile_calls(call_parties: CallParties) -> None:
-    """Signals name the profile, so ``sat call`` needs a real one: an unknown profile is
-    refused, and without -p there must be only one profile (alice and bob exist here)."""
-    def sat_call(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([SAT, "call", *args], env=call_parties.backend.env, capture_output=True,
+    """Signals name the profile, so ``sat call`` needs its real name: an unknown profile
+    is refused, and without -p the default one (alice's, created first) calls."""
+    def sat(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([SAT, *args], env=call_parties.backend.env, capture_output=True,
                               text=True, timeout=CALL_TIMEOUT, check=False)
 
-    unknown = sat_call("bob@localhost", "-p", "nobody")
+    unknown = sat("call", "bob@localhost", "-p", "nobody")
     assert unknown.returncode == 12 and "nobody" in unknown.stderr
-    several = sat_call("bob@localhost")
-    assert several.returncode == 10 and "-p" in several.stderr
+    bob = call_parties.sat_call("answer", "--decline", "-p", "bob")
+    bob.next_event("waiting")
+    default = sat("-O", "json", "call", "bob@localhost", "--audio-only", *LOOPBACK)
+    assert bob.finish()[0] == 0
+    assert default.returncode == 1  # declined
+    calling = next(event for event in map(json.loads, default.stdout.splitlines()) if event["event"] == "calling")
+    assert by_name(bob.events)["proposed"]["sid"] == calling["sid"]
+    assert by_name(bob.events)["proposed"]["peer"].startswith("alice@localhost/")

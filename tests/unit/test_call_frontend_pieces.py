@@ -5,6 +5,7 @@ media, and how events are shown."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 import subprocess
@@ -14,12 +15,20 @@ from pathlib import Path
 import aioice.ice
 import pytest
 
-from sat_bridge.errors import InvalidArgument
+from sat_bridge.errors import InvalidArgument, ProfileUnknown
 from sat_frontends.calls import media
 from sat_frontends.calls.driver import _from
 from sat_frontends.calls.engine import restrict_host_addresses
 from sat_frontends.calls.sdp_text import bundle_mids, media_kinds, section_mids, split_candidates, strip_prefix
-from sat_frontends.cli.commands.call import EventPrinter, call_target, describe, ip_address, media_order, positive_seconds
+from sat_frontends.cli.commands.call import (
+    EventPrinter,
+    call_target,
+    default_profile,
+    describe,
+    ip_address,
+    media_order,
+    positive_seconds,
+)
 from sat_frontends.cli.commands.message import describe_call, format_message
 from sat_frontends.cli.main import build_parser
 from sat_frontends.cli.output import Output
@@ -169,3 +178,29 @@ def test_media_files_that_cannot_be_used_are_said_at_once(tmp_path: Path) -> Non
         with pytest.raises(media.MediaFileError, match="cannot record"):
             media.MediaSinks(path, lambda kind: None)
     assert media.MediaSinks(str(tmp_path / "out.wav"), lambda kind: None).recorder is not None
+
+
+class FakeProfiles:
+    """The two bridge members :func:`default_profile` reads: profiles and their JIDs."""
+
+    def __init__(self, jids: dict[str, str], default: str = "") -> None:
+        self.jids, self.default = jids, default
+
+    async def profiles_list(self, timeout: float) -> list[str]:
+        return list(self.jids)
+
+    async def param_get(self, category: str, name: str, profile: str, timeout: float) -> str:
+        assert (category, name) == ("Connection", "JabberID")
+        return self.jids[profile or self.default]
+
+
+def test_the_default_profile_is_found_by_its_jid() -> None:
+    def resolve(fake: FakeProfiles) -> str:
+        return asyncio.run(default_profile(fake, 1.0))  # type: ignore[arg-type]
+
+    assert resolve(FakeProfiles({"me": "me@example.org"})) == "me"
+    assert resolve(FakeProfiles({"a": "a@example.org", "b": "b@example.org"}, default="b")) == "b"
+    with pytest.raises(ProfileUnknown):
+        resolve(FakeProfiles({}))
+    with pytest.raises(InvalidArgument, match="-p"):
+        resolve(FakeProfiles({"a": "same@example.org", "b": "same@example.org"}, default="a"))

@@ -110,21 +110,35 @@ def describe(record: dict[str, Any]) -> str:
 async def resolve_profile(client: AsyncBridgeClient, name: str, timeout: float) -> str:
     """The real name of the profile to call with: call signals carry it, not ``""``.
 
-    The bridge has no member naming the default profile, so ``""`` stands for the only
-    profile there is; with several, ``-p`` is needed.
+    :raises ProfileNotConnected: the profile is not connected (a call would wait forever).
     """
     if name:
         await require_profiles(client, [name], timeout)
     else:
-        profiles = await client.profiles_list(timeout=timeout)
-        if not profiles:
-            raise ProfileUnknown("no profile exists yet: create one first")
-        if len(profiles) > 1:
-            raise InvalidArgument("several profiles exist: choose the one to call with, with -p")
-        name = str(profiles[0])
+        name = await default_profile(client, timeout)
     if not await client.is_connected(name, timeout=timeout):
         raise ProfileNotConnected(f"profile {shown(name)} is not connected (sat connect -p {name})")
     return name
+
+
+async def default_profile(client: AsyncBridgeClient, timeout: float) -> str:
+    """The name behind ``""``. The bridge has no member saying it, but the default
+    profile's JID tells it apart, unless two profiles share that account.
+
+    :raises ProfileUnknown: there is no profile.
+    :raises InvalidArgument: several profiles use the default profile's account.
+    """
+    profiles = [str(profile) for profile in await client.profiles_list(timeout=timeout)]
+    if len(profiles) <= 1:
+        if not profiles:
+            raise ProfileUnknown("no profile exists yet: create one first")
+        return profiles[0]
+    default_jid = await client.param_get("Connection", "JabberID", "", timeout=timeout)
+    matching = [profile for profile in profiles
+                if await client.param_get("Connection", "JabberID", profile, timeout=timeout) == default_jid]
+    if len(matching) != 1:
+        raise InvalidArgument("several profiles use the default profile's account: choose one with -p")
+    return matching[0]
 
 
 async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
