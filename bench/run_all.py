@@ -37,6 +37,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "bench_messaging": (["--messages", "1000", "--connects", "3"], ["--messages", "10000", "--connects", "10"]),
     "bench_bridge": (["--calls", "500", "--starts", "2"], ["--calls", "2000", "--starts", "5"]),
     "bench_microblog_cache": (["--posts", "100", "--reads", "5"], ["--posts", "500", "--reads", "15"]),
+    "bench_call": (["--runs", "3"], ["--runs", "5"]),
 }
 
 

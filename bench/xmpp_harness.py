@@ -32,6 +32,8 @@ class BenchEnvironment:
     client: BridgeClient
     server: ProsodyServer
     backend: BackendProcess
+    env: dict[str, str]
+    """The environment (private bus) for ``sat`` subprocesses."""
 
 
 @contextmanager
@@ -66,7 +68,7 @@ def bench_environment(accounts: Mapping[str, str], profiles: tuple[str, ...],
                 client.profile_create(user, f"{user}@{server.domain}", accounts[user], json.dumps(
                     {"host": server.host, "port": server.c2s_port, "tls": "required", "ca_file": str(server.ca_file)}
                 ))
-            yield BenchEnvironment(client, server, backend)
+            yield BenchEnvironment(client, server, backend, env)
             # the backend's resident memory once the bench's work is done, before it stops
             assert backend.process is not None
             record("rss_mb", rss_mb(backend.process.pid), bench=Path(sys.argv[0]).stem)

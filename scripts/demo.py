@@ -190,6 +190,7 @@ def xmpp_demo(env: dict[str, str], root: Path) -> None:
         changes_demo(env, alice_uid=hello.strip(), bob_uid=answer.strip())
         blog_demo(env)
         search_demo(env)
+        call_demo(env)
         run(env, "sat", "disconnect", "-p", "alice")
         run(env, "sat", "message", "send", "bob@localhost", "offline?", "-p", "alice", check=False)
         run(env, "sat", "disconnect", "-p", "bob")
@@ -256,6 +257,39 @@ def search_demo(env: dict[str, str]) -> None:
     tagged = capture(env, "sat", "pubsub", "cache", "search", "-F", "tags", "overlap", '["demo"]', "-p", "bob")
     if table_titles(tagged) != {"Hello", "SàT", "Cache"}:  # "Live" has no tag
         raise SystemExit(f"demo: the tag filter found {sorted(table_titles(tagged))!r}")
+
+
+def call_demo(env: dict[str, str]) -> None:
+    """A one-second audio/video call over loopback (aiortc): Bob waits and answers, Alice
+    calls his bare JID (every device of his rings, XEP-0353); each prints its state changes
+    and when its first audio frame came. The demo fails when a side received no audio."""
+    banner("a one-second call: Bob answers, Alice calls bob@localhost (media on 127.0.0.1)")
+    run(env, "sat", "roster", "add", "bob@localhost", "--name", "Bob", "-p", "alice")
+    loopback = ("--host-address", "127.0.0.1")
+    answer = ("sat", "call", "answer", "alice@localhost", *loopback, "--wait", "30", "-p", "bob")
+    print("$ " + " ".join(answer) + " &", flush=True)
+    bob = subprocess.Popen([str(BIN / "sat"), *answer[1:]], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    Monitor.running.append(bob)
+    assert bob.stdout is not None
+    while "waiting for a call" not in (line := bob.stdout.readline()):  # subscribed: no call is missed
+        if not line:
+            raise SystemExit(f"demo: `sat call answer` stopped: {bob.communicate()[1].strip()}")
+    alice = run(env, "sat", "call", "bob@localhost", "--duration", "1", *loopback, "-p", "alice", capture=True)
+    try:
+        bob_out, bob_err = bob.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise SystemExit("demo: Bob's `sat call answer` did not end with the call") from None
+    Monitor.running.remove(bob)
+    print("Bob's side:\n" + "".join(f"  {line}\n" for line in bob_out.splitlines()), end="", flush=True)
+    for who, out, code in (("Alice", alice.stdout, alice.returncode), ("Bob", bob_out, bob.returncode)):
+        if code != 0 or "first audio frame received" not in out:
+            raise SystemExit(f"demo: {who}'s side of the call received no audio (exit code {code}) {bob_err.strip()}")
+    banner("the call is in both histories")
+    for profile, contact in (("alice", "bob@localhost"), ("bob", "alice@localhost")):
+        history = capture(env, "sat", "history", contact, "-n", "1", "-p", profile)
+        if "call," not in history:
+            raise SystemExit(f"demo: {profile}'s history does not end with the call")
 
 
 def table_titles(table: str) -> set[str]:

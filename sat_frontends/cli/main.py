@@ -11,6 +11,7 @@ from sat_bridge.client import DEFAULT_TIMEOUT, AsyncBridgeClient, BridgeUnavaila
 from sat_bridge.errors import BridgeError
 from sat_frontends.cli import exit_codes
 from sat_frontends.cli.commands import (
+    call,
     debug,
     message,
     monitor,
@@ -23,7 +24,7 @@ from sat_frontends.cli.commands import (
 )
 from sat_frontends.cli.output import Output
 
-COMMAND_MODULES = (version, profile, param, session, roster, message, pubsub, monitor, debug)
+COMMAND_MODULES = (version, profile, param, session, roster, message, call, pubsub, monitor, debug)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,7 +24,7 @@ from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.xmpp_peer import XmppPeer
 from tests.integration.test_messaging import carol  # noqa: F401 - a raw peer in nobody's roster, without Jingle
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connect_contacts
 from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_ANSWER, VIDEO_FIRST_OFFER
 
 NS_JINGLE = "urn:xmpp:jingle:1"
@@ -69,15 +69,7 @@ def parties(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[P
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, "Connected", "ContactNew", "MessageNew", *CALL_SIGNALS)
-    jids = {}
-    for user in ("alice", "bob"):
-        create_xmpp_profile(client, fresh_prosody, user)
-        client.connect(user)
-        jids[user] = signals.wait_for("Connected", lambda jid, profile, user=user: profile == user)[0]
-    for user, contact in (("alice", "bob"), ("bob", "alice")):
-        client.contact_add(f"{contact}@localhost", user)
-        signals.wait_for("ContactNew", lambda jid, *rest, user=user, contact=contact:
-                         jid == f"{contact}@localhost" and rest[-1] == user)
+    jids = connect_contacts(client, fresh_prosody, signals)
     yield Parties(client, signals, jids)
     for user in ("alice", "bob"):
         client.disconnect(user)

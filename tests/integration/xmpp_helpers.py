@@ -24,6 +24,24 @@ def create_xmpp_profile(
     return name
 
 
+def connect_contacts(client: BridgeClient, prosody: ProsodyServer, signals: SignalRecorder,
+                     users: tuple[str, ...] = ("alice", "bob")) -> dict[str, str]:
+    """Profiles of ``users`` created and connected, each in the others' roster; returns
+    their full JIDs. ``signals`` must record ``Connected`` and ``ContactNew``."""
+    jids = {}
+    for user in users:
+        create_xmpp_profile(client, prosody, user)
+        client.connect(user)
+        jids[user] = signals.wait_for("Connected", lambda jid, profile, user=user: profile == user)[0]
+    for user in users:
+        for contact in users:
+            if contact != user:
+                client.contact_add(f"{contact}@localhost", user)
+                signals.wait_for("ContactNew", lambda jid, *rest, user=user, contact=contact:
+                                 jid == f"{contact}@localhost" and rest[-1] == user)
+    return jids
+
+
 @contextmanager
 def connected_profile(backend: BackendProcess, prosody: ProsodyServer, user: str) -> Iterator[BridgeClient]:
     """The backend's client with ``user``'s profile created and connected (disconnected after)."""

@@ -89,7 +89,9 @@ def format_message(record: dict[str, Any]) -> str:
     text = f"[{subject}] {body}" if subject else body
     extra = record.get("extra")
     extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
-    if extra.get("retracted") is not None:
+    if isinstance(extra.get("call"), dict):
+        text = describe_call(extra["call"])
+    elif extra.get("retracted") is not None:
         text = "(message retracted)"
     elif extra.get("edits"):
         text += " (edited)"
@@ -98,6 +100,14 @@ def format_message(record: dict[str, Any]) -> str:
     if reactions:
         line += "\n    " + "  ".join(f"{emoji} {', '.join(senders)}" for emoji, senders in reactions.items())
     return line
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    """A call's history entry (``extra.call``, see ``doc/calls.rst``): it has no body."""
+    media = "+".join(str(kind) for kind in call.get("media", [])) or "media"
+    if call.get("state") == "answered":
+        return f"({media} call, {float(call.get('duration') or 0):.1f} s, ended: {call.get('reason')})"
+    return f"({call.get('state')} {media} call: {call.get('reason')})"
 
 
 def register(subparsers: Any) -> None:
