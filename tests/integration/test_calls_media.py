@@ -216,7 +216,7 @@ def test_declined_call(call_parties: CallParties, device: bool) -> None:
     assert "first_audio_frame" not in by_name(alice_events)
     if device:
         call = call_in_history(call_parties, by_name(alice_events)["calling"]["sid"], "alice")
-        assert (call["state"], call["reason"]) == ("unanswered", "decline")
+        assert (call["state"], call["reason"]) == ("rejected", "decline")
 
 
 def test_interrupt_while_ringing_cancels(call_parties: CallParties) -> None:
