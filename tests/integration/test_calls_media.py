@@ -202,8 +202,8 @@ def test_video_first_call_to_a_bare_jid(call_parties: CallParties) -> None:
 
 @pytest.mark.parametrize("device", [True, False], ids=["full JID", "bare JID"])
 def test_declined_call(call_parties: CallParties, device: bool) -> None:
-    """bob declines: a Jingle session (full JID) or a XEP-0353 proposal (bare JID); only
-    the session is stored in history (proposals are not)."""
+    """bob declines: a Jingle session (full JID) or a XEP-0353 proposal (bare JID); the
+    declined session is ``rejected`` in the caller's history."""
     bob = call_parties.sat_call("answer", "--decline", "-p", "bob")
     bob.next_event("waiting")
     peer = call_parties.jids["bob"] if device else "bob@localhost"
