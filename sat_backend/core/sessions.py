@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionClosed
 from twisted.words.protocols.jabber.xmlstream import IQ
 from tx_xmpp.generic import FallbackHandler
 
@@ -84,6 +85,9 @@ class SessionManager:
         bridge call, or a session start, waiting forever.
 
         :raises Timeout: no answer in time (the request is cancelled).
+        :raises ProfileNotConnected: the stream was lost while waiting (Twisted fails every
+            pending request with the reason of the loss; that is a closed session, not a bug,
+            and background work such as an archive catch-up must log it without traceback).
         """
         timeout = self.host.config.request_timeout
         request.addTimeout(timeout, self.reactor)
@@ -91,6 +95,8 @@ class SessionManager:
             return await wait(request)
         except defer.TimeoutError:
             raise Timeout(f"no answer within {timeout:g} s") from None
+        except ConnectionClosed as lost:
+            raise ProfileNotConnected(f"the session closed before the answer ({lost.__class__.__name__})") from None
 
     def add_handler_factory(self, factory: HandlerFactory) -> None:
         """Attach a handler made by ``factory`` to every profile's stream (plugins too)."""

@@ -18,14 +18,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
-from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp import data_form, pubsub
 from tx_xmpp.rsm import PubSubClient, RSMRequest
 
-from sat_backend.core.exceptions import InvalidArgument, Network, NotFound, Stanza, Timeout
+from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
 from sat_backend.core.im.background import log_failure
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
@@ -261,8 +260,6 @@ class Pubsub:
             raise Stanza(f"pending: {what}: the subscription awaits approval") from None
         except (xmlstream.TimeoutError, Timeout):
             raise Timeout(f"{what}: no answer within {self.host.config.request_timeout:g} s") from None
-        except (ConnectionLost, ConnectionDone):
-            raise Network(f"{what}: the connection to the server was lost") from None
 
     async def request(self, verb: str, service: str, node: str, profile: str, what: str, *,
                       optional_node: bool = False, **attributes: Any) -> domish.Element:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.words.protocols.jabber import xmlstream as jabber_xmlstream
@@ -20,7 +20,7 @@ from twisted.words.protocols.jabber.jid import JID
 
 import sat_backend
 from sat_backend.core.exceptions import ProfileNotConnected
-from sat_backend.core.sessions import new_iq, open_stream
+from sat_backend.core.sessions import SessionManager, new_iq, open_stream
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import ConnectionSettings
 from sat_backend.core.xmpp.stream import XmlStream
@@ -117,3 +117,23 @@ def test_twisteds_iq_on_a_lost_stream_is_the_attribute_error() -> None:
     """The control: what the call sites did."""
     with pytest.raises(AttributeError, match="iqDeferreds"):
         jabber_xmlstream.IQ(None, "get").send()
+
+
+def test_a_stream_lost_while_waiting_for_the_answer_is_profile_not_connected() -> None:
+    """Twisted fails every pending request with ConnectionLost when the stream goes away;
+    an archive catch-up waiting on one logged it as a bug (traceback) when its busy
+    profile was deleted (seen in CI, test_profile_delete_busy)."""
+    client, _ = client_with_session()
+    host = SimpleNamespace(config=SimpleNamespace(request_timeout=30.0))
+    manager = SessionManager(host, MemoryReactorClock())  # type: ignore[arg-type]
+
+    async def ask() -> Any:
+        request = new_iq(client, "get")
+        request["to"] = "localhost"
+        request.addElement(("urn:xmpp:ping", "ping"))
+        pending = request.send()
+        client.xmlstream.connectionLost(Failure(ConnectionLost()))
+        return await manager.answer(pending)
+
+    with pytest.raises(ProfileNotConnected, match="closed before the answer"):
+        asyncio.run(ask())
