@@ -122,6 +122,8 @@ def fresh_prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyS
 # -- the two XMPP servers ----------------------------------------------------------------------
 #: servers the XMPP suites know; a test runs on ejabberd too when marked ``ejabberd``
 XMPP_SERVERS = ("prosody", "ejabberd")
+#: reason of a ``prosody_only`` test whose checks are the backend's own (the server plays no part)
+OWN_CHECKS_ONLY = "checks the backend's own validation, whatever the server: once is enough"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -144,13 +146,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "ejabberd: runs on ejabberd as well as Prosody (through xmpp_server / fresh_xmpp_server)"
     )
+    config.addinivalue_line(
+        "markers", "prosody_only(reason): in a module marked ejabberd, this test stays on Prosody (say why)"
+    )
     chosen_xmpp_servers(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test using ``xmpp_server`` runs on Prosody, and on ejabberd when marked so."""
     if "xmpp_server_name" in metafunc.fixturenames:
-        on_ejabberd = metafunc.definition.get_closest_marker("ejabberd") is not None
+        definition = metafunc.definition
+        on_ejabberd = (definition.get_closest_marker("ejabberd") is not None
+                       and definition.get_closest_marker("prosody_only") is None)
         metafunc.parametrize("xmpp_server_name", ["prosody", "ejabberd"] if on_ejabberd else ["prosody"])
 
 
