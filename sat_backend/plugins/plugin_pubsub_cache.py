@@ -53,6 +53,7 @@ from sat_backend.plugins.plugin_xep_0060 import (
     PubsubEvent,
     check_node,
 )
+from sat_backend.plugins.pubsub_cache_existence import REVALIDATE_PARAM, ExistenceCheck
 from sat_backend.plugins.pubsub_cache_reconnect import ReconnectCheck, ReconnectHandler
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ CACHE_PARAMS = (
     ParamDefinition("Pubsub", "UseCache", "bool", "true", "Answer pubsub reads from the local cache when possible"),
     ParamDefinition("Pubsub", "CacheMaxItems", "int", str(DEFAULT_MAX_ITEMS),
                     "Nodes with more items than this are not cached", minimum=1, maximum=1_000_000),
+    REVALIDATE_PARAM,
 )
 
 Parser = Callable[[domish.Element], dict[str, Any]]
@@ -136,6 +138,8 @@ class PubsubCache:
         self._held: dict[int, list[NodeChange]] = {}
         #: per profile: notifications are applied, or a sync ends, one at a time
         self._ingest_locks: dict[str, asyncio.Lock] = {}
+        #: for services that do not notify deletes (pubsub_cache_existence)
+        self.existence = ExistenceCheck(self)
 
     async def initialise(self) -> None:
         """Params, trigger, event listener and members; nodes a stop left mid-sync are reset."""
@@ -197,6 +201,9 @@ class PubsubCache:
             return None
         node = await self.storage.get_node(request.profile, request.service.full(), request.node)
         if node is not None and node.sync_state == SyncState.COMPLETED:
+            if (request.client is not None and node.id not in self._syncing
+                    and not await self.existence.still_exists(request.client, request.service, node)):
+                return None  # deleted unnotified: the service's item-not-found reaches the caller
             if request.client is not None and node.id not in self._syncing and self._stale_parsed(node):
                 log.info("%s: node %s was parsed by another parser version: synchronised again",
                          request.profile, node.name)
