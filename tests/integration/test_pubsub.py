@@ -122,3 +122,14 @@ def test_bad_input(alice: BridgeClient, backend: BackendProcess) -> None:
     alice.disconnect("alice")
     with pytest.raises(errors.ProfileNotConnected):
         alice.ps_items_get(SERVICE, "n", 0, [], "", "{}", "alice")
+
+
+def test_rsm_after_empty_is_the_first_page(alice: BridgeClient, carol: XmppPeer) -> None:
+    """``rsm_after: ""`` means "from the start" (as in the cache): the first page whether the
+    service pages (ejabberd: its cursors are its own) or not (Prosody: paged here)."""
+    carol.create_node(SERVICE, "pages", {"pubsub#max_items": "max"})
+    for name in ("a", "b", "c"):
+        carol.publish(SERVICE, "pages", entry(name), name)
+    first = get(alice, "pages", extra={"use_cache": False, "rsm_max": 2, "rsm_after": ""})
+    assert texts(first) == ["a", "b"] and first["rsm"]["count"] == 3
+    assert first["complete"] is False
