@@ -6,7 +6,10 @@ for the whole run, accounts reset through the HTTP API.
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -129,3 +132,25 @@ def test_node_keeps_and_returns_fifty_items(alice: XmppPeer, server: EjabberdSer
     assert sorted(item_id for item_id, _ in items) == sorted(published)
     numbers = sorted(int(payload.findtext("{urn:test:fixture}n") or "-1") for _, payload in items)
     assert numbers == list(range(50))
+
+
+@pytest.mark.parametrize("choice, kept, dropped", [
+    ("prosody", {"prosody"}, {"ejabberd"}),
+    ("ejabberd", {"ejabberd"}, {"prosody"}),
+    ("prosody,ejabberd", {"prosody", "ejabberd"}, set()),
+])
+def test_server_choice_deselects_and_never_skips(choice: str, kept: set[str], dropped: set[str]) -> None:
+    """``SAT_TEST_SERVERS`` picks the servers; the others' tests are deselected (a skip
+    would fail the run), the Prosody-only ones (fresh_prosody) included."""
+    root = Path(__file__).resolve().parents[2]
+    selected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "tests/integration/test_roster_presence.py"],
+        cwd=root, env={**os.environ, "SAT_TEST_SERVERS": choice}, capture_output=True, text=True, timeout=120,
+    )
+    assert selected.returncode == 0, selected.stdout + selected.stderr
+    ids = [line for line in selected.stdout.splitlines() if "::" in line]
+    servers = {"ejabberd" if "[ejabberd" in line else "prosody" for line in ids}
+    assert servers == kept
+    assert "skipped" not in selected.stdout
+    assert ("deselected" in selected.stdout.splitlines()[-1]) == bool(dropped)
