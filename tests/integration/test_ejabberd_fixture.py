@@ -1,4 +1,5 @@
-"""The ejabberd fixture and the slixmpp peer, against each other: real server, real TLS.
+"""The ejabberd fixture and the slixmpp peer, against each other: real server, real TLS
+(a wrong CA refused: test_xmpp_session.py, which runs on ejabberd too).
 
 Uses the session server (``ejabberd`` in ``tests/conftest.py``), as the suites do: one boot
 for the whole run, accounts reset through the HTTP API.
@@ -7,18 +8,15 @@ for the whole run, accounts reset through the HTTP API.
 from __future__ import annotations
 
 import os
-import ssl
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.ejabberd import EjabberdError, EjabberdServer
-from tests.fixtures.prosody import make_certificate_authority
-from tests.fixtures.xmpp_peer import PeerConnectionError, XmppPeer, connected_peer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 
 pytestmark = [pytest.mark.integration, pytest.mark.ejabberd]
 
@@ -34,18 +32,6 @@ def server(ejabberd: EjabberdServer) -> EjabberdServer:
     return ejabberd
 
 
-@pytest.fixture
-def alice(server: EjabberdServer) -> Iterator[XmppPeer]:
-    with connected(server, "alice") as peer:
-        yield peer
-
-
-@pytest.fixture
-def bob(server: EjabberdServer) -> Iterator[XmppPeer]:
-    with connected(server, "bob") as peer:
-        yield peer
-
-
 def test_server_listens_on_its_own_loopback_ports(server: EjabberdServer) -> None:
     ports = {server.c2s_port, server.c2s_direct_tls_port, server.component_port, server.http_port}
     assert len(ports) == 4
@@ -57,34 +43,9 @@ def test_server_listens_on_its_own_loopback_ports(server: EjabberdServer) -> Non
     assert "in the node nonode@nohost" in server.log_text()
 
 
-def test_message_between_two_starttls_peers(alice: XmppPeer, bob: XmppPeer) -> None:
-    alice.send_message("bob@localhost", "hello bob")
-
-    message = bob.wait_message(lambda m: m["body"] == "hello bob")
-
-    assert message["from"].bare == "alice@localhost"
-    assert message["type"] == "chat"
-
-
 def test_direct_tls_port_is_verified_with_the_fixture_ca(server: EjabberdServer) -> None:
     with connected(server, "alice", direct_tls=True) as peer:
         assert peer.xmpp.boundjid.bare == "alice@localhost"
-
-
-@pytest.mark.parametrize("direct_tls", [False, True], ids=["starttls", "direct-tls"])
-def test_peer_trusting_another_ca_is_refused(server: EjabberdServer, tmp_path: Path, direct_tls: bool) -> None:
-    other_ca = make_certificate_authority(tmp_path / "other-ca")
-    peer = XmppPeer.for_server(
-        server, "alice", XMPP_ACCOUNTS["alice"], ca_file=other_ca.cert_file,  # type: ignore[arg-type]
-        direct_tls=direct_tls, timeout=5.0,
-    )
-    try:
-        with pytest.raises(PeerConnectionError) as raised:
-            peer.connect()
-    finally:
-        peer.disconnect()
-
-    assert isinstance(raised.value.reason, ssl.SSLCertVerificationError), raised.value
 
 
 def test_reset_accounts_empties_archive_and_keeps_passwords(server: EjabberdServer) -> None:
@@ -104,34 +65,18 @@ def test_api_error_is_raised(server: EjabberdServer) -> None:
         server.api("register", user="alice", host=server.domain, password="taken already")
 
 
-def test_accounts_and_archive_survive_a_restart(server: EjabberdServer) -> None:
-    with connected(server, "carol") as carol, connected(server, "dave") as dave:
-        sent_id = carol.send_message("dave@localhost", "archived before restart")
-        dave.wait_message(lambda m: m["body"] == "archived before restart")
+def test_restart_keeps_ports_and_accounts(server: EjabberdServer) -> None:
+    """What restart() promises the suites (the archive surviving it is proven by
+    test_archive_and_carbons.py on ejabberd; a 1,000-item node by test_pubsub_cache.py)."""
+    server.unregister("dave")
+    server.register("dave", "a password of the API")
     ports = (server.c2s_port, server.c2s_direct_tls_port, server.component_port, server.http_port)
 
     server.restart()
 
     assert (server.c2s_port, server.c2s_direct_tls_port, server.component_port, server.http_port) == ports
-    with connected(server, "dave") as dave:
-        results = dave.mam_query(with_jid="carol@localhost")
-    archived = [result["mam_result"]["forwarded"]["stanza"] for result in results]
-    assert [(stanza["body"], stanza["id"]) for stanza in archived] == [("archived before restart", sent_id)]
-
-
-def test_node_keeps_and_returns_fifty_items(alice: XmppPeer, server: EjabberdServer) -> None:
-    service, node = server.pubsub_service, "ejabberd-fixture-many-items"
-    alice.create_node(service, node, {"pubsub#max_items": "50"})
-
-    published = [
-        alice.publish(service, node, f'<entry xmlns="urn:test:fixture"><n>{index}</n></entry>', f"item-{index}")
-        for index in range(50)
-    ]
-    items = alice.get_items(service, node)
-
-    assert sorted(item_id for item_id, _ in items) == sorted(published)
-    numbers = sorted(int(payload.findtext("{urn:test:fixture}n") or "-1") for _, payload in items)
-    assert numbers == list(range(50))
+    with connected_peer(server, "dave", "a password of the API") as dave:  # type: ignore[arg-type]
+        assert dave.xmpp.boundjid.bare == "dave@localhost"
 
 
 @pytest.mark.parametrize("choice, kept, dropped", [
