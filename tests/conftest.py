@@ -138,6 +138,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def chosen_xmpp_servers(config: pytest.Config) -> set[str]:
+    """The servers of ``--xmpp-servers``; a name we do not know stops the run at once."""
     names = {name.strip() for name in config.getoption("--xmpp-servers").split(",") if name.strip()}
     unknown = names - set(XMPP_SERVERS)
     if unknown or not names:
@@ -199,7 +200,17 @@ def ejabberd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EjabberdServe
 def xmpp_server(xmpp_server_name: str, request: pytest.FixtureRequest) -> XmppServer:
     """The session server of this test's parameter (``prosody`` or ``ejabberd``): state
     left by earlier tests stays, as with ``prosody``."""
-    server: XmppServer = request.getfixturevalue(xmpp_server_name)
+    if xmpp_server_name == "prosody":
+        prosody_server_: ProsodyServer = request.getfixturevalue("prosody")
+        return prosody_server_
+    return running_ejabberd(request)
+
+
+def running_ejabberd(request: pytest.FixtureRequest) -> EjabberdServer:
+    """The session ejabberd, started again if an earlier test stopped it (same ports, data)."""
+    server: EjabberdServer = request.getfixturevalue("ejabberd")
+    if server.process is None:
+        server.start()
     return server
 
 
@@ -212,8 +223,6 @@ def fresh_xmpp_server(xmpp_server_name: str, request: pytest.FixtureRequest) -> 
     if xmpp_server_name == "prosody":
         prosody_server_: ProsodyServer = request.getfixturevalue("fresh_prosody")
         return prosody_server_
-    server: EjabberdServer = request.getfixturevalue("ejabberd")
-    if server.process is None:
-        server.start()
+    server = running_ejabberd(request)
     server.reset_accounts(XMPP_ACCOUNTS)
     return server

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import XMPP_ACCOUNTS
+from tests.conftest import XMPP_ACCOUNTS, running_ejabberd
 from tests.fixtures.ejabberd import EjabberdError, EjabberdServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 
@@ -26,10 +26,12 @@ def connected(server: EjabberdServer, user: str, *, direct_tls: bool = False) ->
 
 
 @pytest.fixture
-def server(ejabberd: EjabberdServer) -> EjabberdServer:
-    """The session ejabberd with its accounts emptied."""
-    ejabberd.reset_accounts(XMPP_ACCOUNTS)
-    return ejabberd
+def server(ejabberd: EjabberdServer, request: pytest.FixtureRequest) -> EjabberdServer:
+    """The session ejabberd (running) with its accounts emptied; asked by name, so that
+    choosing Prosody alone deselects these tests."""
+    running = running_ejabberd(request)
+    running.reset_accounts(XMPP_ACCOUNTS)
+    return running
 
 
 def test_server_listens_on_its_own_loopback_ports(server: EjabberdServer) -> None:

@@ -41,7 +41,8 @@ def contacts(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator
     """alice and bob, SàT profiles on one backend, with a mutual presence subscription."""
     client = backend.client
     assert client is not None
-    signals = SignalRecorder(client, "Connected", "ContactNew", "ContactSubscriptionRequest", "PsEvent")
+    signals = SignalRecorder(client, "Connected", "ContactNew", "ContactSubscriptionRequest", "PsEvent",
+                             "PresenceUpdate")
     for user in ("alice", "bob"):
         create_xmpp_profile(client, fresh_xmpp_server, user)
         client.connect(user)
@@ -56,6 +57,8 @@ def contacts(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator
     # request (RFC 6121 §3.1.5; Prosody does): her PEP service would think him offline and
     # send him nothing. His next broadcast tells it (doc/developer.rst, "Two XMPP servers")
     client.presence_set("", "", {}, "bob")
+    signals.wait_for("PresenceUpdate", lambda entity, show, priority, statuses, profile:
+                     entity.startswith("bob@localhost/") and profile == "alice")
     yield client, signals
     assert backend.client is not None
     for user in ("alice", "bob"):
