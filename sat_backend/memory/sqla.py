@@ -377,7 +377,8 @@ class Storage:
         async with self.session() as session:
             statement = select(History).where(History.profile_id == await self.profile_id(session, profile))
             statement = statement.where(*query.conditions())
-            # archives stamp to the second: messages of one second keep their arrival order
+            # archives stamp to the second: messages of one second keep their arrival order,
+            # which a catch-up makes the archive's (memory/history_order.py)
             arrival = func.coalesce(History.received_timestamp, History.timestamp)
             statement = statement.order_by(History.timestamp.desc(), arrival.desc(), History.id.desc())
             if query.limit:
