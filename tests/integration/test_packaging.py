@@ -53,6 +53,7 @@ def test_wheel_contents(wheel: Path) -> None:
     assert dict(entry_points["console_scripts"]) == {
         "sat-backend": "sat_backend.core.launcher:main",
         "sat": "sat_frontends.cli.main:main",
+        "sat-tray": "sat_frontends.tray.main:main",
     }
 
 
