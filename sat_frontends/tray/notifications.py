@@ -208,6 +208,7 @@ class Notifier:
         )
         if notification_id:
             self.shown[key] = Shown(notification_id, count)
+            log.debug("notification %d for %s: %d unread", notification_id, key[1], count)
 
     async def read(self, key: Key) -> None:
         """The conversation is read: its notification goes."""

@@ -5,7 +5,6 @@ sees as our presence, and a backend restart after which the menu is right again.
 from __future__ import annotations
 
 import queue
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.sni_host import SniHost
-from tests.fixtures.tray import TrayProcess
+from tests.fixtures.tray import TrayProcess, tray  # noqa: F401 - the fixture
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
@@ -24,17 +23,6 @@ from tests.integration.xmpp_helpers import create_xmpp_profile
 def host(backend_env: dict[str, str]) -> Iterator[SniHost]:
     with SniHost(backend_env["DBUS_SESSION_BUS_ADDRESS"]) as sni_host:
         yield sni_host
-
-
-@pytest.fixture
-def tray(backend_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TrayProcess]:
-    process = TrayProcess(backend_env, tmp_path / "tray.log")
-    yield process
-    code = process.stop()
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        report.sections.append(("tray log (last lines)", "\n".join(process.log_text().splitlines()[-60:])))
-    assert code in (None, 0), f"sat-tray exited with {code}"
 
 
 def labels(sni_host: SniHost, item: tuple[str, str]) -> list[str]:
