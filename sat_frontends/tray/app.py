@@ -161,6 +161,7 @@ class Tray:
             presence=self.state.presence, profiles=dict(self.state.profiles),
             recent=self.state.conversations(), set_presence=self.set_presence,
             toggle_profile=self.toggle_profile, open_conversation=self.open_conversation, quit=self.quit,
+            backend_running=self.state.backend_running,
         )
 
     # menu actions ------------------------------------------------------------------------

@@ -82,9 +82,12 @@ class MenuModel:
     toggle_profile: Callable[[str, bool], Any]
     open_conversation: Callable[[Conversation], Any]
     quit: Action
+    backend_running: bool = True
 
     def build(self) -> MenuItem:
         items: list[MenuItem] = []
+        if not self.backend_running:
+            items += [entry("backend:absent", "SàT backend not running", enabled=False), separator("separator:backend")]
         for show, text in PRESENCES:
             items.append(entry(
                 f"presence:{show}", text, partial(self.set_presence, show),

@@ -16,6 +16,7 @@ from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.sni_host import SniHost
 from tests.fixtures.tray import TrayProcess, tray  # noqa: F401 - the fixture
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.archive_helpers import wait_until
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
 
@@ -94,6 +95,23 @@ def test_item_properties_menu_and_away(backend: BackendProcess, prosody: Prosody
         host.wait_property(item, "ToolTip", lambda tip: "bob" in tip[3])
         assert "Disconnect bob" in labels(host, item)
 
+        host.click(item, "Quit")
+        assert tray.wait() == 0
+
+
+def test_no_watcher_then_one_then_a_restarted_one(backend: BackendProcess, backend_env: dict[str, str],
+                                                   tray: TrayProcess) -> None:
+    tray.start()
+    wait_until(lambda: "backend state loaded" in tray.log_text(), 10, "the tray to start")
+    assert "no StatusNotifierWatcher on the session bus" in tray.log_text()
+    address = backend_env["DBUS_SESSION_BUS_ADDRESS"]
+    with SniHost(address) as first:
+        item = first.wait_registered()
+        assert first.properties(item)["Id"] == "sat-tray"
+    with SniHost(address) as second:   # the panel restarted: a new watcher, registered again
+        item = second.wait_registered()
+        assert second.properties(item)["IconName"] == "sat-tray-offline"
+
 
 def test_backend_restart_while_the_tray_runs(backend: BackendProcess, prosody: ProsodyServer, host: SniHost,
                                              tray: TrayProcess) -> None:
@@ -108,12 +126,15 @@ def test_backend_restart_while_the_tray_runs(backend: BackendProcess, prosody: P
 
     backend.stop()
     host.wait_property(item, "ToolTip", lambda tip: "not running" in tip[3])
+    absent = [entry for entry in host.menu_layout(item) if entry.get("label") == "SàT backend not running"]
+    assert absent and absent[0]["enabled"] is False
     assert "Disconnect alice" not in labels(host, item)
     client = backend.start()
     # the profile is not connected after the restart: the menu says so
     host.wait_property(item, "ToolTip", lambda tip: "not running" not in tip[3])
     assert host.properties(item)["IconName"] == "sat-tray-offline"
     assert "Connect alice" in labels(host, item)
+    assert "SàT backend not running" not in labels(host, item)
     host.click(item, "Connect alice")
     host.wait_property(item, "IconName", lambda name: name == "sat-tray-available")
     assert client.is_connected("alice")
