@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.wheel_helpers import build_wheel
+
 ICONS = ("sat-tray", "sat-tray-available", "sat-tray-away", "sat-tray-dnd", "sat-tray-offline", "sat-tray-unread")
 
 
@@ -22,11 +23,7 @@ ICONS = ("sat-tray", "sat-tray-available", "sat-tray-away", "sat-tray-dnd", "sat
 def prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A prefix where the wheel was installed with pip, as a user's venv or /usr/local."""
     out = tmp_path_factory.mktemp("desktop")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, cwd=out,
-    )
-    (wheel,) = out.glob("sat-*.whl")
+    wheel = build_wheel(out)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(out / "prefix"), str(wheel)],
         check=True, capture_output=True,

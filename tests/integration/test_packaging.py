@@ -16,19 +16,13 @@ import pytest
 
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import _read_ready
+from tests.integration.wheel_helpers import build_wheel
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, cwd=out,
-    )
-    (built,) = out.glob("sat-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_wheel_contents(wheel: Path) -> None:
