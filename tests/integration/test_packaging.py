@@ -19,7 +19,6 @@ from tests.fixtures.backend import _read_ready
 from tests.integration.wheel_helpers import build_wheel
 
 
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(tmp_path_factory.mktemp("wheel"))
