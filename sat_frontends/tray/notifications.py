@@ -132,6 +132,7 @@ class NotificationsClient:
     def _on_message(self, message: Message) -> None:
         if message.message_type != MessageType.SIGNAL or message.interface != NAME:
             return
+        log.debug("notification server: %s%r", message.member, tuple(message.body[:1]))
         if message.member == "ActionInvoked":
             self._on_action(int(message.body[0]), str(message.body[1]))
         elif message.member == "NotificationReplied":

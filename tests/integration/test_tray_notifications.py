@@ -1,7 +1,8 @@
 """``sat-tray`` with a real notification server (dunst on Xvfb, on the private bus): a
 message from a slixmpp peer gives exactly one notification for its conversation, with
 the right summary; choosing "Mark read" in dunst's action menu clears the unread count
-in the backend, and the notification goes. A screenshot is kept in the test's tmp dir."""
+in the backend, and the notification goes. A screenshot is kept in the test's tmp dir.
+Inline reply, which dunst lacks, against a server written from the specification."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.notification_daemon import NotificationDaemon
+from tests.fixtures.notification_server import NotificationServer
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.tray import TrayProcess, tray  # noqa: F401 - the fixture
 from tests.fixtures.xmpp_peer import connected_peer
@@ -66,3 +68,37 @@ def test_message_notification_then_mark_read(backend: BackendProcess, prosody: P
         assert shown["appname"] == "SàT"
         # markup escaped: the text is shown as written
         assert "are you &lt;there&gt;?" in shown["body"] and "(2 unread)" in shown["body"]
+
+
+def test_inline_reply_and_privacy(backend: BackendProcess, prosody: ProsodyServer,
+                                  backend_env: dict[str, str], tmp_path: Path) -> None:
+    """A server offering ``inline-reply`` (KDE's extension): the tray adds the Reply
+    action, the typed reply reaches carol, the conversation is read and its notification
+    closed; ``--privacy`` keeps the text out of the notification."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, prosody, "alice")
+    client.connect("alice")
+    signals = SignalRecorder(client, "UnreadChanged")
+    tray = TrayProcess(backend_env, tmp_path / "tray.log", "--privacy")
+    with NotificationServer(backend_env["DBUS_SESSION_BUS_ADDRESS"]) as server, \
+            connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        tray.start()
+        try:
+            wait_until(lambda: "backend state loaded" in tray.log_text(), 10, "the tray to start")
+            carol.send_message("alice@localhost", "my secret plans")
+            signals.wait_for("UnreadChanged", unread(1))
+            notification_id, shown = server.wait_notify()
+            assert shown["summary"] == f"Message from {CAROL}"
+            assert shown["body"] == "1 new message"
+            assert "inline-reply" in shown["actions"][::2]
+            # the tray has the id from Notify's reply (a user is slower than this)
+            wait_until(lambda: f"notification {notification_id} for {CAROL}" in tray.log_text(), 10,
+                       "the tray to know its notification")
+            server.reply(notification_id, "got it")
+            answer = carol.wait_message(lambda message: message["body"] == "got it")
+            assert str(answer["from"]).startswith("alice@localhost/")
+            signals.wait_for("UnreadChanged", unread(0))   # our reply marks it read
+            assert server.wait_close() == notification_id
+        finally:
+            assert tray.stop() == 0
