@@ -25,7 +25,7 @@ def prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("desktop")
     wheel = build_wheel(out)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(out / "prefix"), str(wheel)],
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", "--prefix", str(out / "prefix"), str(wheel)],
         check=True, capture_output=True,
     )
     return out / "prefix"
