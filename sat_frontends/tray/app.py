@@ -63,11 +63,13 @@ class Tray:
         self._quit = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._load: asyncio.Task[None] | None = None
+        self.lost = False
 
     # start and stop ----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Serve until Quit (menu) or :meth:`quit`."""
+        """Serve until Quit (menu), :meth:`quit` or the end of the session bus (then
+        :attr:`lost` is set)."""
         address = self.options.bus_address
         self.bus = await (MessageBus(bus_address=address) if address else MessageBus(bus_type=BusType.SESSION)).connect()
         self.bridge = AsyncBridgeClient(self.bus, full_spec())
@@ -93,10 +95,21 @@ class Tray:
         await self.notifications_client.start()
         await register_with_watcher(self.bus, self.item_name)
         self._reload()
+        watch = asyncio.ensure_future(self.bus.wait_for_disconnect())
+        watch.add_done_callback(self._bus_lost)
         await self._quit.wait()
         if self._load is not None:
             self._load.cancel()
-        self.bus.disconnect()
+        if not self.lost:
+            watch.remove_done_callback(self._bus_lost)
+            self.bus.disconnect()
+
+    def _bus_lost(self, _watch: asyncio.Future[Any]) -> None:
+        """The session bus went away (the session ends): nothing left to serve."""
+        reason = None if _watch.cancelled() else _watch.exception()
+        log.error("the session bus connection is lost (%s): sat-tray stops", reason or "closed")
+        self.lost = True
+        self._quit.set()
 
     def quit(self) -> None:
         self._quit.set()

@@ -36,5 +36,6 @@ async def serve(tray: Tray) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(Tray(TrayOptions(privacy=args.privacy, open_command=args.open_command))))
-    return 0
+    tray = Tray(TrayOptions(privacy=args.privacy, open_command=args.open_command))
+    asyncio.run(serve(tray))
+    return 1 if tray.lost else 0
