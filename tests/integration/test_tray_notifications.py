@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.notification_daemon import NotificationDaemon
+from tests.fixtures.notification_daemon import NotificationDaemon, xwd_colours
 from tests.fixtures.notification_server import NotificationServer
 from tests.fixtures.prosody import ProsodyServer
 from tests.fixtures.tray import TrayProcess, tray  # noqa: F401 - the fixture
@@ -58,6 +58,7 @@ def test_message_notification_then_mark_read(backend: BackendProcess, prosody: P
         assert daemon.count("history") == 0
         shot = daemon.screenshot(tmp_path / "notification.xwd")
         assert shot.stat().st_size > 800 * 600 * 3
+        assert xwd_colours(shot) > 2   # dunst drew its window on the black root: not blank
 
         daemon.choose_action("Mark read")
         signals.wait_for("UnreadChanged", unread(0))
