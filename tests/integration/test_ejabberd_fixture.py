@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,21 @@ def test_server_choice_deselects_and_never_skips(choice: str, kept: set[str], dr
     assert servers == kept
     assert "skipped" not in selected.stdout
     assert ("deselected" in selected.stdout.splitlines()[-1]) == bool(dropped)
+
+
+async def _disco_after_join(xmpp: Any, room: str) -> tuple[list[tuple[str, str]], set[str]]:
+    """Enter ``room`` (created by this presence), then its disco#info: identities, features."""
+    xmpp.send_presence(pto=f"{room}/carol")
+    info = (await xmpp.plugin["xep_0030"].get_info(jid=room))["disco_info"]
+    return [(category, kind) for category, kind, _, _ in info["identities"]], set(info["features"])
+
+
+def test_muc_service_rooms_archive(server: EjabberdServer) -> None:
+    """The MUC service the MUC suites use on ejabberd: a room made by a first presence
+    offers the MUC protocol and its own archive (XEP-0313)."""
+    with connected(server, "carol") as carol:
+        service = carol.call(lambda xmpp: xmpp.plugin["xep_0030"].get_info(jid=server.muc_service))["disco_info"]
+        assert ("conference", "text") in [(c, t) for c, t, _, _ in service["identities"]]
+        identities, features = carol.call(lambda xmpp: _disco_after_join(xmpp, f"fixture@{server.muc_service}"))
+    assert ("conference", "text") in identities
+    assert {"http://jabber.org/protocol/muc", "urn:xmpp:mam:2"} <= features
