@@ -1,5 +1,6 @@
 """Shared fixtures and steps of the reaction, correction and retraction tests: the
-profile alice on the backend, carol as an independent slixmpp client."""
+profile alice on the backend, carol as an independent slixmpp client, on the server of
+the test's parameter (``fresh_xmpp_server``: Prosody, and ejabberd in modules marked so)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from slixmpp import Message
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
@@ -26,20 +27,20 @@ Alice = tuple[BridgeClient, SignalRecorder]
 
 
 @pytest.fixture
-def alice(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[Alice]:
+def alice(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Alice]:
     """Profile alice, connected; a recorder of MessageNew and MessageUpdate."""
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, "MessageNew", "MessageUpdate")
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     yield client, signals
     client.disconnect("alice")
 
 
 @pytest.fixture
-def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
+def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
     yield peer
     peer.disconnect()
 

@@ -1,4 +1,4 @@
-"""Corrections (XEP-0308) on a real Prosody, with slixmpp and its xep_0308 plugin as the
+"""Corrections (XEP-0308) on a real Prosody and ejabberd, with slixmpp and its xep_0308 plugin as the
 other end: history keeps every text, only the author may correct."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from sat_bridge import errors
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     NS_CORRECT,
@@ -28,6 +28,9 @@ from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     wait_update,
 )
 from tests.integration.test_cli import sat
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 
 def test_peer_corrections_replace_the_text_and_keep_the_old_ones(alice: Alice, carol: XmppPeer) -> None:
@@ -112,10 +115,10 @@ def test_corrections_are_advertised(alice: Alice, carol: XmppPeer) -> None:
 
 
 def test_our_other_device_corrects_its_message_by_carbons(
-    alice: Alice, carol: XmppPeer, fresh_prosody: ProsodyServer,
+    alice: Alice, carol: XmppPeer, fresh_xmpp_server: XmppServer,
 ) -> None:
     client, signals = alice
-    with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
+    with connected_peer(fresh_xmpp_server, "alice", XMPP_ACCOUNTS["alice"]) as phone:
         phone_id = phone.send_message("carol@localhost", "sent from the phone")
         uid = signals.wait_for("MessageNew", new_message("sent from the phone"))[0]
         phone.send_correction("carol@localhost", phone_id, "sent from my phone")

@@ -1,4 +1,4 @@
-"""Reactions (XEP-0444) on a real Prosody, with slixmpp and its xep_0444 plugin as the
+"""Reactions (XEP-0444) on a real Prosody and ejabberd, with slixmpp and its xep_0444 plugin as the
 other end: both directions, the exact XML, carbons, reactions before their message."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from slixmpp import Message
 from sat_bridge import errors
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     NS_HINTS,
@@ -29,6 +29,9 @@ from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     wait_update,
 )
 from tests.integration.test_cli import sat
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 is_reaction = has_child(NS_REACTIONS, "reactions")
 
@@ -126,7 +129,7 @@ def test_a_reaction_before_its_message_is_applied_when_it_arrives(alice: Alice, 
 
 
 def test_a_reaction_waits_for_its_message_from_the_archive(
-    alice: Alice, carol: XmppPeer, fresh_prosody: ProsodyServer,
+    alice: Alice, carol: XmppPeer, fresh_xmpp_server: XmppServer,
 ) -> None:
     client, signals = alice
     client.disconnect("alice")
@@ -145,10 +148,10 @@ def test_a_reaction_waits_for_its_message_from_the_archive(
 
 
 def test_reactions_of_our_other_device_by_carbons(
-    alice: Alice, carol: XmppPeer, fresh_prosody: ProsodyServer,
+    alice: Alice, carol: XmppPeer, fresh_xmpp_server: XmppServer,
 ) -> None:
     client, signals = alice
-    with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
+    with connected_peer(fresh_xmpp_server, "alice", XMPP_ACCOUNTS["alice"]) as phone:
         carol_id, uid = carol_sends(carol, signals, "seen on two devices")
         phone.wait_message(lambda message: message["body"] == "seen on two devices")
         phone.send_reactions("carol@localhost", carol_id, ["🚀"])

@@ -1,5 +1,5 @@
 """Retractions (XEP-0424 ``urn:xmpp:message-retract:1``, XEP-0428 fallback) on a real
-Prosody, with slixmpp and its xep_0424 plugin as the other end: a tombstone stays."""
+Prosody and ejabberd, with slixmpp and its xep_0424 plugin as the other end: a tombstone stays."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from tests.integration.message_changes_helpers import (  # noqa: F401 - fixtures
     wait_update,
 )
 from tests.integration.test_cli import sat
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 
 def test_peer_retraction_leaves_a_tombstone(alice: Alice, carol: XmppPeer) -> None:
