@@ -98,8 +98,14 @@ def _dbus_fast_version() -> str:
         return "(unknown version)"
 
 
+#: messages queued in one turn of the loop leave in one ``send`` up to this many bytes
+#: (a bigger message goes on its own: joining would copy it)
+JOIN_LIMIT = 64 * 1024
+
+
 def _write_callback(self: Any, remove_writer: bool = True) -> None:
-    """dbus-fast's ``write_callback``, where a full socket means "wait for writable"."""
+    """dbus-fast's ``write_callback``, where a full socket means "wait for writable", and
+    where the small messages queued meanwhile leave together in one ``send``."""
     from dbus_fast.aio.message_bus import _future_set_exception, _future_set_result
 
     sock = self.sock
@@ -109,12 +115,16 @@ def _write_callback(self: Any, remove_writer: bool = True) -> None:
                 if not self.messages:
                     if remove_writer:
                         self.loop.remove_writer(self.fd)
+                        self.writer_armed = False
                     return
                 buf, unix_fds, fut = self.messages.popleft()
+                futures = [fut]
+                if not unix_fds:
+                    buf = _join_small(self.messages, buf, futures)
                 self.unix_fds = unix_fds
                 self.buf = memoryview(buf)
                 self.offset = 0
-                self.fut = fut
+                self.fut = futures
             try:
                 if self.unix_fds and self.negotiate_unix_fd:
                     ancdata = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", self.unix_fds))]
@@ -124,30 +134,51 @@ def _write_callback(self: Any, remove_writer: bool = True) -> None:
                     sent = sock.send(self.buf[self.offset :])
             except (BlockingIOError, InterruptedError):
                 # the socket buffer is full: the rest goes when it is writable again
-                self.loop.add_writer(self.fd, self.write_callback)
+                _arm(self)
                 return
             self.offset += sent
             if self.offset < len(self.buf):
-                self.loop.add_writer(self.fd, self.write_callback)
+                _arm(self)
                 return
             self.buf = None
-            _future_set_result(self.fut, None)
+            for future in self.fut:
+                _future_set_result(future, None)
     except Exception as exc:  # noqa: BLE001 - as upstream: a real socket error ends the bus
-        if self.bus._user_disconnect:
-            _future_set_result(self.fut, None)
-        else:
-            _future_set_exception(self.fut, exc)
+        for future in self.fut or ():
+            if self.bus._user_disconnect:
+                _future_set_result(future, None)
+            else:
+                _future_set_exception(future, exc)
         self.bus._finalize(exc)
 
 
+def _join_small(queue: Any, first: bytearray, futures: list[Any]) -> bytearray:
+    """``first`` followed by the messages at the head of ``queue`` that carry no file
+    descriptor, while the whole stays under :data:`JOIN_LIMIT`; their futures are added
+    to ``futures``."""
+    if not queue or len(first) >= JOIN_LIMIT:
+        return first
+    joined = bytearray(first)
+    while queue and not queue[0][1] and len(joined) + len(queue[0][0]) <= JOIN_LIMIT:
+        buf, _, fut = queue.popleft()
+        joined += buf
+        futures.append(fut)
+    return joined
+
+
+def _arm(writer: Any) -> None:
+    """Have the loop call the writer once the socket is writable (once per wait: each
+    ``add_writer`` of an fd already watched is one more system call)."""
+    if not getattr(writer, "writer_armed", False):
+        writer.loop.add_writer(writer.fd, writer.write_callback)
+        writer.writer_armed = True
+
+
 def _schedule_write(self: Any, msg: Any = None, future: Any = None) -> None:
-    """dbus-fast's ``schedule_write``, where a partly written message counts as queued:
-    writing at once is only tried when nothing at all is waiting for the socket."""
-    idle = not self.messages and self.buf is None
+    """dbus-fast's ``schedule_write``, writing at the loop's next turn instead of at once:
+    what the rest of this turn queues (a method's signal, then its reply) leaves in the
+    same ``send``, one wake-up of the bus daemon instead of one per message."""
     if msg is not None:
         self.buffer_message(msg, future)
-    if self.bus.unique_name:
-        if idle:
-            self._write_without_remove_writer()
-        if self.buf is not None or self.messages:
-            self.loop.add_writer(self.fd, self.write_callback)
+    if self.bus.unique_name and (self.buf is not None or self.messages):
+        _arm(self)

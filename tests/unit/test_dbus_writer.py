@@ -120,3 +120,47 @@ def test_install_refuses_an_unknown_writer_and_says_so_once(
         assert dbus_writer.install() is False
         assert dbus_writer.install() is False
     assert len([r for r in caplog.records if "not the one sat_bridge knows" in r.getMessage()]) == 1
+
+
+class _CountingSocket:
+    """A socket that counts the ``send`` calls made on it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.sends = 0
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def send(self, data: Any) -> int:
+        self.sends += 1
+        return self._sock.send(data)
+
+
+def test_messages_queued_in_one_turn_leave_in_one_send() -> None:
+    """A method's signal then its reply, queued in the same turn of the loop: one
+    ``send``, one wake-up of the bus daemon, the bytes in order."""
+    assert dbus_writer.install()
+
+    async def scenario() -> tuple[int, bytes, bytes, bool]:
+        loop = asyncio.get_running_loop()
+        near, far = socket.socketpair()
+        with near, far:
+            near.setblocking(False)
+            counting = _CountingSocket(near)
+            host = _WriterHost(near, loop)
+            host._sock = counting  # type: ignore[assignment]
+            writer = _MessageWriter(host)  # type: ignore[arg-type]
+            messages = [_message(size) for size in (10, 20, 30)]
+            futures = [loop.create_future() for _ in messages]
+            for message, future in zip(messages, futures):
+                writer.schedule_write(message, future)
+            assert counting.sends == 0  # nothing written before the turn ends
+            await asyncio.wait_for(asyncio.gather(*futures), 10)
+            expected = b"".join(bytes(message._marshall(False)) for message in messages)
+            received = far.recv(len(expected) + 1)
+            loop.remove_writer(near.fileno())
+            return counting.sends, received, expected, not host.finalized
+
+    sends, received, expected, alive = asyncio.run(scenario())
+    assert (sends, received, alive) == (1, expected, True)
