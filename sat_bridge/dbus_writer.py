@@ -103,6 +103,15 @@ def _dbus_fast_version() -> str:
 JOIN_LIMIT = 64 * 1024
 
 
+def flush(bus: Any) -> None:
+    """Write what the bus has queued now, as far as the socket takes it: call it before
+    ``disconnect()``, which shuts the socket at once (a signal emitted in the same turn,
+    e.g. ``Disconnected`` while stopping, would otherwise never leave)."""
+    writer = getattr(bus, "_writer", None)
+    if _state["installed"] and writer is not None and (writer.buf is not None or writer.messages):
+        writer.write_callback()
+
+
 def _write_callback(self: Any, remove_writer: bool = True) -> None:
     """dbus-fast's ``write_callback``, where a full socket means "wait for writable", and
     where the small messages queued meanwhile leave together in one ``send``."""

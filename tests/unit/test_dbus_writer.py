@@ -164,3 +164,28 @@ def test_messages_queued_in_one_turn_leave_in_one_send() -> None:
 
     sends, received, expected, alive = asyncio.run(scenario())
     assert (sends, received, alive) == (1, expected, True)
+
+
+def test_flush_writes_what_is_queued_at_once() -> None:
+    """Before a disconnect (which shuts the socket at once) the queue leaves now."""
+    assert dbus_writer.install()
+
+    async def scenario() -> tuple[int, bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        near, far = socket.socketpair()
+        with near, far:
+            near.setblocking(False)
+            counting = _CountingSocket(near)
+            host = _WriterHost(near, loop)
+            host._sock = counting  # type: ignore[assignment]
+            writer = _MessageWriter(host)  # type: ignore[arg-type]
+            host._writer = writer  # type: ignore[attr-defined]
+            message = _message(10)
+            writer.schedule_write(message, loop.create_future())
+            dbus_writer.flush(host)
+            expected = bytes(message._marshall(False))
+            received = far.recv(len(expected) + 1)
+            return counting.sends, received, expected
+
+    sends, received, expected = asyncio.run(scenario())
+    assert (sends, received) == (1, expected)
