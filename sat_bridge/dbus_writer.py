@@ -109,7 +109,7 @@ def flush(bus: Any) -> None:
     e.g. ``Disconnected`` while stopping, would otherwise never leave)."""
     writer = getattr(bus, "_writer", None)
     if _state["installed"] and writer is not None and (writer.buf is not None or writer.messages):
-        writer.write_callback()
+        writer.write_callback(remove_writer=_armed(writer))
 
 
 def _write_callback(self: Any, remove_writer: bool = True) -> None:
@@ -175,19 +175,40 @@ def _join_small(queue: Any, first: bytearray, futures: list[Any]) -> bytearray:
     return joined
 
 
+def _armed(writer: Any) -> bool:
+    return bool(getattr(writer, "writer_armed", False))
+
+
 def _arm(writer: Any) -> None:
-    """Have the loop call the writer once the socket is writable (once per wait: each
-    ``add_writer`` of an fd already watched is one more system call)."""
-    if not getattr(writer, "writer_armed", False):
+    """Have the loop call the writer once the socket is writable again."""
+    if not _armed(writer):
         writer.loop.add_writer(writer.fd, writer.write_callback)
         writer.writer_armed = True
 
 
+#: turns of the loop a write waits: a method handler's task emits its signals in one
+#: turn, dbus-fast sends its reply from the task's done callback in the next one
+FLUSH_AFTER_TURNS = 2
+
+
 def _schedule_write(self: Any, msg: Any = None, future: Any = None) -> None:
-    """dbus-fast's ``schedule_write``, writing at the loop's next turn instead of at once:
-    what the rest of this turn queues (a method's signal, then its reply) leaves in the
-    same ``send``, one wake-up of the bus daemon instead of one per message."""
+    """dbus-fast's ``schedule_write``, writing after the loop's next turns instead of at
+    once: a method's signals and its reply, and whatever else is emitted meanwhile, leave
+    in one ``send`` (one wake-up of the bus daemon instead of one per message). Waiting
+    for a turn is a ``call_soon``, cheaper than watching the socket for writability
+    (two ``epoll_ctl`` calls), which is kept for a full socket."""
     if msg is not None:
         self.buffer_message(msg, future)
-    if self.bus.unique_name and (self.buf is not None or self.messages):
-        _arm(self)
+    if (self.bus.unique_name and (self.buf is not None or self.messages)
+            and not _armed(self) and not getattr(self, "flush_pending", False)):
+        self.flush_pending = True
+        self.loop.call_soon(_flush_later, self, FLUSH_AFTER_TURNS - 1)
+
+
+def _flush_later(writer: Any, turns: int) -> None:
+    if turns > 0:
+        writer.loop.call_soon(_flush_later, writer, turns - 1)
+        return
+    writer.flush_pending = False
+    if not _armed(writer) and not writer.bus._disconnected:
+        writer.write_callback(remove_writer=False)
