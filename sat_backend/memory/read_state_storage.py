@@ -9,6 +9,7 @@ retracted one stops counting, without bookkeeping that could drift.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 
 from sqlalchemy import Insert, and_, func, or_, select
@@ -25,11 +26,13 @@ class ReadStateStorage:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    async def unread_counts(self, profile: str, own: str, peer: str | None = None) -> dict[str, int]:
+    async def unread_counts(self, profile: str, own: str, peer: str | None = None,
+                            among: Collection[str] | None = None) -> dict[str, int]:
         """Unread messages by bare JID of their sender (only non-zero counts).
 
         :param own: the profile's bare JID (its messages, from any device, never count).
         :param peer: only this conversation.
+        :param among: only these conversations.
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
@@ -49,6 +52,8 @@ class ReadStateStorage:
             )
             if peer is not None:
                 query = query.where(History.source == peer)
+            if among is not None:
+                query = query.where(History.source.in_(among))
             return {source: count for source, count in (await session.execute(query)).all()}
 
     async def message_point(self, profile: str, uid: str, peer: str) -> float | None:
