@@ -1,4 +1,4 @@
-"""Storing one message of history: the statements, run by either of two executors.
+"""Storing one message of history, and the two runners of the writes every message takes.
 
 The same few statements (an origin-id look-up, the ``history`` insert, its bodies and
 subjects) run on PostgreSQL (and an in-memory SQLite) through SQLAlchemy's
@@ -7,6 +7,8 @@ connection (:class:`~sat_backend.memory.sqlite_in_loop.PlainStatement`, compiled
 from the same Core statements): there SQLAlchemy's execution of a statement (greenlet
 switch, execution context, result object) cost several times the statement itself,
 three or four times per message sent or received (issue 14: ``MessageSend``).
+:meth:`~sat_backend.memory.sqla.Storage.hot_write` picks the runner; the read point a
+message we send moves (:mod:`~sat_backend.memory.read_state_storage`) goes the same way.
 """
 
 from __future__ import annotations
@@ -23,24 +25,17 @@ from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.sqlite_in_loop import PlainStatement
 
 Values = dict[str, Any]
+Statement = Insert | Select[Any] | Update
 
 
 class StatementRunner(Protocol):
-    """Runs one of :func:`history_statements`; the result has ``rowcount`` and ``fetchone()``."""
+    """Runs a Core statement (a list of values: once per row); the result has
+    ``rowcount`` and ``fetchone()``."""
 
-    async def run(self, name: str, values: Values | list[Values]) -> Any: ...
+    #: the SQLAlchemy dialect name of the database ("sqlite", "postgresql")
+    dialect: str
 
-
-@cache
-def history_statements(dialect: str) -> dict[str, tuple[Insert | Select[Any] | Update, tuple[str, ...] | None]]:
-    """Each statement by name, with the columns an insert names (None: all of them)."""
-    return {
-        "known_by_origin_id": (sql.KNOWN_BY_ORIGIN_ID, None),
-        "set_stanza_id": (sql.SET_STANZA_ID, None),
-        "insert_history": (sql.insert_history(dialect), None),
-        "insert_bodies": (sql.INSERT_MESSAGES, ("history_id", "message", "language")),
-        "insert_subjects": (sql.INSERT_SUBJECTS, ("history_id", "subject", "language")),
-    }
+    async def run(self, statement: Statement, values: Values | list[Values]) -> Any: ...
 
 
 class CoreRunner:
@@ -48,31 +43,32 @@ class CoreRunner:
 
     def __init__(self, connection: AsyncConnection, dialect: str) -> None:
         self._connection = connection
-        self._statements = history_statements(dialect)
+        self.dialect = dialect
 
-    async def run(self, name: str, values: Values | list[Values]) -> Any:
-        return await self._connection.execute(self._statements[name][0], values)
+    async def run(self, statement: Statement, values: Values | list[Values]) -> Any:
+        return await self._connection.execute(statement, values)
 
 
 @cache
-def _plain_statements() -> dict[str, PlainStatement]:
-    """Compiled at first use (a start compiles none of them)."""
-    return {name: PlainStatement(statement, columns)
-            for name, (statement, columns) in history_statements("sqlite").items()}
+def _plain(statement: Statement, columns: tuple[str, ...] | None) -> PlainStatement:
+    """Compiled once per statement (and columns an insert names), at first use."""
+    return PlainStatement(statement, columns)
 
 
 class PlainRunner:
     """The statements as plain SQL on the loop's ``sqlite3`` writing connection."""
 
+    dialect = "sqlite"
+
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._statements = _plain_statements()
 
-    async def run(self, name: str, values: Values | list[Values]) -> Any:
-        statement = self._statements[name]
+    async def run(self, statement: Statement, values: Values | list[Values]) -> Any:
+        rows = values if isinstance(values, list) else [values]
+        plain = _plain(statement, tuple(rows[0]) if isinstance(statement, Insert) and rows else None)
         if isinstance(values, list):
-            return self._connection.executemany(statement.sql, [statement.values(row) for row in values])
-        return self._connection.execute(statement.sql, statement.values(values))
+            return self._connection.executemany(plain.sql, [plain.values(row) for row in values])
+        return self._connection.execute(plain.sql, plain.values(values))
 
 
 async def store_entry(runner: StatementRunner, profile_id: int, entry: HistoryEntry, new_ids: bool) -> bool:
@@ -87,12 +83,12 @@ async def store_entry(runner: StatementRunner, profile_id: int, entry: HistoryEn
         return False
     row = entry.row()
     row["profile_id"] = profile_id
-    if (await runner.run("insert_history", row)).rowcount == 0:
+    if (await runner.run(sql.insert_history(runner.dialect), row)).rowcount == 0:
         return False
     if entry.bodies:
-        await runner.run("insert_bodies", entry.bodies_rows())
+        await runner.run(sql.INSERT_MESSAGES, entry.bodies_rows())
     if entry.subjects:
-        await runner.run("insert_subjects", entry.subjects_rows())
+        await runner.run(sql.INSERT_SUBJECTS, entry.subjects_rows())
     return True
 
 
@@ -100,12 +96,12 @@ async def _known_by_origin_id(runner: StatementRunner, profile_id: int, entry: H
     """True when the same sender's message with this XEP-0359 origin-id is stored (our own
     message coming back from the archive); it then learns its archive stanza-id. Only
     the row is read (a catch-up asks this of each of our messages)."""
-    known = (await runner.run("known_by_origin_id", {
+    known = (await runner.run(sql.KNOWN_BY_ORIGIN_ID, {
         "profile_id": profile_id, "source": entry.source, "origin_id": entry.origin_id,
     })).fetchone()
     if known is None:
         return False
     known_id, stanza_id = known
     if entry.stanza_id and stanza_id is None:
-        await runner.run("set_stanza_id", {"known_id": known_id, "new_stanza_id": entry.stanza_id})
+        await runner.run(sql.SET_STANZA_ID, {"known_id": known_id, "new_stanza_id": entry.stanza_id})
     return True

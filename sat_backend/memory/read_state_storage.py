@@ -15,6 +15,7 @@ from functools import cache
 from sqlalchemy import Insert, and_, func, or_, select
 
 from sat_backend.memory.sqla import Storage
+from sat_backend.memory.history_writes import StatementRunner
 from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_insert
 from sat_backend.memory.sqla_mapping import ConversationRead, History
 
@@ -81,16 +82,18 @@ class ReadStateStorage:
 
     async def mark_read(self, profile: str, peer: str, until: float, uid: str | None) -> bool:
         """Move the conversation's read point forward to ``until`` (never back): one
-        statement on the short write connection, since every message we send moves it.
+        statement on the short write connection (:meth:`Storage.hot_write`), since every
+        message we send moves it.
 
         :returns: whether it moved.
         """
-        async with self.storage.writing() as connection:
-            profile_id = await self.storage.profile_id(connection, profile)
-            moved = await connection.execute(_move_read_point(self.storage.url.get_backend_name()), {
-                "profile_id": profile_id, "peer": peer, "read_until": until, "last_read_uid": uid,
-            })
+        values = {"peer": peer, "read_until": until, "last_read_uid": uid}
+
+        async def move(run: StatementRunner, profile_id: int) -> bool:
+            moved = await run.run(_move_read_point(run.dialect), {**values, "profile_id": profile_id})
             return bool(moved.rowcount)
+
+        return await self.storage.hot_write(profile, move)
 
 
 @cache

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
@@ -38,7 +38,7 @@ from sat_backend.memory import migration
 from sat_backend.memory import short_statements as sql
 from sat_backend.memory.disk_full import DiskFullWatch, is_disk_full
 from sat_backend.memory.history_entry import HistoryEntry
-from sat_backend.memory.history_writes import CoreRunner, PlainRunner, store_entry
+from sat_backend.memory.history_writes import CoreRunner, PlainRunner, StatementRunner, store_entry
 from sat_backend.memory.engine_calls import EngineCalls
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import Base, History, Profile
@@ -47,6 +47,8 @@ from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+T = TypeVar("T")
 
 
 class Storage:
@@ -350,18 +352,28 @@ class Storage:
 
         :returns: False when it was already stored: the caller must not announce it again.
         """
+        return await self.hot_write(profile, lambda run, profile_id: store_entry(run, profile_id, entry, new_ids))
+
+    async def hot_write(self, profile: str, work: Callable[[StatementRunner, int], Awaitable[T]]) -> T:
+        """Run ``work`` (a few bounded statements, through the runner it is given, with the
+        profile's row id) in one short write transaction, for the paths every message
+        takes: on an SQLite file the statements run as plain SQL on the loop's
+        ``sqlite3`` connection (:class:`~sat_backend.memory.history_writes.PlainRunner`),
+        elsewhere through SQLAlchemy.
+
+        :raises Database: as :meth:`writing`.
+        :raises ProfileUnknown: no such profile.
+        """
         short = self._short()
         if isinstance(short, InLoopDatabase):
-            # the hot path of every message sent or received: plain SQL on the loop's connection
             with self._translated_errors():
                 profile_id = await self._profile_id_now(profile)
                 async with short.writing_plain() as raw:
-                    stored = await store_entry(PlainRunner(raw), profile_id, entry, new_ids)
+                    result = await work(PlainRunner(raw), profile_id)
             self.disk.write_succeeded()
-            return stored
+            return result
         async with self.writing() as connection:
-            profile_id = await self.profile_id(connection, profile)
-            return await store_entry(CoreRunner(connection, self.url.get_backend_name()), profile_id, entry, new_ids)
+            return await work(CoreRunner(connection, self.url.get_backend_name()), await self.profile_id(connection, profile))
 
     async def _profile_id_now(self, profile: str) -> int:
         """:meth:`profile_id` from its cache, else read on the reading connection."""

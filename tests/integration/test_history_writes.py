@@ -15,6 +15,7 @@ from sat_backend.core.exceptions import ProfileUnknown
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.history_writes import PlainRunner
+from sat_backend.memory.short_statements import INSERT_MESSAGES
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase
 
@@ -119,7 +120,7 @@ def test_plain_sql_stores_the_rows_sqlalchemy_stores(tmp_path: Path) -> None:
 def test_plain_runner_takes_a_list_as_many_rows(tmp_path: Path) -> None:
     connection = sqlite3.connect(tmp_path / "t.db")
     connection.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, history_id, message, language)")
-    asyncio.run(PlainRunner(connection).run("insert_bodies", [
+    asyncio.run(PlainRunner(connection).run(INSERT_MESSAGES, [
         {"history_id": "h", "message": "a", "language": None}, {"history_id": "h", "message": "b", "language": "fr"},
     ]))
     assert connection.execute("SELECT history_id, message, language FROM messages ORDER BY id").fetchall() == [
