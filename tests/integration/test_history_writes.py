@@ -18,6 +18,7 @@ from sat_backend.memory.history_writes import PlainRunner
 from sat_backend.memory.short_statements import INSERT_MESSAGES
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase
+from tests.integration.test_storage import run_with_storage
 
 
 def _entry(uid: str, **fields: Any) -> HistoryEntry:
@@ -31,16 +32,13 @@ def _entry(uid: str, **fields: Any) -> HistoryEntry:
 
 
 def _run(url: str, scenario: Any) -> Any:
-    async def main() -> Any:
-        storage = Storage(url)
-        await storage.initialise()
-        try:
-            await storage.create_profile("alice")
-            return await scenario(storage)
-        finally:
-            await storage.close()
+    """``scenario`` on a Storage of ``url`` where the profile "alice" exists."""
 
-    return asyncio.run(main())
+    async def with_alice(storage: Storage) -> Any:
+        await storage.create_profile("alice")
+        return await scenario(storage)
+
+    return run_with_storage(url, with_alice)
 
 
 def test_a_message_is_stored_once_with_its_texts(database_url: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -138,20 +140,30 @@ class _CountingSocket:
         return self._sock.send(data)
 
 
+@contextmanager
+def _counted_writer(loop: asyncio.AbstractEventLoop) -> Iterator[tuple[socket.socket, _CountingSocket, _MessageWriter]]:
+    """A writer on one end of a socket pair whose sends are counted; the far end to read."""
+    near, far = socket.socketpair()
+    with near, far:
+        near.setblocking(False)
+        counting = _CountingSocket(near)
+        host = _WriterHost(near, loop)
+        host._sock = counting  # type: ignore[assignment]
+        writer = _MessageWriter(host)  # type: ignore[arg-type]
+        host._writer = writer  # type: ignore[attr-defined]
+        yield far, counting, writer
+        loop.remove_writer(near.fileno())
+        assert not host.finalized
+
+
 def test_a_signal_and_the_next_turn_reply_leave_in_one_send() -> None:
     """A method's signals (queued in one turn of the loop) then its reply (in the next
     one): one ``send``, one wake-up of the bus daemon, the bytes in order."""
     assert dbus_writer.install()
 
-    async def scenario() -> tuple[int, bytes, bytes, bool]:
+    async def scenario() -> tuple[int, bytes, bytes]:
         loop = asyncio.get_running_loop()
-        near, far = socket.socketpair()
-        with near, far:
-            near.setblocking(False)
-            counting = _CountingSocket(near)
-            host = _WriterHost(near, loop)
-            host._sock = counting  # type: ignore[assignment]
-            writer = _MessageWriter(host)  # type: ignore[arg-type]
+        with _counted_writer(loop) as (far, counting, writer):
             messages = [_message(size) for size in (10, 20, 30)]
             futures = [loop.create_future() for _ in messages]
             for message, future in list(zip(messages, futures))[:2]:
@@ -161,12 +173,10 @@ def test_a_signal_and_the_next_turn_reply_leave_in_one_send() -> None:
             assert counting.sends == 0  # nothing written before the turn ends
             await asyncio.wait_for(asyncio.gather(*futures), 10)
             expected = b"".join(bytes(message._marshall(False)) for message in messages)
-            received = far.recv(len(expected) + 1)
-            loop.remove_writer(near.fileno())
-            return counting.sends, received, expected, not host.finalized
+            return counting.sends, far.recv(len(expected) + 1), expected
 
-    sends, received, expected, alive = asyncio.run(scenario())
-    assert (sends, received, alive) == (1, expected, True)
+    sends, received, expected = asyncio.run(scenario())
+    assert (sends, received) == (1, expected)
 
 
 def test_flush_writes_what_is_queued_at_once() -> None:
@@ -175,20 +185,12 @@ def test_flush_writes_what_is_queued_at_once() -> None:
 
     async def scenario() -> tuple[int, bytes, bytes]:
         loop = asyncio.get_running_loop()
-        near, far = socket.socketpair()
-        with near, far:
-            near.setblocking(False)
-            counting = _CountingSocket(near)
-            host = _WriterHost(near, loop)
-            host._sock = counting  # type: ignore[assignment]
-            writer = _MessageWriter(host)  # type: ignore[arg-type]
-            host._writer = writer  # type: ignore[attr-defined]
+        with _counted_writer(loop) as (far, counting, writer):
             message = _message(10)
             writer.schedule_write(message, loop.create_future())
-            dbus_writer.flush(host)
+            dbus_writer.flush(writer.bus)
             expected = bytes(message._marshall(False))
-            received = far.recv(len(expected) + 1)
-            return counting.sends, received, expected
+            return counting.sends, far.recv(len(expected) + 1), expected
 
     sends, received, expected = asyncio.run(scenario())
     assert (sends, received) == (1, expected)
