@@ -20,7 +20,6 @@ from typing import Any
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
-from sat_backend.core.jids import prepared_jid
 from sat_backend.memory.message_changes_storage import aggregate_reactions
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.sqla_mapping import History
@@ -172,8 +171,8 @@ def parse_message_element(
     if not bodies and not subjects and change is None:
         return None
     try:
-        sender = prepared_jid(element["from"]) if element.hasAttribute("from") else prepared_jid(own_jid.userhost())
-        recipient = prepared_jid(element["to"]) if element.hasAttribute("to") else own_jid
+        sender = JID(element["from"]) if element.hasAttribute("from") else JID(own_jid.userhost())
+        recipient = JID(element["to"]) if element.hasAttribute("to") else own_jid
     except (InvalidFormat, UnicodeError) as exc:
         raise MalformedStanza(f"bad address: {exc}") from None
     now = time.time()
