@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Insert, Select, Table, bindparam, case, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,12 +23,25 @@ from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
 from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
+from sat_backend.memory.pubsub_cache_values import (
+    CONFIG_KEY,
+    ERROR_KEY,
+    FAILURES_KEY,
+    PARSER_VERSION_KEY,
+    CachedItem,
+    CachedNode,
+    SyncState,
+)
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
+from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
 ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
+#: the columns :class:`CachedNode` is read from
+NODE_COLUMNS = (PubsubNode.id, PubsubNode.service, PubsubNode.name, PubsubNode.sync_state,
+                PubsubNode.sync_state_updated, PubsubNode.subscribed, PubsubNode.analyser, PubsubNode.type,
+                PubsubNode.subtype, PubsubNode.extra)
 #: what an upsert of a stored item rewrites (``created`` is kept)
 UPSERT_COLUMNS = ("data", "parsed", "digest", "search_text", "updated")
 
@@ -104,52 +117,94 @@ class PubsubCacheStorage:
         #: committed :meth:`apply_changes` transactions (batches of notifications)
         self.ingest_transactions = 0
 
-    async def get_node(self, profile: str, service: str, name: str) -> PubsubNode | None:
-        """The node's row, None if it was never seen."""
+    async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
+        """The node, None if it was never seen."""
         async with self.storage.session() as session:
-            return await session.scalar(
-                select(PubsubNode).join(Profile).where(
+            row = (await session.execute(
+                select(*NODE_COLUMNS).join(Profile).where(
                     Profile.name == profile, PubsubNode.service == service, PubsubNode.name == name
                 )
-            )
+            )).first()
+        return None if row is None else CachedNode.from_columns(row)
 
-    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], PubsubNode]:
+    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], CachedNode]:
         """The known nodes among ``(service, name)`` pairs of ``profile``, in one query."""
         if not keys:
             return {}
         services = {service for service, _ in keys}
         names = {name for _, name in keys}
         async with self.storage.session() as session:
-            rows = await session.scalars(
-                select(PubsubNode).join(Profile).where(
+            rows = await session.execute(
+                select(*NODE_COLUMNS).join(Profile).where(
                     Profile.name == profile, PubsubNode.service.in_(services), PubsubNode.name.in_(names)
                 )
             )
-            return {(row.service, row.name): row for row in rows if (row.service, row.name) in keys}
+            return {(row.service, row.name): CachedNode.from_columns(row) for row in rows
+                    if (row.service, row.name) in keys}
 
-    async def ensure_node(self, profile: str, service: str, name: str) -> PubsubNode:
-        """The node's row, created (not analysed) if it was never seen."""
+    async def ensure_node(self, profile: str, service: str, name: str) -> CachedNode:
+        """The node, created (not analysed) if it was never seen."""
         node = await self.get_node(profile, service, name)
         if node is not None:
             return node
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            node = PubsubNode(profile_id=profile_id, service=service, name=name)
-            session.add(node)
-        return node
+            row = PubsubNode(profile_id=profile_id, service=service, name=name)
+            session.add(row)
+            await session.flush()
+            return CachedNode.from_columns(row)
 
-    async def set_state(self, node_id: int, state: SyncState | None, **fields: Any) -> None:
-        """A node's sync state (None: not analysed) and when it was set, with other columns."""
+    async def set_state(self, node_id: int, state: SyncState | None) -> None:
+        """A node's sync state (None: not analysed) and when it was set."""
         async with self.storage.session() as session:
             await session.execute(
                 update(PubsubNode).where(PubsubNode.id == node_id)
-                .values(sync_state=state, sync_state_updated=time.time(), **fields)
+                .values(sync_state=state, sync_state_updated=time.time())
             )
 
-    async def stop_caching(self, node_id: int, **fields: Any) -> None:
-        """A node no longer cached (``no_sync``, with other columns) and its items dropped,
-        in one transaction: a ``no_sync`` node is never served, so what it kept would
-        only linger (found by searches, never purged by notifications)."""
+    async def set_analysed(self, node_id: int, state: SyncState | None, *, analyser: str | None,
+                           type: str | None, subtype: str | None) -> None:
+        """What analysing a node decided: its state (``no_sync``, or None until a sync),
+        the analyser that matched and the kind of node it says this is."""
+        async with self.storage.session() as session:
+            await session.execute(
+                update(PubsubNode).where(PubsubNode.id == node_id)
+                .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
+                        subtype=subtype)
+            )
+
+    async def set_completed(self, node_id: int, parser_version: int | None) -> None:
+        """A sync's end: the node is ``completed`` and subscribed; earlier failures are
+        forgotten, its configuration kept (read in this transaction: a ``config``
+        notification applied during the sync is not undone)."""
+        async with self.storage.session() as session:
+            await _set_extra(session, node_id, SyncState.COMPLETED, lambda extra: {
+                **({CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}),
+                **({} if parser_version is None else {PARSER_VERSION_KEY: parser_version})},
+                subscribed=True)
+
+    async def set_failed(self, node_id: int, error: str) -> int:
+        """A sync failed: the node is in ``error``, with one failure more (its configuration kept).
+
+        :returns: the failures in a row, this one included.
+        """
+        failures = 0
+
+        def failed(extra: dict[str, Any]) -> dict[str, Any]:
+            nonlocal failures
+            failures = int(extra.get(FAILURES_KEY, 0) or 0) + 1
+            kept = {CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}
+            return {**kept, FAILURES_KEY: failures, ERROR_KEY: error}
+
+        async with self.storage.session() as session:
+            await _set_extra(session, node_id, SyncState.ERROR, failed)
+        return failures
+
+    async def stop_caching(self, node_id: int, *, subscribed: bool | None = None) -> None:
+        """A node no longer cached (``no_sync``) and its items dropped, in one
+        transaction: a ``no_sync`` node is never served, so what it kept would only
+        linger (found by searches, never purged by notifications)."""
+        fields = {} if subscribed is None else {"subscribed": subscribed}
         async with self.storage.session() as session:
             await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
             await session.execute(
@@ -180,11 +235,13 @@ class PubsubCacheStorage:
         return dropped
 
     async def get_items(self, node_id: int, *, item_ids: list[str] | None = None,
-                        order_by: str | None = None) -> list[PubsubItem]:
+                        order_by: str | None = None) -> list[CachedItem]:
         """Items of a cached node (only ``item_ids`` if given), oldest first by creation, or
         by modification (``order_by``)."""
+        columns = (PubsubItem.name, PubsubItem.data, PubsubItem.parsed, PubsubItem.created, PubsubItem.updated)
         async with self.storage.session() as session:
-            return list(await session.scalars(_ordered(select(PubsubItem), node_id, item_ids, order_by)))
+            rows = await session.execute(_ordered(select(*columns), node_id, item_ids, order_by))
+            return [CachedItem(*row) for row in rows]
 
     async def read_page(self, node_id: int, request: PageRequest, *, item_ids: list[str] | None = None,
                         order_by: str | None = None, parsed: bool = False) -> StoredPage:
@@ -204,15 +261,15 @@ class PubsubCacheStorage:
             rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(PubsubItem.node_id == node_id))
             return {name: data for name, data in rows}
 
-    async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[PubsubNode]:
+    async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[CachedNode]:
         """The nodes in ``state`` (any if None), of ``profile`` (all if None)."""
         async with self.storage.session() as session:
-            statement = select(PubsubNode)
+            statement = select(*NODE_COLUMNS)
             if state is not None:
                 statement = statement.where(PubsubNode.sync_state == state)
             if profile is not None:
                 statement = statement.join(Profile).where(Profile.name == profile)
-            return list(await session.scalars(statement))
+            return [CachedNode.from_columns(row) for row in await session.execute(statement)]
 
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
@@ -242,12 +299,23 @@ class PubsubCacheStorage:
                 )
         return len(item_ids), len(node_ids)
 
-    async def require_node(self, profile: str, service: str, name: str) -> PubsubNode:
+    async def require_node(self, profile: str, service: str, name: str) -> CachedNode:
         """:raises NotFound: the node is not ``completed`` (not cached, or not yet)."""
         node = await self.get_node(profile, service, name)
         if node is None or node.sync_state != SyncState.COMPLETED:
             raise NotFound(f"node {name!r} of {service} is not cached")
         return node
+
+
+async def _set_extra(session: AsyncSession, node_id: int, state: SyncState,
+                     change: Callable[[dict[str, Any]], dict[str, Any]], **fields: Any) -> None:
+    """A node's state, and its ``extra`` (the fields of :class:`CachedNode` it holds) as
+    ``change`` makes it from the stored one, read in the same transaction."""
+    extra = await session.scalar(select(PubsubNode.extra).where(PubsubNode.id == node_id))
+    await session.execute(
+        update(PubsubNode).where(PubsubNode.id == node_id)
+        .values(sync_state=state, sync_state_updated=time.time(), extra=change(dict(extra or {})), **fields)
+    )
 
 
 def _ordered(statement: Select[Any], node_id: int, item_ids: list[str] | None, order_by: str | None) -> Select[Any]:
