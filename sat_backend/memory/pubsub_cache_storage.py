@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
+from sat_backend.memory.pubsub_cache_order import NodeOrders
 from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
 from sat_backend.memory.pubsub_cache_values import (
     CONFIG_KEY,
@@ -37,6 +38,8 @@ from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
+#: a page of up to this many rows is read on the loop's thread (SQLite), larger ones on the worker's
+IN_LOOP_ROWS = 1000
 ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
 #: the columns :class:`CachedNode` is read from
 NODE_COLUMNS = (PubsubNode.id, PubsubNode.service, PubsubNode.name, PubsubNode.sync_state,
@@ -116,11 +119,13 @@ class PubsubCacheStorage:
         self.storage = storage
         #: committed :meth:`apply_changes` transactions (batches of notifications)
         self.ingest_transactions = 0
+        #: the order of the nodes read lately: every write to a node's items forgets it
+        self.orders = NodeOrders()
 
     async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
-        """The node, None if it was never seen."""
-        async with self.storage.session() as session:
-            row = (await session.execute(
+        """The node, None if it was never seen (one indexed look-up: on the loop's thread on SQLite)."""
+        async with self.storage.reading() as connection:
+            row = (await connection.execute(
                 select(*NODE_COLUMNS).join(Profile).where(
                     Profile.name == profile, PubsubNode.service == service, PubsubNode.name == name
                 )
@@ -133,8 +138,8 @@ class PubsubCacheStorage:
             return {}
         services = {service for service, _ in keys}
         names = {name for _, name in keys}
-        async with self.storage.session() as session:
-            rows = await session.execute(
+        async with self.storage.reading() as connection:
+            rows = await connection.execute(
                 select(*NODE_COLUMNS).join(Profile).where(
                     Profile.name == profile, PubsubNode.service.in_(services), PubsubNode.name.in_(names)
                 )
@@ -211,6 +216,7 @@ class PubsubCacheStorage:
                 update(PubsubNode).where(PubsubNode.id == node_id)
                 .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
             )
+        self.orders.forget([node_id])
 
     async def replace_items(self, node_id: int, items: list[ReceivedItem]) -> None:
         """The result of a full sync, in the service's order (oldest first)."""
@@ -219,6 +225,7 @@ class PubsubCacheStorage:
             await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
             if items:
                 await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
+        self.orders.forget([node_id])
 
     async def apply_changes(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
         """Apply changes of possibly several nodes in one transaction, in order: a
@@ -228,9 +235,12 @@ class PubsubCacheStorage:
 
         :returns: what each change did (valid once this returns: committed).
         """
-        async with self.storage.session() as session:
-            dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
-            dropped = await _ChangeApplier(session, dialect).apply(changes)
+        try:
+            async with self.storage.session() as session:
+                dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
+                dropped = await _ChangeApplier(session, dialect).apply(changes)
+        finally:  # even a failed commit: what it did is not known
+            self.orders.forget({change.node_id for change in changes})
         self.ingest_transactions += 1
         return dropped
 
@@ -252,8 +262,26 @@ class PubsubCacheStorage:
 
         :raises NotFound: an RSM anchor names no item of the result set.
         """
+        if not item_ids and order_by != "modification":
+            order = await self.orders.get(node_id, lambda: self._keys(node_id))
+            rows = min(len(order), request.size or len(order))
+            reading = self.storage.reading() if rows <= IN_LOOP_ROWS else self.storage.session()
+            async with reading as connection:
+                page = await NodePage(connection, node_id, None, None).read_ordered(order, request, parsed=parsed)
+            if page is not None:
+                return page
+            self.orders.forget([node_id])  # stale: changed by someone else (never by the cache)
         async with self.storage.session() as session:
             return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
+
+    async def _keys(self, node_id: int) -> list[tuple[float, int]]:
+        """``(created, id)`` of every item of a node, in the cache's order (a scan: on the
+        worker's thread)."""
+        async with self.storage.session() as session:
+            rows = await session.execute(select(PubsubItem.created, PubsubItem.id)
+                                         .where(PubsubItem.node_id == node_id)
+                                         .order_by(PubsubItem.created, PubsubItem.id))
+            return [(created, row_id) for created, row_id in rows]
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""
@@ -273,9 +301,12 @@ class PubsubCacheStorage:
 
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
-        async with self.storage.session() as session:
-            result = await session.execute(delete(PubsubNode))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        try:
+            async with self.storage.session() as session:
+                result = await session.execute(delete(PubsubNode))
+                return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        finally:
+            self.orders.forget()
 
     async def purge(self, filters: PurgeFilters) -> tuple[int, int]:
         """Delete the cached items matching ``filters``; the nodes they came from are set
@@ -297,6 +328,7 @@ class PubsubCacheStorage:
                     update(PubsubNode).where(PubsubNode.id.in_(node_ids))
                     .values(sync_state=None, sync_state_updated=time.time())
                 )
+        self.orders.forget(node_ids)
         return len(item_ids), len(node_ids)
 
     async def require_node(self, profile: str, service: str, name: str) -> CachedNode:
