@@ -9,8 +9,10 @@ search, the count a length, and the page's rows are read by keyset from the key 
 it (:mod:`.pubsub_cache_pages`).
 
 The arrays are a cache of the table, right only while every write to a node's items
-goes through :class:`~.pubsub_cache_storage.PubsubCacheStorage`, which drops the node's
-order (:meth:`NodeOrders.forget`) in the same call, after its commit. A page checks the
+goes through :class:`~.pubsub_cache_storage.PubsubCacheStorage`, which, after its
+commit, either updates the node's order with the keys it inserted and deleted
+(notifications: :meth:`NodeOrders.update`, so a node read while it is notified is not
+loaded again) or drops it (a sync, a purge: :meth:`NodeOrders.forget`). A page checks the
 ids it read against the order anyway, and a mismatch drops it. Orders are loaded on the
 worker-thread engine (a node's every key), bounded in total (:data:`MAX_KEPT_KEYS`,
 least recently used dropped), and a load that a write overtook is not kept.
@@ -37,25 +39,43 @@ class NodeOrder:
 
     @classmethod
     def of(cls, keys: Iterable[tuple[float, int]]) -> NodeOrder:
-        created: array[float] = array("d")
-        ids: array[int] = array("q")
-        for value, row_id in keys:
-            created.append(value)
-            ids.append(row_id)
-        return cls(created, ids)
+        listed = keys if isinstance(keys, list) else list(keys)
+        return cls(array("d", [value for value, _ in listed]), array("q", [row_id for _, row_id in listed]))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def position(self, created: float, row_id: int) -> int | None:
         """Where the item of this key stands (None: not in the order)."""
-        low = bisect_left(self.created, created)
-        high = bisect_right(self.created, created, low)
-        index = bisect_left(self.ids, row_id, low, high)  # ties are in id order
-        return index if index < high and self.ids[index] == row_id else None
+        index = self._slot(created, row_id)
+        found = index < len(self.ids) and self.ids[index] == row_id and self.created[index] == created
+        return index if found else None
 
     def key(self, index: int) -> tuple[float, int]:
         return self.created[index], self.ids[index]
+
+    def _slot(self, created: float, row_id: int) -> int:
+        """Where this key is, or would be inserted."""
+        low = bisect_left(self.created, created)
+        # ties (one ``created``) are in id order
+        return bisect_left(self.ids, row_id, low, bisect_right(self.created, created, low))
+
+    def apply(self, added: Iterable[tuple[float, int]], removed: Iterable[tuple[float, int]]) -> bool:
+        """Remove then add keys, in place; False if a removed key was not there (the order
+        was stale: its holder drops it). A key added that is there already (an item
+        rewritten in place keeps its row and ``created``) changes nothing."""
+        for created, row_id in removed:
+            index = self.position(created, row_id)
+            if index is None:
+                return False
+            del self.created[index], self.ids[index]
+        for created, row_id in added:
+            if self.position(created, row_id) is not None:
+                continue
+            index = self._slot(created, row_id)
+            self.created.insert(index, created)
+            self.ids.insert(index, row_id)
+        return True
 
 
 class NodeOrders:
@@ -79,6 +99,18 @@ class NodeOrders:
         if generation == self._generation and node_id not in self._orders:
             self._keep(node_id, order)
         return order
+
+    def update(self, node_id: int, added: Iterable[tuple[float, int]], removed: Iterable[tuple[float, int]]) -> None:
+        """A committed write of the node inserted ``added`` and deleted ``removed``."""
+        self._generation += 1  # a load begun before the commit may have read the rows before it
+        order = self._orders.get(node_id)
+        if order is None:
+            return
+        before = len(order)
+        if not order.apply(added, removed):
+            self.forget([node_id])
+            return
+        self._kept += len(order) - before
 
     def forget(self, node_ids: Iterable[int] | None = None) -> None:
         """Drop the orders of ``node_ids`` (every one if None): their items changed."""

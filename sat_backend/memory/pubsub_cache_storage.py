@@ -238,9 +238,16 @@ class PubsubCacheStorage:
         try:
             async with self.storage.session() as session:
                 dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
-                dropped = await _ChangeApplier(session, dialect).apply(changes)
-        finally:  # even a failed commit: what it did is not known
+                applier = _ChangeApplier(session, dialect)
+                dropped = await applier.apply(changes)
+        except BaseException:  # even a failed commit: what it did is not known
             self.orders.forget({change.node_id for change in changes})
+            raise
+        for node_id in {change.node_id for change in changes}:
+            if node_id in applier.rewritten:
+                self.orders.forget([node_id])
+            else:
+                self.orders.update(node_id, applier.added.get(node_id, ()), applier.removed.get(node_id, ()))
         self.ingest_transactions += 1
         return dropped
 
@@ -278,10 +285,10 @@ class PubsubCacheStorage:
         """``(created, id)`` of every item of a node, in the cache's order (a scan: on the
         worker's thread)."""
         async with self.storage.session() as session:
-            rows = await session.execute(select(PubsubItem.created, PubsubItem.id)
-                                         .where(PubsubItem.node_id == node_id)
-                                         .order_by(PubsubItem.created, PubsubItem.id))
-            return [(created, row_id) for created, row_id in rows]
+            connection = await session.connection()  # Core: no ORM loading of 100k rows
+            rows = await connection.execute(select(ITEMS.c.created, ITEMS.c.id).where(ITEMS.c.node_id == node_id)
+                                            .order_by(ITEMS.c.created, ITEMS.c.id))
+            return rows.all()  # type: ignore[return-value]  # one fetchall: rows are (created, id) tuples
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""
@@ -399,6 +406,12 @@ class _ChangeApplier:
         self.deletes: set[tuple[int, str]] = set()
         #: digests computed for rows stored without one (written if the row stays as it is)
         self.backfills: dict[tuple[int, str], str] = {}
+        #: per node, the ``(created, id)`` keys of the rows written and deleted (for its
+        #: order in memory), and the nodes whose rows changed otherwise (purge, a lowered
+        #: ``max_items``: their order is forgotten)
+        self.added: dict[int, list[tuple[float, int]]] = {}
+        self.removed: dict[int, list[tuple[float, int]]] = {}
+        self.rewritten: set[int] = set()
 
     async def apply(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
         await self._load(changes)
@@ -463,11 +476,16 @@ class _ChangeApplier:
             by_node.setdefault(node_id, []).append(name)
         for node_id, names in by_node.items():
             for start in range(0, len(names), IN_BATCH):
-                await self.session.execute(
-                    delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(names[start:start + IN_BATCH])))
+                deleted = await self.session.execute(
+                    delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(names[start:start + IN_BATCH]))
+                    .returning(ITEMS.c.created, ITEMS.c.id))
+                self.removed.setdefault(node_id, []).extend((created, row_id) for created, row_id in deleted)
         if self.upserts:
-            await self.session.execute(_upsert_statement(self.dialect),
-                                       [_row(node_id, item, self.now) for (node_id, _), item in self.upserts.items()])
+            written = await self.session.execute(
+                _upsert_statement(self.dialect).returning(ITEMS.c.node_id, ITEMS.c.created, ITEMS.c.id),
+                [_row(node_id, item, self.now) for (node_id, _), item in self.upserts.items()])
+            for node_id, created, row_id in written:  # new rows, and rows rewritten in place (same key)
+                self.added.setdefault(node_id, []).append((created, row_id))
         if self.backfills:
             await self.session.execute(
                 update(ITEMS).where(ITEMS.c.node_id == bindparam("node"), ITEMS.c.name == bindparam("item"))
@@ -484,6 +502,7 @@ class _ChangeApplier:
 
     async def _clear(self, node_id: int, *, node_too: bool) -> None:
         await self._flush()
+        self.rewritten.add(node_id)
         self._forget(node_id)
         await self.session.execute(delete(ITEMS).where(ITEMS.c.node_id == node_id))
         if node_too:
@@ -502,6 +521,8 @@ class _ChangeApplier:
         names = list(await self.session.scalars(
             select(ITEMS.c.name).where(ITEMS.c.node_id == node_id).order_by(ITEMS.c.created, ITEMS.c.id)))
         oldest = names[:max(0, len(names) - int(max_items))]
+        if oldest:
+            self.rewritten.add(node_id)
         for start in range(0, len(oldest), IN_BATCH):
             await self.session.execute(
                 delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(oldest[start:start + IN_BATCH])))

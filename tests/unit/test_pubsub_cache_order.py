@@ -52,3 +52,11 @@ def test_a_load_overtaken_by_a_write_is_used_once_not_kept() -> None:
         return len(order), 1 in orders._orders
 
     assert asyncio.run(scenario()) == (4, False)
+
+
+def test_keys_added_and_removed_in_place() -> None:
+    order = NodeOrder.of(KEYS)
+    # a row rewritten in place (same key) changes nothing; a new tie goes among its ties
+    assert order.apply(added=[(1.0, 7), (1.0, 8), (3.0, 10)], removed=[(1.0, 3)])
+    assert list(zip(order.created, order.ids)) == [(1.0, 7), (1.0, 8), (1.0, 9), (2.0, 4), (3.0, 10)]
+    assert not order.apply(added=[], removed=[(1.0, 3)])  # not there: the order was stale
