@@ -11,6 +11,7 @@ from sat_bridge.members.messaging import MESSAGING_MEMBERS
 from sat_bridge.members.microblog import MICROBLOG_MEMBERS
 from sat_bridge.members.pubsub import PUBSUB_MEMBERS
 from sat_bridge.members.pubsub_cache import PUBSUB_CACHE_MEMBERS
+from sat_bridge.members.read_state import READ_STATE_MEMBERS
 from sat_bridge.members.session import SESSION_MEMBERS
 from sat_bridge.spec import Member
 
@@ -19,4 +20,5 @@ ALL_MEMBERS: tuple[Member, ...] = (
     *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS,
     *DISCOVERY_MEMBERS, *PUBSUB_MEMBERS,
     *PUBSUB_CACHE_MEMBERS, *MICROBLOG_MEMBERS, *CALL_MEMBERS,
+    *READ_STATE_MEMBERS,
 )
