@@ -11,8 +11,9 @@ the floor of any storage call (a transaction with ``SELECT 1``). On
 PostgreSQL the table is vacuumed and analysed after each fill (:func:`settle`).
 
 Pages are read with the node's order held in memory (``memory/pubsub_cache_order.py``),
-loaded by the first read after the node's items changed: that read is printed apart
-("first read after a write", the order loaded then the page), not in the goal's line.
+loaded by the first read after a start or after a sync or purge of the node
+(notifications update it in place): that read is printed apart ("first read after a
+sync", the order loaded then the page), not in the goal's line.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE  # noqa: E402
 GOAL_MS = 2.0
 PAGE = 20
 #: the kind of the first read after a write (its figure is keyed by minus the node's size)
-RELOAD = "first read after a write"
+RELOAD = "first read after a sync"
 
 
 def item(index: int) -> ReceivedItem:
@@ -114,11 +115,11 @@ async def run(url: str, sizes: list[int], repeats: int) -> dict[tuple[int, str],
                 figures[(size, kind)] = await median_ms(partial(read_page, cache, node.id, rsm), repeats)
             first_page = requests(size)["first page (after '')"]
 
-            async def after_a_write() -> None:
-                cache.orders.forget([node.id])  # what a write to the node does
+            async def after_a_sync() -> None:
+                cache.orders.forget([node.id])  # what a sync of the node does
                 await read_page(cache, node.id, first_page)
 
-            figures[(-size, RELOAD)] = await median_ms(after_a_write, repeats)
+            figures[(-size, RELOAD)] = await median_ms(after_a_sync, repeats)
     finally:
         await storage.close()
     return figures

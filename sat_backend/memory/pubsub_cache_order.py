@@ -88,14 +88,14 @@ class NodeOrders:
         #: bumped by each :meth:`forget`: a load that began before is not kept
         self._generation = 0
 
-    async def get(self, node_id: int, load: Callable[[], Awaitable[Iterable[tuple[float, int]]]]) -> NodeOrder:
+    async def get(self, node_id: int, load: Callable[[], Awaitable[NodeOrder]]) -> NodeOrder:
         """The node's order, loaded with ``load`` if not kept."""
         order = self._orders.get(node_id)
         if order is not None:
             self._orders.move_to_end(node_id)
             return order
         generation = self._generation
-        order = NodeOrder.of(await load())
+        order = await load()
         if generation == self._generation and node_id not in self._orders:
             self._keep(node_id, order)
         return order

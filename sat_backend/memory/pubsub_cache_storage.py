@@ -13,16 +13,17 @@ that the cache emits no ``PsEvent`` for it.
 from __future__ import annotations
 
 import time
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import Insert, Select, Table, bindparam, case, delete, null, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
-from sat_backend.memory.pubsub_cache_order import NodeOrders
+from sat_backend.memory.pubsub_cache_order import NodeOrder, NodeOrders
 from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
 from sat_backend.memory.pubsub_cache_values import (
     CONFIG_KEY,
@@ -270,7 +271,7 @@ class PubsubCacheStorage:
         :raises NotFound: an RSM anchor names no item of the result set.
         """
         if not item_ids and order_by != "modification":
-            order = await self.orders.get(node_id, lambda: self._keys(node_id))
+            order = await self.orders.get(node_id, lambda: self._order(node_id))
             rows = min(len(order), request.size or len(order))
             reading = self.storage.reading() if rows <= IN_LOOP_ROWS else self.storage.session()
             async with reading as connection:
@@ -281,14 +282,24 @@ class PubsubCacheStorage:
         async with self.storage.session() as session:
             return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
 
-    async def _keys(self, node_id: int) -> list[tuple[float, int]]:
-        """``(created, id)`` of every item of a node, in the cache's order (a scan: on the
-        worker's thread)."""
+    async def _order(self, node_id: int) -> NodeOrder:
+        """The ``(created, id)`` keys of every item of a node, in the cache's order (a
+        scan: on the worker's thread). PostgreSQL aggregates them into two arrays (one
+        row, decoded by asyncpg: 100k keys as rows took ≈300 ms); SQLite reads them in
+        Core (no ORM loading)."""
+        keys = (ITEMS.c.created, ITEMS.c.id)
         async with self.storage.session() as session:
-            connection = await session.connection()  # Core: no ORM loading of 100k rows
-            rows = await connection.execute(select(ITEMS.c.created, ITEMS.c.id).where(ITEMS.c.node_id == node_id)
-                                            .order_by(ITEMS.c.created, ITEMS.c.id))
-            return rows.all()  # type: ignore[return-value]  # one fetchall: rows are (created, id) tuples
+            connection = await session.connection()
+            if self.storage.is_sqlite:
+                rows = await connection.execute(select(*keys).where(ITEMS.c.node_id == node_id).order_by(*keys))
+                return NodeOrder.of(rows.all())  # type: ignore[arg-type]  # one fetchall: (created, id) tuples
+            from sqlalchemy.dialects.postgresql import aggregate_order_by  # not loaded on SQLite
+
+            created, ids = (await connection.execute(select(
+                func.array_agg(aggregate_order_by(ITEMS.c.created, *keys)),
+                func.array_agg(aggregate_order_by(ITEMS.c.id, *keys)),
+            ).where(ITEMS.c.node_id == node_id))).one()
+            return NodeOrder(array("d", created or ()), array("q", ids or ()))
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""

@@ -23,16 +23,16 @@ def test_the_budget_drops_the_least_recently_used_and_never_keeps_a_larger_order
     async def scenario() -> list[bool]:
         orders = NodeOrders(max_keys=8)
 
-        async def load() -> list[tuple[float, int]]:
-            return KEYS
+        async def load() -> NodeOrder:
+            return NodeOrder.of(KEYS)
 
         for node in (1, 2):
             await orders.get(node, load)
         await orders.get(1, load)  # 1 used last: 2 goes first
         await orders.get(3, load)
 
-        async def large() -> list[tuple[float, int]]:
-            return [(1.0, n) for n in range(9)]
+        async def large() -> NodeOrder:
+            return NodeOrder.of([(1.0, n) for n in range(9)])
 
         assert len(await orders.get(4, large)) == 9  # read and used, but over the budget
         return [node in orders._orders for node in (1, 2, 3, 4)]
@@ -44,9 +44,9 @@ def test_a_load_overtaken_by_a_write_is_used_once_not_kept() -> None:
     async def scenario() -> tuple[int, bool]:
         orders = NodeOrders()
 
-        async def load() -> list[tuple[float, int]]:
+        async def load() -> NodeOrder:
             orders.forget([1])  # a write committed while the keys were read
-            return KEYS
+            return NodeOrder.of(KEYS)
 
         order = await orders.get(1, load)
         return len(order), 1 in orders._orders
