@@ -46,6 +46,10 @@ ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
 NODE_COLUMNS = (PubsubNode.id, PubsubNode.service, PubsubNode.name, PubsubNode.sync_state,
                 PubsubNode.sync_state_updated, PubsubNode.subscribed, PubsubNode.analyser, PubsubNode.type,
                 PubsubNode.subtype, PubsubNode.extra)
+#: a node by profile, service and name (built once: building it cost more than running it)
+NODE_BY_NAME = select(*NODE_COLUMNS).join(Profile).where(
+    Profile.name == bindparam("profile"), PubsubNode.service == bindparam("service"),
+    PubsubNode.name == bindparam("name"))
 #: what an upsert of a stored item rewrites (``created`` is kept)
 UPSERT_COLUMNS = ("data", "parsed", "digest", "search_text", "updated")
 
@@ -126,11 +130,7 @@ class PubsubCacheStorage:
     async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
         """The node, None if it was never seen (one indexed look-up: on the loop's thread on SQLite)."""
         async with self.storage.reading() as connection:
-            row = (await connection.execute(
-                select(*NODE_COLUMNS).join(Profile).where(
-                    Profile.name == profile, PubsubNode.service == service, PubsubNode.name == name
-                )
-            )).first()
+            row = (await connection.execute(NODE_BY_NAME, {"profile": profile, "service": service, "name": name})).first()
         return None if row is None else CachedNode.from_columns(row)
 
     async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], CachedNode]:
