@@ -42,6 +42,7 @@ from sat_backend.memory.history_writes import CoreRunner, PlainRunner, Statement
 from sat_backend.memory.engine_calls import EngineCalls
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import Base, History, Profile
+from sat_backend.memory.stored_message import HistoryMessage, history_message
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
 
 log = logging.getLogger(__name__)
@@ -390,7 +391,7 @@ class Storage:
                 sql.DELETE_HISTORY, {"profile_id": await self.profile_id(connection, profile), "uid": uid}
             )
 
-    async def get_history(self, profile: str, query: HistoryQuery) -> list[History]:
+    async def get_history(self, profile: str, query: HistoryQuery) -> list[HistoryMessage]:
         """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""
         async with self.session() as session:
             statement = select(History).where(History.profile_id == await self.profile_id(session, profile))
@@ -401,7 +402,7 @@ class Storage:
             statement = statement.order_by(History.timestamp.desc(), arrival.desc(), History.id.desc())
             if query.limit:
                 statement = statement.limit(query.limit)
-            rows = list(await session.scalars(statement))
+            rows = [history_message(entry) for entry in await session.scalars(statement)]
         rows.reverse()
         return rows
 

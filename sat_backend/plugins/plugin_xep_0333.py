@@ -33,7 +33,7 @@ from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.read_state_storage import COUNTED_TYPES, ReadStateStorage
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -148,7 +148,8 @@ class ReadState:
         elif recipient == own and sender != own:
             self._changed(profile, sender)
 
-    async def on_displayed(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+    async def on_displayed(self, profile: str, received: ReceivedChange,
+                           target: StoredMessage) -> dict[str, Any] | None:
         """A displayed marker (XEP-0333) from one of our devices: read up to its message."""
         own = await self.own_jid(profile)
         if received.sender == own and received.recipient != own:
