@@ -17,7 +17,7 @@ import pytest
 from sat_backend.core.received_item import ReceivedItem, stored_item
 from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.sqla_mapping import SyncState
+from sat_backend.memory.pubsub_cache_values import SyncState
 from sat_backend.plugins.pubsub_cache.reconnect import NEWEST_CHECKED
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
@@ -254,7 +254,7 @@ def test_changes_of_a_batch_apply_in_order_in_one_transaction(database_url: str)
             for node in (one, two):
                 contents[node.name] = [(row.name, row.data) for row in await cache.get_items(node.id)]
             stored = await cache.get_node("alice", SERVICE, "one")
-            assert stored is not None and (stored.extra or {})["config"] == {"pubsub#max_items": "10"}
+            assert stored is not None and stored.config == {"pubsub#max_items": "10"}
             return contents, cache.ingest_transactions
         finally:
             await storage.close()

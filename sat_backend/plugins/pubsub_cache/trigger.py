@@ -18,7 +18,7 @@ from sat_backend.core.result_set import PageRequest, rsm_answer
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, to_domish
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
-from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE, ItemsRequest, ItemsResult
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
 from sat_backend.plugins.pubsub_cache.existence import ExistenceCheck
@@ -82,15 +82,15 @@ class ItemsTrigger:
         analyser = self.analysers.find(request.node, namespace)
         node = await self.storage.ensure_node(request.profile, request.service.full(), request.node)
         if analyser is None or not analyser.to_sync:
-            await self.storage.set_state(node.id, SyncState.NO_SYNC, analyser=analyser.name if analyser else None,
-                                         type=analyser.type if analyser else None,
-                                         subtype=analyser.subtype if analyser else None)
+            await self.storage.set_analysed(node.id, SyncState.NO_SYNC, analyser=analyser.name if analyser else None,
+                                            type=analyser.type if analyser else None,
+                                            subtype=analyser.subtype if analyser else None)
             return
-        await self.storage.set_state(node.id, None, analyser=analyser.name, type=analyser.type,
-                                     subtype=analyser.subtype)
+        await self.storage.set_analysed(node.id, None, analyser=analyser.name, type=analyser.type,
+                                        subtype=analyser.subtype)
         self.node_sync.start(request.profile, request.service, request.node)
 
-    async def answer(self, node: PubsubNode, request: ItemsRequest) -> ItemsResult:
+    async def answer(self, node: CachedNode, request: ItemsRequest) -> ItemsResult:
         """A request answered from the node's rows, paged by the same rules as the network
         path pages a service's answer that ignores RSM (:class:`PageRequest`): one request,
         one page, wherever it is answered from. Only the page's rows are read, by keyset
