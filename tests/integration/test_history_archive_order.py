@@ -27,7 +27,7 @@ def archived(body: str, new: bool, timestamp: float = SECOND, source: str = CARO
 
 async def history(storage: Storage) -> list[str]:
     rows = await storage.get_history("alice", HistoryQuery.from_bridge("", "", 0, False, "{}"))
-    return [row.messages[0].message for row in rows]
+    return [row.bodies[""] for row in rows]
 
 
 async def store(storage: Storage, *entries: HistoryEntry) -> None:
