@@ -209,10 +209,13 @@ class MessageArchive:
         return position
 
     async def _on_live_stored(self, client: XmppClient, message: ChatMessage) -> None:
-        if message.stanza_id and client.profile not in self._starting:
+        # a room's stanza-id is a place in the room's archive, not in ours
+        if message.stanza_id and message.type != "groupchat" and client.profile not in self._starting:
             (await self.position(client.profile)).follow_live(message.stanza_id)
 
     async def _on_not_stored(self, client: XmppClient, message: ChatMessage) -> None:
+        if message.type == "groupchat":
+            return  # not in our archive: a catch-up of it would not bring it back
         (await self.position(client.profile)).not_stored()
         self._schedule_retry(client.profile)
 
