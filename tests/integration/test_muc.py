@@ -24,7 +24,8 @@ from tests.integration.muc_helpers import (
     room_bodies,
     room_message,
 )
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.test_cli import sat
+from tests.integration.xmpp_helpers import connected_profiles, create_xmpp_profile
 
 Profiles = tuple[BridgeClient, SignalRecorder]
 
@@ -34,13 +35,8 @@ def profiles(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[Profil
     """alice and bob on the backend, connected; a recorder of the group chat signals."""
     client = backend.client
     assert client is not None
-    signals = SignalRecorder(client, *MUC_SIGNALS)
-    for user in ("alice", "bob"):
-        create_xmpp_profile(client, prosody, user)
-        client.connect(user)
-    yield client, signals
-    for user in ("alice", "bob"):
-        client.disconnect(user)
+    with connected_profiles(client, prosody):
+        yield client, SignalRecorder(client, *MUC_SIGNALS)
 
 
 @pytest.fixture
@@ -211,3 +207,38 @@ def test_rooms_are_entered_again_after_a_reconnection(
         assert sorted(room_bodies(client, room, "alice")) == ["after the restart", "before", "while offline"]
         assert [row[:3] for row in client.muc_rooms_get("alice")] == [(room, "alice", "joined")]
     assert "secret-room-password" not in backend.log_text()
+
+
+def test_rooms_from_the_command_line(backend: BackendProcess, profiles: Profiles, carol: XmppPeer) -> None:
+    client, signals = profiles
+    room = new_room()
+    assert sat(backend, "muc", "join", room, "--nick", "al", "-p", "alice").stdout == f"in {room} as al\n"
+    assert sat(backend, "-O", "json", "muc", "join", room, "--nick", "al", "-p", "bob").stdout \
+        == json.dumps({"room": room, "nick": "al_2"}) + "\n"
+    assert sat(backend, "muc", "join", room, "--nick", "al", "--nick-conflict", "error", "-p", "carol").returncode \
+        == 12                                                             # ProfileUnknown: no profile carol
+    peer_joins(carol, room, "carol")
+    uid = sat(backend, "muc", "send", room, "hi", "all", "-p", "alice").stdout.strip()
+    assert signals.wait_for("MessageNew", room_message(room, "hi all", "bob"))[2] == f"{room}/al"
+    assert carol.wait_message(lambda message: message["body"] == "hi all")["id"] == uid
+    peer_says(carol, room, "hi al")
+    signals.wait_for("MessageNew", room_message(room, "hi al", "alice"))
+    history = sat(backend, "history", room, "-p", "alice").stdout.splitlines()
+    lines = [line.split("] ", 1)[1] for line in history]
+    assert lines[0] == f"{room}/al → {room}: hi all" and len(lines) == 2
+    assert lines[1].startswith(f"{room}/carol → alice@localhost/") and lines[1].endswith(": hi al")
+
+    occupants = json.loads(sat(backend, "-O", "json", "muc", "occupants", room, "-p", "bob").stdout)
+    assert {(row["nick"], row["role"], row["affiliation"]) for row in occupants} == {
+        ("al", "moderator", "owner"), ("al_2", "participant", "none"), ("carol", "participant", "none")}
+    assert sat(backend, "muc", "subject", room, "CLI", "topic", "-p", "alice").returncode == 0
+    assert sat(backend, "muc", "subject", room, "-p", "bob").stdout == "CLI topic\n"
+    assert sat(backend, "muc", "nick", room, "bobby", "-p", "bob").returncode == 0
+    assert sat(backend, "muc", "nick", room, "carol", "-p", "bob").returncode == 13      # Conflict
+    assert sat(backend, "-O", "json", "muc", "list", "-p", "bob").stdout \
+        == json.dumps([{"room": room, "nick": "bobby", "state": "joined", "subject": {"": "CLI topic"}}]) + "\n"
+    assert sat(backend, "muc", "leave", room, "-p", "bob").returncode == 0
+    assert sat(backend, "muc", "list", "-p", "bob").stderr.strip() == "in no room"
+    result = sat(backend, "muc", "send", room, "gone", "-p", "bob")
+    assert result.returncode == 11 and room in result.stderr                            # NotFound
+    assert sat(backend, "muc", "join", "not a jid", "-p", "bob").stderr.startswith("sat: InvalidArgument: ROOM:")
