@@ -36,14 +36,15 @@ from sat_backend.core.im.message_stanza import ChatMessage, new_uid, parse_messa
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import prepared_jid
-from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.sessions import new_iq
 from sat_backend.memory.history_query import HistoryQuery, JidFilter
+from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
+from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
 from sat_backend.plugins.muc.rooms import (
-    JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, saved_room, suffixed_nicks,
+    JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
 )
 from sat_backend.plugins.muc.stanzas import (
-    MAX_SUBJECT_LENGTH, NS_MUC, NS_SID, JoinOptions, MalformedPresence, check_nick, check_room_jid,
+    MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_SID, JoinOptions, parse_join_options, MalformedPresence, check_nick, check_room_jid,
     instant_room_request, join_presence, leave_presence, nick_presence, parse_error, parse_occupant_presence,
     subject_message, subject_of,
 )
@@ -55,13 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PRIVATE_NAMESPACE = "XEP-0045"
 #: nicks tried when ours is taken (``nick``, ``nick_2``… ``nick_5``)
 MAX_NICK_ATTEMPTS = 5
 MAX_PASSWORD_LENGTH = 1024
-#: discussion history a join may ask for
-MAX_HISTORY = 1000
-CONFLICT_MODES = ("suffix", "error")
 
 PLUGIN_INFO = {
     "name": "Multi-User Chat",
@@ -75,20 +72,6 @@ PLUGIN_INFO = {
 }
 
 
-def parse_join_options(options_json: str) -> JoinOptions:
-    """:raises InvalidArgument: not a JSON object, unknown key, bad value."""
-    options = parse_json_object(options_json, "options_json", ("nick_conflict", "history_max"))
-    conflict = options.get("nick_conflict", "suffix")
-    if conflict not in CONFLICT_MODES:
-        raise InvalidArgument(f"nick_conflict must be one of {', '.join(CONFLICT_MODES)}")
-    history_max = options.get("history_max")
-    if history_max is not None and (
-        isinstance(history_max, bool) or not isinstance(history_max, int) or not 0 <= history_max <= MAX_HISTORY
-    ):
-        raise InvalidArgument(f"history_max must be an integer from 0 to {MAX_HISTORY}")
-    return JoinOptions(nick_conflict=conflict, history_max=history_max)
-
-
 class MucHandler(XMPPHandler):  # type: ignore[misc]
     """Presences and errors from the rooms of one profile's stream."""
 
@@ -100,6 +83,15 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
     def connectionInitialized(self) -> None:
         self.xmlstream.addObserver("/presence", self.on_presence)
         self.xmlstream.addObserver("/message[@type='error']", self.on_message_error)
+        # one observer for both kinds: a room adds a XEP-0249 element to its mediated invitations
+        self.xmlstream.addObserver(f"/message/x[@xmlns='{NS_CONFERENCE}']", self.on_invitation)
+        self.xmlstream.addObserver(f"/message/x[@xmlns='{NS_MUC_USER}']", self.on_invitation)
+
+    def on_invitation(self, element: domish.Element) -> None:
+        if element.getAttribute("type") in ("error", "groupchat") or getattr(element, "muc_invitation_seen", False):
+            return
+        element.muc_invitation_seen = True  # type: ignore[attr-defined]  # the second observer sees it too
+        self.plugin.administration.on_invitation(self.client, element)
 
     def connectionLost(self, reason: Any) -> None:
         super().connectionLost(reason)
@@ -142,6 +134,8 @@ class GroupChats:
         self.host = host
         #: profile → room bare JID → state
         self.rooms: dict[str, dict[str, Room]] = {}
+        self.administration = RoomAdministration(self)
+        self.saved = SavedRooms(host.storage, host.params.secrets)
         #: (profile, room) → (message id, waiter) of the subject we are setting: the room
         #: answers an error with our id, or shows the subject from our nick (Prosody
         #: sends it with an id of its own)
@@ -162,6 +156,7 @@ class GroupChats:
         register("MucRoomsGet", self.rooms_get)
         for signal in ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject"):
             self.host.bridge.enable_signal(signal)
+        self.administration.register()
 
     # state -------------------------------------------------------------------------------
 
@@ -181,7 +176,7 @@ class GroupChats:
                 return None
         return room
 
-    def _joined(self, profile: str, room_jid: JID) -> Room:
+    def joined_room(self, profile: str, room_jid: JID) -> Room:
         room = self.rooms.get(profile, {}).get(room_jid.userhost())
         if room is None or room.state != JOINED:
             raise NotFound(f"not in room {room_jid.userhost()}: join it first (MucJoin)")
@@ -201,7 +196,7 @@ class GroupChats:
         if event.kind == "left":
             self.rooms.get(profile, {}).pop(bare, None)
             if event.reason != "shutdown":  # a room shut down comes back: entered at the next connection
-                run_in_background(self._forget_saved(profile, bare), f"{profile}: forgetting room {bare}", profile)
+                run_in_background(self.saved.forget(profile, bare), f"{profile}: forgetting room {bare}", profile)
             self.host.bridge.emit("MucRoomLeft", bare, event.reason, event.text, profile)
             return
         assert event.occupant is not None
@@ -219,7 +214,7 @@ class GroupChats:
     def occupant_jid(self, profile: str, room: JID) -> JID:
         if room.resource or not room.user:
             raise InvalidArgument("a groupchat message goes to a room's bare JID, room@service")
-        return self._joined(profile, room).occupant_jid
+        return self.joined_room(profile, room).occupant_jid
 
     def on_groupchat(self, client: XmppClient, element: domish.Element) -> None:
         room = self.room_of(client.profile, element.getAttribute("from"))
@@ -267,6 +262,7 @@ class GroupChats:
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
         nick = nick or client.jid.user or client.jid.host
         check_nick(nick, room)
+        password = password or self.administration.take_invitation_password(client.profile, room) or ""
         return await self.enter(client, room, nick, password or None, options)
 
     async def enter(self, client: XmppClient, room_jid: JID, nick: str, password: str | None,
@@ -383,46 +379,25 @@ class GroupChats:
 
     async def _enter_saved_rooms(self, client: XmppClient) -> None:
         """Session starter: enter again, in the background, the rooms we were in."""
-        saved = await self._saved(client.profile)
-        for bare, entry in saved.items():
-            run_in_background(self._enter_saved(client, bare, entry), f"{client.profile}: entering {bare}",
+        for saved in await self.saved.load(client.profile):
+            run_in_background(self._enter_saved(client, saved), f"{client.profile}: entering {saved.room}",
                               client.profile)
 
-    async def _enter_saved(self, client: XmppClient, bare: str, entry: dict[str, Any]) -> None:
-        password = None
-        token = entry.get("password")
-        if isinstance(token, str):
-            password = self.host.params.secrets.decrypt(token, _secret_context(client.profile, bare))
+    async def _enter_saved(self, client: XmppClient, saved: SavedRoom) -> None:
+        profile, bare = client.profile, saved.room
         try:
-            await self.enter(client, JID(bare), str(entry.get("nick") or client.jid.user), password, JoinOptions())
+            await self.enter(client, JID(bare), saved.nick or client.jid.user or client.jid.host, saved.password,
+                             JoinOptions())
         except (PermissionDenied, NotFound) as exc:
-            log.warning("%s: cannot enter %s again, forgetting it: %s", client.profile, bare, exc)
-            await self._forget_saved(client.profile, bare)
-            self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), client.profile)
+            log.warning("%s: cannot enter %s again, forgetting it: %s", profile, bare, exc)
+            await self.saved.forget(profile, bare)
+            self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), profile)
         except BridgeError as exc:
-            log.warning("%s: cannot enter %s again now: %s", client.profile, bare, exc)
-            self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), client.profile)
-
-    # persistence -------------------------------------------------------------------------
-
-    async def _saved(self, profile: str) -> dict[str, dict[str, Any]]:
-        saved = await self.host.storage.get_private(PRIVATE_NAMESPACE, "rooms", profile)
-        if not isinstance(saved, dict):
-            return {}
-        return {bare: entry for bare, entry in saved.items() if isinstance(bare, str) and isinstance(entry, dict)}
+            log.warning("%s: cannot enter %s again now: %s", profile, bare, exc)
+            self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), profile)
 
     async def _save(self, profile: str, room: Room) -> None:
-        bare = room.jid.userhost()
-        token = None if room.password is None else self.host.params.secrets.encrypt(
-            room.password, _secret_context(profile, bare))
-        saved = await self._saved(profile)
-        saved[bare] = saved_room(room, token)
-        await self.host.storage.set_private(PRIVATE_NAMESPACE, "rooms", saved, profile)
-
-    async def _forget_saved(self, profile: str, bare: str) -> None:
-        saved = await self._saved(profile)
-        if saved.pop(bare, None) is not None:
-            await self.host.storage.set_private(PRIVATE_NAMESPACE, "rooms", saved, profile)
+        await self.saved.save(profile, room.jid.userhost(), room.nick, room.password)
 
     # bridge members ------------------------------------------------------------------------
 
@@ -432,13 +407,13 @@ class GroupChats:
         bare = room_address.userhost()
         room = self.rooms.get(resolved, {}).get(bare)
         if room is None:
-            if bare not in await self._saved(resolved):
+            if not await self.saved.contains(resolved, bare):
                 raise NotFound(f"not in room {bare}")
-            await self._forget_saved(resolved, bare)  # offline: entered again at no connection
+            await self.saved.forget(resolved, bare)  # offline: entered again at no connection
             return
         if room.state != JOINED or not self.host.sessions.is_connected(resolved):
             self.rooms[resolved].pop(bare, None)
-            await self._forget_saved(resolved, bare)
+            await self.saved.forget(resolved, bare)
             self.host.bridge.emit("MucRoomLeft", bare, "left", "", resolved)
             return
         client = self.host.sessions.get_client(resolved)
@@ -449,14 +424,14 @@ class GroupChats:
         except (asyncio.TimeoutError, RoomRefused, ProfileNotConnected):
             # out as far as we are concerned: the room will drop us when it wants
             if self.rooms.get(resolved, {}).pop(bare, None) is not None:
-                await self._forget_saved(resolved, bare)
+                await self.saved.forget(resolved, bare)
                 self.host.bridge.emit("MucRoomLeft", bare, "left", "", resolved)
 
     async def nick_set(self, room_jid: str, nick: str, profile: str) -> None:
         room_address = check_room_jid(room_jid)
         resolved = await self.host.profiles.resolve(profile)
         check_nick(nick, room_address)
-        room = self._joined(resolved, room_address)
+        room = self.joined_room(resolved, room_address)
         client = self.host.sessions.get_client(resolved)
         if check_nick(nick, room_address).resource == room.nick:
             return
@@ -480,7 +455,7 @@ class GroupChats:
             raise InvalidArgument(f"the subject is longer than {min(MAX_SUBJECT_LENGTH, MAX_BODY_LENGTH)} characters")
         check_texts_by_lang(subject, "subject")
         resolved = await self.host.profiles.resolve(profile)
-        self._joined(resolved, room_address)
+        self.joined_room(resolved, room_address)
         client = self.host.sessions.get_client(resolved)
         key = (resolved, room_address.userhost())
         if key in self.subject_requests:
@@ -502,7 +477,7 @@ class GroupChats:
 
     async def occupants_get(self, room_jid: str, profile: str) -> list[tuple[str, dict[str, str]]]:
         room_address = check_room_jid(room_jid)
-        room = self._joined(await self.host.profiles.resolve(profile), room_address)
+        room = self.joined_room(await self.host.profiles.resolve(profile), room_address)
         return [(nick, occupant.attributes()) for nick, occupant in sorted(room.occupants.items())]
 
     async def rooms_get(self, profile: str) -> list[tuple[str, str, str, dict[str, str]]]:
@@ -523,7 +498,4 @@ def _is_group_chat(info: Any) -> bool:
     return NS_MUC in info.features or any(identity[0] == "conference" for identity in info.identities)
 
 
-def _secret_context(profile: str, room: str) -> str:
-    """Binds an encrypted room password to its profile and room."""
-    return f"muc-password:{profile}:{room}"
 

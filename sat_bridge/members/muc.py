@@ -11,6 +11,7 @@ from sat_bridge.spec import Arg, Member, Method, Signal
 
 ROOM = Arg("room_jid", "s", "the room's bare JID, ``room@service``", max_length=JID_LENGTH)
 NICK = Arg("nick", "s", "nick in the room (a JID resource: at most 1023 bytes)", max_length=NAME_LENGTH)
+REASON = Arg("reason", "s", "a reason shown to the people concerned, may be empty", max_length=1024)
 OCCUPANT_ATTRIBUTES = (
     "``role`` (``moderator``, ``participant``, ``visitor``, ``none``), ``affiliation`` (``owner``, "
     "``admin``, ``member``, ``outcast``, ``none``), ``show``, ``status``, and when known ``jid`` "
@@ -72,6 +73,58 @@ MUC_MEMBERS: tuple[Member, ...] = (
         "MucRoomsGet", "plugin", (PROFILE,), "a(sssa{ss})",
         "The rooms we are in or entering: (room_jid, our nick, state, subject by language); "
         "state is ``joined``, or ``joining`` while we enter it (again, after a reconnection).",
+    ),
+    Method(
+        "MucRoleSet", "plugin",
+        (ROOM, NICK, Arg("role", "s", "``moderator``, ``participant``, ``visitor`` (no voice) or ``none`` (kick)"),
+         REASON, PROFILE),
+        "",
+        "Change an occupant's role (XEP-0045 §8, moderators; ``none`` kicks). Returns once the room "
+        "accepted; ``MucOccupantChanged`` follows. ``NotFound`` when we are not in the room or nobody "
+        "has that nick, ``PermissionDenied`` when we may not.",
+    ),
+    Method(
+        "MucAffiliationSet", "plugin",
+        (ROOM, Arg("jid", "s", "the user's JID (the bare JID is used)", max_length=JID_LENGTH),
+         Arg("affiliation", "s", "``owner``, ``admin``, ``member``, ``outcast`` (ban) or ``none`` (remove)"),
+         REASON, PROFILE),
+        "",
+        "Change a user's affiliation with a room (XEP-0045 §9–10, admins and owners; ``outcast`` "
+        "bans). ``NotFound`` when we are not in the room, ``PermissionDenied`` when we may not, "
+        "``Conflict`` when the room refuses (e.g. removing its last owner).",
+    ),
+    Method(
+        "MucAffiliationsGet", "plugin",
+        (ROOM, Arg("affiliation", "s", "``owner``, ``admin``, ``member`` or ``outcast`` (the ban list)"), PROFILE),
+        "a{ss}",
+        "Who has an affiliation with a room (XEP-0045 §9.5): ``{jid: reserved nick or \"\"}``. "
+        "``PermissionDenied`` when the room does not show it to us.",
+    ),
+    Method(
+        "MucConfigGet", "plugin", (ROOM, PROFILE), "s",
+        "A room's configuration (XEP-0045 §10.2, owners) as JSON: ``{\"values\": {field: value}, "
+        "\"fields\": {field: {\"type\", \"label\", \"options\"?}}}`` (``muc#roomconfig_*`` fields).",
+    ),
+    Method(
+        "MucConfigSet", "plugin",
+        (ROOM, Arg("options_json", "s", "JSON object ``{field: value}`` (booleans, strings, lists for "
+                   "multi-valued fields), fields as ``MucConfigGet`` lists them"), PROFILE),
+        "",
+        "Change a room's configuration (owners). The room's form is read first: an unknown field or "
+        "option is ``InvalidArgument``; ``PermissionDenied`` when we are not an owner.",
+    ),
+    Method(
+        "MucInvite", "plugin",
+        (ROOM, Arg("jid", "s", "who to invite", max_length=JID_LENGTH), REASON, PROFILE),
+        "",
+        "Invite someone to a room we are in (XEP-0249 direct invitation, with the room's password "
+        "if we entered with one). ``NotFound`` when we are not in the room.",
+    ),
+    Signal(
+        "MucInvited", "plugin",
+        (ROOM, Arg("from_jid", "s", "who invites us"), Arg("reason", "s", "their reason, may be empty"), PROFILE),
+        "An invitation to a room (XEP-0249, or mediated by the room, XEP-0045 §7.8.2). A password it "
+        "carries is never in the signal: the next ``MucJoin`` of that room without password uses it.",
     ),
     Signal(
         "MucRoomJoined", "plugin",

@@ -7,21 +7,25 @@ import asyncio
 from typing import Any, Iterator
 
 import pytest
+from twisted.words.protocols.jabber.error import StanzaError
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp.generic import parseXml
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, PermissionDenied, Stanza
 from sat_backend.core.im.message_stanza import parse_message_element
+from sat_backend.plugins.muc.administration import (
+    admin_error, admin_item, affiliation_list, check_reason, parse_invitation,
+)
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, MAX_OCCUPANTS, Room, apply_presence, refusal_error, suffixed_nicks,
 )
 from sat_backend.plugins.muc.stanzas import (
-    MAX_STATUS_CODES, MAX_TEXT_LENGTH, NS_MUC, MalformedPresence, Occupant, RoomError, check_nick,
+    MAX_STATUS_CODES, MAX_TEXT_LENGTH, NS_MUC, NS_MUC_ADMIN, MalformedPresence, Occupant, RoomError, check_nick,
     check_room_jid, instant_room_request, join_presence, parse_error, parse_occupant_presence, status_codes,
     subject_of,
 )
-from sat_backend.plugins.plugin_xep_0045 import parse_join_options
+from sat_backend.plugins.muc.stanzas import parse_join_options
 
 ROOM = JID("room@chat.localhost")
 ME = JID("alice@localhost/desk")
@@ -226,3 +230,38 @@ def test_room_stanza_ids_are_trusted_from_the_room_only() -> None:
     assert message is not None and message.stanza_id == "room-1"
     other_room = parse_message_element(element(xml), ME, archive="other@chat.localhost")
     assert other_room is not None and other_room.stanza_id is None
+
+
+def test_invitations_are_parsed_and_bounded() -> None:
+    direct = element("<message xmlns='jabber:client' from='bob@localhost/pc'>"
+                     "<x xmlns='jabber:x:conference' jid='room@chat.localhost' reason='tea' password='pw'/></message>")
+    assert parse_invitation(direct) == (ROOM, "bob@localhost/pc", "tea", "pw")
+    mediated = element(
+        "<message xmlns='jabber:client' from='room@chat.localhost'>"
+        f"<x xmlns='{MUC_USER}'><invite from='room@chat.localhost/bob'><reason>come</reason></invite>"
+        "<password>pw</password></x><x xmlns='jabber:x:conference' jid='room@chat.localhost'>come</x></message>")
+    assert parse_invitation(mediated) == (ROOM, "room@chat.localhost/bob", "come", "pw")
+    long_password = element("<message xmlns='jabber:client' from='bob@localhost'>"
+                            f"<x xmlns='jabber:x:conference' jid='room@chat.localhost' password='{'p' * 2000}'/></message>")
+    assert parse_invitation(long_password) == (ROOM, "bob@localhost", "", None)
+    for bad in ("<x xmlns='jabber:x:conference' jid='not a room'/>", "<x xmlns='jabber:x:conference'/>",
+                "<x xmlns='jabber:x:conference' jid='room@chat.localhost/nick'/>", f"<x xmlns='{MUC_USER}'/>"):
+        assert parse_invitation(element(f"<message xmlns='jabber:client' from='bob@localhost'>{bad}</message>")) is None
+
+
+def test_admin_requests_and_answers() -> None:
+    query = admin_item({"nick": "bob", "role": "none"}, "bye")
+    item = next(query.elements(NS_MUC_ADMIN, "item"))
+    assert (item["nick"], item["role"], str(next(item.elements(NS_MUC_ADMIN, "reason")))) == ("bob", "none", "bye")
+    answer = element(f"<iq xmlns='jabber:client' type='result'><query xmlns='{NS_MUC_ADMIN}'>"
+                     "<item affiliation='outcast' jid='bob@localhost'/><item affiliation='outcast' jid='a@@b'/>"
+                     "<item affiliation='outcast'/><item affiliation='member' jid='c@localhost' nick='cc'/></query></iq>")
+    assert affiliation_list(answer) == {"bob@localhost": "", "c@localhost": "cc"}
+    assert isinstance(admin_error(ROOM, "x", StanzaError("forbidden")), PermissionDenied)
+    assert isinstance(admin_error(ROOM, "x", StanzaError("item-not-found")), NotFound)
+    assert isinstance(admin_error(ROOM, "x", StanzaError("conflict")), Conflict)
+    assert str(admin_error(ROOM, "x", StanzaError("gone"))).startswith("gone: room@chat.localhost refused x")
+    with pytest.raises(InvalidArgument):
+        check_reason("r" * 1025)
+    with pytest.raises(InvalidArgument):
+        check_reason("bad\x01")

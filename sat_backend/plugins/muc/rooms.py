@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from twisted.words.protocols.jabber.jid import JID
 
@@ -188,11 +187,3 @@ def refusal_error(room: JID, refusal: RoomError) -> BridgeError:
 def suffixed_nicks(nick: str, attempts: int) -> list[str]:
     """The nicks tried in turn when ``nick`` is taken: ``nick``, ``nick_2``, ``nick_3``…"""
     return [nick] + [f"{nick}_{number}" for number in range(2, attempts + 1)]
-
-
-def saved_room(room: Room, password_token: str | None) -> dict[str, Any]:
-    """What is persisted of a room so that a restart enters it again."""
-    saved: dict[str, Any] = {"nick": room.nick}
-    if password_token is not None:
-        saved["password"] = password_token
-    return saved

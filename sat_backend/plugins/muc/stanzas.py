@@ -18,6 +18,7 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.jids import parse_jid, prepared_jid
+from sat_backend.core.json_arguments import parse_json_object
 from sat_bridge.xml_text import check_xml_text
 
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -62,6 +63,9 @@ MAX_TEXT_LENGTH = 4096
 MAX_SUBJECT_LENGTH = 4096
 #: status codes read from one presence (a room sends a handful)
 MAX_STATUS_CODES = 16
+#: discussion history a join may ask for
+MAX_HISTORY = 1000
+CONFLICT_MODES = ("suffix", "error")
 #: an occupant-id (XEP-0421) longer than this is ignored (Prosody's are 44 characters)
 MAX_OCCUPANT_ID_LENGTH = 256
 
@@ -134,6 +138,20 @@ class JoinOptions:
     #: at most this many messages of discussion history (None: the room's default)
     history_max: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_join_options(options_json: str) -> JoinOptions:
+    """:raises InvalidArgument: not a JSON object, unknown key, bad value."""
+    options = parse_json_object(options_json, "options_json", ("nick_conflict", "history_max"))
+    conflict = options.get("nick_conflict", "suffix")
+    if conflict not in CONFLICT_MODES:
+        raise InvalidArgument(f"nick_conflict must be one of {', '.join(CONFLICT_MODES)}")
+    history_max = options.get("history_max")
+    if history_max is not None and (
+        isinstance(history_max, bool) or not isinstance(history_max, int) or not 0 <= history_max <= MAX_HISTORY
+    ):
+        raise InvalidArgument(f"history_max must be an integer from 0 to {MAX_HISTORY}")
+    return JoinOptions(nick_conflict=conflict, history_max=history_max)
 
 
 def check_nick(nick: str, room: JID) -> JID:

@@ -15,6 +15,7 @@ from sat_bridge.errors import NotFound
 from sat_frontends.cli.checks import argument_names
 from sat_frontends.cli.commands import add_profile_option, command
 from sat_frontends.cli.commands.message import text_argument
+from sat_frontends.cli.commands.pubsub_owner import field_values, show_configuration
 from sat_frontends.cli.output import Output
 from sat_frontends.cli.prompts import read_secret
 
@@ -96,6 +97,79 @@ async def list_rooms(client: AsyncBridgeClient, args: argparse.Namespace, output
     return 0
 
 
+async def set_role(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    role = "none" if args.action == "kick" else args.role
+    with argument_names({"room_jid": "ROOM", "nick": "NICK", "reason": "--reason"}):
+        await client.muc_role_set(args.room, args.nick, role, args.reason, args.profile, timeout=args.timeout)
+    output.done(f"{args.nick} kicked" if role == "none" else f"{args.nick} is now {role}")
+    return 0
+
+
+async def set_affiliation(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    affiliation = "outcast" if args.action == "ban" else args.affiliation
+    with argument_names({"room_jid": "ROOM", "jid": "JID", "reason": "--reason"}):
+        await client.muc_affiliation_set(args.room, args.jid, affiliation, args.reason, args.profile,
+                                         timeout=args.timeout)
+    output.done(f"{args.jid} banned" if affiliation == "outcast" else f"{args.jid} is now {affiliation}")
+    return 0
+
+
+async def list_affiliations(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    with argument_names({"room_jid": "ROOM"}):
+        listed = await client.muc_affiliations_get(args.room, args.affiliation, args.profile, timeout=args.timeout)
+    output.table([{"jid": jid, "nick": nick} for jid, nick in sorted(listed.items())], ["jid", "nick"],
+                 empty=f"nobody is {args.affiliation}")
+    return 0
+
+
+async def configure(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    with argument_names({"room_jid": "ROOM", "options_json": "--field"}):
+        if args.field:
+            await client.muc_config_set(args.room, json.dumps(field_values(args.field)), args.profile,
+                                        timeout=args.timeout)
+            output.done(f"{args.room} configured")
+            return 0
+        config = json.loads(await client.muc_config_get(args.room, args.profile, timeout=args.timeout))
+    return show_configuration(config, output, "the room has no configuration field")
+
+
+async def invite(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    with argument_names({"room_jid": "ROOM", "jid": "JID", "reason": "--reason"}):
+        await client.muc_invite(args.room, args.jid, args.reason, args.profile, timeout=args.timeout)
+    output.done(f"{args.jid} invited to {args.room}")
+    return 0
+
+
+def _register_moderation(actions: Any) -> None:
+    """kick, ban, role, affiliation, affiliations, config, invite."""
+    def room_command(name: str, handler: Any, help_text: str, *names: tuple[str, str]) -> argparse.ArgumentParser:
+        parser = command(actions, name, handler, help_text)
+        parser.add_argument("room", metavar="ROOM", help="the room's JID")
+        for metavar, meaning in names:
+            parser.add_argument(metavar.lower(), metavar=metavar, help=meaning)
+        add_profile_option(parser)
+        return parser
+
+    def with_reason(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument("--reason", default="", help="a reason shown to them")
+        return parser
+
+    with_reason(room_command("kick", set_role, "kick an occupant (moderators)", ("NICK", "their nick")))
+    with_reason(room_command("ban", set_affiliation, "ban a user (admins, owners)", ("JID", "their JID")))
+    role = with_reason(room_command("role", set_role, "change an occupant's role (moderators)", ("NICK", "their nick")))
+    role.add_argument("role", choices=("moderator", "participant", "visitor", "none"), help="the new role")
+    affiliation = with_reason(room_command("affiliation", set_affiliation,
+                                           "change a user's affiliation (admins, owners)", ("JID", "their JID")))
+    affiliation.add_argument("affiliation", choices=("owner", "admin", "member", "outcast", "none"),
+                             help="the new affiliation (none removes it)")
+    room_command("affiliations", list_affiliations, "who has an affiliation (outcast: the ban list)").add_argument(
+        "affiliation", choices=("owner", "admin", "member", "outcast"), help="which list")
+    room_command("config", configure, "show a room's configuration, or change it (owners)").add_argument(
+        "-f", "--field", nargs=2, action="append", metavar=("FIELD", "VALUE"),
+        help="field to set (repeatable; a field given twice gets a list of values)")
+    with_reason(room_command("invite", invite, "invite someone to a room you are in (XEP-0249)", ("JID", "who")))
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("muc", help="group chats (rooms)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -139,3 +213,4 @@ def register(subparsers: Any) -> None:
     add_profile_option(nick)
 
     add_profile_option(command(actions, "list", list_rooms, "the rooms you are in"))
+    _register_moderation(actions)
