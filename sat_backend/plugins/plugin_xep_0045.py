@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber import error
@@ -37,8 +35,8 @@ from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import prepared_jid
 from sat_backend.core.sessions import new_iq
-from sat_backend.memory.history_query import HistoryQuery, JidFilter
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
+from sat_backend.plugins.muc.room_history import NS_MAM, as_room_message, catch_up, recent_messages, since_text
 from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
@@ -231,14 +229,7 @@ class GroupChats:
     def _parse_groupchat(self, client: XmppClient, room: Room, element: domish.Element) -> ChatMessage | None:
         message = parse_message_element(element, client.jid, self.host.messaging.changes.parsers,
                                         archive=room.jid.userhost())
-        if message is None:
-            return None
-        if message.stanza_id is not None and not room.stanza_ids:
-            message = replace(message, stanza_id=None)  # XEP-0359 §7: only from a room that says it sets them
-        if message.origin_id is None and message.from_jid.resource == room.nick and message.message_id:
-            # our reflected message, from a room that drops origin-ids: its id is our uid
-            message = replace(message, origin_id=message.message_id)
-        return message
+        return None if message is None else as_room_message(room, message)
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:
@@ -296,14 +287,20 @@ class GroupChats:
         profile, room_jid, bare = client.profile, room.jid, room.jid.userhost()
         rooms = self.rooms[profile]
         try:
-            room.stanza_ids = NS_SID in await self._room_features(client, room_jid)
-            # the last N messages when asked for, else those since the last one we have
-            since = None if options.history_max is not None else await self._last_message_time(profile, room_jid)
+            features = await self._room_features(client, room_jid)
+            room.stanza_ids = NS_SID in features
+            archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
+            recent = await recent_messages(self.host, profile, room)
+            # the last N messages when asked for; else none, and the room's archive is read
+            # once in; else those since the last one we have
+            use_archive = options.history_max is None and archived
+            history_max = options.history_max if options.history_max is not None else 0 if use_archive else None
+            since = since_text(recent[-1][0]) if recent and history_max is None else None
             nicks = suffixed_nicks(nick, MAX_NICK_ATTEMPTS if options.nick_conflict == "suffix" else 1)
             for attempt, candidate in enumerate(nicks, 1):
                 room.nick = candidate
                 try:
-                    await self._enter_once(client, room, options, since)
+                    await self._enter_once(client, room, history_max, since)
                     break
                 except RoomRefused as refused:
                     if refused.error.condition != "conflict" or attempt == len(nicks):
@@ -318,14 +315,18 @@ class GroupChats:
             raise
         await self._save(profile, room)
         self.host.bridge.emit("MucRoomJoined", bare, room.nick, room.created, profile)
+        if use_archive and not room.created:
+            after = next((stanza_id for _, stanza_id in reversed(recent) if stanza_id), None)
+            run_in_background(catch_up(self.host, client, room, after), f"{profile}: reading the archive of {bare}",
+                              profile)
         return room.nick
 
-    async def _enter_once(self, client: XmppClient, room: Room, options: JoinOptions, since: str | None) -> None:
+    async def _enter_once(self, client: XmppClient, room: Room, history_max: int | None, since: str | None) -> None:
         room.state = JOINING
         room.forget_occupants()
         entering = room.entering = asyncio.get_running_loop().create_future()
         extensions = [extend() for extend in self.host.presence.extenders]
-        client.send_stanza(join_presence(room.occupant_jid, room.password, options.history_max, since, extensions))
+        client.send_stanza(join_presence(room.occupant_jid, room.password, history_max, since, extensions))
         timeout = self.host.config.request_timeout
         try:
             await asyncio.wait_for(entering, timeout)
@@ -356,14 +357,6 @@ class GroupChats:
         if not _is_group_chat(info):
             raise NotFound(f"{room_jid.userhost()} is not a group chat room")
         return info.features
-
-    async def _last_message_time(self, profile: str, room_jid: JID) -> str | None:
-        """When the last message of the room we have was sent (XEP-0082), for ``since``."""
-        query = HistoryQuery(from_jid=JidFilter(room_jid.userhost()), limit=1, types=("groupchat",))
-        last = await self.host.storage.get_history(profile, query)
-        if not last:
-            return None
-        return datetime.fromtimestamp(last[0].timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     async def _accept_default_configuration(self, client: XmppClient, room: Room) -> None:
         """Unlock a room we just created with its default configuration (§10.1.2); a

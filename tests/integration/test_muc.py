@@ -242,3 +242,27 @@ def test_rooms_from_the_command_line(backend: BackendProcess, profiles: Profiles
     result = sat(backend, "muc", "send", room, "gone", "-p", "bob")
     assert result.returncode == 11 and room in result.stderr                            # NotFound
     assert sat(backend, "muc", "join", "not a jid", "-p", "bob").stderr.startswith("sat: InvalidArgument: ROOM:")
+
+
+def test_the_room_archive_brings_everything_missed(profiles: Profiles, carol: XmppPeer) -> None:
+    """Entering again reads the room's archive (XEP-0313 on the room JID) after the last
+    message we have: more than the 20 messages of discussion history Prosody sends."""
+    client, signals = profiles
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    peer_joins(carol, room, "carol")
+    client.message_send(room, {"": "mine before"}, {}, "groupchat", "{}", "alice")
+    peer_says(carol, room, "before")
+    signals.wait_for("MessageNew", room_message(room, "before", "alice"))
+
+    client.disconnect("alice")
+    missed = [f"missed {number}" for number in range(30)]
+    carol.send_messages(room, missed, mtype="groupchat")
+    carol.wait_message(lambda message: message["body"] == "missed 29")   # the room has them all
+    client.connect("alice")
+    joined(signals, room, "alice")
+    for text in missed:
+        signals.wait_for("MessageNew", room_message(room, text, "alice"))
+    peer_says(carol, room, "live again")
+    signals.wait_for("MessageNew", room_message(room, "live again", "alice"))
+    assert sorted(room_bodies(client, room, "alice")) == sorted(["mine before", "before", *missed, "live again"])

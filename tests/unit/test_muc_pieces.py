@@ -17,6 +17,7 @@ from sat_backend.core.im.message_stanza import parse_message_element
 from sat_backend.plugins.muc.administration import (
     admin_error, admin_item, affiliation_list, check_reason, parse_invitation,
 )
+from sat_backend.plugins.muc.room_history import as_room_message, since_text
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, MAX_OCCUPANTS, Room, apply_presence, refusal_error, suffixed_nicks,
 )
@@ -265,3 +266,17 @@ def test_admin_requests_and_answers() -> None:
         check_reason("r" * 1025)
     with pytest.raises(InvalidArgument):
         check_reason("bad\x01")
+
+
+def test_room_messages_as_history_keeps_them() -> None:
+    xml = ("<message xmlns='jabber:client' type='groupchat' from='room@chat.localhost/alice' id='uid-1' "
+           "to='alice@localhost/desk'><body>hi</body>"
+           "<stanza-id xmlns='urn:xmpp:sid:0' by='room@chat.localhost' id='room-1'/></message>")
+    parsed = parse_message_element(element(xml), ME, archive="room@chat.localhost")
+    assert parsed is not None
+    trusted = Room(ROOM, "alice", stanza_ids=True)
+    kept = as_room_message(trusted, parsed)
+    assert (kept.stanza_id, kept.origin_id) == ("room-1", "uid-1")      # our reflection, without origin-id
+    untrusted = as_room_message(Room(ROOM, "bob"), parsed)
+    assert (untrusted.stanza_id, untrusted.origin_id) == (None, None)   # a room without XEP-0359; not ours
+    assert since_text(0.0) == "1970-01-01T00:00:00Z"
