@@ -36,7 +36,9 @@ from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import prepared_jid
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
-from sat_backend.plugins.muc.room_history import NS_MAM, as_room_message, catch_up, recent_messages, since_text
+from sat_backend.plugins.muc.room_history import (
+    NS_MAM, as_room_message, catch_up, recent_messages, record_delivery_error, since_text,
+)
 from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
@@ -80,7 +82,6 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
 
     def connectionInitialized(self) -> None:
         self.xmlstream.addObserver("/presence", self.on_presence)
-        self.xmlstream.addObserver("/message[@type='error']", self.on_message_error)
         # one observer for both kinds: a room adds a XEP-0249 element to its mediated invitations
         self.xmlstream.addObserver(f"/message/x[@xmlns='{NS_CONFERENCE}']", self.on_invitation)
         self.xmlstream.addObserver(f"/message/x[@xmlns='{NS_MUC_USER}']", self.on_invitation)
@@ -114,16 +115,6 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
             return
         for event in apply_presence(room, presence):
             self.plugin.announce(self.client, room, event)
-
-    def on_message_error(self, element: domish.Element) -> None:
-        if self.plugin.room_of(self.client.profile, element.getAttribute("from")) is None:
-            return
-        room = self.plugin.room_of(self.client.profile, element.getAttribute("from"))
-        assert room is not None
-        request = self.plugin.subject_requests.get((self.client.profile, room.jid.userhost()))
-        if request is not None and request[0] == element.getAttribute("id") and not request[1].done():
-            request[1].set_exception(RoomRefused(parse_error(element)))
-
 
 class GroupChats:
     """The plugin: rooms of every profile, bridge members, the core's ``group_chats``."""
@@ -213,6 +204,18 @@ class GroupChats:
         if room.resource or not room.user:
             raise InvalidArgument("a groupchat message goes to a room's bare JID, room@service")
         return self.joined_room(profile, room).occupant_jid
+
+    def on_error(self, client: XmppClient, element: domish.Element) -> bool:
+        room = self.room_of(client.profile, element.getAttribute("from"))
+        if room is None:
+            return False
+        request = self.subject_requests.get((client.profile, room.jid.userhost()))
+        if request is not None and request[0] == element.getAttribute("id") and not request[1].done():
+            request[1].set_exception(RoomRefused(parse_error(element)))
+        else:
+            run_in_background(record_delivery_error(self.host, client, room, element),
+                              f"{client.profile}: a delivery error from {room.jid.userhost()}", client.profile)
+        return True
 
     def on_groupchat(self, client: XmppClient, element: domish.Element) -> None:
         room = self.room_of(client.profile, element.getAttribute("from"))

@@ -27,7 +27,7 @@ def profiles(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[Profil
     client = backend.client
     assert client is not None
     with connected_profiles(client, prosody):
-        yield client, SignalRecorder(client, *MUC_SIGNALS, "MucInvited")
+        yield client, SignalRecorder(client, *MUC_SIGNALS, "MucInvited", "MessageUpdate")
 
 
 @pytest.fixture
@@ -55,6 +55,12 @@ def test_moderators_kick_and_ban(profiles: Profiles, carol: XmppPeer) -> None:
     client.muc_role_set(room, "bob", "visitor", "quiet please", "alice")
     assert signals.wait_for("MucOccupantChanged", occupant_change(room, "bob", "updated", "bob"))[3]["role"] \
         == "visitor"
+
+    uid = client.message_send(room, {"": "may I?"}, {}, "groupchat", "{}", "bob")   # a visitor may not speak
+    update = signals.wait_for("MessageUpdate", lambda message_uid, kind, data, who: (message_uid, who) == (uid, "bob"))
+    assert update[1] == "error" and json.loads(update[2])["error"]["condition"] == "forbidden"
+    (row,) = [row for row in client.history_get(room, "", 0, True, "{}", "bob") if row[0] == uid]
+    assert json.loads(row[7])["error"]["condition"] == "forbidden"
 
     client.muc_role_set(room, "carol", "none", "out", "alice")
     kicked = signals.wait_for("MucOccupantChanged", occupant_change(room, "carol", "kicked", "alice"))

@@ -57,6 +57,10 @@ class GroupChats(Protocol):
     def on_groupchat(self, client: XmppClient, element: domish.Element) -> None:
         """A received ``groupchat`` message (the plugin drops those of rooms we are not in)."""
 
+    def on_error(self, client: XmppClient, element: domish.Element) -> bool:
+        """A received ``type='error'`` message: True when it comes from a room we are in
+        (the plugin handles it), False for the core's delivery errors."""
+
     def occupant_jid(self, profile: str, room: JID) -> JID:
         """Our ``room/nick``, the sender of what we send to ``room``.
 
@@ -78,6 +82,8 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
 
     def on_message_element(self, element: domish.Element) -> None:
         if element.getAttribute("type") == "error":
+            if self.messaging.group_chats is not None and self.messaging.group_chats.on_error(self.client, element):
+                return
             run_in_background(self.messaging.delivery_errors.receive(self.client, element),
                               f"{self.client.profile}: recording a delivery error", self.client.profile)
             return

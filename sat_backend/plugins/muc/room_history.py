@@ -16,7 +16,11 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from twisted.words.xish import domish
+
+from sat_backend.core.im.delivery_errors import parse_delivery_error
 from sat_backend.core.im.message_stanza import ChatMessage
+from sat_backend.memory.message_changes_storage import Conversation
 from sat_backend.memory.history_query import HistoryQuery, JidFilter
 
 if TYPE_CHECKING:
@@ -85,3 +89,22 @@ async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | N
         log.warning("%s: stopped reading the archive of %s after %d messages", profile, bare, fetched)
     log.info("%s: archive of %s read: %d message(s), %d new", profile, bare, fetched, new)
     return new
+
+
+async def record_delivery_error(host: Backend, client: XmppClient, room: Room, element: domish.Element) -> None:
+    """A room refused a message we sent (a visitor may not speak, §7.4): the error goes
+    into that message's history row and ``MessageUpdate(uid, "error", …)``, as for 1:1
+    messages. Our room messages are stored from the room to the room, which is how they
+    are found; an error naming none of them is logged and dropped (never kept waiting)."""
+    received = parse_delivery_error(element, client.jid)
+    if received is None:
+        return
+    bare = room.jid.userhost()
+    storage = host.messaging.changes.storage
+    target = await storage.find_referenced(client.profile, received.reference_id, Conversation(bare, bare))
+    details = received.data["error"]
+    if target is None:
+        log.info("%s: %s answered %s to no message of ours", client.profile, bare, details["condition"])
+        return
+    if await storage.set_delivery_error(target.id, details):
+        host.messaging.changes.announce(target.id, "error", {"error": details}, client.profile)
