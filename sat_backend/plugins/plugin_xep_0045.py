@@ -36,10 +36,12 @@ from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import prepared_jid
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
+from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks
 from sat_backend.plugins.muc.room_history import (
     NS_MAM, as_room_message, catch_up, recent_messages, record_delivery_error, since_text,
 )
 from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
+from sat_backend.plugins.muc.service_discovery import room_features
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
 )
@@ -64,8 +66,9 @@ PLUGIN_INFO = {
     "name": "Multi-User Chat",
     "import_name": "XEP-0045",
     "type": "XEP",
-    "protocols": ["XEP-0045", "XEP-0359"],
+    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402"],
     "dependencies": ["XEP-0030"],
+    "recommendations": ["XEP-0060", "XEP-0313"],
     "main": "GroupChats",
     "handler": True,
     "description": "Group chats: rooms, occupants, subjects, room history",
@@ -124,6 +127,8 @@ class GroupChats:
         #: profile → room bare JID → state
         self.rooms: dict[str, dict[str, Room]] = {}
         self.administration = RoomAdministration(self)
+        #: XEP-0402, when the pubsub plugin is there
+        self.bookmarks = Bookmarks(self) if "XEP-0060" in host.plugins else None
         self.saved = SavedRooms(host.storage, host.params.secrets)
         #: (profile, room) → (message id, waiter) of the subject we are setting: the room
         #: answers an error with our id, or shows the subject from our nick (Prosody
@@ -146,6 +151,8 @@ class GroupChats:
         for signal in ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject"):
             self.host.bridge.enable_signal(signal)
         self.administration.register()
+        if self.bookmarks is not None:
+            self.bookmarks.register()
 
     # state -------------------------------------------------------------------------------
 
@@ -257,7 +264,10 @@ class GroupChats:
         nick = nick or client.jid.user or client.jid.host
         check_nick(nick, room)
         password = password or self.administration.take_invitation_password(client.profile, room) or ""
-        return await self.enter(client, room, nick, password or None, options)
+        nick = await self.enter(client, room, nick, password or None, options)
+        if self.bookmarks is not None:
+            await self.bookmarks.publish(client, Bookmark(room, True, nick))
+        return nick
 
     async def enter(self, client: XmppClient, room_jid: JID, nick: str, password: str | None,
                     options: JoinOptions) -> str:
@@ -290,7 +300,7 @@ class GroupChats:
         profile, room_jid, bare = client.profile, room.jid, room.jid.userhost()
         rooms = self.rooms[profile]
         try:
-            features = await self._room_features(client, room_jid)
+            features = await room_features(self.host, client, room_jid)
             room.stanza_ids = NS_SID in features
             archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
             recent = await recent_messages(self.host, profile, room)
@@ -311,7 +321,7 @@ class GroupChats:
                     log.info("%s: nick %r taken in %s, trying %r", profile, candidate, bare, nicks[attempt])
             if room.created:
                 await self._accept_default_configuration(client, room)
-                room.stanza_ids = NS_SID in await self._room_features(client, room_jid)
+                room.stanza_ids = NS_SID in await room_features(self.host, client, room_jid)
         except BaseException:
             if rooms.get(bare) is room and room.state != JOINED:
                 del rooms[bare]
@@ -337,30 +347,6 @@ class GroupChats:
             self._send_quietly(client, leave_presence(room.occupant_jid))
             raise Timeout(f"{room.jid.userhost()} did not let us in within {timeout:g} s") from None
 
-    async def _room_features(self, client: XmppClient, room_jid: JID) -> frozenset[str]:
-        """What the room advertises (``urn:xmpp:sid:0``: its stanza-ids can be trusted),
-        checking that it is one: nothing would answer our presence to anything else. A
-        room that does not exist yet advertises nothing, until asked again once created.
-
-        :raises NotFound: neither a room nor a room name on a group chat service.
-        """
-        disco = self.host.plugins["XEP-0030"]
-        try:
-            info = await disco.get_info(client, room_jid)
-        except Stanza as exc:
-            if not str(exc).startswith("item-not-found"):
-                raise NotFound(f"{room_jid.userhost()} is not a group chat room ({exc})") from None
-            try:
-                service = await disco.get_info(client, JID(room_jid.host))
-            except Stanza as service_error:
-                raise NotFound(f"{room_jid.host} is not a group chat service ({service_error})") from None
-            if not _is_group_chat(service):
-                raise NotFound(f"{room_jid.host} is not a group chat service") from None
-            return frozenset()
-        if not _is_group_chat(info):
-            raise NotFound(f"{room_jid.userhost()} is not a group chat room")
-        return info.features
-
     async def _accept_default_configuration(self, client: XmppClient, room: Room) -> None:
         """Unlock a room we just created with its default configuration (§10.1.2); a
         refusal is logged: the room then stays locked, as its service decided."""
@@ -374,10 +360,19 @@ class GroupChats:
                         exc.condition)
 
     async def _enter_saved_rooms(self, client: XmppClient) -> None:
-        """Session starter: enter again, in the background, the rooms we were in."""
-        for saved in await self.saved.load(client.profile):
-            run_in_background(self._enter_saved(client, saved), f"{client.profile}: entering {saved.room}",
-                              client.profile)
+        """Session starter: enter again, in the background, the rooms we were in, and
+        those our bookmarks say to (XEP-0402 ``autojoin``)."""
+        rooms = await self.saved.load(client.profile)
+        known = {saved.room for saved in rooms}
+        if self.bookmarks is not None:
+            rooms += [SavedRoom(bookmark.room.userhost(), bookmark.nick or "")
+                      for bookmark in await self.bookmarks.autojoin(client) if bookmark.room.userhost() not in known]
+        for saved in rooms:
+            self.enter_bookmarked(client, saved)
+
+    def enter_bookmarked(self, client: XmppClient, saved: SavedRoom) -> None:
+        """Enter a saved or bookmarked room in the background (failures are signalled)."""
+        run_in_background(self._enter_saved(client, saved), f"{client.profile}: entering {saved.room}", client.profile)
 
     async def _enter_saved(self, client: XmppClient, saved: SavedRoom) -> None:
         profile, bare = client.profile, saved.room
@@ -397,9 +392,16 @@ class GroupChats:
 
     # bridge members ------------------------------------------------------------------------
 
-    async def leave(self, room_jid: str, profile: str) -> None:
+    async def leave(self, room_jid: str, profile: str, *, bookmark: bool = True) -> None:
+        """``MucLeave``; ``bookmark``: set our bookmark's ``autojoin`` false (not when a
+        bookmark change of another device is what makes us leave)."""
         room_address = check_room_jid(room_jid)
         resolved = await self.host.profiles.resolve(profile)
+        await self._leave(room_address, resolved)
+        if bookmark and self.bookmarks is not None and self.host.sessions.is_connected(resolved):
+            await self.bookmarks.publish(self.host.sessions.get_client(resolved), Bookmark(room_address, False))
+
+    async def _leave(self, room_address: JID, resolved: str) -> None:
         bare = room_address.userhost()
         room = self.rooms.get(resolved, {}).get(bare)
         if room is None:
@@ -487,11 +489,3 @@ class GroupChats:
             client.send_stanza(element)
         except ProfileNotConnected:
             pass
-
-
-def _is_group_chat(info: Any) -> bool:
-    """A room or a group chat service says so by its identity or the MUC feature."""
-    return NS_MUC in info.features or any(identity[0] == "conference" for identity in info.identities)
-
-
-

@@ -37,7 +37,7 @@ MUC_MEMBERS: tuple[Member, ...] = (
         "s",
         "Enter a room, creating it if it does not exist (an instant room: its default "
         "configuration is accepted). Returns once in, after ``MucRoomJoined``; the room is "
-        "entered again at each connection until ``MucLeave``. Already in: returns our nick. "
+        "entered again at each connection until ``MucLeave``, and bookmarked (XEP-0402 autojoin). Already in: returns our nick. "
         "``Conflict`` (nick taken), ``PermissionDenied`` (password needed or wrong, banned, "
         "members only, creation not allowed), ``NotFound`` (no such room and none can be "
         "made), ``InvalidArgument`` (bad room JID, nick or options; a nick the room refuses), "
@@ -46,7 +46,8 @@ MUC_MEMBERS: tuple[Member, ...] = (
     ),
     Method(
         "MucLeave", "plugin", (ROOM, PROFILE), "",
-        "Leave a room (and stop entering it at each connection); ``MucRoomLeft`` follows. "
+        "Leave a room (and stop entering it at each connection; its bookmark's autojoin is "
+        "set false); ``MucRoomLeft`` follows. "
         "``NotFound`` when we are not in it.",
     ),
     Method(

@@ -17,6 +17,7 @@ from sat_backend.core.im.message_stanza import parse_message_element
 from sat_backend.plugins.muc.administration import (
     admin_error, admin_item, affiliation_list, check_reason, parse_invitation,
 )
+from sat_backend.plugins.muc.bookmarks import Bookmark, bookmark_item, parse_bookmark
 from sat_backend.plugins.muc.room_history import as_room_message, since_text
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, MAX_OCCUPANTS, Room, apply_presence, refusal_error, suffixed_nicks,
@@ -280,3 +281,19 @@ def test_room_messages_as_history_keeps_them() -> None:
     untrusted = as_room_message(Room(ROOM, "bob"), parsed)
     assert (untrusted.stanza_id, untrusted.origin_id) == (None, None)   # a room without XEP-0359; not ours
     assert since_text(0.0) == "1970-01-01T00:00:00Z"
+
+
+def test_bookmarks_are_parsed_and_built() -> None:
+    def item(xml: str, item_id: str = "room@chat.localhost") -> domish.Element:
+        return element(f"<item xmlns='http://jabber.org/protocol/pubsub#event' id='{item_id}'>{xml}</item>")
+    parsed = parse_bookmark(item("<conference xmlns='urn:xmpp:bookmarks:1' autojoin='1' name='Tea'>"
+                                 "<nick>al</nick></conference>"))
+    assert parsed == Bookmark(ROOM, True, "al", "Tea")
+    assert parse_bookmark(item("<conference xmlns='urn:xmpp:bookmarks:1'/>")) == Bookmark(ROOM, False)
+    for bad in (item("<conference xmlns='urn:xmpp:bookmarks:1'/>", "not a room"), item("<other xmlns='x'/>"),
+                item(f"<conference xmlns='urn:xmpp:bookmarks:1'><nick>{'n' * 1100}</nick></conference>")):
+        assert parse_bookmark(bad) is None
+    built = bookmark_item(Bookmark(ROOM, False, "al"))
+    conference = next(built.elements("urn:xmpp:bookmarks:1", "conference"))
+    assert (built["id"], conference["autojoin"], str(next(conference.elements()))) == (
+        "room@chat.localhost", "false", "al")
