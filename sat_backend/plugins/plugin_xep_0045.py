@@ -27,7 +27,7 @@ from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import (
-    BridgeError, InvalidArgument, NotFound, PermissionDenied, ProfileNotConnected, Stanza, Timeout,
+    BridgeError, Conflict, InvalidArgument, NotFound, PermissionDenied, ProfileNotConnected, Stanza, Timeout,
 )
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, new_uid, parse_message_element
@@ -346,6 +346,9 @@ class GroupChats:
         except asyncio.TimeoutError:
             self._send_quietly(client, leave_presence(room.occupant_jid))
             raise Timeout(f"{room.jid.userhost()} did not let us in within {timeout:g} s") from None
+        except Conflict:  # left meanwhile (MucLeave, a bookmark): the room may let us in all the same
+            self._send_quietly(client, leave_presence(room.occupant_jid))
+            raise
 
     async def _accept_default_configuration(self, client: XmppClient, room: Room) -> None:
         """Unlock a room we just created with its default configuration (§10.1.2); a
@@ -410,6 +413,7 @@ class GroupChats:
             await self.saved.forget(resolved, bare)  # offline: entered again at no connection
             return
         if room.state != JOINED or not self.host.sessions.is_connected(resolved):
+            room.fail_pending(Conflict(f"{bare} was left while we were entering it"))
             self.rooms[resolved].pop(bare, None)
             await self.saved.forget(resolved, bare)
             self.host.bridge.emit("MucRoomLeft", bare, "left", "", resolved)

@@ -31,17 +31,17 @@ Profiles = tuple[BridgeClient, SignalRecorder]
 
 
 @pytest.fixture
-def profiles(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[Profiles]:
+def profiles(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[Profiles]:
     """alice and bob on the backend, connected; a recorder of the group chat signals."""
     client = backend.client
     assert client is not None
-    with connected_profiles(client, prosody):
+    with connected_profiles(client, fresh_prosody):
         yield client, SignalRecorder(client, *MUC_SIGNALS)
 
 
 @pytest.fixture
-def carol(prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"])
+def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
     yield peer
     peer.disconnect()
 

@@ -81,3 +81,19 @@ def test_bookmarks_with_autojoin_are_entered_at_connection(alice: Alice, phone: 
     phone.publish("alice@localhost", NS_BOOKMARKS, bookmark(True), room)
     client.connect("alice")
     assert joined(signals, room, "alice")[1] == "pocket"
+
+
+def test_our_own_bookmark_notifications_undo_nothing(alice: Alice, phone: XmppPeer) -> None:
+    """Leaving and entering again at once: the notification of the leave's bookmark
+    (autojoin false) comes back while we enter again, and must not make us leave."""
+    client, signals = alice
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    for _ in range(5):
+        client.muc_leave(room, "alice")
+        client.muc_join(room, "alice", "", "{}", "alice")
+    barrier = new_room()
+    phone.publish("alice@localhost", NS_BOOKMARKS, bookmark(True), barrier)   # notified after ours
+    joined(signals, barrier, "alice")
+    assert {row[0]: row[2] for row in client.muc_rooms_get("alice")} == {room: "joined", barrier: "joined"}
+    assert bookmarks(phone)[room] == ("true", "alice")

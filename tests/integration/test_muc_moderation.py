@@ -23,16 +23,16 @@ NS_CONFERENCE = "jabber:x:conference"
 
 
 @pytest.fixture
-def profiles(backend: BackendProcess, prosody: ProsodyServer) -> Iterator[Profiles]:
+def profiles(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[Profiles]:
     client = backend.client
     assert client is not None
-    with connected_profiles(client, prosody):
+    with connected_profiles(client, fresh_prosody):
         yield client, SignalRecorder(client, *MUC_SIGNALS, "MucInvited", "MessageUpdate")
 
 
 @pytest.fixture
-def carol(prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"])
+def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
     yield peer
     peer.disconnect()
 

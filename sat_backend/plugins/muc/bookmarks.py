@@ -5,12 +5,15 @@ Entering a room with ``MucJoin`` publishes its bookmark with ``autojoin`` true (
 password: PEP is not where secrets go), leaving sets ``autojoin`` false. At each session
 start, rooms bookmarked with ``autojoin`` are entered (besides the rooms we were in), and
 the notifications of our other devices' changes (we advertise ``+notify``) enter or leave
-rooms as they say: a device that joins a room makes every other one join it.
+rooms as they say: a device that joins a room makes every other one join it. Our own
+publications come back as notifications too, possibly after we did something else: each
+carries an id of ours in ``<extensions/>``, and its notification is ignored.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -20,6 +23,7 @@ from tx_xmpp import pubsub
 
 from sat_backend.core.exceptions import BridgeError, InvalidArgument, NotFound
 from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.message_stanza import new_uid
 from sat_backend.plugins.muc.saved_rooms import SavedRoom
 from sat_backend.plugins.muc.stanzas import MAX_TEXT_LENGTH, check_nick, check_room_jid
 
@@ -39,6 +43,11 @@ PUBLISH_OPTIONS = {
 }
 #: bookmarks read at a session start
 MAX_BOOKMARKS = 1000
+#: our mark in a bookmark's ``<extensions/>`` (§3: other clients keep extensions), naming
+#: one publication, so that its own notification is not taken for another device's change
+NS_PUBLICATION = "urn:xmpp:sat:bookmark-publication:0"
+#: publications whose notification has not come back yet
+MAX_PENDING_ECHOES = 256
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,24 @@ def parse_bookmark(item: domish.Element) -> Bookmark | None:
                     str(conference.getAttribute("name", ""))[:MAX_TEXT_LENGTH])
 
 
-def bookmark_item(bookmark: Bookmark) -> pubsub.Item:
+def publication_of(item: domish.Element) -> str | None:
+    """The id of our publication a bookmark item carries, if any."""
+    for conference in item.elements(NS_BOOKMARKS, "conference"):
+        for extensions in conference.elements(NS_BOOKMARKS, "extensions"):
+            for mark in extensions.elements(NS_PUBLICATION, "publication"):
+                return str(mark.getAttribute("id", "")) or None
+    return None
+
+
+def bookmark_item(bookmark: Bookmark, publication: str | None = None) -> pubsub.Item:
     conference = domish.Element((NS_BOOKMARKS, "conference"))
     conference["autojoin"] = "true" if bookmark.autojoin else "false"
     if bookmark.name:
         conference["name"] = bookmark.name
     if bookmark.nick:
         conference.addElement("nick", content=bookmark.nick)
+    if publication is not None:
+        conference.addElement("extensions").addElement((NS_PUBLICATION, "publication"))["id"] = publication
     return pubsub.Item(id=bookmark.room.userhost(), payload=conference)
 
 
@@ -83,6 +103,9 @@ class Bookmarks:
     def __init__(self, plugin: GroupChats) -> None:
         self.plugin = plugin
         self.host = plugin.host
+        #: our publications not seen back yet: their notifications are ignored (once), or
+        #: a late one would undo what we did since (a join's echo after a leave…)
+        self._echoes: OrderedDict[str, None] = OrderedDict()
 
     def register(self) -> None:
         self.host.plugins["XEP-0030"].add_feature(f"{NS_BOOKMARKS}+notify")
@@ -93,8 +116,12 @@ class Bookmarks:
         pubsub_plugin = self.host.plugins["XEP-0060"]
         handler = pubsub_plugin.handlers[client.profile]
         own = JID(client.jid.userhost())
+        publication = new_uid()
+        self._echoes[publication] = None
+        while len(self._echoes) > MAX_PENDING_ECHOES:
+            self._echoes.popitem(last=False)
         try:
-            await pubsub_plugin.ask(handler.publish(own, NS_BOOKMARKS, [bookmark_item(bookmark)],
+            await pubsub_plugin.ask(handler.publish(own, NS_BOOKMARKS, [bookmark_item(bookmark, publication)],
                                                     options=PUBLISH_OPTIONS),
                                     f"publishing the bookmark of {bookmark.room.userhost()}")
         except BridgeError as exc:
@@ -118,6 +145,10 @@ class Bookmarks:
             if event.node != NS_BOOKMARKS or event.service.userhost() != client.jid.userhost():
                 continue
             for item in event.items:
+                publication = publication_of(item)
+                if publication is not None and publication in self._echoes:
+                    del self._echoes[publication]
+                    continue
                 bookmark = parse_bookmark(item)
                 if bookmark is not None:
                     self._follow(client, bookmark.room, bookmark.autojoin, bookmark.nick)
