@@ -363,8 +363,12 @@ class GroupChats:
                         exc.condition)
 
     async def _enter_saved_rooms(self, client: XmppClient) -> None:
-        """Session starter: enter again, in the background, the rooms we were in, and
-        those our bookmarks say to (XEP-0402 ``autojoin``)."""
+        """Session starter: enter again, in the background (``Connect`` does not wait for
+        rooms nor for the bookmarks request), the rooms we were in, and those our
+        bookmarks say to (XEP-0402 ``autojoin``)."""
+        run_in_background(self._enter_rooms_of_session(client), f"{client.profile}: entering rooms", client.profile)
+
+    async def _enter_rooms_of_session(self, client: XmppClient) -> None:
         rooms = await self.saved.load(client.profile)
         known = {saved.room for saved in rooms}
         if self.bookmarks is not None:
