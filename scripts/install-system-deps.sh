@@ -11,6 +11,10 @@ packages=(
     lua-event
     lua-unbound
     openssl              # throw-away test CA and certificates
+    dunst                # real notification server of the sat-tray tests
+    xvfb                 # the X display dunst draws on in those tests
+    x11-apps             # xwd: screenshot of that display, kept as a test artefact
+    desktop-file-utils   # desktop-file-validate for the installed .desktop files
 )
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)

@@ -244,6 +244,22 @@ class PendingReference(Base):
     timestamp: Mapped[float] = mapped_column(Float)
 
 
+class ConversationRead(Base):
+    """How far the user read a 1:1 conversation: messages received after ``read_until``
+    are unread. One truth for every frontend; moved forward only (by ``MarkRead``, a
+    displayed marker or a reply from another of our devices)."""
+
+    __tablename__ = "conversation_reads"
+
+    profile_id: Mapped[int] = _profile_fk()
+    #: bare JID of the other end
+    peer: Mapped[str] = mapped_column(String(3071), primary_key=True)
+    #: history timestamp of the last message read
+    read_until: Mapped[float] = mapped_column(Float)
+    #: uid of that message, when known
+    last_read_uid: Mapped[str | None] = mapped_column(String(64))
+
+
 class SyncState(enum.Enum):
     """Where a cached pubsub node stands (see doc/developer.rst, pubsub cache)."""
 

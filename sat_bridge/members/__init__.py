@@ -12,6 +12,7 @@ from sat_bridge.members.microblog import MICROBLOG_MEMBERS
 from sat_bridge.members.muc import MUC_MEMBERS
 from sat_bridge.members.pubsub import PUBSUB_MEMBERS
 from sat_bridge.members.pubsub_cache import PUBSUB_CACHE_MEMBERS
+from sat_bridge.members.read_state import READ_STATE_MEMBERS
 from sat_bridge.members.session import SESSION_MEMBERS
 from sat_bridge.spec import Member
 
@@ -20,4 +21,5 @@ ALL_MEMBERS: tuple[Member, ...] = (
     *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS, *MUC_MEMBERS,
     *DISCOVERY_MEMBERS, *PUBSUB_MEMBERS,
     *PUBSUB_CACHE_MEMBERS, *MICROBLOG_MEMBERS, *CALL_MEMBERS,
+    *READ_STATE_MEMBERS,
 )

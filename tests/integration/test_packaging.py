@@ -16,19 +16,12 @@ import pytest
 
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import _read_ready
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.wheel_helpers import build_wheel
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, cwd=out,
-    )
-    (built,) = out.glob("sat-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_wheel_contents(wheel: Path) -> None:
@@ -53,6 +46,7 @@ def test_wheel_contents(wheel: Path) -> None:
     assert dict(entry_points["console_scripts"]) == {
         "sat-backend": "sat_backend.core.launcher:main",
         "sat": "sat_frontends.cli.main:main",
+        "sat-tray": "sat_frontends.tray.main:main",
     }
 
 

@@ -42,6 +42,9 @@ MAX_BODY_LENGTH = 100_000
 RECEIVED_STORED_TRIGGER = "message_received_stored"
 #: trigger run with (client, message) when a received message could not be stored
 RECEIVED_NOT_STORED_TRIGGER = "message_received_not_stored"
+#: trigger run with (profile, message) once a new message (sent, or received live, by
+#: carbons or from the archive) is stored and ``MessageNew`` emitted
+ANNOUNCED_TRIGGER = "message_announced"
 
 
 def too_long(*by_lang: dict[str, str]) -> bool:
@@ -197,6 +200,7 @@ class Messaging:
             raise
         # no change can be waiting for a message whose ids were made just now
         self.host.bridge.emit("MessageNew", *message.bridge_tuple(), client.profile)
+        await self.host.triggers.run(ANNOUNCED_TRIGGER, client.profile, message)
         return message.uid
 
     async def on_received(self, client: XmppClient, message: ChatMessage) -> bool:
@@ -233,3 +237,4 @@ class Messaging:
     async def _announce(self, profile: str, message: ChatMessage) -> None:
         self.host.bridge.emit("MessageNew", *message.bridge_tuple(), profile)
         await self.changes.apply_pending(profile, message)
+        await self.host.triggers.run(ANNOUNCED_TRIGGER, profile, message)

@@ -1,0 +1,165 @@
+"""Read state of conversations, and XEP-0333 Chat Markers (v0.4, ``urn:xmpp:chat-markers:0``)
+as far as it tells us that the user read a conversation on another device.
+
+The backend keeps how far each 1:1 conversation was read (:mod:`sat_backend.memory.read_state_storage`)
+so every frontend shows the same unread counts (``UnreadGet``, ``MarkRead``,
+``UnreadChanged``). A conversation becomes read up to a message when:
+
+- a frontend calls ``MarkRead``;
+- one of our other devices sends a ``<displayed/>`` marker for it (we get the marker by
+  carbons, XEP-0280, or from the archive): the marker is parsed as a change of the
+  message it names, so a marker arriving before its message waits for it;
+- we send a message in the conversation (from here or another device): one replies
+  to what one has read.
+
+Markers from the other end (they read our messages) are not tracked yet. Markers are
+not sent by this plugin yet either: ``MarkRead`` is local to our devices through the
+backend, not announced to the peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from twisted.words.xish import domish
+
+from sat_backend.core.exceptions import InvalidArgument, NotFound
+from sat_backend.core.im.background import run_in_background
+from sat_backend.core.im.message_stanza import ChatMessage, MessageChange, change_reference
+from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
+from sat_backend.core.jids import parse_jid
+from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.read_state_storage import COUNTED_TYPES, ReadStateStorage
+from sat_backend.memory.sqla_mapping import History
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+
+log = logging.getLogger(__name__)
+
+NS_MARKERS = "urn:xmpp:chat-markers:0"
+KIND = "displayed"
+#: seconds during which count changes of a profile are gathered before ``UnreadChanged``
+#: is emitted: an archive catch-up storing hundreds of messages emits once per conversation
+FLUSH_DELAY = 0.05
+
+PLUGIN_INFO = {
+    "name": "Read state and Chat Markers",
+    "import_name": "XEP-0333",
+    "type": "XEP",
+    "protocols": ["XEP-0333"],
+    "recommendations": ["XEP-0280", "XEP-0313"],
+    "main": "ReadState",
+    "description": "Unread counts kept by the backend; read on another device is read here",
+}
+
+
+def parse_displayed(element: domish.Element) -> MessageChange | None:
+    """The message a ``<displayed/>`` marker names, as a change of it; None without one.
+
+    :raises MalformedStanza: a marker without the id of its message.
+    """
+    found = change_reference(element, NS_MARKERS, "displayed")
+    if found is None:
+        return None
+    return MessageChange(KIND, found[1], {})
+
+
+def conversation_jid(value: str) -> str:
+    """Bare JID of a conversation's other end (a user or a service).
+
+    :raises InvalidArgument: not a JID, or a full JID.
+    """
+    parsed = parse_jid(value, "conversation_jid")
+    if parsed.resource:
+        raise InvalidArgument("conversation_jid must be a bare JID, without /resource")
+    return str(parsed.userhost())
+
+
+class ReadState:
+    def __init__(self, host: Backend) -> None:
+        self.host = host
+        self.storage = ReadStateStorage(host.storage)
+        #: conversations whose count changed and is not announced yet, by profile
+        self._dirty: dict[str, set[str]] = {}
+
+    async def initialise(self) -> None:
+        self.host.messaging.changes.register(KIND, parse_displayed, self.on_displayed)
+        self.host.triggers.add(ANNOUNCED_TRIGGER, self.on_announced)
+        self.host.bridge.register_method("UnreadGet", self.unread_get)
+        self.host.bridge.register_method("MarkRead", self.mark_read)
+        self.host.bridge.enable_signal("UnreadChanged")
+
+    async def own_jid(self, profile: str) -> str:
+        return await self.host.params.get_public("Connection", "JabberID", profile)
+
+    # bridge ----------------------------------------------------------------------------
+
+    async def unread_get(self, conversation: str, profile: str) -> dict[str, int]:
+        """Unread counts of every conversation, or of one (always present, 0 when read)."""
+        peer = conversation_jid(conversation) if conversation else None
+        profile = await self.host.profiles.resolve(profile)
+        counts = await self.storage.unread_counts(profile, await self.own_jid(profile), peer)
+        if peer is not None:
+            counts.setdefault(peer, 0)
+        return counts
+
+    async def mark_read(self, conversation: str, up_to_uid: str, profile: str) -> int:
+        """Mark read up to a message (``""``: the last one received) and announce the count."""
+        peer = conversation_jid(conversation)
+        profile = await self.host.profiles.resolve(profile)
+        if up_to_uid:
+            until = await self.storage.message_point(profile, up_to_uid, peer)
+            if until is None:
+                raise NotFound(f"no message {up_to_uid!r} in the conversation with {peer}")
+            uid: str | None = up_to_uid
+        else:
+            last = await self.storage.last_point(profile, peer)
+            if last is None:
+                return 0
+            until, uid = last
+        moved = await self.storage.mark_read(profile, peer, until, uid)
+        count = (await self.storage.unread_counts(profile, await self.own_jid(profile), peer)).get(peer, 0)
+        if moved:
+            self.host.bridge.emit("UnreadChanged", peer, count, profile)
+        return count
+
+    # what makes a conversation unread or read -------------------------------------------
+
+    async def on_announced(self, profile: str, message: ChatMessage) -> None:
+        """A new message is stored: it is unread, or (ours) the conversation is read."""
+        if message.type not in COUNTED_TYPES:
+            return
+        own = await self.own_jid(profile)
+        sender, recipient = message.from_jid.userhost(), message.to_jid.userhost()
+        if sender == own and recipient != own:
+            if await self.storage.mark_read(profile, recipient, message.timestamp, message.uid):
+                self._changed(profile, recipient)
+        elif recipient == own and sender != own:
+            self._changed(profile, sender)
+
+    async def on_displayed(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+        """A displayed marker (XEP-0333) from one of our devices: read up to its message."""
+        own = await self.own_jid(profile)
+        if received.sender == own and received.recipient != own:
+            if await self.storage.mark_read(profile, received.recipient, target.timestamp, target.id):
+                self._changed(profile, received.recipient)
+        return None  # no MessageUpdate: the message itself did not change
+
+    def _changed(self, profile: str, peer: str) -> None:
+        dirty = self._dirty.get(profile)
+        if dirty is None:
+            self._dirty[profile] = {peer}
+            run_in_background(self._flush(profile), f"{profile}: announcing unread counts", profile)
+        else:
+            dirty.add(peer)
+
+    async def _flush(self, profile: str) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        peers = self._dirty.pop(profile, set())
+        own = await self.own_jid(profile)
+        counts = await self.storage.unread_counts(profile, own)
+        for peer in sorted(peers):
+            self.host.bridge.emit("UnreadChanged", peer, counts.get(peer, 0), profile)

@@ -1,0 +1,137 @@
+"""The tray's pure parts: menu model, state → look, notification content, grouping and
+rate limit (time and scheduling injected: no clock, no bus)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable
+
+from dbus_fast import Variant
+
+from sat_frontends.tray.menu import IdRegistry, MenuModel, find, label
+from sat_frontends.tray.notifications import Content, Notifier, RateLimiter, content
+from sat_frontends.tray.state import TrayState
+
+
+def model(state: TrayState, clicks: list[Any]) -> MenuModel:
+    return MenuModel(
+        presence=state.presence, profiles=state.profiles, recent=state.conversations(),
+        set_presence=lambda show: clicks.append(("presence", show)),
+        toggle_profile=lambda profile, connected: clicks.append(("profile", profile, connected)),
+        open_conversation=lambda conversation: clicks.append(("open", conversation.jid)),
+        quit=lambda: clicks.append("quit"),
+    )
+
+
+def test_menu_entries_ids_and_actions() -> None:
+    state = TrayState(backend_running=True, profiles={"work": False, "alice": True}, presence="away")
+    state.set_unread(("alice", "carol@localhost"), 2)
+    clicks: list[Any] = []
+    root = model(state, clicks).build()
+    texts = [item.properties.get("label", "-") for item in root.children]
+    assert texts == ["Available", "Away", "Do not disturb", "Offline", "-", "Disconnect alice", "Connect work",
+                     "-", "carol@localhost (2)", "-", "Quit"]
+    assert [item.properties["toggle-state"] for item in root.children[:4]] == [0, 1, 0, 0]
+    registry = IdRegistry()
+    ids = {item.key: registry.id_of(item.key) for item in root.children}
+    rebuilt = model(state, clicks).build()
+    assert {item.key: registry.id_of(item.key) for item in rebuilt.children} == ids   # stable
+    for key in ("presence:dnd", "profile:work", "conversation:alice:carol@localhost", "quit"):
+        item = find(rebuilt, registry, ids[key])
+        assert item is not None and item.action is not None
+        item.action()
+    assert clicks == [("presence", "dnd"), ("profile", "work", False), ("open", "carol@localhost"), "quit"]
+    assert find(rebuilt, registry, 9999) is None
+
+
+def test_label_is_bounded_and_has_no_mnemonic() -> None:
+    assert label("a_b") == "a__b"
+    assert len(label("x" * 5000)) == 60
+
+
+def test_look_follows_presence_and_unread() -> None:
+    state = TrayState()
+    assert state.look().tooltip == "SàT backend not running" and state.look().status == "Passive"
+    state = TrayState(backend_running=True, profiles={"alice": True}, presence="available",
+                      own_jids={"alice": "alice@localhost"})
+    assert (state.look().status, state.look().icon_name) == ("Active", "sat-tray-available")
+    assert state.message("alice", "carol@localhost/phone", "alice@localhost", {"": "hi"}) == ("alice", "carol@localhost")
+    assert state.message("alice", "alice@localhost/pc", "dave@localhost", {"": "yo"}) is None
+    assert [c.jid for c in state.conversations()] == ["dave@localhost", "carol@localhost"]
+    state.set_unread(("alice", "carol@localhost"), 3)
+    look = state.look()
+    assert look.status == "NeedsAttention" and "3 unread messages" in look.tooltip
+    state.set_unread(("alice", "carol@localhost"), 0)
+    assert state.look().status == "Active"
+
+
+def test_content_privacy_escape_and_bounds() -> None:
+    assert content("carol@localhost", 1, "a <b> & c", privacy=False) == Content(
+        "Message from carol@localhost", "a &lt;b&gt; &amp; c")
+    assert content("carol@localhost", 3, "secret", privacy=True).body == "3 new messages"
+    assert "secret" not in content("carol@localhost", 1, "secret", privacy=True).body
+    assert content("c", 2, "x" * 1000, privacy=False).body.endswith("…\n(2 unread)")
+    assert len(content("c" * 3000, 1, "", privacy=False).summary) == 100
+
+
+def test_rate_limiter() -> None:
+    limiter = RateLimiter(interval=3.0)
+    key = ("alice", "carol@localhost")
+    assert limiter.wait(key, 100.0) == 0.0
+    limiter.record(key, 100.0)
+    assert limiter.wait(key, 101.0) == 2.0
+    assert limiter.wait(("alice", "dave@localhost"), 101.0) == 0.0
+    assert limiter.wait(key, 103.0) == 0.0
+
+
+class FakeClient:
+    """Records what the notifier asks of the server."""
+
+    def __init__(self, capabilities: set[str]) -> None:
+        self.capabilities = capabilities
+        self.available = True
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def notify(self, replaces_id: int, text: Content, actions: list[str], hints: dict[str, Variant]) -> int:
+        self.calls.append(("notify", replaces_id, text.body, tuple(actions)))
+        return replaces_id or 7
+
+    async def close(self, notification_id: int) -> None:
+        self.calls.append(("close", notification_id))
+
+
+def test_notifier_groups_rate_limits_and_closes() -> None:
+    client = FakeClient({"actions", "inline-reply"})
+    now = [0.0]
+    scheduled: list[tuple[float, Callable[[], Any]]] = []
+    loop = asyncio.new_event_loop()
+    notifier = Notifier(client, privacy=False, clock=lambda: now[0],  # type: ignore[arg-type]
+                        later=lambda delay, callback: scheduled.append((delay, callback)),
+                        run=lambda awaitable: loop.run_until_complete(awaitable))
+    key = ("alice", "carol@localhost")
+    notifier.unread(key, "carol@localhost", 1, "one")
+    assert client.calls == [("notify", 0, "one", ("default", "Open", "open", "Open", "mark-read", "Mark read",
+                                                  "inline-reply", "Reply"))]
+    now[0] = 1.0
+    notifier.unread(key, "carol@localhost", 2, "two")
+    notifier.unread(key, "carol@localhost", 3, "three")   # gathered with the previous one
+    assert len(client.calls) == 1 and [delay for delay, _ in scheduled] == [2.0]
+    now[0] = 3.0
+    scheduled.pop()[1]()
+    assert client.calls[-1] == ("notify", 7, "three\n(3 unread)", client.calls[0][3])
+    notifier.unread(key, "carol@localhost", 2, "three")   # fewer unread: nothing new
+    assert len(client.calls) == 2
+    assert notifier.key_of(7) == key
+    loop.run_until_complete(notifier.read(key))
+    assert client.calls[-1] == ("close", 7)
+    assert notifier.key_of(7) is None
+    loop.close()
+
+
+def test_notifier_without_server_does_nothing() -> None:
+    client = FakeClient(set())
+    client.available = False
+    notifier = Notifier(client, privacy=True, clock=lambda: 0.0, later=lambda *a: None,  # type: ignore[arg-type]
+                        run=lambda awaitable: None)
+    notifier.unread(("alice", "carol@localhost"), "carol@localhost", 1, "hi")
+    assert client.calls == []
