@@ -371,6 +371,13 @@ class GroupChats:
     async def _enter_rooms_of_session(self, client: XmppClient) -> None:
         rooms = await self.saved.load(client.profile)
         known = {saved.room for saved in rooms}
+        # the rooms of the last session are entered again from what is saved: one that
+        # nothing says to enter any more (a profile deleted and made again) must not stay
+        # "joining" for ever
+        memory = self.rooms.get(client.profile, {})
+        for bare in [bare for bare, room in memory.items()
+                     if room.state == JOINING and (room.attempt is None or room.attempt.done())]:
+            del memory[bare]
         if self.bookmarks is not None:
             rooms += [SavedRoom(bookmark.room.userhost(), bookmark.nick or "")
                       for bookmark in await self.bookmarks.autojoin(client) if bookmark.room.userhost() not in known]

@@ -266,3 +266,4 @@ def test_the_room_archive_brings_everything_missed(profiles: Profiles, carol: Xm
     peer_says(carol, room, "live again")
     signals.wait_for("MessageNew", room_message(room, "live again", "alice"))
     assert sorted(room_bodies(client, room, "alice")) == sorted(["mine before", "before", *missed, "live again"])
+
