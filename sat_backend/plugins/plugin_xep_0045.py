@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber import error
@@ -46,9 +47,9 @@ from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
 )
 from sat_backend.plugins.muc.stanzas import (
-    MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_SID, JoinOptions, parse_join_options, MalformedPresence, check_nick, check_room_jid,
-    instant_room_request, join_presence, leave_presence, nick_presence, parse_error, parse_occupant_presence,
-    subject_message, subject_of,
+    MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID, JoinOptions, MalformedPresence, check_nick,
+    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, occupant_id_of, parse_error,
+    parse_join_options, parse_occupant_presence, subject_message, subject_of,
 )
 from sat_bridge.xml_text import check_xml_text
 
@@ -239,7 +240,12 @@ class GroupChats:
     def _parse_groupchat(self, client: XmppClient, room: Room, element: domish.Element) -> ChatMessage | None:
         message = parse_message_element(element, client.jid, self.host.messaging.changes.parsers,
                                         archive=room.jid.userhost())
-        return None if message is None else as_room_message(room, message)
+        if message is None:
+            return None
+        author = occupant_id_of(element) if room.occupant_ids else None
+        if author is not None:  # XEP-0421: who wrote it, for the changes that name it later
+            message = replace(message, extra={**message.extra, "occupant_id": author})
+        return as_room_message(room, message)
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:
@@ -302,6 +308,7 @@ class GroupChats:
         try:
             features = await room_features(self.host, client, room_jid)
             room.stanza_ids = NS_SID in features
+            room.occupant_ids = NS_OCCUPANT_ID in features
             archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
             recent = await recent_messages(self.host, profile, room)
             # the last N messages when asked for; else none, and the room's archive is read
@@ -321,7 +328,8 @@ class GroupChats:
                     log.info("%s: nick %r taken in %s, trying %r", profile, candidate, bare, nicks[attempt])
             if room.created:
                 await self._accept_default_configuration(client, room)
-                room.stanza_ids = NS_SID in await room_features(self.host, client, room_jid)
+                features = await room_features(self.host, client, room_jid)
+                room.stanza_ids, room.occupant_ids = NS_SID in features, NS_OCCUPANT_ID in features
         except BaseException:
             if rooms.get(bare) is room and room.state != JOINED:
                 del rooms[bare]

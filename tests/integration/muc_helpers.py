@@ -11,7 +11,8 @@ from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import SignalRecorder
 from tests.fixtures.xmpp_peer import XmppPeer
 
-MUC_SIGNALS = ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject", "MessageNew", "Connected")
+MUC_SIGNALS = ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject", "MessageNew", "MessageUpdate",
+               "Connected")
 
 
 def new_room(service: str = "chat.localhost") -> str:

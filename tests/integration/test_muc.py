@@ -28,6 +28,7 @@ from tests.integration.test_cli import sat
 from tests.integration.xmpp_helpers import connected_profiles, create_xmpp_profile
 
 Profiles = tuple[BridgeClient, SignalRecorder]
+NS_RETRACT = "urn:xmpp:message-retract:1"
 
 
 @pytest.fixture
@@ -267,3 +268,31 @@ def test_the_room_archive_brings_everything_missed(profiles: Profiles, carol: Xm
     signals.wait_for("MessageNew", room_message(room, "live again", "alice"))
     assert sorted(room_bodies(client, room, "alice")) == sorted(["mine before", "before", *missed, "live again"])
 
+
+
+def test_corrections_and_retractions_in_a_room_need_their_author(
+    profiles: Profiles, carol: XmppPeer, fresh_prosody: ProsodyServer,
+) -> None:
+    """In a room everyone shares the room's JID: a correction or retraction is applied
+    only when the room gave it the occupant-id (XEP-0421) of the message's author."""
+    client, signals = profiles
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    peer_joins(carol, room, "carol")
+    carol_id = peer_says(carol, room, "helo")
+    uid, _, _, _, _, _, _, extra, _ = signals.wait_for("MessageNew", room_message(room, "helo", "alice"))
+    assert json.loads(extra)["occupant_id"]
+    with connected_peer(fresh_prosody, "dave", XMPP_ACCOUNTS["dave"]) as dave:
+        peer_joins(dave, room, "dave")
+        dave.send_message(room, "forged", mtype="groupchat", replace={"id": carol_id})
+        dave.send_message(room, mtype="groupchat", payloads=[f'<retract xmlns="{NS_RETRACT}" id="{carol_id}"/>'])
+        carol.send_message(room, "hello", mtype="groupchat", replace={"id": carol_id})
+        update = signals.wait_for("MessageUpdate", lambda message_uid, kind, data, who: who == "alice")
+        assert update[:2] == (uid, "edit") and json.loads(update[2])["message"] == {"": "hello"}
+        carol.send_message(room, mtype="groupchat", payloads=[f'<retract xmlns="{NS_RETRACT}" id="{carol_id}"/>'])
+        assert signals.wait_for("MessageUpdate", lambda message_uid, kind, data, who: who == "alice")[:2] \
+            == (uid, "retract")
+    assert [args[1] for name, args in signals.history if name == "MessageUpdate" and args[-1] == "alice"] \
+        == ["edit", "retract"]                                         # dave's were ignored
+    (row,) = [row for row in client.history_get(room, "", 0, True, "{}", "alice") if row[0] == uid]
+    assert json.loads(row[7])["retracted"] and row[4] == {}

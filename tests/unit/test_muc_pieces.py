@@ -24,7 +24,8 @@ from sat_backend.plugins.muc.rooms import (
 )
 from sat_backend.plugins.muc.stanzas import (
     MAX_STATUS_CODES, MAX_TEXT_LENGTH, NS_MUC, NS_MUC_ADMIN, MalformedPresence, Occupant, RoomError, check_nick,
-    check_room_jid, instant_room_request, join_presence, parse_error, parse_occupant_presence, status_codes,
+    check_room_jid, instant_room_request, join_presence, occupant_id_of, parse_error, parse_occupant_presence,
+    status_codes,
     subject_of,
 )
 from sat_backend.plugins.muc.stanzas import parse_join_options
@@ -297,3 +298,11 @@ def test_bookmarks_are_parsed_and_built() -> None:
     conference = next(built.elements("urn:xmpp:bookmarks:1", "conference"))
     assert (built["id"], conference["autojoin"], str(next(conference.elements()))) == (
         "room@chat.localhost", "false", "al")
+
+
+def test_occupant_ids_of_messages() -> None:
+    xml = ("<message xmlns='jabber:client' type='groupchat' from='room@chat.localhost/carol'><body>x</body>"
+           "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='abc'/></message>")
+    assert occupant_id_of(element(xml)) == "abc"
+    assert occupant_id_of(element(xml.replace("id='abc'", f"id='{'a' * 300}'"))) is None
+    assert occupant_id_of(element("<message xmlns='jabber:client'/>")) is None

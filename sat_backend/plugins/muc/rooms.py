@@ -53,6 +53,8 @@ class Room:
     subject_by: str = ""
     #: the room advertises XEP-0359: its stanza-ids (``by`` = the room) can be trusted
     stanza_ids: bool = False
+    #: the room advertises XEP-0421: the occupant-ids in its stanzas are its own (authors)
+    occupant_ids: bool = False
     created: bool = False
     #: new nicks announced by a status 303, whose available presence is not a new occupant
     renaming: set[str] = field(default_factory=set)

@@ -215,7 +215,7 @@ def parse_occupant_presence(element: domish.Element) -> OccupantPresence:
         real_jid=_real_jid(item),
         show=_text_of(element, "show") if _text_of(element, "show") in SHOW_VALUES else "",
         status=_text_of(element, "status"),
-        occupant_id=_occupant_id(element),
+        occupant_id=occupant_id_of(element),
     )
     new_nick = item.getAttribute("nick") if item is not None and STATUS_NICK_CHANGED in codes else None
     if new_nick is not None:
@@ -356,7 +356,8 @@ def _text_of(element: domish.Element, name: str, uri: str = NS_CLIENT) -> str:
     return ""
 
 
-def _occupant_id(element: domish.Element) -> str | None:
+def occupant_id_of(element: domish.Element) -> str | None:
+    """The XEP-0421 occupant-id a room put in a stanza (bounded), or None."""
     child = _child(element, NS_OCCUPANT_ID, "occupant-id")
     value = child.getAttribute("id") if child is not None else None
     if not value or len(value) > MAX_OCCUPANT_ID_LENGTH:
