@@ -26,7 +26,8 @@ from sat_bridge.spec import BUS_NAME, full_spec
 from sat_frontends.tray import notifications
 from sat_frontends.tray.dbusmenu import MENU_PATH, DBusMenu
 from sat_frontends.tray.menu import Conversation, MenuModel
-from sat_frontends.tray.notifications import Notifier, NotificationsClient
+from sat_frontends.tray.notifications import GroupedNotifier, Key, Notifier, NotificationsClient
+from sat_frontends.tray.reactions import Reaction, ReactionNotifier
 from sat_frontends.tray.sni import ITEM_PATH, WATCHER_NAME, StatusNotifierItem, item_bus_name, register_with_watcher
 from sat_frontends.tray.state import TrayState, bare
 
@@ -86,12 +87,15 @@ class Tray:
         for signal_name, callback in (
             ("Connected", self._on_connected), ("Disconnected", self._on_disconnected),
             ("MessageNew", self._on_message_new), ("UnreadChanged", self._on_unread_changed),
+            ("ReactionsReceived", self._on_reactions_received),
         ):
             await self.bridge.on_signal(signal_name, callback)
         self.notifications_client = NotificationsClient(self.bus, self._on_action, self._on_reply, self._on_closed)
         loop = asyncio.get_running_loop()
-        self.notifier = Notifier(self.notifications_client, privacy=self.options.privacy, clock=loop.time,
-                                 later=loop.call_later, run=self._spawn)
+        timing: dict[str, Any] = {"privacy": self.options.privacy, "clock": loop.time, "later": loop.call_later,
+                                  "run": self._spawn}
+        self.notifier = Notifier(self.notifications_client, **timing)
+        self.reactions = ReactionNotifier(self.notifications_client, **timing)
         await self.notifications_client.start()
         await register_with_watcher(self.bus, self.item_name)
         self._reload()
@@ -146,7 +150,8 @@ class Tray:
             await self.bridge.get_ready()
             profiles = await self.bridge.profiles_list()
             state = TrayState(backend_running=True, presence=self.state.presence,
-                              recent=self.state.recent, last_text=self.state.last_text)
+                              recent=self.state.recent, last_text=self.state.last_text,
+                              own_texts=self.state.own_texts)
             for profile in profiles:
                 state.profiles[profile] = await self.bridge.is_connected(profile)
                 state.own_jids[profile] = await self.bridge.param_get("Connection", "JabberID", profile)
@@ -233,7 +238,7 @@ class Tray:
                         bodies: dict[str, str], subjects: dict[str, str], message_type: str,
                         extra_json: str, profile: str) -> None:
         if message_type in ("chat", "normal"):
-            self.state.message(profile, sender, recipient, bodies)
+            self.state.message(profile, sender, recipient, bodies, uid)
             self.menu.refresh()
 
     def _on_unread_changed(self, jid: str, count: int, profile: str) -> None:
@@ -243,18 +248,37 @@ class Tray:
             self.notifier.unread(key, jid, count, self.state.last_text.get(key, ""))
         else:
             self._spawn(self.notifier.read(key))
+            self._spawn(self.reactions.read(key))
         self._show()
+
+    def _on_reactions_received(self, uid: str, conversation: str, sender: str, added: list[str],
+                               profile: str) -> None:
+        self.reactions.reacted((profile, conversation),
+                               Reaction(sender, tuple(added), self.state.own_texts.get(uid)))
 
     # notification signals ----------------------------------------------------------------
 
+    def _notifiers(self) -> tuple[GroupedNotifier[Any], ...]:
+        return (self.notifier, self.reactions)
+
+    def _owner(self, notification_id: int) -> tuple[GroupedNotifier[Any], Key] | None:
+        """The notifier that showed a notification, and its key there."""
+        for notifier in self._notifiers():
+            key = notifier.key_of(notification_id)
+            if key is not None:
+                return notifier, key
+        return None
+
     def _on_action(self, notification_id: int, action: str) -> None:
-        key = self.notifier.key_of(notification_id)
-        if key is None:
+        owner = self._owner(notification_id)
+        if owner is None:
             return
-        profile, jid = key
+        notifier, (profile, jid) = owner
         if action == "mark-read":
             self._spawn(self.bridge.mark_read(jid, "", profile))
         elif action in ("open", "default"):
+            if notifier is self.reactions:
+                self._spawn(self.reactions.read((profile, jid)))
             self._spawn(self.open_conversation(Conversation(profile, jid)))
 
     def _on_reply(self, notification_id: int, text: str) -> None:
@@ -264,7 +288,8 @@ class Tray:
             self._spawn(self.bridge.message_send(jid, {"": text}, {}, "chat", "{}", profile))
 
     def _on_closed(self, notification_id: int) -> None:
-        self.notifier.closed(notification_id)
+        for notifier in self._notifiers():
+            notifier.closed(notification_id)
 
     # bus names ---------------------------------------------------------------------------
 

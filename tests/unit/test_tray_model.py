@@ -10,6 +10,7 @@ from dbus_fast import Variant
 
 from sat_frontends.tray.menu import IdRegistry, MenuModel, find, label
 from sat_frontends.tray.notifications import Content, Notifier, RateLimiter, content
+from sat_frontends.tray.reactions import OwnTexts, Reaction, ReactionNotifier, reactions_content
 from sat_frontends.tray.state import TrayState
 
 
@@ -135,3 +136,40 @@ def test_notifier_without_server_does_nothing() -> None:
                         run=lambda awaitable: None)
     notifier.unread(("alice", "carol@localhost"), "carol@localhost", 1, "hi")
     assert client.calls == []
+
+
+def test_reaction_content_privacy_escape_and_bounds() -> None:
+    one = Reaction("carol@localhost", ("👍",), "see <you>")
+    assert reactions_content((one,), 1, privacy=False) == Content(
+        "carol@localhost reacted to your message", "👍 to “see &lt;you&gt;”")
+    assert reactions_content((Reaction("c", ("🎉",), ""),), 1, privacy=False).body == "🎉 to your message"
+    hidden = reactions_content((one, one), 2, privacy=True)
+    assert hidden.body == "2 new reactions" and "👍" not in hidden.body and "see" not in hidden.body
+    many = reactions_content((one,) * 5, 9, privacy=False).body.splitlines()
+    assert many[0] == "(and 4 more)" and len(many) == 6
+    texts = OwnTexts(kept=2)
+    for uid in ("a", "b", "c"):
+        texts.add(uid, "x  y\n" * 100)
+    assert texts.get("a") == "" and len(texts.get("c")) == 60 and texts.get("c").startswith("x y x y")
+
+
+def test_reaction_notifier_groups_per_conversation() -> None:
+    client = FakeClient({"actions"})
+    loop = asyncio.new_event_loop()
+    notifier = ReactionNotifier(client, privacy=False, clock=lambda: 0.0,  # type: ignore[arg-type]
+                                later=lambda delay, callback: None,
+                                run=lambda awaitable: loop.run_until_complete(awaitable), interval=0.0)
+    key = ("alice", "carol@localhost")
+    notifier.reacted(key, Reaction("carol@localhost", (), "hi"))        # nothing added: nothing shown
+    assert client.calls == []
+    for emoji in "👍🎉👀❤🔥😀":
+        notifier.reacted(key, Reaction("carol@localhost", (emoji,), "hi"))
+    assert [call[1] for call in client.calls] == [0, 7, 7, 7, 7, 7]   # one notification, replaced
+    assert client.calls[-1][2].splitlines()[0] == "(and 1 more)" and client.calls[-1][3] == ("default", "Open",
+                                                                                             "open", "Open")
+    notifier.closed(7)     # dismissed: the next reaction starts afresh
+    notifier.reacted(key, Reaction("carol@localhost", ("👍",), "hi"))
+    assert client.calls[-1][1:3] == (0, "👍 to “hi”")
+    loop.run_until_complete(notifier.read(key))
+    assert client.calls[-1] == ("close", 7) and notifier.received == {}
+    loop.close()
