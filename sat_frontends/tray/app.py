@@ -24,6 +24,7 @@ from sat_bridge.client import AsyncBridgeClient, BridgeUnavailable
 from sat_bridge.errors import BridgeError
 from sat_bridge.spec import BUS_NAME, full_spec
 from sat_frontends.tray import notifications
+from sat_frontends.tray.calls import DEFAULT_ANSWER_COMMAND, CallNotifier, IncomingCall, answer_argv
 from sat_frontends.tray.dbusmenu import MENU_PATH, DBusMenu
 from sat_frontends.tray.menu import Conversation, MenuModel
 from sat_frontends.tray.notifications import GroupedNotifier, Key, Notifier, NotificationsClient
@@ -41,10 +42,13 @@ WATCHED_NAMES = (BUS_NAME, WATCHER_NAME, notifications.NAME)
 class TrayOptions:
     """:param privacy: notifications without message text.
     :param open_command: how to open a conversation: a command line where ``{jid}`` and
-        ``{profile}`` are replaced (no shell); none: opening only logs."""
+        ``{profile}`` are replaced (no shell); none: opening only logs.
+    :param answer_command: the call frontend Answer starts (``{sid}``, ``{jid}``,
+        ``{profile}`` replaced)."""
 
     privacy: bool = False
     open_command: str = ""
+    answer_command: str = DEFAULT_ANSWER_COMMAND
     bus_address: str | None = None
 
 
@@ -88,6 +92,8 @@ class Tray:
             ("Connected", self._on_connected), ("Disconnected", self._on_disconnected),
             ("MessageNew", self._on_message_new), ("UnreadChanged", self._on_unread_changed),
             ("ReactionsReceived", self._on_reactions_received),
+            ("CallIncoming", self._on_call_incoming), ("CallProposed", self._on_call_proposed),
+            ("CallState", self._on_call_state),
         ):
             await self.bridge.on_signal(signal_name, callback)
         self.notifications_client = NotificationsClient(self.bus, self._on_action, self._on_reply, self._on_closed)
@@ -96,6 +102,7 @@ class Tray:
                                   "run": self._spawn}
         self.notifier = Notifier(self.notifications_client, **timing)
         self.reactions = ReactionNotifier(self.notifications_client, **timing)
+        self.calls = CallNotifier(self.notifications_client, **timing)
         await self.notifications_client.start()
         await register_with_watcher(self.bus, self.item_name)
         self._reload()
@@ -237,6 +244,9 @@ class Tray:
     def _on_message_new(self, uid: str, timestamp: float, sender: str, recipient: str,
                         bodies: dict[str, str], subjects: dict[str, str], message_type: str,
                         extra_json: str, profile: str) -> None:
+        # Mentions hook: group chat (``groupchat``) messages are left out until the MUC
+        # members land in the bridge; a message there naming our nick is then notified
+        # like a 1:1 message, one notification per room (``doc/desktop.rst``).
         if message_type in ("chat", "normal"):
             self.state.message(profile, sender, recipient, bodies, uid)
             self.menu.refresh()
@@ -256,10 +266,36 @@ class Tray:
         self.reactions.reacted((profile, conversation),
                                Reaction(sender, tuple(added), self.state.own_texts.get(uid)))
 
+    def _on_call_proposed(self, sid: str, peer: str, media: list[str], profile: str) -> None:
+        self.calls.proposed((profile, sid), IncomingCall(peer, tuple(media)))
+
+    def _on_call_incoming(self, sid: str, peer: str, _offer: str, media: list[str], profile: str) -> None:
+        if not self.calls.incoming((profile, sid), IncomingCall(peer, tuple(media))):
+            log.info("call %s from %s taken on this device", sid, peer)
+            self._spawn(self.calls.read((profile, sid)))
+
+    def _on_call_state(self, sid: str, state: str, reason: str, profile: str) -> None:
+        if state == "active":
+            self._spawn(self.calls.read((profile, sid)))
+        elif state == "ended":
+            self._spawn(self.calls.ended((profile, sid)))
+
+    async def answer_call(self, profile: str, sid: str, peer: str) -> None:
+        """Start the call frontend on this call; it answers with its media engine."""
+        argv = answer_argv(self.options.answer_command, sid, peer, profile)
+        log.info("answering call %s from %s: %s", sid, peer, shlex.join(argv))
+        try:
+            process = await asyncio.create_subprocess_exec(*argv)
+        except OSError as error:
+            log.error("cannot start the call frontend %r: %s", argv[0], error)
+            return
+        code = await process.wait()
+        log.info("the call frontend of call %s exited with %d", sid, code)
+
     # notification signals ----------------------------------------------------------------
 
     def _notifiers(self) -> tuple[GroupedNotifier[Any], ...]:
-        return (self.notifier, self.reactions)
+        return (self.notifier, self.reactions, self.calls)
 
     def _owner(self, notification_id: int) -> tuple[GroupedNotifier[Any], Key] | None:
         """The notifier that showed a notification, and its key there."""
@@ -274,12 +310,24 @@ class Tray:
         if owner is None:
             return
         notifier, (profile, jid) = owner
-        if action == "mark-read":
+        if notifier is self.calls:
+            self._on_call_action(profile, jid, action)
+        elif action == "mark-read":
             self._spawn(self.bridge.mark_read(jid, "", profile))
         elif action in ("open", "default"):
             if notifier is self.reactions:
                 self._spawn(self.reactions.read((profile, jid)))
             self._spawn(self.open_conversation(Conversation(profile, jid)))
+
+    def _on_call_action(self, profile: str, sid: str, action: str) -> None:
+        call = self.calls.ringing.get((profile, sid))
+        if call is None or action not in ("answer", "decline"):
+            return
+        self._spawn(self.calls.read((profile, sid)))
+        if action == "decline":
+            self._spawn(self.bridge.call_end(sid, "decline", profile))
+        else:
+            self._spawn(self.answer_call(profile, sid, call.peer))
 
     def _on_reply(self, notification_id: int, text: str) -> None:
         key = self.notifier.key_of(notification_id)

@@ -163,14 +163,16 @@ class GroupedNotifier(Generic[P]):
     category = "im"
     #: what the count is, for the log
     counted = "shown"
+    #: seconds between two updates of a key's notification
+    min_interval = MIN_INTERVAL
 
     def __init__(self, client: NotificationsClient, *, privacy: bool, clock: Callable[[], float],
                  later: Callable[[float, Callable[[], Any]], Any],
-                 run: Callable[[Awaitable[Any]], Any], interval: float = MIN_INTERVAL) -> None:
+                 run: Callable[[Awaitable[Any]], Any], interval: float | None = None) -> None:
         self.client = client
         self.privacy = privacy
         self.clock, self.later, self.run = clock, later, run
-        self.limiter = RateLimiter(interval)
+        self.limiter = RateLimiter(self.min_interval if interval is None else interval)
         self.shown: dict[Key, Shown] = {}
         self._pending: dict[Key, P] = {}
 

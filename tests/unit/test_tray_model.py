@@ -8,6 +8,7 @@ from typing import Any, Awaitable, Callable
 
 from dbus_fast import Variant
 
+from sat_frontends.tray.calls import CallNotifier, IncomingCall, answer_argv, call_content
 from sat_frontends.tray.menu import IdRegistry, MenuModel, find, label
 from sat_frontends.tray.notifications import Content, Notifier, RateLimiter, content
 from sat_frontends.tray.reactions import OwnTexts, Reaction, ReactionNotifier, reactions_content
@@ -172,4 +173,32 @@ def test_reaction_notifier_groups_per_conversation() -> None:
     assert client.calls[-1][1:3] == (0, "👍 to “hi”")
     loop.run_until_complete(notifier.read(key))
     assert client.calls[-1] == ("close", 7) and notifier.received == {}
+    loop.close()
+
+
+def test_call_content_and_answer_command() -> None:
+    call = IncomingCall("alice@localhost/phone", ("audio",))
+    assert call_content(call) == Content("Incoming call from alice@localhost", "Audio call")
+    assert call_content(IncomingCall("a@b/c", ("audio", "video"))).body == "Video call"
+    assert len(call_content(IncomingCall("a" * 5000, ())).summary) == 100
+    argv = answer_argv("sat call answer --sid {sid} -p '{profile}' --note 'from {jid}'", "s1; rm -rf /", "a@b/c", "bob")
+    assert argv == ["sat", "call", "answer", "--sid", "s1; rm -rf /", "-p", "bob", "--note", "from a@b/c"]
+
+
+def test_call_notifier_rings_and_knows_proposals_taken_here() -> None:
+    client = FakeClient({"actions"})
+    loop = asyncio.new_event_loop()
+    notifier = CallNotifier(client, privacy=True, clock=lambda: 0.0,  # type: ignore[arg-type]
+                            later=lambda delay, callback: None,
+                            run=lambda awaitable: loop.run_until_complete(awaitable))
+    call = IncomingCall("alice@localhost/pc", ("audio",))
+    notifier.proposed(("bob", "s1"), call)
+    assert client.calls == [("notify", 0, "Audio call", ("answer", "Answer", "decline", "Decline"))]
+    assert notifier.ringing == {("bob", "s1"): call}
+    loop.run_until_complete(notifier.read(("bob", "s1")))       # answered from the notification
+    assert notifier.incoming(("bob", "s1"), call) is False       # its offer: taken here, no ring
+    assert notifier.incoming(("bob", "s2"), call) is True        # a direct offer rings at once
+    assert len(client.calls) == 3 and notifier.hints()["urgency"].value == 2
+    loop.run_until_complete(notifier.ended(("bob", "s2")))
+    assert client.calls[-1] == ("close", 7) and notifier.ringing == {}
     loop.close()
