@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from sat_bridge import errors
+from sat_frontends.tray.calls import DEFAULT_ANSWER_COMMAND
 from tests.fixtures.backend import BackendProcess
 from tests.fixtures.notification_server import NotificationServer
 from tests.fixtures.tray import TrayProcess, tray  # noqa: F401 - the fixture
 from tests.integration.archive_helpers import wait_until
+from tests.integration.test_cli import SAT
+from tests.integration.test_calls_media import CALL_TIMEOUT, LOOPBACK, CallProcess, states
 from tests.integration.test_calls_signalling import Parties, answer_to, parties  # noqa: F401 - fixture
 from tests.unit.sdp_samples import AUDIO_FIRST_OFFER, VIDEO_FIRST_OFFER
 
@@ -67,6 +73,9 @@ def test_answer_starts_the_call_frontend_and_closing(parties: Parties, backend: 
         sid = client.call_start("bob@localhost", AUDIO_FIRST_OFFER, "alice")
         _, caller, _media, _ = parties.wait("CallProposed", sid, "bob")
         notification_id = ringing(server, tray, 1, sid)
+        # what the frontend started by Answer reads (CallGet): no offer before proceeding
+        assert client.call_get(sid, "bob") == (caller, "proposed", "", ["audio", "video"])
+        assert client.call_get(sid, "alice")[:2] == ("bob@localhost", "proposed")
         server.invoke(notification_id, "answer")
         assert server.wait_close(1) == notification_id
         wait_until(started.exists, 10, "the call frontend to start")
@@ -74,9 +83,12 @@ def test_answer_starts_the_call_frontend_and_closing(parties: Parties, backend: 
         assert started.read_text().splitlines() == [sid, caller, "bob"]
         # the frontend takes it on this device: the offer that follows rings nothing
         client.call_answer(sid, "", "bob")
-        parties.wait("CallIncoming", sid, "bob")
+        offer = parties.wait("CallIncoming", sid, "bob")[2]
+        assert client.call_get(sid, "bob")[1:] == ("ringing", offer, ["audio", "video"])
         client.call_end(sid, "", "alice")
         parties.wait("CallState", sid, "bob", state="ended", reason="cancel")
+        with pytest.raises(errors.NotFound):
+            client.call_get(sid, "bob")
 
         # answered by another frontend of this backend: the notification goes
         sid = client.call_start(bob, AUDIO_FIRST_OFFER, "alice")
@@ -96,3 +108,24 @@ def test_answer_starts_the_call_frontend_and_closing(parties: Parties, backend: 
         parties.wait("CallState", sid, "bob", state="ended", reason="cancel")
         assert server.wait_close(3) == notification_id
         assert [event for event, _ in server.service.log].count("notify") == 3
+
+
+def test_answer_takes_the_call_with_sat_call_answer(parties: Parties, backend: BackendProcess, tray: TrayProcess,
+                                                    backend_env: dict[str, str]) -> None:
+    """Answer with the default command (loopback ICE added for the test): ``sat call
+    answer --sid`` takes the call that rang before it started, a XEP-0353 proposal (to
+    the bare JID) and a direct offer (to the full JID); media connects, both sides end
+    with exit code 0 (bob's: answered and connected)."""
+    with NotificationServer(backend_env["DBUS_SESSION_BUS_ADDRESS"]) as server:
+        start_tray(tray, "--answer-command", f"{DEFAULT_ANSWER_COMMAND} {' '.join(LOOPBACK)}")
+        for count, peer in enumerate(("bob@localhost", parties.jids["bob"]), start=1):
+            alice = CallProcess([SAT, "-O", "json", "call", peer, "--duration", "1", *LOOPBACK, "-p", "alice"],
+                                backend_env)
+            try:
+                sid = alice.next_event("calling")["sid"]
+                server.invoke(ringing(server, tray, count, sid), "answer")
+                code, events = alice.finish()
+            finally:
+                alice.kill()
+            assert code == 0 and states(events) == [("ringing", ""), ("active", ""), ("ended", "success")], events
+            wait_until(lambda: f"call {sid} exited with 0" in tray.log_text(), CALL_TIMEOUT, "bob's side to end")
