@@ -10,12 +10,15 @@ retracted one stops counting, without bookkeeping that could drift.
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import ConversationRead, History
 
 #: message types that make a conversation unread (group chats and headlines do not)
 COUNTED_TYPES = ("chat", "normal")
+#: received messages looked at, newest first, for one the sender asked markers for
+MARKABLE_LOOKBACK = 20
 
 
 class ReadStateStorage:
@@ -70,6 +73,22 @@ class ReadStateStorage:
                 .limit(1)
             )).first()
             return None if row is None else (row.timestamp, row.id)
+
+    async def last_markable(self, profile: str, peer: str, until: float) -> History | None:
+        """The last ``chat`` message received from ``peer`` up to ``until`` whose sender
+        asked for read markers (``extra.markable``, XEP-0333), among the last
+        :data:`MARKABLE_LOOKBACK`: a marker for it says every earlier one is read too."""
+        async with self.storage.session() as session:
+            profile_id = await self.storage.profile_id(session, profile)
+            rows = (await session.scalars(
+                select(History)
+                .where(History.profile_id == profile_id, History.source == peer, History.type == "chat",
+                       History.timestamp <= until, History.retracted.is_(None))
+                .order_by(History.timestamp.desc())
+                .limit(MARKABLE_LOOKBACK)
+                .options(noload("*"))   # texts, reactions… are not needed for a marker
+            )).all()
+            return next((row for row in rows if (row.extra or {}).get("markable")), None)
 
     async def mark_read(self, profile: str, peer: str, until: float, uid: str | None) -> bool:
         """Move the conversation's read point forward to ``until`` (never back).
