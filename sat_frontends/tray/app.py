@@ -353,6 +353,8 @@ class Tray:
             else:
                 log.warning("the SàT backend left the bus; waiting for it to come back")
                 self.state.backend_gone()
+                for key in list(self.calls.ringing):   # its calls ended with it
+                    self._spawn(self.calls.ended(key))
                 self._show()
         elif name == WATCHER_NAME and new:
             self._spawn(register_with_watcher(self.bus, self.item_name))

@@ -21,7 +21,8 @@ from sat_frontends.tray.notifications import SUMMARY_LENGTH, Content, GroupedNot
 
 #: what Answer runs: ``{sid}``, ``{jid}`` (the caller's full JID) and ``{profile}`` are replaced
 DEFAULT_ANSWER_COMMAND = "sat call answer --sid {sid} -p {profile}"
-#: XEP-0353 proposals remembered, to know that the offer following one was taken here
+#: XEP-0353 proposals remembered, to know that the offer following one was taken here;
+#: and ringing calls kept at most
 PROPOSALS_KEPT = 64
 #: how the notification server should show it: critical urgency stays until acted on
 CRITICAL = 2
@@ -94,6 +95,9 @@ class CallNotifier(GroupedNotifier[IncomingCall]):
 
     def _ring(self, key: Key, call: IncomingCall) -> None:
         self.ringing[key] = call
+        # bounded: a call whose end we missed (the backend restarted while it rang) goes
+        for stale in list(self.ringing)[:-PROPOSALS_KEPT]:
+            self.run(self.read(stale))
         self.update(key, call)
 
     async def read(self, key: Key) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 
 from dbus_fast import Variant
 
-from sat_frontends.tray.calls import CallNotifier, IncomingCall, answer_argv, call_content
+from sat_frontends.tray.calls import PROPOSALS_KEPT, CallNotifier, IncomingCall, answer_argv, call_content
 from sat_frontends.tray.menu import IdRegistry, MenuModel, find, label
 from sat_frontends.tray.notifications import Content, Notifier, RateLimiter, content
 from sat_frontends.tray.reactions import OwnTexts, Reaction, ReactionNotifier, reactions_content
@@ -201,4 +201,7 @@ def test_call_notifier_rings_and_knows_proposals_taken_here() -> None:
     assert len(client.calls) == 3 and notifier.hints()["urgency"].value == 2
     loop.run_until_complete(notifier.ended(("bob", "s2")))
     assert client.calls[-1] == ("close", 7) and notifier.ringing == {}
+    for number in range(PROPOSALS_KEPT + 3):     # calls whose end never came: bounded
+        notifier.incoming(("bob", f"lost{number}"), call)
+    assert len(notifier.ringing) == PROPOSALS_KEPT and ("bob", "lost0") not in notifier.ringing
     loop.close()
