@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable
@@ -59,6 +61,23 @@ def icon_theme_path() -> str:
     if sys.prefix in ("/usr", "/usr/local") or not (icons / "hicolor").is_dir():
         return ""
     return str(icons)
+
+
+def launch(argv: list[str], what: str) -> None:
+    """Start a program the user keeps (a call, a conversation window) in its own session,
+    so that it outlives the tray: signals to the tray's process group (Ctrl-C, a session
+    manager stopping it) do not reach it, and no asyncio transport closes (kills) it
+    with the loop; a daemon thread logs how it exited."""
+    try:
+        process = subprocess.Popen(argv, start_new_session=True)
+    except OSError as error:
+        log.error("cannot start %s (%r): %s", what, argv[0], error)
+        return
+
+    def wait() -> None:
+        log.info("%s exited with %d", what, process.wait())
+
+    threading.Thread(target=wait, name=f"wait-{argv[0]}", daemon=True).start()
 
 
 class Tray:
@@ -216,8 +235,7 @@ class Tray:
             return
         argv = [part.replace("{jid}", conversation.jid).replace("{profile}", conversation.profile)
                 for part in shlex.split(self.options.open_command)]
-        process = await asyncio.create_subprocess_exec(*argv)
-        await process.wait()
+        launch(argv, f"the conversation window of {conversation.jid}")
 
     def _on_activate(self) -> None:
         """A click on the icon: open the conversation that waits longest for us."""
@@ -280,17 +298,11 @@ class Tray:
         elif state == "ended":
             self._spawn(self.calls.ended((profile, sid)))
 
-    async def answer_call(self, profile: str, sid: str, peer: str) -> None:
+    def answer_call(self, profile: str, sid: str, peer: str) -> None:
         """Start the call frontend on this call; it answers with its media engine."""
         argv = answer_argv(self.options.answer_command, sid, peer, profile)
         log.info("answering call %s from %s: %s", sid, peer, shlex.join(argv))
-        try:
-            process = await asyncio.create_subprocess_exec(*argv)
-        except OSError as error:
-            log.error("cannot start the call frontend %r: %s", argv[0], error)
-            return
-        code = await process.wait()
-        log.info("the call frontend of call %s exited with %d", sid, code)
+        launch(argv, f"the call frontend of call {sid}")
 
     # notification signals ----------------------------------------------------------------
 
@@ -327,7 +339,7 @@ class Tray:
         if action == "decline":
             self._spawn(self.bridge.call_end(sid, "decline", profile))
         else:
-            self._spawn(self.answer_call(profile, sid, call.peer))
+            self.answer_call(profile, sid, call.peer)
 
     def _on_reply(self, notification_id: int, text: str) -> None:
         key = self.notifier.key_of(notification_id)

@@ -7,6 +7,7 @@ on this device, or cancelled by the caller."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,25 @@ def test_answer_takes_the_call_with_sat_call_answer(parties: Parties, backend: B
                 alice.kill()
             assert code == 0 and states(events) == [("ringing", ""), ("active", ""), ("ended", "success")], events
             wait_until(lambda: f"call {sid} exited with 0" in tray.log_text(), CALL_TIMEOUT, "bob's side to end")
+
+
+def test_the_call_frontend_outlives_the_tray(parties: Parties, backend: BackendProcess, tray: TrayProcess,
+                                             backend_env: dict[str, str], tmp_path: Path) -> None:
+    """The frontend Answer started runs in its own session: quitting the tray (or its
+    crash) does not hang up the user's call."""
+    pid_file, go = tmp_path / "frontend.pid", tmp_path / "go"
+    wait_for_go = f"echo $$ > {pid_file}; i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"
+    with NotificationServer(backend_env["DBUS_SESSION_BUS_ADDRESS"]) as server:
+        start_tray(tray, "--answer-command", f"sh -c '{wait_for_go}'")
+        sid = parties.client.call_start(parties.jids["bob"], AUDIO_FIRST_OFFER, "alice")
+        parties.wait("CallIncoming", sid, "bob")
+        server.invoke(ringing(server, tray, 1, sid), "answer")
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip().isdigit(), 10, "the frontend to start")
+        frontend = int(pid_file.read_text())
+        try:
+            assert tray.stop() == 0
+            os.kill(frontend, 0)      # still running (raises ProcessLookupError if not)
+            assert os.getsid(frontend) == frontend
+        finally:
+            go.touch()
+        parties.client.call_end(sid, "", "alice")
