@@ -64,6 +64,8 @@ PLUGIN_INFO = {
 
 @dataclass
 class ArchivePage:
+    #: whose archive: results from anyone else are dropped (forged)
+    archive: str = ""
     messages: list[ChatMessage] = field(default_factory=list)
     complete: bool = True
     last_id: str | None = None
@@ -85,11 +87,11 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
 
     def on_result(self, element: domish.Element) -> None:
         own_bare = self.client.jid.userhost()
-        if element.getAttribute("from", own_bare) != own_bare:
-            log.warning("%s: dropped an archive result from %s", self.client.profile, element.getAttribute("from"))
-            return
         result = next(element.elements(NS_MAM, "result"))
         page = self._pages.get(result.getAttribute("queryid", ""))
+        if element.getAttribute("from", own_bare) != (page.archive if page is not None else own_bare):
+            log.warning("%s: dropped an archive result from %s", self.client.profile, element.getAttribute("from"))
+            return
         forwarded = next(result.elements(NS_FORWARD, "forwarded"), None)
         if page is None or forwarded is None or not result.getAttribute("id"):
             return
@@ -102,13 +104,16 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
         if message is not None:
             page.messages.append(message)
 
-    async def query(self, *, after: str | None = None, latest: bool = False) -> ArchivePage:
-        """One page of our archive: after ``after``, or the most recent one.
+    async def query(self, *, after: str | None = None, latest: bool = False, archive: str | None = None) -> ArchivePage:
+        """One page of our archive (or of ``archive``, a room's bare JID): after ``after``,
+        or the most recent one.
 
         :raises ArchiveGone: the server does not know ``after`` any more.
         """
         query_id = uuid.uuid4().hex
         iq = new_iq(self.client, "set")
+        if archive is not None:
+            iq["to"] = archive
         query = iq.addElement((NS_MAM, "query"))
         query["queryid"] = query_id
         rsm = query.addElement((NS_RSM, "set"))
@@ -117,7 +122,7 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
             rsm.addElement("after", content=after)
         elif latest:
             rsm.addElement("before")
-        page = self._pages[query_id] = ArchivePage()
+        page = self._pages[query_id] = ArchivePage(archive or self.client.jid.userhost())
         try:
             answer = await self.plugin.host.sessions.answer(iq.send())
         except error.StanzaError as exc:
@@ -210,10 +215,13 @@ class MessageArchive:
         return position
 
     async def _on_live_stored(self, client: XmppClient, message: ChatMessage) -> None:
-        if message.stanza_id and client.profile not in self._starting:
+        # a room's stanza-id is a place in the room's archive, not in ours
+        if message.stanza_id and message.type != "groupchat" and client.profile not in self._starting:
             (await self.position(client.profile)).follow_live(message.stanza_id)
 
     async def _on_not_stored(self, client: XmppClient, message: ChatMessage) -> None:
+        if message.type == "groupchat":
+            return  # not in our archive: a catch-up of it would not bring it back
         (await self.position(client.profile)).not_stored()
         self._schedule_retry(client.profile)
 
@@ -315,6 +323,18 @@ class MessageArchive:
                      profile, order.reordered)
         log.info("%s: archive catch-up done: %d page(s), %d message(s) fetched, %d new", profile, pages, fetched, new)
         return True
+
+    async def query_archive(self, client: XmppClient, archive: str, *, after: str | None = None,
+                            latest: bool = False) -> ArchivePage:
+        """One page of another entity's archive (a room's, XEP-0045 catch-up).
+
+        :raises ArchiveGone: ``archive`` does not know ``after`` any more.
+        :raises ProfileNotConnected: no session.
+        """
+        handler = self._handlers.get(client.profile)
+        if handler is None or handler.xmlstream is None:
+            raise ProfileNotConnected(f"profile {client.profile!r} is not connected")
+        return await handler.query(after=after, latest=latest, archive=archive)
 
     async def gaps_get(self, profile: str) -> str:
         position = await self.position(await self.host.profiles.resolve(profile))

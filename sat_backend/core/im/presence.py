@@ -54,6 +54,8 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
         self.client = client
 
     def availableReceived(self, presence: AvailabilityPresence) -> None:
+        if self.service.from_room(self.client, presence):
+            return
         self.service.on_availability(self.client, presence)
         for listener in self.service.availability_listeners:
             try:
@@ -62,7 +64,8 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
                 log.exception("%s: presence listener failed", self.client.profile)
 
     def unavailableReceived(self, presence: AvailabilityPresence) -> None:
-        self.service.on_availability(self.client, presence)
+        if not self.service.from_room(self.client, presence):
+            self.service.on_availability(self.client, presence)
 
     def subscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:
@@ -97,6 +100,9 @@ class PresenceService:
         #: profile → bare JIDs whose subscription request awaits the user's answer (the
         #: server sends them again at each login, RFC 6121 §3.1.3)
         self.pending_requests: dict[str, set[str]] = {}
+        #: each says whether a sender is a room we are in (XEP-0045): its occupants'
+        #: presences belong to the group chat plugin, not to the contacts' presence
+        self.room_checks: list[Callable[[str, JID], bool]] = []
 
     def make_handler(self, client: XmppClient) -> PresenceHandler:
         handler = PresenceHandler(self, client)
@@ -128,6 +134,10 @@ class PresenceService:
             except Exception:  # noqa: BLE001 - a plugin bug must not stop our presence
                 log.exception("a presence extension failed")
         handler.send(element)
+
+    def from_room(self, client: XmppClient, presence: AvailabilityPresence) -> bool:
+        sender: JID | None = presence.sender
+        return sender is not None and any(check(client.profile, sender) for check in self.room_checks)
 
     def on_availability(self, client: XmppClient, presence: AvailabilityPresence) -> None:
         sender: JID = presence.sender
