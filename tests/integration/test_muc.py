@@ -296,3 +296,30 @@ def test_corrections_and_retractions_in_a_room_need_their_author(
         == ["edit", "retract"]                                         # dave's were ignored
     (row,) = [row for row in client.history_get(room, "", 0, True, "{}", "alice") if row[0] == uid]
     assert json.loads(row[7])["retracted"] and row[4] == {}
+
+
+def test_we_correct_and_retract_our_room_messages(profiles: Profiles, carol: XmppPeer) -> None:
+    client, signals = profiles
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    client.muc_join(room, "bob", "", "{}", "bob")
+    peer_joins(carol, room, "carol")
+    uid = client.message_send(room, {"": "helo"}, {}, "groupchat", "{}", "alice")
+    bob_uid = signals.wait_for("MessageNew", room_message(room, "helo", "bob"))[0]
+    room_id = carol.wait_message(lambda message: message["body"] == "helo").xml.find(
+        "{urn:xmpp:sid:0}stanza-id").get("id")
+
+    client.message_edit(uid, {"": "hello"}, "{}", "alice")
+    assert carol.wait_message(lambda message: message["body"] == "hello")["replace"]["id"] == uid
+    for who, message_uid in (("alice", uid), ("bob", bob_uid)):          # bob: by alice's occupant-id
+        update = signals.wait_for("MessageUpdate", lambda u, kind, data, profile, who=who: profile == who)
+        assert update[:2] == (message_uid, "edit") and json.loads(update[2])["message"] == {"": "hello"}
+
+    client.message_retract(uid, "alice")
+    retraction = carol.wait_message(lambda message: message.xml.find(f"{{{NS_RETRACT}}}retract") is not None)
+    assert retraction.xml.find(f"{{{NS_RETRACT}}}retract").get("id") == room_id   # XEP-0424: the room's stanza-id
+    assert signals.wait_for("MessageUpdate", lambda u, kind, data, profile: profile == "bob")[:2] == (bob_uid, "retract")
+    with pytest.raises(errors.PermissionDenied):
+        client.message_edit(bob_uid, {"": "not mine"}, "{}", "bob")
+    with pytest.raises(errors.NotSupported):
+        client.message_reactions_set(bob_uid, ["👍"], "add", "bob")
