@@ -1,14 +1,23 @@
 """Pubsub cache benchmark: reading a 1,000-item node from the cache and from the service,
 and items/s ingested from notifications (stored, then announced with PsEvent).
 
-Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_cache.py [--items N]``.
+The cached read is also set beside its floor, "raw" (issue 14): the same call to a raw
+dbus-fast service on the same bus (:data:`RAW_READER`) that reads the same rows with
+``sqlite3`` from the backend's file and answers the same JSON, decoded by the caller as
+``PsItemsGet``'s answer is.
+
+Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_cache.py [--items N]
+[--postgresql]`` (``--postgresql``: the backend stores in a fresh PostgreSQL database;
+the raw floor is then not measured, it reads the SQLite file).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,11 +25,44 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dbus_fast import Message  # noqa: E402
+from dbus_fast.aio import MessageBus  # noqa: E402
+
+from bench.bench_pubsub_ingest import database  # noqa: E402
 from bench.record import record  # noqa: E402
-from bench.xmpp_harness import SignalCounter, xmpp_bench  # noqa: E402
+from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
 SERVICE = "pubsub.localhost"
+#: the raw floor: a dbus-fast service answering the node's rows read with sqlite3, as JSON
+RAW_READER = '''
+import asyncio, json, sqlite3, sys
+from dbus_fast.aio import MessageBus
+from dbus_fast.service import ServiceInterface, dbus_method
+
+SQL = ("SELECT i.data FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.name = ? "
+       "ORDER BY i.created, i.id")
+
+class Reader(ServiceInterface):
+    def __init__(self, database):
+        super().__init__("org.salutatoi.Bench.Raw")
+        self.connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+
+    @dbus_method()
+    def Read(self, service: "s", node: "s") -> "s":
+        rows = self.connection.execute(SQL, (node,)).fetchall()
+        return json.dumps({"items": [data for data, in rows], "service": service, "node": node, "rsm": {},
+                           "complete": True, "cached": True})
+
+async def main():
+    bus = await MessageBus(bus_address=sys.argv[1]).connect()
+    bus.export("/bench/raw", Reader(sys.argv[2]))
+    await bus.request_name("org.salutatoi.Bench")
+    print("ready", flush=True)
+    await bus.wait_for_disconnect()
+
+asyncio.run(main())
+'''
 ACCOUNTS = {"alice": "alice pw", "carol": "carol pw"}
 
 
@@ -33,8 +75,11 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--reads", type=int, default=15)
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--postgresql", action="store_true")
     options = parser.parse_args()
-    with xmpp_bench(ACCOUNTS, ("alice",)) as (client, server):
+    kind = "postgresql" if options.postgresql else "sqlite"
+    with database(kind) as url, bench_environment(ACCOUNTS, ("alice",), url) as environment:
+        client, server = environment.client, environment.server
         client.connect("alice")
         with connected_peer(server, "carol", ACCOUNTS["carol"]) as carol:
             carol.create_node(SERVICE, "bench", {"pubsub#max_items": "max"})
@@ -54,6 +99,7 @@ def main() -> int:
 
             cache_times = [read(True) for _ in range(options.reads)]
             service_times = [read(False) for _ in range(options.reads)]
+            raw_times = [] if url else raw_reads(environment.env, options.items, options.reads)
 
             ingested = SignalCounter(client, "PsEvent", options.events)
             start = time.perf_counter()
@@ -69,19 +115,54 @@ def main() -> int:
             ingested.wait(120)
             pipelined_time = time.perf_counter() - start
     cache, service = statistics.median(cache_times), statistics.median(service_times)
-    record("read_ms", cache * 1000, source="cache", items=options.items)
-    record("read_ms", service * 1000, source="service", items=options.items)
+    record("read_ms", cache * 1000, source="cache", items=options.items, backend=kind)
+    record("read_ms", service * 1000, source="service", items=options.items, backend=kind)
     record("ingest_per_s", options.events / ingest_time, mode="sequential")
     record("ingest_per_s", options.events / pipelined_time, mode="pipelined")
-    print(f"sync of {options.items} items (subscribe, list, fetch, store): {sync_time * 1000:.0f} ms")
-    print(f"read {options.items} items, median of {options.reads}: cache {cache * 1000:.0f} ms, "
-          f"service (use_cache=false) {service * 1000:.0f} ms, ratio service/cache {service / cache:.2f}x")
+    print(f"[{kind}] sync of {options.items} items (subscribe, list, fetch, store): {sync_time * 1000:.0f} ms")
+    print(f"read {options.items} items, median of {options.reads}: cache {cache * 1000:.1f} ms, "
+          f"service (use_cache=false) {service * 1000:.0f} ms, ratio service/cache {service / cache:.2f}x "
+          "(goal ≥ 30x)")
+    if raw_times:
+        raw = statistics.median(raw_times)
+        record("read_ms", raw * 1000, source="raw", items=options.items, backend=kind)
+        print(f"same read, raw (dbus-fast service reading with sqlite3): {raw * 1000:.1f} ms, "
+              f"cache/raw {cache / raw:.2f}x (goal ≤ 2x)")
     print(f"notifications ingested and signalled: {options.events / ingest_time:.0f} items/s "
           f"({options.events} sequential publishes by the peer; end to end, from its first publish to the "
           "last PsEvent: bounded by the slower of Prosody's publishing and our ingest)")
     print(f"notifications ingested and signalled, pipelined publishes: {options.events / pipelined_time:.0f} items/s "
           f"(bursts are stored in few transactions; end to end, as above)")
     return 0
+
+
+def raw_reads(env: dict[str, str], items: int, reads: int) -> list[float]:
+    """Seconds of each raw read of the node (see the module's docstring)."""
+    database = Path(env["XDG_DATA_HOME"]) / "sat" / "sat.db"
+    reader = subprocess.Popen([sys.executable, "-c", RAW_READER, env["DBUS_SESSION_BUS_ADDRESS"], str(database)],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
+        return asyncio.run(_raw_reads(env["DBUS_SESSION_BUS_ADDRESS"], items, reads))
+    finally:
+        reader.terminate()
+        reader.wait(10)
+
+
+async def _raw_reads(address: str, items: int, reads: int) -> list[float]:
+    bus = await MessageBus(bus_address=address).connect()
+    times = []
+    try:
+        for _ in range(reads + 1):  # the first one warms up
+            start = time.perf_counter()
+            reply = await bus.call(Message(destination="org.salutatoi.Bench", path="/bench/raw",
+                                           interface="org.salutatoi.Bench.Raw", member="Read", signature="ss",
+                                           body=[SERVICE, "bench"]))
+            assert reply is not None and len(json.loads(reply.body[0])["items"]) == items
+            times.append(time.perf_counter() - start)
+    finally:
+        bus.disconnect()
+    return times[1:]
 
 
 if __name__ == "__main__":

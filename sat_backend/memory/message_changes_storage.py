@@ -24,6 +24,7 @@ from sat_backend.memory.sqla_mapping import (
     MessageVersion,
     PendingReference,
 )
+from sat_backend.memory.stored_message import HistoryMessage, StoredMessage, history_message, stored_message
 
 #: references kept per profile while their message is unknown; the oldest go first
 MAX_PENDING_PER_PROFILE = 1000
@@ -66,26 +67,28 @@ class MessageChangesStorage:
         #: bumped by each add: a take that began before it must not conclude "none left"
         self._adds = 0
 
-    async def get_message(self, profile: str, uid: str) -> History | None:
+    async def get_message(self, profile: str, uid: str) -> HistoryMessage | None:
+        """A message of the profile's history with its texts, reactions and versions."""
         async with self.storage.session() as session:
-            return await session.scalar(
+            entry = await session.scalar(
                 select(History).where(
                     History.profile_id == await self.storage.profile_id(session, profile), History.id == uid
                 )
             )
+            return None if entry is None else history_message(entry)
 
     async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation, *,
-                              by_stanza_id: bool = False) -> History | None:
+                              by_stanza_id: bool = False) -> StoredMessage | None:
         """The message of ``conversation`` that a reference names: by the sender's
         XEP-0359 origin-id, or else the ``id`` attribute of its stanza; ``by_stanza_id``:
         also by the stanza-id the archive gave it (in a room, references use the room's).
 
         Asked for every received change, which needs only the row: its texts, subjects,
-        reactions and versions are not loaded (reading them raises).
+        reactions and versions are not read.
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            return await session.scalar(
+            entry = await session.scalar(
                 select(History)
                 .options(raiseload("*"))
                 .where(
@@ -97,6 +100,7 @@ class MessageChangesStorage:
                 .order_by(History.timestamp.desc())
                 .limit(1)
             )
+            return None if entry is None else stored_message(entry)
 
     async def set_reactions(
         self, history_id: str, sender: str, reactions: list[str], timestamp: float

@@ -11,6 +11,11 @@ entries (≈ 2 ms per 100k on SQLite), the one part that still grows with the no
 Which page a request means is decided by :class:`~sat_backend.core.result_set.PageRequest`,
 as for a list held in memory. Ordering by modification (``updated``) has no index: right
 answers, read by sorting the node's rows in SQL.
+
+When the node's order is held in memory (:mod:`.pubsub_cache_order`, the cache's usual
+case: creation order, no item-id filter), :meth:`NodePage.read_ordered` takes positions
+and count from it instead of COUNTs: one indexed look-up of the anchor's key, then the
+page's rows by keyset from the key before the page, whatever the node's size.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, null, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sat_backend.core.result_set import PageRequest
+from sat_backend.memory.pubsub_cache_order import NodeOrder
 from sat_backend.memory.sqla_mapping import PubsubItem
 
 
@@ -60,7 +66,7 @@ class NodePage:
     (measured: 5 ms to skip 50k ties).
     """
 
-    def __init__(self, session: AsyncSession, node_id: int, item_ids: Sequence[str] | None,
+    def __init__(self, session: AsyncSession | AsyncConnection, node_id: int, item_ids: Sequence[str] | None,
                  order_by: str | None) -> None:
         self.session = session
         self.params: dict[str, Any] = {"node_id": node_id, "item_ids": list(item_ids or ())}
@@ -96,11 +102,40 @@ class NodePage:
         else:  # from ``start``: skipped in the index alone (OFFSET), then the page's rows by id
             rows = await self._execute(statements.from_start, limit=limit, offset=start)
         backwards = request.after is None and (bool(request.before) or end == count)
-        page: list[Row] = [(name, data, stored) for name, data, stored in rows]
+        page: list[Row] = [(name, data, stored) for name, data, stored, *_ in rows]
         return StoredPage(page[::-1] if backwards else page, start, end, count)
 
+    async def read_ordered(self, order: NodeOrder, request: PageRequest, *, parsed: bool) -> StoredPage | None:
+        """The page ``request`` asks for, positions and count taken from ``order`` (the
+        node's, creation order, no item-id filter).
+
+        :returns: None when the rows read do not agree with ``order`` (it is stale).
+        :raises NotFound: an RSM anchor names no item of the node.
+        """
+        statements = _statements(False, False, parsed)
+        positions: dict[str, int] = {}
+        if request.anchors:
+            for name, value, row_id in await self._execute(statements.keys, anchors=sorted(request.anchors)):
+                position = order.position(value, row_id)
+                if position is None:
+                    return None
+                positions[name] = position
+        count = len(order)
+        start, end = request.bounds(count, positions)
+        if end <= start:
+            return StoredPage([], start, end, count)
+        if start == 0:
+            rows = await self._execute(statements.first, limit=end)
+        else:  # the rows right after the page's previous one
+            value, row_id = order.key(start - 1)
+            rows = await self._execute(statements.after, value=value, row_id=row_id, limit=end - start)
+        if [row[3] for row in rows] != order.ids[start:end].tolist():
+            return None
+        return StoredPage([(name, data, stored) for name, data, stored, _ in rows], start, end, count)
+
     async def _execute(self, statement: Select[Any], **values: Any) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self.session.execute(statement, {**self.params, **values})]
+        # all(): one fetchall, not a fetchone per row through the async adapter (1 ms per 1,000 rows)
+        return list((await self.session.execute(statement, {**self.params, **values})).all())
 
 
 @dataclass(frozen=True)
@@ -115,6 +150,10 @@ class _Statements:
     before: Select[Any]
     last: Select[Any]
     from_start: Select[Any]
+    #: (name, value, id) of the anchors named ``anchors``
+    keys: Select[Any]
+    #: the first ``limit`` rows, with their ids
+    first: Select[Any]
 
 
 @functools.cache
@@ -142,13 +181,16 @@ def _statements(by_modification: bool, filtered: bool, parsed: bool) -> _Stateme
         ranges = [_limited(select(*keyed).where(*conditions, *side), column, PubsubItem.id, limit, forward).subquery()
                   for side in sides(bindparam("value"), bindparam("row_id"), forward)]
         both = union_all(*(select(part) for part in ranges)).subquery("beside")
-        return _limited(select(both.c.name, both.c.data, both.c.parsed), both.c.sort_value, both.c.sort_id, limit,
-                        forward)
+        return _limited(select(both.c.name, both.c.data, both.c.parsed, both.c.sort_id), both.c.sort_value,
+                        both.c.sort_id, limit, forward)
 
     anchor = (select(column.label("value"), PubsubItem.id.label("row_id"))
               .where(*conditions, PubsubItem.name == bindparam("anchor")).subquery("anchor"))
     counts = [count(*side).scalar_subquery() for forward in (False, True)
               for side in sides(anchor.c.value, anchor.c.row_id, forward)]
+    key_columns: tuple[Any, ...] = (PubsubItem.name, column, PubsubItem.id)
+    anchor_keys = select(*key_columns).where(
+        *conditions, PubsubItem.name.in_(bindparam("anchors", expanding=True)))
     page_ids = _limited(select(PubsubItem.id).where(*conditions), column, PubsubItem.id, limit, True)
     return _Statements(
         count=count(),
@@ -158,6 +200,8 @@ def _statements(by_modification: bool, filtered: bool, parsed: bool) -> _Stateme
         last=_limited(select(*columns).where(*conditions), column, PubsubItem.id, limit, False),
         from_start=select(*columns).where(PubsubItem.id.in_(page_ids.offset(bindparam("offset", type_=Integer))))
         .order_by(column, PubsubItem.id),
+        keys=anchor_keys,
+        first=_limited(select(*columns, PubsubItem.id).where(*conditions), column, PubsubItem.id, limit, True),
     )
 
 

@@ -13,22 +13,45 @@ that the cache emits no ``PsEvent`` for it.
 from __future__ import annotations
 
 import time
+from array import array
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import Insert, Select, Table, bindparam, case, delete, null, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
+from sat_backend.memory.pubsub_cache_order import NodeOrder, NodeOrders
 from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
+from sat_backend.memory.pubsub_cache_values import (
+    CONFIG_KEY,
+    ERROR_KEY,
+    FAILURES_KEY,
+    PARSER_VERSION_KEY,
+    CachedItem,
+    CachedNode,
+    SyncState,
+)
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode, SyncState
+from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
+#: a page of up to this many rows is read on the loop's thread (SQLite), larger ones on the worker's
+IN_LOOP_ROWS = 1000
 ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
+#: the columns :class:`CachedNode` is read from
+NODE_COLUMNS = (PubsubNode.id, PubsubNode.service, PubsubNode.name, PubsubNode.sync_state,
+                PubsubNode.sync_state_updated, PubsubNode.subscribed, PubsubNode.analyser, PubsubNode.type,
+                PubsubNode.subtype, PubsubNode.extra)
+#: a node by profile, service and name (built once: building it cost more than running it)
+NODE_BY_NAME = select(*NODE_COLUMNS).join(Profile).where(
+    Profile.name == bindparam("profile"), PubsubNode.service == bindparam("service"),
+    PubsubNode.name == bindparam("name"))
+#: the keys of a node's items in the cache's order (SQLite, read through the driver)
+SQLITE_NODE_KEYS = "SELECT created, id FROM pubsub_items WHERE node_id = ? ORDER BY created, id"
 #: what an upsert of a stored item rewrites (``created`` is kept)
 UPSERT_COLUMNS = ("data", "parsed", "digest", "search_text", "updated")
 
@@ -103,59 +126,100 @@ class PubsubCacheStorage:
         self.storage = storage
         #: committed :meth:`apply_changes` transactions (batches of notifications)
         self.ingest_transactions = 0
+        #: the order of the nodes read lately: every write to a node's items forgets it
+        self.orders = NodeOrders()
 
-    async def get_node(self, profile: str, service: str, name: str) -> PubsubNode | None:
-        """The node's row, None if it was never seen."""
-        async with self.storage.session() as session:
-            return await session.scalar(
-                select(PubsubNode).join(Profile).where(
-                    Profile.name == profile, PubsubNode.service == service, PubsubNode.name == name
-                )
-            )
+    async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
+        """The node, None if it was never seen (one indexed look-up: on the loop's thread on SQLite)."""
+        async with self.storage.reading() as connection:
+            row = (await connection.execute(NODE_BY_NAME, {"profile": profile, "service": service, "name": name})).first()
+        return None if row is None else CachedNode.from_columns(row)
 
-    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], PubsubNode]:
+    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], CachedNode]:
         """The known nodes among ``(service, name)`` pairs of ``profile``, in one query."""
         if not keys:
             return {}
         services = {service for service, _ in keys}
         names = {name for _, name in keys}
-        async with self.storage.session() as session:
-            rows = await session.scalars(
-                select(PubsubNode).join(Profile).where(
+        async with self.storage.reading() as connection:
+            rows = await connection.execute(
+                select(*NODE_COLUMNS).join(Profile).where(
                     Profile.name == profile, PubsubNode.service.in_(services), PubsubNode.name.in_(names)
                 )
             )
-            return {(row.service, row.name): row for row in rows if (row.service, row.name) in keys}
+            return {(row.service, row.name): CachedNode.from_columns(row) for row in rows
+                    if (row.service, row.name) in keys}
 
-    async def ensure_node(self, profile: str, service: str, name: str) -> PubsubNode:
-        """The node's row, created (not analysed) if it was never seen."""
+    async def ensure_node(self, profile: str, service: str, name: str) -> CachedNode:
+        """The node, created (not analysed) if it was never seen."""
         node = await self.get_node(profile, service, name)
         if node is not None:
             return node
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            node = PubsubNode(profile_id=profile_id, service=service, name=name)
-            session.add(node)
-        return node
+            row = PubsubNode(profile_id=profile_id, service=service, name=name)
+            session.add(row)
+            await session.flush()
+            return CachedNode.from_columns(row)
 
-    async def set_state(self, node_id: int, state: SyncState | None, **fields: Any) -> None:
-        """A node's sync state (None: not analysed) and when it was set, with other columns."""
+    async def set_state(self, node_id: int, state: SyncState | None) -> None:
+        """A node's sync state (None: not analysed) and when it was set."""
         async with self.storage.session() as session:
             await session.execute(
                 update(PubsubNode).where(PubsubNode.id == node_id)
-                .values(sync_state=state, sync_state_updated=time.time(), **fields)
+                .values(sync_state=state, sync_state_updated=time.time())
             )
 
-    async def stop_caching(self, node_id: int, **fields: Any) -> None:
-        """A node no longer cached (``no_sync``, with other columns) and its items dropped,
-        in one transaction: a ``no_sync`` node is never served, so what it kept would
-        only linger (found by searches, never purged by notifications)."""
+    async def set_analysed(self, node_id: int, state: SyncState | None, *, analyser: str | None,
+                           type: str | None, subtype: str | None) -> None:
+        """What analysing a node decided: its state (``no_sync``, or None until a sync),
+        the analyser that matched and the kind of node it says this is."""
+        async with self.storage.session() as session:
+            await session.execute(
+                update(PubsubNode).where(PubsubNode.id == node_id)
+                .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
+                        subtype=subtype)
+            )
+
+    async def set_completed(self, node_id: int, parser_version: int | None) -> None:
+        """A sync's end: the node is ``completed`` and subscribed; earlier failures are
+        forgotten, its configuration kept (read in this transaction: a ``config``
+        notification applied during the sync is not undone)."""
+        async with self.storage.session() as session:
+            await _set_extra(session, node_id, SyncState.COMPLETED, lambda extra: {
+                **({CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}),
+                **({} if parser_version is None else {PARSER_VERSION_KEY: parser_version})},
+                subscribed=True)
+
+    async def set_failed(self, node_id: int, error: str) -> int:
+        """A sync failed: the node is in ``error``, with one failure more (its configuration kept).
+
+        :returns: the failures in a row, this one included.
+        """
+        failures = 0
+
+        def failed(extra: dict[str, Any]) -> dict[str, Any]:
+            nonlocal failures
+            failures = int(extra.get(FAILURES_KEY, 0) or 0) + 1
+            kept = {CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}
+            return {**kept, FAILURES_KEY: failures, ERROR_KEY: error}
+
+        async with self.storage.session() as session:
+            await _set_extra(session, node_id, SyncState.ERROR, failed)
+        return failures
+
+    async def stop_caching(self, node_id: int, *, subscribed: bool | None = None) -> None:
+        """A node no longer cached (``no_sync``) and its items dropped, in one
+        transaction: a ``no_sync`` node is never served, so what it kept would only
+        linger (found by searches, never purged by notifications)."""
+        fields = {} if subscribed is None else {"subscribed": subscribed}
         async with self.storage.session() as session:
             await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
             await session.execute(
                 update(PubsubNode).where(PubsubNode.id == node_id)
                 .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
             )
+        self.orders.forget([node_id])
 
     async def replace_items(self, node_id: int, items: list[ReceivedItem]) -> None:
         """The result of a full sync, in the service's order (oldest first)."""
@@ -164,6 +228,7 @@ class PubsubCacheStorage:
             await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
             if items:
                 await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
+        self.orders.forget([node_id])
 
     async def apply_changes(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
         """Apply changes of possibly several nodes in one transaction, in order: a
@@ -173,18 +238,30 @@ class PubsubCacheStorage:
 
         :returns: what each change did (valid once this returns: committed).
         """
-        async with self.storage.session() as session:
-            dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
-            dropped = await _ChangeApplier(session, dialect).apply(changes)
+        try:
+            async with self.storage.session() as session:
+                dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
+                applier = _ChangeApplier(session, dialect)
+                dropped = await applier.apply(changes)
+        except BaseException:  # even a failed commit: what it did is not known
+            self.orders.forget({change.node_id for change in changes})
+            raise
+        for node_id in {change.node_id for change in changes}:
+            if node_id in applier.rewritten:
+                self.orders.forget([node_id])
+            else:
+                self.orders.update(node_id, applier.added.get(node_id, ()), applier.removed.get(node_id, ()))
         self.ingest_transactions += 1
         return dropped
 
     async def get_items(self, node_id: int, *, item_ids: list[str] | None = None,
-                        order_by: str | None = None) -> list[PubsubItem]:
+                        order_by: str | None = None) -> list[CachedItem]:
         """Items of a cached node (only ``item_ids`` if given), oldest first by creation, or
         by modification (``order_by``)."""
+        columns = (PubsubItem.name, PubsubItem.data, PubsubItem.parsed, PubsubItem.created, PubsubItem.updated)
         async with self.storage.session() as session:
-            return list(await session.scalars(_ordered(select(PubsubItem), node_id, item_ids, order_by)))
+            rows = await session.execute(_ordered(select(*columns), node_id, item_ids, order_by))
+            return [CachedItem(*row) for row in rows]
 
     async def read_page(self, node_id: int, request: PageRequest, *, item_ids: list[str] | None = None,
                         order_by: str | None = None, parsed: bool = False) -> StoredPage:
@@ -195,8 +272,43 @@ class PubsubCacheStorage:
 
         :raises NotFound: an RSM anchor names no item of the result set.
         """
+        if not item_ids and order_by != "modification":
+            order = await self.orders.get(node_id, lambda: self._order(node_id))
+            rows = min(len(order), request.size or len(order))
+            reading = self.storage.reading() if rows <= IN_LOOP_ROWS else self.storage.session()
+            async with reading as connection:
+                page = await NodePage(connection, node_id, None, None).read_ordered(order, request, parsed=parsed)
+            if page is not None:
+                return page
+            self.orders.forget([node_id])  # stale: changed by someone else (never by the cache)
         async with self.storage.session() as session:
             return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
+
+    async def _order(self, node_id: int) -> NodeOrder:
+        """The ``(created, id)`` keys of every item of a node, in the cache's order (a
+        scan: on the worker's thread). PostgreSQL aggregates them into two arrays (one
+        row, decoded by asyncpg: 100k keys as rows took ≈300 ms); SQLite's driver reads
+        them as plain tuples."""
+        keys = (ITEMS.c.created, ITEMS.c.id)
+        async with self.storage.session() as session:
+            connection = await session.connection()
+            if self.storage.is_sqlite:
+                # the driver's rows as they come (plain tuples): SQLAlchemy's rows of 100k
+                # keys cost more than reading them
+                driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
+                cursor = await driver.execute(SQLITE_NODE_KEYS, (node_id,))
+                try:
+                    return NodeOrder.of(await cursor.fetchall())
+                finally:
+                    await cursor.close()
+            from sqlalchemy.dialects.postgresql import aggregate_order_by  # not loaded on SQLite
+
+            created, ids = (await connection.execute(select(
+                func.array_agg(aggregate_order_by(ITEMS.c.created, *keys)),
+                func.array_agg(aggregate_order_by(ITEMS.c.id, *keys)),
+            ).where(ITEMS.c.node_id == node_id))).one()
+            return NodeOrder(array("d", created or ()), array("q", ids or ()))
 
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""
@@ -204,21 +316,24 @@ class PubsubCacheStorage:
             rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(PubsubItem.node_id == node_id))
             return {name: data for name, data in rows}
 
-    async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[PubsubNode]:
+    async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[CachedNode]:
         """The nodes in ``state`` (any if None), of ``profile`` (all if None)."""
         async with self.storage.session() as session:
-            statement = select(PubsubNode)
+            statement = select(*NODE_COLUMNS)
             if state is not None:
                 statement = statement.where(PubsubNode.sync_state == state)
             if profile is not None:
                 statement = statement.join(Profile).where(Profile.name == profile)
-            return list(await session.scalars(statement))
+            return [CachedNode.from_columns(row) for row in await session.execute(statement)]
 
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
-        async with self.storage.session() as session:
-            result = await session.execute(delete(PubsubNode))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        try:
+            async with self.storage.session() as session:
+                result = await session.execute(delete(PubsubNode))
+                return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        finally:
+            self.orders.forget()
 
     async def purge(self, filters: PurgeFilters) -> tuple[int, int]:
         """Delete the cached items matching ``filters``; the nodes they came from are set
@@ -240,14 +355,26 @@ class PubsubCacheStorage:
                     update(PubsubNode).where(PubsubNode.id.in_(node_ids))
                     .values(sync_state=None, sync_state_updated=time.time())
                 )
+        self.orders.forget(node_ids)
         return len(item_ids), len(node_ids)
 
-    async def require_node(self, profile: str, service: str, name: str) -> PubsubNode:
+    async def require_node(self, profile: str, service: str, name: str) -> CachedNode:
         """:raises NotFound: the node is not ``completed`` (not cached, or not yet)."""
         node = await self.get_node(profile, service, name)
         if node is None or node.sync_state != SyncState.COMPLETED:
             raise NotFound(f"node {name!r} of {service} is not cached")
         return node
+
+
+async def _set_extra(session: AsyncSession, node_id: int, state: SyncState,
+                     change: Callable[[dict[str, Any]], dict[str, Any]], **fields: Any) -> None:
+    """A node's state, and its ``extra`` (the fields of :class:`CachedNode` it holds) as
+    ``change`` makes it from the stored one, read in the same transaction."""
+    extra = await session.scalar(select(PubsubNode.extra).where(PubsubNode.id == node_id))
+    await session.execute(
+        update(PubsubNode).where(PubsubNode.id == node_id)
+        .values(sync_state=state, sync_state_updated=time.time(), extra=change(dict(extra or {})), **fields)
+    )
 
 
 def _ordered(statement: Select[Any], node_id: int, item_ids: list[str] | None, order_by: str | None) -> Select[Any]:
@@ -299,6 +426,12 @@ class _ChangeApplier:
         self.deletes: set[tuple[int, str]] = set()
         #: digests computed for rows stored without one (written if the row stays as it is)
         self.backfills: dict[tuple[int, str], str] = {}
+        #: per node, the ``(created, id)`` keys of the rows written and deleted (for its
+        #: order in memory), and the nodes whose rows changed otherwise (purge, a lowered
+        #: ``max_items``: their order is forgotten)
+        self.added: dict[int, list[tuple[float, int]]] = {}
+        self.removed: dict[int, list[tuple[float, int]]] = {}
+        self.rewritten: set[int] = set()
 
     async def apply(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
         await self._load(changes)
@@ -363,11 +496,16 @@ class _ChangeApplier:
             by_node.setdefault(node_id, []).append(name)
         for node_id, names in by_node.items():
             for start in range(0, len(names), IN_BATCH):
-                await self.session.execute(
-                    delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(names[start:start + IN_BATCH])))
+                deleted = await self.session.execute(
+                    delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(names[start:start + IN_BATCH]))
+                    .returning(ITEMS.c.created, ITEMS.c.id))
+                self.removed.setdefault(node_id, []).extend((created, row_id) for created, row_id in deleted)
         if self.upserts:
-            await self.session.execute(_upsert_statement(self.dialect),
-                                       [_row(node_id, item, self.now) for (node_id, _), item in self.upserts.items()])
+            written = await self.session.execute(
+                _upsert_statement(self.dialect).returning(ITEMS.c.node_id, ITEMS.c.created, ITEMS.c.id),
+                [_row(node_id, item, self.now) for (node_id, _), item in self.upserts.items()])
+            for node_id, created, row_id in written:  # new rows, and rows rewritten in place (same key)
+                self.added.setdefault(node_id, []).append((created, row_id))
         if self.backfills:
             await self.session.execute(
                 update(ITEMS).where(ITEMS.c.node_id == bindparam("node"), ITEMS.c.name == bindparam("item"))
@@ -384,6 +522,7 @@ class _ChangeApplier:
 
     async def _clear(self, node_id: int, *, node_too: bool) -> None:
         await self._flush()
+        self.rewritten.add(node_id)
         self._forget(node_id)
         await self.session.execute(delete(ITEMS).where(ITEMS.c.node_id == node_id))
         if node_too:
@@ -402,6 +541,8 @@ class _ChangeApplier:
         names = list(await self.session.scalars(
             select(ITEMS.c.name).where(ITEMS.c.node_id == node_id).order_by(ITEMS.c.created, ITEMS.c.id)))
         oldest = names[:max(0, len(names) - int(max_items))]
+        if oldest:
+            self.rewritten.add(node_id)
         for start in range(0, len(oldest), IN_BATCH):
             await self.session.execute(
                 delete(ITEMS).where(ITEMS.c.node_id == node_id, ITEMS.c.name.in_(oldest[start:start + IN_BATCH])))

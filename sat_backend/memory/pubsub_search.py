@@ -325,8 +325,21 @@ def _pg_tsquery(fts: FtsQuery) -> Any:
     return func.to_tsquery(literal_column("'simple'"), bindparam("fts", fts.tsquery()))
 
 
-async def search(storage: Storage, query: SearchQuery) -> list[dict[str, Any]]:
-    """Run a search: each result is the item's parsed data plus where it comes from.
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One item a search found: where it comes from, its parsed data (None: none) and,
+    if the query asked for it, its raw XML."""
+
+    item_id: str
+    service: str
+    node: str
+    profile: str
+    parsed: dict[str, Any] | None
+    payload: str | None = None
+
+
+async def search(storage: Storage, query: SearchQuery) -> list[SearchHit]:
+    """Run a search: the items of the page asked for, in the query's order.
 
     :raises InvalidArgument: the database refused the full-text query (not expected:
         terms are quoted; kept so that no query can ever become a ``Database`` error).
@@ -346,12 +359,6 @@ async def search(storage: Storage, query: SearchQuery) -> list[dict[str, Any]]:
             if "fts5" in message or "tsquery" in message:
                 raise InvalidArgument(f"fts: the query cannot be run ({message.splitlines()[0]})") from None
             raise
-    results = []
-    for row in rows:
-        result = dict(row.parsed) if isinstance(row.parsed, dict) else {}
-        result.update(pubsub_service=row.service, pubsub_node=row.node, pubsub_item_id=row.name,
-                      node_profile=row.profile)
-        if query.with_payload:
-            result["item_payload"] = row.data
-        results.append(result)
-    return results
+    return [SearchHit(row.name, row.service, row.node, row.profile,
+                      row.parsed if isinstance(row.parsed, dict) else None,
+                      row.data if query.with_payload else None) for row in rows]

@@ -12,7 +12,6 @@ Later issues add columns and tables only through migrations
 
 from __future__ import annotations
 
-import enum
 import time
 from typing import Any
 
@@ -34,6 +33,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from sat_backend.memory import pubsub_fts
+from sat_backend.memory.pubsub_cache_values import SyncState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -258,15 +258,6 @@ class ConversationRead(Base):
     read_until: Mapped[float] = mapped_column(Float)
     #: uid of that message, when known
     last_read_uid: Mapped[str | None] = mapped_column(String(64))
-
-
-class SyncState(enum.Enum):
-    """Where a cached pubsub node stands (see doc/developer.rst, pubsub cache)."""
-
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    ERROR = "error"
-    NO_SYNC = "no_sync"
 
 
 class PubsubNode(Base):

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import URL, event
+from sqlalchemy import URL, Insert, Select, Update, event
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 #: how long a write waits for the write lock held by another connection (the loop runs
@@ -39,6 +39,33 @@ PAGE_CACHE_KIB = 512
 #: first pause between two attempts at the write lock; doubled up to :data:`LOCK_POLL_MAX`
 LOCK_POLL_FIRST = 0.001
 LOCK_POLL_MAX = 0.05
+
+
+class PlainStatement:
+    """A Core statement compiled once for SQLite into its SQL text and the conversions of
+    its bound values (JSON, floats), to run on a ``sqlite3`` connection as it is: the
+    Core statement stays the one source of the SQL."""
+
+    def __init__(self, statement: Insert | Select[Any] | Update, column_keys: Sequence[str] | None = None) -> None:
+        from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect  # a PostgreSQL start never needs it
+
+        dialect = sqlite_dialect(paramstyle="named")
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        self.sql = str(compiled)
+        self._conversions = {
+            name: conversion for name, bind in compiled.binds.items()
+            if (conversion := bind.type.bind_processor(dialect)) is not None
+        }
+
+    def values(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with each value as the column stores it."""
+        if not self._conversions:
+            return row
+        converted = dict(row)
+        for name, conversion in self._conversions.items():
+            if name in converted:
+                converted[name] = conversion(converted[name])
+        return converted
 
 
 class WriteLockTimeout(Exception):
@@ -240,6 +267,8 @@ class InLoopDatabase:
         self._writer_driver: LoopConnection | None = None
         self._write_turn = asyncio.Lock()
         self._loop_since = time.monotonic()
+        #: a run of statements is under way: the loop had no turn since it began
+        self._turn_pending = False
 
     async def close(self) -> None:
         for connection in (self._reader, self._writer):
@@ -267,6 +296,22 @@ class InLoopDatabase:
 
         :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
         """
+        async with self._write_transaction() as (writer, _):
+            yield writer
+
+    @asynccontextmanager
+    async def writing_plain(self) -> AsyncIterator[sqlite3.Connection]:
+        """As :meth:`writing`, but the ``sqlite3`` connection itself, for the
+        :class:`PlainStatement` of a hot path: SQLAlchemy's execution (a greenlet switch,
+        an execution context, a result) costs several times the statement.
+
+        :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
+        """
+        async with self._write_transaction() as (_, driver):
+            yield driver.raw
+
+    @asynccontextmanager
+    async def _write_transaction(self) -> AsyncIterator[tuple[AsyncConnection, LoopConnection]]:
         await self._share_loop()
         async with self._write_turn:
             if self._writer is None or self._writer_driver is None:
@@ -277,7 +322,7 @@ class InLoopDatabase:
             writer, raw = self._writer, self._writer_driver
             await begin_immediate(raw, self.write_lock_wait)
             try:
-                yield writer
+                yield writer, raw
                 raw.raw.commit()
             except BaseException:
                 if raw.in_transaction:
@@ -295,7 +340,19 @@ class InLoopDatabase:
 
     async def _share_loop(self) -> None:
         """Give the loop a turn when statements ran on its thread for :data:`LOOP_SHARE`
-        in a row (they never suspend on their own)."""
-        if time.monotonic() - self._loop_since > LOOP_SHARE:
-            await asyncio.sleep(0)
+        in a row (they never suspend on their own).
+
+        A run begins with the first statement after the loop had a turn (a callback
+        scheduled at the run's start tells): the first statement after an idle moment
+        does not yield (a loop turn cost a read of the pubsub cache ≈0.35 ms), only one
+        that comes :data:`LOOP_SHARE` into a run without a turn.
+        """
+        if self._turn_pending and time.monotonic() - self._loop_since > LOOP_SHARE:
+            await asyncio.sleep(0)  # _loop_turned runs first: it was scheduled earlier
+        if not self._turn_pending:
             self._loop_since = time.monotonic()
+            self._turn_pending = True
+            asyncio.get_running_loop().call_soon(self._loop_turned)
+
+    def _loop_turned(self) -> None:
+        self._turn_pending = False

@@ -34,7 +34,7 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, new_uid, parse_message_element
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
-from sat_backend.core.jids import prepared_jid
+
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
 from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks
@@ -168,7 +168,7 @@ class GroupChats:
         room = rooms.get(bare)
         if room is None and bare.lower() != bare:  # the domain part is case-insensitive
             try:
-                room = rooms.get(prepared_jid(bare).userhost())
+                room = rooms.get(JID(bare).userhost())
             except (InvalidFormat, UnicodeError, IndexError, ValueError):
                 return None
         return room
@@ -249,7 +249,7 @@ class GroupChats:
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:
-            by = prepared_jid(element["from"]).resource or ""
+            by = JID(element["from"]).resource or ""
         except (InvalidFormat, UnicodeError, IndexError, ValueError):
             return
         room.subject, room.subject_by = subjects, by

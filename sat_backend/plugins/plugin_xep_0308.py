@@ -23,7 +23,7 @@ from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -92,7 +92,8 @@ class Corrections:
             if await self.changes.storage.replace_bodies(target.id, bodies, edited):
                 self.changes.announce(target.id, KIND, edit_data(bodies, edited), client.profile)
 
-    async def on_correction(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+    async def on_correction(self, profile: str, received: ReceivedChange,
+                            target: StoredMessage) -> dict[str, Any] | None:
         if not is_from_author(profile, received, target):
             return None
         bodies = received.data.get("message")

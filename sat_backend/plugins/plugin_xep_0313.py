@@ -32,6 +32,7 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, parse_forwarded
 from sat_backend.core.im.messaging import RECEIVED_NOT_STORED_TRIGGER, RECEIVED_STORED_TRIGGER
 from sat_backend.core.sessions import new_iq
+from sat_backend.memory.history_order import ArchivedMessage, CatchUpOrder
 from sat_backend.plugins.mam_position import ArchivePosition
 
 if TYPE_CHECKING:
@@ -278,6 +279,7 @@ class MessageArchive:
         """:returns: False when a message could not be stored (the position stays before it)."""
         profile = handler.client.profile
         pages = fetched = new = 0
+        order = CatchUpOrder(self.host.storage, profile)  # ties of a second: the archive's order
         while fetched < MAX_CATCH_UP_MESSAGES:
             last_id = position.last_id
             # without a position, a first connection imports only the most recent page; after
@@ -296,13 +298,18 @@ class MessageArchive:
             self.messages_fetched += len(page.messages)
             for message in page.messages:
                 try:
-                    new += await self.host.messaging.on_received(handler.client, message)
+                    stored = await self.host.messaging.on_received(handler.client, message)
                 except Database:
                     log.warning("%s: archive catch-up stopped: a message could not be stored (%d page(s), "
                                 "%d message(s) fetched); retrying later", profile, pages, fetched)
                     return False
+                new += stored
                 if message.stanza_id:
                     position.move_to(message.stanza_id)
+                    if message.change is None:
+                        order.add(ArchivedMessage(message.stanza_id, message.from_jid.userhost(),
+                                                  message.timestamp, stored))
+            await order.page_done()
             if page.last_id:
                 position.move_to(page.last_id)
                 await position.save()
@@ -311,6 +318,9 @@ class MessageArchive:
         else:
             log.warning("%s: archive catch-up stopped after %d messages; the rest comes at the next catch-up",
                         profile, fetched)
+        if order.reordered:
+            log.info("%s: %d message(s) of the catch-up put in archive order among those of their second",
+                     profile, order.reordered)
         log.info("%s: archive catch-up done: %d page(s), %d message(s) fetched, %d new", profile, pages, fetched, new)
         return True
 

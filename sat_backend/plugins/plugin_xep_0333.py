@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.xish import domish
@@ -32,7 +33,7 @@ from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.read_state_storage import COUNTED_TYPES, ReadStateStorage
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -44,6 +45,9 @@ KIND = "displayed"
 #: seconds during which count changes of a profile are gathered before ``UnreadChanged``
 #: is emitted: an archive catch-up storing hundreds of messages emits once per conversation
 FLUSH_DELAY = 0.05
+#: conversations whose last announced count is remembered (the least recent are forgotten:
+#: their next change is announced whatever the count)
+ANNOUNCED_KEPT = 4096
 
 PLUGIN_INFO = {
     "name": "Read state and Chat Markers",
@@ -84,6 +88,10 @@ class ReadState:
         self.storage = ReadStateStorage(host.storage)
         #: conversations whose count changed and is not announced yet, by profile
         self._dirty: dict[str, set[str]] = {}
+        #: the count last announced per (profile, conversation): a signal only when it
+        #: changes, and no count at all when a read point moves in a conversation that
+        #: had none unread (every message we send moves one)
+        self._announced: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     async def initialise(self) -> None:
         self.host.messaging.changes.register(KIND, parse_displayed, self.on_displayed)
@@ -123,7 +131,7 @@ class ReadState:
         moved = await self.storage.mark_read(profile, peer, until, uid)
         count = (await self.storage.unread_counts(profile, await self.own_jid(profile), peer)).get(peer, 0)
         if moved:
-            self.host.bridge.emit("UnreadChanged", peer, count, profile)
+            self._announce(profile, peer, count)
         return count
 
     # what makes a conversation unread or read -------------------------------------------
@@ -136,16 +144,17 @@ class ReadState:
         sender, recipient = message.from_jid.userhost(), message.to_jid.userhost()
         if sender == own and recipient != own:
             if await self.storage.mark_read(profile, recipient, message.timestamp, message.uid):
-                self._changed(profile, recipient)
+                self._read_point_moved(profile, recipient)
         elif recipient == own and sender != own:
             self._changed(profile, sender)
 
-    async def on_displayed(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+    async def on_displayed(self, profile: str, received: ReceivedChange,
+                           target: StoredMessage) -> dict[str, Any] | None:
         """A displayed marker (XEP-0333) from one of our devices: read up to its message."""
         own = await self.own_jid(profile)
         if received.sender == own and received.recipient != own:
             if await self.storage.mark_read(profile, received.recipient, target.timestamp, target.id):
-                self._changed(profile, received.recipient)
+                self._read_point_moved(profile, received.recipient)
         return None  # no MessageUpdate: the message itself did not change
 
     def _changed(self, profile: str, peer: str) -> None:
@@ -156,10 +165,27 @@ class ReadState:
         else:
             dirty.add(peer)
 
+    def _read_point_moved(self, profile: str, peer: str) -> None:
+        """A read point moved forward: the count can only go down, so a conversation
+        announced at 0 stays at 0."""
+        if self._announced.get((profile, peer)) != 0:
+            self._changed(profile, peer)
+
     async def _flush(self, profile: str) -> None:
         await asyncio.sleep(FLUSH_DELAY)
         peers = self._dirty.pop(profile, set())
         own = await self.own_jid(profile)
-        counts = await self.storage.unread_counts(profile, own)
+        counts = await self.storage.unread_counts(profile, own, among=peers)
         for peer in sorted(peers):
-            self.host.bridge.emit("UnreadChanged", peer, counts.get(peer, 0), profile)
+            self._announce(profile, peer, counts.get(peer, 0))
+
+    def _announce(self, profile: str, peer: str, count: int) -> None:
+        """``UnreadChanged``, unless this count is the one last announced."""
+        key = (profile, peer)
+        if self._announced.get(key) == count:
+            return
+        self._announced[key] = count
+        self._announced.move_to_end(key)
+        if len(self._announced) > ANNOUNCED_KEPT:
+            self._announced.popitem(last=False)
+        self.host.bridge.emit("UnreadChanged", peer, count, profile)

@@ -20,7 +20,7 @@ from twisted.words.xish import domish
 from sat_backend.core.im.message_changes import is_from_author
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -80,7 +80,8 @@ class Retractions:
             if await self.changes.storage.retract(target.id, retracted):
                 self.changes.announce(target.id, KIND, retract_data(retracted, target.source), client.profile)
 
-    async def on_retraction(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+    async def on_retraction(self, profile: str, received: ReceivedChange,
+                            target: StoredMessage) -> dict[str, Any] | None:
         if not is_from_author(profile, received, target):
             return None
         if not await self.changes.storage.retract(target.id, received.timestamp):

@@ -22,7 +22,7 @@ from sat_backend.core.im.emoji import is_single_emoji
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.core.im.xml_texts import check_texts
 from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -122,7 +122,8 @@ class Reactions:
             if aggregated is not None:   # announced in the order stored
                 self.changes.announce(target.id, KIND, {"reactions": aggregated}, client.profile)
 
-    async def on_reactions(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+    async def on_reactions(self, profile: str, received: ReceivedChange,
+                           target: StoredMessage) -> dict[str, Any] | None:
         reactions = received.data.get("reactions")
         if not isinstance(reactions, list):
             return None

@@ -48,7 +48,7 @@ async def pages(storage: Storage, **keys: Any) -> list[list[str]]:
     found: list[list[str]] = []
     for index in range(0, 20 * PAGE, PAGE):
         query = SearchQuery.from_json(json.dumps({"fts": "garden", "index": index, "limit": PAGE, **keys}))
-        page = [result["pubsub_item_id"] for result in await search(storage, query)]
+        page = [hit.item_id for hit in await search(storage, query)]
         found.append(page)
         if not page:
             break

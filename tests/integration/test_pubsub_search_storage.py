@@ -17,6 +17,7 @@ from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStora
 from sat_backend.memory.pubsub_search import SearchQuery, search
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import PubsubItem, PubsubNode
+from sat_backend.plugins.pubsub_cache.search import hit_json
 from tests.integration.test_migrations import on_connection
 from tests.integration.test_storage import run_with_storage
 
@@ -50,7 +51,7 @@ async def add_items(storage: Storage, node_id: int, items: list[tuple[str, str, 
 
 
 async def ids(storage: Storage, **keys: Any) -> list[str]:
-    return [result["pubsub_item_id"] for result in await search(storage, SearchQuery.from_json(json.dumps(keys)))]
+    return [hit.item_id for hit in await search(storage, SearchQuery.from_json(json.dumps(keys)))]
 
 
 # full text -----------------------------------------------------------------------------------------
@@ -252,11 +253,12 @@ def test_paging_and_payload(database_url: str) -> None:
         assert [len(page) for page in pages] == [10, 10, 5, 0]
         assert sum(pages, []) == [f"i{n:02d}" for n in range(25)]
         assert len(await ids(storage)) == 25  # the default limit (100) is above
-        (result,) = await search(storage, SearchQuery.from_json(json.dumps({"names": ["i03"], "with_payload": True})))
-        assert result == {"n": 3, "pubsub_service": SERVICE, "pubsub_node": "many", "pubsub_item_id": "i03",
-                          "node_profile": "alice", "item_payload": "<item id='i03'/>"}
+        (hit,) = await search(storage, SearchQuery.from_json(json.dumps({"names": ["i03"], "with_payload": True})))
+        assert hit_json(hit, True) == {"n": 3, "pubsub_service": SERVICE, "pubsub_node": "many",
+                                       "pubsub_item_id": "i03", "node_profile": "alice",
+                                       "item_payload": "<item id='i03'/>"}
         (plain,) = await search(storage, SearchQuery.from_json('{"names": ["i03"]}'))
-        assert "item_payload" not in plain
+        assert plain.payload is None and "item_payload" not in hit_json(plain, False)
 
     run_with_storage(database_url, scenario)
 
@@ -278,7 +280,7 @@ def test_filters_by_profile_service_node_type_and_name(database_url: str) -> Non
         assert await ids(storage, names=["a1", "b1"], fts="common", **order) == ["a1", "b1"]
         assert await ids(storage, profiles=["nobody"]) == []
         results = await search(storage, SearchQuery.from_json('{"names": ["b1"]}'))
-        assert [(r["node_profile"], r["pubsub_node"], r["pubsub_service"]) for r in results] == [
+        assert [(hit.profile, hit.node, hit.service) for hit in results] == [
             ("bob", BLOG, SERVICE)]
 
     run_with_storage(database_url, scenario)

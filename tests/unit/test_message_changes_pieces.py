@@ -12,6 +12,7 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.delivery_errors import MAX_TEXT_LENGTH, parse_delivery_error
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, history_extra, parse_message_element
 from sat_backend.memory.sqla_mapping import History, MessageReaction, MessageVersion
+from sat_backend.memory.stored_message import history_message
 from sat_backend.plugins.plugin_xep_0308 import parse_correction
 from sat_backend.plugins.plugin_xep_0424 import parse_retraction
 from sat_backend.plugins.plugin_xep_0444 import check_reactions, parse_reactions, updated_reactions
@@ -98,19 +99,20 @@ def test_plain_messages_keep_their_stanza_id() -> None:
 
 
 def test_history_extra_shows_what_happened() -> None:
-    entry = History(id="u1", extra={"thread": "t"}, retracted=None, reactions=[
+    """Read through the storage's conversion: it puts the versions in order."""
+    entry = history_message(History(id="u1", extra={"thread": "t"}, retracted=None, reactions=[
         MessageReaction(sender="carol@localhost", reactions=["👍", "🎉"], timestamp=1.0),
         MessageReaction(sender="bob@localhost", reactions=["👍"], timestamp=2.0),
     ], versions=[
         MessageVersion(bodies={"": "second"}, replaced=20.0), MessageVersion(bodies={"": "first"}, replaced=10.0),
-    ])
+    ]))
     assert history_extra(entry) == {
         "thread": "t",
         "reactions": {"🎉": ["carol@localhost"], "👍": ["bob@localhost", "carol@localhost"]},
         "edits": [{"message": {"": "first"}, "replaced": 10.0}, {"message": {"": "second"}, "replaced": 20.0}],
         "edited": 20.0,
     }
-    assert history_extra(History(id="u2", extra=None, retracted=5.0)) == {"retracted": 5.0}
+    assert history_extra(history_message(History(id="u2", extra=None, retracted=5.0))) == {"retracted": 5.0}
 
 
 def test_a_delivery_error_names_our_message_with_the_servers_condition_and_text() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from sat_backend.memory.pubsub_cache_values import CachedNode
 from sat_backend.memory.sqla_mapping import PubsubNode
 from sat_backend.plugins.microblog.atom import PARSER_VERSION, parse_entry
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
@@ -43,8 +44,10 @@ def test_stored_parsed_data_is_what_parse_entry_gives(xml: str) -> None:
     assert stored["item_id"]
 
 
-def node(analyser: str | None, extra: dict[str, Any] | None) -> PubsubNode:
-    return PubsubNode(analyser=analyser, extra=extra)
+def node(analyser: str | None, extra: dict[str, Any] | None) -> CachedNode:
+    """As storage hands it out: from a row whose ``extra`` holds the parser version."""
+    return CachedNode.from_columns(PubsubNode(id=1, service="pubsub.localhost", name="n", analyser=analyser,
+                                              extra=extra))
 
 
 def test_parsed_data_is_current_only_for_the_parser_version_of_the_last_sync() -> None:

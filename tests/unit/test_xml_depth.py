@@ -22,7 +22,7 @@ from sat_backend.core.xml_payloads import (
 )
 from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange
 from sat_backend.memory.pubsub_fts import search_text
-from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.microblog.atom import parse_entry
 from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
@@ -192,20 +192,20 @@ class FakeCacheStorage:
     ingest_transactions = 1
 
     def __init__(self) -> None:
-        self.nodes = {(SERVICE, name): PubsubNode(id=index, name=name, service=SERVICE, type="blog",
+        self.nodes = {(SERVICE, name): CachedNode(id=index, name=name, service=SERVICE, type="blog",
                                                   sync_state=SyncState.COMPLETED)
                       for index, name in enumerate(("bad", "good"), 1)}
         self.applied: list[NodeChange] = []
         self.reset: list[int] = []
 
-    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], PubsubNode]:
+    async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], CachedNode]:
         return {key: self.nodes[key] for key in keys}
 
     async def apply_changes(self, changes: list[NodeChange]) -> list[ChangeOutcome]:
         self.applied.extend(changes)
         return [ChangeOutcome.applied(change) for change in changes]
 
-    async def set_state(self, node_id: int, state: SyncState | None, **fields: Any) -> None:
+    async def set_state(self, node_id: int, state: SyncState | None) -> None:
         self.reset.append(node_id)
 
 

@@ -18,7 +18,7 @@ from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
 from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.im.message_changes import MessageChanges
@@ -63,7 +63,7 @@ class DeliveryErrors:
                  received.sender)
         await self.changes.receive(client.profile, received)
 
-    async def on_error(self, profile: str, received: ReceivedChange, target: History) -> dict[str, Any] | None:
+    async def on_error(self, profile: str, received: ReceivedChange, target: StoredMessage) -> dict[str, Any] | None:
         if target.source != received.recipient:  # only a message we sent can fail to be delivered
             return None
         if not await self.changes.storage.set_delivery_error(target.id, received.data["error"]):

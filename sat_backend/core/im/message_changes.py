@@ -30,7 +30,7 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported, PermissionDenied
 from sat_backend.core.im.message_stanza import ChangeParser, ChatMessage, build_message_element, new_uid
 from sat_backend.memory.message_changes_storage import Conversation, MessageChangesStorage, ReceivedChange
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 #: an applier: (profile, change, its message) → ``MessageUpdate`` data, or None when
 #: nothing changed (refused, stale, already applied)
-Applier = Callable[[str, ReceivedChange, History], Awaitable["dict[str, Any] | None"]]
+Applier = Callable[[str, ReceivedChange, StoredMessage], Awaitable["dict[str, Any] | None"]]
 
 MAX_UID_LENGTH = 64
 #: changes applied in rooms, their author told by occupant-id (XEP-0421)
@@ -142,7 +142,8 @@ class MessageChanges:
             for received in waiting:
                 await self._apply(profile, received, target)
 
-    async def _apply(self, profile: str, received: ReceivedChange, target: History, *, in_room: bool = False) -> None:
+    async def _apply(self, profile: str, received: ReceivedChange, target: StoredMessage, *,
+                     in_room: bool = False) -> None:
         if target.type == "groupchat" and not in_room:
             # a private message from a room occupant carries the room's bare JID too: it
             # must not change a room message either (same reason as in on_received)
@@ -164,7 +165,7 @@ class MessageChanges:
     @asynccontextmanager
     async def changing(
         self, message_uid: str, profile: str, *, own_only: bool
-    ) -> AsyncIterator[tuple[XmppClient, History]]:
+    ) -> AsyncIterator[tuple[XmppClient, StoredMessage]]:
         """The connected client and the message a bridge call wants to change, checked
         and held: no other change of the profile's messages (ours or received) runs
         until the block has sent and stored this one.
@@ -198,7 +199,7 @@ class MessageChanges:
             yield client, target
 
     def change_stanza(
-        self, client: XmppClient, target: History, change: tuple[str, str],
+        self, client: XmppClient, target: StoredMessage, change: tuple[str, str],
         bodies: dict[str, str] | None = None, *, store: bool = False,
     ) -> tuple[domish.Element, domish.Element]:
         """A new ``<message/>`` to the other end of ``target``'s conversation, of the same
@@ -228,7 +229,7 @@ class MessageChanges:
         return stanza, child
 
 
-def reference_id(target: History) -> str:
+def reference_id(target: StoredMessage) -> str:
     """The id that names ``target`` for its other end (origin-id first, XEP-0359).
 
     :raises InvalidArgument: the message came without any id.
@@ -239,7 +240,7 @@ def reference_id(target: History) -> str:
     return reference
 
 
-def is_from_author(profile: str, received: ReceivedChange, target: History) -> bool:
+def is_from_author(profile: str, received: ReceivedChange, target: StoredMessage) -> bool:
     """Whether a correction or retraction comes from the message's author; anyone else's
     is a spoofing attempt (security considerations of XEP-0308 and XEP-0424): logged and ignored."""
     if received.sender == target.source:

@@ -20,10 +20,9 @@ from typing import Any
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
-from sat_backend.core.jids import prepared_jid
 from sat_backend.memory.message_changes_storage import aggregate_reactions
 from sat_backend.memory.history_entry import HistoryEntry
-from sat_backend.memory.sqla_mapping import History
+from sat_backend.memory.stored_message import HistoryMessage
 
 NS_CLIENT = "jabber:client"
 NS_SID = "urn:xmpp:sid:0"
@@ -98,14 +97,13 @@ class ChatMessage:
                 self.subjects, self.type, json.dumps(self.extra))
 
 
-def history_tuple(entry: History) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
+def history_tuple(entry: HistoryMessage) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
     """A stored message in the bridge's history row shape."""
     source = entry.source + (f"/{entry.source_res}" if entry.source_res else "")
     dest = entry.dest + (f"/{entry.dest_res}" if entry.dest_res else "")
     return (
         entry.id, entry.timestamp, source, dest,
-        {m.language or "": m.message for m in entry.messages},
-        {s.language or "": s.subject for s in entry.subjects},
+        dict(entry.bodies), dict(entry.subjects),
         entry.type, json.dumps(history_extra(entry)),
     )
 
@@ -115,7 +113,7 @@ def history_tuple(entry: History) -> tuple[str, float, str, str, dict[str, str],
 HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "error")
 
 
-def history_extra(entry: History) -> dict[str, Any]:
+def history_extra(entry: HistoryMessage) -> dict[str, Any]:
     """The ``extra`` of a stored message, with what happened to it since: ``reactions``
     ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``
     (when last corrected), ``retracted`` (when), ``error`` (the delivery error the
@@ -124,9 +122,8 @@ def history_extra(entry: History) -> dict[str, Any]:
     if entry.reactions:
         extra["reactions"] = aggregate_reactions(entry.reactions)
     if entry.versions:
-        versions = sorted(entry.versions, key=lambda version: version.replaced)
-        extra["edits"] = [{"message": version.bodies, "replaced": version.replaced} for version in versions]
-        extra["edited"] = versions[-1].replaced
+        extra["edits"] = [{"message": version.bodies, "replaced": version.replaced} for version in entry.versions]
+        extra["edited"] = entry.versions[-1].replaced
     if entry.retracted is not None:
         extra["retracted"] = entry.retracted
     return extra
@@ -175,8 +172,8 @@ def parse_message_element(
     if not bodies and not subjects and change is None:
         return None
     try:
-        sender = prepared_jid(element["from"]) if element.hasAttribute("from") else prepared_jid(own_jid.userhost())
-        recipient = prepared_jid(element["to"]) if element.hasAttribute("to") else own_jid
+        sender = JID(element["from"]) if element.hasAttribute("from") else JID(own_jid.userhost())
+        recipient = JID(element["to"]) if element.hasAttribute("to") else own_jid
     except (InvalidFormat, UnicodeError) as exc:
         raise MalformedStanza(f"bad address: {exc}") from None
     now = time.time()

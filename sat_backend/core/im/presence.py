@@ -72,6 +72,11 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
             run_in_background(self.service.on_subscribe_request(self, presence.sender.userhostJID()),
                               f"{self.client.profile}: subscription request", self.client.profile)
 
+    def subscribedReceived(self, presence: SubscriptionPresence) -> None:
+        if presence.sender is not None:
+            run_in_background(self.service.on_subscription_approved(self, presence.sender.userhostJID()),
+                              f"{self.client.profile}: subscription approved", self.client.profile)
+
     def unsubscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:  # a request withdrawn: nothing left to answer
             self.service.pending_requests.get(self.client.profile, set()).discard(presence.sender.userhost())
@@ -164,6 +169,17 @@ class PresenceService:
             return
         self.pending_requests.setdefault(profile, set()).add(contact.userhost())
         self.host.bridge.emit("ContactSubscriptionRequest", contact.userhost(), profile)
+
+    async def on_subscription_approved(self, handler: PresenceHandler, contact: JID) -> None:
+        """Our request to ``contact`` was approved: when they are subscribed to our presence
+        too, send it to them again (doc/developer.rst, "Two XMPP servers": ejabberd's PEP
+        otherwise takes us for offline until our next broadcast)."""
+        known = await self.host.roster.get_contact(handler.client.profile, contact.userhost())
+        if known is None or known.subscription not in ("from", "both"):
+            return  # not subscribed to our presence: a directed presence would give it away
+        own = self.own.get(handler.client.profile, OwnPresence())
+        if own.show != "unavailable" and handler.client.is_connected:
+            self._send(handler, contact, own)
 
     def forget(self, profile: str) -> None:
         self.contacts.pop(profile, None)

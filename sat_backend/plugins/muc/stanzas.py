@@ -17,7 +17,7 @@ from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.jids import parse_jid, prepared_jid
+from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_bridge.xml_text import check_xml_text
 
@@ -321,7 +321,7 @@ def _sender(element: domish.Element) -> JID:
     if not element.hasAttribute("from"):
         raise MalformedPresence("no sender")
     try:
-        return prepared_jid(str(element["from"]))
+        return JID(str(element["from"]))
     except (InvalidFormat, UnicodeError, IndexError, ValueError):
         raise MalformedPresence("the sender is not a JID") from None
 

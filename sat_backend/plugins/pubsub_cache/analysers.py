@@ -14,7 +14,7 @@ from typing import Callable
 
 from sat_backend.core.exceptions import Conflict
 from sat_backend.core.received_item import Parser, ReceivedItem
-from sat_backend.memory.sqla_mapping import PubsubNode
+from sat_backend.memory.pubsub_cache_values import CachedNode
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +79,22 @@ class Analysers(dict[str, Analyser]):
                 log.exception("analyser %s failed", analyser.name)
         return None
 
-    def of(self, node: PubsubNode) -> Analyser | None:
+    def of(self, node: CachedNode) -> Analyser | None:
         return self.get(node.analyser or "")
 
     def read_item(self, xml: str, analyser: Analyser | None) -> ReceivedItem:
         """An item a sync received, read once, with the analyser's parser if any."""
         return ReceivedItem.from_xml(xml, *parser_of(analyser))
 
-    def current_parser(self, node: PubsubNode) -> str | None:
+    def current_parser(self, node: CachedNode) -> str | None:
         """The node's analyser, when its items' parsed data is that of its parser as it is
         now: the node was last synchronised with this parser version."""
         analyser = self.of(node)
         if analyser is None or analyser.parser is None:
             return None
-        return analyser.name if (node.extra or {}).get("parser_version") == analyser.parser_version else None
+        return analyser.name if node.parser_version == analyser.parser_version else None
 
-    def stale_parsed(self, node: PubsubNode) -> bool:
+    def stale_parsed(self, node: CachedNode) -> bool:
         analyser = self.of(node)
         return analyser is not None and analyser.parser is not None and self.current_parser(node) is None
 

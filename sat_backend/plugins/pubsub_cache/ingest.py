@@ -13,7 +13,7 @@ import logging
 
 from sat_backend.core.received_item import ReceivedItem
 from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange, PubsubCacheStorage
-from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import EventOutcome, PubsubEvent
 from sat_backend.plugins.pubsub_cache.analysers import Analysers, parser_of
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
@@ -79,7 +79,7 @@ class Ingest:
                 outcomes[index] = event_outcome(events[index], node_category(outcomes[index]), received, outcome)
         return outcomes
 
-    def _change(self, node: PubsubNode, event: PubsubEvent) -> tuple[NodeChange | None, tuple[ReceivedItem, ...]]:
+    def _change(self, node: CachedNode, event: PubsubEvent) -> tuple[NodeChange | None, tuple[ReceivedItem, ...]]:
         """The change a notification makes to a cached node, and its items read once
         (items without id too: signalled, never stored)."""
         if event.event_type == "items":

@@ -24,7 +24,7 @@ from sat_backend.core.exceptions import Network, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.received_item import ReceivedItem
 from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
-from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0030 import items_of
 from sat_backend.plugins.plugin_xep_0060 import ItemsRequest
 from sat_backend.plugins.pubsub_cache.analysers import Analyser, Analysers
@@ -67,15 +67,15 @@ class NodeSync:
             log.info("node %s of %s was left mid-sync: it will be synchronised again", node.name, node.service)
             await self.storage.set_state(node.id, None)
 
-    def retry_due(self, node: PubsubNode) -> bool:
-        failures = int((node.extra or {}).get("failures", 1))
+    def retry_due(self, node: CachedNode) -> bool:
+        failures = max(1, node.failures)
         delay = min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2 ** (failures - 1))
         return time.time() - node.sync_state_updated >= delay
 
     def start(self, profile: str, service: JID, node_name: str) -> None:
         run_in_background(self.sync(profile, service, node_name), f"{profile}: sync of {node_name}", profile)
 
-    async def sync(self, profile: str, service: JID, node_name: str) -> PubsubNode:
+    async def sync(self, profile: str, service: JID, node_name: str) -> CachedNode:
         """Synchronise a node now (one sync at a time per node); returns the node row."""
         node = await self.storage.ensure_node(profile, service.full(), node_name)
         running = self.syncing.get(node.id)
@@ -86,14 +86,14 @@ class NodeSync:
         await asyncio.shield(running)
         return node
 
-    async def _sync(self, profile: str, service: JID, node: PubsubNode) -> None:
+    async def _sync(self, profile: str, service: JID, node: CachedNode) -> None:
         self.held[node.id] = []  # before subscribing: every notification from now on is kept
         try:
             await self._synchronise(profile, service, node)
         finally:
             self.held.pop(node.id, None)
 
-    async def _synchronise(self, profile: str, service: JID, node: PubsubNode) -> None:
+    async def _synchronise(self, profile: str, service: JID, node: CachedNode) -> None:
         client = self.host.sessions.get_client(profile)  # offline: the node is left as it is
         await self.storage.set_state(node.id, SyncState.IN_PROGRESS)
         try:
@@ -108,16 +108,15 @@ class NodeSync:
                 return
             analyser = self.analysers.of(node)
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
-            kept = {key: value for key, value in (node.extra or {}).items() if key == "config"}  # not failures
-            if analyser is not None and analyser.parser is not None:
-                kept["parser_version"] = analyser.parser_version  # see _current_parser
+            # recorded with the node: its parsed data is served only by this version of the parser
+            parser_version = analyser.parser_version if analyser is not None and analyser.parser is not None else None
             async with self.ingest_lock(profile):  # no notification is applied meanwhile
                 await self.storage.replace_items(node.id, items)
                 held, self.held[node.id] = self.held[node.id], []
                 if held:
                     log.info("%s: %d change(s) notified during the sync of %s applied", profile, len(held), node.name)
                     await self.storage.apply_changes(held)
-                await self.storage.set_state(node.id, SyncState.COMPLETED, subscribed=True, extra=kept)
+                await self.storage.set_completed(node.id, parser_version)
             log.info("%s: node %s of %s cached (%d items)", profile, node.name, service.full(), len(items))
             self._progress(profile, service, node.name, len(ids), len(ids))  # the node can be read now
         except (ProfileNotConnected, Network) as exc:
@@ -127,9 +126,8 @@ class NodeSync:
             log.info("%s: sync of %s interrupted (%s); it will be synchronised again", profile, node.name, exc)
             raise
         except Exception as exc:
-            failures = int((node.extra or {}).get("failures", 0)) + 1
-            log.warning("%s: sync of %s failed (%s); retry later", profile, node.name, exc)
-            await self.storage.set_state(node.id, SyncState.ERROR, extra={"failures": failures, "error": str(exc)})
+            failures = await self.storage.set_failed(node.id, str(exc))
+            log.warning("%s: sync of %s failed (%s, %d in a row); retry later", profile, node.name, exc, failures)
             raise
 
     async def _fetch_all(self, profile: str, client: XmppClient, service: JID, node_name: str, ids: list[str],

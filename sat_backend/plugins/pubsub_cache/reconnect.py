@@ -25,7 +25,7 @@ from sat_backend.core.exceptions import NotFound
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.xml_payloads import item_payload
-from sat_backend.memory.sqla_mapping import PubsubNode, SyncState
+from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
 from sat_backend.plugins.pubsub_owner import subscriptions_from
@@ -84,7 +84,7 @@ class ReconnectCheck:
                             node.service, exc)
         log.info("%s: %d cached node(s) checked after connection, %d repaired", client.profile, len(nodes), repaired)
 
-    async def check_node(self, client: XmppClient, node: PubsubNode, limit: int) -> bool:
+    async def check_node(self, client: XmppClient, node: CachedNode, limit: int) -> bool:
         """Compare one node with its service and queue the difference; True if any. A node
         now larger than ``limit`` (``Pubsub/CacheMaxItems``) is no longer cached.
 
@@ -108,7 +108,10 @@ class ReconnectCheck:
         if len(ids) > limit:
             log.info("%s: node %s now has %d items, more than %d: no longer cached", client.profile, node.name,
                      len(ids), limit)
-            await self.storage.stop_caching(node.id)
+            # under the ingest lock: a notification being applied (e.g. the last item a
+            # service such as ejabberd sends again on subscription) must not land after
+            async with self.node_sync.ingest_lock(client.profile):
+                await self.storage.stop_caching(node.id)
             return True
         listed = set(ids)
         removed = [name for name in cached if name not in listed]

@@ -1,13 +1,14 @@
 """``PsCacheSearch``, the search member of the pubsub cache (registered by
 ``plugin_pubsub_cache``): the query is validated and run by
-:mod:`sat_backend.memory.pubsub_search`; here it only crosses the bridge as JSON."""
+:mod:`sat_backend.memory.pubsub_search`; here its hits become the bridge's JSON."""
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
-from sat_backend.memory.pubsub_search import SearchQuery, search
+from sat_backend.memory.pubsub_search import SearchHit, SearchQuery, search
 from sat_backend.memory.sqla import Storage
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,17 @@ class CacheSearch:
     async def __call__(self, query_json: str) -> str:
         """:raises InvalidArgument: unknown key or operator, malformed value or fts query."""
         query = SearchQuery.from_json(query_json)
-        results = await search(self.storage, query)
-        log.debug("pubsub cache search: %d result(s)", len(results))
-        return json.dumps(results, ensure_ascii=False)
+        hits = await search(self.storage, query)
+        log.debug("pubsub cache search: %d result(s)", len(hits))
+        return json.dumps([hit_json(hit, query.with_payload) for hit in hits], ensure_ascii=False)
+
+
+def hit_json(hit: SearchHit, with_payload: bool) -> dict[str, Any]:
+    """A result as the bridge gives it: the item's parsed data plus where it comes from
+    (and its raw XML as ``item_payload`` when asked for)."""
+    result = dict(hit.parsed or {})
+    result.update(pubsub_service=hit.service, pubsub_node=hit.node, pubsub_item_id=hit.item_id,
+                  node_profile=hit.profile)
+    if with_payload:
+        result["item_payload"] = hit.payload
+    return result
