@@ -13,14 +13,18 @@ from collections.abc import Collection
 from functools import cache
 
 from sqlalchemy import Insert, and_, func, or_, select
+from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.history_writes import StatementRunner
 from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_insert
 from sat_backend.memory.sqla_mapping import ConversationRead, History
+from sat_backend.memory.stored_message import StoredMessage, stored_message
 
 #: message types that make a conversation unread (group chats and headlines do not)
 COUNTED_TYPES = ("chat", "normal")
+#: received messages looked at, newest first, for one the sender asked markers for
+MARKABLE_LOOKBACK = 20
 
 
 class ReadStateStorage:
@@ -79,6 +83,23 @@ class ReadStateStorage:
                 .limit(1)
             )).first()
             return None if row is None else (row.timestamp, row.id)
+
+    async def last_markable(self, profile: str, peer: str, until: float) -> StoredMessage | None:
+        """The last ``chat`` message received from ``peer`` up to ``until`` whose sender
+        asked for read markers (``extra.markable``, XEP-0333), among the last
+        :data:`MARKABLE_LOOKBACK`: a marker for it says every earlier one is read too."""
+        async with self.storage.session() as session:
+            profile_id = await self.storage.profile_id(session, profile)
+            rows = (await session.scalars(
+                select(History)
+                .where(History.profile_id == profile_id, History.source == peer, History.type == "chat",
+                       History.timestamp <= until, History.retracted.is_(None))
+                .order_by(History.timestamp.desc())
+                .limit(MARKABLE_LOOKBACK)
+                .options(noload("*"))   # texts, reactions… are not needed for a marker
+            )).all()
+            row = next((row for row in rows if (row.extra or {}).get("markable")), None)
+            return None if row is None else stored_message(row)
 
     async def mark_read(self, profile: str, peer: str, until: float, uid: str | None) -> bool:
         """Move the conversation's read point forward to ``until`` (never back): one

@@ -34,7 +34,6 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, new_uid, parse_message_element
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
-
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
 from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks

@@ -12,9 +12,11 @@ so every frontend shows the same unread counts (``UnreadGet``, ``MarkRead``,
 - we send a message in the conversation (from here or another device): one replies
   to what one has read.
 
-Markers from the other end (they read our messages) are not tracked yet. Markers are
-not sent by this plugin yet either: ``MarkRead`` is local to our devices through the
-backend, not announced to the peer.
+When a frontend calls ``MarkRead``, the peer gets a ``<displayed/>`` marker for the last
+message read that asked for one (``<markable/>``, kept as ``extra.markable``), unless
+the profile's ``Privacy/SendReadMarkers`` param is off; it has a store hint, so our other
+devices read it from the archive too. Markers from the other end (they read our
+messages) are not tracked yet.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.im.message_stanza import ChatMessage, MessageChange, change_reference
+from sat_backend.core.exceptions import ProfileNotConnected
+from sat_backend.core.im.message_stanza import NS_CHAT_MARKERS, ChatMessage, MessageChange, change_reference
+from sat_backend.core.params import ParamDefinition
 from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
@@ -40,7 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NS_MARKERS = "urn:xmpp:chat-markers:0"
+NS_MARKERS = NS_CHAT_MARKERS
+SEND_READ_MARKERS = ParamDefinition(
+    "Privacy", "SendReadMarkers", "bool", "true",
+    "Tell contacts who ask for it (XEP-0333 markable messages) that you have read their messages",
+)
 KIND = "displayed"
 #: seconds during which count changes of a profile are gathered before ``UnreadChanged``
 #: is emitted: an archive catch-up storing hundreds of messages emits once per conversation
@@ -94,6 +102,7 @@ class ReadState:
         self._announced: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     async def initialise(self) -> None:
+        self.host.params_registry.declare(SEND_READ_MARKERS)
         self.host.messaging.changes.register(KIND, parse_displayed, self.on_displayed)
         self.host.triggers.add(ANNOUNCED_TRIGGER, self.on_announced)
         self.host.bridge.register_method("UnreadGet", self.unread_get)
@@ -132,7 +141,29 @@ class ReadState:
         count = (await self.storage.unread_counts(profile, await self.own_jid(profile), peer)).get(peer, 0)
         if moved:
             self._announce(profile, peer, count)
+            await self.send_displayed(profile, peer, until)
         return count
+
+    async def send_displayed(self, profile: str, peer: str, until: float) -> None:
+        """Tell ``peer`` we read its messages up to ``until`` (XEP-0333 ``<displayed/>``
+        for the last one that asked for markers), if the profile allows it and is online."""
+        if await self.host.params.get_public(*SEND_READ_MARKERS.key, profile) != "true":
+            return
+        target = await self.storage.last_markable(profile, peer, until)
+        if target is None:
+            return
+        try:
+            client = self.host.sessions.get_client(profile)
+        except ProfileNotConnected:
+            log.info("%s: offline, no displayed marker sent to %s", profile, peer)
+            return
+        stanza, displayed = self.host.messaging.changes.change_stanza(client, target, (NS_MARKERS, "displayed"),
+                                                                      store=True)
+        # XEP-0333 copies the message's id attribute (change_stanza prefers the origin-id);
+        # a markable message always has one (see message_stanza)
+        displayed["id"] = target.message_id or displayed["id"]
+        client.send_stanza(stanza)
+        log.debug("%s: displayed marker sent to %s for %s", profile, peer, target.id)
 
     # what makes a conversation unread or read -------------------------------------------
 

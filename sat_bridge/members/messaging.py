@@ -109,6 +109,20 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "is updated and ``MessageUpdate(uid, \"reactions\", …)`` emitted. ``NotFound`` for an "
         "unknown uid, ``Conflict`` for a retracted message.",
     ),
+    Signal(
+        "ReactionsReceived",
+        "plugin",
+        (
+            Arg("uid", "s", "uid of our message"),
+            Arg("conversation_jid", "s", "bare JID of the conversation (the other end of a 1:1 chat)"),
+            Arg("from_jid", "s", "bare JID of who reacted"),
+            Arg("added", "as", "the emojis new in their set, in their order"),
+            Arg("profile", "s", "profile"),
+        ),
+        "Someone else added reactions (XEP-0444) to a message we sent, live or from the "
+        "archive: what a notification tells (\"carol reacted 👍\"). Removals and reactions to "
+        "others' messages are not signalled here; ``MessageUpdate`` carries every change.",
+    ),
     Method(
         "MessageEdit",
         "plugin",

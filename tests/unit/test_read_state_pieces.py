@@ -4,10 +4,11 @@ conversation is named by (no bus, no database)."""
 from __future__ import annotations
 
 import pytest
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange
+from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, parse_message_element
 from sat_backend.plugins.plugin_xep_0333 import NS_MARKERS, ReadState, conversation_jid, parse_displayed
 
 
@@ -68,3 +69,21 @@ def test_unread_changed_only_when_the_count_changes() -> None:
     state._announce("alice", "carol@x", 3)
     state._read_point_moved("alice", "carol@x")   # 3 unread: may go down
     assert scheduled == [("alice", "dave@x"), ("alice", "carol@x")]
+
+
+def test_a_markable_message_with_an_id_is_kept_markable() -> None:
+    own = JID("alice@localhost/pc")
+
+    def parsed(stanza_id: str | None, markable: bool) -> dict[str, object]:
+        element = message_with("markable") if markable else domish.Element(("jabber:client", "message"))
+        element["from"], element["type"] = "carol@localhost/phone", "chat"
+        if stanza_id is not None:
+            element["id"] = stanza_id
+        element.addElement("body", content="hi")
+        message = parse_message_element(element, own)
+        assert message is not None
+        return message.extra
+
+    assert parsed("m1", True) == {"markable": True}
+    assert parsed(None, True) == {}     # a marker copies the id: without one, nothing to mark
+    assert parsed("m1", False) == {}

@@ -28,6 +28,8 @@ NS_CLIENT = "jabber:client"
 NS_SID = "urn:xmpp:sid:0"
 NS_DELAY = "urn:xmpp:delay"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
+#: XEP-0333 Chat Markers: a received ``<markable/>`` is kept as ``extra.markable``
+NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"
 SENDABLE_TYPES = ("chat", "normal", "headline")
 
 
@@ -192,7 +194,14 @@ def parse_message_element(
         received_timestamp=now,
         message_id=element.getAttribute("id") or None,
         change=change,
+        extra={"markable": True} if _is_markable(element) else {},
     )
+
+
+def _is_markable(element: domish.Element) -> bool:
+    """Whether the sender asks for a displayed marker (XEP-0333 ``<markable/>``; the
+    marker copies the message's ``id``, so one without an id cannot be marked)."""
+    return bool(element.getAttribute("id")) and first_child(element, NS_CHAT_MARKERS, "markable") is not None
 
 
 def parse_forwarded(

@@ -23,7 +23,7 @@ from twisted.words.protocols.jabber.jid import JID
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import new_iq
-from sat_backend.memory.sqla_mapping import PubsubNode
+from sat_backend.memory.pubsub_cache_values import CachedNode
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class ExistenceCheck:
         self.clock = clock
         self._confirmed: dict[int, float] = {}
 
-    async def still_exists(self, client: XmppClient, service: JID, node: PubsubNode) -> bool:
+    async def still_exists(self, client: XmppClient, service: JID, node: CachedNode) -> bool:
         """False when the service says the node is gone (the deletion is then queued)."""
         after = int(await self.host.params.get_public("Pubsub", "CacheRevalidateAfter", client.profile))
         confirmed = self._confirmed.get(node.id)
