@@ -45,7 +45,8 @@ def left(signals: SignalRecorder, room: str, profile: str) -> tuple[str, str]:
     return args[1], args[2]
 
 
-@pytest.mark.prosody_only("ejabberd 23.01 let the banned profile enter again at once in this test: not understood yet")
+@pytest.mark.prosody_only("ejabberd 23.01 lets a banned user enter again (as a visitor, affiliation outcast), "
+                          "where Prosody refuses it forbidden (XEP-0045 §9.1)")
 def test_moderators_kick_and_ban(profiles: Profiles, carol: XmppPeer) -> None:
     client, signals = profiles
     room = new_room()
