@@ -111,6 +111,8 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
             else:
                 log.info("%s: %s answered an error: %s", self.client.profile, room.jid.userhost(), refusal.describe())
             return
+        if "/" not in element.getAttribute("from", ""):
+            return  # the room's own presence (ejabberd sends one): no occupant
         try:
             presence = parse_occupant_presence(element)
         except MalformedPresence as exc:
@@ -310,10 +312,12 @@ class GroupChats:
             room.occupant_ids = NS_OCCUPANT_ID in features
             archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
             recent = await recent_messages(self.host, profile, room)
-            # the last N messages when asked for; else none, and the room's archive is read
-            # once in; else those since the last one we have
+            # the last N messages when asked for; else those since the last one we have,
+            # and the room's archive is read once in when it keeps one
+            # (the discussion history too: a room may keep its archive for its members, as
+            # ejabberd does; what both give is stored once, by stanza-id)
             use_archive = options.history_max is None and archived
-            history_max = options.history_max if options.history_max is not None else 0 if use_archive else None
+            history_max = options.history_max
             since = since_text(recent[-1][0]) if recent and history_max is None else None
             nicks = suffixed_nicks(nick, MAX_NICK_ATTEMPTS if options.nick_conflict == "suffix" else 1)
             for attempt, candidate in enumerate(nicks, 1):

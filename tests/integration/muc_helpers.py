@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Callable
 
@@ -49,3 +50,13 @@ def room_bodies(client: BridgeClient, room: str, profile: str) -> list[str]:
 
 def joined(signals: SignalRecorder, room: str, profile: str) -> tuple[Any, ...]:
     return signals.wait_for("MucRoomJoined", lambda room_jid, nick, created, who: (room_jid, who) == (room, profile))
+
+
+def protect(client: BridgeClient, room: str, password: str, profile: str = "alice") -> None:
+    """Give a room a password through its configuration (as an owner): Prosody also takes
+    the one its creator entered with, ejabberd does not."""
+    fields = json.loads(client.muc_config_get(room, profile))["fields"]
+    options: dict[str, Any] = {"muc#roomconfig_roomsecret": password}
+    if "muc#roomconfig_passwordprotectedroom" in fields:   # ejabberd: the secret alone is not enough
+        options["muc#roomconfig_passwordprotectedroom"] = True
+    client.muc_config_set(room, json.dumps(options), profile)

@@ -10,30 +10,33 @@ import pytest
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.muc_helpers import MUC_SIGNALS, joined, new_room
 from tests.integration.xmpp_helpers import create_xmpp_profile
+
+#: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 NS_BOOKMARKS = "urn:xmpp:bookmarks:1"
 Alice = tuple[BridgeClient, SignalRecorder]
 
 
 @pytest.fixture
-def alice(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[Alice]:
+def alice(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Alice]:
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, *MUC_SIGNALS)
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     yield client, signals
     client.disconnect("alice")
 
 
 @pytest.fixture
-def phone(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
+def phone(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
     """alice's other device."""
-    peer = connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"])
+    peer = connected_peer(fresh_xmpp_server, "alice", XMPP_ACCOUNTS["alice"])
     yield peer
     peer.disconnect()
 

@@ -12,27 +12,30 @@ from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.muc_helpers import MUC_SIGNALS, new_room, occupant_change, peer_joins
+from tests.integration.muc_helpers import MUC_SIGNALS, new_room, occupant_change, peer_joins, protect
 from tests.integration.test_cli import sat
 from tests.integration.xmpp_helpers import connected_profiles
+
+#: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 Profiles = tuple[BridgeClient, SignalRecorder]
 NS_CONFERENCE = "jabber:x:conference"
 
 
 @pytest.fixture
-def profiles(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[Profiles]:
+def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
     client = backend.client
     assert client is not None
-    with connected_profiles(client, fresh_prosody):
+    with connected_profiles(client, fresh_xmpp_server):
         yield client, SignalRecorder(client, *MUC_SIGNALS, "MucInvited", "MessageUpdate")
 
 
 @pytest.fixture
-def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
+def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
     yield peer
     peer.disconnect()
 
@@ -42,6 +45,8 @@ def left(signals: SignalRecorder, room: str, profile: str) -> tuple[str, str]:
     return args[1], args[2]
 
 
+@pytest.mark.prosody_only("ejabberd 23.01 lets a banned user enter again (as a visitor, affiliation outcast), "
+                          "where Prosody refuses it forbidden (XEP-0045 §9.1)")
 def test_moderators_kick_and_ban(profiles: Profiles, carol: XmppPeer) -> None:
     client, signals = profiles
     room = new_room()
@@ -66,7 +71,7 @@ def test_moderators_kick_and_ban(profiles: Profiles, carol: XmppPeer) -> None:
     kicked = signals.wait_for("MucOccupantChanged", occupant_change(room, "carol", "kicked", "alice"))
     assert kicked[3]["reason"] == "out"
     assert "carol" not in dict(client.muc_occupants_get(room, "alice"))
-    with pytest.raises(errors.NotFound):
+    with pytest.raises((errors.NotFound, errors.InvalidArgument)):    # ejabberd: not-acceptable
         client.muc_role_set(room, "nobody-here", "none", "", "alice")
 
     client.muc_affiliation_set(room, "bob@localhost/any", "outcast", "banned for the test", "alice")
@@ -120,7 +125,8 @@ def test_owners_configure_the_room(profiles: Profiles, carol: XmppPeer) -> None:
 def test_invitations(profiles: Profiles, carol: XmppPeer) -> None:
     client, signals = profiles
     room = new_room()
-    client.muc_join(room, "alice", "door code", "{}", "alice")       # Prosody: the room takes the password
+    client.muc_join(room, "alice", "door code", "{}", "alice")
+    protect(client, room, "door code")
 
     client.muc_invite(room, "carol@localhost", "tea?", "alice")
     invitation = carol.wait_message(lambda message: message.xml.find(f"{{{NS_CONFERENCE}}}x") is not None)
@@ -134,10 +140,14 @@ def test_invitations(profiles: Profiles, carol: XmppPeer) -> None:
 
     other = new_room()
     client.muc_join(other, "alice", "", "{}", "alice")
+    if "muc#roomconfig_allowinvites" in json.loads(client.muc_config_get(other, "alice"))["fields"]:
+        client.muc_config_set(other, '{"muc#roomconfig_allowinvites": true}', "alice")   # ejabberd: owners only
     peer_joins(carol, other, "carol")
     carol.call(lambda xmpp: _mediated_invite(xmpp, other, "bob@localhost", "join us"))
     mediated = signals.wait_for("MucInvited", lambda room_jid, by, reason, who: room_jid == other and who == "bob")
-    assert mediated[1:3] == (f"{other}/carol", "join us")   # the room names the inviter by nick (anonymous room)
+    # Prosody names the inviter by nick in an anonymous room, ejabberd by real JID
+    assert mediated[1] == f"{other}/carol" or mediated[1].startswith("carol@localhost/")
+    assert mediated[2] == "join us"
     client.muc_invite(room, "bob@localhost", "barrier", "alice")        # a duplicate would come before it
     signals.wait_for("MucInvited", lambda room_jid, by, reason, who: reason == "barrier")
     assert len([args for name, args in signals.history if name == "MucInvited" and args[0] == other]) == 1

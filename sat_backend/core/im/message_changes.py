@@ -98,6 +98,12 @@ class MessageChanges:
         conversation = Conversation(room, message.to_jid.userhost())
         async with self._locks[profile]:
             target = await self.storage.find_referenced(profile, change.reference_id, conversation, by_stanza_id=True)
+            if target is None and await self.storage.find_referenced(
+                    profile, change.reference_id, Conversation(room, room), by_stanza_id=True) is not None:
+                # a change of one of our messages: ours came back from the room, applied when
+                # sent; anyone else's is not the author's
+                log.debug("%s: a %s of our message in %s not applied again", profile, change.kind, room)
+                return
             if target is None or (target.extra or {}).get("occupant_id") != author:
                 log.warning("%s: ignored a %s in %s of %s: %s", profile, change.kind, room, change.reference_id,
                             "unknown message" if target is None else "not its author (occupant-id)")
@@ -171,7 +177,7 @@ class MessageChanges:
         :raises NotFound: no such message in this profile's history.
         :raises PermissionDenied: ``own_only`` and someone else sent it.
         :raises Conflict: the message is retracted (nothing left to change).
-        :raises NotSupported: a group chat message.
+        :raises NotSupported: a reaction to a group chat message.
         """
         if not message_uid or len(message_uid) > MAX_UID_LENGTH:
             raise InvalidArgument("message_uid must be the uid of a message in history")
@@ -180,14 +186,16 @@ class MessageChanges:
             target = await self.storage.get_message(client.profile, message_uid)
             if target is None:
                 raise NotFound(f"no message {message_uid!r} in the history of {client.profile!r}")
-            if own_only and target.source != client.jid.userhost():
+            in_room = target.type == "groupchat"
+            if in_room and not own_only:
+                raise NotSupported("reactions to group chat messages are not supported yet")
+            # ours in a room: stored from the room to the room (see the XEP-0045 plugin)
+            if own_only and target.source != client.jid.userhost() and not (in_room and target.dest == target.source):
                 raise PermissionDenied(
                     f"message {message_uid!r} was sent by {target.source}: only its author may change it"
                 )
             if target.retracted is not None:
                 raise Conflict(f"message {message_uid!r} was retracted")
-            if target.type == "groupchat":
-                raise NotSupported("changing group chat messages is not supported yet")
             yield client, target
 
     def change_stanza(
@@ -204,7 +212,9 @@ class MessageChanges:
         :returns: the stanza and that child, for the plugin's payload.
         :raises InvalidArgument: ``target`` came without any id.
         """
-        reference = reference_id(target)
+        # XEP-0424: in a room, a retraction names the message by the room's stanza-id
+        by_room_id = target.type == "groupchat" and change[1] == "retract" and target.stanza_id
+        reference = target.stanza_id if by_room_id else reference_id(target)
         own = client.jid.userhost()
         peer = target.dest if target.source == own else target.source
         message = ChatMessage(

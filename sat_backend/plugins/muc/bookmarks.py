@@ -12,6 +12,7 @@ carries an id of ours in ``<extensions/>``, and its notification is ignored.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp import pubsub
 
-from sat_backend.core.exceptions import BridgeError, InvalidArgument, NotFound
+from sat_backend.core.exceptions import BridgeError, InvalidArgument, NotFound, Stanza
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import new_uid
 from sat_backend.plugins.muc.saved_rooms import SavedRoom
+from sat_backend.plugins.pubsub_owner import PubsubOwner
 from sat_backend.plugins.muc.stanzas import MAX_TEXT_LENGTH, check_nick, check_room_jid
 
 if TYPE_CHECKING:
@@ -41,6 +43,9 @@ PUBLISH_OPTIONS = {
     "pubsub#send_last_published_item": "never",
     "pubsub#access_model": "whitelist",
 }
+#: what is left when the service refuses some publish-options (ejabberd 23.01 does not
+#: know ``pubsub#max_items`` there; its nodes keep 1000 items by default)
+FALLBACK_OPTIONS = {key: PUBLISH_OPTIONS[key] for key in ("pubsub#persist_items", "pubsub#access_model")}
 #: bookmarks read at a session start
 MAX_BOOKMARKS = 1000
 #: our mark in a bookmark's ``<extensions/>`` (§3: other clients keep extensions), naming
@@ -120,10 +125,17 @@ class Bookmarks:
         self._echoes[publication] = None
         while len(self._echoes) > MAX_PENDING_ECHOES:
             self._echoes.popitem(last=False)
+        what = f"publishing the bookmark of {bookmark.room.userhost()}"
+        item = bookmark_item(bookmark, publication)
         try:
-            await pubsub_plugin.ask(handler.publish(own, NS_BOOKMARKS, [bookmark_item(bookmark, publication)],
-                                                    options=PUBLISH_OPTIONS),
-                                    f"publishing the bookmark of {bookmark.room.userhost()}")
+            try:
+                await pubsub_plugin.ask(handler.publish(own, NS_BOOKMARKS, [item], options=PUBLISH_OPTIONS), what)
+            except Stanza as refused:
+                log.info("%s: %s; publishing with fewer options", client.profile, refused)
+                await pubsub_plugin.ask(handler.publish(own, NS_BOOKMARKS, [item], options=FALLBACK_OPTIONS), what)
+                # such a node may keep one item (ejabberd's PEP default): one per room is wanted
+                await PubsubOwner(pubsub_plugin).configuration_set(
+                    "", NS_BOOKMARKS, json.dumps({"pubsub#max_items": str(MAX_BOOKMARKS)}), client.profile)
         except BridgeError as exc:
             log.warning("%s: bookmark of %s not published: %s", client.profile, bookmark.room.userhost(), exc)
 

@@ -1,12 +1,12 @@
 """A room's messages into our history: what is taken from a room's message, what to ask
 when entering it, and the catch-up from the room's archive (XEP-0313 v1.1 on the room JID).
 
-When the room keeps an archive (``urn:xmpp:mam:2`` in its disco#info) and gives
-stanza-ids, entering asks for no discussion history (``maxstanzas='0'``) and the archive
-is read instead, page by page, after the last stanza-id of the room we have: everything
-missed while away, not only the room's last 20 or so messages. Messages that also come
-live meanwhile are stored once (same stanza-id). Without an archive, the discussion
-history since the last message we have is asked for (XEP-0045 §7.2.14).
+Entering asks for the discussion history since the last message we have (XEP-0045
+§7.2.14). When the room keeps an archive (``urn:xmpp:mam:2`` in its disco#info) and gives
+stanza-ids, the archive is read too, page by page, after the last stanza-id of the room we
+have: everything missed while away, not only the room's last 20 or so messages. What
+comes twice (history, archive, live) is stored once (same stanza-id). A room may refuse
+its archive to non-members (ejabberd): then the discussion history is all there is.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from twisted.words.protocols.jabber import error
 from twisted.words.xish import domish
 
+from sat_backend.core.exceptions import Timeout
 from sat_backend.core.im.delivery_errors import parse_delivery_error
 from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.memory.message_changes_storage import Conversation
@@ -72,6 +74,14 @@ async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | N
     while fetched < MAX_CATCH_UP_MESSAGES:
         try:
             page = await archive.query_archive(client, bare, after=after, latest=latest)
+        except error.StanzaError as refused:  # ejabberd: "Only members may query archives of this room"
+            log.info("%s: the archive of %s is not readable (%s): only its discussion history came",
+                     profile, bare, refused.condition)
+            return new
+        except Timeout:
+            log.warning("%s: the archive of %s did not answer: what it has beyond the discussion history "
+                        "comes at the next entry", profile, bare)
+            return new
         except ArchiveGone:
             log.warning("%s: %s no longer has message %s: messages before its latest ones are missed",
                         profile, bare, after)
