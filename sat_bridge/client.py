@@ -251,6 +251,7 @@ class AsyncBridgeClient:
         if self._closed:
             return
         self._closed = True
+        dbus_writer.flush(self.bus)
         self.bus.disconnect()
         try:
             await self.bus.wait_for_disconnect()

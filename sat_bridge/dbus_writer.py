@@ -98,8 +98,23 @@ def _dbus_fast_version() -> str:
         return "(unknown version)"
 
 
+#: messages queued in one turn of the loop leave in one ``send`` up to this many bytes
+#: (a bigger message goes on its own: joining would copy it)
+JOIN_LIMIT = 64 * 1024
+
+
+def flush(bus: Any) -> None:
+    """Write what the bus has queued now, as far as the socket takes it: call it before
+    ``disconnect()``, which shuts the socket at once (a signal emitted in the same turn,
+    e.g. ``Disconnected`` while stopping, would otherwise never leave)."""
+    writer = getattr(bus, "_writer", None)
+    if _state["installed"] and writer is not None and (writer.buf is not None or writer.messages):
+        writer.write_callback(remove_writer=_armed(writer))
+
+
 def _write_callback(self: Any, remove_writer: bool = True) -> None:
-    """dbus-fast's ``write_callback``, where a full socket means "wait for writable"."""
+    """dbus-fast's ``write_callback``, where a full socket means "wait for writable", and
+    where the small messages queued meanwhile leave together in one ``send``."""
     from dbus_fast.aio.message_bus import _future_set_exception, _future_set_result
 
     sock = self.sock
@@ -109,12 +124,16 @@ def _write_callback(self: Any, remove_writer: bool = True) -> None:
                 if not self.messages:
                     if remove_writer:
                         self.loop.remove_writer(self.fd)
+                        self.writer_armed = False
                     return
                 buf, unix_fds, fut = self.messages.popleft()
+                futures = [fut]
+                if not unix_fds:
+                    buf = _join_small(self.messages, buf, futures)
                 self.unix_fds = unix_fds
                 self.buf = memoryview(buf)
                 self.offset = 0
-                self.fut = fut
+                self.fut = futures
             try:
                 if self.unix_fds and self.negotiate_unix_fd:
                     ancdata = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", self.unix_fds))]
@@ -124,30 +143,72 @@ def _write_callback(self: Any, remove_writer: bool = True) -> None:
                     sent = sock.send(self.buf[self.offset :])
             except (BlockingIOError, InterruptedError):
                 # the socket buffer is full: the rest goes when it is writable again
-                self.loop.add_writer(self.fd, self.write_callback)
+                _arm(self)
                 return
             self.offset += sent
             if self.offset < len(self.buf):
-                self.loop.add_writer(self.fd, self.write_callback)
+                _arm(self)
                 return
             self.buf = None
-            _future_set_result(self.fut, None)
+            for future in self.fut:
+                _future_set_result(future, None)
     except Exception as exc:  # noqa: BLE001 - as upstream: a real socket error ends the bus
-        if self.bus._user_disconnect:
-            _future_set_result(self.fut, None)
-        else:
-            _future_set_exception(self.fut, exc)
+        for future in self.fut or ():
+            if self.bus._user_disconnect:
+                _future_set_result(future, None)
+            else:
+                _future_set_exception(future, exc)
         self.bus._finalize(exc)
 
 
+def _join_small(queue: Any, first: bytearray, futures: list[Any]) -> bytearray:
+    """``first`` followed by the messages at the head of ``queue`` that carry no file
+    descriptor, while the whole stays under :data:`JOIN_LIMIT`; their futures are added
+    to ``futures``."""
+    if not queue or len(first) >= JOIN_LIMIT:
+        return first
+    joined = bytearray(first)
+    while queue and not queue[0][1] and len(joined) + len(queue[0][0]) <= JOIN_LIMIT:
+        buf, _, fut = queue.popleft()
+        joined += buf
+        futures.append(fut)
+    return joined
+
+
+def _armed(writer: Any) -> bool:
+    return bool(getattr(writer, "writer_armed", False))
+
+
+def _arm(writer: Any) -> None:
+    """Have the loop call the writer once the socket is writable again."""
+    if not _armed(writer):
+        writer.loop.add_writer(writer.fd, writer.write_callback)
+        writer.writer_armed = True
+
+
+#: turns of the loop a write waits: a method handler's task emits its signals in one
+#: turn, dbus-fast sends its reply from the task's done callback in the next one
+FLUSH_AFTER_TURNS = 2
+
+
 def _schedule_write(self: Any, msg: Any = None, future: Any = None) -> None:
-    """dbus-fast's ``schedule_write``, where a partly written message counts as queued:
-    writing at once is only tried when nothing at all is waiting for the socket."""
-    idle = not self.messages and self.buf is None
+    """dbus-fast's ``schedule_write``, writing after the loop's next turns instead of at
+    once: a method's signals and its reply, and whatever else is emitted meanwhile, leave
+    in one ``send`` (one wake-up of the bus daemon instead of one per message). Waiting
+    for a turn is a ``call_soon``, cheaper than watching the socket for writability
+    (two ``epoll_ctl`` calls), which is kept for a full socket."""
     if msg is not None:
         self.buffer_message(msg, future)
-    if self.bus.unique_name:
-        if idle:
-            self._write_without_remove_writer()
-        if self.buf is not None or self.messages:
-            self.loop.add_writer(self.fd, self.write_callback)
+    if (self.bus.unique_name and (self.buf is not None or self.messages)
+            and not _armed(self) and not getattr(self, "flush_pending", False)):
+        self.flush_pending = True
+        self.loop.call_soon(_flush_later, self, FLUSH_AFTER_TURNS - 1)
+
+
+def _flush_later(writer: Any, turns: int) -> None:
+    if turns > 0:
+        writer.loop.call_soon(_flush_later, writer, turns - 1)
+        return
+    writer.flush_pending = False
+    if not _armed(writer) and not writer.bus._disconnected:
+        writer.write_callback(remove_writer=False)

@@ -95,6 +95,7 @@ class DBusBridge(BridgeDispatcher):
     async def stop(self) -> None:
         if self.bus is not None:
             bus, self.bus = self.bus, None
+            dbus_writer.flush(bus)
             bus.disconnect()
             try:
                 await bus.wait_for_disconnect()

@@ -10,6 +10,7 @@ packages=(
     lua-dbi-sqlite3      # Prosody SQL storage (keeps MAM/offline across restarts)
     lua-event
     lua-unbound
+    ejabberd             # second XMPP server: the suites marked `ejabberd` run on both
     openssl              # throw-away test CA and certificates
     dunst                # real notification server of the sat-tray tests
     xvfb                 # the X display dunst draws on in those tests
@@ -40,5 +41,20 @@ else
 fi
 echo "install-system-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+
+# ejabberd's postinst starts the system service (epmd, ports 5222/5269/5280...): the tests run
+# their own instance, so forbid service starts during the install (policy-rc.d exit 101 =
+# "action forbidden", honoured by invoke-rc.d), unless the machine already has a policy.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# temporary: written by SàT scripts/install-system-deps.sh\nexit 101\n' \
+        | "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 0755 "$policy"
+    trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
 "${as_root[@]}" apt-get update -q
 "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# where systemd runs, keep the system ejabberd off for good (the tests never use it)
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    "${as_root[@]}" systemctl disable --now ejabberd >/dev/null 2>&1 || true
+fi

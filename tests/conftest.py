@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -10,6 +11,7 @@ import pytest
 
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.dbus import PrivateBus, isolated_environment
+from tests.fixtures.ejabberd import EjabberdServer, XmppServer, ejabberd_server
 from tests.fixtures.postgres import PostgresCluster
 from tests.fixtures.prosody import ProsodyServer, prosody_server
 
@@ -115,3 +117,112 @@ def fresh_prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyS
     """A Prosody of the test's own, for tests that read archives, rosters or history:
     the session server keeps what earlier tests left in them."""
     yield from prosody_server(tmp_path_factory.mktemp("prosody-fresh"), XMPP_ACCOUNTS)
+
+
+# -- the two XMPP servers ----------------------------------------------------------------------
+#: servers the XMPP suites know; a test runs on ejabberd too when marked ``ejabberd``
+XMPP_SERVERS = ("prosody", "ejabberd")
+#: reason of a ``prosody_only`` test whose checks are the backend's own (the server plays no part)
+OWN_CHECKS_ONLY = "checks the backend's own validation, whatever the server: once is enough"
+#: reason of a ``prosody_only`` test of the cache's reconnection check (doc/developer.rst)
+LAST_ITEM_RACE = ("ejabberd sends a node's last item again on re-subscription "
+                  "(send_last_published_item): it arrives before the reconnection check's own events")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--xmpp-servers", default=os.environ.get("SAT_TEST_SERVERS", ",".join(XMPP_SERVERS)),
+        help="comma-separated XMPP servers to test against (default: env SAT_TEST_SERVERS, "
+             "else all of: " + ", ".join(XMPP_SERVERS) + "); tests of the others are deselected",
+    )
+
+
+def chosen_xmpp_servers(config: pytest.Config) -> set[str]:
+    """The servers of ``--xmpp-servers``; a name we do not know stops the run at once."""
+    names = {name.strip() for name in config.getoption("--xmpp-servers").split(",") if name.strip()}
+    unknown = names - set(XMPP_SERVERS)
+    if unknown or not names:
+        raise pytest.UsageError(f"--xmpp-servers: unknown {sorted(unknown)}; known: {XMPP_SERVERS}")
+    return names
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "ejabberd: runs on ejabberd as well as Prosody (through xmpp_server / fresh_xmpp_server)"
+    )
+    config.addinivalue_line(
+        "markers", "prosody_only(reason): in a module marked ejabberd, this test stays on Prosody (say why)"
+    )
+    chosen_xmpp_servers(config)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test using ``xmpp_server`` runs on Prosody, and on ejabberd when marked so."""
+    if "xmpp_server_name" in metafunc.fixturenames:
+        definition = metafunc.definition
+        on_ejabberd = (definition.get_closest_marker("ejabberd") is not None
+                       and definition.get_closest_marker("prosody_only") is None)
+        metafunc.parametrize("xmpp_server_name", ["prosody", "ejabberd"] if on_ejabberd else ["prosody"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (not skip: a skip fails the run) the tests of servers not chosen."""
+    chosen = chosen_xmpp_servers(config)
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        server = callspec.params.get("xmpp_server_name") if callspec is not None else None
+        names = set(getattr(item, "fixturenames", ()))
+        if server is None and "ejabberd" in names:
+            server = "ejabberd"
+        elif server is None and names & {"prosody", "fresh_prosody"}:
+            server = "prosody"
+        (kept if server is None or server in chosen else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture
+def xmpp_server_name() -> str:
+    """Replaced by ``pytest_generate_tests``: the server this test runs against."""
+    return "prosody"
+
+
+@pytest.fixture(scope="session")
+def ejabberd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EjabberdServer]:
+    """One real ejabberd on loopback for the run, with ``XMPP_ACCOUNTS``."""
+    yield from ejabberd_server(tmp_path_factory.mktemp("ejabberd"), XMPP_ACCOUNTS)
+
+
+@pytest.fixture
+def xmpp_server(xmpp_server_name: str, request: pytest.FixtureRequest) -> XmppServer:
+    """The session server of this test's parameter (``prosody`` or ``ejabberd``): state
+    left by earlier tests stays, as with ``prosody``."""
+    if xmpp_server_name == "prosody":
+        prosody_server_: ProsodyServer = request.getfixturevalue("prosody")
+        return prosody_server_
+    return running_ejabberd(request)
+
+
+def running_ejabberd(request: pytest.FixtureRequest) -> EjabberdServer:
+    """The session ejabberd, started again if an earlier test stopped it (same ports, data)."""
+    server: EjabberdServer = request.getfixturevalue("ejabberd")
+    if server.process is None:
+        server.start()
+    return server
+
+
+@pytest.fixture
+def fresh_xmpp_server(xmpp_server_name: str, request: pytest.FixtureRequest) -> XmppServer:
+    """A server whose accounts hold nothing yet (roster, archive, offline, PEP, the service
+    nodes they own): a new Prosody (``fresh_prosody``), or the session ejabberd with its
+    accounts deleted and created again (≈50 ms instead of a 1 s boot), started again if an
+    earlier test stopped it."""
+    if xmpp_server_name == "prosody":
+        prosody_server_: ProsodyServer = request.getfixturevalue("fresh_prosody")
+        return prosody_server_
+    server = running_ejabberd(request)
+    server.reset_accounts(XMPP_ACCOUNTS)
+    return server

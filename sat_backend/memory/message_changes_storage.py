@@ -77,10 +77,11 @@ class MessageChangesStorage:
             )
             return None if entry is None else history_message(entry)
 
-    async def find_referenced(self, profile: str, reference_id: str,
-                              conversation: Conversation) -> StoredMessage | None:
+    async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation, *,
+                              by_stanza_id: bool = False) -> StoredMessage | None:
         """The message of ``conversation`` that a reference names: by the sender's
-        XEP-0359 origin-id, or else the ``id`` attribute of its stanza.
+        XEP-0359 origin-id, or else the ``id`` attribute of its stanza; ``by_stanza_id``:
+        also by the stanza-id the archive gave it (in a room, references use the room's).
 
         Asked for every received change, which needs only the row: its texts, subjects,
         reactions and versions are not read.
@@ -92,7 +93,8 @@ class MessageChangesStorage:
                 .options(raiseload("*"))
                 .where(
                     History.profile_id == profile_id,
-                    or_(History.origin_id == reference_id, History.message_id == reference_id),
+                    or_(History.origin_id == reference_id, History.message_id == reference_id,
+                        *((History.stanza_id == reference_id,) if by_stanza_id else ())),
                     conversation.condition(),
                 )
                 .order_by(History.timestamp.desc())

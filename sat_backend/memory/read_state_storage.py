@@ -9,24 +9,35 @@ retracted one stops counting, without bookkeeping that could drift.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from collections.abc import Collection
+from functools import cache
+
+from sqlalchemy import Insert, and_, func, or_, select
+from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
+from sat_backend.memory.history_writes import StatementRunner
+from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_insert
 from sat_backend.memory.sqla_mapping import ConversationRead, History
+from sat_backend.memory.stored_message import StoredMessage, stored_message
 
 #: message types that make a conversation unread (group chats and headlines do not)
 COUNTED_TYPES = ("chat", "normal")
+#: received messages looked at, newest first, for one the sender asked markers for
+MARKABLE_LOOKBACK = 20
 
 
 class ReadStateStorage:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    async def unread_counts(self, profile: str, own: str, peer: str | None = None) -> dict[str, int]:
+    async def unread_counts(self, profile: str, own: str, peer: str | None = None,
+                            among: Collection[str] | None = None) -> dict[str, int]:
         """Unread messages by bare JID of their sender (only non-zero counts).
 
         :param own: the profile's bare JID (its messages, from any device, never count).
         :param peer: only this conversation.
+        :param among: only these conversations.
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
@@ -46,6 +57,8 @@ class ReadStateStorage:
             )
             if peer is not None:
                 query = query.where(History.source == peer)
+            if among is not None:
+                query = query.where(History.source.in_(among))
             return {source: count for source, count in (await session.execute(query)).all()}
 
     async def message_point(self, profile: str, uid: str, peer: str) -> float | None:
@@ -71,19 +84,47 @@ class ReadStateStorage:
             )).first()
             return None if row is None else (row.timestamp, row.id)
 
+    async def last_markable(self, profile: str, peer: str, until: float) -> StoredMessage | None:
+        """The last ``chat`` message received from ``peer`` up to ``until`` whose sender
+        asked for read markers (``extra.markable``, XEP-0333), among the last
+        :data:`MARKABLE_LOOKBACK`: a marker for it says every earlier one is read too."""
+        async with self.storage.session() as session:
+            profile_id = await self.storage.profile_id(session, profile)
+            rows = (await session.scalars(
+                select(History)
+                .where(History.profile_id == profile_id, History.source == peer, History.type == "chat",
+                       History.timestamp <= until, History.retracted.is_(None))
+                .order_by(History.timestamp.desc())
+                .limit(MARKABLE_LOOKBACK)
+                .options(noload("*"))   # texts, reactions… are not needed for a marker
+            )).all()
+            row = next((row for row in rows if (row.extra or {}).get("markable")), None)
+            return None if row is None else stored_message(row)
+
     async def mark_read(self, profile: str, peer: str, until: float, uid: str | None) -> bool:
-        """Move the conversation's read point forward to ``until`` (never back).
+        """Move the conversation's read point forward to ``until`` (never back): one
+        statement on the short write connection (:meth:`Storage.hot_write`), since every
+        message we send moves it.
 
         :returns: whether it moved.
         """
-        async with self.storage.session() as session:
-            profile_id = await self.storage.profile_id(session, profile)
-            row = await session.get(ConversationRead, (profile_id, peer))
-            if row is None:
-                session.add(ConversationRead(profile_id=profile_id, peer=peer, read_until=until, last_read_uid=uid))
-                return True
-            if row.read_until >= until:
-                return False
-            row.read_until = until
-            row.last_read_uid = uid
-            return True
+        values = {"peer": peer, "read_until": until, "last_read_uid": uid}
+
+        async def move(run: StatementRunner, profile_id: int) -> bool:
+            moved = await run.run(_move_read_point(run.dialect), {**values, "profile_id": profile_id})
+            return bool(moved.rowcount)
+
+        return await self.storage.hot_write(profile, move)
+
+
+@cache
+def _move_read_point(dialect: str) -> Insert:
+    """Insert a read point, or move the stored one if it is older (an upsert whose update
+    applies only forward: no row changes, rowcount 0, when it would go back)."""
+    table = sql_tables["conversation_reads"]
+    statement = dialect_insert(table, dialect)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[table.c.profile_id, table.c.peer],
+        set_={"read_until": statement.excluded.read_until, "last_read_uid": statement.excluded.last_read_uid},
+        where=table.c.read_until < statement.excluded.read_until,
+    )

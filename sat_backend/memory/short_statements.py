@@ -49,7 +49,7 @@ def _delete_value(table: Table) -> Delete:
     return delete(table).where(*_where_key(table))
 
 
-def _dialect_insert(table: Table, dialect: str) -> Any:
+def dialect_insert(table: Table, dialect: str) -> Any:
     """The ``INSERT`` of ``dialect`` ("sqlite" or "postgresql": both speak ``ON CONFLICT``),
     its module imported on first use (a start on SQLite never loads PostgreSQL's)."""
     return importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(table)
@@ -59,7 +59,7 @@ def _dialect_insert(table: Table, dialect: str) -> Any:
 def upsert_value(table: Table, dialect: str) -> Insert:
     """Insert or replace the value of a key (a value table of :data:`READ_VALUE`)."""
     keys = [*_KEYS[table], *(["profile_id"] if "profile_id" in table.c else [])]
-    statement = _dialect_insert(table, dialect)
+    statement = dialect_insert(table, dialect)
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=keys, set_={"value": statement.excluded.value}
     )
@@ -68,7 +68,7 @@ def upsert_value(table: Table, dialect: str) -> Insert:
 @cache
 def insert_history(dialect: str) -> Insert:
     """Insert a message; one whose id or (stanza-id, sender) is stored already is left as it is."""
-    return _dialect_insert(history, dialect).on_conflict_do_nothing()  # type: ignore[no-any-return]
+    return dialect_insert(history, dialect).on_conflict_do_nothing()  # type: ignore[no-any-return]
 
 
 PROFILE_ID = select(profiles.c.id).where(profiles.c.name == bindparam("name"))

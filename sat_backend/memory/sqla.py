@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
@@ -39,6 +39,7 @@ from sat_backend.memory import migration
 from sat_backend.memory import short_statements as sql
 from sat_backend.memory.disk_full import DiskFullWatch, is_disk_full
 from sat_backend.memory.history_entry import HistoryEntry
+from sat_backend.memory.history_writes import CoreRunner, PlainRunner, StatementRunner, store_entry
 from sat_backend.memory.engine_calls import EngineCalls
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.sqla_mapping import Base, History, Profile
@@ -48,6 +49,8 @@ from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+T = TypeVar("T")
 
 
 class Storage:
@@ -348,26 +351,41 @@ class Storage:
     # history ------------------------------------------------------------------------
 
     async def add_to_history(self, profile: str, entry: HistoryEntry, *, new_ids: bool = False) -> bool:
-        """Store a message with its bodies and subjects, in one transaction.
+        """Store a message with its bodies and subjects, in one transaction (see
+        :func:`~sat_backend.memory.history_writes.store_entry`).
 
-        :param new_ids: its ids were made just now (a message we send): no copy of it can
-            be stored, the look-up by origin-id is skipped.
-        :returns: False when it was already stored (same uid, or same XEP-0359
-            stanza-id from the same archive): the caller must not announce it again.
+        :returns: False when it was already stored: the caller must not announce it again.
         """
-        row = entry.row()
+        return await self.hot_write(profile, lambda run, profile_id: store_entry(run, profile_id, entry, new_ids))
+
+    async def hot_write(self, profile: str, work: Callable[[StatementRunner, int], Awaitable[T]]) -> T:
+        """Run ``work`` (a few bounded statements, through the runner it is given, with the
+        profile's row id) in one short write transaction, for the paths every message
+        takes: on an SQLite file the statements run as plain SQL on the loop's
+        ``sqlite3`` connection (:class:`~sat_backend.memory.history_writes.PlainRunner`),
+        elsewhere through SQLAlchemy.
+
+        :raises Database: as :meth:`writing`.
+        :raises ProfileUnknown: no such profile.
+        """
+        short = self._short()
+        if isinstance(short, InLoopDatabase):
+            with self._translated_errors():
+                profile_id = await self._profile_id_now(profile)
+                async with short.writing_plain() as raw:
+                    result = await work(PlainRunner(raw), profile_id)
+            self.disk.write_succeeded()
+            return result
         async with self.writing() as connection:
-            row["profile_id"] = profile_id = await self.profile_id(connection, profile)
-            if entry.origin_id and not new_ids and await _known_by_origin_id(connection, profile_id, entry):
-                return False
-            inserted = await connection.execute(sql.insert_history(self.url.get_backend_name()), row)
-            if inserted.rowcount == 0:
-                return False
-            if entry.bodies:
-                await connection.execute(sql.INSERT_MESSAGES, entry.bodies_rows())
-            if entry.subjects:
-                await connection.execute(sql.INSERT_SUBJECTS, entry.subjects_rows())
-        return True
+            return await work(CoreRunner(connection, self.url.get_backend_name()), await self.profile_id(connection, profile))
+
+    async def _profile_id_now(self, profile: str) -> int:
+        """:meth:`profile_id` from its cache, else read on the reading connection."""
+        cached = self._profile_ids.get(profile)
+        if cached is not None:
+            return cached
+        async with self.reading() as connection:
+            return await self.profile_id(connection, profile)
 
     async def delete_from_history(self, profile: str, uid: str) -> None:
         """Forget a message we stored but could not send (the session closed meanwhile)."""
@@ -381,7 +399,8 @@ class Storage:
         async with self.session() as session:
             statement = select(History).where(History.profile_id == await self.profile_id(session, profile))
             statement = statement.where(*query.conditions())
-            # archives stamp to the second: messages of one second keep their arrival order
+            # archives stamp to the second: messages of one second keep their arrival order,
+            # which a catch-up makes the archive's (memory/history_order.py)
             arrival = func.coalesce(History.received_timestamp, History.timestamp)
             statement = statement.order_by(History.timestamp.desc(), arrival.desc(), History.id.desc())
             if query.limit:
@@ -400,20 +419,6 @@ class StoredProfile:
     #: when the row was made: a profile deleted and made again under one name (SQLite
     #: may reuse the row id) is told apart by it
     created: float
-
-
-async def _known_by_origin_id(connection: AsyncConnection, profile_id: int, entry: HistoryEntry) -> bool:
-    """True when the same sender's message with this XEP-0359 origin-id is stored (our own
-    message coming back from the archive); it then learns its archive stanza-id. Only
-    the row is read (a catch-up asks this of each of our messages)."""
-    known = (await connection.execute(sql.KNOWN_BY_ORIGIN_ID, {
-        "profile_id": profile_id, "source": entry.source, "origin_id": entry.origin_id,
-    })).first()
-    if known is None:
-        return False
-    if entry.stanza_id and known.stanza_id is None:
-        await connection.execute(sql.SET_STANZA_ID, {"known_id": known.id, "new_stanza_id": entry.stanza_id})
-    return True
 
 
 def _make_database_files_private(path: Path) -> None:

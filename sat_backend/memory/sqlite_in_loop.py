@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import URL, event
+from sqlalchemy import URL, Insert, Select, Update, event
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 #: how long a write waits for the write lock held by another connection (the loop runs
@@ -39,6 +39,33 @@ PAGE_CACHE_KIB = 512
 #: first pause between two attempts at the write lock; doubled up to :data:`LOCK_POLL_MAX`
 LOCK_POLL_FIRST = 0.001
 LOCK_POLL_MAX = 0.05
+
+
+class PlainStatement:
+    """A Core statement compiled once for SQLite into its SQL text and the conversions of
+    its bound values (JSON, floats), to run on a ``sqlite3`` connection as it is: the
+    Core statement stays the one source of the SQL."""
+
+    def __init__(self, statement: Insert | Select[Any] | Update, column_keys: Sequence[str] | None = None) -> None:
+        from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect  # a PostgreSQL start never needs it
+
+        dialect = sqlite_dialect(paramstyle="named")
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        self.sql = str(compiled)
+        self._conversions = {
+            name: conversion for name, bind in compiled.binds.items()
+            if (conversion := bind.type.bind_processor(dialect)) is not None
+        }
+
+    def values(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with each value as the column stores it."""
+        if not self._conversions:
+            return row
+        converted = dict(row)
+        for name, conversion in self._conversions.items():
+            if name in converted:
+                converted[name] = conversion(converted[name])
+        return converted
 
 
 class WriteLockTimeout(Exception):
@@ -269,6 +296,22 @@ class InLoopDatabase:
 
         :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
         """
+        async with self._write_transaction() as (writer, _):
+            yield writer
+
+    @asynccontextmanager
+    async def writing_plain(self) -> AsyncIterator[sqlite3.Connection]:
+        """As :meth:`writing`, but the ``sqlite3`` connection itself, for the
+        :class:`PlainStatement` of a hot path: SQLAlchemy's execution (a greenlet switch,
+        an execution context, a result) costs several times the statement.
+
+        :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
+        """
+        async with self._write_transaction() as (_, driver):
+            yield driver.raw
+
+    @asynccontextmanager
+    async def _write_transaction(self) -> AsyncIterator[tuple[AsyncConnection, LoopConnection]]:
         await self._share_loop()
         async with self._write_turn:
             if self._writer is None or self._writer_driver is None:
@@ -279,7 +322,7 @@ class InLoopDatabase:
             writer, raw = self._writer, self._writer_driver
             await begin_immediate(raw, self.write_lock_wait)
             try:
-                yield writer
+                yield writer, raw
                 raw.raw.commit()
             except BaseException:
                 if raw.in_transaction:

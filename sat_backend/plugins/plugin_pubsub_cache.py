@@ -6,7 +6,8 @@ doc/developer.rst).
 *analysers* registered by any plugin (:meth:`PubsubCache.register_analyser`) decide
 which nodes are synchronised (:mod:`.pubsub_cache.node_sync`); notifications keep them
 fresh (:mod:`.pubsub_cache.ingest`), and every (re)connection compares them with their
-service (:mod:`.pubsub_cache.reconnect`). The ``PsCache*`` members are here.
+service (:mod:`.pubsub_cache.reconnect`); a node read after a while is confirmed to
+still exist (:mod:`.pubsub_cache.existence`). The ``PsCache*`` members are here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage, PurgeFilters
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, check_node
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
+from sat_backend.plugins.pubsub_cache.existence import REVALIDATE_PARAM, ExistenceCheck
 from sat_backend.plugins.pubsub_cache.ingest import Ingest
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
 from sat_backend.plugins.pubsub_cache.reconnect import ReconnectCheck, ReconnectHandler
@@ -51,6 +53,7 @@ CACHE_PARAMS = (
     ParamDefinition("Pubsub", "UseCache", "bool", "true", "Answer pubsub reads from the local cache when possible"),
     ParamDefinition("Pubsub", "CacheMaxItems", "int", str(DEFAULT_MAX_ITEMS),
                     "Nodes with more items than this are not cached", minimum=1, maximum=1_000_000),
+    REVALIDATE_PARAM,
 )
 
 
@@ -65,7 +68,9 @@ class PubsubCache:
         #: any plugin declares its kinds of node here (:meth:`Analysers.register`)
         self.register_analyser = self.analysers.register
         self.node_sync = NodeSync(host, self.storage, self.analysers)
-        self.trigger = ItemsTrigger(host, self.storage, self.analysers, self.node_sync)
+        #: for services that do not notify deletes (:mod:`.pubsub_cache.existence`)
+        self.existence = ExistenceCheck(host)
+        self.trigger = ItemsTrigger(host, self.storage, self.analysers, self.node_sync, self.existence)
         self.ingest = Ingest(self.storage, self.analysers, self.node_sync)
 
     async def initialise(self) -> None:

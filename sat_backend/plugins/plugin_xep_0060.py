@@ -383,7 +383,9 @@ class Pubsub:
         handler = self.handlers[self.host.sessions.get_client(request.profile).profile]
         rsm_request = None
         if request.rsm:
-            rsm_request = RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE), after=request.rsm.get("after"),
+            # after "" = from the start (as the cache reads it): no <after/>, which XEP-0059
+            # gives no empty form (ejabberd refuses it: "Missing cdata"); <before/> may be empty
+            rsm_request = RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE), after=request.rsm.get("after") or None,
                                      before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
         item_ids = list(dict.fromkeys(request.item_ids))  # each once, in the order asked

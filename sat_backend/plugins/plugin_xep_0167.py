@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from twisted.words.xish import domish
 
-from sat_backend.core.exceptions import Conflict, InvalidArgument, NotSupported
+from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.params import ParamDefinition
@@ -103,6 +103,7 @@ class Calls:
         register("CallStart", self.start_call)
         register("CallAnswer", self.answer_call)
         register("CallEnd", self.end_call)
+        register("CallGet", self.get_call)
         register("CallCandidatesAdd", self.add_candidates)
         for name in SIGNALS:
             self.host.bridge.enable_signal(name)
@@ -190,6 +191,20 @@ class Calls:
             reason = "success" if session.state == "active" else ("cancel" if session.role == "initiator" else "decline")
         self._end(session, reason)
         await self.jingle.terminate_quietly(client, session.peer, sid, reason)
+
+    async def get_call(self, sid: str, profile: str) -> tuple[str, str, str, list[str]]:
+        """An open call or proposal: (peer, state, offer as SDP or "", media kinds)."""
+        client = await self._client(profile)
+        session = self.table.get(client.profile, sid)
+        if session is not None:
+            return (session.peer, session.state, serialise_sdp(session.offer),
+                    [media.kind for media in session.offer.media])
+        jingle_message = self.host.plugins.get("XEP-0353")
+        proposed = jingle_message.describe(client.profile, sid) if jingle_message is not None else None
+        if proposed is None:
+            raise NotFound(f"no open call {sid!r}")
+        peer, offer, media = proposed
+        return peer, "proposed", serialise_sdp(offer) if offer is not None else "", list(media)
 
     async def add_candidates(self, sid: str, candidates: dict[str, list[str]], profile: str) -> None:
         """Send a ``transport-info`` with our candidates."""

@@ -36,6 +36,9 @@ NS_MICROBLOG = "urn:xmpp:microblog:0"
 #: the cache analysers registered here, whose stored parsed data is ``parse_entry``'s
 ANALYSERS = ("XEP-0277 comments", "XEP-0277")
 BLOG_NODE_OPTIONS = {"pubsub#max_items": "max"}
+#: how a service that does not take a field as publish option says so (XEP-0060 §7.1.5 has
+#: precondition-not-met for a mismatch; ejabberd 23 answers resource-constraint "Unknown field")
+PUBLISH_OPTIONS_REFUSED = ("resource-constraint", "not-acceptable", "bad-request", "feature-not-implemented")
 
 PLUGIN_INFO = {
     "name": "Microblogging",
@@ -110,16 +113,31 @@ class Microblog:
         if comments is not None:
             await self._create_comments_node(comments, resolved)
         payload = etree.tostring(entry, encoding="unicode")
+        node = node or NS_MICROBLOG
         try:
             # a blog keeps every post (PEP nodes default to a single item)
-            return str(await self.pubsub.item_send(service, node or NS_MICROBLOG, payload, item_id,
+            return str(await self.pubsub.item_send(service, node, payload, item_id,
                                                    json.dumps({"publish_options": BLOG_NODE_OPTIONS}), profile))
         except Stanza as exc:
-            if not str(exc).startswith(("precondition-not-met", "conflict")):
+            condition = str(exc).split(":", 1)[0]
+            if condition in PUBLISH_OPTIONS_REFUSED:
+                await self._create_blog_node(service, node, resolved)
+            elif condition not in ("precondition-not-met", "conflict"):
                 raise
-            # the node exists with another configuration (XEP-0060 §7.1.5): publish as it is
-            log.info("%s: blog node configured differently, publishing without options", profile)
-            return str(await self.pubsub.item_send(service, node or NS_MICROBLOG, payload, item_id, "{}", profile))
+            else:
+                # the node exists with another configuration (XEP-0060 §7.1.5): publish as it is
+                log.info("%s: blog node configured differently, publishing without options", profile)
+            return str(await self.pubsub.item_send(service, node, payload, item_id, "{}", profile))
+
+    async def _create_blog_node(self, service: str, node: str, profile: str) -> None:
+        """For a service that refuses ``pubsub#max_items`` as a publish option (ejabberd 23:
+        "Unknown field"): configure it at creation instead; an existing node is kept as it is."""
+        log.info("%s: publish-options refused, creating the blog node with its configuration", profile)
+        try:
+            await self.pubsub.node_create(service, node, json.dumps(BLOG_NODE_OPTIONS), profile)
+        except Stanza as exc:
+            if not str(exc).startswith("conflict"):
+                raise
 
     async def _create_comments_node(self, comments: CommentsNode, profile: str) -> None:
         try:

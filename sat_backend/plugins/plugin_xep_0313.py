@@ -32,6 +32,7 @@ from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, parse_forwarded
 from sat_backend.core.im.messaging import RECEIVED_NOT_STORED_TRIGGER, RECEIVED_STORED_TRIGGER
 from sat_backend.core.sessions import new_iq
+from sat_backend.memory.history_order import ArchivedMessage, CatchUpOrder
 from sat_backend.plugins.mam_position import ArchivePosition
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ PLUGIN_INFO = {
 
 @dataclass
 class ArchivePage:
+    #: whose archive: results from anyone else are dropped (forged)
+    archive: str = ""
     messages: list[ChatMessage] = field(default_factory=list)
     complete: bool = True
     last_id: str | None = None
@@ -84,11 +87,11 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
 
     def on_result(self, element: domish.Element) -> None:
         own_bare = self.client.jid.userhost()
-        if element.getAttribute("from", own_bare) != own_bare:
-            log.warning("%s: dropped an archive result from %s", self.client.profile, element.getAttribute("from"))
-            return
         result = next(element.elements(NS_MAM, "result"))
         page = self._pages.get(result.getAttribute("queryid", ""))
+        if element.getAttribute("from", own_bare) != (page.archive if page is not None else own_bare):
+            log.warning("%s: dropped an archive result from %s", self.client.profile, element.getAttribute("from"))
+            return
         forwarded = next(result.elements(NS_FORWARD, "forwarded"), None)
         if page is None or forwarded is None or not result.getAttribute("id"):
             return
@@ -101,13 +104,16 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
         if message is not None:
             page.messages.append(message)
 
-    async def query(self, *, after: str | None = None, latest: bool = False) -> ArchivePage:
-        """One page of our archive: after ``after``, or the most recent one.
+    async def query(self, *, after: str | None = None, latest: bool = False, archive: str | None = None) -> ArchivePage:
+        """One page of our archive (or of ``archive``, a room's bare JID): after ``after``,
+        or the most recent one.
 
         :raises ArchiveGone: the server does not know ``after`` any more.
         """
         query_id = uuid.uuid4().hex
         iq = new_iq(self.client, "set")
+        if archive is not None:
+            iq["to"] = archive
         query = iq.addElement((NS_MAM, "query"))
         query["queryid"] = query_id
         rsm = query.addElement((NS_RSM, "set"))
@@ -116,7 +122,7 @@ class MamHandler(XMPPHandler):  # type: ignore[misc]
             rsm.addElement("after", content=after)
         elif latest:
             rsm.addElement("before")
-        page = self._pages[query_id] = ArchivePage()
+        page = self._pages[query_id] = ArchivePage(archive or self.client.jid.userhost())
         try:
             answer = await self.plugin.host.sessions.answer(iq.send())
         except error.StanzaError as exc:
@@ -209,10 +215,13 @@ class MessageArchive:
         return position
 
     async def _on_live_stored(self, client: XmppClient, message: ChatMessage) -> None:
-        if message.stanza_id and client.profile not in self._starting:
+        # a room's stanza-id is a place in the room's archive, not in ours
+        if message.stanza_id and message.type != "groupchat" and client.profile not in self._starting:
             (await self.position(client.profile)).follow_live(message.stanza_id)
 
     async def _on_not_stored(self, client: XmppClient, message: ChatMessage) -> None:
+        if message.type == "groupchat":
+            return  # not in our archive: a catch-up of it would not bring it back
         (await self.position(client.profile)).not_stored()
         self._schedule_retry(client.profile)
 
@@ -270,6 +279,7 @@ class MessageArchive:
         """:returns: False when a message could not be stored (the position stays before it)."""
         profile = handler.client.profile
         pages = fetched = new = 0
+        order = CatchUpOrder(self.host.storage, profile)  # ties of a second: the archive's order
         while fetched < MAX_CATCH_UP_MESSAGES:
             last_id = position.last_id
             # without a position, a first connection imports only the most recent page; after
@@ -288,13 +298,18 @@ class MessageArchive:
             self.messages_fetched += len(page.messages)
             for message in page.messages:
                 try:
-                    new += await self.host.messaging.on_received(handler.client, message)
+                    stored = await self.host.messaging.on_received(handler.client, message)
                 except Database:
                     log.warning("%s: archive catch-up stopped: a message could not be stored (%d page(s), "
                                 "%d message(s) fetched); retrying later", profile, pages, fetched)
                     return False
+                new += stored
                 if message.stanza_id:
                     position.move_to(message.stanza_id)
+                    if message.change is None:
+                        order.add(ArchivedMessage(message.stanza_id, message.from_jid.userhost(),
+                                                  message.timestamp, stored))
+            await order.page_done()
             if page.last_id:
                 position.move_to(page.last_id)
                 await position.save()
@@ -303,8 +318,23 @@ class MessageArchive:
         else:
             log.warning("%s: archive catch-up stopped after %d messages; the rest comes at the next catch-up",
                         profile, fetched)
+        if order.reordered:
+            log.info("%s: %d message(s) of the catch-up put in archive order among those of their second",
+                     profile, order.reordered)
         log.info("%s: archive catch-up done: %d page(s), %d message(s) fetched, %d new", profile, pages, fetched, new)
         return True
+
+    async def query_archive(self, client: XmppClient, archive: str, *, after: str | None = None,
+                            latest: bool = False) -> ArchivePage:
+        """One page of another entity's archive (a room's, XEP-0045 catch-up).
+
+        :raises ArchiveGone: ``archive`` does not know ``after`` any more.
+        :raises ProfileNotConnected: no session.
+        """
+        handler = self._handlers.get(client.profile)
+        if handler is None or handler.xmlstream is None:
+            raise ProfileNotConnected(f"profile {client.profile!r} is not connected")
+        return await handler.query(after=after, latest=latest, archive=archive)
 
     async def gaps_get(self, profile: str) -> str:
         position = await self.position(await self.host.profiles.resolve(profile))

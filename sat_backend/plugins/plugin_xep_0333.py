@@ -12,22 +12,27 @@ so every frontend shows the same unread counts (``UnreadGet``, ``MarkRead``,
 - we send a message in the conversation (from here or another device): one replies
   to what one has read.
 
-Markers from the other end (they read our messages) are not tracked yet. Markers are
-not sent by this plugin yet either: ``MarkRead`` is local to our devices through the
-backend, not announced to the peer.
+When a frontend calls ``MarkRead``, the peer gets a ``<displayed/>`` marker for the last
+message read that asked for one (``<markable/>``, kept as ``extra.markable``), unless
+the profile's ``Privacy/SendReadMarkers`` param is off; it has a store hint, so our other
+devices read it from the archive too. Markers from the other end (they read our
+messages) are not tracked yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.im.message_stanza import ChatMessage, MessageChange, change_reference
+from sat_backend.core.exceptions import ProfileNotConnected
+from sat_backend.core.im.message_stanza import NS_CHAT_MARKERS, ChatMessage, MessageChange, change_reference
+from sat_backend.core.params import ParamDefinition
 from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
@@ -39,11 +44,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NS_MARKERS = "urn:xmpp:chat-markers:0"
+NS_MARKERS = NS_CHAT_MARKERS
+SEND_READ_MARKERS = ParamDefinition(
+    "Privacy", "SendReadMarkers", "bool", "true",
+    "Tell contacts who ask for it (XEP-0333 markable messages) that you have read their messages",
+)
 KIND = "displayed"
 #: seconds during which count changes of a profile are gathered before ``UnreadChanged``
 #: is emitted: an archive catch-up storing hundreds of messages emits once per conversation
 FLUSH_DELAY = 0.05
+#: conversations whose last announced count is remembered (the least recent are forgotten:
+#: their next change is announced whatever the count)
+ANNOUNCED_KEPT = 4096
 
 PLUGIN_INFO = {
     "name": "Read state and Chat Markers",
@@ -84,8 +96,13 @@ class ReadState:
         self.storage = ReadStateStorage(host.storage)
         #: conversations whose count changed and is not announced yet, by profile
         self._dirty: dict[str, set[str]] = {}
+        #: the count last announced per (profile, conversation): a signal only when it
+        #: changes, and no count at all when a read point moves in a conversation that
+        #: had none unread (every message we send moves one)
+        self._announced: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     async def initialise(self) -> None:
+        self.host.params_registry.declare(SEND_READ_MARKERS)
         self.host.messaging.changes.register(KIND, parse_displayed, self.on_displayed)
         self.host.triggers.add(ANNOUNCED_TRIGGER, self.on_announced)
         self.host.bridge.register_method("UnreadGet", self.unread_get)
@@ -123,8 +140,30 @@ class ReadState:
         moved = await self.storage.mark_read(profile, peer, until, uid)
         count = (await self.storage.unread_counts(profile, await self.own_jid(profile), peer)).get(peer, 0)
         if moved:
-            self.host.bridge.emit("UnreadChanged", peer, count, profile)
+            self._announce(profile, peer, count)
+            await self.send_displayed(profile, peer, until)
         return count
+
+    async def send_displayed(self, profile: str, peer: str, until: float) -> None:
+        """Tell ``peer`` we read its messages up to ``until`` (XEP-0333 ``<displayed/>``
+        for the last one that asked for markers), if the profile allows it and is online."""
+        if await self.host.params.get_public(*SEND_READ_MARKERS.key, profile) != "true":
+            return
+        target = await self.storage.last_markable(profile, peer, until)
+        if target is None:
+            return
+        try:
+            client = self.host.sessions.get_client(profile)
+        except ProfileNotConnected:
+            log.info("%s: offline, no displayed marker sent to %s", profile, peer)
+            return
+        stanza, displayed = self.host.messaging.changes.change_stanza(client, target, (NS_MARKERS, "displayed"),
+                                                                      store=True)
+        # XEP-0333 copies the message's id attribute (change_stanza prefers the origin-id);
+        # a markable message always has one (see message_stanza)
+        displayed["id"] = target.message_id or displayed["id"]
+        client.send_stanza(stanza)
+        log.debug("%s: displayed marker sent to %s for %s", profile, peer, target.id)
 
     # what makes a conversation unread or read -------------------------------------------
 
@@ -136,7 +175,7 @@ class ReadState:
         sender, recipient = message.from_jid.userhost(), message.to_jid.userhost()
         if sender == own and recipient != own:
             if await self.storage.mark_read(profile, recipient, message.timestamp, message.uid):
-                self._changed(profile, recipient)
+                self._read_point_moved(profile, recipient)
         elif recipient == own and sender != own:
             self._changed(profile, sender)
 
@@ -146,7 +185,7 @@ class ReadState:
         own = await self.own_jid(profile)
         if received.sender == own and received.recipient != own:
             if await self.storage.mark_read(profile, received.recipient, target.timestamp, target.id):
-                self._changed(profile, received.recipient)
+                self._read_point_moved(profile, received.recipient)
         return None  # no MessageUpdate: the message itself did not change
 
     def _changed(self, profile: str, peer: str) -> None:
@@ -157,10 +196,27 @@ class ReadState:
         else:
             dirty.add(peer)
 
+    def _read_point_moved(self, profile: str, peer: str) -> None:
+        """A read point moved forward: the count can only go down, so a conversation
+        announced at 0 stays at 0."""
+        if self._announced.get((profile, peer)) != 0:
+            self._changed(profile, peer)
+
     async def _flush(self, profile: str) -> None:
         await asyncio.sleep(FLUSH_DELAY)
         peers = self._dirty.pop(profile, set())
         own = await self.own_jid(profile)
-        counts = await self.storage.unread_counts(profile, own)
+        counts = await self.storage.unread_counts(profile, own, among=peers)
         for peer in sorted(peers):
-            self.host.bridge.emit("UnreadChanged", peer, counts.get(peer, 0), profile)
+            self._announce(profile, peer, counts.get(peer, 0))
+
+    def _announce(self, profile: str, peer: str, count: int) -> None:
+        """``UnreadChanged``, unless this count is the one last announced."""
+        key = (profile, peer)
+        if self._announced.get(key) == count:
+            return
+        self._announced[key] = count
+        self._announced.move_to_end(key)
+        if len(self._announced) > ANNOUNCED_KEPT:
+            self._announced.popitem(last=False)
+        self.host.bridge.emit("UnreadChanged", peer, count, profile)

@@ -262,6 +262,15 @@ class JingleMessageInitiation:
         if incoming is not None:
             self._close(incoming, reason)
 
+    def describe(self, profile: str, sid: str) -> tuple[str, SessionDescription | None, tuple[str, ...]] | None:
+        """A proposal still ringing, ours or a contact's: (peer, our offer or None, media
+        kinds); None when there is none ``sid``."""
+        proposal = self.proposals.get((profile, sid))
+        if proposal is not None:
+            return proposal.peer, proposal.offer, tuple(media.kind for media in proposal.offer.media)
+        incoming = self.incoming.get((profile, sid))
+        return None if incoming is None else (incoming.caller, None, incoming.media)
+
     def _take_proposal(self, profile: str, sid: str) -> Proposal | None:
         self.timers.cancel(profile, sid)
         return self.proposals.pop((profile, sid), None)

@@ -106,6 +106,7 @@ class Reactions:
         self.host.plugins["XEP-0030"].add_feature(NS_REACTIONS)
         self.changes.register(KIND, parse_reactions, self.on_reactions)
         self.host.bridge.register_method("MessageReactionsSet", self.reactions_set)
+        self.host.bridge.enable_signal("ReactionsReceived")
 
     async def reactions_set(self, message_uid: str, reactions: list[str], update_type: str, profile: str) -> None:
         """Set our reactions to a message, send our whole set, store it, ``MessageUpdate``."""
@@ -127,7 +128,17 @@ class Reactions:
         reactions = received.data.get("reactions")
         if not isinstance(reactions, list):
             return None
-        aggregated = await self.changes.storage.set_reactions(
-            target.id, received.sender, [str(emoji) for emoji in reactions], received.timestamp
-        )
-        return None if aggregated is None else {"reactions": aggregated}
+        given = [str(emoji) for emoji in reactions]
+        before = await self.changes.storage.get_reactions_of(target.id, received.sender)
+        aggregated = await self.changes.storage.set_reactions(target.id, received.sender, given, received.timestamp)
+        if aggregated is None:
+            return None
+        added = [emoji for emoji in given if emoji not in before]
+        if added and await self.is_reaction_to_us(profile, received, target):
+            self.host.bridge.emit("ReactionsReceived", target.id, target.dest, received.sender, added, profile)
+        return {"reactions": aggregated}
+
+    async def is_reaction_to_us(self, profile: str, received: ReceivedChange, target: StoredMessage) -> bool:
+        """Whether someone else reacted to a message we sent (what deserves a notification)."""
+        own = await self.host.params.get_public("Connection", "JabberID", profile)
+        return target.source == own and received.sender != own

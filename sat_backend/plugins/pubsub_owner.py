@@ -179,11 +179,12 @@ def _field_values(field: data_form.Field, value: Any) -> list[Any]:
 
 
 def submit_form(current: data_form.Form, options: dict[str, Any]) -> data_form.Form:
-    """A submit form setting ``options``, typed after the service's form ``current``.
+    """A submit form setting ``options``, typed after the service's form ``current`` (whose
+    ``FORM_TYPE`` it keeps: node configuration, room configuration…).
 
     :raises InvalidArgument: a field the service does not offer, or a bad value.
     """
-    submit = data_form.Form("submit", formNamespace=NS_PUBSUB_NODE_CONFIG)
+    submit = data_form.Form("submit", formNamespace=current.formNamespace or NS_PUBSUB_NODE_CONFIG)
     for name, value in options.items():
         field = current.fields.get(name)
         if field is None or name == "FORM_TYPE" or field.fieldType == "fixed":

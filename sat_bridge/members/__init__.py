@@ -9,6 +9,7 @@ from sat_bridge.members.core import CORE_MEMBERS
 from sat_bridge.members.discovery import DISCOVERY_MEMBERS
 from sat_bridge.members.messaging import MESSAGING_MEMBERS
 from sat_bridge.members.microblog import MICROBLOG_MEMBERS
+from sat_bridge.members.muc import MUC_MEMBERS
 from sat_bridge.members.pubsub import PUBSUB_MEMBERS
 from sat_bridge.members.pubsub_cache import PUBSUB_CACHE_MEMBERS
 from sat_bridge.members.read_state import READ_STATE_MEMBERS
@@ -17,7 +18,7 @@ from sat_bridge.spec import Member
 
 #: every member of this release, in the order they appear in the XML and the docs
 ALL_MEMBERS: tuple[Member, ...] = (
-    *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS,
+    *CORE_MEMBERS, *SESSION_MEMBERS, *CONTACT_MEMBERS, *MESSAGING_MEMBERS, *ARCHIVE_MEMBERS, *MUC_MEMBERS,
     *DISCOVERY_MEMBERS, *PUBSUB_MEMBERS,
     *PUBSUB_CACHE_MEMBERS, *MICROBLOG_MEMBERS, *CALL_MEMBERS,
     *READ_STATE_MEMBERS,

@@ -57,6 +57,18 @@ CALL_MEMBERS: tuple[Member, ...] = (
         "``CallState(sid, \"ended\", reason)`` is emitted. ``NotFound`` for an unknown sid.",
     ),
     Method(
+        "CallGet", "plugin",
+        (SID, PROFILE),
+        "(sssas)",
+        "A call still open, for a frontend started after it began (the tray's Answer starts "
+        "``sat call answer --sid``): ``(peer_jid, state, sdp_offer, media)``. ``state`` is "
+        "``proposed`` (a XEP-0353 proposal, not a Jingle session yet: ours, or a contact's "
+        "ringing us, taken with ``CallAnswer(sid, \"\")``), ``ringing`` or ``active``; "
+        "``sdp_offer`` is the call's offer (``CallIncoming``'s for a call to us; ``\"\"`` for a "
+        "contact's proposal, which has none yet). ``NotFound`` for an unknown or ended sid.",
+        out_doc="(peer's full JID (a bare JID for our proposal), state, offer as SDP, media kinds in order)",
+    ),
+    Method(
         "CallCandidatesAdd", "plugin",
         (SID, CANDIDATES, PROFILE),
         "",

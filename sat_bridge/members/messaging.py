@@ -17,7 +17,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg("to_jid", "s", "recipient (bare or full JID)", max_length=JID_LENGTH),
             Arg("message", "a{ss}", 'bodies by language, ``""`` = no xml:lang', content=True),
             Arg("subject", "a{ss}", "subjects by language (may be empty)", content=True),
-            Arg("type", "s", '``chat``, ``normal``, ``headline`` or ``""`` (= ``chat``)'),
+            Arg("type", "s", '``chat``, ``normal``, ``headline``, ``groupchat`` (to a room we are in, '
+                'its bare JID) or ``""`` (= ``chat``)'),
             Arg("extra_json", "s", "JSON object of extra data, stored with the message (may be ``{}``); "
                 "``reactions``, ``edits``, ``edited``, ``retracted`` and ``error`` are the backend's "
                 "(``InvalidArgument``)"),
@@ -27,6 +28,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "Send a message, store it in history and emit ``MessageNew``. "
         "``ProfileNotConnected`` when the profile is offline; ``InvalidArgument`` for a body, "
         "subject or language holding a character XML 1.0 forbids (nothing stored nor sent). "
+        "A ``groupchat`` message is stored and announced as from ``room/our nick`` (as the room "
+        "shows it; its reflection is not stored again); ``NotFound`` when we are not in the room. "
         "If the recipient's server answers an error, ``MessageUpdate(uid, \"error\", …)`` follows.",
         out_doc="uid of the message (also its XEP-0359 origin-id)",
     ),
@@ -105,6 +108,20 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         "Set our reactions to a message (XEP-0444): our whole resulting set is sent, history "
         "is updated and ``MessageUpdate(uid, \"reactions\", …)`` emitted. ``NotFound`` for an "
         "unknown uid, ``Conflict`` for a retracted message.",
+    ),
+    Signal(
+        "ReactionsReceived",
+        "plugin",
+        (
+            Arg("uid", "s", "uid of our message"),
+            Arg("conversation_jid", "s", "bare JID of the conversation (the other end of a 1:1 chat)"),
+            Arg("from_jid", "s", "bare JID of who reacted"),
+            Arg("added", "as", "the emojis new in their set, in their order"),
+            Arg("profile", "s", "profile"),
+        ),
+        "Someone else added reactions (XEP-0444) to a message we sent, live or from the "
+        "archive: what a notification tells (\"carol reacted 👍\"). Removals and reactions to "
+        "others' messages are not signalled here; ``MessageUpdate`` carries every change.",
     ),
     Method(
         "MessageEdit",

@@ -122,14 +122,14 @@ class CallDriver:
 
     # answering --------------------------------------------------------------------------
 
-    async def answer(self, caller: str | None) -> CallResult:
-        """Wait for a call (from ``caller``'s bare or full JID if given) and answer it,
-        or decline it with ``options.decline``."""
+    async def answer(self, caller: str | None, sid: str | None = None) -> CallResult:
+        """Wait for a call (from ``caller``'s bare or full JID if given), or take the
+        call ``sid`` ringing already, and answer it, or decline it with ``options.decline``."""
         if not self.options.decline:  # ready before the call comes (and a bad file said at once)
             self._engine = MediaEngine(self.emit, play=self.options.play, record=self.options.record)
         try:
             self.emit("waiting", profile=self.profile, caller=caller or "")
-            incoming = await self._wait_for_call(caller)
+            incoming = await (self._take_call(sid) if sid else self._wait_for_call(caller))
             if incoming is None:
                 return self.result
             sid, peer, offer, media = incoming
@@ -161,13 +161,27 @@ class CallDriver:
         await self._trickle()
         await self._follow()
 
-    async def _wait_for_call(self, caller: str | None) -> tuple[str, str, str, list[str]] | None:
+    async def _take_call(self, sid: str) -> tuple[str, str, str, list[str]] | None:
+        """The call ``sid`` that rang before we started (``CallGet``), as
+        :meth:`_wait_for_call` gives one: a proposal is taken and its offer awaited."""
+        peer, state, offer, media = await self.client.call_get(sid, self.profile, timeout=self.timeout)
+        if state != "proposed" or self.options.decline:
+            return sid, peer, offer, list(media)
+        self.emit("proposed", sid=sid, peer=peer, media=list(media))
+        await self.client.call_answer(sid, "", self.profile, timeout=self.timeout)
+        return await self._wait_for_call(None, taken={sid})
+
+    async def _wait_for_call(self, caller: str | None,
+                             taken: set[str] | None = None) -> tuple[str, str, str, list[str]] | None:
         """The first call from ``caller``: (sid, full JID, SDP offer, media kinds). A
         XEP-0353 proposal is taken (``CallAnswer(sid, "")``) and its offer awaited, or
         given with an empty offer when declining. None when stopped, after
-        ``options.wait`` seconds, or when a proposal we took ended before its offer."""
+        ``options.wait`` seconds, or when a proposal we took ended before its offer.
+
+        :param taken: proposals taken already: only their offers are awaited."""
         deadline = None if self.options.wait is None else time.monotonic() + self.options.wait
-        taken: set[str] = set()
+        only_taken = taken is not None
+        taken = set() if taken is None else taken
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             received = await self._next_signal(remaining)
@@ -177,7 +191,7 @@ class CallDriver:
                 self.result.interrupted = self.stop.is_set()
                 return None
             name, args = received
-            if name == "CallProposed" and _from(args[1], caller):
+            if name == "CallProposed" and not only_taken and _from(args[1], caller):
                 self.emit("proposed", sid=args[0], peer=args[1], media=list(args[2]))
                 if self.options.decline:
                     return args[0], args[1], "", list(args[2])
@@ -186,7 +200,7 @@ class CallDriver:
                 except NotFound:  # retracted, or taken by another device, meanwhile
                     continue
                 taken.add(args[0])
-            elif name == "CallIncoming" and (args[0] in taken or _from(args[1], caller)):
+            elif name == "CallIncoming" and (args[0] in taken or (not only_taken and _from(args[1], caller))):
                 return args[0], args[1], args[2], list(args[3])
             elif name == "CallState" and args[0] in taken and args[1] == "ended":
                 self.result.sid, self.result.reason = args[0], args[2]

@@ -15,6 +15,7 @@ from sat_frontends.cli.commands import (
     debug,
     message,
     monitor,
+    muc,
     param,
     profile,
     pubsub,
@@ -24,7 +25,7 @@ from sat_frontends.cli.commands import (
 )
 from sat_frontends.cli.output import Output
 
-COMMAND_MODULES = (version, profile, param, session, roster, message, call, pubsub, monitor, debug)
+COMMAND_MODULES = (version, profile, param, session, roster, message, muc, call, pubsub, monitor, debug)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable
@@ -24,9 +26,11 @@ from sat_bridge.client import AsyncBridgeClient, BridgeUnavailable
 from sat_bridge.errors import BridgeError
 from sat_bridge.spec import BUS_NAME, full_spec
 from sat_frontends.tray import notifications
+from sat_frontends.tray.calls import DEFAULT_ANSWER_COMMAND, CallNotifier, IncomingCall, answer_argv
 from sat_frontends.tray.dbusmenu import MENU_PATH, DBusMenu
 from sat_frontends.tray.menu import Conversation, MenuModel
-from sat_frontends.tray.notifications import Notifier, NotificationsClient
+from sat_frontends.tray.notifications import GroupedNotifier, Key, Notifier, NotificationsClient
+from sat_frontends.tray.reactions import Reaction, ReactionNotifier
 from sat_frontends.tray.sni import ITEM_PATH, WATCHER_NAME, StatusNotifierItem, item_bus_name, register_with_watcher
 from sat_frontends.tray.state import TrayState, bare
 
@@ -40,10 +44,13 @@ WATCHED_NAMES = (BUS_NAME, WATCHER_NAME, notifications.NAME)
 class TrayOptions:
     """:param privacy: notifications without message text.
     :param open_command: how to open a conversation: a command line where ``{jid}`` and
-        ``{profile}`` are replaced (no shell); none: opening only logs."""
+        ``{profile}`` are replaced (no shell); none: opening only logs.
+    :param answer_command: the call frontend Answer starts (``{sid}``, ``{jid}``,
+        ``{profile}`` replaced)."""
 
     privacy: bool = False
     open_command: str = ""
+    answer_command: str = DEFAULT_ANSWER_COMMAND
     bus_address: str | None = None
 
 
@@ -54,6 +61,23 @@ def icon_theme_path() -> str:
     if sys.prefix in ("/usr", "/usr/local") or not (icons / "hicolor").is_dir():
         return ""
     return str(icons)
+
+
+def launch(argv: list[str], what: str) -> None:
+    """Start a program the user keeps (a call, a conversation window) in its own session,
+    so that it outlives the tray: signals to the tray's process group (Ctrl-C, a session
+    manager stopping it) do not reach it, and no asyncio transport closes (kills) it
+    with the loop; a daemon thread logs how it exited."""
+    try:
+        process = subprocess.Popen(argv, start_new_session=True)
+    except OSError as error:
+        log.error("cannot start %s (%r): %s", what, argv[0], error)
+        return
+
+    def wait() -> None:
+        log.info("%s exited with %d", what, process.wait())
+
+    threading.Thread(target=wait, name=f"wait-{argv[0]}", daemon=True).start()
 
 
 class Tray:
@@ -86,12 +110,18 @@ class Tray:
         for signal_name, callback in (
             ("Connected", self._on_connected), ("Disconnected", self._on_disconnected),
             ("MessageNew", self._on_message_new), ("UnreadChanged", self._on_unread_changed),
+            ("ReactionsReceived", self._on_reactions_received),
+            ("CallIncoming", self._on_call_incoming), ("CallProposed", self._on_call_proposed),
+            ("CallState", self._on_call_state),
         ):
             await self.bridge.on_signal(signal_name, callback)
         self.notifications_client = NotificationsClient(self.bus, self._on_action, self._on_reply, self._on_closed)
         loop = asyncio.get_running_loop()
-        self.notifier = Notifier(self.notifications_client, privacy=self.options.privacy, clock=loop.time,
-                                 later=loop.call_later, run=self._spawn)
+        timing: dict[str, Any] = {"privacy": self.options.privacy, "clock": loop.time, "later": loop.call_later,
+                                  "run": self._spawn}
+        self.notifier = Notifier(self.notifications_client, **timing)
+        self.reactions = ReactionNotifier(self.notifications_client, **timing)
+        self.calls = CallNotifier(self.notifications_client, **timing)
         await self.notifications_client.start()
         await register_with_watcher(self.bus, self.item_name)
         self._reload()
@@ -146,7 +176,8 @@ class Tray:
             await self.bridge.get_ready()
             profiles = await self.bridge.profiles_list()
             state = TrayState(backend_running=True, presence=self.state.presence,
-                              recent=self.state.recent, last_text=self.state.last_text)
+                              recent=self.state.recent, last_text=self.state.last_text,
+                              own_texts=self.state.own_texts)
             for profile in profiles:
                 state.profiles[profile] = await self.bridge.is_connected(profile)
                 state.own_jids[profile] = await self.bridge.param_get("Connection", "JabberID", profile)
@@ -204,8 +235,7 @@ class Tray:
             return
         argv = [part.replace("{jid}", conversation.jid).replace("{profile}", conversation.profile)
                 for part in shlex.split(self.options.open_command)]
-        process = await asyncio.create_subprocess_exec(*argv)
-        await process.wait()
+        launch(argv, f"the conversation window of {conversation.jid}")
 
     def _on_activate(self) -> None:
         """A click on the icon: open the conversation that waits longest for us."""
@@ -232,8 +262,11 @@ class Tray:
     def _on_message_new(self, uid: str, timestamp: float, sender: str, recipient: str,
                         bodies: dict[str, str], subjects: dict[str, str], message_type: str,
                         extra_json: str, profile: str) -> None:
+        # Mentions hook: group chat (``groupchat``) messages are left out until the MUC
+        # members land in the bridge; a message there naming our nick is then notified
+        # like a 1:1 message, one notification per room (``doc/desktop.rst``).
         if message_type in ("chat", "normal"):
-            self.state.message(profile, sender, recipient, bodies)
+            self.state.message(profile, sender, recipient, bodies, uid)
             self.menu.refresh()
 
     def _on_unread_changed(self, jid: str, count: int, profile: str) -> None:
@@ -243,19 +276,70 @@ class Tray:
             self.notifier.unread(key, jid, count, self.state.last_text.get(key, ""))
         else:
             self._spawn(self.notifier.read(key))
+            self._spawn(self.reactions.read(key))
         self._show()
+
+    def _on_reactions_received(self, uid: str, conversation: str, sender: str, added: list[str],
+                               profile: str) -> None:
+        self.reactions.reacted((profile, conversation),
+                               Reaction(sender, tuple(added), self.state.own_texts.get(uid)))
+
+    def _on_call_proposed(self, sid: str, peer: str, media: list[str], profile: str) -> None:
+        self.calls.proposed((profile, sid), IncomingCall(peer, tuple(media)))
+
+    def _on_call_incoming(self, sid: str, peer: str, _offer: str, media: list[str], profile: str) -> None:
+        if not self.calls.incoming((profile, sid), IncomingCall(peer, tuple(media))):
+            log.info("call %s from %s taken on this device", sid, peer)
+            self._spawn(self.calls.read((profile, sid)))
+
+    def _on_call_state(self, sid: str, state: str, reason: str, profile: str) -> None:
+        if state == "active":
+            self._spawn(self.calls.read((profile, sid)))
+        elif state == "ended":
+            self._spawn(self.calls.ended((profile, sid)))
+
+    def answer_call(self, profile: str, sid: str, peer: str) -> None:
+        """Start the call frontend on this call; it answers with its media engine."""
+        argv = answer_argv(self.options.answer_command, sid, peer, profile)
+        log.info("answering call %s from %s: %s", sid, peer, shlex.join(argv))
+        launch(argv, f"the call frontend of call {sid}")
 
     # notification signals ----------------------------------------------------------------
 
+    def _notifiers(self) -> tuple[GroupedNotifier[Any], ...]:
+        return (self.notifier, self.reactions, self.calls)
+
+    def _owner(self, notification_id: int) -> tuple[GroupedNotifier[Any], Key] | None:
+        """The notifier that showed a notification, and its key there."""
+        for notifier in self._notifiers():
+            key = notifier.key_of(notification_id)
+            if key is not None:
+                return notifier, key
+        return None
+
     def _on_action(self, notification_id: int, action: str) -> None:
-        key = self.notifier.key_of(notification_id)
-        if key is None:
+        owner = self._owner(notification_id)
+        if owner is None:
             return
-        profile, jid = key
-        if action == "mark-read":
+        notifier, (profile, jid) = owner
+        if notifier is self.calls:
+            self._on_call_action(profile, jid, action)
+        elif action == "mark-read":
             self._spawn(self.bridge.mark_read(jid, "", profile))
         elif action in ("open", "default"):
+            if notifier is self.reactions:
+                self._spawn(self.reactions.read((profile, jid)))
             self._spawn(self.open_conversation(Conversation(profile, jid)))
+
+    def _on_call_action(self, profile: str, sid: str, action: str) -> None:
+        call = self.calls.ringing.get((profile, sid))
+        if call is None or action not in ("answer", "decline"):
+            return
+        self._spawn(self.calls.read((profile, sid)))
+        if action == "decline":
+            self._spawn(self.bridge.call_end(sid, "decline", profile))
+        else:
+            self.answer_call(profile, sid, call.peer)
 
     def _on_reply(self, notification_id: int, text: str) -> None:
         key = self.notifier.key_of(notification_id)
@@ -264,7 +348,8 @@ class Tray:
             self._spawn(self.bridge.message_send(jid, {"": text}, {}, "chat", "{}", profile))
 
     def _on_closed(self, notification_id: int) -> None:
-        self.notifier.closed(notification_id)
+        for notifier in self._notifiers():
+            notifier.closed(notification_id)
 
     # bus names ---------------------------------------------------------------------------
 
@@ -280,6 +365,8 @@ class Tray:
             else:
                 log.warning("the SàT backend left the bus; waiting for it to come back")
                 self.state.backend_gone()
+                for key in list(self.calls.ringing):   # its calls ended with it
+                    self._spawn(self.calls.ended(key))
                 self._show()
         elif name == WATCHER_NAME and new:
             self._spawn(register_with_watcher(self.bus, self.item_name))

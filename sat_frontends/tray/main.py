@@ -9,6 +9,7 @@ import signal
 from typing import Sequence
 
 from sat_frontends.tray.app import Tray, TrayOptions
+from sat_frontends.tray.calls import DEFAULT_ANSWER_COMMAND
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--open-command", default="",
                         help="command opening a conversation; {jid} and {profile} are replaced "
                         "(e.g. \"x-terminal-emulator -e sat message history {jid} -p {profile}\")")
+    parser.add_argument("--answer-command", default=DEFAULT_ANSWER_COMMAND,
+                        help="call frontend started by a call notification's Answer; {sid}, {jid} and "
+                        "{profile} are replaced (default: %(default)s)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
 
@@ -36,6 +40,7 @@ async def serve(tray: Tray) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    tray = Tray(TrayOptions(privacy=args.privacy, open_command=args.open_command))
+    tray = Tray(TrayOptions(privacy=args.privacy, open_command=args.open_command,
+                            answer_command=args.answer_command))
     asyncio.run(serve(tray))
     return 1 if tray.lost else 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
@@ -32,7 +32,9 @@ SUMMARY_LENGTH = 100
 #: a conversation's notification is updated at most once per this many seconds
 MIN_INTERVAL = 3.0
 
-Key = tuple[str, str]   # (profile, bare JID of the other end)
+Key = tuple[str, str]   # (profile, bare JID of the other end, or a call's sid)
+#: what a notifier keeps for a key until its notification is shown
+P = TypeVar("P")
 
 
 class RateLimiter:
@@ -143,28 +145,36 @@ class NotificationsClient:
 
 @dataclass
 class Shown:
-    """A conversation's notification on screen."""
+    """A notification on screen, and how many things it counts (messages, reactions)."""
 
     notification_id: int
     count: int
 
 
-class Notifier:
-    """One notification per conversation: shown, updated (rate-limited), closed.
+class GroupedNotifier(Generic[P]):
+    """One notification per key (a conversation, a call): shown, replaced through
+    ``replaces_id`` (rate-limited: updates in between are gathered), closed. Subclasses
+    say what is shown (:meth:`render`) with which actions.
 
     :param clock: monotonic time, and ``later(delay, callback)`` to schedule: given by
         the tray (the loop's), so tests may drive them.
     """
 
+    category = "im"
+    #: what the count is, for the log
+    counted = "shown"
+    #: seconds between two updates of a key's notification
+    min_interval = MIN_INTERVAL
+
     def __init__(self, client: NotificationsClient, *, privacy: bool, clock: Callable[[], float],
                  later: Callable[[float, Callable[[], Any]], Any],
-                 run: Callable[[Awaitable[Any]], Any]) -> None:
+                 run: Callable[[Awaitable[Any]], Any], interval: float | None = None) -> None:
         self.client = client
         self.privacy = privacy
         self.clock, self.later, self.run = clock, later, run
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(self.min_interval if interval is None else interval)
         self.shown: dict[Key, Shown] = {}
-        self._pending: dict[Key, tuple[str, int, str]] = {}
+        self._pending: dict[Key, P] = {}
 
     def key_of(self, notification_id: int) -> Key | None:
         for key, shown in self.shown.items():
@@ -173,20 +183,21 @@ class Notifier:
         return None
 
     def actions(self) -> list[str]:
-        actions = ["default", "Open", "open", "Open", "mark-read", "Mark read"]
-        if "inline-reply" in self.client.capabilities:
-            actions += ["inline-reply", "Reply"]
-        return actions
+        return ["default", "Open", "open", "Open"]
 
-    def unread(self, key: Key, sender: str, count: int, text: str) -> None:
-        """The conversation has ``count`` unread messages, the last one saying ``text``."""
+    def hints(self) -> dict[str, Variant]:
+        return {"category": Variant("s", self.category), "desktop-entry": Variant("s", "sat-tray")}
+
+    def render(self, pending: P) -> tuple[Content, int]:
+        """What the notification says, and the count it shows."""
+        raise NotImplementedError
+
+    def update(self, key: Key, pending: P) -> None:
+        """Show ``pending`` for ``key`` now, or when the rate limit allows."""
         if not self.client.available:
             return
-        shown = self.shown.get(key)
-        if shown is not None and count <= shown.count:
-            return  # fewer unread (read in part): nothing new to tell
         first = key not in self._pending
-        self._pending[key] = (sender, count, text)
+        self._pending[key] = pending
         if not first:
             return  # an update is already scheduled: it will carry this one
         delay = self.limiter.wait(key, self.clock())
@@ -199,20 +210,17 @@ class Notifier:
         pending = self._pending.pop(key, None)
         if pending is None:
             return
-        sender, count, text = pending
         self.limiter.record(key, self.clock())
         shown = self.shown.get(key)
-        hints = {"category": Variant("s", "im.received"), "desktop-entry": Variant("s", "sat-tray")}
-        notification_id = await self.client.notify(
-            shown.notification_id if shown else 0, content(sender, count, text, self.privacy),
-            self.actions(), hints,
-        )
+        text, count = self.render(pending)
+        notification_id = await self.client.notify(shown.notification_id if shown else 0, text,
+                                                   self.actions(), self.hints())
         if notification_id:
             self.shown[key] = Shown(notification_id, count)
-            log.debug("notification %d for %s: %d unread", notification_id, key[1], count)
+            log.debug("notification %d for %s: %d %s", notification_id, key[1], count, self.counted)
 
     async def read(self, key: Key) -> None:
-        """The conversation is read: its notification goes."""
+        """The key is done with (read, answered, ended): its notification goes."""
         self._pending.pop(key, None)
         self.limiter.forget(key)
         shown = self.shown.pop(key, None)
@@ -220,7 +228,31 @@ class Notifier:
             await self.client.close(shown.notification_id)
 
     def closed(self, notification_id: int) -> None:
-        """The server closed a notification (expired, dismissed): a new message shows a new one."""
+        """The server closed a notification (expired, dismissed): what comes next shows a new one."""
         key = self.key_of(notification_id)
         if key is not None:
             del self.shown[key]
+
+
+class Notifier(GroupedNotifier[tuple[str, int, str]]):
+    """Incoming messages: one notification per conversation, with its unread count."""
+
+    category = "im.received"
+    counted = "unread"
+
+    def actions(self) -> list[str]:
+        actions = super().actions() + ["mark-read", "Mark read"]
+        if "inline-reply" in self.client.capabilities:
+            actions += ["inline-reply", "Reply"]
+        return actions
+
+    def unread(self, key: Key, sender: str, count: int, text: str) -> None:
+        """The conversation has ``count`` unread messages, the last one saying ``text``."""
+        shown = self.shown.get(key)
+        if shown is not None and count <= shown.count:
+            return  # fewer unread (read in part): nothing new to tell
+        self.update(key, (sender, count, text))
+
+    def render(self, pending: tuple[str, int, str]) -> tuple[Content, int]:
+        sender, count, text = pending
+        return content(sender, count, text, self.privacy), count

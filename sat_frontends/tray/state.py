@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sat_frontends.tray.menu import PRESENCES, Conversation
 from sat_frontends.tray.notifications import Key
+from sat_frontends.tray.reactions import OwnTexts
 from sat_frontends.tray.sni import ItemLook
 
 #: recent conversations remembered (the menu shows fewer)
@@ -37,6 +38,8 @@ class TrayState:
     #: most recent first
     recent: list[Key] = field(default_factory=list)
     last_text: dict[Key, str] = field(default_factory=dict)
+    #: our messages' texts, quoted when someone reacts to them
+    own_texts: OwnTexts = field(default_factory=OwnTexts)
 
     def backend_gone(self) -> None:
         self.backend_running = False
@@ -55,13 +58,17 @@ class TrayState:
         self.recent.insert(0, key)
         del self.recent[RECENT_KEPT:]
 
-    def message(self, profile: str, sender: str, recipient: str, bodies: dict[str, str]) -> Key | None:
-        """A ``MessageNew``: remembered in recent conversations; returns the key of a
-        message from the other end (whose text a notification may show), else None."""
+    def message(self, profile: str, sender: str, recipient: str, bodies: dict[str, str],
+                uid: str = "") -> Key | None:
+        """A ``MessageNew``: remembered in recent conversations (ours: its text too, for
+        reactions to it); returns the key of a message from the other end (whose text a
+        notification may show), else None."""
         own = self.own_jids.get(profile)
         sender, recipient = bare(sender), bare(recipient)
         if own is not None and sender == own:
             self.touch((profile, recipient))
+            if uid:
+                self.own_texts.add(uid, first_text(bodies))
             return None
         key = (profile, sender)
         self.touch(key)

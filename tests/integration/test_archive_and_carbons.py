@@ -12,16 +12,19 @@ from sat_backend.memory.sqla import Storage
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import connected_peer
-from tests.integration.archive_helpers import wait_until
+from tests.integration.archive_helpers import catch_ups, wait_until
 from tests.integration.xmpp_helpers import create_xmpp_profile
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 
 @pytest.fixture
-def server(fresh_prosody: ProsodyServer) -> ProsodyServer:
+def server(fresh_xmpp_server: XmppServer) -> XmppServer:
     """A server of this test's own: archives must start empty."""
-    return fresh_prosody
+    return fresh_xmpp_server
 
 
 def bodies(client: BridgeClient, profile: str) -> list[str]:
@@ -34,7 +37,7 @@ def new_message(text: str, profile: str = "alice"):  # type: ignore[no-untyped-d
     )
 
 
-def test_messages_sent_while_offline_come_from_the_archive(backend: BackendProcess, server: ProsodyServer) -> None:
+def test_messages_sent_while_offline_come_from_the_archive(backend: BackendProcess, server: XmppServer) -> None:
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, server, "alice")
@@ -71,7 +74,7 @@ def test_messages_sent_while_offline_come_from_the_archive(backend: BackendProce
     assert json.loads(client.call("MamGapsGet", "alice")) == []
 
 
-def test_carbons_from_another_device(backend: BackendProcess, server: ProsodyServer) -> None:
+def test_carbons_from_another_device(backend: BackendProcess, server: XmppServer) -> None:
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, server, "alice")
@@ -88,7 +91,7 @@ def test_carbons_from_another_device(backend: BackendProcess, server: ProsodySer
     assert bodies(client, "alice") == ["sent from my phone", "to the phone only"]
 
 
-def test_prosody_restart_loses_nothing(backend: BackendProcess, server: ProsodyServer) -> None:
+def test_prosody_restart_loses_nothing(backend: BackendProcess, server: XmppServer) -> None:
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, server, "alice")
@@ -103,7 +106,9 @@ def test_prosody_restart_loses_nothing(backend: BackendProcess, server: ProsodyS
     assert bodies(client, "alice") == ["during the reconnection"]
 
 
-def test_lost_archive_position_is_recorded_as_a_gap(backend: BackendProcess, server: ProsodyServer) -> None:
+@pytest.mark.prosody_only("ejabberd answers a query after an unknown archive id without item-not-found "
+                         "(its ids are timestamps): the lost position cannot be seen there")
+def test_lost_archive_position_is_recorded_as_a_gap(backend: BackendProcess, server: XmppServer) -> None:
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, server, "alice")
@@ -123,10 +128,11 @@ def test_lost_archive_position_is_recorded_as_a_gap(backend: BackendProcess, ser
     with connected_peer(server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         carol.send_message("alice@localhost", "after the gap")
     signals = SignalRecorder(client, "MessageNew")
+    done_before = len(catch_ups(backend, "alice"))
     client.connect("alice")
     signals.wait_for("MessageNew", new_message("after the gap"))
-    # the live copy (offline delivery) may be announced before the catch-up, running
-    # beside it, has asked the archive and found the position gone
-    wait_until(lambda: bool(json.loads(client.call("MamGapsGet", "alice"))), 30, "the gap recorded")
+    # the message may come as an offline one before the catch-up has met the lost
+    # position: its end (logged, no signal for it) is the barrier
+    wait_until(lambda: len(catch_ups(backend, "alice")) > done_before, 30, "the archive catch-up's end")
     (gap,) = json.loads(client.call("MamGapsGet", "alice"))
     assert gap["after_id"] == "no-such-archive-id" and gap["detected"] > 0

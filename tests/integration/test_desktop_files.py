@@ -31,11 +31,16 @@ def prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "prefix"
 
 
-def desktop_entry(path: Path) -> dict[str, str]:
-    parser = ConfigParser(interpolation=None)
+def ini_section(path: Path, section: str) -> dict[str, str]:
+    """One section of a desktop entry, systemd unit or D-Bus service file."""
+    parser = ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
     parser.read(path, encoding="utf-8")
-    return dict(parser["Desktop Entry"])
+    return dict(parser[section])
+
+
+def desktop_entry(path: Path) -> dict[str, str]:
+    return ini_section(path, "Desktop Entry")
 
 
 @pytest.mark.parametrize("where", ["share/applications", "etc/xdg/autostart"])
@@ -60,12 +65,22 @@ def test_systemd_user_unit_is_installed_and_valid(prefix: Path) -> None:
     checked = subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True)
     # verify warns (exit 0) about settings it ignores: a clean unit prints nothing
     assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
-    unit = ConfigParser(interpolation=None, strict=False)
-    unit.optionxform = str  # type: ignore[assignment,method-assign]
-    unit.read(path, encoding="utf-8")
-    assert unit["Service"]["Type"] == "dbus"
-    assert unit["Service"]["BusName"] == "org.salutatoi.SAT1"
-    assert unit["Service"]["ExecStart"].endswith("sat-backend fg")
+    service = ini_section(path, "Service")
+    assert service["Type"] == "dbus"
+    assert service["BusName"] == "org.salutatoi.SAT1"
+    assert service["ExecStart"].endswith("sat-backend fg")
+
+
+def test_dbus_activation_hands_over_to_the_systemd_unit(prefix: Path) -> None:
+    """On a bus with systemd activation (dbus-broker, or dbus-daemon under systemd) the
+    activation file names the unit installed beside it, which owns the same name and runs
+    the same command; a bus without it runs ``Exec=`` (``test_launcher``)."""
+    activation = ini_section(prefix / "share" / "dbus-1" / "services" / "org.salutatoi.SAT1.service",
+                             "D-BUS Service")
+    assert activation["SystemdService"] == "sat-backend.service"
+    unit = ini_section(prefix / "share" / "systemd" / "user" / activation["SystemdService"], "Service")
+    assert unit["BusName"] == activation["Name"] == "org.salutatoi.SAT1"
+    assert unit["ExecStart"] == activation["Exec"]
 
 
 def test_hicolor_icons_are_installed_svg(prefix: Path) -> None:

@@ -127,28 +127,24 @@ def test_our_other_device_corrects_its_message_by_carbons(
     assert got["replace"]["id"] == phone_id       # the original id, not our uid
 
 
-def test_changes_carried_by_group_chat_messages_are_ignored(alice: Alice, carol: XmppPeer) -> None:
-    """Until group chats are supported, a correction or retraction in a ``groupchat``
-    message is ignored: in a room every occupant shares the room's bare JID, so the
-    author check would accept anyone's change. Absence is shown by a chat correction
-    sent after them being the next ``MessageUpdate``."""
+def test_group_chat_messages_from_outside_our_rooms_are_dropped(alice: Alice, carol: XmppPeer) -> None:
+    """A ``groupchat`` message that does not come from a room we are in (XEP-0045) is
+    dropped, and so is a correction or retraction it carries: in a room every occupant
+    shares the room's bare JID, so the author check would accept anyone's change. Absence
+    is shown by a chat correction sent after them being the next ``MessageUpdate``."""
     client, signals = alice
     client.message_send("carol@localhost", {"": "where are you?"}, {}, "chat", "{}", "alice")
     alice_full = str(carol.wait_message(lambda message: message["body"] == "where are you?")["from"])
     room_id = carol.send_message(alice_full, "said in a room", mtype="groupchat")
-    room_uid = signals.wait_for("MessageNew", new_message("said in a room"))[0]
     chat_id, chat_uid = carol_sends(carol, signals, "said in a chat")
 
     carol.send_message(alice_full, "room correction", mtype="groupchat", replace={"id": room_id})
     carol.send_message(alice_full, "chat correction from a room", mtype="groupchat", replace={"id": chat_id})
     carol.send_message(alice_full, mtype="groupchat",
-                       payloads=[f'<retract xmlns="{NS_RETRACT}" id="{room_id}"/>'])
-    carol.send_correction("alice@localhost", room_id, "a chat correction of the room message")
+                       payloads=[f'<retract xmlns="{NS_RETRACT}" id="{chat_id}"/>'])
     carol.send_correction("alice@localhost", chat_id, "chat correction")
 
     update = signals.wait_for("MessageUpdate", lambda uid, kind, data, profile: profile == "alice")
     assert update[:2] == (chat_uid, "edit") and json.loads(update[2])["message"] == {"": "chat correction"}
-    room_row = history_row(client, room_uid)
-    assert room_row[4] == {"": "said in a room"} and room_row[6] == "groupchat"
-    assert "edits" not in json.loads(room_row[7]) and "retracted" not in json.loads(room_row[7])
     assert [args[0] for name, args in signals.history if name == "MessageUpdate"] == [chat_uid]
+    assert [row[6] for row in client.history_get("carol@localhost", "", 0, True, "{}", "alice")] == ["chat", "chat"]

@@ -1,4 +1,4 @@
-"""Messages between profiles and with an independent client (slixmpp), on a real Prosody."""
+"""Messages between profiles and with an independent client (slixmpp), on a real Prosody and ejabberd."""
 
 from __future__ import annotations
 
@@ -9,21 +9,24 @@ import pytest
 
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
+from tests.conftest import OWN_CHECKS_ONLY, XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.xmpp_helpers import create_xmpp_profile, exchange
 
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
+
 
 @pytest.fixture
-def online(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
+def online(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
     """Profiles alice and bob, connected; a recorder of MessageNew."""
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, "MessageNew")
     for user in ("alice", "bob"):
-        create_xmpp_profile(client, fresh_prosody, user)
+        create_xmpp_profile(client, fresh_xmpp_server, user)
         client.connect(user)
     yield client, signals
     for user in ("alice", "bob"):
@@ -31,8 +34,8 @@ def online(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[tu
 
 
 @pytest.fixture
-def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"])
+def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
+    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
     yield peer
     peer.disconnect()
 
@@ -86,6 +89,7 @@ def test_hostile_stanzas_do_not_kill_the_session(online: tuple[BridgeClient, Sig
     assert client.is_connected("alice") is True
 
 
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
 def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
     client, _ = online
     cases = [
@@ -116,6 +120,7 @@ def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
 FORBIDDEN = ["bell\x07", "\x01", "x\x1f", "\x0b", "a\ufffeb", "\uffff"]
 
 
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
 def test_text_xml_forbids_is_refused_before_anything_is_stored_or_sent(
         online: tuple[BridgeClient, SignalRecorder]) -> None:
     """Such a message got a uid, was stored, and the server closed the stream on it."""
@@ -148,16 +153,23 @@ def test_text_xml_forbids_is_refused_before_anything_is_stored_or_sent(
     assert client.is_connected("alice") and sessions.history == []
 
 
-@pytest.mark.parametrize("recipient, condition, text", [
-    ("nosuchuser@localhost", "service-unavailable", ""),
-    ("someone@unknown.example", "not-allowed", "Communication with remote domains is not enabled"),  # no s2s
-])
+#: each server's words for a message it cannot deliver (s2s is off on both test servers)
+DELIVERY_ERRORS = {
+    "nosuchuser@localhost": {"prosody": ("service-unavailable", ""),
+                             "ejabberd": ("service-unavailable", "")},
+    "someone@unknown.example": {"prosody": ("not-allowed", "Communication with remote domains is not enabled"),
+                                "ejabberd": ("forbidden", "Access denied by service policy")},
+}
+
+
+@pytest.mark.parametrize("recipient", DELIVERY_ERRORS)
 def test_the_servers_delivery_error_is_kept_in_history_and_signalled(
-        online: tuple[BridgeClient, SignalRecorder], recipient: str, condition: str, text: str) -> None:
+        online: tuple[BridgeClient, SignalRecorder], recipient: str, xmpp_server_name: str) -> None:
     client, _ = online
     updates = SignalRecorder(client, "MessageUpdate")
     uid = client.message_send(recipient, {"": "anyone there?"}, {}, "chat", "{}", "alice")
     _, kind, data, profile = updates.wait_for("MessageUpdate", lambda update_uid, *_: update_uid == uid)
+    condition, text = DELIVERY_ERRORS[recipient][xmpp_server_name]
     expected = {"condition": condition, "text": text}
     assert (kind, json.loads(data), profile) == ("error", {"error": expected}, "alice")
     (row,) = client.history_get("", recipient, 0, False, "{}", "alice")

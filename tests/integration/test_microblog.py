@@ -7,15 +7,19 @@ import json
 import pytest
 
 from sat_bridge import errors
+from tests.conftest import OWN_CHECKS_ONLY
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.integration.xmpp_helpers import create_xmpp_profile
 
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
-def test_blog_posts_are_published_parsed_and_cached(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+
+def test_blog_posts_are_published_parsed_and_cached(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     first = client.mb_send("", "", json.dumps({"title": "Hello", "content": "first post", "tags": ["xmpp", "sat"]}),
                            "alice")
@@ -53,10 +57,11 @@ def test_blog_posts_are_published_parsed_and_cached(backend: BackendProcess, fre
     assert titles == {"Rich", "Live"}
 
 
-def test_bad_blog_input(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
+def test_bad_blog_input(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     for data in ('{"nope": 1}', '{"title": 3}', '{"tags": "x"}', "{}", '{"content_xhtml": "<p>unclosed"}', "[]"):
         with pytest.raises(errors.InvalidArgument):

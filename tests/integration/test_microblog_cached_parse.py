@@ -15,9 +15,12 @@ import pytest
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import connected_peer
 from tests.integration.xmpp_helpers import connected_profile
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 BLOG = "urn:xmpp:microblog:0"
 SERVICE = "pubsub.localhost"
@@ -27,8 +30,8 @@ PS_ITEMS_KEYS = {"items", "service", "node", "rsm", "complete", "cached"}
 
 
 @pytest.fixture
-def alice(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[BridgeClient]:
-    with connected_profile(backend, fresh_prosody, "alice") as client:
+def alice(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[BridgeClient]:
+    with connected_profile(backend, fresh_xmpp_server, "alice") as client:
         yield client
 
 
@@ -86,8 +89,8 @@ def test_cached_posts_are_the_stored_parsed_data_and_the_same_as_parsed_now(
 
 
 def test_a_node_cached_without_parser_is_parsed_by_mbget(alice: BridgeClient, backend: BackendProcess,
-                                                         fresh_prosody: ProsodyServer) -> None:
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+                                                         fresh_xmpp_server: XmppServer) -> None:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         carol.create_node(SERVICE, "notes", {"pubsub#max_items": "max"})
         carol.publish(SERVICE, "notes", f"<entry xmlns='{ATOM}'><title>One</title><id>urn:one</id>"
                       f"<content type='xhtml'><div xmlns='{XHTML}'><p>x<script>y</script></p></div></content>"
@@ -103,8 +106,8 @@ def test_a_node_cached_without_parser_is_parsed_by_mbget(alice: BridgeClient, ba
 
 
 def test_data_of_another_parser_version_is_not_used_and_parsed_again_by_a_sync(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
-    with connected_profile(backend, fresh_prosody, "alice") as client:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
+    with connected_profile(backend, fresh_xmpp_server, "alice") as client:
         ids = publish_posts(client)
         mb_get(client, "", "")
         client.ps_cache_sync("", BLOG, "alice")

@@ -10,11 +10,14 @@ import pytest
 
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
+from tests.conftest import OWN_CHECKS_ONLY, XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.xmpp_helpers import connected_profile
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 SERVICE = "pubsub.localhost"
 MAX_ITEMS = json.dumps({"pubsub#max_items": "max"})
@@ -25,14 +28,14 @@ def entry(text: str) -> str:
 
 
 @pytest.fixture
-def alice(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[BridgeClient]:
-    with connected_profile(backend, fresh_prosody, "alice") as client:
+def alice(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[BridgeClient]:
+    with connected_profile(backend, fresh_xmpp_server, "alice") as client:
         yield client
 
 
 @pytest.fixture
-def carol(fresh_prosody: ProsodyServer) -> Iterator[XmppPeer]:
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as peer:
+def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as peer:
         yield peer
 
 
@@ -71,7 +74,8 @@ def test_node_and_items_lifecycle(alice: BridgeClient) -> None:
 
 def test_notifications_become_ps_events_in_order(alice: BridgeClient, carol: XmppPeer,
                                                  backend: BackendProcess) -> None:
-    carol.create_node(SERVICE, "news", {"pubsub#max_items": "max"})
+    # notify_delete asked: ejabberd (unlike Prosody) does not notify deletes by default
+    carol.create_node(SERVICE, "news", {"pubsub#max_items": "max", "pubsub#notify_delete": "1"})
     signals = SignalRecorder(alice, "PsEvent")
     alice.ps_subscribe(SERVICE, "news", "{}", "alice")
     carol.publish(SERVICE, "news", entry("first"), "n1")
@@ -93,6 +97,7 @@ def test_own_pep_service(alice: BridgeClient) -> None:
     assert texts(get(alice, "urn:example:mood", service="")) == ["happy"]
 
 
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
 def test_bad_input(alice: BridgeClient, backend: BackendProcess) -> None:
     for call in (
         lambda: alice.ps_item_send("not a jid@@", "n", entry("x"), "", "{}", "alice"),
@@ -117,3 +122,14 @@ def test_bad_input(alice: BridgeClient, backend: BackendProcess) -> None:
     alice.disconnect("alice")
     with pytest.raises(errors.ProfileNotConnected):
         alice.ps_items_get(SERVICE, "n", 0, [], "", "{}", "alice")
+
+
+def test_rsm_after_empty_is_the_first_page(alice: BridgeClient, carol: XmppPeer) -> None:
+    """``rsm_after: ""`` means "from the start" (as in the cache): the first page whether the
+    service pages (ejabberd: its cursors are its own) or not (Prosody: paged here)."""
+    carol.create_node(SERVICE, "pages", {"pubsub#max_items": "max"})
+    for name in ("a", "b", "c"):
+        carol.publish(SERVICE, "pages", entry(name), name)
+    first = get(alice, "pages", extra={"use_cache": False, "rsm_max": 2, "rsm_after": ""})
+    assert texts(first) == ["a", "b"] and first["rsm"]["count"] == 3
+    assert first["complete"] is False

@@ -21,13 +21,16 @@ from sat_backend.memory.pubsub_cache_values import SyncState
 from sat_backend.plugins.pubsub_cache.reconnect import NEWEST_CHECKED
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
+from tests.conftest import LAST_ITEM_RACE, XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.pubsub_component import connected_component
 from tests.fixtures.xmpp_peer import connected_peer
 from tests.integration.test_pubsub import SERVICE, entry, get, texts
 from tests.integration.xmpp_helpers import create_xmpp_profile
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 ITEMS = 1000
 ATOM = "http://www.w3.org/2005/Atom"
@@ -50,16 +53,16 @@ def atom(title: str) -> str:
 
 
 def test_big_node_is_cached_completely_by_its_first_read_and_kept_fresh(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     """1,000 items on Prosody 0.12 (no RSM on items): the first read is answered by the
     service and starts the sync (a blog node: the microblog analyser wants it); the sync
     reports its progress; then every read comes from the database, the server stopped."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     names = [f"b{index:04d}" for index in range(ITEMS)]
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         carol.create_node(SERVICE, BLOG, {"pubsub#max_items": "max"})
         carol.publish_many(SERVICE, BLOG, [(name, atom(name)) for name in names])
         progress = SignalRecorder(client, "PsCacheSyncProgress")
@@ -90,7 +93,7 @@ def test_big_node_is_cached_completely_by_its_first_read_and_kept_fresh(
         signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: kind == "retract")
 
     # the server goes away: reads are answered by the database alone
-    fresh_prosody.stop()
+    fresh_xmpp_server.stop()
     offline = get(client, BLOG)
     assert offline["cached"] is True and offline["complete"] is True
     assert item_ids(offline) == names[1:] + ["fresh"] and offline["rsm"]["count"] == ITEMS
@@ -101,10 +104,10 @@ def test_big_node_is_cached_completely_by_its_first_read_and_kept_fresh(
     assert page["rsm"]["index"] == 500 and page["rsm"]["first"] == "b0501" and page["complete"] is False
 
 
-def test_uncached_node_reads_go_to_the_service(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+def test_uncached_node_reads_go_to_the_service(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     client.ps_node_create(SERVICE, "plain", json.dumps({"pubsub#max_items": "max"}), "alice")
     client.ps_item_send(SERVICE, "plain", entry("a"), "a", "{}", "alice")
@@ -160,10 +163,10 @@ def test_a_sync_cut_by_a_restart_is_not_left_in_progress(backend: BackendProcess
 
 
 def test_purge_removes_items_and_never_leaves_a_half_node_served(backend: BackendProcess,
-                                                                   fresh_prosody: ProsodyServer) -> None:
+                                                                   fresh_xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     for node in ("keep", "drop"):
         client.ps_node_create(SERVICE, node, json.dumps({"pubsub#max_items": "max"}), "alice")
@@ -198,13 +201,13 @@ def ingest_transactions(log: str, profile: str = "alice") -> list[int]:
 
 
 def test_a_burst_of_notifications_is_stored_in_few_transactions_then_signalled_in_order(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     burst = [(f"b{index:03d}", entry(f"burst {index}")) for index in range(60)]
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         carol.create_node(SERVICE, "burst", {"pubsub#max_items": "max"})
         carol.publish(SERVICE, "burst", entry("first"), "first")
         client.ps_cache_sync(SERVICE, "burst", "alice")
@@ -321,15 +324,15 @@ def test_a_change_that_changes_nothing_is_not_written_and_said_so(database_url: 
 
 
 def test_what_other_services_send_configuration_and_items_without_id_or_unparsable(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     """Our own pubsub component sends what Prosody does not: a configuration notification
     lowering max_items, and in one notification an item without id and one the blog
     parser refuses next to good ones. Nothing aborts the batch; all are signalled."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
-    with connected_component(fresh_prosody) as component:
+    with connected_component(fresh_xmpp_server) as component:
         service = component.service
         component.nodes[BLOG] = [("p1", atom("p1"))]
         first = json.loads(client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice"))
@@ -355,15 +358,15 @@ def test_what_other_services_send_configuration_and_items_without_id_or_unparsab
 
 
 def test_notifications_that_change_nothing_in_a_cached_node_are_not_signalled(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     """Of a notification mixing stored and new items, only the new ones are signalled; an
     item notified again as it is stored, or a retract of an id the (complete) node does
     not have, gives no PsEvent. A node not cached has nothing to compare: all signalled."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
-    with connected_component(fresh_prosody) as component:
+    with connected_component(fresh_xmpp_server) as component:
         service = component.service
         component.nodes[BLOG] = [("p1", atom("p1"))]
         client.ps_items_get(service, BLOG, 0, [], "", "{}", "alice")
@@ -393,15 +396,16 @@ def test_notifications_that_change_nothing_in_a_cached_node_are_not_signalled(
         assert [next_event("elsewhere")[0] for _ in range(3)] == ["items", "items", "retract"]
 
 
-def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+@pytest.mark.prosody_only(LAST_ITEM_RACE)
+def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     """Offline, the peer publishes 3 items, changes 1, retracts 1 and deletes another node,
     and alice's subscription was lost: on reconnection the cache equals the service again,
     with the PsEvents, and live notifications arrive again."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         for node, count in (("kept", 5), ("gone", 2)):
             carol.create_node(SERVICE, node, {"pubsub#max_items": "max"})
             carol.publish_many(SERVICE, node, [(f"{node}{index}", entry(f"{node} {index}")) for index in range(count)])
@@ -446,16 +450,17 @@ def test_reconnection_repairs_what_was_missed_offline(backend: BackendProcess, f
     assert texts(cached(client, "kept", 1)) == ["live"]
 
 
+@pytest.mark.prosody_only(LAST_ITEM_RACE)
 def test_reconnection_fetches_new_items_older_than_the_newest_compared(
-        backend: BackendProcess, fresh_prosody: ProsodyServer) -> None:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer) -> None:
     """More items published offline than the check compares (the newest ones): those
     older than these are fetched by id and stored before them, each part signalled."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     published = [f"n{index}" for index in range(NEWEST_CHECKED + 5)]
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         carol.create_node(SERVICE, "many", {"pubsub#max_items": "max"})
         carol.publish(SERVICE, "many", entry("first"), "first")
         client.ps_cache_sync(SERVICE, "many", "alice")
@@ -497,15 +502,15 @@ def _wait_log(backend: BackendProcess, text: str, seen: int, timeout: float = 15
 
 @pytest.mark.parametrize("checked_again_by", ["reconnection", "new sync"])
 def test_a_node_over_the_limit_drops_its_items(
-        backend: BackendProcess, fresh_prosody: ProsodyServer, checked_again_by: str) -> None:
+        backend: BackendProcess, fresh_xmpp_server: XmppServer, checked_again_by: str) -> None:
     """A cached node that now has more items than ``Pubsub/CacheMaxItems`` allows is no
     longer cached once the reconnection check or a new sync sees it: not served, and what
     the earlier sync stored is gone (not left behind for searches, never purged)."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
-    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+    with connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"]) as carol:
         carol.create_node(SERVICE, "shrunk", {"pubsub#max_items": "max"})
         carol.publish_many(SERVICE, "shrunk", [(f"s{index}", entry(f"shrunk {index}")) for index in range(4)])
         client.ps_cache_sync(SERVICE, "shrunk", "alice")

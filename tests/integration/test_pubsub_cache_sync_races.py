@@ -17,9 +17,12 @@ import pytest
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.pubsub_component import connected_component
 from tests.integration.xmpp_helpers import create_xmpp_profile
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 NODE = "urn:example:notes"
 BLOG = "urn:xmpp:microblog:0"
@@ -35,13 +38,13 @@ def note(text: str) -> str:
 
 
 def test_items_notified_during_a_sync_are_in_the_cache_when_it_completes(
-    backend: BackendProcess, fresh_prosody: ProsodyServer,
+    backend: BackendProcess, fresh_xmpp_server: XmppServer,
 ) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
-    with connected_component(fresh_prosody) as component:
+    with connected_component(fresh_xmpp_server) as component:
         service = component.service
         component.nodes[NODE] = [("n1", note("one")), ("n2", note("two"))]
         # published after the service built the answer the sync gets, notified before it
@@ -100,16 +103,16 @@ def assert_synchronised_again(client: BridgeClient, service: str,
 
 
 def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
-    backend: BackendProcess, fresh_prosody: ProsodyServer,
+    backend: BackendProcess, fresh_xmpp_server: XmppServer,
 ) -> None:
     """A real sync cut by a restart: the service lists the node, then never answers the
     items request; the backend is stopped there. At start the node is no longer "in
     progress", it is not served half, and its next read synchronises it completely."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
-    with connected_component(fresh_prosody) as component:
+    with connected_component(fresh_xmpp_server) as component:
         component.nodes[BLOG] = list(POSTS)
         component.silent_items_nodes.add(BLOG)
         progress = SignalRecorder(client, "PsCacheSyncProgress")
@@ -123,7 +126,7 @@ def test_a_backend_stopped_in_the_middle_of_a_sync_synchronises_the_node_again(
 
 
 def test_a_connection_lost_in_the_middle_of_a_sync_synchronises_the_node_again(
-    backend: BackendProcess, fresh_prosody: ProsodyServer,
+    backend: BackendProcess, fresh_xmpp_server: XmppServer,
 ) -> None:
     """The stream drops in the middle of a sync while the backend keeps running (Prosody
     stopped while the service holds back its items): the sync call ends with an error,
@@ -131,20 +134,20 @@ def test_a_connection_lost_in_the_middle_of_a_sync_synchronises_the_node_again(
     its next read synchronises it completely."""
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, fresh_prosody, "alice")
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
     client.connect("alice")
     connected = SignalRecorder(client, "Connected")
     progress = SignalRecorder(client, "PsCacheSyncProgress")
-    with connected_component(fresh_prosody) as component:
+    with connected_component(fresh_xmpp_server) as component:
         service = component.service
         component.nodes[BLOG] = list(POSTS)
         component.silent_items_nodes.add(BLOG)
         with sync_cut_short(backend, service, progress, (errors.Network, errors.ProfileNotConnected, errors.Timeout)):
-            fresh_prosody.stop()
+            fresh_xmpp_server.stop()
 
-    fresh_prosody.start()
+    fresh_xmpp_server.start()
     connected.wait_for("Connected", lambda jid, profile: profile == "alice", timeout=90)
-    with connected_component(fresh_prosody) as component:   # the silence is gone with the old one
+    with connected_component(fresh_xmpp_server) as component:   # the silence is gone with the old one
         component.nodes[BLOG] = list(POSTS)
         # the first read starts a sync of its own (an interrupted sync is no error to back off from)
         assert_synchronised_again(client, service, lambda: progress.wait_for(

@@ -5,7 +5,10 @@ is read here too, and counts survive a backend restart."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from slixmpp import Message
 
 from sat_bridge.client import BridgeClient
 from sat_bridge.errors import InvalidArgument, NotFound
@@ -109,3 +112,41 @@ def test_read_state_survives_a_restart(backend: BackendProcess, alice: BridgeCli
     alice.mark_read(CAROL, first, "alice")
     client = backend.restart()
     assert client.unread_get("", "alice") == {CAROL: 1}
+
+
+
+def displayed_id(message: Message) -> str | None:
+    """The id a XEP-0333 ``<displayed/>`` names, None in a message without one."""
+    element = message.xml.find(f"{{{MARKERS}}}displayed")
+    return None if element is None else element.get("id")
+
+
+def test_mark_read_sends_a_displayed_marker_to_a_peer_who_asks(alice: BridgeClient, prosody: ProsodyServer) -> None:
+    """``MarkRead`` tells carol: one ``<displayed/>`` naming her last message that asked
+    for it (``<markable/>``), by the id she gave; none when she did not ask, none while
+    ``Privacy/SendReadMarkers`` is off."""
+    signals = SignalRecorder(alice, "MessageNew", "UnreadChanged")
+    markable = f"<markable xmlns='{MARKERS}'/>"
+    with connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.send_message("alice@localhost", "one", payloads=[markable])
+        two = carol.send_message("alice@localhost", "two", payloads=[markable])
+        assert json.loads(signals.wait_for("MessageNew", lambda *args: args[4] == {"": "two"})[7]) == {"markable": True}
+        receive(carol, signals, "three, no marker asked")
+        signals.wait_for("UnreadChanged", unread_signal(3))
+        assert alice.mark_read(CAROL, "", "alice") == 0
+        marker = carol.wait_message(lambda message: displayed_id(message) is not None)
+        assert displayed_id(marker) == two
+        assert marker["type"] == "chat" and not marker["body"]
+        assert marker.xml.find("{urn:xmpp:hints}store") is not None   # our other devices find it in the archive
+
+        alice.param_set("Privacy", "SendReadMarkers", "false", "alice")
+        carol.send_message("alice@localhost", "four", payloads=[markable])
+        signals.wait_for("UnreadChanged", unread_signal(1))
+        assert alice.mark_read(CAROL, "", "alice") == 0
+        alice.param_set("Privacy", "SendReadMarkers", "true", "alice")
+        five = carol.send_message("alice@localhost", "five", payloads=[markable])
+        signals.wait_for("UnreadChanged", unread_signal(1))
+        assert alice.mark_read(CAROL, "", "alice") == 0
+        # the next marker carol gets is for "five": none was sent for "four"
+        marker = carol.wait_message(lambda message: displayed_id(message) is not None)
+        assert displayed_id(marker) == five

@@ -1,4 +1,4 @@
-"""Roster and presence between two profiles (and a slixmpp peer) on a real Prosody."""
+"""Roster and presence between two profiles (and a slixmpp peer) on a real Prosody and ejabberd."""
 
 from __future__ import annotations
 
@@ -11,20 +11,24 @@ import pytest
 
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
+from tests.conftest import OWN_CHECKS_ONLY
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.prosody import ProsodyServer
+from tests.fixtures.ejabberd import XmppServer
 from tests.integration.xmpp_helpers import create_xmpp_profile, exchange
+
+#: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
+pytestmark = pytest.mark.ejabberd
 
 SIGNALS = ("ContactNew", "ContactDeleted", "ContactSubscriptionRequest", "PresenceUpdate")
 
 
 @pytest.fixture
-def pair(backend: BackendProcess, fresh_prosody: ProsodyServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
+def pair(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[tuple[BridgeClient, SignalRecorder]]:
     client = backend.client
     assert client is not None
     signals = SignalRecorder(client, *SIGNALS)
     for user in ("alice", "bob"):
-        create_xmpp_profile(client, fresh_prosody, user)
+        create_xmpp_profile(client, fresh_xmpp_server, user)
         client.connect(user)
     yield client, signals
     assert backend.client is not None  # the test may have restarted the backend
@@ -90,6 +94,7 @@ def test_refused_subscription(pair: tuple[BridgeClient, SignalRecorder]) -> None
     signals.wait_for("ContactNew", contact_is("alice@localhost", "bob", ask="", subscription="none"))
 
 
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
 def test_bad_input(pair: tuple[BridgeClient, SignalRecorder]) -> None:
     client, _ = pair
     for call in (
@@ -123,6 +128,7 @@ def assert_same_session(client: BridgeClient, sessions: SignalRecorder, connecti
     assert client.is_connected("alice")
 
 
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
 def test_a_status_xml_forbids_is_refused_and_never_sent(pair: tuple[BridgeClient, SignalRecorder]) -> None:
     client, _ = pair
     sessions = SignalRecorder(client, "Connected", "Disconnected", "MessageNew")
@@ -136,14 +142,15 @@ def test_a_status_xml_forbids_is_refused_and_never_sent(pair: tuple[BridgeClient
     assert_same_session(client, sessions, connections=0)
 
 
+@pytest.mark.prosody_only(OWN_CHECKS_ONLY)
 def test_a_stored_value_xml_forbids_is_dropped_not_sent_at_each_login(backend: BackendProcess,
-                                                                       fresh_prosody: ProsodyServer) -> None:
+                                                                       fresh_xmpp_server: XmppServer) -> None:
     """The roster version goes into the roster request of every login: one stored with a
     control character (by an older release) closed the stream at each login."""
     client = backend.client
     assert client is not None
     for user in ("alice", "bob"):
-        create_xmpp_profile(client, fresh_prosody, user)
+        create_xmpp_profile(client, fresh_xmpp_server, user)
         client.connect(user)
         client.disconnect(user)
     backend.stop()
@@ -178,6 +185,7 @@ def test_accepting_a_request_nobody_made_is_refused(pair: tuple[BridgeClient, Si
         client.contact_subscription_answer("bob@localhost", True, "alice")
 
 
+@pytest.mark.prosody_only("ejabberd accepts our own JID in our roster: nothing to refuse")
 def test_a_roster_change_the_server_refuses_is_a_stanza_error(pair: tuple[BridgeClient, SignalRecorder]) -> None:
     """Prosody refuses our own JID in our roster (not-allowed); it answered ``Internal``."""
     client, _ = pair

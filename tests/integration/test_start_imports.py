@@ -13,6 +13,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, inspect
 
 from sat_backend.memory import migration
 from tests.integration.test_migrations import on_connection
@@ -50,9 +54,39 @@ def loaded_by_a_start(database_url: str, modules: tuple[str, ...], what: str = "
 
 
 def test_a_start_on_a_database_at_head_does_not_import_alembic(database_url: str) -> None:
-    assert "alembic" in loaded_by_a_start(database_url, MACHINERY)  # created: stamped at head
-    assert loaded_by_a_start(database_url, MACHINERY) == []
+    assert loaded_by_a_start(database_url, MACHINERY) == []  # created, stamped at head without it
     assert on_connection(database_url, migration.current_revision) == migration.head_revision()
+    assert loaded_by_a_start(database_url, MACHINERY) == []
+
+
+def test_our_stamp_makes_the_version_table_alembic_makes(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A new database is stamped without Alembic: its version table must be the one
+    ``alembic stamp`` makes (columns, types, primary key name), so that Alembic migrates
+    it later as if it had stamped it itself."""
+    from alembic import command
+
+    def version_table(connection: Connection) -> tuple[Any, ...]:
+        inspector = inspect(connection)
+        columns = [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(migration.VERSION_TABLE)]
+        return columns, inspector.get_pk_constraint(migration.VERSION_TABLE), migration.current_revision(connection)
+
+    def our_stamp(connection: Connection) -> tuple[Any, ...]:
+        migration.stamp_head(connection)
+        return version_table(connection)
+
+    def alembic_stamp(connection: Connection) -> tuple[Any, ...]:
+        command.stamp(migration.alembic_config(connection), "head")
+        return version_table(connection)
+
+    if database_url.startswith("sqlite"):
+        other_url = f"sqlite+aiosqlite:///{tmp_path / 'stamped-by-alembic.db'}"
+    else:
+        other_url = request.getfixturevalue("postgres_cluster").create_database()
+    ours = on_connection(database_url, our_stamp)
+    assert ours[2] == migration.head_revision()
+    assert on_connection(other_url, alembic_stamp) == ours
 
 
 def test_a_database_at_an_older_revision_is_still_migrated_at_start(database_url: str) -> None:

@@ -1,4 +1,4 @@
-"""XMPP sessions against a real Prosody: TLS modes, authentication, state signals."""
+"""XMPP sessions against a real Prosody and ejabberd: TLS modes, authentication, state signals."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import pytest
 
 from sat_bridge import errors
 from tests.fixtures.backend import BackendProcess, SignalRecorder
+from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.prosody import ProsodyServer, make_certificate_authority
 from tests.integration.xmpp_helpers import create_xmpp_profile
+
+#: tests on ``xmpp_server`` run on Prosody and on ejabberd; those that restart or administer
+#: a server (prosodyctl) stay on Prosody
+pytestmark = pytest.mark.ejabberd
 
 
 @pytest.fixture
@@ -17,11 +22,11 @@ def session_signals(backend: BackendProcess) -> SignalRecorder:
 
 
 @pytest.mark.parametrize("tls", ["required", "starttls-optional", "direct"])
-def test_connect_and_disconnect(backend: BackendProcess, prosody: ProsodyServer,
+def test_connect_and_disconnect(backend: BackendProcess, xmpp_server: XmppServer,
                                 session_signals: SignalRecorder, tls: str) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, prosody, "alice", tls=tls)
+    create_xmpp_profile(client, xmpp_server, "alice", tls=tls)
     assert client.is_connected("alice") is False
     assert client.connect("alice") is True
     jid, profile = session_signals.wait_for("Connected")
@@ -34,36 +39,36 @@ def test_connect_and_disconnect(backend: BackendProcess, prosody: ProsodyServer,
     client.disconnect("alice")  # no error when already disconnected
 
 
-def test_wrong_password_is_auth_failed(backend: BackendProcess, prosody: ProsodyServer) -> None:
+def test_wrong_password_is_auth_failed(backend: BackendProcess, xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, prosody, "alice", password="not-the-password")
+    create_xmpp_profile(client, xmpp_server, "alice", password="not-the-password")
     with pytest.raises(errors.AuthFailed, match="refused the credentials"):
         client.connect("alice")
     assert client.is_connected("alice") is False
     assert "not-the-password" not in backend.log_text()
 
 
-def test_unknown_certificate_authority_is_refused(backend: BackendProcess, prosody: ProsodyServer,
+def test_unknown_certificate_authority_is_refused(backend: BackendProcess, xmpp_server: XmppServer,
                                                    tmp_path) -> None:  # type: ignore[no-untyped-def]
     client = backend.client
     assert client is not None
     other_ca = make_certificate_authority(tmp_path / "other-ca", "Not the server's CA")
     for tls in ("required", "direct"):
-        create_xmpp_profile(client, prosody, "alice", profile=f"alice-{tls}", tls=tls,
+        create_xmpp_profile(client, xmpp_server, "alice", profile=f"alice-{tls}", tls=tls,
                             ca_file=str(other_ca.cert_file))
         with pytest.raises(errors.Network, match="(?i)tls|certificate"):
             client.connect(f"alice-{tls}")
         assert client.is_connected(f"alice-{tls}") is False
 
 
-def test_connection_errors_are_typed(backend: BackendProcess, prosody: ProsodyServer) -> None:
+def test_connection_errors_are_typed(backend: BackendProcess, xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, prosody, "alice", profile="nobody-listens", port=1)
+    create_xmpp_profile(client, xmpp_server, "alice", profile="nobody-listens", port=1)
     with pytest.raises(errors.Network, match="cannot reach"):
         client.connect("nobody-listens")
-    create_xmpp_profile(client, prosody, "alice", profile="plain-remote", tls="none", host="example.org")
+    create_xmpp_profile(client, xmpp_server, "alice", profile="plain-remote", tls="none", host="example.org")
     with pytest.raises(errors.InvalidArgument, match="loopback"):
         client.connect("plain-remote")
     with pytest.raises(errors.ProfileUnknown):
@@ -73,11 +78,11 @@ def test_connection_errors_are_typed(backend: BackendProcess, prosody: ProsodySe
         client.connect("nopass")
 
 
-def test_autoconnect_at_start(backend: BackendProcess, prosody: ProsodyServer) -> None:
+def test_autoconnect_at_start(backend: BackendProcess, xmpp_server: XmppServer) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, prosody, "alice", autoconnect=True)
-    create_xmpp_profile(client, prosody, "bob")
+    create_xmpp_profile(client, xmpp_server, "alice", autoconnect=True)
+    create_xmpp_profile(client, xmpp_server, "bob")
     client = backend.restart()
     signals = SignalRecorder(client, "Connected")
     if not client.is_connected("alice"):
@@ -107,11 +112,11 @@ def test_prosody_restart_reconnects_by_itself(backend: BackendProcess, tmp_path_
         server_fixture.close()
 
 
-def test_deleting_a_connected_profile_disconnects_it(backend: BackendProcess, prosody: ProsodyServer,
+def test_deleting_a_connected_profile_disconnects_it(backend: BackendProcess, xmpp_server: XmppServer,
                                                      session_signals: SignalRecorder) -> None:
     client = backend.client
     assert client is not None
-    create_xmpp_profile(client, prosody, "alice")
+    create_xmpp_profile(client, xmpp_server, "alice")
     client.connect("alice")
     session_signals.wait_for("Connected")
     client.profile_delete("alice")

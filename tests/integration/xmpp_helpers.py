@@ -64,3 +64,17 @@ def exchange(client: BridgeClient, signals: SignalRecorder, sender: str, recipie
     """
     client.message_send(f"{recipient}@localhost", {"": text}, {}, "chat", "{}", sender)
     signals.wait_for("MessageNew", lambda *args: args[4] == {"": text} and args[-1] == recipient)
+
+
+@contextmanager
+def connected_profiles(client: BridgeClient, prosody: ProsodyServer,
+                       users: tuple[str, ...] = ("alice", "bob")) -> Iterator[None]:
+    """Profiles of ``users`` created and connected for the block, disconnected after."""
+    for user in users:
+        create_xmpp_profile(client, prosody, user)
+        client.connect(user)
+    try:
+        yield
+    finally:
+        for user in users:
+            client.disconnect(user)

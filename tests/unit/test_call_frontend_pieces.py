@@ -92,7 +92,7 @@ def test_contradictory_or_misplaced_options_are_refused() -> None:
     with pytest.raises(InvalidArgument, match="exclude"):
         media_order(True, True)
     for words in (("bob@example.org", "carol@example.org"), ("bob@example.org", "--decline"),
-                  ("bob@example.org", "--wait", "3"), ("answer", "--video-first")):
+                  ("bob@example.org", "--wait", "3"), ("bob@example.org", "--sid", "s1"), ("answer", "--video-first")):
         with pytest.raises(InvalidArgument):
             call_target(parse(*words))
     assert call_target(parse("answer")) == ("answer", None)

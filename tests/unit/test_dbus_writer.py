@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -32,6 +34,7 @@ class _WriterHost:
         self._loop = loop
         self._negotiate_unix_fd = False
         self._user_disconnect = False
+        self._disconnected = False
         self.unique_name = ":1.42"
         self.finalized: list[Exception | None] = []
 
@@ -120,3 +123,74 @@ def test_install_refuses_an_unknown_writer_and_says_so_once(
         assert dbus_writer.install() is False
         assert dbus_writer.install() is False
     assert len([r for r in caplog.records if "not the one sat_bridge knows" in r.getMessage()]) == 1
+
+
+class _CountingSocket:
+    """A socket that counts the ``send`` calls made on it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.sends = 0
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def send(self, data: Any) -> int:
+        self.sends += 1
+        return self._sock.send(data)
+
+
+@contextmanager
+def _counted_writer(loop: asyncio.AbstractEventLoop) -> Iterator[tuple[socket.socket, _CountingSocket, _MessageWriter]]:
+    """A writer on one end of a socket pair whose sends are counted; the far end to read."""
+    near, far = socket.socketpair()
+    with near, far:
+        near.setblocking(False)
+        counting = _CountingSocket(near)
+        host = _WriterHost(near, loop)
+        host._sock = counting  # type: ignore[assignment]
+        writer = _MessageWriter(host)  # type: ignore[arg-type]
+        host._writer = writer  # type: ignore[attr-defined]
+        yield far, counting, writer
+        loop.remove_writer(near.fileno())
+        assert not host.finalized
+
+
+def test_a_signal_and_the_next_turn_reply_leave_in_one_send() -> None:
+    """A method's signals (queued in one turn of the loop) then its reply (in the next
+    one): one ``send``, one wake-up of the bus daemon, the bytes in order."""
+    assert dbus_writer.install()
+
+    async def scenario() -> tuple[int, bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        with _counted_writer(loop) as (far, counting, writer):
+            messages = [_message(size) for size in (10, 20, 30)]
+            futures = [loop.create_future() for _ in messages]
+            for message, future in list(zip(messages, futures))[:2]:
+                writer.schedule_write(message, future)
+            # the reply, sent by the method task's done callback in the next turn
+            loop.call_soon(writer.schedule_write, messages[2], futures[2])
+            assert counting.sends == 0  # nothing written before the turn ends
+            await asyncio.wait_for(asyncio.gather(*futures), 10)
+            expected = b"".join(bytes(message._marshall(False)) for message in messages)
+            return counting.sends, far.recv(len(expected) + 1), expected
+
+    sends, received, expected = asyncio.run(scenario())
+    assert (sends, received) == (1, expected)
+
+
+def test_flush_writes_what_is_queued_at_once() -> None:
+    """Before a disconnect (which shuts the socket at once) the queue leaves now."""
+    assert dbus_writer.install()
+
+    async def scenario() -> tuple[int, bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        with _counted_writer(loop) as (far, counting, writer):
+            message = _message(10)
+            writer.schedule_write(message, loop.create_future())
+            dbus_writer.flush(writer.bus)
+            expected = bytes(message._marshall(False))
+            return counting.sends, far.recv(len(expected) + 1), expected
+
+    sends, received, expected = asyncio.run(scenario())
+    assert (sends, received) == (1, expected)

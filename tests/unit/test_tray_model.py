@@ -8,8 +8,10 @@ from typing import Any, Awaitable, Callable
 
 from dbus_fast import Variant
 
+from sat_frontends.tray.calls import PROPOSALS_KEPT, CallNotifier, IncomingCall, answer_argv, call_content
 from sat_frontends.tray.menu import IdRegistry, MenuModel, find, label
 from sat_frontends.tray.notifications import Content, Notifier, RateLimiter, content
+from sat_frontends.tray.reactions import OwnTexts, Reaction, ReactionNotifier, reactions_content
 from sat_frontends.tray.state import TrayState
 
 
@@ -135,3 +137,71 @@ def test_notifier_without_server_does_nothing() -> None:
                         run=lambda awaitable: None)
     notifier.unread(("alice", "carol@localhost"), "carol@localhost", 1, "hi")
     assert client.calls == []
+
+
+def test_reaction_content_privacy_escape_and_bounds() -> None:
+    one = Reaction("carol@localhost", ("👍",), "see <you>")
+    assert reactions_content((one,), 1, privacy=False) == Content(
+        "carol@localhost reacted to your message", "👍 to “see &lt;you&gt;”")
+    assert reactions_content((Reaction("c", ("🎉",), ""),), 1, privacy=False).body == "🎉 to your message"
+    hidden = reactions_content((one, one), 2, privacy=True)
+    assert hidden.body == "2 new reactions" and "👍" not in hidden.body and "see" not in hidden.body
+    many = reactions_content((one,) * 5, 9, privacy=False).body.splitlines()
+    assert many[0] == "(and 4 more)" and len(many) == 6
+    texts = OwnTexts(kept=2)
+    for uid in ("a", "b", "c"):
+        texts.add(uid, "x  y\n" * 100)
+    assert texts.get("a") == "" and len(texts.get("c")) == 60 and texts.get("c").startswith("x y x y")
+
+
+def test_reaction_notifier_groups_per_conversation() -> None:
+    client = FakeClient({"actions"})
+    loop = asyncio.new_event_loop()
+    notifier = ReactionNotifier(client, privacy=False, clock=lambda: 0.0,  # type: ignore[arg-type]
+                                later=lambda delay, callback: None,
+                                run=lambda awaitable: loop.run_until_complete(awaitable), interval=0.0)
+    key = ("alice", "carol@localhost")
+    notifier.reacted(key, Reaction("carol@localhost", (), "hi"))        # nothing added: nothing shown
+    assert client.calls == []
+    for emoji in "👍🎉👀❤🔥😀":
+        notifier.reacted(key, Reaction("carol@localhost", (emoji,), "hi"))
+    assert [call[1] for call in client.calls] == [0, 7, 7, 7, 7, 7]   # one notification, replaced
+    assert client.calls[-1][2].splitlines()[0] == "(and 1 more)" and client.calls[-1][3] == ("default", "Open",
+                                                                                             "open", "Open")
+    notifier.closed(7)     # dismissed: the next reaction starts afresh
+    notifier.reacted(key, Reaction("carol@localhost", ("👍",), "hi"))
+    assert client.calls[-1][1:3] == (0, "👍 to “hi”")
+    loop.run_until_complete(notifier.read(key))
+    assert client.calls[-1] == ("close", 7) and notifier.received == {}
+    loop.close()
+
+
+def test_call_content_and_answer_command() -> None:
+    call = IncomingCall("alice@localhost/phone", ("audio",))
+    assert call_content(call) == Content("Incoming call from alice@localhost", "Audio call")
+    assert call_content(IncomingCall("a@b/c", ("audio", "video"))).body == "Video call"
+    assert len(call_content(IncomingCall("a" * 5000, ())).summary) == 100
+    argv = answer_argv("sat call answer --sid {sid} -p '{profile}' --note 'from {jid}'", "s1; rm -rf /", "a@b/c", "bob")
+    assert argv == ["sat", "call", "answer", "--sid", "s1; rm -rf /", "-p", "bob", "--note", "from a@b/c"]
+
+
+def test_call_notifier_rings_and_knows_proposals_taken_here() -> None:
+    client = FakeClient({"actions"})
+    loop = asyncio.new_event_loop()
+    notifier = CallNotifier(client, privacy=True, clock=lambda: 0.0,  # type: ignore[arg-type]
+                            later=lambda delay, callback: None,
+                            run=lambda awaitable: loop.run_until_complete(awaitable))
+    call = IncomingCall("alice@localhost/pc", ("audio",))
+    notifier.proposed(("bob", "s1"), call)
+    assert client.calls == [("notify", 0, "Audio call", ("answer", "Answer", "decline", "Decline"))]
+    assert notifier.ringing == {("bob", "s1"): call}
+    loop.run_until_complete(notifier.read(("bob", "s1")))       # answered from the notification
+    assert notifier.incoming(("bob", "s1"), call) is False       # its offer: taken here, no ring
+    assert notifier.incoming(("bob", "s2"), call) is True        # a direct offer rings at once
+    assert len(client.calls) == 3 and notifier.hints()["urgency"].value == 2
+    loop.run_until_complete(notifier.ended(("bob", "s2")))
+    assert client.calls[-1] == ("close", 7) and notifier.ringing == {}
+    for number in range(PROPOSALS_KEPT + 3):     # calls whose end never came: bounded
+        notifier.incoming(("bob", f"lost{number}"), call)
+    assert len(notifier.ringing) == PROPOSALS_KEPT and ("bob", "lost0") not in notifier.ringing
+    loop.close()

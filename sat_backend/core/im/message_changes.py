@@ -9,7 +9,9 @@ is not in history yet is kept in the database and applied when that message arri
 
 References (XEP-0444, XEP-0308, XEP-0424, in 1:1 chats): a message is named by
 its XEP-0359 origin-id, or by its stanza ``id`` when the sender gave none. We send
-messages with ``id`` = origin-id = uid, so both name our own messages.
+messages with ``id`` = origin-id = uid, so both name our own messages. In rooms, the
+room's stanza-id names a message too, and corrections and retractions are applied only
+when the change and the message carry the same XEP-0421 occupant-id.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 Applier = Callable[[str, ReceivedChange, StoredMessage], Awaitable["dict[str, Any] | None"]]
 
 MAX_UID_LENGTH = 64
+#: changes applied in rooms, their author told by occupant-id (XEP-0421)
+ROOM_KINDS = ("edit", "retract")
 NS_HINTS = "urn:xmpp:hints"
 
 
@@ -71,16 +75,38 @@ class MessageChanges:
         """A stanza that changes an earlier message arrived (live, carbon or archive)."""
         assert message.change is not None
         if message.type == "groupchat":
-            # in a room every occupant shares the room's bare JID: the author check
-            # (sender == source) would let anyone correct or retract anyone's message
-            log.info("%s: ignored a %s in a group chat message (group chats are not supported yet)",
-                     profile, message.change.kind)
+            await self._receive_in_room(profile, message)
             return
         await self.receive(profile, ReceivedChange(
             kind=message.change.kind, reference_id=message.change.reference_id,
             sender=message.from_jid.userhost(), recipient=message.to_jid.userhost(),
             data=message.change.data, timestamp=message.timestamp,
         ))
+
+    async def _receive_in_room(self, profile: str, message: ChatMessage) -> None:
+        """A correction or retraction in a room (XEP-0045): every occupant shares the
+        room's bare JID, so its author is told by the XEP-0421 occupant-id the room gave
+        both stanzas (the group chat plugin keeps it in ``extra``); without one on either,
+        or another one, it is ignored. Reactions in rooms are not applied yet."""
+        change = message.change
+        assert change is not None
+        room, author = message.from_jid.userhost(), message.extra.get("occupant_id")
+        if change.kind not in ROOM_KINDS or not author:
+            log.info("%s: ignored a %s in %s (%s)", profile, change.kind, room,
+                     "no occupant-id" if author is None else "not applied in rooms")
+            return
+        conversation = Conversation(room, message.to_jid.userhost())
+        async with self._locks[profile]:
+            target = await self.storage.find_referenced(profile, change.reference_id, conversation, by_stanza_id=True)
+            if target is None or (target.extra or {}).get("occupant_id") != author:
+                log.warning("%s: ignored a %s in %s of %s: %s", profile, change.kind, room, change.reference_id,
+                            "unknown message" if target is None else "not its author (occupant-id)")
+                return
+            # the author checked, the appliers' own check (sender == source) holds by construction
+            await self._apply(profile, ReceivedChange(
+                kind=change.kind, reference_id=change.reference_id, sender=room, recipient=message.to_jid.userhost(),
+                data=change.data, timestamp=message.timestamp,
+            ), target, in_room=True)
 
     async def receive(self, profile: str, received: ReceivedChange) -> None:
         """Apply a received change to its message, or keep it until that message is stored."""
@@ -110,8 +136,9 @@ class MessageChanges:
             for received in waiting:
                 await self._apply(profile, received, target)
 
-    async def _apply(self, profile: str, received: ReceivedChange, target: StoredMessage) -> None:
-        if target.type == "groupchat":
+    async def _apply(self, profile: str, received: ReceivedChange, target: StoredMessage, *,
+                     in_room: bool = False) -> None:
+        if target.type == "groupchat" and not in_room:
             # a private message from a room occupant carries the room's bare JID too: it
             # must not change a room message either (same reason as in on_received)
             log.info("%s: ignored a %s of a group chat message", profile, received.kind)

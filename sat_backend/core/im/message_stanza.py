@@ -20,7 +20,6 @@ from typing import Any
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
-from sat_backend.core.jids import prepared_jid
 from sat_backend.memory.message_changes_storage import aggregate_reactions
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.stored_message import HistoryMessage
@@ -29,6 +28,8 @@ NS_CLIENT = "jabber:client"
 NS_SID = "urn:xmpp:sid:0"
 NS_DELAY = "urn:xmpp:delay"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
+#: XEP-0333 Chat Markers: a received ``<markable/>`` is kept as ``extra.markable``
+NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"
 SENDABLE_TYPES = ("chat", "normal", "headline")
 
 
@@ -149,13 +150,16 @@ def build_message_element(message: ChatMessage) -> domish.Element:
 
 
 def parse_message_element(
-    element: domish.Element, own_jid: JID, change_parsers: Sequence[ChangeParser] = ()
+    element: domish.Element, own_jid: JID, change_parsers: Sequence[ChangeParser] = (),
+    *, archive: str | None = None,
 ) -> ChatMessage | None:
     """A received ``<message/>`` as a :class:`ChatMessage`, or None when there is nothing
     to keep (no body nor subject nor change: chat states, receipts…; or an error).
 
     :param change_parsers: recognisers of changes to earlier messages; the first match
         is the message's ``change`` (its body is then a correction or a fallback).
+    :param archive: the bare JID whose XEP-0359 stanza-id is trusted (default: our own
+        archive; a room's for its ``groupchat`` messages).
     :raises MalformedStanza: addresses that are not JIDs, a type that does not exist, a
         broken change.
     """
@@ -170,8 +174,8 @@ def parse_message_element(
     if not bodies and not subjects and change is None:
         return None
     try:
-        sender = prepared_jid(element["from"]) if element.hasAttribute("from") else prepared_jid(own_jid.userhost())
-        recipient = prepared_jid(element["to"]) if element.hasAttribute("to") else own_jid
+        sender = JID(element["from"]) if element.hasAttribute("from") else JID(own_jid.userhost())
+        recipient = JID(element["to"]) if element.hasAttribute("to") else own_jid
     except (InvalidFormat, UnicodeError) as exc:
         raise MalformedStanza(f"bad address: {exc}") from None
     now = time.time()
@@ -186,11 +190,18 @@ def parse_message_element(
         subjects=subjects,
         type=message_type,
         origin_id=origin.getAttribute("id") if origin is not None else None,
-        stanza_id=_stanza_id(element, own_jid),
+        stanza_id=_stanza_id(element, archive or own_jid.userhost()),
         received_timestamp=now,
         message_id=element.getAttribute("id") or None,
         change=change,
+        extra={"markable": True} if _is_markable(element) else {},
     )
+
+
+def _is_markable(element: domish.Element) -> bool:
+    """Whether the sender asks for a displayed marker (XEP-0333 ``<markable/>``; the
+    marker copies the message's ``id``, so one without an id cannot be marked)."""
+    return bool(element.getAttribute("id")) and first_child(element, NS_CHAT_MARKERS, "markable") is not None
 
 
 def parse_forwarded(
@@ -248,10 +259,10 @@ def first_child(element: domish.Element, uri: str, name: str) -> domish.Element 
     return None
 
 
-def _stanza_id(element: domish.Element, own_jid: JID) -> str | None:
-    """XEP-0359 stanza-id given by our own archive (any other ``by`` could be forged)."""
+def _stanza_id(element: domish.Element, archive: str) -> str | None:
+    """XEP-0359 stanza-id given by ``archive`` (any other ``by`` could be forged)."""
     for child in element.elements(NS_SID, "stanza-id"):
-        if child.getAttribute("by") == own_jid.userhost() and child.getAttribute("id"):
+        if child.getAttribute("by") == archive and child.getAttribute("id"):
             return str(child["id"])
     return None
 

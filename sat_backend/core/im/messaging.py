@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
-from sat_backend.core.exceptions import Database, InvalidArgument, ProfileNotConnected
+from sat_backend.core.exceptions import Database, InvalidArgument, NotSupported, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.delivery_errors import DeliveryErrors
 from sat_backend.core.im.inbox import Inbox
@@ -52,6 +53,25 @@ def too_long(*by_lang: dict[str, str]) -> bool:
     return sum(len(text) for texts in by_lang for text in texts.values()) > MAX_BODY_LENGTH
 
 
+class GroupChats(Protocol):
+    """What the group chat plugin (XEP-0045) offers the core: ``groupchat`` messages
+    belong to the rooms we are in, and only that plugin knows them."""
+
+    def on_groupchat(self, client: XmppClient, element: domish.Element) -> None:
+        """A received ``groupchat`` message (the plugin drops those of rooms we are not in)."""
+
+    def on_error(self, client: XmppClient, element: domish.Element) -> bool:
+        """A received ``type='error'`` message: True when it comes from a room we are in
+        (the plugin handles it), False for the core's delivery errors."""
+
+    def occupant_jid(self, profile: str, room: JID) -> JID:
+        """Our ``room/nick``, the sender of what we send to ``room``.
+
+        :raises NotFound: we are not in that room.
+        :raises InvalidArgument: ``room`` is not a room's bare JID.
+        """
+
+
 class MessageHandler(XMPPHandler):  # type: ignore[misc]
     """Observes every incoming ``<message/>`` of one profile's stream."""
 
@@ -65,8 +85,16 @@ class MessageHandler(XMPPHandler):  # type: ignore[misc]
 
     def on_message_element(self, element: domish.Element) -> None:
         if element.getAttribute("type") == "error":
+            if self.messaging.group_chats is not None and self.messaging.group_chats.on_error(self.client, element):
+                return
             run_in_background(self.messaging.delivery_errors.receive(self.client, element),
                               f"{self.client.profile}: recording a delivery error", self.client.profile)
+            return
+        if element.getAttribute("type") == "groupchat":
+            if self.messaging.group_chats is None:
+                log.info("%s: dropped a group chat message (the XEP-0045 plugin is not loaded)", self.client.profile)
+            else:
+                self.messaging.group_chats.on_groupchat(self.client, element)
             return
         self.messaging.receive(
             self.client,
@@ -84,6 +112,8 @@ class Messaging:
         self.changes = MessageChanges(host)
         self.delivery_errors = DeliveryErrors(self.changes)
         self._inboxes: dict[str, Inbox[tuple[XmppClient, ChatMessage]]] = {}
+        #: set by the XEP-0045 plugin when it loads
+        self.group_chats: GroupChats | None = None
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
         return MessageHandler(self, client)
@@ -127,11 +157,12 @@ class Messaging:
     ) -> str:
         """:raises InvalidArgument: bad JID, empty message, unknown type, bad extra, a
             character XML forbids (checked before anything is stored or sent).
-        :raises ProfileNotConnected: the profile is offline."""
+        :raises ProfileNotConnected: the profile is offline.
+        :raises NotFound: a ``groupchat`` message to a room we are not in."""
         recipient = parse_jid(to_jid, "to_jid")
         message_type = message_type or "chat"
-        if message_type not in SENDABLE_TYPES:
-            raise InvalidArgument(f"type must be one of {', '.join(SENDABLE_TYPES)} (groupchat is not supported yet)")
+        if message_type not in (*SENDABLE_TYPES, "groupchat"):
+            raise InvalidArgument(f"type must be one of {', '.join(SENDABLE_TYPES)} or groupchat")
         if not any(bodies.values()) and not any(subjects.values()):
             raise InvalidArgument("the message has no body and no subject")
         if too_long(bodies, subjects):
@@ -144,9 +175,16 @@ class Messaging:
             raise InvalidArgument(f"extra_json keys {', '.join(reserved)} are the backend's (what happened to a "
                                   "message since), not a sender's")
         client = self.host.sessions.get_client(await self.host.profiles.resolve(profile))
+        sender = client.jid
+        if message_type == "groupchat":
+            if self.group_chats is None:
+                raise NotSupported("group chats need the XEP-0045 plugin, which is not loaded")
+            # stored as the room shows it (room/our nick): its reflection is then recognised
+            # by origin-id as this message, not stored twice
+            sender = self.group_chats.occupant_jid(client.profile, recipient)
         uid = new_uid()
         message = ChatMessage(
-            uid=uid, origin_id=uid, message_id=uid, timestamp=time.time(), from_jid=client.jid, to_jid=recipient,
+            uid=uid, origin_id=uid, message_id=uid, timestamp=time.time(), from_jid=sender, to_jid=recipient,
             bodies={lang: text for lang, text in bodies.items() if text},
             subjects={lang: text for lang, text in subjects.items() if text},
             type=message_type, extra=extra,

@@ -54,6 +54,8 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
         self.client = client
 
     def availableReceived(self, presence: AvailabilityPresence) -> None:
+        if self.service.from_room(self.client, presence):
+            return
         self.service.on_availability(self.client, presence)
         for listener in self.service.availability_listeners:
             try:
@@ -62,12 +64,18 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
                 log.exception("%s: presence listener failed", self.client.profile)
 
     def unavailableReceived(self, presence: AvailabilityPresence) -> None:
-        self.service.on_availability(self.client, presence)
+        if not self.service.from_room(self.client, presence):
+            self.service.on_availability(self.client, presence)
 
     def subscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:
             run_in_background(self.service.on_subscribe_request(self, presence.sender.userhostJID()),
                               f"{self.client.profile}: subscription request", self.client.profile)
+
+    def subscribedReceived(self, presence: SubscriptionPresence) -> None:
+        if presence.sender is not None:
+            run_in_background(self.service.on_subscription_approved(self, presence.sender.userhostJID()),
+                              f"{self.client.profile}: subscription approved", self.client.profile)
 
     def unsubscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:  # a request withdrawn: nothing left to answer
@@ -92,6 +100,9 @@ class PresenceService:
         #: profile → bare JIDs whose subscription request awaits the user's answer (the
         #: server sends them again at each login, RFC 6121 §3.1.3)
         self.pending_requests: dict[str, set[str]] = {}
+        #: each says whether a sender is a room we are in (XEP-0045): its occupants'
+        #: presences belong to the group chat plugin, not to the contacts' presence
+        self.room_checks: list[Callable[[str, JID], bool]] = []
 
     def make_handler(self, client: XmppClient) -> PresenceHandler:
         handler = PresenceHandler(self, client)
@@ -124,6 +135,10 @@ class PresenceService:
                 log.exception("a presence extension failed")
         handler.send(element)
 
+    def from_room(self, client: XmppClient, presence: AvailabilityPresence) -> bool:
+        sender: JID | None = presence.sender
+        return sender is not None and any(check(client.profile, sender) for check in self.room_checks)
+
     def on_availability(self, client: XmppClient, presence: AvailabilityPresence) -> None:
         sender: JID = presence.sender
         if sender is None or sender == client.jid:
@@ -154,6 +169,17 @@ class PresenceService:
             return
         self.pending_requests.setdefault(profile, set()).add(contact.userhost())
         self.host.bridge.emit("ContactSubscriptionRequest", contact.userhost(), profile)
+
+    async def on_subscription_approved(self, handler: PresenceHandler, contact: JID) -> None:
+        """Our request to ``contact`` was approved: when they are subscribed to our presence
+        too, send it to them again (doc/developer.rst, "Two XMPP servers": ejabberd's PEP
+        otherwise takes us for offline until our next broadcast)."""
+        known = await self.host.roster.get_contact(handler.client.profile, contact.userhost())
+        if known is None or known.subscription not in ("from", "both"):
+            return  # not subscribed to our presence: a directed presence would give it away
+        own = self.own.get(handler.client.profile, OwnPresence())
+        if own.show != "unavailable" and handler.client.is_connected:
+            self._send(handler, contact, own)
 
     def forget(self, profile: str) -> None:
         self.contacts.pop(profile, None)

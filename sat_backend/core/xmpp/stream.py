@@ -34,6 +34,7 @@ from twisted.words.xish import domish, xmlstream as xish_xmlstream
 from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER
 from sat_backend.core.config import DEFAULT_MAX_STANZA_SIZE
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.parsed_garbage import PARSED
 from sat_bridge.xml_text import describe_forbidden, forbidden_xml_char
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
     def _initializeStream(self) -> None:
         super()._initializeStream()
         harden_parser(self.stream)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Parse as Twisted does, counting the bytes for :mod:`~sat_backend.core.parsed_garbage`."""
+        PARSED.parsed(len(data))
+        super().dataReceived(data)
 
     def send(self, obj: Any) -> None:
         """Serialise as Twisted does, refuse what XML forbids or the server would, then write.

@@ -5,10 +5,11 @@ Developers create a revision from this directory (see doc/developer.rst)::
     cd sat_backend/memory/migration
     SAT_DB_URL=sqlite+aiosqlite:////tmp/dev.db ../../../.venv/bin/alembic revision --autogenerate -m "what changes"
 
-The backend itself never shells out to ``alembic``: :func:`upgrade_head` and
-:func:`stamp_head` run the same scripts on the connection it already has. Alembic (and
-Mako, Pygments) is imported only to change the schema: a start on a database already at
-head reads the stored revision with a plain query and the head from the version files.
+The backend itself never shells out to ``alembic``: :func:`upgrade_head` runs the same
+scripts on the connection it already has. Alembic (and Mako, Pygments) is imported only
+to migrate: a start on a database already at head reads the stored revision with a plain
+query and the head from the version files, and a new database is stamped at head the
+same way (:func:`stamp_head`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, column, select, table
+from sqlalchemy import Column, Connection, MetaData, PrimaryKeyConstraint, String, Table, column, select, table
 
 from sat_backend.core.exceptions import Database
 
@@ -117,9 +118,17 @@ def downgrade(connection: Connection, revision: str) -> None:
 
 
 def stamp_head(connection: Connection) -> None:
-    from alembic import command
-
-    command.stamp(alembic_config(connection), "head")
+    """Record a database just created from the models as being at head: the version
+    table as Alembic makes it (``Impl.version_table_impl``: ``version_num`` VARCHAR(32),
+    primary key ``alembic_version_pkc``) and the head read from the version files, so
+    that the first start, too, runs without importing Alembic (with Mako and Pygments,
+    some 4 MB the process would keep)."""
+    versions = Table(
+        VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+    )
+    versions.create(connection)
+    connection.execute(versions.insert().values(version_num=head_revision()))
 
 
 def all_revisions() -> list[Script]:

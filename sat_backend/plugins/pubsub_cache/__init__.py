@@ -6,8 +6,9 @@ doc/developer.rst); ``plugin_pubsub_cache`` declares the plugin and wires them:
 * :mod:`.node_sync`: synchronising a node (its in-progress state, retries with backoff);
 * :mod:`.ingest`: notifications applied to cached nodes, and what ``PsEvent`` says;
 * :mod:`.reconnect`: on each connection, synchronised nodes compared with their service;
+* :mod:`.existence`: a node read after a while confirmed with a service that may not notify deletes;
 * :mod:`.search`: ``PsCacheSearch``.
 
 Modules import their siblings below them only (analysers ← node_sync ← ingest, trigger,
-reconnect), never the plugin module.
+reconnect; existence ← trigger), never the plugin module.
 """

@@ -108,7 +108,10 @@ class ReconnectCheck:
         if len(ids) > limit:
             log.info("%s: node %s now has %d items, more than %d: no longer cached", client.profile, node.name,
                      len(ids), limit)
-            await self.storage.stop_caching(node.id)
+            # under the ingest lock: a notification being applied (e.g. the last item a
+            # service such as ejabberd sends again on subscription) must not land after
+            async with self.node_sync.ingest_lock(client.profile):
+                await self.storage.stop_caching(node.id)
             return True
         listed = set(ids)
         removed = [name for name in cached if name not in listed]

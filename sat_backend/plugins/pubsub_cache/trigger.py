@@ -2,6 +2,8 @@
 synchronised (``completed``) node, paged as the network path pages; a node never seen is
 asked of the service by us, so that the answer's payload namespace is analysed (and the
 node synchronised when an analyser says so); otherwise the pubsub plugin asks the service.
+Before a ``completed`` node is served while online, its existence may be confirmed with the
+service (:mod:`.existence`: services that do not notify deletes).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
 from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE, ItemsRequest, ItemsResult
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
+from sat_backend.plugins.pubsub_cache.existence import ExistenceCheck
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
 
 if TYPE_CHECKING:
@@ -30,8 +33,10 @@ log = logging.getLogger(__name__)
 class ItemsTrigger:
     """Registered on the pubsub plugin's :data:`~sat_backend.plugins.plugin_xep_0060.ITEMS_GET_TRIGGER`."""
 
-    def __init__(self, host: Backend, storage: PubsubCacheStorage, analysers: Analysers, node_sync: NodeSync) -> None:
+    def __init__(self, host: Backend, storage: PubsubCacheStorage, analysers: Analysers, node_sync: NodeSync,
+                 existence: ExistenceCheck) -> None:
         self.host = host
+        self.existence = existence
         self.pubsub = host.plugins["XEP-0060"]
         self.storage = storage
         self.analysers = analysers
@@ -47,6 +52,9 @@ class ItemsTrigger:
             return None
         node = await self.storage.get_node(request.profile, request.service.full(), request.node)
         if node is not None and node.sync_state == SyncState.COMPLETED:
+            if (request.client is not None and node.id not in self.node_sync.syncing
+                    and not await self.existence.still_exists(request.client, request.service, node)):
+                return None  # deleted unnotified: the service's item-not-found reaches the caller
             if request.client is not None and node.id not in self.node_sync.syncing and self.analysers.stale_parsed(node):
                 log.info("%s: node %s was parsed by another parser version: synchronised again",
                          request.profile, node.name)

@@ -62,8 +62,8 @@ def call_target(args: argparse.Namespace) -> tuple[str, str | None]:
         return ANSWER, args.caller
     if args.caller is not None:
         raise InvalidArgument(f"one JID to call; {shown(args.caller)} is one word too many")
-    if args.decline or args.wait is not None:
-        raise InvalidArgument("--decline and --wait go with sat call answer")
+    if args.decline or args.wait is not None or args.sid is not None:
+        raise InvalidArgument("--decline, --wait and --sid go with sat call answer")
     return "place", args.target
 
 
@@ -169,7 +169,7 @@ async def run_call(client: AsyncBridgeClient, args: argparse.Namespace, output: 
     try:
         await driver.subscribe()
         if mode == ANSWER:
-            result = await driver.answer(jid)
+            result = await driver.answer(jid, sid=args.sid)
         else:
             with argument_names({"peer_jid": "JID"}):
                 result = await driver.place(jid or "")
@@ -220,4 +220,6 @@ def register(subparsers: Any) -> None:
     timing.add_argument("--wait", type=positive_seconds, metavar="SECONDS",
                         help="with answer: give up when no call came within SECONDS (default: wait)")
     parser.add_argument("--decline", action="store_true", help="with answer: decline the call instead")
+    parser.add_argument("--sid", help="with answer: this call, ringing already (as the tray's Answer "
+                        "starts it), instead of waiting for the next one")
     add_profile_option(parser)

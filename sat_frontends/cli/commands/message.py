@@ -17,7 +17,8 @@ from sat_frontends.cli.output import Output
 HISTORY_FIELDS = ("uid", "timestamp", "from", "to", "message", "subject", "type", "extra")
 
 
-def _text_argument(args: argparse.Namespace) -> str:
+def text_argument(args: argparse.Namespace) -> str:
+    """The text to send: the ``text`` arguments joined, else stdin."""
     text = " ".join(args.text) if args.text else sys.stdin.read().rstrip("\n")
     if not text:
         raise InvalidArgument("nothing to send: give the text as arguments or on stdin")
@@ -25,7 +26,7 @@ def _text_argument(args: argparse.Namespace) -> str:
 
 
 async def send_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    body = _text_argument(args)
+    body = text_argument(args)
     subject = {args.lang: args.subject} if args.subject else {}
     with argument_names({"to_jid": "JID"}):
         uid = await client.message_send(
@@ -42,7 +43,7 @@ async def react(client: AsyncBridgeClient, args: argparse.Namespace, output: Out
 
 
 async def edit_message(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
-    await client.message_edit(args.uid, {args.lang: _text_argument(args)}, "{}", args.profile, timeout=args.timeout)
+    await client.message_edit(args.uid, {args.lang: text_argument(args)}, "{}", args.profile, timeout=args.timeout)
     output.done("message edited")
     return 0
 

@@ -15,12 +15,18 @@ from sat_frontends.cli.output import Output
 async def config_get(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
     config = json.loads(await client.ps_node_configuration_get(args.service, args.node, args.profile,
                                                                timeout=args.timeout))
+    return show_configuration(config, output, "the node has no configuration field")
+
+
+def show_configuration(config: dict[str, Any], output: Output, empty: str) -> int:
+    """A configuration form as the bridge gives it (``{"values", "fields"}``): the JSON
+    itself, or a table of fields, values and labels (rooms use it too)."""
     if output.json:
         output.value(config)
         return 0
     rows = [{"field": name, "value": value, "label": config["fields"].get(name, {}).get("label") or None}
             for name, value in config["values"].items()]
-    output.table(rows, ["field", "value", "label"], empty="the node has no configuration field")
+    output.table(rows, ["field", "value", "label"], empty=empty)
     return 0
 
 

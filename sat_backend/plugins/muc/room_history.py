@@ -1,0 +1,110 @@
+"""A room's messages into our history: what is taken from a room's message, what to ask
+when entering it, and the catch-up from the room's archive (XEP-0313 v1.1 on the room JID).
+
+When the room keeps an archive (``urn:xmpp:mam:2`` in its disco#info) and gives
+stanza-ids, entering asks for no discussion history (``maxstanzas='0'``) and the archive
+is read instead, page by page, after the last stanza-id of the room we have: everything
+missed while away, not only the room's last 20 or so messages. Messages that also come
+live meanwhile are stored once (same stanza-id). Without an archive, the discussion
+history since the last message we have is asked for (XEP-0045 §7.2.14).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from twisted.words.xish import domish
+
+from sat_backend.core.im.delivery_errors import parse_delivery_error
+from sat_backend.core.im.message_stanza import ChatMessage
+from sat_backend.memory.message_changes_storage import Conversation
+from sat_backend.memory.history_query import HistoryQuery, JidFilter
+
+if TYPE_CHECKING:
+    from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.plugins.muc.rooms import Room
+
+log = logging.getLogger(__name__)
+
+NS_MAM = "urn:xmpp:mam:2"
+#: messages read from a room's archive at one entry: the rest waits for the next one
+MAX_CATCH_UP_MESSAGES = 10_000
+#: recent messages of a room looked at for the last stanza-id we have
+RECENT_MESSAGES = 50
+
+
+def as_room_message(room: Room, message: ChatMessage) -> ChatMessage:
+    """A parsed message of ``room`` as history keeps it: the room's stanza-id only when the
+    room says it sets them (XEP-0359 §7), and our reflected message recognisable."""
+    if message.stanza_id is not None and not room.stanza_ids:
+        message = replace(message, stanza_id=None)
+    if message.origin_id is None and message.from_jid.resource == room.nick and message.message_id:
+        # our reflected message, from a room that drops origin-ids: its id is our uid
+        message = replace(message, origin_id=message.message_id)
+    return message
+
+
+async def recent_messages(host: Backend, profile: str, room: Room) -> list[tuple[float, str | None]]:
+    """(timestamp, stanza-id) of the room's last messages in our history, newest last."""
+    query = HistoryQuery(from_jid=JidFilter(room.jid.userhost()), limit=RECENT_MESSAGES, types=("groupchat",))
+    return [(row.timestamp, row.stanza_id) for row in await host.storage.get_history(profile, query)]
+
+
+def since_text(timestamp: float) -> str:
+    """XEP-0082 date-time for ``<history since=…/>``."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | None) -> int:
+    """Read the room's archive after ``after`` (its stanza-id of the last message we have;
+    None: only its latest page) to its end, into history; returns how many were new.
+    An archive that lost ``after`` is read from its latest page (what is between is
+    logged as missed)."""
+    from sat_backend.plugins.plugin_xep_0313 import ArchiveGone
+
+    archive, bare, profile = host.plugins["XEP-0313"], room.jid.userhost(), client.profile
+    latest = after is None
+    fetched = new = 0
+    while fetched < MAX_CATCH_UP_MESSAGES:
+        try:
+            page = await archive.query_archive(client, bare, after=after, latest=latest)
+        except ArchiveGone:
+            log.warning("%s: %s no longer has message %s: messages before its latest ones are missed",
+                        profile, bare, after)
+            after, latest = None, True
+            continue
+        fetched += len(page.messages)
+        for message in page.messages:
+            if message.type != "groupchat" or message.from_jid.userhost() != bare:
+                continue
+            new += await host.messaging.on_received(client, as_room_message(room, message))
+        if page.complete or latest or not page.last_id or page.last_id == after:
+            break
+        after = page.last_id
+    else:
+        log.warning("%s: stopped reading the archive of %s after %d messages", profile, bare, fetched)
+    log.info("%s: archive of %s read: %d message(s), %d new", profile, bare, fetched, new)
+    return new
+
+
+async def record_delivery_error(host: Backend, client: XmppClient, room: Room, element: domish.Element) -> None:
+    """A room refused a message we sent (a visitor may not speak, §7.4): the error goes
+    into that message's history row and ``MessageUpdate(uid, "error", …)``, as for 1:1
+    messages. Our room messages are stored from the room to the room, which is how they
+    are found; an error naming none of them is logged and dropped (never kept waiting)."""
+    received = parse_delivery_error(element, client.jid)
+    if received is None:
+        return
+    bare = room.jid.userhost()
+    storage = host.messaging.changes.storage
+    target = await storage.find_referenced(client.profile, received.reference_id, Conversation(bare, bare))
+    details = received.data["error"]
+    if target is None:
+        log.info("%s: %s answered %s to no message of ours", client.profile, bare, details["condition"])
+        return
+    if await storage.set_delivery_error(target.id, details):
+        host.messaging.changes.announce(target.id, "error", {"error": details}, client.profile)

@@ -1,0 +1,82 @@
+"""The rooms a profile is in, persisted so that a reconnection or a restart enters them
+again: nick, and the password encrypted with the backend's secret key (bound to the
+profile and the room), in the profile's private values (``XEP-0045``/``rooms``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sat_backend.core.exceptions import Database
+
+if TYPE_CHECKING:
+    from sat_backend.core.secrets import SecretBox
+    from sat_backend.memory.sqla import Storage
+
+log = logging.getLogger(__name__)
+
+PRIVATE_NAMESPACE = "XEP-0045"
+PRIVATE_KEY = "rooms"
+
+
+@dataclass(frozen=True)
+class SavedRoom:
+    room: str
+    nick: str
+    password: str | None = None
+
+
+class SavedRooms:
+    """Read-modify-write of one JSON value per profile, one writer at a time."""
+
+    def __init__(self, storage: Storage, secrets: SecretBox) -> None:
+        self.storage = storage
+        self.secrets = secrets
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def load(self, profile: str) -> list[SavedRoom]:
+        """The saved rooms; a password that cannot be decrypted (secret key changed) is
+        dropped with a warning: the room is entered without it (and refuses, if it needs one)."""
+        rooms = []
+        for room, entry in (await self._read(profile)).items():
+            password = None
+            token = entry.get("password")
+            if isinstance(token, str):
+                try:
+                    password = self.secrets.decrypt(token, _secret_context(profile, room))
+                except Database as exc:
+                    log.warning("%s: the saved password of %s is unusable: %s", profile, room, exc)
+            rooms.append(SavedRoom(room, str(entry.get("nick") or ""), password))
+        return rooms
+
+    async def contains(self, profile: str, room: str) -> bool:
+        return room in await self._read(profile)
+
+    async def save(self, profile: str, room: str, nick: str, password: str | None) -> None:
+        entry: dict[str, Any] = {"nick": nick}
+        if password is not None:
+            entry["password"] = self.secrets.encrypt(password, _secret_context(profile, room))
+        async with self._locks[profile]:
+            saved = await self._read(profile)
+            saved[room] = entry
+            await self.storage.set_private(PRIVATE_NAMESPACE, PRIVATE_KEY, saved, profile)
+
+    async def forget(self, profile: str, room: str) -> None:
+        async with self._locks[profile]:
+            saved = await self._read(profile)
+            if saved.pop(room, None) is not None:
+                await self.storage.set_private(PRIVATE_NAMESPACE, PRIVATE_KEY, saved, profile)
+
+    async def _read(self, profile: str) -> dict[str, dict[str, Any]]:
+        saved = await self.storage.get_private(PRIVATE_NAMESPACE, PRIVATE_KEY, profile)
+        if not isinstance(saved, dict):
+            return {}
+        return {room: entry for room, entry in saved.items() if isinstance(room, str) and isinstance(entry, dict)}
+
+
+def _secret_context(profile: str, room: str) -> str:
+    """Binds an encrypted room password to its profile and room."""
+    return f"muc-password:{profile}:{room}"

@@ -1,0 +1,65 @@
+"""Parsed XML is collected by the amount parsed: one full collection per threshold,
+scheduled (never run inside the parser), never two waiting at once."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+from sat_backend.core.parsed_garbage import ParsedBytes
+from sat_backend.core.xmpp.stream import XmlStream
+
+
+def test_one_collection_per_threshold_scheduled_not_run_inline() -> None:
+    scheduled: list[Callable[[], Any]] = []
+    collections: list[int] = []
+    counter = ParsedBytes(schedule=scheduled.append, collect=lambda: collections.append(1), every=1000)
+    counter.parsed(600)
+    assert scheduled == []
+    counter.parsed(600)          # over the threshold: scheduled, not run while parsing
+    counter.parsed(5000)         # more meanwhile: still one waiting
+    assert (len(scheduled), collections) == (1, [])
+    scheduled.pop()()
+    assert collections == [1]
+    counter.parsed(999)          # counted afresh after a collection
+    assert scheduled == []
+    counter.parsed(1)
+    assert len(scheduled) == 1
+
+
+def test_a_parsed_stanza_is_garbage_only_the_cyclic_collector_frees() -> None:
+    """Why the collection is needed at all: domish elements point to their parent."""
+    import weakref
+
+    from twisted.words.xish import domish
+
+    gc.disable()
+    try:
+        root = domish.Element((None, "iq"))
+        root.addElement("query").addElement("item")
+        alive = weakref.ref(root)
+        del root
+        assert alive() is not None     # a cycle: reference counting alone keeps it
+        gc.collect()
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_the_xmpp_stream_counts_what_it_parses(monkeypatch: Any) -> None:
+    counted: list[int] = []
+    monkeypatch.setattr("sat_backend.core.xmpp.stream.PARSED.parsed", counted.append)
+    stream = XmlStream(authenticator=_NoAuthenticator())
+    stream._initializeStream()   # what connectionMade does first
+    header = b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+    stream.dataReceived(header)
+    assert counted == [len(header)]
+
+
+class _NoAuthenticator:
+    def associateWithStream(self, xs: Any) -> None:
+        pass
+
+    def streamStarted(self, root: Any) -> None:
+        pass
