@@ -17,6 +17,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -257,17 +258,19 @@ class Storage:
             return False
         return True
 
-    async def get_profile(self, name: str) -> Profile | None:
+    async def get_profile(self, name: str) -> StoredProfile | None:
         async with self.session() as session:
-            return await session.scalar(select(Profile).where(Profile.name == name))
+            row = await session.scalar(select(Profile).where(Profile.name == name))
+            return None if row is None else StoredProfile(row.id, row.name, row.created)
 
-    async def create_profile(self, name: str) -> Profile:
+    async def create_profile(self, name: str) -> StoredProfile:
         """:raises Conflict: a profile with this name exists."""
         try:
             async with self.session() as session:
-                profile = Profile(name=name)
-                session.add(profile)
-            return profile
+                row = Profile(name=name)
+                session.add(row)
+                await session.flush()
+                return StoredProfile(row.id, row.name, row.created)
         except Conflict:
             raise Conflict(f"a profile named {name!r} already exists") from None
 
@@ -405,6 +408,17 @@ class Storage:
             rows = [history_message(entry) for entry in await session.scalars(statement)]
         rows.reverse()
         return rows
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    """A profile's row as storage hands it out (typed, not bound to a session)."""
+
+    id: int
+    name: str
+    #: when the row was made: a profile deleted and made again under one name (SQLite
+    #: may reuse the row id) is told apart by it
+    created: float
 
 
 def _make_database_files_private(path: Path) -> None:

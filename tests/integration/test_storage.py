@@ -63,7 +63,7 @@ def test_profiles(database_url: str) -> None:
         with pytest.raises(ProfileUnknown):
             await storage.delete_profile("alice")
         assert await storage.list_profiles() == ["bob"]
-        # mapped objects are plain objects once the session is gone
+        # storage hands out typed values, usable once the session is gone
         bob = await storage.get_profile("bob")
         assert bob is not None and bob.name == "bob" and bob.created > 0
 
