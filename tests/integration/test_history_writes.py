@@ -51,8 +51,8 @@ def test_a_message_is_stored_once_with_its_texts(database_url: str) -> None:
         assert (stored.id, stored.source, stored.source_res, stored.extra) == (
             "m1", "alice@example.org", "phone", {"thread": "t1", "n": 2}
         )
-        assert {(m.language, m.message) for m in stored.messages} == {(None, "hello"), ("fr", "salut")}
-        assert [(s.language, s.subject) for s in stored.subjects] == [("en", "greeting")]
+        assert stored.bodies == {"": "hello", "fr": "salut"}
+        assert stored.subjects == {"en": "greeting"}
 
     _run(database_url, scenario)
 
