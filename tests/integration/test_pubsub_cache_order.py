@@ -2,10 +2,13 @@
 on SQLite and PostgreSQL: at 150 items every RSM kind (after/before an id, index, count)
 gives the page of the full sort, and stays right across every write the cache makes
 (a sync, notified items and retracts, a lowered ``max_items``, a purge); a write that
-bypassed the cache is noticed by the page that meets it."""
+bypassed the cache is noticed by the page that meets it. Pages encoded by the database
+as JSON (``read_encoded_page``, what ``PsItemsGet`` sends on) hold the same items, text
+that JSON must escape included."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import delete
@@ -41,12 +44,19 @@ async def pages_agree(cache: PubsubCacheStorage, node: int) -> int:
         expected = page_locally(names, rsm, 10, whole=True)
         assert (page.start, page.end, page.count, page.names) == (
             expected.start, expected.end, len(names), names[expected.start:expected.end]), rsm
+        encoded = await cache.read_encoded_page(node, PageRequest.from_rsm(rsm, 10))
+        assert encoded is not None, rsm
+        assert (encoded.start, encoded.end, encoded.count, encoded.names) == (
+            page.start, page.end, page.count, page.names), rsm
+        assert json.loads(encoded.items_json) == [xml for _, xml, _ in page.rows], rsm
     assert node in cache.orders._orders  # read with the order, not the SQL counts
     return len(names)
 
 
 def item(name: str) -> Any:
-    return stored_item(name, f"<item id='{name}'><p xmlns='urn:example'>{name}</p></item>")
+    # what JSON escapes or keeps as it is: quotes, backslash, line breaks, tab, non-ASCII, U+2028
+    text = '"q" \\ \n\r\t é \u2028 \U0001f600 &lt;'
+    return stored_item(name, f"<item id='{name}'><p xmlns='urn:example' title=\"{name}\">{name} {text}</p></item>")
 
 
 async def read_node(storage: Storage) -> tuple[PubsubCacheStorage, int]:
@@ -108,6 +118,10 @@ def test_a_write_that_bypassed_the_cache_is_noticed_by_the_page_that_meets_it(da
         cache, node = await read_node(storage)
         async with storage.session() as session:  # not through the cache
             await session.execute(delete(PubsubItem).where(PubsubItem.name.in_(["s005", "s006"])))
+        assert await cache.read_encoded_page(node, PageRequest(5, after="s003")) is None
+        assert node not in cache.orders._orders
+        encoded = await cache.read_encoded_page(node, PageRequest(5, after="s003"))  # order read again
+        assert encoded is not None and encoded.names == ["s004", "s007", "s008", "s009", "s010"]
         page = await cache.read_page(node, PageRequest(5, after="s003"))
         return page.names, page.count
 
