@@ -56,14 +56,20 @@ class StoredPage:
     def names(self) -> list[str]:
         return [name for name, _, _ in self.rows]
 
+    @property
+    def edges(self) -> list[str]:
+        """The item ids of the first and last rows (empty page: none), what RSM answers."""
+        return [self.rows[0][0], self.rows[-1][0]] if self.rows else []
+
 
 @dataclass(frozen=True)
 class EncodedPage:
     """Positions ``start`` to ``end`` of a node of ``count`` items, their raw XML as one
-    JSON array (``items_json``, encoded by the database) and their item ids."""
+    JSON array (``items_json``, encoded by the database) and the item ids of the first and
+    last (``edges``, empty for an empty page)."""
 
     items_json: str
-    names: list[str]
+    edges: list[str]
     start: int
     end: int
     count: int
@@ -163,16 +169,17 @@ class NodePage:
         if end <= start:
             return EncodedPage("[]", [], start, end, count)
         encoded = _encoded_statements(postgresql)
+        edges = {"first_id": order.ids[start], "last_id": order.ids[end - 1]}
         if start == 0:
-            rows = await self._execute(encoded.first, limit=end)
+            rows = await self._execute(encoded.first, limit=end, **edges)
         else:
             value, row_id = order.key(start - 1)
-            rows = await self._execute(encoded.after, value=value, row_id=row_id, limit=end - start)
-        [(items_json, names_json, ids_json)] = rows
+            rows = await self._execute(encoded.after, value=value, row_id=row_id, limit=end - start, **edges)
+        [(items_json, ids_json, first, last)] = rows
         # aggregated in one pass: ids in the order's order mean the items are in it too
         if ids_json is None or json.loads(ids_json) != order.ids[start:end].tolist():
             return None
-        return EncodedPage(items_json, json.loads(names_json), start, end, count)
+        return EncodedPage(items_json, [first, last], start, end, count)
 
     async def _ordered_bounds(self, order: NodeOrder, request: PageRequest,
                               statements: _Statements) -> tuple[int, int, int] | None:
@@ -263,8 +270,9 @@ def _statements(by_modification: bool, filtered: bool, parsed: bool) -> _Stateme
 
 @dataclass(frozen=True)
 class _EncodedStatements:
-    """The page statements of :meth:`NodePage.read_encoded`: one row of three JSON arrays
-    (raw XML, item ids, row ids) of the rows of :class:`_Statements` ``first``/``after``."""
+    """The page statements of :meth:`NodePage.read_encoded`: one row of two JSON arrays
+    (raw XML, row ids) of the rows of :class:`_Statements` ``first``/``after``, and the
+    item ids of the rows ``first_id`` and ``last_id`` (looked up by primary key)."""
 
     first: Select[Any]
     after: Select[Any]
@@ -280,8 +288,10 @@ def _encoded_statements(postgresql: bool) -> _EncodedStatements:
     def encoded(rows: Select[Any]) -> Select[Any]:
         page = rows.subquery("page")
         name, data, _, row_id = page.c
-        arrays: list[Any] = [cast(aggregate(column), Text) for column in (data, name, row_id)]
-        return select(*arrays)
+        arrays: list[Any] = [cast(aggregate(column), Text) for column in (data, row_id)]
+        edges = [select(PubsubItem.name).where(PubsubItem.id == bindparam(key)).scalar_subquery()
+                 for key in ("first_id", "last_id")]
+        return select(*arrays, *edges)
 
     return _EncodedStatements(first=encoded(statements.first), after=encoded(statements.after))
 

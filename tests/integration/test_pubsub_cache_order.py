@@ -46,8 +46,8 @@ async def pages_agree(cache: PubsubCacheStorage, node: int) -> int:
             expected.start, expected.end, len(names), names[expected.start:expected.end]), rsm
         encoded = await cache.read_encoded_page(node, PageRequest.from_rsm(rsm, 10))
         assert encoded is not None, rsm
-        assert (encoded.start, encoded.end, encoded.count, encoded.names) == (
-            page.start, page.end, page.count, page.names), rsm
+        assert (encoded.start, encoded.end, encoded.count, encoded.edges) == (
+            page.start, page.end, page.count, page.edges), rsm
         assert json.loads(encoded.items_json) == [xml for _, xml, _ in page.rows], rsm
     assert node in cache.orders._orders  # read with the order, not the SQL counts
     return len(names)
@@ -121,7 +121,9 @@ def test_a_write_that_bypassed_the_cache_is_noticed_by_the_page_that_meets_it(da
         assert await cache.read_encoded_page(node, PageRequest(5, after="s003")) is None
         assert node not in cache.orders._orders
         encoded = await cache.read_encoded_page(node, PageRequest(5, after="s003"))  # order read again
-        assert encoded is not None and encoded.names == ["s004", "s007", "s008", "s009", "s010"]
+        assert encoded is not None and encoded.edges == ["s004", "s010"]
+        assert [xml.split("'")[1] for xml in json.loads(encoded.items_json)] == [  # <item id='…'
+            "s004", "s007", "s008", "s009", "s010"]
         page = await cache.read_page(node, PageRequest(5, after="s003"))
         return page.names, page.count
 

@@ -107,16 +107,16 @@ class ItemsTrigger:
         if page is None:
             page = await self.storage.read_page(node.id, page_request, item_ids=request.item_ids,
                                                 order_by=request.order_by, parsed=parser is not None)
-        names = page.names
+        edges = page.edges
         if request.rsm:
-            rsm = rsm_answer(names, page.start, page.count)
+            rsm = rsm_answer(edges, page.start, page.count)
         else:
-            rsm = {"index": page.start, "count": page.count, **({"first": names[0], "last": names[-1]} if names else {})}
+            rsm = {"index": page.start, "count": page.count, **({"first": edges[0], "last": edges[-1]} if edges else {})}
         complete = page.start == 0 and page.end == page.count
         if request.item_ids:
             complete = complete and page.count == len(set(request.item_ids))
         if isinstance(page, EncodedPage):
-            return ItemsResult(EncodedItems(page.items_json, len(names)), node.service, node.name, rsm,
+            return ItemsResult(EncodedItems(page.items_json, page.end - page.start), node.service, node.name, rsm,
                                complete=complete, cached=True)
         return ItemsResult([xml for _, xml, _ in page.rows], node.service, node.name, rsm, complete=complete,
                            cached=True, parsed=[parsed for _, _, parsed in page.rows] if parser else None,
