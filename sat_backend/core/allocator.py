@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 #: blocks up to this size come from the heap (bigger ones still get their own mapping)
-MMAP_THRESHOLD = 2 * 1024 * 1024
+MMAP_THRESHOLD = 1024 * 1024
 #: free memory at the top of the heap kept for reuse rather than given back
-TRIM_THRESHOLD = 8 * 1024 * 1024
+TRIM_THRESHOLD = 4 * 1024 * 1024
 
 
 def keep_large_buffers() -> bool:
