@@ -137,17 +137,10 @@ class NodePage:
         :raises NotFound: an RSM anchor names no item of the node.
         """
         statements = _statements(False, False, parsed)
-        bounds = await self._ordered_bounds(order, request, statements)
-        if bounds is None:
+        read = await self._ordered_rows(order, request, statements, statements.first, statements.after)
+        if read is None:
             return None
-        start, end, count = bounds
-        if end <= start:
-            return StoredPage([], start, end, count)
-        if start == 0:
-            rows = await self._execute(statements.first, limit=end)
-        else:  # the rows right after the page's previous one
-            value, row_id = order.key(start - 1)
-            rows = await self._execute(statements.after, value=value, row_id=row_id, limit=end - start)
+        start, end, count, rows = read
         if [row[3] for row in rows] != order.ids[start:end].tolist():
             return None
         return StoredPage([(name, data, stored) for name, data, stored, _ in rows], start, end, count)
@@ -161,30 +154,26 @@ class NodePage:
         :returns: None when the rows read do not agree with ``order`` (it is stale).
         :raises NotFound: an RSM anchor names no item of the node.
         """
-        statements = _statements(False, False, False)
-        bounds = await self._ordered_bounds(order, request, statements)
-        if bounds is None:
-            return None
-        start, end, count = bounds
-        if end <= start:
-            return EncodedPage("[]", [], start, end, count)
         encoded = _encoded_statements(postgresql)
-        edges = {"first_id": order.ids[start], "last_id": order.ids[end - 1]}
-        if start == 0:
-            rows = await self._execute(encoded.first, limit=end, **edges)
-        else:
-            value, row_id = order.key(start - 1)
-            rows = await self._execute(encoded.after, value=value, row_id=row_id, limit=end - start, **edges)
+        read = await self._ordered_rows(order, request, _statements(False, False, False), encoded.first, encoded.after)
+        if read is None:
+            return None
+        start, end, count, rows = read
+        if not rows:
+            return EncodedPage("[]", [], start, end, count)
         [(items_json, ids_json, first, last)] = rows
         # aggregated in one pass: ids in the order's order mean the items are in it too
         if ids_json is None or json.loads(ids_json) != order.ids[start:end].tolist():
             return None
         return EncodedPage(items_json, [first, last], start, end, count)
 
-    async def _ordered_bounds(self, order: NodeOrder, request: PageRequest,
-                              statements: _Statements) -> tuple[int, int, int] | None:
-        """``(start, end, count)`` of the page, from ``order``; None if an anchor's key is
-        not in it (stale)."""
+    async def _ordered_rows(self, order: NodeOrder, request: PageRequest, statements: _Statements,
+                            first: Select[Any], after: Select[Any]) -> tuple[int, int, int, list[tuple[Any, ...]]] | None:
+        """``(start, end, count)`` of the page from ``order``, and what ``first`` (a page
+        from the node's start) or ``after`` (the rows right after the page's previous one)
+        read for it (nothing for an empty page); None if an anchor's key is not in the
+        order (stale). Both statements get the row ids of the page's first and last rows
+        (``first_id``, ``last_id``) besides their keys."""
         positions: dict[str, int] = {}
         if request.anchors:
             for name, value, row_id in await self._execute(statements.keys, anchors=sorted(request.anchors)):
@@ -194,7 +183,13 @@ class NodePage:
                 positions[name] = position
         count = len(order)
         start, end = request.bounds(count, positions)
-        return start, end, count
+        if end <= start:
+            return start, end, count, []
+        edges = {"first_id": order.ids[start], "last_id": order.ids[end - 1]}
+        if start == 0:
+            return start, end, count, await self._execute(first, limit=end, **edges)
+        value, row_id = order.key(start - 1)
+        return start, end, count, await self._execute(after, value=value, row_id=row_id, limit=end - start, **edges)
 
     async def _execute(self, statement: Select[Any], **values: Any) -> list[tuple[Any, ...]]:
         # all(): one fetchall, not a fetchone per row through the async adapter (1 ms per 1,000 rows)
