@@ -41,6 +41,7 @@ from sat_backend.plugins.muc.room_history import (
     NS_MAM, as_room_message, catch_up, recent_messages, record_delivery_error, since_text,
 )
 from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
+from sat_backend.plugins.muc.self_ping import SelfPing
 from sat_backend.plugins.muc.service_discovery import room_features
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
@@ -66,7 +67,7 @@ PLUGIN_INFO = {
     "name": "Multi-User Chat",
     "import_name": "XEP-0045",
     "type": "XEP",
-    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402"],
+    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402", "XEP-0410"],
     "dependencies": ["XEP-0030"],
     "recommendations": ["XEP-0060", "XEP-0313"],
     "main": "GroupChats",
@@ -103,6 +104,7 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
         room = self.plugin.room_of(self.client.profile, element.getAttribute("from"))
         if room is None:
             return
+        self.plugin.self_ping.note_activity(self.client.profile, room.jid.userhost())
         if element.getAttribute("type") == "error":
             refusal = parse_error(element)
             pending = room.pending()
@@ -132,6 +134,8 @@ class GroupChats:
         #: XEP-0402, when the pubsub plugin is there
         self.bookmarks = Bookmarks(self) if "XEP-0060" in host.plugins else None
         self.saved = SavedRooms(host.storage, host.params.secrets)
+        #: XEP-0410: rooms that forgot us are entered again
+        self.self_ping = SelfPing(self, lambda: host.sessions.reactor)
         #: (profile, room) → (message id, waiter) of the subject we are setting: the room
         #: answers an error with our id, or shows the subject from our nick (Prosody
         #: sends it with an id of its own)
@@ -139,6 +143,7 @@ class GroupChats:
 
     async def initialise(self) -> None:
         self.host.plugins["XEP-0030"].add_feature(NS_MUC)
+        self.self_ping.register()
         self.host.sessions.add_handler_factory(lambda client: MucHandler(self, client))
         self.host.sessions.add_session_starter(self._enter_saved_rooms)
         self.host.presence.room_checks.append(lambda profile, sender: self.room_of(profile, sender.userhost()) is not None)
@@ -182,6 +187,7 @@ class GroupChats:
 
     def on_stream_lost(self, profile: str) -> None:
         """Rooms are entered again at the next connection; what waited fails now."""
+        self.self_ping.forget_profile(profile)
         for room in self.rooms.get(profile, {}).values():
             room.state = JOINING
             room.forget_occupants()
@@ -193,6 +199,7 @@ class GroupChats:
             return  # announced by the join, once the room is usable (instant room configured)
         if event.kind == "left":
             self.rooms.get(profile, {}).pop(bare, None)
+            self.self_ping.forget(profile, bare)
             if event.reason != "shutdown":  # a room shut down comes back: entered at the next connection
                 run_in_background(self.saved.forget(profile, bare), f"{profile}: forgetting room {bare}", profile)
             self.host.bridge.emit("MucRoomLeft", bare, event.reason, event.text, profile)
@@ -231,6 +238,7 @@ class GroupChats:
         if room is None:
             log.info("%s: dropped a group chat message from a room we are not in", client.profile)
             return
+        self.self_ping.note_activity(client.profile, room.jid.userhost())
         subjects = subject_of(element)
         if subjects is not None:
             self._on_subject(client, room, element, subjects)
@@ -339,6 +347,7 @@ class GroupChats:
             raise
         await self._save(profile, room)
         self.host.bridge.emit("MucRoomJoined", bare, room.nick, room.created, profile)
+        run_in_background(self.self_ping.watch(client, room), f"{profile}: self-ping of {bare}", profile)
         if use_archive and not room.created:
             after = next((stanza_id for _, stanza_id in reversed(recent) if stanza_id), None)
             run_in_background(catch_up(self.host, client, room, after), f"{profile}: reading the archive of {bare}",
@@ -395,6 +404,10 @@ class GroupChats:
         for saved in rooms:
             self.enter_bookmarked(client, saved)
 
+    def enter_again(self, client: XmppClient, room: Room) -> None:
+        """Enter a room that forgot us (XEP-0410) as a new session does."""
+        self.enter_bookmarked(client, SavedRoom(room.jid.userhost(), room.nick, room.password))
+
     def enter_bookmarked(self, client: XmppClient, saved: SavedRoom) -> None:
         """Enter a saved or bookmarked room in the background (failures are signalled)."""
         run_in_background(self._enter_saved(client, saved), f"{client.profile}: entering {saved.room}", client.profile)
@@ -428,6 +441,7 @@ class GroupChats:
 
     async def _leave(self, room_address: JID, resolved: str) -> None:
         bare = room_address.userhost()
+        self.self_ping.forget(resolved, bare)
         room = self.rooms.get(resolved, {}).get(bare)
         if room is None:
             if not await self.saved.contains(resolved, bare):
