@@ -146,6 +146,7 @@ class GroupChats:
         self.self_ping.register()
         self.host.sessions.add_handler_factory(lambda client: MucHandler(self, client))
         self.host.sessions.add_session_starter(self._enter_saved_rooms)
+        self.host.profiles.deletion_listeners.append(self.on_profile_deleted)
         self.host.presence.room_checks.append(lambda profile, sender: self.room_of(profile, sender.userhost()) is not None)
         self.host.messaging.group_chats = self
         register = self.host.bridge.register_method
@@ -192,6 +193,14 @@ class GroupChats:
             room.state = JOINING
             room.forget_occupants()
             room.fail_pending(ProfileNotConnected(f"profile {profile!r} lost its connection"))
+
+    def on_profile_deleted(self, profile: str) -> None:
+        """Nothing of a deleted profile (rooms, requests, invitation passwords) may pass
+        to a new profile of the same name; its rooms were saved with it in storage."""
+        self.self_ping.forget_profile(profile)
+        for room in self.rooms.pop(profile, {}).values():
+            room.fail_pending(ProfileNotConnected(f"profile {profile!r} was deleted"))
+        self.administration.forget_profile(profile)
 
     def announce(self, client: XmppClient, room: Room, event: RoomEvent) -> None:
         bare, profile = room.jid.userhost(), client.profile

@@ -249,3 +249,8 @@ class RoomAdministration:
 
     def take_invitation_password(self, profile: str, room: JID) -> str | None:
         return self.invitation_passwords.pop((profile, room.userhost()), None)
+
+    def forget_profile(self, profile: str) -> None:
+        """The profile was deleted: its invitations' passwords go with it."""
+        for key in [key for key in self.invitation_passwords if key[0] == profile]:
+            del self.invitation_passwords[key]
