@@ -56,10 +56,16 @@ class Harness:
         self.pings = 0
         host = SimpleNamespace(params=FakeParams(interval),
                                sessions=SimpleNamespace(get_client=lambda profile: self.client))
-        plugin = SimpleNamespace(host=host, enter_again=lambda client, room: self.entered.append(room.jid.userhost()))
+        self.rooms: dict[str, Room] = {}
+        plugin = SimpleNamespace(host=host, enter_again=lambda client, room: self.entered.append(room.jid.userhost()),
+                                 room_of=lambda profile, bare: self.rooms.get(bare))
         self.self_ping = SelfPing(plugin, lambda: self.clock)  # type: ignore[arg-type]
         self.self_ping._ping = self._ping  # type: ignore[method-assign]
-        self.room = Room(JID(ROOM), "alice", state=JOINED)
+        self.room = self.add_room(ROOM)
+
+    def add_room(self, bare: str) -> Room:
+        room = self.rooms[bare] = Room(JID(bare), "alice", state=JOINED)
+        return room
 
     async def _ping(self, profile: str, room: Room) -> str:
         self.pings += 1
@@ -110,7 +116,7 @@ def test_no_verdict_is_tried_again_sooner_and_not_in_enters_again() -> None:
 def test_timers_go_with_the_room_and_the_session() -> None:
     async def scenario() -> None:
         harness = Harness()
-        other = Room(JID("other@chat.localhost"), "alice", state=JOINED)
+        other = harness.add_room("other@chat.localhost")
         await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]
         await harness.self_ping.watch(harness.client, other)          # type: ignore[arg-type]
         await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]  # entered again
@@ -160,4 +166,17 @@ def test_no_ping_while_off_or_during_a_nick_change() -> None:
         await harness.advance(RETRY_AFTER)
         assert harness.pings == 1
         harness.self_ping.forget_profile("alice")
+    run(scenario)
+
+
+def test_a_room_left_without_its_timer_cancelled_is_not_pinged() -> None:
+    """A room left while its watch was starting (the param read) is never pinged."""
+    async def scenario() -> None:
+        harness = Harness()
+        await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]
+        del harness.rooms[ROOM]                                        # left, the timer still set
+        await harness.advance(900)
+        assert harness.pings == 0 and len(harness.self_ping) == 0 and harness.clock.getDelayedCalls() == []
+        await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]
+        assert harness.clock.getDelayedCalls() == []
     run(scenario)

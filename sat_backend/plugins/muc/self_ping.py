@@ -120,8 +120,8 @@ class SelfPing:
         interval = int(await self.plugin.host.params.get_public("MUC", "SelfPingInterval", client.profile))
         key = (client.profile, room.jid.userhost())
         self.forget(*key)
-        if interval <= 0 or room.state != JOINED or not client.is_connected:
-            return
+        if interval <= 0 or not self._still_ours(client.profile, room) or not client.is_connected:
+            return  # off, or left (or lost) while the param was read
         watch = self._watches[key] = _Watch(room, interval, self._now())
         self._schedule(key, watch, interval)
 
@@ -147,6 +147,10 @@ class SelfPing:
 
     # the timers --------------------------------------------------------------------------
 
+    def _still_ours(self, profile: str, room: Room) -> bool:
+        """The room is the one we are in (not left, not replaced by a new entry)."""
+        return room.state == JOINED and self.plugin.room_of(profile, room.jid.userhost()) is room
+
     def _now(self) -> float:
         return float(self._reactor().seconds())
 
@@ -156,6 +160,9 @@ class SelfPing:
     def _on_timer(self, key: RoomKey, watch: _Watch) -> None:
         watch.timer = None
         if self._watches.get(key) is not watch:
+            return
+        if not self._still_ours(key[0], watch.room):
+            del self._watches[key]
             return
         silent_for = self._now() - watch.last_activity
         if silent_for < watch.interval:
