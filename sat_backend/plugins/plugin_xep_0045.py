@@ -355,12 +355,13 @@ class GroupChats:
                 del rooms[bare]
             raise
         await self._save(profile, room)
+        mark = await self.saved.catch_up_mark(profile, bare) if use_archive and not room.created else None
         self.host.bridge.emit("MucRoomJoined", bare, room.nick, room.created, profile)
         run_in_background(self.self_ping.watch(client, room), f"{profile}: self-ping of {bare}", profile)
         if use_archive and not room.created:
-            after = next((stanza_id for _, stanza_id in reversed(recent) if stanza_id), None)
-            run_in_background(catch_up(self.host, client, room, after), f"{profile}: reading the archive of {bare}",
-                              profile)
+            after = mark or next((stanza_id for _, stanza_id in reversed(recent) if stanza_id), None)
+            run_in_background(catch_up(self.host, client, room, after, self.saved),
+                              f"{profile}: reading the archive of {bare}", profile)
         return room.nick
 
     async def _enter_once(self, client: XmppClient, room: Room, history_max: int | None, since: str | None) -> None:

@@ -7,6 +7,11 @@ stanza-ids, the archive is read too, page by page, after the last stanza-id of t
 have: everything missed while away, not only the room's last 20 or so messages. What
 comes twice (history, archive, live) is stored once (same stanza-id). A room may refuse
 its archive to non-members (ejabberd): then the discussion history is all there is.
+
+The catch-up is gap-aware: until it reaches the archive's end, the saved room records
+the archive id it reached (:meth:`SavedRooms.mark_catch_up`). Live messages are newer
+than the gap being filled, so after an interruption (session lost, no answer, the
+per-entry bound) the next entry starts from that mark, not from our newest message.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
     from sat_backend.plugins.muc.rooms import Room
+    from sat_backend.plugins.muc.saved_rooms import SavedRooms
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +67,18 @@ def since_text(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | None) -> int:
-    """Read the room's archive after ``after`` (its stanza-id of the last message we have;
-    None: only its latest page) to its end, into history; returns how many were new.
-    An archive that lost ``after`` is read from its latest page (what is between is
-    logged as missed)."""
+async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | None, saved: SavedRooms) -> int:
+    """Read the room's archive after ``after`` (the mark of an unfinished catch-up, else
+    its stanza-id of the last message we have; None: only its latest page) to its end,
+    into history; returns how many were new. An archive that lost ``after`` is read from
+    its latest page (what is between is logged as missed)."""
     from sat_backend.plugins.plugin_xep_0313 import ArchiveGone
 
     archive, bare, profile = host.plugins["XEP-0313"], room.jid.userhost(), client.profile
     latest = after is None
     fetched = new = 0
+    if after is not None:  # from now on live messages are newer than what is still missing
+        await saved.mark_catch_up(profile, bare, after)
     while fetched < MAX_CATCH_UP_MESSAGES:
         try:
             page = await archive.query_archive(client, bare, after=after, latest=latest)
@@ -93,10 +101,13 @@ async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | N
                 continue
             new += await host.messaging.on_received(client, as_room_message(room, message))
         if page.complete or latest or not page.last_id or page.last_id == after:
+            await saved.mark_catch_up(profile, bare, None)
             break
         after = page.last_id
+        await saved.mark_catch_up(profile, bare, after)
     else:
-        log.warning("%s: stopped reading the archive of %s after %d messages", profile, bare, fetched)
+        log.warning("%s: stopped reading the archive of %s after %d messages: the next entry goes on",
+                    profile, bare, fetched)
     log.info("%s: archive of %s read: %d message(s), %d new", profile, bare, fetched, new)
     return new
 
