@@ -103,6 +103,8 @@ def test_a_room_that_forgot_us_is_entered_again(
     client.message_send(room, {"": "back"}, {}, "groupchat", "{}", "alice")          # the room takes it
     assert carol.wait_message(lambda message: message["body"] == "back")["from"] == f"{room}/alice"
     assert [row[:3] for row in client.muc_rooms_get("alice")] == [(room, "alice", "joined")]
+    backend.stop()                                   # with the room's self-ping timer running
+    assert "Traceback" not in backend.log_text()
 
 
 def test_a_room_that_answers_is_not_entered_again(
