@@ -180,3 +180,31 @@ def test_a_room_left_without_its_timer_cancelled_is_not_pinged() -> None:
         await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]
         assert harness.clock.getDelayedCalls() == []
     run(scenario)
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("<error type='cancel' by='chat.localhost'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>",
+     NOT_IN),
+    (f"<error type='cancel' by='{ROOM}'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>",
+     STILL_IN),
+    ("<error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>", NOT_IN),
+    ("<error type='wait'><remote-server-timeout xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>", UNDECIDED),
+])
+def test_the_error_answer_is_read_with_its_by(
+    monkeypatch: pytest.MonkeyPatch, answer: str, expected: str,
+) -> None:
+    """The answer of the room (or of its service) as the stream gives it: an error IQ."""
+    from twisted.words.protocols.jabber.error import exceptionFromStanza
+    from tx_xmpp.generic import parseXml
+
+    from sat_backend.plugins.muc import self_ping
+
+    iq = parseXml(f"<iq xmlns='jabber:client' type='error' from='{ROOM}/alice' id='p1'>{answer}</iq>".encode())
+
+    async def refuse(request: Any) -> None:
+        raise exceptionFromStanza(iq)
+
+    harness = Harness()
+    harness.self_ping.plugin.host.sessions.answer = refuse  # type: ignore[attr-defined]
+    monkeypatch.setattr(self_ping, "ping_request", lambda client, room: SimpleNamespace(send=lambda: None))
+    assert asyncio.run(SelfPing._ping(harness.self_ping, "alice", harness.room)) == expected

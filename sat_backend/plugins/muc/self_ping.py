@@ -198,9 +198,10 @@ class SelfPing:
             await self.plugin.host.sessions.answer(ping_request(client, room).send())
         except error.StanzaError as refused:
             stanza = getattr(refused, "stanza", None)  # set by exceptionFromStanza
-            element = next((child for child in stanza.elements() if child.name == "error"), None) if stanza else None
+            element = None if stanza is None else next(
+                (child for child in stanza.elements() if child.name == "error"), None)
             by = element.getAttribute("by") if element is not None else None
-            log.info("%s: self-ping of %s answered %s (by %s)", profile, room.jid.userhost(), refused.condition, by)
+            log.info("%s: self-ping of %s answered %s (by %.200s)", profile, room.jid.userhost(), refused.condition, by)
             return verdict(refused.condition, by, room.jid.host)
         except Timeout:
             log.info("%s: self-ping of %s got no answer: tried again later", profile, room.jid.userhost())
