@@ -46,6 +46,17 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class RoomMessages:
+    """Every message of a room (XEP-0045) in history, ours and the occupants': all are
+    stored from the room's bare JID."""
+
+    room: str
+
+    def condition(self, source: Any = History.source, dest: Any = History.dest) -> Any:
+        return and_(source == self.room, History.type == "groupchat")
+
+
+@dataclass(frozen=True)
 class ReceivedChange:
     """A change someone sent to a message: applied, or kept until its message arrives."""
 
@@ -77,7 +88,7 @@ class MessageChangesStorage:
             )
             return None if entry is None else history_message(entry)
 
-    async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation, *,
+    async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation | RoomMessages, *,
                               by_stanza_id: bool = False) -> StoredMessage | None:
         """The message of ``conversation`` that a reference names: by the sender's
         XEP-0359 origin-id, or else the ``id`` attribute of its stanza; ``by_stanza_id``:

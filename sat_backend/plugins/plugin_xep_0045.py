@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber import error
@@ -47,7 +46,7 @@ from sat_backend.plugins.muc.rooms import (
 )
 from sat_backend.plugins.muc.stanzas import (
     MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID, JoinOptions, MalformedPresence, check_nick,
-    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, occupant_id_of, parse_error,
+    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, parse_error,
     parse_join_options, parse_occupant_presence, subject_message, subject_of,
 )
 from sat_bridge.xml_text import check_xml_text
@@ -241,12 +240,7 @@ class GroupChats:
     def _parse_groupchat(self, client: XmppClient, room: Room, element: domish.Element) -> ChatMessage | None:
         message = parse_message_element(element, client.jid, self.host.messaging.changes.parsers,
                                         archive=room.jid.userhost())
-        if message is None:
-            return None
-        author = occupant_id_of(element) if room.occupant_ids else None
-        if author is not None:  # XEP-0421: who wrote it, for the changes that name it later
-            message = replace(message, extra={**message.extra, "occupant_id": author})
-        return as_room_message(room, message)
+        return None if message is None else as_room_message(room, message, client.jid.userhost())
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:
