@@ -170,9 +170,12 @@ class MessageChangesStorage:
             entry.messages = [Message(message=text, language=lang or None) for lang, text in bodies.items()]
             return True
 
-    async def retract(self, history_id: str, retracted: float) -> bool:
+    async def retract(self, history_id: str, retracted: float, *, moderated: dict[str, str] | None = None) -> bool:
         """Leave a tombstone: no body, no previous version, no reaction; the row stays so
         that the conversation shows where a message was.
+
+        :param moderated: a room moderator retracted it (XEP-0425): who and why, kept in
+            ``extra.moderated``.
 
         :returns: False when it was retracted already.
         """
@@ -182,6 +185,8 @@ class MessageChangesStorage:
                 return False
             entry.retracted = retracted
             entry.messages = []
+            if moderated is not None:   # a new dict: JSON changes are not tracked
+                entry.extra = {**(entry.extra or {}), "moderated": moderated}
             await session.execute(delete(MessageVersion).where(MessageVersion.history_id == history_id))
             await session.execute(delete(MessageReaction).where(MessageReaction.history_id == history_id))
             return True

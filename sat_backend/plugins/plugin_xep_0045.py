@@ -36,6 +36,7 @@ from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
 from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks
+from sat_backend.plugins.muc.moderation import Moderation, moderation_version
 from sat_backend.plugins.muc.room_history import (
     NS_MAM, as_room_message, catch_up, recent_messages, record_delivery_error, since_text,
 )
@@ -65,7 +66,7 @@ PLUGIN_INFO = {
     "name": "Multi-User Chat",
     "import_name": "XEP-0045",
     "type": "XEP",
-    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402"],
+    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402", "XEP-0421", "XEP-0425"],
     "dependencies": ["XEP-0030"],
     "recommendations": ["XEP-0060", "XEP-0313"],
     "main": "GroupChats",
@@ -120,6 +121,13 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
         for event in apply_presence(room, presence):
             self.plugin.announce(self.client, room, event)
 
+def set_features(room: Room, features: frozenset[str]) -> None:
+    """What the plugin relies on among what the room advertises (XEP-0030)."""
+    room.stanza_ids = NS_SID in features
+    room.occupant_ids = NS_OCCUPANT_ID in features
+    room.moderation = moderation_version(features)
+
+
 class GroupChats:
     """The plugin: rooms of every profile, bridge members, the core's ``group_chats``."""
 
@@ -128,6 +136,7 @@ class GroupChats:
         #: profile → room bare JID → state
         self.rooms: dict[str, dict[str, Room]] = {}
         self.administration = RoomAdministration(self)
+        self.moderation = Moderation(self)
         #: XEP-0402, when the pubsub plugin is there
         self.bookmarks = Bookmarks(self) if "XEP-0060" in host.plugins else None
         self.saved = SavedRooms(host.storage, host.params.secrets)
@@ -152,6 +161,7 @@ class GroupChats:
         for signal in ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject"):
             self.host.bridge.enable_signal(signal)
         self.administration.register()
+        self.moderation.register()
         if self.bookmarks is not None:
             self.bookmarks.register()
 
@@ -302,8 +312,7 @@ class GroupChats:
         rooms = self.rooms[profile]
         try:
             features = await room_features(self.host, client, room_jid)
-            room.stanza_ids = NS_SID in features
-            room.occupant_ids = NS_OCCUPANT_ID in features
+            set_features(room, features)
             archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
             recent = await recent_messages(self.host, profile, room)
             # the last N messages when asked for; else those since the last one we have,
@@ -325,8 +334,7 @@ class GroupChats:
                     log.info("%s: nick %r taken in %s, trying %r", profile, candidate, bare, nicks[attempt])
             if room.created:
                 await self._accept_default_configuration(client, room)
-                features = await room_features(self.host, client, room_jid)
-                room.stanza_ids, room.occupant_ids = NS_SID in features, NS_OCCUPANT_ID in features
+                set_features(room, await room_features(self.host, client, room_jid))
         except BaseException:
             if rooms.get(bare) is room and room.state != JOINED:
                 del rooms[bare]

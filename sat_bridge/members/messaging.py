@@ -84,7 +84,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
                 "where the room gives XEP-0421 occupant-ids, else their real bare JID when shown, else "
                 "``room@service/nick``); "
                 '``edit``: ``{"message": {lang: text}, "edited": timestamp}``; '
-                '``retract``: ``{"retracted": timestamp, "by": bare JID}``; '
+                '``retract``: ``{"retracted": timestamp, "by": bare JID}`` (a room moderator\'s, XEP-0425: '
+                '``"by"`` the room, and ``"moderated": {"by": moderator\'s occupant JID or "", "reason"}``); '
                 '``error``: ``{"error": {"condition": RFC 6120 condition, "text": the server\'s text or ""}}`` '
                 "(also in the history row's ``extra``)",
             ),

@@ -71,12 +71,15 @@ class MessageChanges:
         #: both keeping the same old text, two reaction sets both starting from the same)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def register(self, kind: str, parser: ChangeParser | None, applier: Applier) -> None:
+    def register(self, kind: str, parser: ChangeParser | None, applier: Applier, *, first: bool = False) -> None:
         """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``
-        (no ``parser``: the kind's stanzas are recognised elsewhere, e.g. errors)."""
+        (no ``parser``: the kind's stanzas are recognised elsewhere, e.g. errors).
+
+        :param first: try ``parser`` before those registered so far (the first match wins:
+            a stanza a more general parser would take too)."""
         self._appliers[kind] = applier
         if parser is not None:
-            self.parsers.append(parser)
+            self.parsers.insert(0 if first else len(self.parsers), parser)
 
     # received changes ------------------------------------------------------------------
 

@@ -119,13 +119,14 @@ def history_tuple(entry: HistoryMessage) -> tuple[str, float, str, str, dict[str
 
 #: keys of a history row's ``extra`` that say what happened to the message since it was
 #: stored: the backend's to write, never a sender's
-HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "error")
+HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "moderated", "error")
 
 
 def history_extra(entry: HistoryMessage) -> dict[str, Any]:
     """The ``extra`` of a stored message, with what happened to it since: ``reactions``
     ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``
-    (when last corrected), ``retracted`` (when), ``error`` (the delivery error the
+    (when last corrected), ``retracted`` (when; ``moderated``: ``{by, reason}`` when a room
+    moderator did it, XEP-0425, stored with the row), ``error`` (the delivery error the
     recipient's server answered: ``{condition, text}``)."""
     extra = dict(entry.extra or {})
     if entry.reactions:
