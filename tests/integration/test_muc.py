@@ -4,16 +4,16 @@ two profiles of the backend and a slixmpp occupant in the same room."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 import pytest
 
 from sat_bridge import errors
-from sat_bridge.client import BridgeClient
+
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.muc_helpers import Profiles, carol, profiles  # noqa: F401 - fixtures
 from tests.integration.muc_helpers import (
     MUC_SIGNALS,
     joined,
@@ -26,29 +26,13 @@ from tests.integration.muc_helpers import (
     room_message,
 )
 from tests.integration.test_cli import sat
-from tests.integration.xmpp_helpers import connected_profiles, create_xmpp_profile
+from tests.integration.xmpp_helpers import create_xmpp_profile
 
 #: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
 pytestmark = pytest.mark.ejabberd
 
-Profiles = tuple[BridgeClient, SignalRecorder]
 NS_RETRACT = "urn:xmpp:message-retract:1"
 
-
-@pytest.fixture
-def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
-    """alice and bob on the backend, connected; a recorder of the group chat signals."""
-    client = backend.client
-    assert client is not None
-    with connected_profiles(client, fresh_xmpp_server):
-        yield client, SignalRecorder(client, *MUC_SIGNALS)
-
-
-@pytest.fixture
-def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
-    yield peer
-    peer.disconnect()
 
 
 def test_a_room_with_two_profiles_and_a_peer(profiles: Profiles, carol: XmppPeer, xmpp_server_name: str) -> None:

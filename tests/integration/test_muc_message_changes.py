@@ -4,43 +4,28 @@ real Prosody (and ejabberd where it can): two profiles of the backend and slixmp
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from slixmpp import Message
 
 from sat_bridge import errors
-from sat_bridge.client import BridgeClient
+
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.muc_helpers import MUC_SIGNALS, new_room, occupant_change, peer_joins, peer_says, room_message
+from tests.integration.muc_helpers import Profiles, carol, profiles  # noqa: F401 - fixtures
+from tests.integration.muc_helpers import new_room, three_in_a_room, occupant_change, peer_joins, peer_says, room_message
 from tests.integration.test_cli import sat
-from tests.integration.xmpp_helpers import connected_profiles
 
 #: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
 pytestmark = pytest.mark.ejabberd
 
-Profiles = tuple[BridgeClient, SignalRecorder]
 NS_REACTIONS = "urn:xmpp:reactions:0"
 NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
 NO_OCCUPANT_ID = "XEP-0421 occupant-ids, which ejabberd 23.01 does not give"
 
-
-@pytest.fixture
-def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
-    client = backend.client
-    assert client is not None
-    with connected_profiles(client, fresh_xmpp_server):
-        yield client, SignalRecorder(client, *MUC_SIGNALS, "ReactionsReceived")
-
-
-@pytest.fixture
-def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
-    yield peer
-    peer.disconnect()
 
 
 def update(signals: SignalRecorder, uid: str, kind: str, profile: str) -> dict[str, Any]:
@@ -77,11 +62,7 @@ def test_reactions_in_a_room(backend: BackendProcess, profiles: Profiles, carol:
     """Ours go to the room by its stanza-id and come back once; an occupant's are kept per
     reactor (occupant-id on Prosody; on ejabberd, without XEP-0421, the occupant JID)."""
     client, signals = profiles
-    room = new_room()
-    client.muc_join(room, "alice", "", "{}", "alice")
-    client.muc_join(room, "bob", "", "{}", "bob")
-    peer_joins(carol, room, "carol")
-    signals.wait_for("MucOccupantChanged", occupant_change(room, "carol", "joined", "bob"))
+    room = three_in_a_room(profiles, carol)
     peer_says(carol, room, "react to this")
     uid = signals.wait_for("MessageNew", room_message(room, "react to this", "alice"))[0]
     bob_uid = signals.wait_for("MessageNew", room_message(room, "react to this", "bob"))[0]

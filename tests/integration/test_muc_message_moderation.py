@@ -4,46 +4,30 @@ what ejabberd 23.01 (without XEP-0425) answers; slixmpp occupants."""
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 from slixmpp import Message
 
 from sat_bridge import errors
-from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
-from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.ejabberd import XmppServer
-from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.muc_helpers import MUC_SIGNALS, new_room, occupant_change, peer_joins, peer_says, room_message
+
+from tests.fixtures.backend import BackendProcess
+
+from tests.fixtures.xmpp_peer import XmppPeer
+from tests.integration.muc_helpers import Profiles, carol, profiles  # noqa: F401 - fixtures
+from tests.integration.muc_helpers import peer_says, room_message, three_in_a_room
 from tests.integration.test_cli import sat
 from tests.integration.test_muc_message_changes import room_stanza_id, update, updates_of
-from tests.integration.xmpp_helpers import connected_profiles
 
 #: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
 pytestmark = pytest.mark.ejabberd
 
-Profiles = tuple[BridgeClient, SignalRecorder]
 NS_FASTEN = "urn:xmpp:fasten:0"
 NS_MODERATE_0 = "urn:xmpp:message-moderate:0"
 NS_MODERATE_1 = "urn:xmpp:message-moderate:1"
 NS_RETRACT_0 = "urn:xmpp:message-retract:0"
 NS_RETRACT_1 = "urn:xmpp:message-retract:1"
 
-
-@pytest.fixture
-def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
-    client = backend.client
-    assert client is not None
-    with connected_profiles(client, fresh_xmpp_server):
-        yield client, SignalRecorder(client, *MUC_SIGNALS)
-
-
-@pytest.fixture
-def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
-    yield peer
-    peer.disconnect()
 
 
 def moderation_announced(room: str) -> Callable[[Message], bool]:
@@ -56,11 +40,7 @@ def a_room_with_carol(profiles: Profiles, carol: XmppPeer, text: str) -> tuple[s
     """alice (owner, so moderator) and bob (participant) in a new room with carol, who
     said ``text``: (room, its uid for alice, its uid for bob)."""
     client, signals = profiles
-    room = new_room()
-    client.muc_join(room, "alice", "", "{}", "alice")
-    client.muc_join(room, "bob", "", "{}", "bob")
-    peer_joins(carol, room, "carol")
-    signals.wait_for("MucOccupantChanged", occupant_change(room, "carol", "joined", "bob"))
+    room = three_in_a_room(profiles, carol)
     peer_says(carol, room, text)
     uid = signals.wait_for("MessageNew", room_message(room, text, "alice"))[0]
     bob_uid = signals.wait_for("MessageNew", room_message(room, text, "bob"))[0]
