@@ -98,3 +98,21 @@ def test_a_moderation_from_an_occupant_is_ignored(profiles: Profiles, carol: Xmp
     assert updates_of(signals, uid) == []
     (row,) = [row for row in client.history_get(room, "", 0, True, "{}", "alice") if row[0] == uid]
     assert row[4] == {"": "keep me"} and "retracted" not in json.loads(row[7])
+
+
+@pytest.mark.prosody_only("ejabberd 23.01 has no XEP-0425")
+def test_a_moderation_while_away_is_applied_on_entering_again(profiles: Profiles, carol: XmppPeer) -> None:
+    """bob was offline when alice moderated: entering again, what the room sends of what
+    he missed (its discussion history and archive) brings the announcement, from the
+    room itself, and bob's copy becomes a tombstone."""
+    client, signals = profiles
+    room = three_in_a_room(profiles, carol)
+    peer_says(carol, room, "spam while you sleep")
+    uid = signals.wait_for("MessageNew", room_message(room, "spam while you sleep", "alice"))[0]
+    bob_uid = signals.wait_for("MessageNew", room_message(room, "spam while you sleep", "bob"))[0]
+    client.disconnect("bob")
+    client.muc_message_moderate(uid, "spam", "alice")
+    assert update(signals, uid, "retract", "alice")["moderated"]["reason"] == "spam"
+    client.connect("bob")
+    data = update(signals, bob_uid, "retract", "bob")
+    assert (data["by"], data["moderated"]) == (room, {"by": f"{room}/alice", "reason": "spam"})
