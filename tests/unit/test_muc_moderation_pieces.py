@@ -1,4 +1,5 @@
-"""XEP-0425 stanzas, both versions: announcements parsed, requests built."""
+"""XEP-0425 stanzas, both versions: announcements parsed, requests built; who made a
+change in a room."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp.generic import parseXml
 
-from sat_backend.core.im.message_stanza import MalformedStanza, parse_message_element
+from sat_backend.core.im.message_changes import room_change_sender
+from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, MessageChange, parse_message_element
+from sat_backend.memory.stored_message import StoredMessage
 from sat_backend.plugins.muc.moderation import (
     NS_MODERATE_0, NS_MODERATE_1, moderation_request, moderation_version, parse_moderation,
 )
@@ -68,3 +71,27 @@ def test_requests_use_the_newest_version_offered() -> None:
     assert (v0.uri, v0.name, v0["id"]) == ("urn:xmpp:fasten:0", "apply-to", "sid-1")
     (moderate,) = v0.elements()
     assert [(child.uri, child.name) for child in moderate.elements()] == [("urn:xmpp:message-retract:0", "retract")]
+
+
+def test_who_made_a_change_in_a_room() -> None:
+    """The core's rules for changes in rooms (XEP-0045: everyone shares the room's JID)."""
+    theirs = StoredMessage("m1", 0.0, ROOM, "alice@localhost", "groupchat", extra={"occupant_id": "carol"})
+    ours = StoredMessage("m2", 0.0, ROOM, ROOM, "groupchat")
+    private = StoredMessage("m3", 0.0, ROOM, "alice@localhost", "chat")
+
+    def change(kind: str, sender: str, **extra: str) -> ChatMessage:
+        return ChatMessage(uid="x", timestamp=0.0, from_jid=JID(sender), to_jid=JID("alice@localhost/x"),
+                           bodies={}, subjects={}, type="groupchat", extra=dict(extra),
+                           change=MessageChange(kind, "ref"))
+
+    carol, dave = f"{ROOM}/carol", f"{ROOM}/dave"
+    assert room_change_sender("p", change("edit", carol, occupant_id="carol"), theirs) == ROOM
+    assert room_change_sender("p", change("edit", dave, occupant_id="dave"), theirs) is None      # not the author
+    assert room_change_sender("p", change("retract", carol), theirs) is None                      # no occupant-id
+    assert room_change_sender("p", change("retract", carol, occupant_id="carol"), ours) is None   # ours: done
+    assert room_change_sender("p", change("reactions", carol, reactor="occupant-id:carol"), ours) \
+        == "occupant-id:carol"
+    assert room_change_sender("p", change("reactions", carol), theirs) is None                    # who? unknown
+    assert room_change_sender("p", change("moderate", ROOM), ours) == ROOM
+    assert room_change_sender("p", change("moderate", carol), theirs) is None                     # an occupant
+    assert room_change_sender("p", change("reactions", carol, reactor="x"), private) is None      # a private one

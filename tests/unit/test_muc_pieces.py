@@ -19,7 +19,6 @@ from sat_backend.plugins.muc.administration import (
 )
 from sat_backend.plugins.muc.bookmarks import Bookmark, bookmark_item, parse_bookmark
 from sat_backend.plugins.muc.room_history import as_room_message, reactor_of, since_text
-from sat_backend.plugins.plugin_xep_0444 import parse_reactions
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, MAX_OCCUPANTS, Room, apply_presence, refusal_error, suffixed_nicks,
 )
@@ -30,6 +29,7 @@ from sat_backend.plugins.muc.stanzas import (
     subject_of,
 )
 from sat_backend.plugins.muc.stanzas import parse_join_options
+from sat_backend.plugins.plugin_xep_0444 import parse_reactions
 
 ROOM = JID("room@chat.localhost")
 ME = JID("alice@localhost/desk")
