@@ -24,6 +24,7 @@ from tests.integration.muc_helpers import (
     protect,
     room_bodies,
     room_message,
+    three_in_a_room,
 )
 from tests.integration.test_cli import sat
 from tests.integration.xmpp_helpers import create_xmpp_profile
@@ -294,10 +295,7 @@ def test_corrections_and_retractions_in_a_room_need_their_author(
 @pytest.mark.prosody_only(NO_OCCUPANT_ID)
 def test_we_correct_and_retract_our_room_messages(profiles: Profiles, carol: XmppPeer) -> None:
     client, signals = profiles
-    room = new_room()
-    client.muc_join(room, "alice", "", "{}", "alice")
-    client.muc_join(room, "bob", "", "{}", "bob")
-    peer_joins(carol, room, "carol")
+    room = three_in_a_room(profiles, carol)
     uid = client.message_send(room, {"": "helo"}, {}, "groupchat", "{}", "alice")
     bob_uid = signals.wait_for("MessageNew", room_message(room, "helo", "bob"))[0]
     room_id = carol.wait_message(lambda message: message["body"] == "helo").xml.find(
