@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber import error
@@ -37,6 +36,7 @@ from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
 from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks
+from sat_backend.plugins.muc.moderation import Moderation, moderation_version
 from sat_backend.plugins.muc.room_history import (
     NS_MAM, as_room_message, catch_up, recent_messages, record_delivery_error, since_text,
 )
@@ -48,7 +48,7 @@ from sat_backend.plugins.muc.rooms import (
 )
 from sat_backend.plugins.muc.stanzas import (
     MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID, JoinOptions, MalformedPresence, check_nick,
-    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, occupant_id_of, parse_error,
+    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, parse_error,
     parse_join_options, parse_occupant_presence, subject_message, subject_of,
 )
 from sat_bridge.xml_text import check_xml_text
@@ -67,7 +67,7 @@ PLUGIN_INFO = {
     "name": "Multi-User Chat",
     "import_name": "XEP-0045",
     "type": "XEP",
-    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402", "XEP-0410"],
+    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402", "XEP-0410", "XEP-0421", "XEP-0425"],
     "dependencies": ["XEP-0030"],
     "recommendations": ["XEP-0060", "XEP-0313"],
     "main": "GroupChats",
@@ -123,6 +123,13 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
         for event in apply_presence(room, presence):
             self.plugin.announce(self.client, room, event)
 
+def set_features(room: Room, features: frozenset[str]) -> None:
+    """What the plugin relies on among what the room advertises (XEP-0030)."""
+    room.stanza_ids = NS_SID in features
+    room.occupant_ids = NS_OCCUPANT_ID in features
+    room.moderation = moderation_version(features)
+
+
 class GroupChats:
     """The plugin: rooms of every profile, bridge members, the core's ``group_chats``."""
 
@@ -131,6 +138,7 @@ class GroupChats:
         #: profile → room bare JID → state
         self.rooms: dict[str, dict[str, Room]] = {}
         self.administration = RoomAdministration(self)
+        self.moderation = Moderation(self)
         #: XEP-0402, when the pubsub plugin is there
         self.bookmarks = Bookmarks(self) if "XEP-0060" in host.plugins else None
         self.saved = SavedRooms(host.storage, host.params.secrets)
@@ -159,6 +167,7 @@ class GroupChats:
         for signal in ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject"):
             self.host.bridge.enable_signal(signal)
         self.administration.register()
+        self.moderation.register()
         if self.bookmarks is not None:
             self.bookmarks.register()
 
@@ -258,12 +267,7 @@ class GroupChats:
     def _parse_groupchat(self, client: XmppClient, room: Room, element: domish.Element) -> ChatMessage | None:
         message = parse_message_element(element, client.jid, self.host.messaging.changes.parsers,
                                         archive=room.jid.userhost())
-        if message is None:
-            return None
-        author = occupant_id_of(element) if room.occupant_ids else None
-        if author is not None:  # XEP-0421: who wrote it, for the changes that name it later
-            message = replace(message, extra={**message.extra, "occupant_id": author})
-        return as_room_message(room, message)
+        return None if message is None else as_room_message(room, message, client.jid.userhost())
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:
@@ -325,8 +329,7 @@ class GroupChats:
         rooms = self.rooms[profile]
         try:
             features = await room_features(self.host, client, room_jid)
-            room.stanza_ids = NS_SID in features
-            room.occupant_ids = NS_OCCUPANT_ID in features
+            set_features(room, features)
             archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
             recent = await recent_messages(self.host, profile, room)
             # the last N messages when asked for; else those since the last one we have,
@@ -348,8 +351,7 @@ class GroupChats:
                     log.info("%s: nick %r taken in %s, trying %r", profile, candidate, bare, nicks[attempt])
             if room.created:
                 await self._accept_default_configuration(client, room)
-                features = await room_features(self.host, client, room_jid)
-                room.stanza_ids, room.occupant_ids = NS_SID in features, NS_OCCUPANT_ID in features
+                set_features(room, await room_features(self.host, client, room_jid))
         except BaseException:
             if rooms.get(bare) is room and room.state != JOINED:
                 del rooms[bare]

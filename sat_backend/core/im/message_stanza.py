@@ -30,6 +30,10 @@ NS_DELAY = "urn:xmpp:delay"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
 #: XEP-0333 Chat Markers: a received ``<markable/>`` is kept as ``extra.markable``
 NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"
+#: XEP-0421 Anonymous unique occupant identifiers for MUCs (v0.1.x)
+NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
+#: an occupant-id longer than this is ignored (Prosody's are 44 characters)
+MAX_OCCUPANT_ID_LENGTH = 256
 SENDABLE_TYPES = ("chat", "normal", "headline")
 
 
@@ -74,6 +78,9 @@ class ChatMessage:
     #: the ``id`` attribute of the stanza (references use it when there is no origin-id)
     message_id: str | None = None
     change: MessageChange | None = None
+    #: the XEP-0421 occupant-id of a ``groupchat`` message, as written (live or archived);
+    #: trusted only once the group chat plugin knows the room sets them
+    occupant_id: str | None = None
 
     def to_history(self) -> HistoryEntry:
         return HistoryEntry(
@@ -112,13 +119,14 @@ def history_tuple(entry: HistoryMessage) -> tuple[str, float, str, str, dict[str
 
 #: keys of a history row's ``extra`` that say what happened to the message since it was
 #: stored: the backend's to write, never a sender's
-HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "error")
+HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "moderated", "error")
 
 
 def history_extra(entry: HistoryMessage) -> dict[str, Any]:
     """The ``extra`` of a stored message, with what happened to it since: ``reactions``
     ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``
-    (when last corrected), ``retracted`` (when), ``error`` (the delivery error the
+    (when last corrected), ``retracted`` (when; ``moderated``: ``{by, reason}`` when a room
+    moderator did it, XEP-0425, stored with the row), ``error`` (the delivery error the
     recipient's server answered: ``{condition, text}``)."""
     extra = dict(entry.extra or {})
     if entry.reactions:
@@ -195,6 +203,7 @@ def parse_message_element(
         message_id=element.getAttribute("id") or None,
         change=change,
         extra={"markable": True} if _is_markable(element) else {},
+        occupant_id=occupant_id_of(element) if message_type == "groupchat" else None,
     )
 
 
@@ -257,6 +266,15 @@ def first_child(element: domish.Element, uri: str, name: str) -> domish.Element 
     for child in element.elements(uri, name):
         return child
     return None
+
+
+def occupant_id_of(element: domish.Element) -> str | None:
+    """The XEP-0421 occupant-id a room put in a stanza (bounded), or None."""
+    child = first_child(element, NS_OCCUPANT_ID, "occupant-id")
+    value = child.getAttribute("id") if child is not None else None
+    if not value or len(value) > MAX_OCCUPANT_ID_LENGTH:
+        return None
+    return str(value)
 
 
 def _stanza_id(element: domish.Element, archive: str) -> str | None:

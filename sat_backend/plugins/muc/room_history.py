@@ -45,15 +45,50 @@ MAX_CATCH_UP_MESSAGES = 10_000
 RECENT_MESSAGES = 50
 
 
-def as_room_message(room: Room, message: ChatMessage) -> ChatMessage:
+def as_room_message(room: Room, message: ChatMessage, own: str) -> ChatMessage:
     """A parsed message of ``room`` as history keeps it: the room's stanza-id only when the
-    room says it sets them (XEP-0359 §7), and our reflected message recognisable."""
+    room says it sets them (XEP-0359 §7), its author's occupant-id only when the room says
+    it gives them (XEP-0421: the changes that name the message later are checked against
+    it, also for a message read from the room's archive), our reflected message
+    recognisable, and for a reaction who reacted (:func:`reactor_of`).
+
+    :param own: our bare JID.
+    """
     if message.stanza_id is not None and not room.stanza_ids:
         message = replace(message, stanza_id=None)
     if message.origin_id is None and message.from_jid.resource == room.nick and message.message_id:
         # our reflected message, from a room that drops origin-ids: its id is our uid
         message = replace(message, origin_id=message.message_id)
-    return message
+    extra = dict(message.extra)
+    if room.occupant_ids and message.occupant_id is not None:
+        extra["occupant_id"] = message.occupant_id
+    if message.change is not None and message.change.kind == "reactions":
+        reactor = reactor_of(room, message.from_jid.resource or "", message.occupant_id, own)
+        if reactor is not None:
+            extra["reactor"] = reactor
+    return replace(message, extra=extra) if extra != message.extra else message
+
+
+def reactor_of(room: Room, nick: str, occupant_id: str | None, own: str) -> str | None:
+    """Who sent a reaction in ``room``, as its reactions are kept (one set per reactor,
+    XEP-0444): us (our bare JID, also for our reaction reflected by the room or sent by
+    another of our devices); else ``occupant-id:ID`` in a room that gives XEP-0421
+    occupant-ids (stable across nick changes, not forgeable: the room replaces any the
+    sender wrote); else the occupant's real bare JID when the room shows it; else
+    ``room@service/nick``. None: from the room itself, or no occupant-id where the room
+    gives them (not attributable).
+    """
+    if not nick:
+        return None
+    ours = room.occupants.get(room.nick)
+    if nick == room.nick or (occupant_id is not None and ours is not None and ours.occupant_id == occupant_id):
+        return own
+    if room.occupant_ids:
+        return f"occupant-id:{occupant_id}" if occupant_id else None
+    occupant = room.occupants.get(nick)
+    if occupant is not None and occupant.real_jid:
+        return occupant.real_jid.partition("/")[0]
+    return f"{room.jid.userhost()}/{nick}"
 
 
 async def recent_messages(host: Backend, profile: str, room: Room) -> list[tuple[float, str | None]]:
@@ -99,7 +134,7 @@ async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | N
         for message in page.messages:
             if message.type != "groupchat" or message.from_jid.userhost() != bare:
                 continue
-            new += await host.messaging.on_received(client, as_room_message(room, message))
+            new += await host.messaging.on_received(client, as_room_message(room, message, client.jid.userhost()))
         if page.complete or latest or not page.last_id or page.last_id == after:
             await saved.mark_catch_up(profile, bare, None)
             break
