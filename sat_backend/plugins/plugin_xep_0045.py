@@ -246,7 +246,7 @@ class GroupChats:
         author = occupant_id_of(element) if room.occupant_ids else None
         if author is not None:  # XEP-0421: who wrote it, for the changes that name it later
             message = replace(message, extra={**message.extra, "occupant_id": author})
-        return as_room_message(room, message)
+        return as_room_message(room, message, client.jid)
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:

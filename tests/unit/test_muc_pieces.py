@@ -277,9 +277,9 @@ def test_room_messages_as_history_keeps_them() -> None:
     parsed = parse_message_element(element(xml), ME, archive="room@chat.localhost")
     assert parsed is not None
     trusted = Room(ROOM, "alice", stanza_ids=True)
-    kept = as_room_message(trusted, parsed)
+    kept = as_room_message(trusted, parsed, ME)
     assert (kept.stanza_id, kept.origin_id) == ("room-1", "uid-1")      # our reflection, without origin-id
-    untrusted = as_room_message(Room(ROOM, "bob"), parsed)
+    untrusted = as_room_message(Room(ROOM, "bob"), parsed, ME)
     assert (untrusted.stanza_id, untrusted.origin_id) == (None, None)   # a room without XEP-0359; not ours
     assert since_text(0.0) == "1970-01-01T00:00:00Z"
 

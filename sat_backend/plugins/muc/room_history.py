@@ -17,12 +17,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Timeout
 from sat_backend.core.im.delivery_errors import parse_delivery_error
 from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.memory.message_changes_storage import Conversation
+from sat_backend.plugins.muc.mentions import mentions_us
 from sat_backend.memory.history_query import HistoryQuery, JidFilter
 
 if TYPE_CHECKING:
@@ -39,14 +41,19 @@ MAX_CATCH_UP_MESSAGES = 10_000
 RECENT_MESSAGES = 50
 
 
-def as_room_message(room: Room, message: ChatMessage) -> ChatMessage:
+def as_room_message(room: Room, message: ChatMessage, own_jid: JID) -> ChatMessage:
     """A parsed message of ``room`` as history keeps it: the room's stanza-id only when the
-    room says it sets them (XEP-0359 §7), and our reflected message recognisable."""
+    room says it sets them (XEP-0359 §7), our reflected message recognisable, and
+    ``extra.mention`` when it mentions us (:func:`mentions_us`; absent otherwise)."""
     if message.stanza_id is not None and not room.stanza_ids:
         message = replace(message, stanza_id=None)
     if message.origin_id is None and message.from_jid.resource == room.nick and message.message_id:
         # our reflected message, from a room that drops origin-ids: its id is our uid
         message = replace(message, origin_id=message.message_id)
+    if message.change is None and mentions_us(
+            texts=message.bodies.values(), sender_nick=message.from_jid.resource or "", own_nick=room.nick,
+            references=message.mentioned, own_occupant=room.occupant_jid.full(), own_bare=own_jid.userhost()):
+        message = replace(message, extra={**message.extra, "mention": True})
     return message
 
 
@@ -91,7 +98,7 @@ async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | N
         for message in page.messages:
             if message.type != "groupchat" or message.from_jid.userhost() != bare:
                 continue
-            new += await host.messaging.on_received(client, as_room_message(room, message))
+            new += await host.messaging.on_received(client, as_room_message(room, message, client.jid))
         if page.complete or latest or not page.last_id or page.last_id == after:
             break
         after = page.last_id
