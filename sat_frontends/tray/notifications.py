@@ -67,10 +67,12 @@ class Content:
     body: str
 
 
-def content(sender: str, count: int, text: str, privacy: bool) -> Content:
+def content(sender: str, count: int, text: str, privacy: bool, summary: str = "") -> Content:
     """The summary and body of a conversation's notification (body markup escaped: the
-    spec lets servers read it as markup, and a message could hold ``<``)."""
-    summary = f"Message from {sender}"
+    spec lets servers read it as markup, and a message could hold ``<``).
+
+    :param summary: what the summary says instead of "Message from ``sender``" (a room's)."""
+    summary = summary or f"Message from {sender}"
     if len(summary) > SUMMARY_LENGTH:
         summary = summary[: SUMMARY_LENGTH - 1] + "…"
     if privacy or not text:
@@ -234,7 +236,7 @@ class GroupedNotifier(Generic[P]):
             del self.shown[key]
 
 
-class Notifier(GroupedNotifier[tuple[str, int, str]]):
+class Notifier(GroupedNotifier[tuple[str, int, str, str]]):
     """Incoming messages: one notification per conversation, with its unread count."""
 
     category = "im.received"
@@ -246,13 +248,14 @@ class Notifier(GroupedNotifier[tuple[str, int, str]]):
             actions += ["inline-reply", "Reply"]
         return actions
 
-    def unread(self, key: Key, sender: str, count: int, text: str) -> None:
-        """The conversation has ``count`` unread messages, the last one saying ``text``."""
+    def unread(self, key: Key, sender: str, count: int, text: str, summary: str = "") -> None:
+        """The conversation has ``count`` unread messages, the last one (or, in a room,
+        the one notified) saying ``text``; ``summary``: see :func:`content`."""
         shown = self.shown.get(key)
         if shown is not None and count <= shown.count:
             return  # fewer unread (read in part): nothing new to tell
-        self.update(key, (sender, count, text))
+        self.update(key, (sender, count, text, summary))
 
-    def render(self, pending: tuple[str, int, str]) -> tuple[Content, int]:
-        sender, count, text = pending
-        return content(sender, count, text, self.privacy), count
+    def render(self, pending: tuple[str, int, str, str]) -> tuple[Content, int]:
+        sender, count, text, summary = pending
+        return content(sender, count, text, self.privacy, summary), count
