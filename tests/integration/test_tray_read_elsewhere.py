@@ -29,12 +29,6 @@ def started(tray: TrayProcess) -> TrayProcess:
     return tray
 
 
-def known(tray: TrayProcess, notification_id: int) -> None:
-    """The tray has the id from Notify's reply (a user, or a device, is slower than this)."""
-    wait_until(lambda: f"notification {notification_id} for {CAROL}" in tray.log_text(), 10,
-               "the tray to know its notification")
-
-
 def test_closed_when_read_on_another_device(alice: BridgeClient, prosody: ProsodyServer,
                                             backend_env: dict[str, str], tmp_path: Path) -> None:
     signals = SignalRecorder(alice, "MessageNew", "UnreadChanged")
@@ -48,7 +42,7 @@ def test_closed_when_read_on_another_device(alice: BridgeClient, prosody: Prosod
             signals.wait_for("UnreadChanged", unread_signal(1))
             first_id, shown = server.wait_notify(1)
             assert shown["summary"] == f"Message from {CAROL}"
-            known(tray, first_id)
+            tray.wait_notification(first_id, CAROL)
             # the phone displays it: its marker comes back by carbons, the count drops
             phone.send_message(CAROL, payloads=[f"<displayed xmlns='{MARKERS}' id='{stanza_id}'/>"])
             signals.wait_for("UnreadChanged", unread_signal(0))
@@ -58,7 +52,7 @@ def test_closed_when_read_on_another_device(alice: BridgeClient, prosody: Prosod
             signals.wait_for("UnreadChanged", unread_signal(1))
             second_id, _ = server.wait_notify(2)
             assert second_id != first_id            # the first one was closed: a new one
-            known(tray, second_id)
+            tray.wait_notification(second_id, CAROL)
             phone.send_message(CAROL, "answered on my phone")   # our reply, by carbons
             signals.wait_for("UnreadChanged", unread_signal(0))
             assert server.wait_close(2) == second_id
@@ -108,7 +102,7 @@ def test_open_runs_the_open_command(alice: BridgeClient, prosody: ProsodyServer,
             signals.wait_for("UnreadChanged", unread_signal(1))
             notification_id, shown = server.wait_notify()
             assert shown["actions"][::2] == ["default", "open", "mark-read", "inline-reply"]
-            known(tray, notification_id)
+            tray.wait_notification(notification_id, CAROL)
             server.invoke(notification_id, "open")
             wait_until(lambda: (opened / f"alice:{CAROL}").exists(), 10, "the open command to run")
             assert alice.unread_get(CAROL, "alice") == {CAROL: 1}   # opening is not reading

@@ -77,8 +77,7 @@ def test_a_mention_is_notified_once_other_room_messages_only_count(
             assert shown["summary"] == f"bob mentioned you in {room}"
             assert shown["body"] == "alice: tea?\n(2 unread)"
             assert "inline-reply" in shown["actions"][::2]
-            wait_until(lambda: f"notification {notification_id} for {room}" in tray.log_text(), 10,
-                       "the tray to know its notification")
+            tray.wait_notification(notification_id, room)
 
             server.reply(notification_id, "coming")          # answered in the room
             assert carol.wait_message(lambda message: message["body"] == "coming")["from"] == f"{room}/alice"
@@ -89,8 +88,7 @@ def test_a_mention_is_notified_once_other_room_messages_only_count(
             signals.wait_for("UnreadChanged", unread(room, 1))
             second_id, shown = server.wait_notify(2)
             assert shown["summary"] == f"carol mentioned you in {room}"
-            wait_until(lambda: f"notification {second_id} for {room}" in tray.log_text(), 10,
-                       "the tray to know its notification")
+            tray.wait_notification(second_id, room)
             server.invoke(second_id, "mark-read")
             signals.wait_for("UnreadChanged", unread(room, 0))
             assert client.unread_get("", "alice") == {}
