@@ -177,6 +177,10 @@ class GroupedNotifier(Generic[P]):
         self.limiter = RateLimiter(self.min_interval if interval is None else interval)
         self.shown: dict[Key, Shown] = {}
         self._pending: dict[Key, P] = {}
+        #: keys whose ``Notify`` call is under way, and those of them read meanwhile
+        #: (their notification is closed as soon as the server gives its id)
+        self._notifying: set[Key] = set()
+        self._read_meanwhile: set[Key] = set()
 
     def key_of(self, notification_id: int) -> Key | None:
         for key, shown in self.shown.items():
@@ -215,8 +219,19 @@ class GroupedNotifier(Generic[P]):
         self.limiter.record(key, self.clock())
         shown = self.shown.get(key)
         text, count = self.render(pending)
-        notification_id = await self.client.notify(shown.notification_id if shown else 0, text,
-                                                   self.actions(), self.hints())
+        self._notifying.add(key)
+        try:
+            notification_id = await self.client.notify(shown.notification_id if shown else 0, text,
+                                                       self.actions(), self.hints())
+        finally:
+            self._notifying.discard(key)
+            read_meanwhile = key in self._read_meanwhile
+            self._read_meanwhile.discard(key)
+        if read_meanwhile:   # read before the server answered: it goes at once
+            self.shown.pop(key, None)
+            if notification_id:
+                await self.client.close(notification_id)
+            return
         if notification_id:
             self.shown[key] = Shown(notification_id, count)
             log.debug("notification %d for %s: %d %s", notification_id, key[1], count, self.counted)
@@ -225,6 +240,8 @@ class GroupedNotifier(Generic[P]):
         """The key is done with (read, answered, ended): its notification goes."""
         self._pending.pop(key, None)
         self.limiter.forget(key)
+        if key in self._notifying:
+            self._read_meanwhile.add(key)
         shown = self.shown.pop(key, None)
         if shown is not None:
             await self.client.close(shown.notification_id)

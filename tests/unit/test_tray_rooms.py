@@ -73,3 +73,4 @@ def test_rooms_are_recent_conversations_with_their_unread_count() -> None:
     state.sent(ROOM, {"": "yes"}, "uid-1")
     assert state.own_texts.get("uid-1") == "yes"
     assert state.last_text[ROOM] == "tea?"
+
