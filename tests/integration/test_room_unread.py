@@ -93,3 +93,23 @@ def test_mentions_are_flagged_and_room_messages_counted(profiles: tuple[BridgeCl
     with pytest.raises(TimeoutError):
         carol.wait_message(lambda message: message.xml.find("{urn:xmpp:chat-markers:0}displayed") is not None,
                            timeout=0.01)
+
+
+def test_our_message_from_another_device_reads_the_room(profiles: tuple[BridgeClient, SignalRecorder],
+                                                        carol: XmppPeer, fresh_prosody: ProsodyServer) -> None:
+    """alice's phone is in the room under the same nick (the room shows both sessions as
+    one occupant): what it says there comes back to us from our nick, so the room is
+    read on the phone, and it never mentions us even though it names us."""
+    client, signals = profiles
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    joined(signals, room, "alice")
+    peer_joins(carol, room, "carol")
+    with connected_peer(fresh_prosody, "alice", XMPP_ACCOUNTS["alice"]) as phone:
+        peer_joins(phone, room, "alice")
+        peer_says(carol, room, "alice, are you there?")
+        signals.wait_for("UnreadChanged", unread(room, 1))
+        peer_says(phone, room, "alice is on her phone")
+        assert "mention" not in extra_of(signals, room, "alice is on her phone")
+        signals.wait_for("UnreadChanged", unread(room, 0))
+    assert client.unread_get("", "alice") == {}
