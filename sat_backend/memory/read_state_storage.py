@@ -51,8 +51,9 @@ class ReadStateStorage:
                 .outerjoin(read, and_(read.profile_id == History.profile_id, read.peer == History.source))
                 .where(
                     History.profile_id == profile_id,
+                    History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
                     or_(
-                        and_(History.dest == own, History.source != own, History.type.in_(COUNTED_TYPES)),
+                        and_(History.type != ROOM_TYPE, History.dest == own, History.source != own),
                         and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
                     ),
                     History.retracted.is_(None),
