@@ -113,3 +113,21 @@ def test_our_message_from_another_device_reads_the_room(profiles: tuple[BridgeCl
         assert "mention" not in extra_of(signals, room, "alice is on her phone")
         signals.wait_for("UnreadChanged", unread(room, 0))
     assert client.unread_get("", "alice") == {}
+
+
+def test_room_messages_missed_while_away_are_unread(profiles: tuple[BridgeClient, SignalRecorder],
+                                                    carol: XmppPeer) -> None:
+    """What the room said while we were offline comes back when the room is entered again
+    (discussion history and the room's archive, stored once): unread, a mention flagged."""
+    client, signals = profiles
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    joined(signals, room, "alice")
+    peer_joins(carol, room, "carol")
+    client.disconnect("alice")
+    peer_says(carol, room, "while you were away")
+    peer_says(carol, room, "alice: call me")
+    client.connect("alice")
+    assert extra_of(signals, room, "alice: call me")["mention"] is True
+    signals.wait_for("UnreadChanged", unread(room, 2))
+    assert client.unread_get(room, "alice") == {room: 2}
