@@ -65,7 +65,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg("message", "a{ss}", "bodies by language"),
             Arg("subject", "a{ss}", "subjects by language"),
             Arg("type", "s", "message type"),
-            Arg("extra_json", "s", "JSON object of extra data"),
+            Arg("extra_json", "s", "JSON object of extra data (``mention``: true on a ``groupchat`` "
+                "message that mentions us, decided by the backend)"),
             Arg("profile", "s", "profile"),
         ),
         "A message was received or sent (by us, or by another of our devices); it is in history.",

@@ -72,7 +72,7 @@ def parts() -> tuple[Any, SavedRooms, FakeArchive, list[str]]:
 
 def test_an_interrupted_catch_up_resumes_where_it_stopped(parts: tuple[Any, SavedRooms, FakeArchive, list[str]]) -> None:
     host, saved, archive, stored = parts
-    client = SimpleNamespace(profile="alice")
+    client = SimpleNamespace(profile="alice", jid=JID("alice@localhost/desk"))
     room = Room(JID(ROOM), "alice", state=JOINED, stanza_ids=True)
 
     async def scenario() -> None:
@@ -97,7 +97,7 @@ def test_an_interrupted_catch_up_resumes_where_it_stopped(parts: tuple[Any, Save
 
 def test_the_mark_is_only_for_saved_rooms(parts: tuple[Any, SavedRooms, FakeArchive, list[str]]) -> None:
     host, saved, archive, stored = parts
-    client = SimpleNamespace(profile="alice")
+    client = SimpleNamespace(profile="alice", jid=JID("alice@localhost/desk"))
     room = Room(JID(ROOM), "alice", state=JOINED, stanza_ids=True)
 
     async def scenario() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from itertools import islice
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,6 +35,12 @@ NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"
 NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
 #: an occupant-id longer than this is ignored (Prosody's are 44 characters)
 MAX_OCCUPANT_ID_LENGTH = 256
+#: XEP-0372 References: the ``type='mention'`` ones name who a room message mentions
+NS_REFERENCE = "urn:xmpp:reference:0"
+#: mention references kept per message, and the longest ``uri`` kept (a JID is at most
+#: 3071 bytes; percent-encoding may triple a few characters)
+MAX_MENTIONS = 16
+MAX_MENTION_URI = 4096
 SENDABLE_TYPES = ("chat", "normal", "headline")
 
 
@@ -81,6 +88,9 @@ class ChatMessage:
     #: the XEP-0421 occupant-id of a ``groupchat`` message, as written (live or archived);
     #: trusted only once the group chat plugin knows the room sets them
     occupant_id: str | None = None
+    #: ``uri`` of its XEP-0372 mention references (not stored: the group chat plugin
+    #: turns them into ``extra.mention``)
+    mentioned: tuple[str, ...] = ()
 
     def to_history(self) -> HistoryEntry:
         return HistoryEntry(
@@ -204,7 +214,15 @@ def parse_message_element(
         change=change,
         extra={"markable": True} if _is_markable(element) else {},
         occupant_id=occupant_id_of(element) if message_type == "groupchat" else None,
+        mentioned=_mention_uris(element) if message_type == "groupchat" else (),
     )
+
+
+def _mention_uris(element: domish.Element) -> tuple[str, ...]:
+    """The ``uri`` of a message's XEP-0372 ``type='mention'`` references (bounded)."""
+    uris = (str(child.getAttribute("uri", "")) for child in element.elements(NS_REFERENCE, "reference")
+            if child.getAttribute("type") == "mention")
+    return tuple(islice((uri for uri in uris if 0 < len(uri) <= MAX_MENTION_URI), MAX_MENTIONS))
 
 
 def _is_markable(element: domish.Element) -> bool:

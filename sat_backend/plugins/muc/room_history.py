@@ -22,12 +22,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from twisted.words.protocols.jabber import error
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Timeout
 from sat_backend.core.im.delivery_errors import parse_delivery_error
 from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.memory.message_changes_storage import Conversation
+from sat_backend.plugins.muc.mentions import mentions_us
 from sat_backend.memory.history_query import HistoryQuery, JidFilter
 
 if TYPE_CHECKING:
@@ -50,7 +52,8 @@ def as_room_message(room: Room, message: ChatMessage, own: str) -> ChatMessage:
     room says it sets them (XEP-0359 §7), its author's occupant-id only when the room says
     it gives them (XEP-0421: the changes that name the message later are checked against
     it, also for a message read from the room's archive), our reflected message
-    recognisable, and for a reaction who reacted (:func:`reactor_of`).
+    recognisable, for a reaction who reacted (:func:`reactor_of`), and
+    ``extra.mention`` when it mentions us (:func:`mentions_us`; absent otherwise).
 
     :param own: our bare JID.
     """
@@ -62,6 +65,10 @@ def as_room_message(room: Room, message: ChatMessage, own: str) -> ChatMessage:
     extra = dict(message.extra)
     if room.occupant_ids and message.occupant_id is not None:
         extra["occupant_id"] = message.occupant_id
+    if message.change is None and mentions_us(
+            texts=message.bodies.values(), sender_nick=message.from_jid.resource or "", own_nick=room.nick,
+            references=message.mentioned, own_occupant=room.occupant_jid.full(), own_bare=own):
+        extra["mention"] = True
     if message.change is not None and message.change.kind == "reactions":
         reactor = reactor_of(room, message.from_jid.resource or "", message.occupant_id, own)
         if reactor is not None:
