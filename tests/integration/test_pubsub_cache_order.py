@@ -15,7 +15,7 @@ from sqlalchemy import delete
 
 from sat_backend.core.received_item import stored_item
 from sat_backend.core.result_set import PageRequest, page_locally
-from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage, PurgeFilters
+from sat_backend.memory.pubsub_cache_storage import IN_LOOP_ROWS, NodeChange, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import PubsubItem
 from tests.integration.test_storage import run_with_storage
@@ -128,3 +128,20 @@ def test_a_write_that_bypassed_the_cache_is_noticed_by_the_page_that_meets_it(da
         return page.names, page.count
 
     assert run_with_storage(database_url, scenario) == (["s004", "s007", "s008", "s009", "s010"], SIZE - 2)
+
+
+def test_a_page_larger_than_the_loop_reads_is_encoded_too(database_url: str) -> None:
+    """A page of more than ``IN_LOOP_ROWS`` rows is read on the worker's engine (SQLite):
+    encoded there, it holds the same items as the rows' page."""
+
+    async def scenario(storage: Storage) -> tuple[int, list[str]]:
+        await storage.create_profile("alice")
+        cache = PubsubCacheStorage(storage)
+        node = (await cache.ensure_node("alice", SERVICE, "huge")).id
+        await cache.replace_items(node, [item(f"h{n:04d}") for n in range(IN_LOOP_ROWS + 5)])
+        page = await cache.read_page(node, PageRequest(0))
+        encoded = await cache.read_encoded_page(node, PageRequest(0))
+        assert encoded is not None and json.loads(encoded.items_json) == [xml for _, xml, _ in page.rows]
+        return encoded.count, encoded.edges
+
+    assert run_with_storage(database_url, scenario) == (IN_LOOP_ROWS + 5, ["h0000", f"h{IN_LOOP_ROWS + 4:04d}"])
