@@ -13,6 +13,7 @@ from collections.abc import Collection
 from functools import cache
 
 from sqlalchemy import Insert, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
@@ -23,6 +24,8 @@ from sat_backend.memory.stored_message import StoredMessage, stored_message
 
 #: message types that make a conversation unread (group chats and headlines do not)
 COUNTED_TYPES = ("chat", "normal")
+#: the read point of a conversation never read: before any message
+NEVER_READ = float("-inf")
 #: received messages looked at, newest first, for one the sender asked markers for
 MARKABLE_LOOKBACK = 20
 
@@ -41,6 +44,8 @@ class ReadStateStorage:
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
+            if peer is not None or among is not None:
+                return await self._counts_of(session, profile_id, own, _chosen(peer, among))
             read = ConversationRead
             query = (
                 select(History.source, func.count())
@@ -55,11 +60,34 @@ class ReadStateStorage:
                 )
                 .group_by(History.source)
             )
-            if peer is not None:
-                query = query.where(History.source == peer)
-            if among is not None:
-                query = query.where(History.source.in_(among))
             return {source: count for source, count in (await session.execute(query)).all()}
+
+    async def _counts_of(self, session: AsyncSession, profile_id: int, own: str, peers: list[str]) -> dict[str, int]:
+        """:meth:`unread_counts` of a few conversations, each counted from its read point
+        on: the ``(profile_id, timestamp)`` index then reads the messages after it, where
+        the grouped count reads the whole history of the profile."""
+        counts = {}
+        for peer in peers:
+            if peer == own:
+                continue
+            read_until = (
+                select(ConversationRead.read_until)
+                .where(ConversationRead.profile_id == profile_id, ConversationRead.peer == peer)
+                .scalar_subquery()
+            )
+            count = await session.scalar(
+                select(func.count()).select_from(History).where(
+                    History.profile_id == profile_id,
+                    History.timestamp > func.coalesce(read_until, NEVER_READ),
+                    History.source == peer,
+                    History.dest == own,
+                    History.type.in_(COUNTED_TYPES),
+                    History.retracted.is_(None),
+                )
+            )
+            if count:
+                counts[peer] = count
+        return counts
 
     async def message_point(self, profile: str, uid: str, peer: str) -> float | None:
         """Timestamp of message ``uid`` if it belongs to the conversation with ``peer``."""
@@ -115,6 +143,13 @@ class ReadStateStorage:
             return bool(moved.rowcount)
 
         return await self.storage.hot_write(profile, move)
+
+
+def _chosen(peer: str | None, among: Collection[str] | None) -> list[str]:
+    """The conversations asked for: ``peer``, or those ``among``, or ``peer`` if among them."""
+    if peer is None:
+        return sorted(among or ())
+    return [peer] if among is None or peer in among else []
 
 
 @cache
