@@ -1,5 +1,5 @@
-"""Storage of the read state of 1:1 conversations (``conversation_reads``) and the
-unread counts derived from history.
+"""Storage of the read state of conversations, 1:1 and rooms (``conversation_reads``),
+and the unread counts derived from history.
 
 Like :mod:`sat_backend.memory.sqla`, the only place where this SQL lives. Counts are
 never stored: they are counted from history (received messages of a conversation after
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Insert, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +23,11 @@ from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_in
 from sat_backend.memory.sqla_mapping import ConversationRead, History
 from sat_backend.memory.stored_message import StoredMessage, stored_message
 
-#: message types that make a conversation unread (group chats and headlines do not)
+#: message types that make a 1:1 conversation unread (headlines do not)
 COUNTED_TYPES = ("chat", "normal")
+#: the type of room messages (XEP-0045), counted by room: every one from an occupant
+#: (the room's own, without a nick, are not); ours move the room's read point instead
+ROOM_TYPE = "groupchat"
 #: the read point of a conversation never read: before any message
 NEVER_READ = float("-inf")
 #: received messages looked at, newest first, for one the sender asked markers for
@@ -36,9 +40,10 @@ class ReadStateStorage:
 
     async def unread_counts(self, profile: str, own: str, peer: str | None = None,
                             among: Collection[str] | None = None) -> dict[str, int]:
-        """Unread messages by bare JID of their sender (only non-zero counts).
+        """Unread messages by bare JID of their sender, or of their room (only non-zero counts).
 
-        :param own: the profile's bare JID (its messages, from any device, never count).
+        :param own: the profile's bare JID (its messages, from any device, never count;
+            in rooms, ours move the read point past them, see ``ReadState``).
         :param peer: only this conversation.
         :param among: only these conversations.
         """
@@ -50,14 +55,8 @@ class ReadStateStorage:
             query = (
                 select(History.source, func.count())
                 .outerjoin(read, and_(read.profile_id == History.profile_id, read.peer == History.source))
-                .where(
-                    History.profile_id == profile_id,
-                    History.dest == own,
-                    History.source != own,
-                    History.type.in_(COUNTED_TYPES),
-                    History.retracted.is_(None),
-                    or_(read.read_until.is_(None), History.timestamp > read.read_until),
-                )
+                .where(History.profile_id == profile_id, *_unread(own),
+                       or_(read.read_until.is_(None), History.timestamp > read.read_until))
                 .group_by(History.source)
             )
             return {source: count for source, count in (await session.execute(query)).all()}
@@ -68,8 +67,6 @@ class ReadStateStorage:
         the grouped count reads the whole history of the profile."""
         counts = {}
         for peer in peers:
-            if peer == own:
-                continue
             read_until = (
                 select(ConversationRead.read_until)
                 .where(ConversationRead.profile_id == profile_id, ConversationRead.peer == peer)
@@ -80,9 +77,7 @@ class ReadStateStorage:
                     History.profile_id == profile_id,
                     History.timestamp > func.coalesce(read_until, NEVER_READ),
                     History.source == peer,
-                    History.dest == own,
-                    History.type.in_(COUNTED_TYPES),
-                    History.retracted.is_(None),
+                    *_unread(own),
                 )
             )
             if count:
@@ -143,6 +138,19 @@ class ReadStateStorage:
             return bool(moved.rowcount)
 
         return await self.storage.hot_write(profile, move)
+
+
+def _unread(own: str) -> tuple[Any, ...]:
+    """What makes a stored message count as unread, its read point aside: a 1:1 message
+    from the other end, or a room message from an occupant, not retracted."""
+    return (
+        History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
+        or_(
+            and_(History.type != ROOM_TYPE, History.dest == own, History.source != own),
+            and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
+        ),
+        History.retracted.is_(None),
+    )
 
 
 def _chosen(peer: str | None, among: Collection[str] | None) -> list[str]:

@@ -56,13 +56,17 @@ def test_counts_of_some_conversations_agree_with_the_count_of_all(database_url: 
             for uid, timestamp, sender, kind in received:
                 await storage.add_to_history("alice", HistoryEntry(
                     id=uid, timestamp=timestamp, source=sender, dest=own, type=kind, bodies={"": uid}, subjects={}))
+            await storage.add_to_history("alice", HistoryEntry(  # an occupant's message in a room
+                id="r1", timestamp=3.5, source="room@conference.example.org", source_res="carol",
+                dest=own, type="groupchat", bodies={"": "r1"}, subjects={}))
             await storage.add_to_history("alice", HistoryEntry(  # ours never counts
                 id="a1", timestamp=5.0, source=own, dest="bob@example.org", type="chat", bodies={"": "a1"},
                 subjects={}))
             reads = ReadStateStorage(storage)
             await reads.mark_read("alice", "bob@example.org", 1.0, "b1")
             await reads.mark_read("alice", "carol@example.org", 2.5, "c2")
-            peers = ["bob@example.org", "carol@example.org", "dave@example.org", "eve@example.org", own]
+            peers = ["bob@example.org", "carol@example.org", "dave@example.org", "eve@example.org",
+                     "room@conference.example.org", own]
             return [
                 await reads.unread_counts("alice", own),
                 await reads.unread_counts("alice", own, among=peers),
@@ -73,7 +77,7 @@ def test_counts_of_some_conversations_agree_with_the_count_of_all(database_url: 
             await storage.close()
 
     every, among, one_by_one, outside = asyncio.run(scenario())
-    assert every == {"bob@example.org": 2, "dave@example.org": 1}
+    assert every == {"bob@example.org": 2, "dave@example.org": 1, "room@conference.example.org": 1}
     assert among == every
     assert one_by_one == every
     assert outside == {}
