@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from dbus_fast import Message, MessageType  # noqa: E402
 from dbus_fast.aio import MessageBus  # noqa: E402
 
+from bench.record import cpu_seconds  # noqa: E402
 from tests.fixtures.dbus import PrivateBus, isolated_environment  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -104,20 +105,13 @@ async def cold_start(
         await asyncio.sleep(0.002)
     elapsed = time.perf_counter() - start
     if cpu is not None:
-        cpu.append(_cpu_seconds(process.pid))
+        cpu.append(cpu_seconds(process.pid))
     process.terminate()
     process.wait(30)
     while await name_owned(bus, "org.salutatoi.SAT1"):
         await asyncio.sleep(0.01)
     bus.disconnect()
     return elapsed
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process (Linux ``/proc``): unlike the wall
-    time, it hardly moves when other work shares the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:

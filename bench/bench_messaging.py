@@ -7,12 +7,16 @@ Starts a private bus, a throw-away Prosody on loopback and the real backend, the
   initial presence) over several connect/disconnect cycles;
 * throughput: N sequential ``MessageSend`` calls from one profile to another, until the
   receiving profile's ``MessageNew`` signal has arrived for all of them (stored in
-  history on both sides, announced on the bus).
+  history on both sides, announced on the bus);
+* the backend's CPU time per message over that run (its sending and its receiving side):
+  unlike the calls/s, it hardly moves with the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import statistics
 import sys
 import time
@@ -21,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.record import record  # noqa: E402
-from bench.xmpp_harness import SignalCounter, xmpp_bench  # noqa: E402
+from bench.record import cpu_seconds, record  # noqa: E402
+from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
+from sat_backend.core import bench_profile  # noqa: E402
 
 ACCOUNTS = {"alice": "alice pw", "bob": "bob pw"}
 
@@ -31,8 +36,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--connects", type=int, default=10)
+    parser.add_argument("--cprofile", metavar="FILE",
+                        help="write a CPU profile (pstats) of the backend's main thread over the sends to FILE")
     options = parser.parse_args()
-    with xmpp_bench(ACCOUNTS, ("alice", "bob")) as (client, server):
+    if options.cprofile:
+        os.environ[bench_profile.ENV] = str(Path(options.cprofile).resolve())
+    with bench_environment(ACCOUNTS, ("alice", "bob")) as environment:
+        client, backend = environment.client, environment.backend
+        assert backend.process is not None
         connect_times = []
         for _ in range(options.connects):
             start = time.perf_counter()
@@ -43,16 +54,23 @@ def main() -> int:
         client.connect("bob")
 
         delivered = SignalCounter(client, "MessageNew", options.messages, lambda *args: args[-1] == "bob")
-        start = time.perf_counter()
+        if options.cprofile:
+            os.kill(backend.process.pid, signal.SIGUSR1)
+        cpu_before, start = cpu_seconds(backend.process.pid), time.perf_counter()
         for index in range(options.messages):
             client.message_send("bob@localhost", {"": f"message {index}"}, {}, "chat", "{}", "alice")
         sent_time = time.perf_counter() - start
         delivered.wait(120)
         total_time = time.perf_counter() - start
+        cpu_per_message = (cpu_seconds(backend.process.pid) - cpu_before) / options.messages
+        if options.cprofile:
+            os.kill(backend.process.pid, signal.SIGUSR2)
     print(f"connect (STARTTLS + SCRAM + bind + roster + presence): median {statistics.median(connect_times) * 1000:.0f} ms "
           f"(min {min(connect_times) * 1000:.0f}, max {max(connect_times) * 1000:.0f}, {options.connects} runs)")
     record("message_send_per_s", options.messages / sent_time, messages=options.messages)
     print(f"MessageSend, {options.messages} sequential calls: {options.messages / sent_time:.0f} calls/s")
+    record("message_send_cpu_ms", cpu_per_message * 1000, messages=options.messages)
+    print(f"backend CPU per message (its sending and its receiving side): {cpu_per_message * 1000:.2f} ms")
     print(f"end to end (until the recipient's MessageNew for all): {options.messages / total_time:.0f} messages/s")
     return 0
 

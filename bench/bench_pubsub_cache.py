@@ -136,8 +136,8 @@ def main() -> int:
     cache, service = statistics.median(cache_times), statistics.median(service_times)
     record("read_ms", cache * 1000, source="cache", items=options.items, backend=kind)
     record("read_ms", service * 1000, source="service", items=options.items, backend=kind)
-    record("ingest_per_s", options.events / ingest_time, mode="sequential")
-    record("ingest_per_s", options.events / pipelined_time, mode="pipelined")
+    record("ingest_per_s", options.events / ingest_time, mode="sequential", backend=kind)
+    record("ingest_per_s", options.events / pipelined_time, mode="pipelined", backend=kind)
     print(f"[{kind}] sync of {options.items} items (subscribe, list, fetch, store): {sync_time * 1000:.0f} ms")
     print(f"read {options.items} items, median of {options.reads}: cache {cache * 1000:.1f} ms, "
           f"service (use_cache=false) {service * 1000:.0f} ms, ratio service/cache {service / cache:.2f}x "

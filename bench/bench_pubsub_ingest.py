@@ -11,7 +11,6 @@ Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_ingest.py
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.record import record  # noqa: E402
+from bench.record import cpu_seconds, record  # noqa: E402
 from bench.xmpp_harness import BenchEnvironment, SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.pubsub_component import connected_component  # noqa: E402
 
@@ -38,12 +37,6 @@ TIMEOUT = 300.0
 def payload(index: int) -> str:
     return (f"<entry xmlns='http://www.w3.org/2005/Atom'><title>item {index}</title>"
             f"<content>notified item number {index} {'lorem ipsum ' * 16}</content></entry>")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(environment: BenchEnvironment, run: int, items: int) -> tuple[float, float]:

@@ -50,6 +50,8 @@ class DBusBridge(BridgeDispatcher):
         self.on_lost = on_lost
         self.bus: MessageBus | None = None
         self.interfaces: dict[InterfaceKind, ServiceInterface] = {}
+        #: exported signal → (interface name, signature): what :meth:`emit` puts in the message
+        self._signal_routes: dict[str, tuple[str, str]] = {}
         self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -103,13 +105,26 @@ class DBusBridge(BridgeDispatcher):
                 pass  # the bus closed the socket first: disconnected all the same
 
     def emit(self, name: str, *args: Any) -> None:
-        """Emit a declared, enabled signal to every frontend."""
+        """Emit a declared, enabled signal to every frontend.
+
+        The message is built here rather than by calling the exported interface's
+        signal method: that path costs several times the marshalling (a look for file
+        descriptors through the signature on every call, a search of the exported
+        paths), and no signal of ours carries a descriptor or a variant
+        (:func:`_routable`); the message sent is the same."""
         signal = self.check_signal(name, args)
         interface = self.interfaces.get(signal.interface)
         if interface is None:
             log.debug("signal %s dropped: bridge not started", name)
             return
-        getattr(interface, signal.python_name)(*args)
+        route = self._signal_routes.get(name)
+        if route is None:
+            getattr(interface, signal.python_name)(*args)
+            return
+        if self.bus is None:
+            log.debug("signal %s dropped: bus connection closed", name)
+            return
+        self.bus.send(Message.new_signal(OBJECT_PATH, route[0], name, route[1], list(args)))
 
     def _build_interface(self, kind: InterfaceKind) -> ServiceInterface:
         namespace: dict[str, Any] = {}
@@ -123,6 +138,8 @@ class DBusBridge(BridgeDispatcher):
                 namespace[signal.python_name] = dbus_signal(name=signal.name)(
                     _signal_handler(signal)
                 )
+                if _routable(signal.signature):
+                    self._signal_routes[signal.name] = (INTERFACE_NAMES[kind], signal.signature)
         class_name = f"{kind.capitalize()}Interface"
         interface_class = type(class_name, (ServiceInterface,), namespace)
         return interface_class(INTERFACE_NAMES[kind])  # type: ignore[no-any-return]
@@ -192,6 +209,12 @@ def _signal_handler(signal: Signal) -> Callable[..., Any]:
         return_annotation=signal.signature or inspect.Signature.empty,
     )
     return handler
+
+
+def _routable(signature: str) -> bool:
+    """Whether :meth:`DBusBridge.emit` may send the signal's message itself: no file
+    descriptor (``h``) to move out of the body, no variant that could hold one."""
+    return "h" not in signature and "v" not in signature
 
 
 _SELF = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)

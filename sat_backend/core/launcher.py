@@ -139,6 +139,9 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
     from sat_backend.core.jids import cache_jid_preparation
 
     cache_jid_preparation()  # every stanza's from/to is parsed again and again
+    from sat_backend.core import bench_profile
+
+    bench_profile.install()  # only with $SAT_BENCH_CPROFILE set
     from twisted.internet.defer import Deferred
 
     from sat_backend.core.exceptions import Conflict, Database

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Insert, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
@@ -26,6 +28,8 @@ COUNTED_TYPES = ("chat", "normal")
 #: the type of room messages (XEP-0045), counted by room: every one from an occupant
 #: (the room's own, without a nick, are not); ours move the room's read point instead
 ROOM_TYPE = "groupchat"
+#: the read point of a conversation never read: before any message
+NEVER_READ = float("-inf")
 #: received messages looked at, newest first, for one the sender asked markers for
 MARKABLE_LOOKBACK = 20
 
@@ -45,27 +49,40 @@ class ReadStateStorage:
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
+            if peer is not None or among is not None:
+                return await self._counts_of(session, profile_id, own, _chosen(peer, among))
             read = ConversationRead
             query = (
                 select(History.source, func.count())
                 .outerjoin(read, and_(read.profile_id == History.profile_id, read.peer == History.source))
-                .where(
-                    History.profile_id == profile_id,
-                    History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
-                    or_(
-                        and_(History.type != ROOM_TYPE, History.dest == own, History.source != own),
-                        and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
-                    ),
-                    History.retracted.is_(None),
-                    or_(read.read_until.is_(None), History.timestamp > read.read_until),
-                )
+                .where(History.profile_id == profile_id, *_unread(own),
+                       or_(read.read_until.is_(None), History.timestamp > read.read_until))
                 .group_by(History.source)
             )
-            if peer is not None:
-                query = query.where(History.source == peer)
-            if among is not None:
-                query = query.where(History.source.in_(among))
             return {source: count for source, count in (await session.execute(query)).all()}
+
+    async def _counts_of(self, session: AsyncSession, profile_id: int, own: str, peers: list[str]) -> dict[str, int]:
+        """:meth:`unread_counts` of a few conversations, each counted from its read point
+        on: the ``(profile_id, timestamp)`` index then reads the messages after it, where
+        the grouped count reads the whole history of the profile."""
+        counts = {}
+        for peer in peers:
+            read_until = (
+                select(ConversationRead.read_until)
+                .where(ConversationRead.profile_id == profile_id, ConversationRead.peer == peer)
+                .scalar_subquery()
+            )
+            count = await session.scalar(
+                select(func.count()).select_from(History).where(
+                    History.profile_id == profile_id,
+                    History.timestamp > func.coalesce(read_until, NEVER_READ),
+                    History.source == peer,
+                    *_unread(own),
+                )
+            )
+            if count:
+                counts[peer] = count
+        return counts
 
     async def message_point(self, profile: str, uid: str, peer: str) -> float | None:
         """Timestamp of message ``uid`` if it belongs to the conversation with ``peer``."""
@@ -121,6 +138,26 @@ class ReadStateStorage:
             return bool(moved.rowcount)
 
         return await self.storage.hot_write(profile, move)
+
+
+def _unread(own: str) -> tuple[Any, ...]:
+    """What makes a stored message count as unread, its read point aside: a 1:1 message
+    from the other end, or a room message from an occupant, not retracted."""
+    return (
+        History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
+        or_(
+            and_(History.type != ROOM_TYPE, History.dest == own, History.source != own),
+            and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
+        ),
+        History.retracted.is_(None),
+    )
+
+
+def _chosen(peer: str | None, among: Collection[str] | None) -> list[str]:
+    """The conversations asked for: ``peer``, or those ``among``, or ``peer`` if among them."""
+    if peer is None:
+        return sorted(among or ())
+    return [peer] if among is None or peer in among else []
 
 
 @cache

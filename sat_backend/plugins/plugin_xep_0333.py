@@ -58,6 +58,10 @@ KIND = "displayed"
 #: seconds during which count changes of a profile are gathered before ``UnreadChanged``
 #: is emitted: an archive catch-up storing hundreds of messages emits once per conversation
 FLUSH_DELAY = 0.05
+#: least seconds between two counts of one profile: while messages keep coming (a flood,
+#: a catch-up) the counts are announced at most this often, so counting (a scan of the
+#: unread messages) costs per period, not per message (issue 14: MessageSend)
+FLUSH_SPACING = 0.25
 #: conversations whose last announced count is remembered (the least recent are forgotten:
 #: their next change is announced whatever the count)
 ANNOUNCED_KEPT = 4096
@@ -105,6 +109,8 @@ class ReadState:
         #: changes, and no count at all when a read point moves in a conversation that
         #: had none unread (every message we send moves one)
         self._announced: OrderedDict[tuple[str, str], int] = OrderedDict()
+        #: when each profile's counts were last taken (loop time)
+        self._counted_at: dict[str, float] = {}
 
     async def initialise(self) -> None:
         self.host.params_registry.declare(SEND_READ_MARKERS)
@@ -229,7 +235,10 @@ class ReadState:
             self._changed(profile, peer)
 
     async def _flush(self, profile: str) -> None:
-        await asyncio.sleep(FLUSH_DELAY)
+        loop = asyncio.get_running_loop()
+        since = loop.time() - self._counted_at.get(profile, float("-inf"))
+        await asyncio.sleep(max(FLUSH_DELAY, FLUSH_SPACING - since))
+        self._counted_at[profile] = loop.time()
         peers = self._dirty.pop(profile, set())
         own = await self.own_jid(profile)
         counts = await self.storage.unread_counts(profile, own, among=peers)

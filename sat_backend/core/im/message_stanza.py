@@ -113,7 +113,7 @@ class ChatMessage:
     def bridge_tuple(self) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
         """(uid, timestamp, from, to, message, subject, type, extra_json) as on the bridge."""
         return (self.uid, self.timestamp, self.from_jid.full(), self.to_jid.full(), self.bodies,
-                self.subjects, self.type, json.dumps(self.extra))
+                self.subjects, self.type, json.dumps(self.extra) if self.extra else "{}")
 
 
 def history_tuple(entry: HistoryMessage) -> tuple[str, float, str, str, dict[str, str], dict[str, str], str, str]:
