@@ -33,9 +33,10 @@ what FTS5's tokenizer sees, see :func:`usable`); on PostgreSQL they are read fro
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, column, func, select, table, text, true, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, column, func, select, table, text, true, tuple_
 
 from sat_backend.memory.pubsub_fts import COLUMN, ITEMS_TABLE, PG_VECTOR, TERMS_TABLE, FtsQuery
 
@@ -168,11 +169,15 @@ def usable(fts: FtsQuery, depth: int) -> str | None:
     return word
 
 
-def candidates(word: str, depth: int, dialect: str, nodes: Select[Any] | None) -> Select[Any]:
+def candidates(word: str, depth: int, dialect: str, nodes: Select[Any] | None,
+               item_filter: Callable[[Any], ColumnElement[bool]] | None = None) -> Select[Any]:
     """The ids of the items among which the ``depth`` best for ``word`` are (see the
     module's docstring): the first ``depth`` of each group of equal occurrences.
 
     :param nodes: a SELECT of the node ids the search is limited to, or None (every node)
+    :param item_filter: the condition an item must meet (name, parsed data), given its id
+        column; checked row by row while a group is read, so a group stops at ``depth``
+        items that meet it
     """
     # the stored lexeme on PostgreSQL is what its 'simple' dictionary makes of the word
     term: Any = bindparam("term", word) if dialect == "sqlite" else func.lower(bindparam("term", word))
@@ -187,6 +192,8 @@ def candidates(word: str, depth: int, dialect: str, nodes: Select[Any] | None) -
     conditions = [member.c.term == term, member.c.occurrences == groups.c.occurrences]
     if nodes is not None:
         conditions.append(member.c.node_id.in_(nodes))
+    if item_filter is not None:
+        conditions.append(item_filter(member.c.item_id))
     first = select(member.c.length, member.c.item_id).where(*conditions).order_by(
         member.c.length, member.c.item_id).limit(bindparam("depth", depth))
     if dialect == "postgresql":

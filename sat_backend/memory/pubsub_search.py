@@ -247,10 +247,14 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
     selection = select(item_id.label("id"), *sort_values)
     by_terms = _term_candidates(query, dialect)
     if by_terms is not None:
-        # the page is ranked among the candidates only, by the same function and sort
-        selection = selection.select_from(fts if on_fts_only else PubsubItem)
-        # "+ 0": see below
-        selection = selection.where((item_id + literal_column("0") if on_fts_only else item_id).in_(by_terms))
+        # the page is ranked among the candidates only (they meet every filter), by the
+        # same function and sort; on SQLite from the FTS5 table alone, "+ 0": see below
+        if dialect == "sqlite":
+            item_id = fts.c.rowid
+            selection = select(item_id.label("id"), *sort_values).select_from(fts).where(
+                (item_id + literal_column("0")).in_(by_terms))
+        else:
+            selection = selection.select_from(PubsubItem).where(item_id.in_(by_terms))
     elif on_fts_only:
         selection = selection.select_from(fts)
         items = _filtered_items(query, select(PubsubItem.id))
@@ -270,7 +274,7 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
             selection = selection.where(literal_column(FTS_TABLE).op("MATCH")(bindparam("fts", query.fts.fts5())))
         else:
             selection = selection.where(_pg_vector().op("@@")(_pg_tsquery(query.fts)))
-    for item in query.parsed:
+    for item in query.parsed if by_terms is None else ():
         selection = selection.where(pubsub_json_filters.condition(dialect, item.path, item.op, item.value))
     # a stable order, so that pages do not overlap
     return selection.order_by(*(key.ordered(value) for key, value in zip(keys, sort_values)), item_id.asc()).offset(
@@ -278,10 +282,10 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
 
 
 def _term_candidates(query: SearchQuery, dialect: str) -> Select[Any] | None:
-    """The items among which the page of a ranked one-word search is (best first, node
-    filters at most), from the term index (:mod:`.pubsub_fts_terms`); None: the query
-    needs the full ranking."""
-    if query.fts is None or query.parsed or query.names:
+    """The items among which the page of a ranked one-word search is (best first, all
+    filters met), from the term index (:mod:`.pubsub_fts_terms`); None: the query needs
+    the full ranking."""
+    if query.fts is None:
         return None
     if not all(key.order == "rank" and key.descending for key in query.order_by):
         return None
@@ -289,8 +293,17 @@ def _term_candidates(query: SearchQuery, dialect: str) -> Select[Any] | None:
     word = pubsub_fts_terms.usable(query.fts, depth)
     if word is None:
         return None
-    nodes = _filtered_nodes(query)
-    return pubsub_fts_terms.candidates(word, depth, dialect, nodes)
+    conditions = [pubsub_json_filters.condition(dialect, item.path, item.op, item.value) for item in query.parsed]
+    if query.names:
+        conditions.append(PubsubItem.name.in_(query.names))
+
+    def item_filter(item_id: Any) -> Any:
+        # the item of a term row, its own FROM (never the page's pubsub_items)
+        return select(PubsubItem.id).where(PubsubItem.id == item_id, *conditions).correlate_except(
+            PubsubItem).exists()
+
+    return pubsub_fts_terms.candidates(word, depth, dialect, _filtered_nodes(query),
+                                       item_filter if conditions else None)
 
 
 def _filtered_nodes(query: SearchQuery) -> Select[Any] | None:
