@@ -30,7 +30,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.record import record  # noqa: E402
 from sat_backend.core.received_item import stored_item  # noqa: E402
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage  # noqa: E402
-from sat_backend.memory.pubsub_fts import PG_INDEX, search_text  # noqa: E402
+from sat_backend.memory.pubsub_fts import PG_INDEX, TERMS_TABLE, search_text  # noqa: E402
 from sat_backend.memory.pubsub_search import SearchQuery, search, statement  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
 
@@ -87,6 +87,7 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
         stored = time.perf_counter() - start
         print(f"  stored {items} items in {stored:.2f} s ({items / stored:.0f} items/s, words indexed)")
         dialect = "sqlite" if storage.is_sqlite else "postgresql"
+        await print_sizes(storage)
         if dialect == "postgresql":
             assert storage.engine is not None
             async with storage.engine.begin() as connection:
@@ -122,6 +123,20 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
             print(f"  a selective full-text query uses the GIN index: {uses_index}")
     finally:
         await storage.close()
+
+
+async def print_sizes(storage: Storage) -> None:
+    """The size of the database and of the term index of ranked one-word searches in it."""
+    if storage.is_sqlite:
+        total = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        terms = f"SELECT sum(pgsize) FROM dbstat WHERE name = '{TERMS_TABLE}'"
+    else:
+        total = "SELECT pg_database_size(current_database())"
+        terms = f"SELECT pg_total_relation_size('{TERMS_TABLE}')"
+    async with storage.session() as session:
+        total_bytes = (await session.execute(text(total))).scalar_one()
+        terms_bytes = (await session.execute(text(terms))).scalar_one()
+    print(f"  database {total_bytes / 1e6:.1f} MB, of which the term index {terms_bytes / 1e6:.1f} MB")
 
 
 def main() -> int:
