@@ -10,6 +10,7 @@ packages=(
     lua-dbi-sqlite3      # Prosody SQL storage (keeps MAM/offline across restarts)
     lua-event
     lua-unbound
+    prosody-modules      # mod_muc_moderation (XEP-0425) for the group chat tests
     ejabberd             # second XMPP server: the suites marked `ejabberd` run on both
     openssl              # throw-away test CA and certificates
     dunst                # real notification server of the sat-tray tests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.exceptions import Conflict, InvalidArgument, ProfileUnknown
@@ -69,6 +69,9 @@ class ProfileManager:
     def __init__(self, storage: Storage, params: ParamValues) -> None:
         self.storage = storage
         self.params = params
+        #: called with the name of each profile deleted: what a plugin keeps in memory for
+        #: a profile must not pass to a new profile of the same name
+        self.deletion_listeners: list[Callable[[str], None]] = []
 
     async def list(self) -> list[str]:
         return await self.storage.list_profiles()
@@ -130,7 +133,11 @@ class ProfileManager:
             raise InvalidArgument('ProfileDelete needs an explicit profile name, not ""')
         if await self.storage.get_profile(name) is None:
             raise ProfileUnknown(f"there is no profile named {name!r}")
-        await self._delete_rows(name)
+        try:
+            await self._delete_rows(name)
+        finally:  # (also when it failed: the deletion may have happened before the error)
+            for listener in self.deletion_listeners:
+                listener(name)
         if await self.storage.get_private(_PRIVATE_NAMESPACE, _DEFAULT_PROFILE_KEY) == name:
             await self.storage.delete_private(_PRIVATE_NAMESPACE, _DEFAULT_PROFILE_KEY)
         log.info("profile %s deleted", name)

@@ -46,6 +46,17 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class RoomMessages:
+    """Every message of a room (XEP-0045) in history, ours and the occupants': all are
+    stored from the room's bare JID."""
+
+    room: str
+
+    def condition(self, source: Any = History.source, dest: Any = History.dest) -> Any:
+        return and_(source == self.room, History.type == "groupchat")
+
+
+@dataclass(frozen=True)
 class ReceivedChange:
     """A change someone sent to a message: applied, or kept until its message arrives."""
 
@@ -77,7 +88,7 @@ class MessageChangesStorage:
             )
             return None if entry is None else history_message(entry)
 
-    async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation, *,
+    async def find_referenced(self, profile: str, reference_id: str, conversation: Conversation | RoomMessages, *,
                               by_stanza_id: bool = False) -> StoredMessage | None:
         """The message of ``conversation`` that a reference names: by the sender's
         XEP-0359 origin-id, or else the ``id`` attribute of its stanza; ``by_stanza_id``:
@@ -159,9 +170,12 @@ class MessageChangesStorage:
             entry.messages = [Message(message=text, language=lang or None) for lang, text in bodies.items()]
             return True
 
-    async def retract(self, history_id: str, retracted: float) -> bool:
+    async def retract(self, history_id: str, retracted: float, *, moderated: dict[str, str] | None = None) -> bool:
         """Leave a tombstone: no body, no previous version, no reaction; the row stays so
         that the conversation shows where a message was.
+
+        :param moderated: a room moderator retracted it (XEP-0425): who and why, kept in
+            ``extra.moderated``.
 
         :returns: False when it was retracted already.
         """
@@ -171,6 +185,8 @@ class MessageChangesStorage:
                 return False
             entry.retracted = retracted
             entry.messages = []
+            if moderated is not None:   # a new dict: JSON changes are not tracked
+                entry.extra = {**(entry.extra or {}), "moderated": moderated}
             await session.execute(delete(MessageVersion).where(MessageVersion.history_id == history_id))
             await session.execute(delete(MessageReaction).where(MessageReaction.history_id == history_id))
             return True

@@ -1,5 +1,5 @@
-"""Storage of the read state of 1:1 conversations (``conversation_reads``) and the
-unread counts derived from history.
+"""Storage of the read state of conversations, 1:1 and rooms (``conversation_reads``),
+and the unread counts derived from history.
 
 Like :mod:`sat_backend.memory.sqla`, the only place where this SQL lives. Counts are
 never stored: they are counted from history (received messages of a conversation after
@@ -21,8 +21,11 @@ from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_in
 from sat_backend.memory.sqla_mapping import ConversationRead, History
 from sat_backend.memory.stored_message import StoredMessage, stored_message
 
-#: message types that make a conversation unread (group chats and headlines do not)
+#: message types that make a 1:1 conversation unread (headlines do not)
 COUNTED_TYPES = ("chat", "normal")
+#: the type of room messages (XEP-0045), counted by room: every one from an occupant
+#: (the room's own, without a nick, are not); ours move the room's read point instead
+ROOM_TYPE = "groupchat"
 #: received messages looked at, newest first, for one the sender asked markers for
 MARKABLE_LOOKBACK = 20
 
@@ -33,9 +36,10 @@ class ReadStateStorage:
 
     async def unread_counts(self, profile: str, own: str, peer: str | None = None,
                             among: Collection[str] | None = None) -> dict[str, int]:
-        """Unread messages by bare JID of their sender (only non-zero counts).
+        """Unread messages by bare JID of their sender, or of their room (only non-zero counts).
 
-        :param own: the profile's bare JID (its messages, from any device, never count).
+        :param own: the profile's bare JID (its messages, from any device, never count;
+            in rooms, ours move the read point past them, see ``ReadState``).
         :param peer: only this conversation.
         :param among: only these conversations.
         """
@@ -47,9 +51,11 @@ class ReadStateStorage:
                 .outerjoin(read, and_(read.profile_id == History.profile_id, read.peer == History.source))
                 .where(
                     History.profile_id == profile_id,
-                    History.dest == own,
-                    History.source != own,
-                    History.type.in_(COUNTED_TYPES),
+                    History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
+                    or_(
+                        and_(History.type != ROOM_TYPE, History.dest == own, History.source != own),
+                        and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
+                    ),
                     History.retracted.is_(None),
                     or_(read.read_until.is_(None), History.timestamp > read.read_until),
                 )

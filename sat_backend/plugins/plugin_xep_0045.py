@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber import error
@@ -37,17 +36,19 @@ from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
 from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks
+from sat_backend.plugins.muc.moderation import Moderation, moderation_version
 from sat_backend.plugins.muc.room_history import (
     NS_MAM, as_room_message, catch_up, recent_messages, record_delivery_error, since_text,
 )
 from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
+from sat_backend.plugins.muc.self_ping import SelfPing
 from sat_backend.plugins.muc.service_discovery import room_features
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
 )
 from sat_backend.plugins.muc.stanzas import (
     MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID, JoinOptions, MalformedPresence, check_nick,
-    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, occupant_id_of, parse_error,
+    check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, parse_error,
     parse_join_options, parse_occupant_presence, subject_message, subject_of,
 )
 from sat_bridge.xml_text import check_xml_text
@@ -66,7 +67,7 @@ PLUGIN_INFO = {
     "name": "Multi-User Chat",
     "import_name": "XEP-0045",
     "type": "XEP",
-    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402"],
+    "protocols": ["XEP-0045", "XEP-0359", "XEP-0249", "XEP-0402", "XEP-0410", "XEP-0421", "XEP-0425"],
     "dependencies": ["XEP-0030"],
     "recommendations": ["XEP-0060", "XEP-0313"],
     "main": "GroupChats",
@@ -103,6 +104,7 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
         room = self.plugin.room_of(self.client.profile, element.getAttribute("from"))
         if room is None:
             return
+        self.plugin.self_ping.note_activity(self.client.profile, room.jid.userhost())
         if element.getAttribute("type") == "error":
             refusal = parse_error(element)
             pending = room.pending()
@@ -121,6 +123,13 @@ class MucHandler(XMPPHandler):  # type: ignore[misc]
         for event in apply_presence(room, presence):
             self.plugin.announce(self.client, room, event)
 
+def set_features(room: Room, features: frozenset[str]) -> None:
+    """What the plugin relies on among what the room advertises (XEP-0030)."""
+    room.stanza_ids = NS_SID in features
+    room.occupant_ids = NS_OCCUPANT_ID in features
+    room.moderation = moderation_version(features)
+
+
 class GroupChats:
     """The plugin: rooms of every profile, bridge members, the core's ``group_chats``."""
 
@@ -129,9 +138,12 @@ class GroupChats:
         #: profile → room bare JID → state
         self.rooms: dict[str, dict[str, Room]] = {}
         self.administration = RoomAdministration(self)
+        self.moderation = Moderation(self)
         #: XEP-0402, when the pubsub plugin is there
         self.bookmarks = Bookmarks(self) if "XEP-0060" in host.plugins else None
         self.saved = SavedRooms(host.storage, host.params.secrets)
+        #: XEP-0410: rooms that forgot us are entered again
+        self.self_ping = SelfPing(self, lambda: host.sessions.reactor)
         #: (profile, room) → (message id, waiter) of the subject we are setting: the room
         #: answers an error with our id, or shows the subject from our nick (Prosody
         #: sends it with an id of its own)
@@ -139,8 +151,10 @@ class GroupChats:
 
     async def initialise(self) -> None:
         self.host.plugins["XEP-0030"].add_feature(NS_MUC)
+        self.self_ping.register()
         self.host.sessions.add_handler_factory(lambda client: MucHandler(self, client))
         self.host.sessions.add_session_starter(self._enter_saved_rooms)
+        self.host.profiles.deletion_listeners.append(self.on_profile_deleted)
         self.host.presence.room_checks.append(lambda profile, sender: self.room_of(profile, sender.userhost()) is not None)
         self.host.messaging.group_chats = self
         register = self.host.bridge.register_method
@@ -153,6 +167,7 @@ class GroupChats:
         for signal in ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject"):
             self.host.bridge.enable_signal(signal)
         self.administration.register()
+        self.moderation.register()
         if self.bookmarks is not None:
             self.bookmarks.register()
 
@@ -182,10 +197,19 @@ class GroupChats:
 
     def on_stream_lost(self, profile: str) -> None:
         """Rooms are entered again at the next connection; what waited fails now."""
+        self.self_ping.forget_profile(profile)
         for room in self.rooms.get(profile, {}).values():
             room.state = JOINING
             room.forget_occupants()
             room.fail_pending(ProfileNotConnected(f"profile {profile!r} lost its connection"))
+
+    def on_profile_deleted(self, profile: str) -> None:
+        """Nothing of a deleted profile (rooms, requests, invitation passwords) may pass
+        to a new profile of the same name; its rooms were saved with it in storage."""
+        self.self_ping.forget_profile(profile)
+        for room in self.rooms.pop(profile, {}).values():
+            room.fail_pending(ProfileNotConnected(f"profile {profile!r} was deleted"))
+        self.administration.forget_profile(profile)
 
     def announce(self, client: XmppClient, room: Room, event: RoomEvent) -> None:
         bare, profile = room.jid.userhost(), client.profile
@@ -193,6 +217,7 @@ class GroupChats:
             return  # announced by the join, once the room is usable (instant room configured)
         if event.kind == "left":
             self.rooms.get(profile, {}).pop(bare, None)
+            self.self_ping.forget(profile, bare)
             if event.reason != "shutdown":  # a room shut down comes back: entered at the next connection
                 run_in_background(self.saved.forget(profile, bare), f"{profile}: forgetting room {bare}", profile)
             self.host.bridge.emit("MucRoomLeft", bare, event.reason, event.text, profile)
@@ -231,6 +256,7 @@ class GroupChats:
         if room is None:
             log.info("%s: dropped a group chat message from a room we are not in", client.profile)
             return
+        self.self_ping.note_activity(client.profile, room.jid.userhost())
         subjects = subject_of(element)
         if subjects is not None:
             self._on_subject(client, room, element, subjects)
@@ -241,12 +267,7 @@ class GroupChats:
     def _parse_groupchat(self, client: XmppClient, room: Room, element: domish.Element) -> ChatMessage | None:
         message = parse_message_element(element, client.jid, self.host.messaging.changes.parsers,
                                         archive=room.jid.userhost())
-        if message is None:
-            return None
-        author = occupant_id_of(element) if room.occupant_ids else None
-        if author is not None:  # XEP-0421: who wrote it, for the changes that name it later
-            message = replace(message, extra={**message.extra, "occupant_id": author})
-        return as_room_message(room, message)
+        return None if message is None else as_room_message(room, message, client.jid.userhost())
 
     def _on_subject(self, client: XmppClient, room: Room, element: domish.Element, subjects: dict[str, str]) -> None:
         try:
@@ -308,8 +329,7 @@ class GroupChats:
         rooms = self.rooms[profile]
         try:
             features = await room_features(self.host, client, room_jid)
-            room.stanza_ids = NS_SID in features
-            room.occupant_ids = NS_OCCUPANT_ID in features
+            set_features(room, features)
             archived = room.stanza_ids and NS_MAM in features and "XEP-0313" in self.host.plugins
             recent = await recent_messages(self.host, profile, room)
             # the last N messages when asked for; else those since the last one we have,
@@ -331,18 +351,19 @@ class GroupChats:
                     log.info("%s: nick %r taken in %s, trying %r", profile, candidate, bare, nicks[attempt])
             if room.created:
                 await self._accept_default_configuration(client, room)
-                features = await room_features(self.host, client, room_jid)
-                room.stanza_ids, room.occupant_ids = NS_SID in features, NS_OCCUPANT_ID in features
+                set_features(room, await room_features(self.host, client, room_jid))
         except BaseException:
             if rooms.get(bare) is room and room.state != JOINED:
                 del rooms[bare]
             raise
         await self._save(profile, room)
+        mark = await self.saved.catch_up_mark(profile, bare) if use_archive and not room.created else None
         self.host.bridge.emit("MucRoomJoined", bare, room.nick, room.created, profile)
+        run_in_background(self.self_ping.watch(client, room), f"{profile}: self-ping of {bare}", profile)
         if use_archive and not room.created:
-            after = next((stanza_id for _, stanza_id in reversed(recent) if stanza_id), None)
-            run_in_background(catch_up(self.host, client, room, after), f"{profile}: reading the archive of {bare}",
-                              profile)
+            after = mark or next((stanza_id for _, stanza_id in reversed(recent) if stanza_id), None)
+            run_in_background(catch_up(self.host, client, room, after, self.saved),
+                              f"{profile}: reading the archive of {bare}", profile)
         return room.nick
 
     async def _enter_once(self, client: XmppClient, room: Room, history_max: int | None, since: str | None) -> None:
@@ -395,6 +416,10 @@ class GroupChats:
         for saved in rooms:
             self.enter_bookmarked(client, saved)
 
+    def enter_again(self, client: XmppClient, room: Room) -> None:
+        """Enter a room that forgot us (XEP-0410) as a new session does."""
+        self.enter_bookmarked(client, SavedRoom(room.jid.userhost(), room.nick, room.password))
+
     def enter_bookmarked(self, client: XmppClient, saved: SavedRoom) -> None:
         """Enter a saved or bookmarked room in the background (failures are signalled)."""
         run_in_background(self._enter_saved(client, saved), f"{client.profile}: entering {saved.room}", client.profile)
@@ -428,6 +453,7 @@ class GroupChats:
 
     async def _leave(self, room_address: JID, resolved: str) -> None:
         bare = room_address.userhost()
+        self.self_ping.forget(resolved, bare)
         room = self.rooms.get(resolved, {}).get(bare)
         if room is None:
             if not await self.saved.contains(resolved, bare):

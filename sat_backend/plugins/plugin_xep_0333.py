@@ -1,7 +1,7 @@
 """Read state of conversations, and XEP-0333 Chat Markers (v0.4, ``urn:xmpp:chat-markers:0``)
 as far as it tells us that the user read a conversation on another device.
 
-The backend keeps how far each 1:1 conversation was read (:mod:`sat_backend.memory.read_state_storage`)
+The backend keeps how far each conversation (1:1 or room, XEP-0045) was read (:mod:`sat_backend.memory.read_state_storage`)
 so every frontend shows the same unread counts (``UnreadGet``, ``MarkRead``,
 ``UnreadChanged``). A conversation becomes read up to a message when:
 
@@ -17,6 +17,11 @@ message read that asked for one (``<markable/>``, kept as ``extra.markable``), u
 the profile's ``Privacy/SendReadMarkers`` param is off; it has a store hint, so our other
 devices read it from the archive too. Markers from the other end (they read our
 messages) are not tracked yet.
+
+In rooms every message from an occupant counts (``extra.mention`` says which mention
+us, for notifications); ours, from any device, read the room up to them. No marker is
+sent into a room: XEP-0333 markers there are public to every occupant, and a
+``MarkRead`` of a room only moves our read point.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.read_state_storage import COUNTED_TYPES, ReadStateStorage
+from sat_backend.memory.read_state_storage import COUNTED_TYPES, ROOM_TYPE, ReadStateStorage
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
@@ -169,6 +174,9 @@ class ReadState:
 
     async def on_announced(self, profile: str, message: ChatMessage) -> None:
         """A new message is stored: it is unread, or (ours) the conversation is read."""
+        if message.type == ROOM_TYPE:
+            await self._on_room_message(profile, message)
+            return
         if message.type not in COUNTED_TYPES:
             return
         own = await self.own_jid(profile)
@@ -178,6 +186,24 @@ class ReadState:
                 self._read_point_moved(profile, recipient)
         elif recipient == own and sender != own:
             self._changed(profile, sender)
+
+    async def _on_room_message(self, profile: str, message: ChatMessage) -> None:
+        """A room message is unread, unless it is ours (sent from here, to the room; or
+        from our nick, by another of our devices): then the room is read up to it."""
+        room = message.from_jid.userhost()
+        if not message.from_jid.resource:
+            return  # the room's own: not counted
+        if message.to_jid.userhost() == room or message.from_jid.resource == self._own_nick(profile, room):
+            if await self.storage.mark_read(profile, room, message.timestamp, message.uid):
+                self._read_point_moved(profile, room)
+        else:
+            self._changed(profile, room)
+
+    def _own_nick(self, profile: str, room: str) -> str | None:
+        """Our nick in ``room`` (None when we are not in it or group chats are not loaded)."""
+        group_chats = self.host.plugins.get("XEP-0045")
+        entered = group_chats.room_of(profile, room) if group_chats is not None else None
+        return None if entered is None else str(entered.nick)
 
     async def on_displayed(self, profile: str, received: ReceivedChange,
                            target: StoredMessage) -> dict[str, Any] | None:

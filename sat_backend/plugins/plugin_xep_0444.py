@@ -7,6 +7,12 @@ shows their union by emoji. ``MessageReactionsSet`` computes our new set from th
 devices, archive) go through :mod:`sat_backend.core.im.message_changes`. Each reaction
 must be a single emoji (business rules, checked by :func:`~sat_backend.core.im.emoji.is_single_emoji`):
 ours are refused with ``InvalidArgument``, others' are dropped from their set.
+
+In rooms (XEP-0045), a reaction names the message by the room's stanza-id (XEP-0444 §4)
+and goes to the room as ``groupchat``; the room shows everyone's, and one set is kept per
+reactor as the group chat plugin tells them (occupant-id, real JID or occupant JID, see
+:func:`~sat_backend.plugins.muc.room_history.reactor_of`). A set that changes nothing
+(ours reflected by the room) is not announced again.
 """
 
 from __future__ import annotations
@@ -130,15 +136,23 @@ class Reactions:
             return None
         given = [str(emoji) for emoji in reactions]
         before = await self.changes.storage.get_reactions_of(target.id, received.sender)
+        if before == given:   # e.g. ours reflected by a room, or a carbon of it: nothing new
+            return None
         aggregated = await self.changes.storage.set_reactions(target.id, received.sender, given, received.timestamp)
         if aggregated is None:
             return None
         added = [emoji for emoji in given if emoji not in before]
         if added and await self.is_reaction_to_us(profile, received, target):
-            self.host.bridge.emit("ReactionsReceived", target.id, target.dest, received.sender, added, profile)
+            in_room = target.type == "groupchat"
+            # in a room: who reacted as the room shows them (room/nick)
+            reactor = str(received.data.get("from") or received.sender) if in_room else received.sender
+            self.host.bridge.emit("ReactionsReceived", target.id, target.source if in_room else target.dest,
+                                  reactor, added, profile)
         return {"reactions": aggregated}
 
     async def is_reaction_to_us(self, profile: str, received: ReceivedChange, target: StoredMessage) -> bool:
-        """Whether someone else reacted to a message we sent (what deserves a notification)."""
+        """Whether someone else reacted to a message we sent (what deserves a notification);
+        ours in a room are stored from the room to the room (see the XEP-0045 plugin)."""
         own = await self.host.params.get_public("Connection", "JabberID", profile)
-        return target.source == own and received.sender != own
+        ours = target.source == target.dest if target.type == "groupchat" else target.source == own
+        return ours and received.sender != own

@@ -65,7 +65,8 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg("message", "a{ss}", "bodies by language"),
             Arg("subject", "a{ss}", "subjects by language"),
             Arg("type", "s", "message type"),
-            Arg("extra_json", "s", "JSON object of extra data"),
+            Arg("extra_json", "s", "JSON object of extra data (``mention``: true on a ``groupchat`` "
+                "message that mentions us, decided by the backend)"),
             Arg("profile", "s", "profile"),
         ),
         "A message was received or sent (by us, or by another of our devices); it is in history.",
@@ -79,9 +80,13 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
             Arg(
                 "data_json",
                 "s",
-                'JSON object: ``reactions``: ``{"reactions": {emoji: [bare JID…]}}`` (every sender); '
+                'JSON object: ``reactions``: ``{"reactions": {emoji: [reactor…]}}`` (every sender; a '
+                "reactor is a bare JID, ours included; in a room, another occupant is ``occupant-id:ID`` "
+                "where the room gives XEP-0421 occupant-ids, else their real bare JID when shown, else "
+                "``room@service/nick``); "
                 '``edit``: ``{"message": {lang: text}, "edited": timestamp}``; '
-                '``retract``: ``{"retracted": timestamp, "by": bare JID}``; '
+                '``retract``: ``{"retracted": timestamp, "by": bare JID}`` (a room moderator\'s, XEP-0425: '
+                '``"by"`` the room, and ``"moderated": {"by": moderator\'s occupant JID or "", "reason"}``); '
                 '``error``: ``{"error": {"condition": RFC 6120 condition, "text": the server\'s text or ""}}`` '
                 "(also in the history row's ``extra``)",
             ),
@@ -106,16 +111,18 @@ MESSAGING_MEMBERS: tuple[Member, ...] = (
         ),
         "",
         "Set our reactions to a message (XEP-0444): our whole resulting set is sent, history "
-        "is updated and ``MessageUpdate(uid, \"reactions\", …)`` emitted. ``NotFound`` for an "
-        "unknown uid, ``Conflict`` for a retracted message.",
+        "is updated and ``MessageUpdate(uid, \"reactions\", …)`` emitted. A room's message "
+        "(XEP-0045) is named by the room's stanza-id and the reaction goes to the room. "
+        "``NotFound`` for an unknown uid or a room we are no longer in, ``Conflict`` for a "
+        "retracted message, ``NotSupported`` for a room's message without stanza-id.",
     ),
     Signal(
         "ReactionsReceived",
         "plugin",
         (
             Arg("uid", "s", "uid of our message"),
-            Arg("conversation_jid", "s", "bare JID of the conversation (the other end of a 1:1 chat)"),
-            Arg("from_jid", "s", "bare JID of who reacted"),
+            Arg("conversation_jid", "s", "bare JID of the conversation (the other end of a 1:1 chat, or the room)"),
+            Arg("from_jid", "s", "bare JID of who reacted (in a room: their occupant JID, ``room@service/nick``)"),
             Arg("added", "as", "the emojis new in their set, in their order"),
             Arg("profile", "s", "profile"),
         ),

@@ -85,6 +85,21 @@ MUC_MEMBERS: tuple[Member, ...] = (
         "has that nick, ``PermissionDenied`` when we may not.",
     ),
     Method(
+        "MucMessageModerate", "plugin",
+        (Arg("message_uid", "s", "uid of an occupant's message in a room (as in ``MessageNew`` / ``HistoryGet``)",
+             max_length=64),
+         REASON, PROFILE),
+        "",
+        "Retract an occupant's message as a moderator (XEP-0425 v0.3.0, or v0.2.1 with a room that "
+        "speaks only that). Returns once the room accepted; its announcement then makes the message "
+        "a tombstone for every occupant: ``MessageUpdate(uid, \"retract\", {\"retracted\", \"by\": room, "
+        "\"moderated\": {\"by\": moderator's occupant JID, \"reason\"}})``, and ``extra.moderated`` in "
+        "history. ``NotFound`` for an unknown uid, a room we are not in or a message the room does not "
+        "know, ``PermissionDenied`` when we are not a moderator, ``NotSupported`` when the room does "
+        "not moderate messages (or gave the message no stanza-id), ``Conflict`` if already retracted, "
+        "``InvalidArgument`` for a message that is not a room's.",
+    ),
+    Method(
         "MucAffiliationSet", "plugin",
         (ROOM, Arg("jid", "s", "the user's JID (the bare JID is used)", max_length=JID_LENGTH),
          Arg("affiliation", "s", "``owner``, ``admin``, ``member``, ``outcast`` (ban) or ``none`` (remove)"),

@@ -13,13 +13,13 @@ READ_STATE_MEMBERS: tuple[Member, ...] = (
         "UnreadGet",
         "plugin",
         (
-            Arg("conversation_jid", "s", 'bare JID of the other end; ``""`` = every conversation',
-                max_length=JID_LENGTH),
+            Arg("conversation_jid", "s", 'bare JID of the other end (a contact, or a room); ``""`` = '
+                "every conversation", max_length=JID_LENGTH),
             PROFILE,
         ),
         "a{si}",
-        "Unread counts: messages received in a 1:1 conversation after the point it was read "
-        "up to. Conversations without unread message are left out (a given ``conversation_jid`` "
+        "Unread counts: messages received in a 1:1 conversation, or from a room's occupants "
+        "(XEP-0045, by room), after the point it was read up to. Conversations without unread message are left out (a given ``conversation_jid`` "
         "is always in the answer, 0 when read).",
         out_doc="{bare JID of the other end: number of unread messages}",
     ),
@@ -27,7 +27,8 @@ READ_STATE_MEMBERS: tuple[Member, ...] = (
         "MarkRead",
         "plugin",
         (
-            Arg("conversation_jid", "s", "bare JID of the other end", max_length=JID_LENGTH),
+            Arg("conversation_jid", "s", "bare JID of the other end (a contact, or a room)",
+                max_length=JID_LENGTH),
             Arg("up_to_uid", "s", 'uid of the last message read (as in ``MessageNew``); ``""`` = '
                 "every message stored now", max_length=64),
             PROFILE,
@@ -42,11 +43,12 @@ READ_STATE_MEMBERS: tuple[Member, ...] = (
         "UnreadChanged",
         "plugin",
         (
-            Arg("conversation_jid", "s", "bare JID of the other end"),
+            Arg("conversation_jid", "s", "bare JID of the other end (a contact, or a room)"),
             Arg("count", "i", "unread messages now (0: read, e.g. on another device)"),
             Arg("profile", "s", "profile"),
         ),
         "A conversation's unread count changed: a message arrived, or it was read (here, by "
-        "``MarkRead``, or on another of our devices: displayed marker or our own reply).",
+        "``MarkRead``, or on another of our devices: displayed marker or our own reply; in a room, "
+        "our own message).",
     ),
 )

@@ -31,6 +31,7 @@ from sat_frontends.tray.dbusmenu import MENU_PATH, DBusMenu
 from sat_frontends.tray.menu import Conversation, MenuModel
 from sat_frontends.tray.notifications import GroupedNotifier, Key, Notifier, NotificationsClient
 from sat_frontends.tray.reactions import Reaction, ReactionNotifier
+from sat_frontends.tray.rooms import ALL, MENTIONS, RoomWatch, is_mention, room_summary
 from sat_frontends.tray.sni import ITEM_PATH, WATCHER_NAME, StatusNotifierItem, item_bus_name, register_with_watcher
 from sat_frontends.tray.state import TrayState, bare
 
@@ -46,11 +47,14 @@ class TrayOptions:
     :param open_command: how to open a conversation: a command line where ``{jid}`` and
         ``{profile}`` are replaced (no shell); none: opening only logs.
     :param answer_command: the call frontend Answer starts (``{sid}``, ``{jid}``,
-        ``{profile}`` replaced)."""
+        ``{profile}`` replaced).
+    :param room_messages: which room messages are notified: ``mentions`` (those that
+        mention us) or ``all``; every one counts as unread."""
 
     privacy: bool = False
     open_command: str = ""
     answer_command: str = DEFAULT_ANSWER_COMMAND
+    room_messages: str = MENTIONS
     bus_address: str | None = None
 
 
@@ -84,6 +88,7 @@ class Tray:
     def __init__(self, options: TrayOptions) -> None:
         self.options = options
         self.state = TrayState()
+        self.rooms = RoomWatch(notify_all=options.room_messages == ALL)
         self._quit = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._load: asyncio.Task[None] | None = None
@@ -262,19 +267,36 @@ class Tray:
     def _on_message_new(self, uid: str, timestamp: float, sender: str, recipient: str,
                         bodies: dict[str, str], subjects: dict[str, str], message_type: str,
                         extra_json: str, profile: str) -> None:
-        # Mentions hook: group chat (``groupchat``) messages are left out until the MUC
-        # members land in the bridge; a message there naming our nick is then notified
-        # like a 1:1 message, one notification per room (``doc/desktop.rst``).
         if message_type in ("chat", "normal"):
             self.state.message(profile, sender, recipient, bodies, uid)
             self.menu.refresh()
+        elif message_type == "groupchat":
+            self._on_room_message(profile, uid, sender, recipient, bodies, extra_json)
+
+    def _on_room_message(self, profile: str, uid: str, sender: str, recipient: str, bodies: dict[str, str],
+                         extra_json: str) -> None:
+        """A room message: in the recent conversations; someone else's may be notified
+        when the room's unread count goes up (a mention, or any with ``--room-messages all``)."""
+        room, _, nick = sender.partition("/")
+        key = (profile, room)
+        if bare(recipient) == room:   # ours, sent from here to the room
+            self.state.sent(key, bodies, uid)
+        elif nick:
+            self.state.received(key, bodies)
+            self.rooms.message(key, nick, self.state.last_text.get(key, ""), is_mention(extra_json))
+        self.menu.refresh()
 
     def _on_unread_changed(self, jid: str, count: int, profile: str) -> None:
         key = (profile, jid)
         self.state.set_unread(key, count)
-        if count:
+        if count and self.rooms.is_room(key):
+            message = self.rooms.to_notify(key)
+            if message is not None:
+                self.notifier.unread(key, jid, count, message.text, room_summary(message, jid))
+        elif count:
             self.notifier.unread(key, jid, count, self.state.last_text.get(key, ""))
         else:
+            self.rooms.read(key)
             self._spawn(self.notifier.read(key))
             self._spawn(self.reactions.read(key))
         self._show()
@@ -345,7 +367,8 @@ class Tray:
         key = self.notifier.key_of(notification_id)
         if key is not None and text:
             profile, jid = key
-            self._spawn(self.bridge.message_send(jid, {"": text}, {}, "chat", "{}", profile))
+            message_type = "groupchat" if self.rooms.is_room(key) else "chat"
+            self._spawn(self.bridge.message_send(jid, {"": text}, {}, message_type, "{}", profile))
 
     def _on_closed(self, notification_id: int) -> None:
         for notifier in self._notifiers():

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from sat_frontends.tray.app import Tray, TrayOptions
 from sat_frontends.tray.calls import DEFAULT_ANSWER_COMMAND
+from sat_frontends.tray.rooms import ALL, MENTIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--answer-command", default=DEFAULT_ANSWER_COMMAND,
                         help="call frontend started by a call notification's Answer; {sid}, {jid} and "
                         "{profile} are replaced (default: %(default)s)")
+    parser.add_argument("--room-messages", default=MENTIONS, choices=(MENTIONS, ALL),
+                        help="room messages notified: those that mention us, or all of them; every one "
+                        "counts as unread (default: %(default)s)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
 
@@ -41,6 +45,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tray = Tray(TrayOptions(privacy=args.privacy, open_command=args.open_command,
-                            answer_command=args.answer_command))
+                            answer_command=args.answer_command, room_messages=args.room_messages))
     asyncio.run(serve(tray))
     return 1 if tray.lost else 0

@@ -67,10 +67,12 @@ class Content:
     body: str
 
 
-def content(sender: str, count: int, text: str, privacy: bool) -> Content:
+def content(sender: str, count: int, text: str, privacy: bool, summary: str = "") -> Content:
     """The summary and body of a conversation's notification (body markup escaped: the
-    spec lets servers read it as markup, and a message could hold ``<``)."""
-    summary = f"Message from {sender}"
+    spec lets servers read it as markup, and a message could hold ``<``).
+
+    :param summary: what the summary says instead of "Message from ``sender``" (a room's)."""
+    summary = summary or f"Message from {sender}"
     if len(summary) > SUMMARY_LENGTH:
         summary = summary[: SUMMARY_LENGTH - 1] + "…"
     if privacy or not text:
@@ -175,6 +177,10 @@ class GroupedNotifier(Generic[P]):
         self.limiter = RateLimiter(self.min_interval if interval is None else interval)
         self.shown: dict[Key, Shown] = {}
         self._pending: dict[Key, P] = {}
+        #: keys whose ``Notify`` call is under way, and those of them read meanwhile
+        #: (their notification is closed as soon as the server gives its id)
+        self._notifying: set[Key] = set()
+        self._read_meanwhile: set[Key] = set()
 
     def key_of(self, notification_id: int) -> Key | None:
         for key, shown in self.shown.items():
@@ -213,8 +219,19 @@ class GroupedNotifier(Generic[P]):
         self.limiter.record(key, self.clock())
         shown = self.shown.get(key)
         text, count = self.render(pending)
-        notification_id = await self.client.notify(shown.notification_id if shown else 0, text,
-                                                   self.actions(), self.hints())
+        self._notifying.add(key)
+        try:
+            notification_id = await self.client.notify(shown.notification_id if shown else 0, text,
+                                                       self.actions(), self.hints())
+        finally:
+            self._notifying.discard(key)
+            read_meanwhile = key in self._read_meanwhile
+            self._read_meanwhile.discard(key)
+        if read_meanwhile:   # read before the server answered: it goes at once
+            self.shown.pop(key, None)
+            if notification_id:
+                await self.client.close(notification_id)
+            return
         if notification_id:
             self.shown[key] = Shown(notification_id, count)
             log.debug("notification %d for %s: %d %s", notification_id, key[1], count, self.counted)
@@ -223,6 +240,8 @@ class GroupedNotifier(Generic[P]):
         """The key is done with (read, answered, ended): its notification goes."""
         self._pending.pop(key, None)
         self.limiter.forget(key)
+        if key in self._notifying:
+            self._read_meanwhile.add(key)
         shown = self.shown.pop(key, None)
         if shown is not None:
             await self.client.close(shown.notification_id)
@@ -234,7 +253,7 @@ class GroupedNotifier(Generic[P]):
             del self.shown[key]
 
 
-class Notifier(GroupedNotifier[tuple[str, int, str]]):
+class Notifier(GroupedNotifier[tuple[str, int, str, str]]):
     """Incoming messages: one notification per conversation, with its unread count."""
 
     category = "im.received"
@@ -246,13 +265,14 @@ class Notifier(GroupedNotifier[tuple[str, int, str]]):
             actions += ["inline-reply", "Reply"]
         return actions
 
-    def unread(self, key: Key, sender: str, count: int, text: str) -> None:
-        """The conversation has ``count`` unread messages, the last one saying ``text``."""
+    def unread(self, key: Key, sender: str, count: int, text: str, summary: str = "") -> None:
+        """The conversation has ``count`` unread messages, the last one (or, in a room,
+        the one notified) saying ``text``; ``summary``: see :func:`content`."""
         shown = self.shown.get(key)
         if shown is not None and count <= shown.count:
             return  # fewer unread (read in part): nothing new to tell
-        self.update(key, (sender, count, text))
+        self.update(key, (sender, count, text, summary))
 
-    def render(self, pending: tuple[str, int, str]) -> tuple[Content, int]:
-        sender, count, text = pending
-        return content(sender, count, text, self.privacy), count
+    def render(self, pending: tuple[str, int, str, str]) -> tuple[Content, int]:
+        sender, count, text, summary = pending
+        return content(sender, count, text, self.privacy, summary), count

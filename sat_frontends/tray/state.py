@@ -66,17 +66,25 @@ class TrayState:
         own = self.own_jids.get(profile)
         sender, recipient = bare(sender), bare(recipient)
         if own is not None and sender == own:
-            self.touch((profile, recipient))
-            if uid:
-                self.own_texts.add(uid, first_text(bodies))
+            self.sent((profile, recipient), bodies, uid)
             return None
         key = (profile, sender)
+        self.received(key, bodies)
+        return key
+
+    def sent(self, key: Key, bodies: dict[str, str], uid: str = "") -> None:
+        """We wrote in a conversation (1:1 or room): its text is kept for reactions to it."""
+        self.touch(key)
+        if uid:
+            self.own_texts.add(uid, first_text(bodies))
+
+    def received(self, key: Key, bodies: dict[str, str]) -> None:
+        """The other end (a contact, a room's occupant) wrote: its text, for a notification."""
         self.touch(key)
         self.last_text[key] = first_text(bodies)[:TEXT_KEPT]
         if len(self.last_text) > RECENT_KEPT * 4:
             for old in [k for k in self.last_text if k not in self.recent]:
                 del self.last_text[old]
-        return key
 
     def conversations(self) -> list[Conversation]:
         return [Conversation(profile, jid, self.unread.get((profile, jid), 0)) for profile, jid in self.recent]

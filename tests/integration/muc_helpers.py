@@ -1,19 +1,43 @@
-"""Shared steps of the group chat tests: profiles on the backend, slixmpp occupants."""
+"""Shared fixtures and steps of the group chat tests: profiles on the backend, slixmpp
+occupants. A test module imports the fixtures it uses (``profiles``, ``carol``)."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import pytest
 from slixmpp import JID
 
 from sat_bridge.client import BridgeClient
-from tests.fixtures.backend import SignalRecorder
-from tests.fixtures.xmpp_peer import XmppPeer
+from tests.conftest import XMPP_ACCOUNTS
+from tests.fixtures.backend import BackendProcess, SignalRecorder
+from tests.fixtures.ejabberd import XmppServer
+from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.xmpp_helpers import connected_profiles
 
 MUC_SIGNALS = ("MucRoomJoined", "MucRoomLeft", "MucOccupantChanged", "MucSubject", "MessageNew", "MessageUpdate",
-               "Connected")
+               "Connected", "MucInvited", "ReactionsReceived")
+
+Profiles = tuple[BridgeClient, SignalRecorder]
+
+
+@pytest.fixture
+def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
+    """alice and bob on the backend, connected; a recorder of the group chat signals."""
+    client = backend.client
+    assert client is not None
+    with connected_profiles(client, fresh_xmpp_server):
+        yield client, SignalRecorder(client, *MUC_SIGNALS)
+
+
+@pytest.fixture
+def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
+    """carol, a slixmpp client, connected (she enters rooms with :func:`peer_joins`)."""
+    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
+    yield peer
+    peer.disconnect()
 
 
 def new_room(service: str = "chat.localhost") -> str:
@@ -25,6 +49,17 @@ def peer_joins(peer: XmppPeer, room: str, nick: str, **history: Any) -> None:
     """The slixmpp occupant enters ``room`` (no discussion history unless asked)."""
     history.setdefault("maxstanzas", 0)
     peer.call(lambda xmpp: xmpp.plugin["xep_0045"].join_muc_wait(JID(room), nick, **history))
+
+
+def three_in_a_room(profiles: Profiles, carol: XmppPeer) -> str:
+    """A new room with alice (its owner, so a moderator), bob and carol in it; its JID."""
+    client, signals = profiles
+    room = new_room()
+    client.muc_join(room, "alice", "", "{}", "alice")
+    client.muc_join(room, "bob", "", "{}", "bob")
+    peer_joins(carol, room, "carol")
+    signals.wait_for("MucOccupantChanged", occupant_change(room, "carol", "joined", "bob"))
+    return room
 
 
 def peer_says(peer: XmppPeer, room: str, text: str) -> str:

@@ -4,16 +4,16 @@ two profiles of the backend and a slixmpp occupant in the same room."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 import pytest
 
 from sat_bridge import errors
-from sat_bridge.client import BridgeClient
+
 from tests.conftest import XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
+from tests.integration.muc_helpers import Profiles, carol, profiles  # noqa: F401 - fixtures
 from tests.integration.muc_helpers import (
     MUC_SIGNALS,
     joined,
@@ -24,31 +24,16 @@ from tests.integration.muc_helpers import (
     protect,
     room_bodies,
     room_message,
+    three_in_a_room,
 )
 from tests.integration.test_cli import sat
-from tests.integration.xmpp_helpers import connected_profiles, create_xmpp_profile
+from tests.integration.xmpp_helpers import create_xmpp_profile
 
 #: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
 pytestmark = pytest.mark.ejabberd
 
-Profiles = tuple[BridgeClient, SignalRecorder]
 NS_RETRACT = "urn:xmpp:message-retract:1"
 
-
-@pytest.fixture
-def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
-    """alice and bob on the backend, connected; a recorder of the group chat signals."""
-    client = backend.client
-    assert client is not None
-    with connected_profiles(client, fresh_xmpp_server):
-        yield client, SignalRecorder(client, *MUC_SIGNALS)
-
-
-@pytest.fixture
-def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
-    yield peer
-    peer.disconnect()
 
 
 def test_a_room_with_two_profiles_and_a_peer(profiles: Profiles, carol: XmppPeer, xmpp_server_name: str) -> None:
@@ -310,10 +295,7 @@ def test_corrections_and_retractions_in_a_room_need_their_author(
 @pytest.mark.prosody_only(NO_OCCUPANT_ID)
 def test_we_correct_and_retract_our_room_messages(profiles: Profiles, carol: XmppPeer) -> None:
     client, signals = profiles
-    room = new_room()
-    client.muc_join(room, "alice", "", "{}", "alice")
-    client.muc_join(room, "bob", "", "{}", "bob")
-    peer_joins(carol, room, "carol")
+    room = three_in_a_room(profiles, carol)
     uid = client.message_send(room, {"": "helo"}, {}, "groupchat", "{}", "alice")
     bob_uid = signals.wait_for("MessageNew", room_message(room, "helo", "bob"))[0]
     room_id = carol.wait_message(lambda message: message["body"] == "helo").xml.find(
@@ -331,5 +313,5 @@ def test_we_correct_and_retract_our_room_messages(profiles: Profiles, carol: Xmp
     assert signals.wait_for("MessageUpdate", lambda u, kind, data, profile: profile == "bob")[:2] == (bob_uid, "retract")
     with pytest.raises(errors.PermissionDenied):
         client.message_edit(bob_uid, {"": "not mine"}, "{}", "bob")
-    with pytest.raises(errors.NotSupported):
-        client.message_reactions_set(bob_uid, ["👍"], "add", "bob")
+    with pytest.raises(errors.Conflict):
+        client.message_reactions_set(bob_uid, ["👍"], "add", "bob")   # retracted

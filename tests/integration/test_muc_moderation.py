@@ -4,40 +4,23 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 import pytest
 
 from sat_bridge import errors
-from sat_bridge.client import BridgeClient
-from tests.conftest import XMPP_ACCOUNTS
+
 from tests.fixtures.backend import BackendProcess, SignalRecorder
-from tests.fixtures.ejabberd import XmppServer
-from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
-from tests.integration.muc_helpers import MUC_SIGNALS, new_room, occupant_change, peer_joins, protect
+
+from tests.fixtures.xmpp_peer import XmppPeer
+from tests.integration.muc_helpers import Profiles, carol, profiles  # noqa: F401 - fixtures
+from tests.integration.muc_helpers import new_room, three_in_a_room, occupant_change, peer_joins, protect
 from tests.integration.test_cli import sat
-from tests.integration.xmpp_helpers import connected_profiles
 
 #: every test runs on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
 pytestmark = pytest.mark.ejabberd
 
-Profiles = tuple[BridgeClient, SignalRecorder]
 NS_CONFERENCE = "jabber:x:conference"
 
-
-@pytest.fixture
-def profiles(backend: BackendProcess, fresh_xmpp_server: XmppServer) -> Iterator[Profiles]:
-    client = backend.client
-    assert client is not None
-    with connected_profiles(client, fresh_xmpp_server):
-        yield client, SignalRecorder(client, *MUC_SIGNALS, "MucInvited", "MessageUpdate")
-
-
-@pytest.fixture
-def carol(fresh_xmpp_server: XmppServer) -> Iterator[XmppPeer]:
-    peer = connected_peer(fresh_xmpp_server, "carol", XMPP_ACCOUNTS["carol"])
-    yield peer
-    peer.disconnect()
 
 
 def left(signals: SignalRecorder, room: str, profile: str) -> tuple[str, str]:
@@ -49,11 +32,7 @@ def left(signals: SignalRecorder, room: str, profile: str) -> tuple[str, str]:
                           "where Prosody refuses it forbidden (XEP-0045 §9.1)")
 def test_moderators_kick_and_ban(profiles: Profiles, carol: XmppPeer) -> None:
     client, signals = profiles
-    room = new_room()
-    client.muc_join(room, "alice", "", "{}", "alice")
-    client.muc_join(room, "bob", "", "{}", "bob")
-    peer_joins(carol, room, "carol")
-    signals.wait_for("MucOccupantChanged", occupant_change(room, "carol", "joined", "bob"))
+    room = three_in_a_room(profiles, carol)
 
     with pytest.raises(errors.PermissionDenied, match="^not-allowed|^forbidden"):
         client.muc_role_set(room, "carol", "none", "", "bob")           # a participant may not kick

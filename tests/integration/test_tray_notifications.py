@@ -93,8 +93,7 @@ def test_inline_reply_and_privacy(alice: BridgeClient, prosody: ProsodyServer,
             assert shown["body"] == "1 new message"
             assert "inline-reply" in shown["actions"][::2]
             # the tray has the id from Notify's reply (a user is slower than this)
-            wait_until(lambda: f"notification {notification_id} for {CAROL}" in tray.log_text(), 10,
-                       "the tray to know its notification")
+            tray.wait_notification(notification_id, CAROL)
             server.reply(notification_id, "got it")
             answer = carol.wait_message(lambda message: message["body"] == "got it")
             assert str(answer["from"]).startswith("alice@localhost/")

@@ -13,12 +13,12 @@ from twisted.words.xish import domish
 from tx_xmpp.generic import parseXml
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, PermissionDenied, Stanza
-from sat_backend.core.im.message_stanza import parse_message_element
+from sat_backend.core.im.message_stanza import parse_forwarded, parse_message_element
 from sat_backend.plugins.muc.administration import (
     admin_error, admin_item, affiliation_list, check_reason, parse_invitation,
 )
 from sat_backend.plugins.muc.bookmarks import Bookmark, bookmark_item, parse_bookmark
-from sat_backend.plugins.muc.room_history import as_room_message, since_text
+from sat_backend.plugins.muc.room_history import as_room_message, reactor_of, since_text
 from sat_backend.plugins.muc.rooms import (
     JOINED, JOINING, MAX_OCCUPANTS, Room, apply_presence, refusal_error, suffixed_nicks,
 )
@@ -29,6 +29,7 @@ from sat_backend.plugins.muc.stanzas import (
     subject_of,
 )
 from sat_backend.plugins.muc.stanzas import parse_join_options
+from sat_backend.plugins.plugin_xep_0444 import parse_reactions
 
 ROOM = JID("room@chat.localhost")
 ME = JID("alice@localhost/desk")
@@ -277,9 +278,9 @@ def test_room_messages_as_history_keeps_them() -> None:
     parsed = parse_message_element(element(xml), ME, archive="room@chat.localhost")
     assert parsed is not None
     trusted = Room(ROOM, "alice", stanza_ids=True)
-    kept = as_room_message(trusted, parsed)
+    kept = as_room_message(trusted, parsed, "alice@localhost")
     assert (kept.stanza_id, kept.origin_id) == ("room-1", "uid-1")      # our reflection, without origin-id
-    untrusted = as_room_message(Room(ROOM, "bob"), parsed)
+    untrusted = as_room_message(Room(ROOM, "bob"), parsed, "bob@localhost")
     assert (untrusted.stanza_id, untrusted.origin_id) == (None, None)   # a room without XEP-0359; not ours
     assert since_text(0.0) == "1970-01-01T00:00:00Z"
 
@@ -306,3 +307,42 @@ def test_occupant_ids_of_messages() -> None:
     assert occupant_id_of(element(xml)) == "abc"
     assert occupant_id_of(element(xml.replace("id='abc'", f"id='{'a' * 300}'"))) is None
     assert occupant_id_of(element("<message xmlns='jabber:client'/>")) is None
+
+
+def test_archived_room_messages_keep_their_occupant_id() -> None:
+    """XEP-0421 in a message read from the room's archive: kept where the room gives them,
+    so that later corrections and retractions can be checked against it."""
+    forwarded = element(
+        "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>"
+        "<message xmlns='jabber:client' type='groupchat' from='room@chat.localhost/carol'><body>x</body>"
+        "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='carol-id'/></message></forwarded>")
+    parsed = parse_forwarded(forwarded, ME, stanza_id="room-9")
+    assert parsed is not None and parsed.occupant_id == "carol-id"
+    assert as_room_message(Room(ROOM, "alice", occupant_ids=True), parsed, "alice@localhost").extra \
+        == {"occupant_id": "carol-id"}
+    assert as_room_message(Room(ROOM, "alice"), parsed, "alice@localhost").extra == {}   # not a XEP-0421 room
+    chat = element("<message xmlns='jabber:client' type='chat' from='carol@localhost/x'><body>x</body>"
+                   "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='forged'/></message>")
+    assert parse_message_element(chat, ME).occupant_id is None                          # only in groupchat
+
+
+def test_who_reacted_in_a_room() -> None:
+    """XEP-0444 in rooms: one reaction set per reactor, told by occupant-id first."""
+    room = Room(ROOM, "alice", occupant_ids=True,
+                occupants={"alice": Occupant("alice", occupant_id="mine"),
+                           "carol": Occupant("carol", real_jid="carol@localhost/phone", occupant_id="c")})
+    own = "alice@localhost"
+    assert reactor_of(room, "carol", "c", own) == "occupant-id:c"
+    assert reactor_of(room, "carol", None, own) is None                  # not attributable in a XEP-0421 room
+    assert reactor_of(room, "alice", "mine", own) == own                 # ours, reflected
+    assert reactor_of(room, "old-nick", "mine", own) == own              # ours, by an earlier nick (archive)
+    assert reactor_of(room, "", None, own) is None                       # the room itself
+    plain = Room(ROOM, "alice", occupants={"carol": Occupant("carol", real_jid="carol@localhost/phone")})
+    assert reactor_of(plain, "carol", "ignored", own) == "carol@localhost"     # real JID shown
+    assert reactor_of(plain, "dave", None, own) == "room@chat.localhost/dave"  # anonymous: the nick
+    reaction = element("<message xmlns='jabber:client' type='groupchat' from='room@chat.localhost/carol'>"
+                       "<reactions xmlns='urn:xmpp:reactions:0' id='room-1'><reaction>👍</reaction></reactions>"
+                       "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='c'/></message>")
+    parsed = parse_message_element(reaction, ME, [parse_reactions], archive="room@chat.localhost")
+    assert parsed is not None
+    assert as_room_message(room, parsed, own).extra == {"occupant_id": "c", "reactor": "occupant-id:c"}

@@ -15,6 +15,9 @@ from sat_frontends.tray.reactions import OwnTexts, Reaction, ReactionNotifier, r
 from sat_frontends.tray.state import TrayState
 
 
+KEY = ("alice", "carol@localhost")
+
+
 def model(state: TrayState, clicks: list[Any]) -> MenuModel:
     return MenuModel(
         presence=state.presence, profiles=state.profiles, recent=state.conversations(),
@@ -204,4 +207,40 @@ def test_call_notifier_rings_and_knows_proposals_taken_here() -> None:
     for number in range(PROPOSALS_KEPT + 3):     # calls whose end never came: bounded
         notifier.incoming(("bob", f"lost{number}"), call)
     assert len(notifier.ringing) == PROPOSALS_KEPT and ("bob", "lost0") not in notifier.ringing
+    loop.close()
+
+
+def test_read_while_the_server_answers_closes_the_notification() -> None:
+    """Read (here or elsewhere) while ``Notify`` is under way: the notification must not
+    stay on screen once the server gives its id."""
+    loop = asyncio.new_event_loop()
+    answer: asyncio.Future[int] = loop.create_future()
+    calls: list[tuple[str, int]] = []
+
+    class SlowServer:
+        capabilities: set[str] = set()
+        available = True
+
+        async def notify(self, replaces_id: int, text: Any, actions: Any, hints: Any) -> int:
+            calls.append(("notify", replaces_id))
+            return await answer
+
+        async def close(self, notification_id: int) -> None:
+            calls.append(("close", notification_id))
+
+    tasks: list[asyncio.Task[Any]] = []
+    notifier = Notifier(SlowServer(), privacy=False, clock=lambda: 0.0,  # type: ignore[arg-type]
+                        later=lambda *args: None, run=lambda awaitable: tasks.append(loop.create_task(awaitable)))
+    notifier.unread(KEY, "carol@localhost", 1, "hi")
+    loop.run_until_complete(asyncio.sleep(0))         # Notify sent, no answer yet
+    loop.run_until_complete(notifier.read(KEY))
+    answer.set_result(9)
+    loop.run_until_complete(asyncio.gather(*tasks))
+    assert calls == [("notify", 0), ("close", 9)]
+    assert notifier.key_of(9) is None
+    notifier.unread(KEY, "carol@localhost", 1, "again")   # nothing left over: shown again
+    answer = loop.create_future()
+    answer.set_result(10)
+    loop.run_until_complete(asyncio.gather(*tasks[1:]))
+    assert calls[-1] == ("notify", 0) and notifier.key_of(10) == KEY
     loop.close()

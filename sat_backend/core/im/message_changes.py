@@ -10,8 +10,10 @@ is not in history yet is kept in the database and applied when that message arri
 References (XEP-0444, XEP-0308, XEP-0424, in 1:1 chats): a message is named by
 its XEP-0359 origin-id, or by its stanza ``id`` when the sender gave none. We send
 messages with ``id`` = origin-id = uid, so both name our own messages. In rooms, the
-room's stanza-id names a message too, and corrections and retractions are applied only
-when the change and the message carry the same XEP-0421 occupant-id.
+room's stanza-id names a message too (what we use for reactions and retractions);
+corrections and retractions are applied only when the change and the message carry the
+same XEP-0421 occupant-id, reactions are kept per reactor (told by the group chat plugin),
+and a moderation (XEP-0425) only when the room itself sends it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported, PermissionDenied
 from sat_backend.core.im.message_stanza import ChangeParser, ChatMessage, build_message_element, new_uid
-from sat_backend.memory.message_changes_storage import Conversation, MessageChangesStorage, ReceivedChange
+from sat_backend.memory.message_changes_storage import (
+    Conversation, MessageChangesStorage, ReceivedChange, RoomMessages,
+)
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
@@ -43,8 +47,13 @@ log = logging.getLogger(__name__)
 Applier = Callable[[str, ReceivedChange, StoredMessage], Awaitable["dict[str, Any] | None"]]
 
 MAX_UID_LENGTH = 64
-#: changes applied in rooms, their author told by occupant-id (XEP-0421)
-ROOM_KINDS = ("edit", "retract")
+#: changes applied in rooms only when their author is the message's (occupant-id, XEP-0421)
+AUTHOR_KINDS = ("edit", "retract")
+#: changes kept per reactor in rooms (the group chat plugin puts who in ``extra.reactor``)
+REACTIONS = "reactions"
+#: changes a room itself makes (XEP-0425), announced as this ``MessageUpdate`` type
+MODERATE = "moderate"
+UPDATE_TYPES = {MODERATE: "retract"}
 NS_HINTS = "urn:xmpp:hints"
 
 
@@ -62,12 +71,15 @@ class MessageChanges:
         #: both keeping the same old text, two reaction sets both starting from the same)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def register(self, kind: str, parser: ChangeParser | None, applier: Applier) -> None:
+    def register(self, kind: str, parser: ChangeParser | None, applier: Applier, *, first: bool = False) -> None:
         """Recognise changes of ``kind`` in received stanzas and apply them with ``applier``
-        (no ``parser``: the kind's stanzas are recognised elsewhere, e.g. errors)."""
+        (no ``parser``: the kind's stanzas are recognised elsewhere, e.g. errors).
+
+        :param first: try ``parser`` before those registered so far (the first match wins:
+            a stanza a more general parser would take too)."""
         self._appliers[kind] = applier
         if parser is not None:
-            self.parsers.append(parser)
+            self.parsers.insert(0 if first else len(self.parsers), parser)
 
     # received changes ------------------------------------------------------------------
 
@@ -77,6 +89,9 @@ class MessageChanges:
         if message.type == "groupchat":
             await self._receive_in_room(profile, message)
             return
+        if message.change.kind == MODERATE:
+            log.warning("%s: ignored a moderation outside a room, from %s", profile, message.from_jid.full())
+            return
         await self.receive(profile, ReceivedChange(
             kind=message.change.kind, reference_id=message.change.reference_id,
             sender=message.from_jid.userhost(), recipient=message.to_jid.userhost(),
@@ -84,34 +99,28 @@ class MessageChanges:
         ))
 
     async def _receive_in_room(self, profile: str, message: ChatMessage) -> None:
-        """A correction or retraction in a room (XEP-0045): every occupant shares the
-        room's bare JID, so its author is told by the XEP-0421 occupant-id the room gave
-        both stanzas (the group chat plugin keeps it in ``extra``); without one on either,
-        or another one, it is ignored. Reactions in rooms are not applied yet."""
+        """A change in a room (XEP-0045): every occupant shares the room's bare JID, so
+        who made it is told otherwise (:func:`room_change_sender`). A change of a message
+        we do not have is ignored (a room's archive brings messages before their changes)."""
         change = message.change
         assert change is not None
-        room, author = message.from_jid.userhost(), message.extra.get("occupant_id")
-        if change.kind not in ROOM_KINDS or not author:
-            log.info("%s: ignored a %s in %s (%s)", profile, change.kind, room,
-                     "no occupant-id" if author is None else "not applied in rooms")
-            return
-        conversation = Conversation(room, message.to_jid.userhost())
+        room = message.from_jid.userhost()
         async with self._locks[profile]:
-            target = await self.storage.find_referenced(profile, change.reference_id, conversation, by_stanza_id=True)
-            if target is None and await self.storage.find_referenced(
-                    profile, change.reference_id, Conversation(room, room), by_stanza_id=True) is not None:
-                # a change of one of our messages: ours came back from the room, applied when
-                # sent; anyone else's is not the author's
-                log.debug("%s: a %s of our message in %s not applied again", profile, change.kind, room)
+            target = await self.storage.find_referenced(profile, change.reference_id, RoomMessages(room),
+                                                        by_stanza_id=True)
+            if target is None:
+                log.info("%s: ignored a %s in %s of an unknown message %s", profile, change.kind, room,
+                         change.reference_id)
                 return
-            if target is None or (target.extra or {}).get("occupant_id") != author:
-                log.warning("%s: ignored a %s in %s of %s: %s", profile, change.kind, room, change.reference_id,
-                            "unknown message" if target is None else "not its author (occupant-id)")
+            sender = room_change_sender(profile, message, target)
+            if sender is None:
                 return
-            # the author checked, the appliers' own check (sender == source) holds by construction
+            data = change.data
+            if change.kind == REACTIONS:   # who reacted, as the room shows it (ReactionsReceived)
+                data = {**data, "from": message.from_jid.full()}
             await self._apply(profile, ReceivedChange(
-                kind=change.kind, reference_id=change.reference_id, sender=room, recipient=message.to_jid.userhost(),
-                data=change.data, timestamp=message.timestamp,
+                kind=change.kind, reference_id=change.reference_id, sender=sender, recipient=room,
+                data=data, timestamp=message.timestamp,
             ), target, in_room=True)
 
     async def receive(self, profile: str, received: ReceivedChange) -> None:
@@ -155,7 +164,7 @@ class MessageChanges:
             return
         data = await applier(profile, received, target)
         if data is not None:
-            self.announce(target.id, received.kind, data, profile)
+            self.announce(target.id, UPDATE_TYPES.get(received.kind, received.kind), data, profile)
 
     def announce(self, uid: str, kind: str, data: dict[str, Any], profile: str) -> None:
         self.host.bridge.emit("MessageUpdate", uid, kind, json.dumps(data), profile)
@@ -177,7 +186,6 @@ class MessageChanges:
         :raises NotFound: no such message in this profile's history.
         :raises PermissionDenied: ``own_only`` and someone else sent it.
         :raises Conflict: the message is retracted (nothing left to change).
-        :raises NotSupported: a reaction to a group chat message.
         """
         if not message_uid or len(message_uid) > MAX_UID_LENGTH:
             raise InvalidArgument("message_uid must be the uid of a message in history")
@@ -187,8 +195,6 @@ class MessageChanges:
             if target is None:
                 raise NotFound(f"no message {message_uid!r} in the history of {client.profile!r}")
             in_room = target.type == "groupchat"
-            if in_room and not own_only:
-                raise NotSupported("reactions to group chat messages are not supported yet")
             # ours in a room: stored from the room to the room (see the XEP-0045 plugin)
             if own_only and target.source != client.jid.userhost() and not (in_room and target.dest == target.source):
                 raise PermissionDenied(
@@ -211,12 +217,20 @@ class MessageChanges:
             archives must keep all the same).
         :returns: the stanza and that child, for the plugin's payload.
         :raises InvalidArgument: ``target`` came without any id.
+        :raises NotSupported: a reaction to a room's message without the room's stanza-id.
+        :raises NotFound: a room's message, and we are not in the room.
         """
-        # XEP-0424: in a room, a retraction names the message by the room's stanza-id
-        by_room_id = target.type == "groupchat" and change[1] == "retract" and target.stanza_id
-        reference = target.stanza_id if by_room_id else reference_id(target)
+        # XEP-0424 and XEP-0444: in a room, a retraction or a reaction names the message
+        # by the room's stanza-id
+        by_room_id = target.type == "groupchat" and change[1] in ("retract", "reactions")
+        if by_room_id and not target.stanza_id and change[1] == "reactions":
+            raise NotSupported(f"message {target.id!r} came without the room's stanza-id (XEP-0359): "
+                               "a reaction could not name it")
+        reference = target.stanza_id if by_room_id and target.stanza_id else reference_id(target)
         own = client.jid.userhost()
         peer = target.dest if target.source == own else target.source
+        if target.type == "groupchat" and self.host.messaging.group_chats is not None:
+            self.host.messaging.group_chats.occupant_jid(client.profile, JID(peer))  # NotFound: not in the room
         message = ChatMessage(
             uid=new_uid(), timestamp=time.time(), from_jid=client.jid, to_jid=JID(peer),
             bodies=bodies or {}, subjects={}, type=target.type,
@@ -238,6 +252,40 @@ def reference_id(target: StoredMessage) -> str:
     if not reference:
         raise InvalidArgument(f"message {target.id!r} came without an id: it cannot be referred to")
     return reference
+
+
+def room_change_sender(profile: str, message: ChatMessage, target: StoredMessage) -> str | None:
+    """Who made a change in a room, as its applier sees it, or None when it must be ignored
+    (logged): a correction or retraction only from the message's author (the same
+    XEP-0421 occupant-id as the message; one of ours comes back from the room, applied
+    when sent), a reaction from its reactor (``extra.reactor``), a moderation only from
+    the room itself (an occupant could write one)."""
+    change = message.change
+    assert change is not None
+    room, kind = message.from_jid.userhost(), change.kind
+    if target.type != "groupchat":
+        why = "not a group chat message"
+    elif kind == REACTIONS:
+        reactor = message.extra.get("reactor")
+        if isinstance(reactor, str) and reactor:
+            return reactor
+        why = "no occupant-id to tell who reacted"
+    elif kind == MODERATE:
+        if not message.from_jid.resource:
+            return room
+        why = f"sent by the occupant {message.from_jid.resource!r}, not by the room"
+    elif kind in AUTHOR_KINDS:
+        author = message.extra.get("occupant_id")
+        if target.dest == target.source:
+            log.debug("%s: a %s of our message in %s not applied again", profile, kind, room)
+            return None
+        if author and (target.extra or {}).get("occupant_id") == author:
+            return room   # the author checked: the appliers' own check (sender == source) holds
+        why = "no occupant-id" if not author else "not its author (occupant-id)"
+    else:
+        why = "not applied in rooms"
+    log.warning("%s: ignored a %s in %s of %s: %s", profile, kind, room, change.reference_id, why)
+    return None
 
 
 def is_from_author(profile: str, received: ReceivedChange, target: StoredMessage) -> bool:

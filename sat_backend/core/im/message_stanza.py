@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from itertools import islice
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -30,6 +31,16 @@ NS_DELAY = "urn:xmpp:delay"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
 #: XEP-0333 Chat Markers: a received ``<markable/>`` is kept as ``extra.markable``
 NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"
+#: XEP-0421 Anonymous unique occupant identifiers for MUCs (v0.1.x)
+NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
+#: an occupant-id longer than this is ignored (Prosody's are 44 characters)
+MAX_OCCUPANT_ID_LENGTH = 256
+#: XEP-0372 References: the ``type='mention'`` ones name who a room message mentions
+NS_REFERENCE = "urn:xmpp:reference:0"
+#: mention references kept per message, and the longest ``uri`` kept (a JID is at most
+#: 3071 bytes; percent-encoding may triple a few characters)
+MAX_MENTIONS = 16
+MAX_MENTION_URI = 4096
 SENDABLE_TYPES = ("chat", "normal", "headline")
 
 
@@ -74,6 +85,12 @@ class ChatMessage:
     #: the ``id`` attribute of the stanza (references use it when there is no origin-id)
     message_id: str | None = None
     change: MessageChange | None = None
+    #: the XEP-0421 occupant-id of a ``groupchat`` message, as written (live or archived);
+    #: trusted only once the group chat plugin knows the room sets them
+    occupant_id: str | None = None
+    #: ``uri`` of its XEP-0372 mention references (not stored: the group chat plugin
+    #: turns them into ``extra.mention``)
+    mentioned: tuple[str, ...] = ()
 
     def to_history(self) -> HistoryEntry:
         return HistoryEntry(
@@ -112,13 +129,14 @@ def history_tuple(entry: HistoryMessage) -> tuple[str, float, str, str, dict[str
 
 #: keys of a history row's ``extra`` that say what happened to the message since it was
 #: stored: the backend's to write, never a sender's
-HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "error")
+HISTORY_KEYS = ("reactions", "edits", "edited", "retracted", "moderated", "error")
 
 
 def history_extra(entry: HistoryMessage) -> dict[str, Any]:
     """The ``extra`` of a stored message, with what happened to it since: ``reactions``
     ``{emoji: [bare JIDs]}``, ``edits`` (previous texts, oldest first) and ``edited``
-    (when last corrected), ``retracted`` (when), ``error`` (the delivery error the
+    (when last corrected), ``retracted`` (when; ``moderated``: ``{by, reason}`` when a room
+    moderator did it, XEP-0425, stored with the row), ``error`` (the delivery error the
     recipient's server answered: ``{condition, text}``)."""
     extra = dict(entry.extra or {})
     if entry.reactions:
@@ -195,7 +213,16 @@ def parse_message_element(
         message_id=element.getAttribute("id") or None,
         change=change,
         extra={"markable": True} if _is_markable(element) else {},
+        occupant_id=occupant_id_of(element) if message_type == "groupchat" else None,
+        mentioned=_mention_uris(element) if message_type == "groupchat" else (),
     )
+
+
+def _mention_uris(element: domish.Element) -> tuple[str, ...]:
+    """The ``uri`` of a message's XEP-0372 ``type='mention'`` references (bounded)."""
+    uris = (str(child.getAttribute("uri", "")) for child in element.elements(NS_REFERENCE, "reference")
+            if child.getAttribute("type") == "mention")
+    return tuple(islice((uri for uri in uris if 0 < len(uri) <= MAX_MENTION_URI), MAX_MENTIONS))
 
 
 def _is_markable(element: domish.Element) -> bool:
@@ -257,6 +284,15 @@ def first_child(element: domish.Element, uri: str, name: str) -> domish.Element 
     for child in element.elements(uri, name):
         return child
     return None
+
+
+def occupant_id_of(element: domish.Element) -> str | None:
+    """The XEP-0421 occupant-id a room put in a stanza (bounded), or None."""
+    child = first_child(element, NS_OCCUPANT_ID, "occupant-id")
+    value = child.getAttribute("id") if child is not None else None
+    if not value or len(value) > MAX_OCCUPANT_ID_LENGTH:
+        return None
+    return str(value)
 
 
 def _stanza_id(element: domish.Element, archive: str) -> str | None:

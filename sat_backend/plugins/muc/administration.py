@@ -155,7 +155,7 @@ class RoomAdministration:
         register("MucInvite", self.invite)
         self.host.bridge.enable_signal("MucInvited")
 
-    async def _request(self, profile: str, room: JID, payload: domish.Element, iq_type: str, what: str) -> Any:
+    async def request(self, profile: str, room: JID, payload: domish.Element, iq_type: str, what: str) -> Any:
         """Send ``payload`` to a room we are in and return the answer.
 
         :raises NotFound: we are not in the room.
@@ -177,7 +177,7 @@ class RoomAdministration:
         check_nick(nick, room)
         if role not in ROLES:
             raise InvalidArgument(f"role must be one of {', '.join(ROLES)}")
-        await self._request(profile, room, admin_item({"nick": nick, "role": role}, check_reason(reason)), "set",
+        await self.request(profile, room, admin_item({"nick": nick, "role": role}, check_reason(reason)), "set",
                             f"the role {role} for {nick!r}")
 
     async def affiliation_set(self, room_jid: str, jid: str, affiliation: str, reason: str, profile: str) -> None:
@@ -186,7 +186,7 @@ class RoomAdministration:
         entity = parse_jid(jid, "jid").userhostJID()
         if affiliation not in AFFILIATIONS:
             raise InvalidArgument(f"affiliation must be one of {', '.join(AFFILIATIONS)}")
-        await self._request(profile, room, admin_item({"jid": entity.full(), "affiliation": affiliation},
+        await self.request(profile, room, admin_item({"jid": entity.full(), "affiliation": affiliation},
                                                       check_reason(reason)),
                             "set", f"the affiliation {affiliation} for {entity.full()}")
 
@@ -195,13 +195,13 @@ class RoomAdministration:
         room = check_room_jid(room_jid)
         if affiliation not in AFFILIATIONS or affiliation == "none":
             raise InvalidArgument(f"affiliation must be one of {', '.join(AFFILIATIONS[:-1])}")
-        answer = await self._request(profile, room, admin_item({"affiliation": affiliation}, ""), "get",
+        answer = await self.request(profile, room, admin_item({"affiliation": affiliation}, ""), "get",
                                      f"its {affiliation} list")
         return affiliation_list(answer)
 
     async def _configuration_form(self, profile: str, room: JID) -> data_form.Form:
         query = domish.Element((NS_MUC_OWNER, "query"))
-        answer = await self._request(profile, room, query, "get", "its configuration form")
+        answer = await self.request(profile, room, query, "get", "its configuration form")
         form = data_form.findForm(next(answer.elements(NS_MUC_OWNER, "query"), None), NS_ROOM_CONFIG)
         if form is None:
             raise Stanza(f"undefined-condition: {room.userhost()} sent no configuration form")
@@ -221,7 +221,7 @@ class RoomAdministration:
         submit = submit_form(await self._configuration_form(profile, room), options)
         query = domish.Element((NS_MUC_OWNER, "query"))
         query.addChild(submit.toElement())
-        await self._request(profile, room, query, "set", "the configuration")
+        await self.request(profile, room, query, "set", "the configuration")
 
     async def invite(self, room_jid: str, jid: str, reason: str, profile: str) -> None:
         """XEP-0249: a direct invitation, with the room's password when we have one."""
@@ -249,3 +249,8 @@ class RoomAdministration:
 
     def take_invitation_password(self, profile: str, room: JID) -> str | None:
         return self.invitation_passwords.pop((profile, room.userhost()), None)
+
+    def forget_profile(self, profile: str) -> None:
+        """The profile was deleted: its invitations' passwords go with it."""
+        for key in [key for key in self.invitation_passwords if key[0] == profile]:
+            del self.invitation_passwords[key]

@@ -55,6 +55,8 @@ class Room:
     stanza_ids: bool = False
     #: the room advertises XEP-0421: the occupant-ids in its stanzas are its own (authors)
     occupant_ids: bool = False
+    #: the XEP-0425 namespace the room speaks (message moderation), when it does
+    moderation: str | None = None
     created: bool = False
     #: new nicks announced by a status 303, whose available presence is not a new occupant
     renaming: set[str] = field(default_factory=set)

@@ -1,6 +1,7 @@
 """The rooms a profile is in, persisted so that a reconnection or a restart enters them
-again: nick, and the password encrypted with the backend's secret key (bound to the
-profile and the room), in the profile's private values (``XEP-0045``/``rooms``)."""
+again: nick, the password encrypted with the backend's secret key (bound to the
+profile and the room), and where an unfinished catch-up of the room's archive stopped,
+in the profile's private values (``XEP-0045``/``rooms``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 PRIVATE_NAMESPACE = "XEP-0045"
 PRIVATE_KEY = "rooms"
+#: the entry's key for the archive id an unfinished catch-up reached
+CATCH_UP = "catch_up"
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,33 @@ class SavedRooms:
         return room in await self._read(profile)
 
     async def save(self, profile: str, room: str, nick: str, password: str | None) -> None:
+        """Save (or update) the room; its catch-up mark stays."""
         entry: dict[str, Any] = {"nick": nick}
         if password is not None:
             entry["password"] = self.secrets.encrypt(password, _secret_context(profile, room))
         async with self._locks[profile]:
             saved = await self._read(profile)
+            if isinstance(saved.get(room, {}).get(CATCH_UP), str):
+                entry[CATCH_UP] = saved[room][CATCH_UP]
             saved[room] = entry
+            await self.storage.set_private(PRIVATE_NAMESPACE, PRIVATE_KEY, saved, profile)
+
+    async def catch_up_mark(self, profile: str, room: str) -> str | None:
+        """The archive id an unfinished catch-up of ``room`` reached (None: none unfinished)."""
+        mark = (await self._read(profile)).get(room, {}).get(CATCH_UP)
+        return mark if isinstance(mark, str) else None
+
+    async def mark_catch_up(self, profile: str, room: str, after: str | None) -> None:
+        """Record how far a catch-up of a saved room went (None: it reached the end)."""
+        async with self._locks[profile]:
+            saved = await self._read(profile)
+            entry = saved.get(room)
+            if entry is None or entry.get(CATCH_UP) == after:
+                return
+            if after is None:
+                del entry[CATCH_UP]
+            else:
+                entry[CATCH_UP] = after
             await self.storage.set_private(PRIVATE_NAMESPACE, PRIVATE_KEY, saved, profile)
 
     async def forget(self, profile: str, room: str) -> None:

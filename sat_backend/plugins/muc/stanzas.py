@@ -17,6 +17,7 @@ from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.im.message_stanza import NS_OCCUPANT_ID as NS_OCCUPANT_ID, occupant_id_of as occupant_id_of
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_bridge.xml_text import check_xml_text
@@ -25,7 +26,6 @@ NS_MUC = "http://jabber.org/protocol/muc"
 NS_MUC_USER = f"{NS_MUC}#user"
 NS_MUC_OWNER = f"{NS_MUC}#owner"
 NS_MUC_ADMIN = f"{NS_MUC}#admin"
-NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
 NS_SID = "urn:xmpp:sid:0"
 NS_DATA_FORMS = "jabber:x:data"
 NS_CLIENT = "jabber:client"
@@ -66,8 +66,6 @@ MAX_STATUS_CODES = 16
 #: discussion history a join may ask for
 MAX_HISTORY = 1000
 CONFLICT_MODES = ("suffix", "error")
-#: an occupant-id (XEP-0421) longer than this is ignored (Prosody's are 44 characters)
-MAX_OCCUPANT_ID_LENGTH = 256
 
 
 class MalformedPresence(ValueError):
@@ -354,12 +352,3 @@ def _text_of(element: domish.Element, name: str, uri: str = NS_CLIENT) -> str:
         if child.name == name and child.uri in (uri, None, ""):
             return str(child)[:MAX_TEXT_LENGTH]
     return ""
-
-
-def occupant_id_of(element: domish.Element) -> str | None:
-    """The XEP-0421 occupant-id a room put in a stanza (bounded), or None."""
-    child = _child(element, NS_OCCUPANT_ID, "occupant-id")
-    value = child.getAttribute("id") if child is not None else None
-    if not value or len(value) > MAX_OCCUPANT_ID_LENGTH:
-        return None
-    return str(value)

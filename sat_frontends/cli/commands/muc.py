@@ -140,8 +140,15 @@ async def invite(client: AsyncBridgeClient, args: argparse.Namespace, output: Ou
     return 0
 
 
+async def moderate(client: AsyncBridgeClient, args: argparse.Namespace, output: Output) -> int:
+    with argument_names({"message_uid": "UID", "reason": "--reason"}):
+        await client.muc_message_moderate(args.uid, args.reason, args.profile, timeout=args.timeout)
+    output.done("message retracted by moderation")
+    return 0
+
+
 def _register_moderation(actions: Any) -> None:
-    """kick, ban, role, affiliation, affiliations, config, invite."""
+    """kick, ban, role, affiliation, affiliations, config, invite, retract (moderate a message)."""
     def room_command(name: str, handler: Any, help_text: str, *names: tuple[str, str]) -> argparse.ArgumentParser:
         parser = command(actions, name, handler, help_text)
         parser.add_argument("room", metavar="ROOM", help="the room's JID")
@@ -168,6 +175,10 @@ def _register_moderation(actions: Any) -> None:
         "-f", "--field", nargs=2, action="append", metavar=("FIELD", "VALUE"),
         help="field to set (repeatable; a field given twice gets a list of values)")
     with_reason(room_command("invite", invite, "invite someone to a room you are in (XEP-0249)", ("JID", "who")))
+    retract = with_reason(command(actions, "retract", moderate,
+                                  "retract an occupant's message as a moderator (XEP-0425)"))
+    retract.add_argument("uid", metavar="UID", help="uid of the room message (see sat history ROOM -O json)")
+    add_profile_option(retract)
 
 
 def register(subparsers: Any) -> None:
