@@ -2,13 +2,16 @@
 and items/s ingested from notifications (stored, then announced with PsEvent).
 
 The cached read is also set beside its floor, "raw" (issue 14): the same call to a raw
-dbus-fast service on the same bus (:data:`RAW_READER`) that reads the same rows with
-``sqlite3`` from the backend's file and answers the same JSON, decoded by the caller as
+dbus-fast service on the same bus (:data:`RAW_READER`) that reads the same rows (item id
+and raw XML, in the cache's order) from the backend's database with the plain driver
+(``sqlite3``, or ``asyncpg`` on PostgreSQL) and answers the same JSON (RSM answer
+included: the same reply size), made the way the bridge client makes its calls (from a
+loop in another thread, bounded by ``wait_for``) and decoded by the caller as
 ``PsItemsGet``'s answer is.
 
 Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_cache.py [--items N]
-[--postgresql]`` (``--postgresql``: the backend stores in a fresh PostgreSQL database;
-the raw floor is then not measured, it reads the SQLite file).
+[--postgresql]`` (``--postgresql``: the backend stores in a fresh PostgreSQL database,
+which the raw floor reads).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,29 +38,44 @@ from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
 SERVICE = "pubsub.localhost"
-#: the raw floor: a dbus-fast service answering the node's rows read with sqlite3, as JSON
+#: the raw floor: a dbus-fast service answering the node's rows read with the plain driver, as JSON
 RAW_READER = '''
 import asyncio, json, sqlite3, sys
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface, dbus_method
 
-SQL = ("SELECT i.data FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.name = ? "
+SQL = ("SELECT i.name, i.data FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.name = {} "
        "ORDER BY i.created, i.id")
 
+def answer(rows, service, node):
+    names = [name for name, _ in rows]
+    rsm = {"index": 0, "count": len(rows), **({"first": names[0], "last": names[-1]} if names else {})}
+    return json.dumps({"items": [data for _, data in rows], "service": service, "node": node, "rsm": rsm,
+                       "complete": True, "cached": True})
+
 class Reader(ServiceInterface):
-    def __init__(self, database):
+    def __init__(self, read):
         super().__init__("org.salutatoi.Bench.Raw")
-        self.connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        self.read = read
 
     @dbus_method()
-    def Read(self, service: "s", node: "s") -> "s":
-        rows = self.connection.execute(SQL, (node,)).fetchall()
-        return json.dumps({"items": [data for data, in rows], "service": service, "node": node, "rsm": {},
-                           "complete": True, "cached": True})
+    async def Read(self, service: "s", node: "s") -> "s":
+        return answer(await self.read(node), service, node)
 
 async def main():
+    database = sys.argv[2]
+    if database.startswith("postgresql"):
+        import asyncpg
+        connection = await asyncpg.connect(database)
+        statement = await connection.prepare(SQL.format("$1"))
+        async def read(node):
+            return await statement.fetch(node)
+    else:
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        async def read(node):
+            return connection.execute(SQL.format("?"), (node,)).fetchall()
     bus = await MessageBus(bus_address=sys.argv[1]).connect()
-    bus.export("/bench/raw", Reader(sys.argv[2]))
+    bus.export("/bench/raw", Reader(read))
     await bus.request_name("org.salutatoi.Bench")
     print("ready", flush=True)
     await bus.wait_for_disconnect()
@@ -99,7 +118,7 @@ def main() -> int:
 
             cache_times = [read(True) for _ in range(options.reads)]
             service_times = [read(False) for _ in range(options.reads)]
-            raw_times = [] if url else raw_reads(environment.env, options.items, options.reads)
+            raw_times = raw_reads(environment.env, url, options.items, options.reads)
 
             ingested = SignalCounter(client, "PsEvent", options.events)
             start = time.perf_counter()
@@ -126,7 +145,7 @@ def main() -> int:
     if raw_times:
         raw = statistics.median(raw_times)
         record("read_ms", raw * 1000, source="raw", items=options.items, backend=kind)
-        print(f"same read, raw (dbus-fast service reading with sqlite3): {raw * 1000:.1f} ms, "
+        print(f"same read, raw (dbus-fast service reading with {'asyncpg' if url else 'sqlite3'}): {raw * 1000:.1f} ms, "
               f"cache/raw {cache / raw:.2f}x (goal ≤ 2x)")
     print(f"notifications ingested and signalled: {options.events / ingest_time:.0f} items/s "
           f"({options.events} sequential publishes by the peer; end to end, from its first publish to the "
@@ -136,33 +155,47 @@ def main() -> int:
     return 0
 
 
-def raw_reads(env: dict[str, str], items: int, reads: int) -> list[float]:
+def raw_reads(env: dict[str, str], url: str | None, items: int, reads: int) -> list[float]:
     """Seconds of each raw read of the node (see the module's docstring)."""
-    database = Path(env["XDG_DATA_HOME"]) / "sat" / "sat.db"
-    reader = subprocess.Popen([sys.executable, "-c", RAW_READER, env["DBUS_SESSION_BUS_ADDRESS"], str(database)],
+    database = url.replace("postgresql+asyncpg", "postgresql") if url else str(
+        Path(env["XDG_DATA_HOME"]) / "sat" / "sat.db")
+    reader = subprocess.Popen([sys.executable, "-c", RAW_READER, env["DBUS_SESSION_BUS_ADDRESS"], database],
                               env=env, stdout=subprocess.PIPE, text=True)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
-        return asyncio.run(_raw_reads(env["DBUS_SESSION_BUS_ADDRESS"], items, reads))
+        bus = asyncio.run_coroutine_threadsafe(_connect(env["DBUS_SESSION_BUS_ADDRESS"]), loop).result()
+        try:
+            times = []
+            for _ in range(reads + 1):  # the first one warms up
+                start = time.perf_counter()
+                body = asyncio.run_coroutine_threadsafe(_raw_read(bus), loop).result()
+                assert len(json.loads(body)["items"]) == items
+                times.append(time.perf_counter() - start)
+            return times[1:]
+        finally:
+            bus.disconnect()
     finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
         reader.terminate()
         reader.wait(10)
 
 
-async def _raw_reads(address: str, items: int, reads: int) -> list[float]:
-    bus = await MessageBus(bus_address=address).connect()
-    times = []
-    try:
-        for _ in range(reads + 1):  # the first one warms up
-            start = time.perf_counter()
-            reply = await bus.call(Message(destination="org.salutatoi.Bench", path="/bench/raw",
-                                           interface="org.salutatoi.Bench.Raw", member="Read", signature="ss",
-                                           body=[SERVICE, "bench"]))
-            assert reply is not None and len(json.loads(reply.body[0])["items"]) == items
-            times.append(time.perf_counter() - start)
-    finally:
-        bus.disconnect()
-    return times[1:]
+async def _connect(address: str) -> MessageBus:
+    return await MessageBus(bus_address=address).connect()  # made in the loop that runs it
+
+
+async def _raw_read(bus: MessageBus) -> str:
+    """One raw call, as :meth:`sat_bridge.client.AsyncBridgeClient.call` makes one."""
+    reply = await asyncio.wait_for(bus.call(Message(
+        destination="org.salutatoi.Bench", path="/bench/raw", interface="org.salutatoi.Bench.Raw", member="Read",
+        signature="ss", body=[SERVICE, "bench"])), 120)
+    assert reply is not None
+    body: str = reply.body[0]
+    return body
 
 
 if __name__ == "__main__":

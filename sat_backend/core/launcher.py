@@ -122,6 +122,9 @@ def run_foreground(
 
 def _run_reactor(config: Config, ready_fd: int | None) -> int:
     pause_gc_for_start()
+    from sat_backend.core.allocator import keep_large_buffers
+
+    keep_large_buffers()  # large answers (a 1,000-item page) reuse heap blocks
     from twisted.internet import asyncioreactor
 
     loop = asyncio.new_event_loop()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
 from sat_backend.memory.pubsub_cache_order import NodeOrder, NodeOrders
-from sat_backend.memory.pubsub_cache_pages import NodePage, StoredPage
+from sat_backend.memory.pubsub_cache_pages import EncodedPage, NodePage, StoredPage
 from sat_backend.memory.pubsub_cache_values import (
     CONFIG_KEY,
     ERROR_KEY,
@@ -52,6 +52,7 @@ NODE_BY_NAME = select(*NODE_COLUMNS).join(Profile).where(
     PubsubNode.name == bindparam("name"))
 #: the keys of a node's items in the cache's order (SQLite, read through the driver)
 SQLITE_NODE_KEYS = "SELECT created, id FROM pubsub_items WHERE node_id = ? ORDER BY created, id"
+PageT = TypeVar("PageT", StoredPage, EncodedPage)
 #: what an upsert of a stored item rewrites (``created`` is kept)
 UPSERT_COLUMNS = ("data", "parsed", "digest", "search_text", "updated")
 
@@ -273,16 +274,36 @@ class PubsubCacheStorage:
         :raises NotFound: an RSM anchor names no item of the result set.
         """
         if not item_ids and order_by != "modification":
-            order = await self.orders.get(node_id, lambda: self._order(node_id))
-            rows = min(len(order), request.size or len(order))
-            reading = self.storage.reading() if rows <= IN_LOOP_ROWS else self.storage.session()
-            async with reading as connection:
-                page = await NodePage(connection, node_id, None, None).read_ordered(order, request, parsed=parsed)
+            page = await self._read_ordered(node_id, request, lambda reader, order: reader.read_ordered(
+                order, request, parsed=parsed))
             if page is not None:
                 return page
-            self.orders.forget([node_id])  # stale: changed by someone else (never by the cache)
         async with self.storage.session() as session:
             return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
+
+    async def read_encoded_page(self, node_id: int, request: PageRequest) -> EncodedPage | None:
+        """As :meth:`read_page` in creation order, for a reader that sends the raw XML on
+        as JSON: the page's items come as one JSON array encoded by the database.
+
+        :returns: None when the node's order held in memory was stale (dropped): then
+            :meth:`read_page` answers.
+        :raises NotFound: an RSM anchor names no item of the node.
+        """
+        return await self._read_ordered(node_id, request, lambda reader, order: reader.read_encoded(
+            order, request, postgresql=not self.storage.is_sqlite))
+
+    async def _read_ordered(self, node_id: int, request: PageRequest,
+                            read: Callable[[NodePage, NodeOrder], Awaitable[PageT | None]]) -> PageT | None:
+        """A page read with the node's order held in memory (loaded if need be), on the
+        loop's thread up to :data:`IN_LOOP_ROWS` rows; None (the order dropped) if stale."""
+        order = await self.orders.get(node_id, lambda: self._order(node_id))
+        rows = min(len(order), request.size or len(order))
+        reading = self.storage.reading() if rows <= IN_LOOP_ROWS else self.storage.session()
+        async with reading as connection:
+            page = await read(NodePage(connection, node_id, None, None), order)
+        if page is None:
+            self.orders.forget([node_id])  # stale: changed by someone else (never by the cache)
+        return page
 
     async def _order(self, node_id: int) -> NodeOrder:
         """The ``(created, id)`` keys of every item of a node, in the cache's order (a

@@ -98,7 +98,8 @@ class PubsubCache:
 
         :raises NotFound: the node is not cached (``completed``).
         """
-        request = await self.pubsub.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile)
+        request = await self.pubsub.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile,
+                                                  encoded=True)
         cached = await self.storage.require_node(request.profile, request.service.full(), request.node)
         return (await self.trigger.answer(cached, request)).to_json()
 

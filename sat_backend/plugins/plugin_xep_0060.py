@@ -16,7 +16,7 @@ import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Sequence, overload
 
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
@@ -85,11 +85,51 @@ class ItemsRequest:
     use_cache: bool
     #: the reader uses the cache's parsed data (``ItemsResult.parsed``): read only then
     want_parsed: bool = False
+    #: the reader sends the items on as JSON (``PsItemsGet``, ``PsCacheGet``): the cache
+    #: may hand them already encoded (:class:`EncodedItems`)
+    encoded: bool = False
+
+
+class EncodedItems(Sequence[str]):
+    """Raw XML items held as one JSON array, encoded once (by the database, for the
+    cache): :meth:`ItemsResult.to_json` splices it in as it is; a reader of the items
+    gets them decoded on first use."""
+
+    __slots__ = ("json", "_length", "_decoded")
+
+    def __init__(self, json_array: str, length: int) -> None:
+        self.json = json_array
+        self._length = length
+        self._decoded: list[str] | None = None
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self.decoded()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.decoded())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"EncodedItems({self._length} items)"
+
+    def decoded(self) -> list[str]:
+        if self._decoded is None:
+            self._decoded = json.loads(self.json)
+        return self._decoded
 
 
 @dataclass
 class ItemsResult:
-    items: list[str]
+    items: Sequence[str]
     service: str
     node: str
     rsm: dict[str, Any] = field(default_factory=dict)
@@ -103,8 +143,11 @@ class ItemsResult:
     parser: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"items": self.items, "service": self.service, "node": self.node, "rsm": self.rsm,
-                           "complete": self.complete, "cached": self.cached})
+        rest = {"service": self.service, "node": self.node, "rsm": self.rsm, "complete": self.complete,
+                "cached": self.cached}
+        if isinstance(self.items, EncodedItems):  # as encoded: not decoded and encoded again
+            return f'{{"items": {self.items.json}, {json.dumps(rest)[1:]}'
+        return json.dumps({"items": self.items, **rest})
 
 
 @dataclass(frozen=True)
@@ -330,11 +373,14 @@ class Pubsub:
 
     async def items_get(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
                         extra_json: str, profile: str) -> str:
-        request = await self.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile)
+        request = await self.items_request(service, node, max_items, item_ids, sub_id, extra_json, profile,
+                                           encoded=True)
         return (await self.get_items(request)).to_json()
 
     async def items_request(self, service: str, node: str, max_items: int, item_ids: list[str], sub_id: str,
-                            extra_json: str, profile: str) -> ItemsRequest:
+                            extra_json: str, profile: str, *, encoded: bool = False) -> ItemsRequest:
+        """A checked request; ``encoded``: the reader only sends the answer on as JSON
+        (:attr:`ItemsRequest.encoded`)."""
         if max_items < 0:
             raise InvalidArgument("max_items must be 0 (no limit) or positive")
         extra = parse_json_object(extra_json, "extra_json", ITEMS_EXTRA_KEYS)
@@ -366,7 +412,7 @@ class Pubsub:
         if client is not None and not client.is_connected:
             client = None
         return ItemsRequest(resolved, client, target, node, max_items, list(item_ids), sub_id or None, rsm,
-                            order_by, use_cache)
+                            order_by, use_cache, encoded=encoded)
 
     async def get_items(self, request: ItemsRequest) -> ItemsResult:
         """Items through the trigger point (the cache may answer), else from the service."""

@@ -2,17 +2,20 @@
 on SQLite and PostgreSQL: at 150 items every RSM kind (after/before an id, index, count)
 gives the page of the full sort, and stays right across every write the cache makes
 (a sync, notified items and retracts, a lowered ``max_items``, a purge); a write that
-bypassed the cache is noticed by the page that meets it."""
+bypassed the cache is noticed by the page that meets it. Pages encoded by the database
+as JSON (``read_encoded_page``, what ``PsItemsGet`` sends on) hold the same items, text
+that JSON must escape included."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import delete
 
 from sat_backend.core.received_item import stored_item
 from sat_backend.core.result_set import PageRequest, page_locally
-from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage, PurgeFilters
+from sat_backend.memory.pubsub_cache_storage import IN_LOOP_ROWS, NodeChange, PubsubCacheStorage, PurgeFilters
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import PubsubItem
 from tests.integration.test_storage import run_with_storage
@@ -41,12 +44,19 @@ async def pages_agree(cache: PubsubCacheStorage, node: int) -> int:
         expected = page_locally(names, rsm, 10, whole=True)
         assert (page.start, page.end, page.count, page.names) == (
             expected.start, expected.end, len(names), names[expected.start:expected.end]), rsm
+        encoded = await cache.read_encoded_page(node, PageRequest.from_rsm(rsm, 10))
+        assert encoded is not None, rsm
+        assert (encoded.start, encoded.end, encoded.count, encoded.edges) == (
+            page.start, page.end, page.count, page.edges), rsm
+        assert json.loads(encoded.items_json) == [xml for _, xml, _ in page.rows], rsm
     assert node in cache.orders._orders  # read with the order, not the SQL counts
     return len(names)
 
 
 def item(name: str) -> Any:
-    return stored_item(name, f"<item id='{name}'><p xmlns='urn:example'>{name}</p></item>")
+    # what JSON escapes or keeps as it is: quotes, backslash, line breaks, tab, non-ASCII, U+2028
+    text = '"q" \\ \n\r\t é \u2028 \U0001f600 &lt;'
+    return stored_item(name, f"<item id='{name}'><p xmlns='urn:example' title=\"{name}\">{name} {text}</p></item>")
 
 
 async def read_node(storage: Storage) -> tuple[PubsubCacheStorage, int]:
@@ -108,7 +118,30 @@ def test_a_write_that_bypassed_the_cache_is_noticed_by_the_page_that_meets_it(da
         cache, node = await read_node(storage)
         async with storage.session() as session:  # not through the cache
             await session.execute(delete(PubsubItem).where(PubsubItem.name.in_(["s005", "s006"])))
+        assert await cache.read_encoded_page(node, PageRequest(5, after="s003")) is None
+        assert node not in cache.orders._orders
+        encoded = await cache.read_encoded_page(node, PageRequest(5, after="s003"))  # order read again
+        assert encoded is not None and encoded.edges == ["s004", "s010"]
+        assert [xml.split("'")[1] for xml in json.loads(encoded.items_json)] == [  # <item id='…'
+            "s004", "s007", "s008", "s009", "s010"]
         page = await cache.read_page(node, PageRequest(5, after="s003"))
         return page.names, page.count
 
     assert run_with_storage(database_url, scenario) == (["s004", "s007", "s008", "s009", "s010"], SIZE - 2)
+
+
+def test_a_page_larger_than_the_loop_reads_is_encoded_too(database_url: str) -> None:
+    """A page of more than ``IN_LOOP_ROWS`` rows is read on the worker's engine (SQLite):
+    encoded there, it holds the same items as the rows' page."""
+
+    async def scenario(storage: Storage) -> tuple[int, list[str]]:
+        await storage.create_profile("alice")
+        cache = PubsubCacheStorage(storage)
+        node = (await cache.ensure_node("alice", SERVICE, "huge")).id
+        await cache.replace_items(node, [item(f"h{n:04d}") for n in range(IN_LOOP_ROWS + 5)])
+        page = await cache.read_page(node, PageRequest(0))
+        encoded = await cache.read_encoded_page(node, PageRequest(0))
+        assert encoded is not None and json.loads(encoded.items_json) == [xml for _, xml, _ in page.rows]
+        return encoded.count, encoded.edges
+
+    assert run_with_storage(database_url, scenario) == (IN_LOOP_ROWS + 5, ["h0000", f"h{IN_LOOP_ROWS + 4:04d}"])

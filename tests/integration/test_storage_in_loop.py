@@ -19,7 +19,7 @@ from sat_backend.core.exceptions import Database
 from sat_backend.memory import short_statements as sql
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import ParamGeneral
-from sat_backend.memory.sqlite_in_loop import InLoopDatabase, LoopConnection
+from sat_backend.memory.sqlite_in_loop import PAGE_CACHE_KIB, READER_PAGE_CACHE_KIB, InLoopDatabase, LoopConnection
 from tests.integration.test_storage import run_with_storage
 
 
@@ -68,6 +68,21 @@ def test_short_calls_run_on_the_loop_engine_for_sqlite_files(sqlite_url: str) ->
         assert await storage.get_param("General", "Theme", None) == "dark"
 
     run_with_storage(sqlite_url, scenario)
+
+
+def test_the_reading_connection_keeps_a_page_cache_for_a_cached_pubsub_page(sqlite_url: str) -> None:
+    """The reader also reads cached pubsub pages of up to 1,000 items: its page cache
+    holds one (in the writer's smaller one such a page evicted itself)."""
+
+    async def scenario(storage: Storage) -> tuple[int, int]:
+        async with storage.reading() as connection:
+            reader = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar_one()
+        async with storage.writing() as connection:
+            writer = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar_one()
+        return reader, writer
+
+    assert run_with_storage(sqlite_url, scenario) == (-READER_PAGE_CACHE_KIB, -PAGE_CACHE_KIB)
+    assert READER_PAGE_CACHE_KIB * 1024 > 1000 * 700  # 1,000 rows of ≈700 bytes with their search text
 
 
 def test_reading_during_a_write_sees_the_last_commit_then_the_new_one(database_url: str) -> None:

@@ -4,6 +4,7 @@ its change is applied (only what changed; nothing left: no ``PsEvent``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import pytest
@@ -14,7 +15,7 @@ from sat_backend.core.received_item import ReceivedItem, stored_item
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange
 from sat_backend.plugins.pubsub_cache.ingest import event_outcome
-from sat_backend.plugins.plugin_xep_0060 import EventOutcome, PubsubEvent
+from sat_backend.plugins.plugin_xep_0060 import EncodedItems, EventOutcome, ItemsResult, PubsubEvent
 
 EVENT = "http://jabber.org/protocol/pubsub#event"
 PUBSUB = "http://jabber.org/protocol/pubsub"
@@ -109,3 +110,15 @@ def test_the_notification_itself_is_left_as_it_came() -> None:
 
 def ids_of(notification: PubsubEvent) -> list[str | None]:
     return [element.getAttribute("id") for element in notification.items]
+
+
+def test_items_encoded_by_the_database_answer_as_a_list_does() -> None:
+    """``PsItemsGet``'s JSON with the items as one JSON array encoded by the database is
+    the JSON of the same items as a list; read as items, they are that list."""
+    items = ['<item id="a">"q" \\ é\n</item>', "<item id='b'/>"]
+    encoded = EncodedItems(json.dumps(items, ensure_ascii=False), len(items))
+    listed, spliced = (ItemsResult(value, "pubsub.example", "n", {"index": 0, "count": 2}, cached=True)
+                       for value in (items, encoded))
+    assert spliced.to_json() != listed.to_json()  # not decoded and encoded again
+    assert json.loads(spliced.to_json()) == json.loads(listed.to_json())
+    assert len(encoded) == 2 and encoded[1] == items[1] and list(encoded) == items == encoded

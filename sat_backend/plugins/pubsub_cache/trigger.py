@@ -17,9 +17,10 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.result_set import PageRequest, rsm_answer
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, to_domish
+from sat_backend.memory.pubsub_cache_pages import EncodedPage, StoredPage
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
 from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
-from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE, ItemsRequest, ItemsResult
+from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE, EncodedItems, ItemsRequest, ItemsResult
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
 from sat_backend.plugins.pubsub_cache.existence import ExistenceCheck
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
@@ -100,16 +101,23 @@ class ItemsTrigger:
         else:  # max_items alone: the most recent ones (XEP-0060 §6.5.7)
             page_request = PageRequest(request.max_items)
         parser = self.analysers.current_parser(node) if request.want_parsed else None
-        page = await self.storage.read_page(node.id, page_request, item_ids=request.item_ids,
-                                            order_by=request.order_by, parsed=parser is not None)
-        names = page.names
+        page: StoredPage | EncodedPage | None = None
+        if request.encoded and parser is None and not request.item_ids and request.order_by != "modification":
+            page = await self.storage.read_encoded_page(node.id, page_request)
+        if page is None:
+            page = await self.storage.read_page(node.id, page_request, item_ids=request.item_ids,
+                                                order_by=request.order_by, parsed=parser is not None)
+        edges = page.edges
         if request.rsm:
-            rsm = rsm_answer(names, page.start, page.count)
+            rsm = rsm_answer(edges, page.start, page.count)
         else:
-            rsm = {"index": page.start, "count": page.count, **({"first": names[0], "last": names[-1]} if names else {})}
+            rsm = {"index": page.start, "count": page.count, **({"first": edges[0], "last": edges[-1]} if edges else {})}
         complete = page.start == 0 and page.end == page.count
         if request.item_ids:
             complete = complete and page.count == len(set(request.item_ids))
+        if isinstance(page, EncodedPage):
+            return ItemsResult(EncodedItems(page.items_json, page.end - page.start), node.service, node.name, rsm,
+                               complete=complete, cached=True)
         return ItemsResult([xml for _, xml, _ in page.rows], node.service, node.name, rsm, complete=complete,
                            cached=True, parsed=[parsed for _, _, parsed in page.rows] if parser else None,
                            parser=parser)
