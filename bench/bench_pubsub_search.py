@@ -5,7 +5,8 @@ Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_search.py [-
 [--no-postgresql]``. The ranked first pages (issue 14: "FTS, common word, ranked, 100k items",
 goal ≤ 20 ms) are timed run by run (``--ranked-runs``), with the goal beside each figure;
 ``--items 100000`` is the size the goal is set for. On PostgreSQL it also prints whether the
-full-text query uses the GIN index (EXPLAIN of a query for a word no item has).
+full-text query uses the GIN index (EXPLAIN of a query for two words no item has: one
+word takes the term index instead, see ``sat_backend/memory/pubsub_fts_terms.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.record import record  # noqa: E402
 from sat_backend.core.received_item import stored_item  # noqa: E402
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage  # noqa: E402
-from sat_backend.memory.pubsub_fts import PG_INDEX, search_text  # noqa: E402
+from sat_backend.memory.pubsub_fts import PG_INDEX, TERMS_TABLE, search_text  # noqa: E402
 from sat_backend.memory.pubsub_search import SearchQuery, search, statement  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
 
@@ -86,6 +87,7 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
         stored = time.perf_counter() - start
         print(f"  stored {items} items in {stored:.2f} s ({items / stored:.0f} items/s, words indexed)")
         dialect = "sqlite" if storage.is_sqlite else "postgresql"
+        await print_sizes(storage)
         if dialect == "postgresql":
             assert storage.engine is not None
             async with storage.engine.begin() as connection:
@@ -113,7 +115,7 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
             assert storage.engine is not None
             async with storage.engine.connect() as connection:
                 await connection.execute(text("ANALYZE pubsub_items"))
-                compiled = statement(SearchQuery.from_json('{"fts": "absentword"}'), dialect).compile(
+                compiled = statement(SearchQuery.from_json('{"fts": "absentword otherword"}'), dialect).compile(
                     storage.engine.sync_engine, compile_kwargs={"literal_binds": True})
                 plan = (await connection.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
             uses_index = any(PG_INDEX in line for line in plan)
@@ -121,6 +123,20 @@ async def run(url: str, items: int, repeats: int, ranked_runs: int) -> None:
             print(f"  a selective full-text query uses the GIN index: {uses_index}")
     finally:
         await storage.close()
+
+
+async def print_sizes(storage: Storage) -> None:
+    """The size of the database and of the term index of ranked one-word searches in it."""
+    if storage.is_sqlite:
+        total = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        terms = f"SELECT sum(pgsize) FROM dbstat WHERE name = '{TERMS_TABLE}'"
+    else:
+        total = "SELECT pg_database_size(current_database())"
+        terms = f"SELECT pg_total_relation_size('{TERMS_TABLE}')"
+    async with storage.session() as session:
+        total_bytes = (await session.execute(text(total))).scalar_one()
+        terms_bytes = (await session.execute(text(terms))).scalar_one()
+    print(f"  database {total_bytes / 1e6:.1f} MB, of which the term index {terms_bytes / 1e6:.1f} MB")
 
 
 def main() -> int:

@@ -45,6 +45,8 @@ FTS_TABLE = "pubsub_items_fts"
 #: PostgreSQL generated tsvector column, and its GIN index
 PG_VECTOR = "search_vector"
 PG_INDEX = "ix_pubsub_items_search_vector"
+#: the term index of ranked one-word searches (:mod:`.pubsub_fts_terms`)
+TERMS_TABLE = "pubsub_item_terms"
 #: tsvector has a 1 MB limit; the text of an item is indexed up to this many characters
 MAX_INDEXED_CHARS = 200_000
 #: a query longer than this, or with more terms, is refused (InvalidArgument)
@@ -146,7 +148,7 @@ def is_index_object(name: str | None, type_: str) -> bool:
     if name is None:
         return False
     if type_ == "table":
-        return name == FTS_TABLE or name.startswith(f"{FTS_TABLE}_")
+        return name in (FTS_TABLE, TERMS_TABLE) or name.startswith(f"{FTS_TABLE}_")
     return (type_ == "index" and name == PG_INDEX) or (type_ == "column" and name == PG_VECTOR)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.json_arguments import checked_object, parse_json_object, string_list
-from sat_backend.memory import pubsub_json_filters
+from sat_backend.memory import pubsub_fts_terms, pubsub_json_filters
 from sat_backend.memory.pubsub_fts import FTS_TABLE, ITEMS_TABLE, PG_VECTOR, FtsQuery
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
@@ -245,7 +245,17 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
     item_id: Any = fts.c.rowid if on_fts_only else PubsubItem.id
     sort_values = [key.expression.label(f"sort_{index}") for index, key in enumerate(keys)]
     selection = select(item_id.label("id"), *sort_values)
-    if on_fts_only:
+    by_terms = _term_candidates(query, dialect)
+    if by_terms is not None:
+        # the page is ranked among the candidates only (they meet every filter), by the
+        # same function and sort; on SQLite from the FTS5 table alone, "+ 0": see below
+        if dialect == "sqlite":
+            item_id = fts.c.rowid
+            selection = select(item_id.label("id"), *sort_values).select_from(fts).where(
+                (item_id + literal_column("0")).in_(by_terms))
+        else:
+            selection = selection.select_from(PubsubItem).where(item_id.in_(by_terms))
+    elif on_fts_only:
         selection = selection.select_from(fts)
         items = _filtered_items(query, select(PubsubItem.id))
         if items is not None:
@@ -264,19 +274,61 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
             selection = selection.where(literal_column(FTS_TABLE).op("MATCH")(bindparam("fts", query.fts.fts5())))
         else:
             selection = selection.where(_pg_vector().op("@@")(_pg_tsquery(query.fts)))
-    for item in query.parsed:
+    for item in query.parsed if by_terms is None else ():
         selection = selection.where(pubsub_json_filters.condition(dialect, item.path, item.op, item.value))
     # a stable order, so that pages do not overlap
     return selection.order_by(*(key.ordered(value) for key, value in zip(keys, sort_values)), item_id.asc()).offset(
         query.index).limit(query.limit)
 
 
+def _term_candidates(query: SearchQuery, dialect: str) -> Select[Any] | None:
+    """The items among which the page of a ranked one-word search is (best first, all
+    filters met), from the term index (:mod:`.pubsub_fts_terms`); None: the query needs
+    the full ranking."""
+    if query.fts is None:
+        return None
+    if not all(key.order == "rank" and key.descending for key in query.order_by):
+        return None
+    depth = query.index + query.limit
+    word = pubsub_fts_terms.usable(query.fts, depth)
+    if word is None:
+        return None
+    conditions = [pubsub_json_filters.condition(dialect, item.path, item.op, item.value) for item in query.parsed]
+    if query.names:
+        conditions.append(PubsubItem.name.in_(query.names))
+
+    def item_filter(item_id: Any) -> Any:
+        # the item of a term row, its own FROM (never the page's pubsub_items)
+        return select(PubsubItem.id).where(PubsubItem.id == item_id, *conditions).correlate_except(
+            PubsubItem).exists()
+
+    return pubsub_fts_terms.candidates(word, depth, dialect, _filtered_nodes(query),
+                                       item_filter if conditions else None)
+
+
+def _filtered_nodes(query: SearchQuery) -> Select[Any] | None:
+    """The ids of the nodes the profile, service, node, type and subtype filters keep, or
+    None when the query has none of them."""
+    node_filters = _node_filters(query)
+    if not any(values for values, _ in node_filters):
+        return None
+    selection = select(PubsubNode.id).join(Profile, PubsubNode.profile_id == Profile.id)
+    for values, target in node_filters:
+        if values:
+            selection = selection.where(target.in_(values))
+    return selection
+
+
+def _node_filters(query: SearchQuery) -> tuple[tuple[tuple[str, ...], Any], ...]:
+    """The query's node filters: (values, the column they are compared with)."""
+    return ((query.profiles, Profile.name), (query.services, PubsubNode.service), (query.nodes, PubsubNode.name),
+            (query.types, PubsubNode.type), (query.subtypes, PubsubNode.subtype))
+
+
 def _filtered_items(query: SearchQuery, selection: Select[Any]) -> Select[Any] | None:
     """``selection`` (over ``pubsub_items``) with the node, profile and name filters, or
     None when the query has none."""
-    node_filters = ((query.profiles, Profile.name), (query.services, PubsubNode.service),
-                    (query.nodes, PubsubNode.name), (query.types, PubsubNode.type),
-                    (query.subtypes, PubsubNode.subtype))
+    node_filters = _node_filters(query)
     if not query.names and not any(values for values, _ in node_filters):
         return None
     if any(values for values, _ in node_filters):

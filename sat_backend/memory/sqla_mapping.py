@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from sat_backend.memory import pubsub_fts
+from sat_backend.memory import pubsub_fts, pubsub_fts_terms
 from sat_backend.memory.pubsub_cache_values import SyncState
 
 NAMING_CONVENTION = {
@@ -321,6 +321,19 @@ class PubsubItem(Base):
         return data
 
 
-# the full-text index is not a model: created with the table (new database) or by migration
-event.listen(PubsubItem.__table__, "after_create", lambda _table, connection, **_: pubsub_fts.create_index(connection))
-event.listen(PubsubItem.__table__, "after_drop", lambda _table, connection, **_: pubsub_fts.drop_index(connection))
+
+
+def _create_search_indexes(_table: Any, connection: Any, **_: Any) -> None:
+    pubsub_fts.create_index(connection)
+    pubsub_fts_terms.create_term_index(connection)
+
+
+def _drop_search_indexes(_table: Any, connection: Any, **_: Any) -> None:
+    pubsub_fts_terms.drop_term_index(connection)
+    pubsub_fts.drop_index(connection)
+
+
+# the full-text index and its term index are not models: created with the table (new
+# database) or by migrations (0003, 0008)
+event.listen(PubsubItem.__table__, "after_create", _create_search_indexes)
+event.listen(PubsubItem.__table__, "after_drop", _drop_search_indexes)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.memory import pubsub_fts_terms
 from sat_backend.memory.pubsub_fts import FtsQuery, Term, search_text, words
 from sat_backend.memory.pubsub_json_filters import like_to_glob, sqlite_path
 from sat_backend.memory.pubsub_search import OPERATORS, MAX_LIMIT, SearchQuery, statement
@@ -186,8 +187,9 @@ def inner_page(parsed: SearchQuery, name: str) -> str:
 
 def test_a_ranked_page_is_a_top_k_on_the_index_before_any_row_is_read() -> None:
     """Issue 14: only the ids and ranks of the matches are sorted (LIMIT inside), the
-    items, nodes and profiles are read for the page's rows only."""
-    ranked = query(fts="garden", limit=20, index=40)
+    items, nodes and profiles are read for the page's rows only (a prefix: a query the
+    term index does not serve, see the next test)."""
+    ranked = query(fts="garden*", limit=20, index=40)
     on_sqlite = inner_page(ranked, "sqlite")
     assert "FROM pubsub_items_fts" in on_sqlite and "JOIN" not in on_sqlite and "pubsub_items." not in on_sqlite
     assert "bm25(pubsub_items_fts)" in on_sqlite and "LIMIT" in on_sqlite and "OFFSET" in on_sqlite
@@ -196,8 +198,34 @@ def test_a_ranked_page_is_a_top_k_on_the_index_before_any_row_is_read() -> None:
     assert "ts_rank(" in on_postgresql and "LIMIT" in on_postgresql
     # a node filter needs the joins before the LIMIT: still only ids and ranks sorted
     for name in ("sqlite", "postgresql"):
-        in_node = inner_page(query(fts="garden", nodes=["blog"]), name)
+        in_node = inner_page(query(fts="garden*", nodes=["blog"]), name)
         assert "JOIN pubsub_nodes" in in_node and "parsed" not in in_node and "LIMIT" in in_node
+
+
+def test_a_ranked_one_word_page_is_ranked_among_the_candidates_of_the_term_index() -> None:
+    """Issue 14: the first ``index + limit`` of each group of the word's rows in the term
+    index, ranked by the same function; anything else the index cannot order takes the
+    full ranking."""
+    for name, rank in (("sqlite", "bm25(pubsub_items_fts)"), ("postgresql", "ts_rank(")):
+        page = inner_page(query(fts="Garden", limit=20, index=40), name)
+        assert "FROM pubsub_item_terms" in page and rank in page and "WITH RECURSIVE" not in page
+        sql = str(statement(query(fts="garden", nodes=["blog"]), name).compile(
+            dialect=sqlite.dialect() if name == "sqlite" else postgresql.dialect()))
+        assert sql.startswith("WITH RECURSIVE term_groups") and "member.node_id IN (SELECT pubsub_nodes.id" in sql
+        # name and parsed filters: checked on each term row's item while a group is read
+        filtered = inner_page(query(fts="garden", names=["a"], parsed=[{"path": ["n"], "op": "==", "value": 1}]),
+                              name)
+        assert "AND (EXISTS (SELECT pubsub_items.id \nFROM pubsub_items \nWHERE pubsub_items.id = member.item_id" in filtered
+        for keys in ({"fts": "garden*"}, {"fts": "garden gate"}, {"fts": "garden OR gate"}, {"fts": "garden -gate"},
+                     {"fts": '"garden gate"'}, {"fts": "garden", "index": 981},
+                     {"fts": "garden", "order-by": [{"order": "rank", "direction": "asc"}]},
+                     {"fts": "garden", "order-by": [{"order": "rank"}, {"order": "creation"}]},
+                     {"fts": "g\u00e4rten٣"}, {"fts": "x" * 256}):
+            assert "pubsub_item_terms" not in inner_page(query(**keys), name), keys
+    assert pubsub_fts_terms.usable(FtsQuery.parse("jardín"), 20) == "jardin"
+    assert pubsub_fts_terms.usable(FtsQuery.parse("日本"), 20) == "日本"
+    assert pubsub_fts_terms.usable(FtsQuery.parse("b2b"), 1000) == "b2b"
+    assert pubsub_fts_terms.usable(FtsQuery.parse("b2b"), 1001) is None
 
 
 def test_less_than_is_strictly_less_on_both_databases() -> None:
