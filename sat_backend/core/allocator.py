@@ -12,7 +12,6 @@ to the next; what may stay allocated unused is bounded by :data:`TRIM_THRESHOLD`
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 log = logging.getLogger(__name__)
@@ -29,9 +28,8 @@ TRIM_THRESHOLD = 4 * 1024 * 1024
 def keep_large_buffers() -> bool:
     """Raise glibc's mmap and trim thresholds (see the module); True when applied, False
     on a C library without ``mallopt`` (musl, macOS: left as they are)."""
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
+    try:  # the process's own symbols: the C library it runs on, without find_library's ldconfig run
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         mallopt = None
     if mallopt is None:
