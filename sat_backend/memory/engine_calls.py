@@ -6,14 +6,20 @@ A read is one round trip: its connection is in autocommit (no ``BEGIN``/``ROLLBA
 and one such connection is kept open so a read skips the pool's check-out and return
 (each costs about as much as the statement). An ``AsyncConnection`` must not serve two
 tasks at once, so a read that finds it busy takes one from the pool instead.
+
+:meth:`EngineCalls.rows` runs one short select the same way; on PostgreSQL it is run by
+asyncpg itself on that connection (:mod:`.pg_reads`), skipping SQLAlchemy's execution,
+which cost several times the statement (issue 14).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
@@ -24,12 +30,14 @@ class EngineCalls:
         self.engine = engine
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reader: AsyncConnection | None = None
+        #: the reader's asyncpg connection (PostgreSQL), for :meth:`rows`
+        self._reader_driver: Any = None
         self._reader_busy = asyncio.Lock()
+        #: run selects with asyncpg itself (:mod:`.pg_reads`)
+        self._asyncpg = engine.dialect.driver == "asyncpg"
 
     async def close(self) -> None:
-        if self._reader is not None:
-            reader, self._reader = self._reader, None
-            await reader.close()
+        await self._drop_reader()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -45,8 +53,39 @@ class EngineCalls:
                 yield self._reader
             except BaseException:
                 if self._reader is not None and self._reader.invalidated:
-                    reader, self._reader = self._reader, None
-                    await reader.close()
+                    await self._drop_reader()
+                raise
+
+    async def _drop_reader(self, invalidate: bool = False) -> None:
+        """Close the kept reader (``invalidate``: its connection is unusable, not pooled again)."""
+        reader, self._reader, self._reader_driver = self._reader, None, None
+        if reader is not None:
+            if invalidate:
+                await reader.invalidate()
+            await reader.close()
+
+    async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+        """The rows of one short select built once (a module constant or a cached
+        builder's), on the reading connection: on PostgreSQL run by asyncpg itself.
+
+        :raises DBAPIError: the driver failed.
+        """
+        if not self._asyncpg:
+            async with self.reading() as connection:
+                return list((await connection.execute(statement, values)).all())
+        if self._reader_busy.locked():
+            async with self._connection(self._autocommit) as connection:
+                return await _fetch(connection, await _driver(connection), statement, values)
+        async with self._reader_busy:
+            if self._reader is None:
+                self._reader = await self._autocommit.connect()
+            if self._reader_driver is None:
+                self._reader_driver = await _driver(self._reader)
+            try:
+                return await _fetch(self._reader, self._reader_driver, statement, values)
+            except BaseException:
+                if self._reader is not None and self._reader.invalidated:
+                    await self._drop_reader()
                 raise
 
     @asynccontextmanager
@@ -70,3 +109,21 @@ class EngineCalls:
             yield connection
         finally:
             await connection.close()
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    """The driver's own connection under ``connection`` (asyncpg's)."""
+    return (await connection.get_raw_connection()).driver_connection
+
+
+async def _fetch(connection: AsyncConnection, driver: Any, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+    """:func:`~.pg_reads.fetch_rows` on ``driver``; ``connection`` (its SQLAlchemy side,
+    which does not see the call) invalidated if the call closed the driver's connection."""
+    from sat_backend.memory.pg_reads import fetch_rows  # loaded on PostgreSQL only
+
+    try:
+        return await fetch_rows(driver, statement, values)
+    except BaseException:
+        if driver.is_closed():
+            await connection.invalidate()
+        raise

@@ -24,7 +24,7 @@ from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
 from sat_backend.memory.pubsub_cache_order import NodeOrder, NodeOrders
-from sat_backend.memory.pubsub_cache_pages import EncodedPage, NodePage, StoredPage
+from sat_backend.memory.pubsub_cache_pages import EncodedPage, NodePage, StoredPage, session_rows
 from sat_backend.memory.pubsub_cache_values import (
     CONFIG_KEY,
     ERROR_KEY,
@@ -40,6 +40,7 @@ from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
 #: a page of up to this many rows is read on the loop's thread (SQLite), larger ones on the worker's
+#: (PostgreSQL: every page by :meth:`Storage.read_rows`)
 IN_LOOP_ROWS = 1000
 ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
 #: the columns :class:`CachedNode` is read from
@@ -132,9 +133,8 @@ class PubsubCacheStorage:
 
     async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
         """The node, None if it was never seen (one indexed look-up: on the loop's thread on SQLite)."""
-        async with self.storage.reading() as connection:
-            row = (await connection.execute(NODE_BY_NAME, {"profile": profile, "service": service, "name": name})).first()
-        return None if row is None else CachedNode.from_columns(row)
+        rows = await self.storage.read_rows(NODE_BY_NAME, {"profile": profile, "service": service, "name": name})
+        return CachedNode.from_columns(rows[0]) if rows else None
 
     async def get_nodes(self, profile: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], CachedNode]:
         """The known nodes among ``(service, name)`` pairs of ``profile``, in one query."""
@@ -279,7 +279,7 @@ class PubsubCacheStorage:
             if page is not None:
                 return page
         async with self.storage.session() as session:
-            return await NodePage(session, node_id, item_ids, order_by).read(request, parsed=parsed)
+            return await NodePage(session_rows(session), node_id, item_ids, order_by).read(request, parsed=parsed)
 
     async def read_encoded_page(self, node_id: int, request: PageRequest) -> EncodedPage | None:
         """As :meth:`read_page` in creation order, for a reader that sends the raw XML on
@@ -298,9 +298,11 @@ class PubsubCacheStorage:
         loop's thread up to :data:`IN_LOOP_ROWS` rows; None (the order dropped) if stale."""
         order = await self.orders.get(node_id, lambda: self._order(node_id))
         rows = min(len(order), request.size or len(order))
-        reading = self.storage.reading() if rows <= IN_LOOP_ROWS else self.storage.session()
-        async with reading as connection:
-            page = await read(NodePage(connection, node_id, None, None), order)
+        if rows <= IN_LOOP_ROWS or not self.storage.is_sqlite:
+            page = await read(NodePage(self.storage.read_rows, node_id, None, None), order)
+        else:
+            async with self.storage.session() as session:
+                page = await read(NodePage(session_rows(session), node_id, None, None), order)
         if page is None:
             self.orders.forget([node_id])  # stale: changed by someone else (never by the cache)
         return page

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, delete, event, func, inspect, select
+from sqlalchemy import Connection, Select, Table, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -194,6 +194,17 @@ class Storage:
                 yield connection
         self.disk.write_succeeded()
 
+    async def read_rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+        """The rows of one short select (bounded: an indexed look-up, a page) built once,
+        a module constant or a cached builder's (its compiled form is kept): on
+        PostgreSQL run by asyncpg itself (:mod:`.pg_reads`), on SQLite as :meth:`reading`.
+        Rows have the statement's column names as attributes.
+
+        :raises Database: a storage error.
+        """
+        with self._translated_errors():
+            return await self._short().rows(statement, values)
+
     def _short(self) -> InLoopDatabase | EngineCalls:
         if self.short_calls is None:
             raise Database("storage is not initialised")
@@ -224,9 +235,9 @@ class Storage:
 
     # profiles -----------------------------------------------------------------------
 
-    async def profile_id(self, session: AsyncSession | AsyncConnection, name: str) -> int:
+    async def profile_id(self, session: AsyncSession | AsyncConnection | None, name: str) -> int:
         """Row id of a profile; cached, since nearly every query needs it and profiles
-        change only through this class.
+        change only through this class. Read in ``session``, or by :meth:`read_rows` if None.
 
         :raises ProfileUnknown: no such profile.
         """
@@ -234,7 +245,11 @@ class Storage:
         if cached is not None:
             return cached
         generation = self._profile_ids_generation
-        profile_id = await session.scalar(sql.PROFILE_ID, {"name": name})
+        if session is None:
+            rows = await self.read_rows(sql.PROFILE_ID, {"name": name})
+            profile_id = rows[0][0] if rows else None
+        else:
+            profile_id = await session.scalar(sql.PROFILE_ID, {"name": name})
         if profile_id is None:
             raise ProfileUnknown(f"there is no profile named {name!r}")
         if generation == self._profile_ids_generation:
@@ -305,10 +320,8 @@ class Storage:
 
     async def get_profile_params(self, profile: str) -> dict[tuple[str, str], str]:
         """Every stored param of a profile, by (category, name)."""
-        async with self.reading() as connection:
-            profile_id = await self.profile_id(connection, profile)
-            rows = await connection.execute(sql.PROFILE_PARAMS, {"profile_id": profile_id})
-            return {(category, name): value for category, name, value in rows}
+        rows = await self.read_rows(sql.PROFILE_PARAMS, {"profile_id": await self.profile_id(None, profile)})
+        return {(category, name): value for category, name, value in rows}
 
     # private data -------------------------------------------------------------------
 
@@ -329,9 +342,9 @@ class Storage:
             await connection.execute(sql.DELETE_VALUE[table], parameters)
 
     async def _read_value(self, general: Table, individual: Table, key: dict[str, Any], profile: str | None) -> Any:
-        async with self.reading() as connection:
-            table, parameters = await self._scoped(connection, general, individual, key, profile)
-            return await connection.scalar(sql.READ_VALUE[table], parameters)
+        table, parameters = await self._scoped(None, general, individual, key, profile)
+        rows = await self.read_rows(sql.READ_VALUE[table], parameters)
+        return rows[0][0] if rows else None
 
     async def _write_value(self, general: Table, individual: Table, row: dict[str, Any], profile: str | None) -> None:
         async with self.writing() as connection:
@@ -339,7 +352,7 @@ class Storage:
             await connection.execute(sql.upsert_value(table, self.url.get_backend_name()), parameters)
 
     async def _scoped(
-        self, connection: AsyncConnection, general: Table, individual: Table, key: dict[str, Any],
+        self, connection: AsyncConnection | None, general: Table, individual: Table, key: dict[str, Any],
         profile: str | None,
     ) -> tuple[Table, dict[str, Any]]:
         """The table and bound values of a value that exists in two scopes: shared
@@ -371,21 +384,13 @@ class Storage:
         short = self._short()
         if isinstance(short, InLoopDatabase):
             with self._translated_errors():
-                profile_id = await self._profile_id_now(profile)
+                profile_id = await self.profile_id(None, profile)
                 async with short.writing_plain() as raw:
                     result = await work(PlainRunner(raw), profile_id)
             self.disk.write_succeeded()
             return result
         async with self.writing() as connection:
             return await work(CoreRunner(connection, self.url.get_backend_name()), await self.profile_id(connection, profile))
-
-    async def _profile_id_now(self, profile: str) -> int:
-        """:meth:`profile_id` from its cache, else read on the reading connection."""
-        cached = self._profile_ids.get(profile)
-        if cached is not None:
-            return cached
-        async with self.reading() as connection:
-            return await self.profile_id(connection, profile)
 
     async def delete_from_history(self, profile: str, uid: str) -> None:
         """Forget a message we stored but could not send (the session closed meanwhile)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -294,6 +294,11 @@ class InLoopDatabase:
         except BaseException:
             await self._discard_reader()
             raise
+
+    async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+        """The rows of one bounded select, on the reading connection."""
+        async with self.reading() as connection:
+            return list((await connection.execute(statement, values)).all())
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:

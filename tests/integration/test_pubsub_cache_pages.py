@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.result_set import PageRequest, page_locally
-from sat_backend.memory.pubsub_cache_pages import NodePage
+from sat_backend.memory.pubsub_cache_pages import NodePage, session_rows
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase
@@ -120,7 +120,7 @@ def test_the_page_statements_read_the_index_never_sort_nor_scan_the_node(tmp_pat
                 await cache.read_page(node, request)
             async with storage.session() as session:  # the same requests without the order: counts in SQL
                 for request in REQUESTS_READ:
-                    await NodePage(session, node, None, None).read(request, parsed=False)
+                    await NodePage(session_rows(session), node, None, None).read(request, parsed=False)
         finally:
             for engine in engines:
                 event.remove(engine, "before_cursor_execute", listener)
