@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 Conversion = Callable[[Any], Any]
 
@@ -71,7 +71,10 @@ class PgStatement:
                     arguments[index] = conversion(arguments[index])
             return state.statement, arguments
         given = {**self._fixed, **values} if self._fixed else values
-        arguments = [given[name] for name in self._names]
+        try:
+            arguments = [given[name] for name in self._names]
+        except KeyError as exc:  # as SQLAlchemy says it
+            raise InvalidRequestError(f"A value is required for bind parameter {exc.args[0]!r}") from None
         for index, conversion in self._bind_conversions:
             arguments[index] = conversion(arguments[index])
         return self.sql, arguments
