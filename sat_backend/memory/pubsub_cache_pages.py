@@ -164,9 +164,11 @@ class NodePage:
         start, end, count, rows = read
         if not rows:
             return EncodedPage("[]", [], start, end, count)
-        [(items_json, ids_json, first, last)] = rows
+        [(items_json, ids, first, last)] = rows
         # aggregated in one pass: ids in the order's order mean the items are in it too
-        if ids_json is None or json.loads(ids_json) != order.ids[start:end].tolist():
+        if isinstance(ids, str):
+            ids = json.loads(ids)
+        if ids is None or ids != order.ids[start:end].tolist():
             return None
         return EncodedPage(items_json, [first, last], start, end, count)
 
@@ -276,9 +278,10 @@ def _statements(by_modification: bool, filtered: bool, parsed: bool) -> _Stateme
 
 @dataclass(frozen=True)
 class _EncodedStatements:
-    """The page statements of :meth:`NodePage.read_encoded`: one row of two JSON arrays
-    (raw XML, row ids) of the rows of :class:`_Statements` ``first``/``after``, and the
-    item ids of the rows ``first_id`` and ``last_id`` (looked up by primary key)."""
+    """The page statements of :meth:`NodePage.read_encoded`: one row of the raw XML as a
+    JSON array, the row ids (a JSON array on SQLite, an array on PostgreSQL) of the rows
+    of :class:`_Statements` ``first``/``after``, and the item ids of the rows ``first_id``
+    and ``last_id`` (looked up by primary key)."""
 
     first: Select[Any]
     after: Select[Any]
@@ -294,7 +297,9 @@ def _encoded_statements(postgresql: bool) -> _EncodedStatements:
     def encoded(rows: Select[Any]) -> Select[Any]:
         page = rows.subquery("page")
         name, data, _, row_id = page.c
-        arrays: list[Any] = [cast(aggregate(column), Text) for column in (data, row_id)]
+        # PostgreSQL's ids as an array, which asyncpg reads as a list (no JSON made nor parsed)
+        arrays: list[Any] = [cast(aggregate(data), Text),
+                             func.array_agg(row_id) if postgresql else cast(aggregate(row_id), Text)]
         edges = [select(PubsubItem.name).where(PubsubItem.id == bindparam(key)).scalar_subquery()
                  for key in ("first_id", "last_id")]
         return select(*arrays, *edges)
