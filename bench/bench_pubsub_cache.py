@@ -33,7 +33,7 @@ from dbus_fast import Message  # noqa: E402
 from dbus_fast.aio import MessageBus  # noqa: E402
 
 from bench.bench_pubsub_ingest import database  # noqa: E402
-from bench.record import cpu_seconds, record  # noqa: E402
+from bench.record import record, run_seconds  # noqa: E402
 from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
@@ -120,9 +120,9 @@ def main() -> int:
                 """Seconds of each read, and the backend's CPU seconds per read."""
                 pid = environment.backend.process.pid  # type: ignore[union-attr]
                 read(use_cache)  # warms up (the node's order, statements prepared)
-                cpu = cpu_seconds(pid)
+                cpu = run_seconds(pid)
                 times = [read(use_cache) for _ in range(options.reads)]
-                return times, (cpu_seconds(pid) - cpu) / options.reads
+                return times, (run_seconds(pid) - cpu) / options.reads
 
             cache_times, cache_cpu = reads(True)
             service_times, service_cpu = reads(False)
