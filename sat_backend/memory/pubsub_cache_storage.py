@@ -295,7 +295,8 @@ class PubsubCacheStorage:
     async def _read_ordered(self, node_id: int, request: PageRequest,
                             read: Callable[[NodePage, NodeOrder], Awaitable[PageT | None]]) -> PageT | None:
         """A page read with the node's order held in memory (loaded if need be), on the
-        loop's thread up to :data:`IN_LOOP_ROWS` rows; None (the order dropped) if stale."""
+        loop's thread up to :data:`IN_LOOP_ROWS` rows on SQLite, by asyncpg itself on PostgreSQL
+        (:meth:`Storage.read_rows`); None (the order dropped) if stale."""
         order = await self.orders.get(node_id, lambda: self._order(node_id))
         rows = min(len(order), request.size or len(order))
         if rows <= IN_LOOP_ROWS or not self.storage.is_sqlite:

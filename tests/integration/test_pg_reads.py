@@ -1,7 +1,8 @@
 """Short reads on a real PostgreSQL server run by asyncpg itself (:mod:`sat_backend.memory.pg_reads`):
 SQLAlchemy executes nothing for them, their rows are the ones SQLAlchemy gives (types,
-names), an ``IN`` list and a literal of the statement are bound, concurrent reads each
-get their answer, and a reader whose server connection died is replaced."""
+names), an ``IN`` list and a literal of the statement are bound (as on SQLite, where
+``Storage.read_rows`` runs them through SQLAlchemy), concurrent reads each get their
+answer, and a reader whose server connection died is replaced."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_short_reads_are_not_executed_by_sqlalchemy_and_read_what_it_reads(postg
     run_with_storage(postgresql_url, scenario)
 
 
-def test_an_in_list_and_a_literal_of_the_statement_are_bound(postgresql_url: str) -> None:
+def test_an_in_list_and_a_literal_of_the_statement_are_bound(database_url: str) -> None:
     async def scenario(storage: Storage) -> None:
         for name in ("alice", "bob", "carol"):
             await storage.create_profile(name)
@@ -81,7 +82,7 @@ def test_an_in_list_and_a_literal_of_the_statement_are_bound(postgresql_url: str
         assert [tuple(row) for row in await storage.read_rows(NAMES_IN, {"names": ["bob"]})] == [
             ("bob", await storage.profile_id(None, "bob"))]
 
-    run_with_storage(postgresql_url, scenario)
+    run_with_storage(database_url, scenario)
 
 
 def test_concurrent_reads_each_get_their_own_answer(postgresql_url: str) -> None:
@@ -111,7 +112,7 @@ def test_a_reader_whose_server_connection_died_is_replaced(postgresql_url: str) 
     run_with_storage(postgresql_url, scenario)
 
 
-def test_only_the_statements_parameters_are_sent_and_a_missing_one_is_an_error(postgresql_url: str) -> None:
+def test_only_the_statements_parameters_are_sent_and_a_missing_one_is_an_error(database_url: str) -> None:
     async def scenario(storage: Storage) -> Any:
         await storage.create_profile("alice")
         rows = await storage.read_rows(sql.PROFILE_ID, {"name": "alice", "unused": 1})
@@ -119,4 +120,4 @@ def test_only_the_statements_parameters_are_sent_and_a_missing_one_is_an_error(p
         with pytest.raises(Database, match="A value is required for bind parameter 'name'"):
             await storage.read_rows(sql.PROFILE_ID, {})
 
-    run_with_storage(postgresql_url, scenario)
+    run_with_storage(database_url, scenario)
