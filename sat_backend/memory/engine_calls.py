@@ -118,12 +118,14 @@ async def _driver(connection: AsyncConnection) -> Any:
 
 async def _fetch(connection: AsyncConnection, driver: Any, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
     """:func:`~.pg_reads.fetch_rows` on ``driver``; ``connection`` (its SQLAlchemy side,
-    which does not see the call) invalidated if the call closed the driver's connection."""
+    which does not see the call) invalidated, as SQLAlchemy does it, when the call closed
+    the driver's connection or was interrupted (cancelled: the server may still be
+    answering it)."""
     from sat_backend.memory.pg_reads import fetch_rows  # loaded on PostgreSQL only
 
     try:
         return await fetch_rows(driver, statement, values)
-    except BaseException:
-        if driver.is_closed():
+    except BaseException as exc:
+        if driver.is_closed() or not isinstance(exc, Exception):
             await connection.invalidate()
         raise

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, select, text
+from sqlalchemy import bindparam, event, func, select, text
 
 from sat_backend.core.exceptions import Database
 from sat_backend.memory import short_statements as sql
@@ -25,6 +25,9 @@ SERVICE = "pubsub.example.org"
 NAMES_IN = select(sql.profiles.c.name, sql.profiles.c.id).where(
     sql.profiles.c.name.in_(bindparam("names", expanding=True)), sql.profiles.c.id > 0
 ).order_by(sql.profiles.c.name)
+
+#: a read that lasts until it is cancelled
+SLEEP = select(func.pg_sleep(bindparam("seconds")))
 
 
 @pytest.fixture
@@ -108,6 +111,19 @@ def test_a_reader_whose_server_connection_died_is_replaced(postgresql_url: str) 
         with pytest.raises(Database, match="storage error"):
             await storage.get_param("Pubsub", "UseCache", "alice")
         assert await storage.get_param("Pubsub", "UseCache", "alice") == "true"
+
+    run_with_storage(postgresql_url, scenario)
+
+
+def test_a_cancelled_read_leaves_no_answer_behind_for_the_next_one(postgresql_url: str) -> None:
+    async def scenario(storage: Storage) -> None:
+        await storage.create_profile("alice")
+        await storage.set_param("Pubsub", "UseCache", "true", "alice")
+        assert await storage.get_param("Pubsub", "UseCache", "alice") == "true"  # the reader is open
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(storage.read_rows(SLEEP, {"seconds": 60}), 0.2)
+        assert await storage.get_param("Pubsub", "UseCache", "alice") == "true"
+        assert await storage.get_profile_params("alice") == {("Pubsub", "UseCache"): "true"}
 
     run_with_storage(postgresql_url, scenario)
 
