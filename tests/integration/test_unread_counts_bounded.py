@@ -185,8 +185,9 @@ async def executed(storage: Storage, call: Callable[[], Any]) -> list[tuple[str,
 async def history_access_sqlite(connection: AsyncConnection, statement: str, parameters: Any) -> list[str]:
     """How SQLite's plan reaches ``history``: the index and its bounds, for each access."""
     plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
-    return [row[3].split(" INDEX ", 1)[1] if " INDEX " in row[3] else row[3]
-            for row in plan if " history" in row[3]]
+    details = [str(tuple(row)[-1]) for row in plan]   # (id, parent, unused, detail)
+    return [detail.split(" INDEX ", 1)[1] if " INDEX " in detail else detail
+            for detail in details if " history" in detail]
 
 
 async def history_rows_read_postgresql(connection: AsyncConnection, statement: str, parameters: Any) -> int:
