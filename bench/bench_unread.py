@@ -81,23 +81,26 @@ async def measure(url: str, backend: str, messages: int, runs: int) -> None:
                 await reads.mark_read("alice", conversation(index), read_until, None)
             for what, key, peer in (("all conversations", "unread_all_ms", None),
                                     ("one conversation", "unread_one_ms", conversation(7))):
-                median = await time_counts(reads, peer, runs, f"[{backend}] {state}, {what}")
+                median = await time_counts(reads, peer, runs, f"[{backend}] {state}, {what}", storage.is_sqlite)
                 record(key, median, backend=backend, messages=messages, runs=runs, state=state)
     finally:
         await storage.close()
 
 
-async def time_counts(reads: ReadStateStorage, peer: str | None, runs: int, label: str) -> float:
-    """Prints each run; returns the median in ms."""
+async def time_counts(reads: ReadStateStorage, peer: str | None, runs: int, label: str, in_process: bool) -> float:
+    """Prints each run; returns the median in ms. On SQLite the query runs in this process
+    (aiosqlite's thread): its CPU time is printed too, a figure load hardly moves."""
     await reads.unread_counts("alice", OWN, peer)   # warm-up: caches, prepared statements
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         counts = await reads.unread_counts("alice", OWN, peer)
         times.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
     median = statistics.median(times) * 1000
+    cpu_note = f"; CPU {', '.join(f'{t * 1000:.1f}' for t in cpu)} ms" if in_process else ""
     print(f"{label}: {', '.join(f'{t * 1000:.1f}' for t in times)} ms (median {median:.1f} ms; "
-          f"{sum(counts.values())} unread in {len(counts)})", flush=True)
+          f"{sum(counts.values())} unread in {len(counts)}{cpu_note})", flush=True)
     return median
 
 
