@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import CTE, Insert, ScalarSelect, Select, String, and_, func, literal, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
@@ -32,6 +31,9 @@ ROOM_TYPE = "groupchat"
 NEVER_READ = float("-inf")
 #: received messages looked at, newest first, for one the sender asked markers for
 MARKABLE_LOOKBACK = 20
+#: conversations asked for counted by one statement (a ``UNION ALL`` of one row each:
+#: SQLite refuses more than 500 parts in a compound select)
+CHOSEN_PER_STATEMENT = 200
 
 
 class ReadStateStorage:
@@ -54,14 +56,16 @@ class ReadStateStorage:
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             if peer is None and among is None:
-                sources = _every_source(profile_id)
+                every = [_every_source(profile_id)]
             else:
                 chosen = _chosen(peer, among)
-                if not chosen:
-                    return {}
-                sources = _these_sources(chosen)
-            rows = (await session.execute(_counts_by_source(profile_id, own, sources))).all()
-            return {source: count for source, count in rows if count}
+                every = [_these_sources(chosen[start:start + CHOSEN_PER_STATEMENT])
+                         for start in range(0, len(chosen), CHOSEN_PER_STATEMENT)]
+            counts: dict[str, int] = {}
+            for sources in every:
+                rows = (await session.execute(_counts_by_source(profile_id, own, sources))).all()
+                counts.update((source, count) for source, count in rows if count)
+            return counts
 
     async def message_point(self, profile: str, uid: str, peer: str) -> float | None:
         """Timestamp of message ``uid`` if it belongs to the conversation with ``peer``."""

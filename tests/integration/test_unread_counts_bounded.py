@@ -136,6 +136,20 @@ def test_counts_equal_the_grouped_count_on_a_mixed_history(database_url: str) ->
     assert len(every) > 5 and len(every) < len(peers)   # some read to the end, some not
 
 
+def test_counts_of_many_conversations_asked_at_once(database_url: str) -> None:
+    """More conversations than one statement takes (SQLite refuses a ``UNION ALL`` of more
+    than 500 parts): ``UnreadChanged`` after a catch-up of many conversations."""
+    peers = [f"peer{index:04}@example.org" for index in range(1100)]
+    rows = [message(f"m{index}", float(index), peer) for index, peer in enumerate(peers)]
+
+    async def scenario(storage: Storage, reads: ReadStateStorage) -> dict[str, int]:
+        await store(storage, reads, rows, {peer: 0.0 for peer in peers[::2]})
+        return await reads.unread_counts("alice", OWN, among=[*peers, "nobody@example.org"])
+
+    counts = asyncio.run(with_storage(database_url, scenario))
+    assert counts == {peer: 1 for peer in peers[1:]}   # peer0000's message is at its read point
+
+
 def test_the_count_of_every_conversation_reads_only_after_the_read_points(database_url: str) -> None:
     """2,000 read messages in 20 conversations and 3 unread in each: the history the count
     reads is those 3 per conversation and one index seek per conversation, not the 2,000
