@@ -88,6 +88,20 @@ def rows(figures: list[Figure]) -> Iterator[Row]:
     yield row("same, backend CPU per message sent and received [sqlite]", first(find(figures, "message_send_cpu_ms")),
               "{:.2f} ms", "≤ 0.8 ms", lambda v: v <= 0.8)
     yield from memory(figures)
+    yield from unread(figures)
+
+
+def unread(figures: list[Figure]) -> Iterator[Row]:
+    """bench_unread: ``UnreadGet("")`` on a long history, in its usual state (a few unread
+    in each conversation) and with half of the history unread."""
+    for backend in BACKENDS:
+        few = first(find(figures, "unread_all_ms", backend=backend, state="all but the last few"))
+        half = first(find(figures, "unread_all_ms", backend=backend, state="half read"))
+        size = f"{few['messages']:,} messages, " if few else ""
+        figure = NOT_MEASURED if few is None or half is None else (
+            f"{few['value']:.1f} ms (a few unread), {half['value']:.1f} ms (half unread)")
+        yield (f"unread counts of every conversation, UnreadGet(\"\") ({size}50 conversations) [{backend}]",
+               figure, "(context)", "not a line of the issue; bounded by the unread messages, not the history")
 
 
 def cached_read(figures: list[Figure]) -> Iterator[Row]:
