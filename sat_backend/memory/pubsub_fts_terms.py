@@ -58,7 +58,7 @@ _PG_FUNCTIONS = ("pubsub_item_terms_sync()", "pubsub_item_terms_of(tsvector)")
 def _sqlite_terms_of(row: str, source: str = "", *, per_word_length: bool = False) -> str:
     """The SELECT of the rows of ``{row}``. In a trigger (``new``/``old``: one item) the
     length is a constant subquery, computed once instead of for every word: it was about
-    a quarter of the trigger's CPU time (revision 0009). ``per_word_length``: for
+    a quarter of the trigger's CPU time (revision 0010). ``per_word_length``: for
     every word, as the backfill needs (its row varies) and the triggers of 0008 did."""
     length = f"length({row}.{COLUMN}) - length(replace({row}.{COLUMN}, ' ', '')) + 1"
     per_word = per_word_length or bool(source)

@@ -171,7 +171,7 @@ def sqlite_triggers(connection: Any) -> set[str]:
 
 
 def test_a_term_index_of_revision_0008_is_upgraded(database_url: str) -> None:
-    """0009 replaces the SQLite triggers of 0008 (the item's length computed once): the
+    """0010 replaces the SQLite triggers of 0008 (the item's length computed once): the
     rows already there stay, and every later write keeps the index exact."""
 
     def at_0008(connection: Any) -> None:

@@ -6,7 +6,7 @@ their ``search_text`` (SQLite) or ``search_vector`` (PostgreSQL).
 
 The DDL is imported from ``pubsub_fts_terms`` rather than copied, so that a new database
 and a migrated one are identical; if that DDL ever changes, a new revision must drop and
-recreate the table (the SQLite triggers were replaced by 0009: this revision still makes
+recreate the table (the SQLite triggers were replaced by 0010: this revision still makes
 its own, ``SQLITE_TRIGGERS_0008``). A later batch (table-recreating) change of ``pubsub_items`` on
 SQLite must drop and recreate it too: its triggers go with the old table.
 

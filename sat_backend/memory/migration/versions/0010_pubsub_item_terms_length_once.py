@@ -2,8 +2,8 @@
 word (issue 14; see ``sat_backend/memory/pubsub_fts_terms.py``): the rows they write are
 the same, so the table is kept as it is. Nothing changes on PostgreSQL.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 02:30:00.000000
 
 """
@@ -15,8 +15,8 @@ from sat_backend.memory import pubsub_fts_terms
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0009'
-down_revision: Union[str, Sequence[str], None] = '0008'
+revision: str = '0010'
+down_revision: Union[str, Sequence[str], None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
