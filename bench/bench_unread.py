@@ -1,10 +1,13 @@
 """Unread counts benchmark: how long ``UnreadGet`` costs the storage on a large history.
 
-Run by hand (never in tests): ``.venv/bin/python bench/bench_unread.py [--messages N]``.
-Fills a throw-away SQLite database with N received messages spread over 50
-conversations (half of each marked read), then times, 3 runs each: the counts of every
-conversation (``UnreadGet("")``, also what ``UnreadChanged`` computes once per batch)
-and of one conversation.
+Run by hand (never in tests): ``.venv/bin/python bench/bench_unread.py [--messages N]
+[--runs 3] [--no-postgresql]``. Fills a throw-away database (a SQLite file, then a fresh
+PostgreSQL database) with N messages spread over 50 conversations, 40 one-to-one (one
+message in four ours) and 10 rooms. Then times, ``--runs`` calls each after a warm-up call,
+the counts of every conversation (``UnreadGet("")``) and of one conversation (``MarkRead``,
+the counts ``UnreadChanged`` announces), in two read states: every conversation read up to
+the middle of the history (half of it unread), then up to its last
+:data:`LAST_UNREAD` messages (the usual state: a few unread).
 """
 
 from __future__ import annotations
@@ -16,51 +19,111 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
+from bench.record import record  # noqa: E402
 from sat_backend.memory.read_state_storage import ReadStateStorage  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
 from sat_backend.memory.sqla_mapping import History  # noqa: E402
 
 OWN = "alice@localhost"
-PEERS = 50
+PEERS = 40
+ROOMS = 10
+CONVERSATIONS = PEERS + ROOMS
+BATCH = 10_000
+#: messages left unread at the end of each conversation in the second read state
+LAST_UNREAD = 10
 
 
-async def bench(messages: int) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        storage = Storage(f"sqlite+aiosqlite:///{Path(directory) / 'sat.db'}")
-        await storage.initialise()
-        profile = await storage.create_profile("alice")
-        rows = [
-            {"id": f"m{index}", "profile_id": profile.id, "timestamp": float(index), "source": f"peer{index % PEERS}@localhost",
-             "dest": OWN, "type": "chat"}
-            for index in range(messages)
-        ]
-        async with storage.session() as session:
-            for start in range(0, messages, 10_000):
-                await session.execute(insert(History), rows[start:start + 10_000])
+def conversation(index: int) -> str:
+    return f"peer{index}@localhost" if index < PEERS else f"room{index - PEERS}@conference.localhost"
+
+
+def history_row(profile_id: int, index: int) -> dict[str, Any]:
+    """Message ``index``: the conversations take turns, one message each."""
+    peer = conversation(index % CONVERSATIONS)
+    turn = index // CONVERSATIONS
+    row = {"id": f"m{index}", "profile_id": profile_id, "timestamp": float(index)}
+    if index % CONVERSATIONS >= PEERS:   # a room: an occupant's message
+        return {**row, "source": peer, "source_res": f"nick{turn % 7}", "dest": OWN, "type": "groupchat"}
+    if turn % 4 == 0:                    # ours, sent to the peer
+        return {**row, "source": OWN, "dest": peer, "type": "chat"}
+    return {**row, "source": peer, "dest": OWN, "type": "chat"}
+
+
+async def fill(storage: Storage, messages: int) -> None:
+    profile = await storage.create_profile("alice")
+    async with storage.session() as session:
+        for start in range(0, messages, BATCH):
+            await session.execute(insert(History), [history_row(profile.id, index)
+                                                    for index in range(start, min(start + BATCH, messages))])
+    if not storage.is_sqlite:   # what autovacuum does within a minute of a bulk insert
+        assert storage.engine is not None
+        async with storage.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE history"))
+
+
+async def measure(url: str, backend: str, messages: int, runs: int) -> None:
+    storage = Storage(url)
+    await storage.initialise()
+    try:
+        await fill(storage, messages)
         reads = ReadStateStorage(storage)
-        for peer in range(PEERS):
-            await reads.mark_read("alice", f"peer{peer}@localhost", messages / 2, None)
-        for what, peer in (("all conversations", None), ("one conversation", "peer7@localhost")):
-            times = []
-            for _ in range(3):
-                began = time.perf_counter()
-                counts = await reads.unread_counts("alice", OWN, peer)
-                times.append(time.perf_counter() - began)
-            print(f"{what}: {', '.join(f'{t * 1000:.1f}' for t in times)} ms "
-                  f"(median {statistics.median(times) * 1000:.1f} ms; {sum(counts.values())} unread, {messages} in history)")
+        for state, read_until in (("half read", messages / 2),
+                                  ("all but the last few", messages - LAST_UNREAD * CONVERSATIONS - 0.5)):
+            for index in range(CONVERSATIONS):
+                await reads.mark_read("alice", conversation(index), read_until, None)
+            for what, key, peer in (("all conversations", "unread_all_ms", None),
+                                    ("one conversation", "unread_one_ms", conversation(7))):
+                median = await time_counts(reads, peer, runs, f"[{backend}] {state}, {what}", storage.is_sqlite)
+                record(key, median, backend=backend, messages=messages, runs=runs, state=state)
+    finally:
         await storage.close()
+
+
+async def time_counts(reads: ReadStateStorage, peer: str | None, runs: int, label: str, in_process: bool) -> float:
+    """Prints each run; returns the median in ms. On SQLite the query runs in this process
+    (aiosqlite's thread): its CPU time is printed too, a figure load hardly moves."""
+    await reads.unread_counts("alice", OWN, peer)   # warm-up: caches, prepared statements
+    times, cpu = [], []
+    for _ in range(runs):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        counts = await reads.unread_counts("alice", OWN, peer)
+        times.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
+    median = statistics.median(times) * 1000
+    cpu_note = f"; CPU {', '.join(f'{t * 1000:.1f}' for t in cpu)} ms" if in_process else ""
+    print(f"{label}: {', '.join(f'{t * 1000:.1f}' for t in times)} ms (median {median:.1f} ms; "
+          f"{sum(counts.values())} unread in {len(counts)}{cpu_note})", flush=True)
+    return median
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
-    asyncio.run(bench(parser.parse_args().messages))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-postgresql", action="store_true")
+    options = parser.parse_args()
+    print(f"{options.messages:,} messages in {CONVERSATIONS} conversations ({ROOMS} rooms), {options.runs} runs each")
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(measure(f"sqlite+aiosqlite:///{Path(directory) / 'sat.db'}", "sqlite",
+                            options.messages, options.runs))
+    if options.no_postgresql:
+        return 0
+    from tests.fixtures.postgres import PostgresCluster
+
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        asyncio.run(measure(cluster.create_database(), "postgresql", options.messages, options.runs))
+    finally:
+        cluster.stop()
     return 0
 
 

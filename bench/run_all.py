@@ -40,6 +40,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "bench_bridge": (["--calls", "500", "--starts", "2"], ["--calls", "2000", "--starts", "5"]),
     "bench_microblog_cache": (["--posts", "100", "--reads", "5"], ["--posts", "500", "--reads", "15"]),
     "bench_call": (["--runs", "3"], ["--runs", "5"]),
+    "bench_unread": (["--messages", "100000", "--runs", "3"], ["--messages", "100000", "--runs", "5"]),
 }
 
 #: entries of BENCHES that run another entry's script with other arguments

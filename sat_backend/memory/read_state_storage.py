@@ -13,8 +13,7 @@ from collections.abc import Collection
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CTE, Insert, ScalarSelect, Select, String, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
@@ -32,6 +31,9 @@ ROOM_TYPE = "groupchat"
 NEVER_READ = float("-inf")
 #: received messages looked at, newest first, for one the sender asked markers for
 MARKABLE_LOOKBACK = 20
+#: conversations asked for counted by one statement (a ``UNION ALL`` of one row each:
+#: SQLite refuses more than 500 parts in a compound select)
+CHOSEN_PER_STATEMENT = 200
 
 
 class ReadStateStorage:
@@ -42,6 +44,10 @@ class ReadStateStorage:
                             among: Collection[str] | None = None) -> dict[str, int]:
         """Unread messages by bare JID of their sender, or of their room (only non-zero counts).
 
+        Each conversation is counted from its read point on, by a range of the index
+        ``(profile_id, source, timestamp)``: the cost follows the unread messages and the
+        number of conversations, not the length of the history.
+
         :param own: the profile's bare JID (its messages, from any device, never count;
             in rooms, ours move the read point past them, see ``ReadState``).
         :param peer: only this conversation.
@@ -49,40 +55,17 @@ class ReadStateStorage:
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            if peer is not None or among is not None:
-                return await self._counts_of(session, profile_id, own, _chosen(peer, among))
-            read = ConversationRead
-            query = (
-                select(History.source, func.count())
-                .outerjoin(read, and_(read.profile_id == History.profile_id, read.peer == History.source))
-                .where(History.profile_id == profile_id, *_unread(own),
-                       or_(read.read_until.is_(None), History.timestamp > read.read_until))
-                .group_by(History.source)
-            )
-            return {source: count for source, count in (await session.execute(query)).all()}
-
-    async def _counts_of(self, session: AsyncSession, profile_id: int, own: str, peers: list[str]) -> dict[str, int]:
-        """:meth:`unread_counts` of a few conversations, each counted from its read point
-        on: the ``(profile_id, timestamp)`` index then reads the messages after it, where
-        the grouped count reads the whole history of the profile."""
-        counts = {}
-        for peer in peers:
-            read_until = (
-                select(ConversationRead.read_until)
-                .where(ConversationRead.profile_id == profile_id, ConversationRead.peer == peer)
-                .scalar_subquery()
-            )
-            count = await session.scalar(
-                select(func.count()).select_from(History).where(
-                    History.profile_id == profile_id,
-                    History.timestamp > func.coalesce(read_until, NEVER_READ),
-                    History.source == peer,
-                    *_unread(own),
-                )
-            )
-            if count:
-                counts[peer] = count
-        return counts
+            if peer is None and among is None:
+                every = [_every_source(profile_id)]
+            else:
+                chosen = _chosen(peer, among)
+                every = [_these_sources(chosen[start:start + CHOSEN_PER_STATEMENT])
+                         for start in range(0, len(chosen), CHOSEN_PER_STATEMENT)]
+            counts: dict[str, int] = {}
+            for sources in every:
+                rows = (await session.execute(_counts_by_source(profile_id, own, sources))).all()
+                counts.update((source, count) for source, count in rows if count)
+            return counts
 
     async def message_point(self, profile: str, uid: str, peer: str) -> float | None:
         """Timestamp of message ``uid`` if it belongs to the conversation with ``peer``."""
@@ -150,6 +133,46 @@ def _unread(own: str) -> tuple[Any, ...]:
             and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
         ),
         History.retracted.is_(None),
+    )
+
+
+def _every_source(profile_id: int) -> CTE:
+    """Every sender (or room) in the profile's history, by a loose index scan: a recursive
+    query seeking the next source after the last one in the ``(profile_id, source, …)``
+    index, one seek per conversation instead of one read per message."""
+    def after(previous: Any) -> ScalarSelect[str]:
+        return (select(History.source).where(History.profile_id == profile_id, *previous)
+                .order_by(History.source).limit(1).scalar_subquery())
+
+    sources = select(after(()).label("source")).cte("sources", recursive=True)
+    following = select(after((History.source > sources.c.source,)).label("source")).where(sources.c.source.is_not(None))
+    return sources.union_all(following)
+
+
+def _these_sources(chosen: list[str]) -> CTE:
+    """The conversations asked for, as a table of one ``source`` column."""
+    return union_all(*(select(literal(peer, String).label("source")) for peer in chosen)).cte("sources")
+
+
+def _counts_by_source(profile_id: int, own: str, sources: CTE) -> Select[str, int]:
+    """For each source (None ends the loose scan of :func:`_every_source`), its unread
+    messages: those after its read point (before any message if it has none), a range
+    of the index ``(profile_id, source, timestamp)``.
+
+    Our own bare JID is left out: its messages are ours (never counted, and with no read
+    point their range would be every message we ever sent), and a room message's source
+    is its room, never us."""
+    read = ConversationRead
+    unread = (
+        select(func.count()).select_from(History)
+        .where(History.profile_id == profile_id, History.source == sources.c.source,
+               History.timestamp > func.coalesce(read.read_until, NEVER_READ), *_unread(own))
+        .scalar_subquery()
+    )
+    return (
+        select(sources.c.source, unread)
+        .outerjoin(read, and_(read.profile_id == profile_id, read.peer == sources.c.source))
+        .where(sources.c.source.is_not(None), sources.c.source != own)
     )
 
 

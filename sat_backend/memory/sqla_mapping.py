@@ -127,6 +127,9 @@ class History(Base):
     __table_args__ = (
         UniqueConstraint("profile_id", "stanza_id", "source"),
         Index("ix_history_profile_id_timestamp", "profile_id", "timestamp"),
+        # a conversation's messages in order: its unread count from its read point on,
+        # the distinct conversations of a profile (a loose scan), its last message
+        Index("ix_history_profile_id_source_timestamp", "profile_id", "source", "timestamp"),
         # deduplication of a sender's own messages coming back (archive, carbons)
         Index("ix_history_profile_id_origin_id", "profile_id", "origin_id"),
         # references to a message by its stanza id (XEP-0308/0444 without origin-id)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 
 from sat_backend.core.received_item import stored_item
-from sat_backend.memory import migration
+from sat_backend.memory import migration, pubsub_fts_terms
 from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
 from sat_backend.memory.pubsub_fts import TERMS_TABLE
 from sat_backend.memory.pubsub_search import SearchQuery, search
@@ -138,22 +138,22 @@ def test_pages_equal_the_full_ranking_where_groups_are_cut(database_url: str) ->
     run_with_storage(database_url, scenario)
 
 
+def old_items(connection: Any) -> None:
+    """Items written with the schema of an older revision, with SQL of the time."""
+    connection.execute(text("INSERT INTO profiles (name, created) VALUES ('alice', 1.0)"))
+    connection.execute(text(
+        "INSERT INTO pubsub_nodes (profile_id, service, name, subscribed, sync_state_updated) "
+        f"VALUES (1, '{SERVICE}', 'old', false, 1.0)"))
+    for n in range(1, 5):
+        words = " ".join(["ancient"] * n + ["words"])
+        connection.execute(text(
+            "INSERT INTO pubsub_items (node_id, name, data, search_text, created, updated) "
+            f"VALUES (1, 'i{n}', '<item id=\"i{n}\"/>', '{words}', 1.0, 1.0)"))
+
+
 def test_items_cached_before_the_term_index_are_in_it(database_url: str) -> None:
     on_connection(database_url, lambda connection: migration.upgrade(connection, "0007"))
-
-    def raw_storage(connection: Any) -> None:
-        # the items written with the schema of 0007, before the term index exists
-        connection.execute(text("INSERT INTO profiles (name, created) VALUES ('alice', 1.0)"))
-        connection.execute(text(
-            "INSERT INTO pubsub_nodes (profile_id, service, name, subscribed, sync_state_updated) "
-            f"VALUES (1, '{SERVICE}', 'old', false, 1.0)"))
-        for n in range(1, 5):
-            words = " ".join(["ancient"] * n + ["words"])
-            connection.execute(text(
-                "INSERT INTO pubsub_items (node_id, name, data, search_text, created, updated) "
-                f"VALUES (1, 'i{n}', '<item id=\"i{n}\"/>', '{words}', 1.0, 1.0)"))
-
-    on_connection(database_url, raw_storage)
+    on_connection(database_url, old_items)
 
     async def scenario(storage: Storage) -> list[str]:  # the start migrates to head
         await assert_exact(storage)
@@ -163,6 +163,42 @@ def test_items_cached_before_the_term_index_are_in_it(database_url: str) -> None
         return found
 
     assert sorted(run_with_storage(database_url, scenario)) == ["i1", "i2", "i3", "i4"]
+
+
+def sqlite_triggers(connection: Any) -> set[str]:
+    return set(connection.execute(text(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'pubsub_item_terms_%'")).scalars())
+
+
+def test_a_term_index_of_revision_0008_is_upgraded(database_url: str) -> None:
+    """0010 replaces the SQLite triggers of 0008 (the item's length computed once): the
+    rows already there stay, and every later write keeps the index exact."""
+
+    def at_0008(connection: Any) -> None:
+        migration.upgrade(connection, "0008")
+        old_items(connection)
+        if connection.dialect.name == "sqlite":
+            assert sqlite_triggers(connection) == set(pubsub_fts_terms.SQLITE_TRIGGERS_0008)
+
+    on_connection(database_url, at_0008)
+
+    async def scenario(storage: Storage) -> None:  # the start migrates to head
+        if storage.is_sqlite:
+            async with storage.session() as session:
+                triggers = await session.run_sync(lambda sync: sqlite_triggers(sync.connection()))
+            assert triggers == set(pubsub_fts_terms.SQLITE_TRIGGERS) != set(pubsub_fts_terms.SQLITE_TRIGGERS_0008)
+        await assert_exact(storage)
+        cache = PubsubCacheStorage(storage)
+        old = await add_node(storage, "alice", "new")
+        await cache.replace_items(old, [stored_item(f"n{n}", atom(f"n{n}", "garden " * n, "new words"))
+                                        for n in range(1, 4)])
+        await cache.apply_changes([NodeChange(1, "items", items=(stored_item("i2", atom("i2", "changed garden words")),)),
+                                   NodeChange(1, "retract", names=("i3",))])
+        await assert_exact(storage)
+        assert await ids(storage, fts="garden") == await full_ranking(storage)
+        assert sorted(await ids(storage, fts="ancient")) == ["i1", "i4"]  # i2 changed, i3 retracted
+
+    run_with_storage(database_url, scenario)
 
 
 async def full_ranking_of(storage: Storage, word: str) -> list[str]:

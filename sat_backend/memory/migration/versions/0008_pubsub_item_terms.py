@@ -6,7 +6,8 @@ their ``search_text`` (SQLite) or ``search_vector`` (PostgreSQL).
 
 The DDL is imported from ``pubsub_fts_terms`` rather than copied, so that a new database
 and a migrated one are identical; if that DDL ever changes, a new revision must drop and
-recreate the table. A later batch (table-recreating) change of ``pubsub_items`` on
+recreate the table (the SQLite triggers were replaced by 0010: this revision still makes
+its own, ``SQLITE_TRIGGERS_0008``). A later batch (table-recreating) change of ``pubsub_items`` on
 SQLite must drop and recreate it too: its triggers go with the old table.
 
 Revision ID: 0008
@@ -29,7 +30,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    pubsub_fts_terms.create_term_index(op.get_bind())
+    pubsub_fts_terms.create_term_index(op.get_bind(), pubsub_fts_terms.SQLITE_TRIGGERS_0008)
 
 
 def downgrade() -> None:
