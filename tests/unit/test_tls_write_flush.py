@@ -1,19 +1,22 @@
 """Twisted's TLS write aggregator flushed with ``loop.call_soon`` (issue 14): writes of
-one turn still leave in one TLS write, and closing cancels the pending flush."""
+one turn still leave in one TLS write, and closing cancels the pending flush; TLS
+records sent at once when nothing waits in Twisted's TCP buffer, in order otherwise."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from twisted.internet import ssl
+from twisted.internet import ssl, tcp
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.protocols.tls import TLSMemoryBIOFactory, _AggregateSmallWrites
 
-from sat_backend.core.xmpp.tls import SoonClock, flush_tls_writes_soon
+from sat_backend.core.xmpp.tls_writes import SendNow, SoonClock, flush_tls_writes_soon, send_tls_records_now
 
 
 class AsyncioReactorStub(Clock):
@@ -100,3 +103,88 @@ def test_left_alone_without_asyncio_loop_or_aggregator(loop: asyncio.AbstractEve
     assert not flush_tls_writes_soon(transport, plain_reactor)
     assert transport._aggregator._clock is plain_reactor
     assert not flush_tls_writes_soon(object(), AsyncioReactorStub(loop))  # no TLS, or another Twisted
+
+
+# TLS records sent at once (SendNow) ---------------------------------------------------
+
+
+@pytest.fixture
+def tcp_pair() -> Iterator[tuple[Any, socket.socket, MemoryReactorClock]]:
+    """A Twisted TCP connection over one end of a socket pair (``connected`` as after
+    connect), the other end, and the reactor that would watch writability."""
+    ours, theirs = socket.socketpair()
+    reactor = MemoryReactorClock()
+    connection = tcp.Connection(ours, Protocol(), reactor)
+    connection.connected = 1
+    theirs.setblocking(False)
+    yield connection, theirs, reactor
+    ours.close()
+    theirs.close()
+
+
+class TlsLayerStub:
+    """The TLS protocol as far as the hook sees it: a TLS connection, a transport."""
+
+    _tlsConnection = object()
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+
+
+def received(sock: socket.socket) -> bytes:
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except BlockingIOError:
+            return data
+        data += chunk
+
+
+def test_records_are_sent_at_once_without_watching_writability(tcp_pair: Any) -> None:
+    connection, theirs, reactor = tcp_pair
+    tls = TlsLayerStub(connection)  # direct TLS: the TLS layer writes to the TCP connection
+    assert send_tls_records_now(tls)
+    assert isinstance(tls.transport, SendNow) and tls.transport.getHandle() is connection.socket  # forwarded
+    tls.transport.write(b"<message/>")
+    assert received(theirs) == b"<message/>"
+    assert reactor.getWriters() == []
+
+
+def test_records_wait_behind_what_twisted_buffered(tcp_pair: Any) -> None:
+    connection, theirs, reactor = tcp_pair
+
+    class BypassStub:  # after STARTTLS the TLS layer writes through Twisted's _BypassTLS
+        _connection = connection
+
+        def write(self, data: bytes) -> None:
+            connection.write(data)
+
+    tls = TlsLayerStub(BypassStub())
+    assert send_tls_records_now(tls)
+    connection.write(b"first ")  # buffered by Twisted, waiting for writability
+    tls.transport.write(b"second")
+    assert received(theirs) == b"" and reactor.getWriters() == [connection]
+    connection.doWrite()
+    assert received(theirs) == b"first second"
+
+
+def test_what_the_socket_does_not_take_is_buffered_in_order(tcp_pair: Any) -> None:
+    connection, theirs, _ = tcp_pair
+    connection.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    tls = TlsLayerStub(connection)
+    send_tls_records_now(tls)
+    blob = bytes(range(256)) * 4096  # 1 MiB: more than the socket takes at once
+    tls.transport.write(blob)
+    tls.transport.write(b"after")
+    got = received(theirs)
+    assert len(got) < len(blob)  # the socket took a part, Twisted holds the rest
+    while connection.dataBuffer[connection.offset:] or connection._tempDataLen:
+        connection.doWrite()
+        got += received(theirs)
+    assert got + received(theirs) == blob + b"after"
+
+
+def test_writes_left_to_twisted_without_a_tls_layer_or_its_buffer() -> None:
+    assert not send_tls_records_now(object())
+    assert not send_tls_records_now(TlsLayerStub(object()))

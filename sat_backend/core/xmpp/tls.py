@@ -1,21 +1,16 @@
 """TLS client options: the server certificate is always verified, against the system
-trust store or the profile's own CA file (``Connection/CAFile``); and the flush of
-Twisted's TLS write aggregator moved onto the asyncio loop's ``call_soon``."""
+trust store or the profile's own CA file (``Connection/CAFile``)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from service_identity import VerificationError
 from twisted.internet import ssl
 
 from sat_backend.core.exceptions import InvalidArgument
-
-log = logging.getLogger(__name__)
 
 _PEM_CERTIFICATE = re.compile(
     rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
@@ -75,76 +70,3 @@ def describe_tls_failure(value: object, domain: str, ca_file: Path | None) -> st
         return f"certificate verify failed for {domain}: it is not signed by {trusted}; {CA_FILE_HINT}"
     return f"TLS with {domain} failed: {', '.join(reasons)}"
 
-
-class _SoonCall:
-    """What ``callLater(0, f)`` returns on :class:`SoonClock`: the ``IDelayedCall`` part
-    that Twisted's TLS aggregator uses (``cancel``, ``active``), over a loop handle."""
-
-    __slots__ = ("_function", "_args", "_handle", "_done")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, function: Callable[..., object], args: tuple[Any, ...]) -> None:
-        self._function = function
-        self._args = args
-        self._done = False
-        self._handle = loop.call_soon(self._run)
-
-    def _run(self) -> None:
-        self._done = True
-        self._function(*self._args)
-
-    def cancel(self) -> None:
-        self._done = True
-        self._handle.cancel()
-
-    def active(self) -> bool:
-        return not self._done
-
-
-class SoonClock:
-    """The clock given to Twisted's ``_AggregateSmallWrites``: its ``callLater(0, flush)``
-    (one per burst of writes) becomes one ``loop.call_soon``. On the asyncio reactor every
-    ``callLater`` makes a ``DelayedCall``, a loop ``TimerHandle`` pushed on the timer heap,
-    and a reactor resort: about 1 % of the daemon's CPU per message under ``MessageSend``.
-    Any other delay still goes to the reactor."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, reactor: Any) -> None:
-        self._loop = loop
-        self._reactor = reactor
-
-    def callLater(self, delay: float, function: Callable[..., object], *args: Any) -> Any:  # noqa: N802 - IReactorTime
-        if delay == 0:
-            return _SoonCall(self._loop, function, args)
-        return self._reactor.callLater(delay, function, *args)
-
-
-def _tls_aggregator(transport: Any) -> Any:
-    """The write aggregator of the TLS layer under ``transport``: the transport itself
-    after direct TLS (``wrapClientTLS``), its ``protocol`` after STARTTLS; None if there
-    is none (no TLS, or a Twisted without the aggregator)."""
-    for candidate in (transport, getattr(transport, "protocol", None)):
-        aggregator = getattr(candidate, "_aggregator", None)
-        if aggregator is not None:
-            return aggregator
-    return None
-
-
-def flush_tls_writes_soon(transport: Any, reactor: Any) -> bool:
-    """Have the TLS layer under ``transport`` flush its aggregated writes with
-    ``loop.call_soon`` instead of ``reactor.callLater(0, …)`` (see :class:`SoonClock`).
-
-    Only on the asyncio reactor, and only when the aggregator looks like the one this
-    was written against (Twisted ≥ 24.7's ``_AggregateSmallWrites`` with a ``_clock``);
-    otherwise it is left as it is.
-
-    :returns: whether the clock was replaced.
-    """
-    loop = getattr(reactor, "_asyncioEventloop", None)
-    if loop is None:
-        return False
-    aggregator = _tls_aggregator(transport)
-    if aggregator is None or not hasattr(aggregator, "_clock") or not hasattr(aggregator, "_scheduledFlush"):
-        log.debug("no TLS write aggregator to hook on %r: its flushes stay on reactor.callLater", transport)
-        return False
-    if not isinstance(aggregator._clock, SoonClock):
-        aggregator._clock = SoonClock(loop, reactor)
-    return True
