@@ -114,13 +114,19 @@ class ReadStateStorage:
 
         :returns: whether it moved.
         """
-        values = {"peer": peer, "read_until": until, "last_read_uid": uid}
+        return await self.storage.hot_write(
+            profile, lambda run, profile_id: move_read_point(run, profile_id, peer, until, uid)
+        )
 
-        async def move(run: StatementRunner, profile_id: int) -> bool:
-            moved = await run.run(_move_read_point(run.dialect), {**values, "profile_id": profile_id})
-            return bool(moved.rowcount)
 
-        return await self.storage.hot_write(profile, move)
+async def move_read_point(run: StatementRunner, profile_id: int, peer: str, until: float, uid: str | None) -> bool:
+    """:meth:`ReadStateStorage.mark_read` inside the caller's transaction (the insert of
+    a message we send).
+
+    :returns: whether it moved.
+    """
+    values = {"profile_id": profile_id, "peer": peer, "read_until": until, "last_read_uid": uid}
+    return bool((await run.run(_move_read_point(run.dialect), values)).rowcount)
 
 
 def _unread(own: str) -> tuple[Any, ...]:

@@ -363,13 +363,25 @@ class Storage:
 
     # history ------------------------------------------------------------------------
 
-    async def add_to_history(self, profile: str, entry: HistoryEntry, *, new_ids: bool = False) -> bool:
+    async def add_to_history(
+        self, profile: str, entry: HistoryEntry, *, new_ids: bool = False,
+        then: Callable[[StatementRunner, int], Awaitable[None]] | None = None,
+    ) -> bool:
         """Store a message with its bodies and subjects, in one transaction (see
         :func:`~sat_backend.memory.history_writes.store_entry`).
 
+        :param then: more statements of the same transaction, run once the message is
+            stored (a message we send moves its conversation's read point: one commit
+            instead of two per message sent).
         :returns: False when it was already stored: the caller must not announce it again.
         """
-        return await self.hot_write(profile, lambda run, profile_id: store_entry(run, profile_id, entry, new_ids))
+        async def store(run: StatementRunner, profile_id: int) -> bool:
+            stored = await store_entry(run, profile_id, entry, new_ids)
+            if stored and then is not None:
+                await then(run, profile_id)
+            return stored
+
+        return await self.hot_write(profile, store)
 
     async def hot_write(self, profile: str, work: Callable[[StatementRunner, int], Awaitable[T]]) -> T:
         """Run ``work`` (a few bounded statements, through the runner it is given, with the

@@ -427,7 +427,11 @@ class GroupChats:
     async def _enter_saved(self, client: XmppClient, saved: SavedRoom) -> None:
         profile, bare = client.profile, saved.room
         try:
-            await self.enter(client, JID(bare), saved.nick or client.jid.user or client.jid.host, saved.password,
+            password = saved.password
+            if password is None:  # a bookmark has none (its notification may come first at login): the saved one
+                password = next((known.password for known in await self.saved.load(profile) if known.room == bare),
+                                None)
+            await self.enter(client, JID(bare), saved.nick or client.jid.user or client.jid.host, password,
                              JoinOptions())
         except (PermissionDenied, NotFound) as exc:
             log.warning("%s: cannot enter %s again, forgetting it: %s", profile, bare, exc)

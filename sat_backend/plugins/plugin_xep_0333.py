@@ -41,7 +41,8 @@ from sat_backend.core.params import ParamDefinition
 from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.read_state_storage import COUNTED_TYPES, ROOM_TYPE, ReadStateStorage
+from sat_backend.memory.history_writes import StatementRunner
+from sat_backend.memory.read_state_storage import COUNTED_TYPES, ROOM_TYPE, ReadStateStorage, move_read_point
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
@@ -111,11 +112,15 @@ class ReadState:
         self._announced: OrderedDict[tuple[str, str], int] = OrderedDict()
         #: when each profile's counts were last taken (loop time)
         self._counted_at: dict[str, float] = {}
+        #: per profile, (uid, whether the read point moved) of the last message we sent,
+        #: whose storing transaction moved it (:meth:`on_sent_stored`), until announced
+        self._moved_when_stored: dict[str, tuple[str, bool]] = {}
 
     async def initialise(self) -> None:
         self.host.params_registry.declare(SEND_READ_MARKERS)
         self.host.messaging.changes.register(KIND, parse_displayed, self.on_displayed)
         self.host.triggers.add(ANNOUNCED_TRIGGER, self.on_announced)
+        self.host.messaging.sent_writes.append(self.on_sent_stored)
         self.host.bridge.register_method("UnreadGet", self.unread_get)
         self.host.bridge.register_method("MarkRead", self.mark_read)
         self.host.bridge.enable_signal("UnreadChanged")
@@ -188,10 +193,35 @@ class ReadState:
         own = await self.own_jid(profile)
         sender, recipient = message.from_jid.userhost(), message.to_jid.userhost()
         if sender == own and recipient != own:
-            if await self.storage.mark_read(profile, recipient, message.timestamp, message.uid):
+            moved = self._moved_on_store(profile, message.uid)
+            if moved is None:
+                moved = await self.storage.mark_read(profile, recipient, message.timestamp, message.uid)
+            if moved:
                 self._read_point_moved(profile, recipient)
         elif recipient == own and sender != own:
             self._changed(profile, sender)
+
+    async def on_sent_stored(self, run: StatementRunner, profile_id: int, profile: str, message: ChatMessage) -> None:
+        """A 1:1 message we send reads its conversation up to it: the read point moves in
+        the transaction that stores the message (one commit per message sent, not two);
+        :meth:`on_announced` then only announces."""
+        if message.type not in COUNTED_TYPES:
+            return
+        own = await self.own_jid(profile)
+        recipient = message.to_jid.userhost()
+        if message.from_jid.userhost() != own or recipient == own:
+            return
+        moved = await move_read_point(run, profile_id, recipient, message.timestamp, message.uid)
+        self._moved_when_stored[profile] = (message.uid, moved)
+
+    def _moved_on_store(self, profile: str, uid: str) -> bool | None:
+        """Whether storing our message ``uid`` moved its read point; None when its
+        storing did not move it (another kind of message, or another one stored since)."""
+        stored = self._moved_when_stored.get(profile)
+        if stored is None or stored[0] != uid:
+            return None
+        del self._moved_when_stored[profile]
+        return stored[1]
 
     async def _on_room_message(self, profile: str, message: ChatMessage) -> None:
         """A room message is unread, unless it is ours (sent from here, to the room; or

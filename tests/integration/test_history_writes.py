@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from sat_backend.core.exceptions import ProfileUnknown
+from sat_backend.core.exceptions import Database, ProfileUnknown
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_query import HistoryQuery
-from sat_backend.memory.history_writes import PlainRunner
+from sat_backend.memory.history_writes import PlainRunner, StatementRunner
+from sat_backend.memory.read_state_storage import move_read_point
+from sat_backend.memory.sqla_mapping import ConversationRead
 from sat_backend.memory.short_statements import INSERT_MESSAGES
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase
@@ -68,6 +71,31 @@ def test_our_message_back_from_the_archive_learns_its_stanza_id(database_url: st
         assert [(row.id, row.stanza_id) for row in stored] == [("m1", "archive-7"), ("m3", None)]
 
     _run(database_url, scenario)
+
+
+def test_what_goes_with_a_sent_message_shares_its_transaction(database_url: str) -> None:
+    """``then`` (the read point a message we send moves) is committed with the message,
+    or rolled back with it."""
+    async def scenario(storage: Storage) -> list[Any]:
+        async def move(run: StatementRunner, profile_id: int) -> None:
+            moves.append(await move_read_point(run, profile_id, "bob@example.org", 1_700_000_000.5, "m1"))
+
+        async def move_then_fail(run: StatementRunner, profile_id: int) -> None:
+            await move_read_point(run, profile_id, "carol@example.org", 1.0, "m2")
+            raise Database("disk full")
+
+        moves: list[bool] = []
+        assert await storage.add_to_history("alice", _entry("m1"), new_ids=True, then=move)
+        assert not await storage.add_to_history("alice", _entry("m1"), then=move)  # not stored: not run
+        with pytest.raises(Database):
+            await storage.add_to_history("alice", _entry("m2", dest="carol@example.org"), new_ids=True,
+                                         then=move_then_fail)
+        stored = await storage.get_history("alice", HistoryQuery())
+        async with storage.session() as session:
+            points = (await session.execute(select(ConversationRead.peer, ConversationRead.last_read_uid))).all()
+        return [moves, [row.id for row in stored], [tuple(point) for point in points]]
+
+    assert _run(database_url, scenario) == [[True], ["m1"], [("bob@example.org", "m1")]]
 
 
 def test_a_deleted_profile_is_profile_unknown(database_url: str) -> None:

@@ -102,6 +102,20 @@ def test_our_reply_from_another_device_clears(alice: BridgeClient, prosody: Pros
     assert alice.unread_get("", "alice") == {}
 
 
+def test_our_reply_from_here_clears(alice: BridgeClient, prosody: ProsodyServer) -> None:
+    """MessageSend moves the read point in the transaction that stores the message."""
+    signals = SignalRecorder(alice, "MessageNew", "UnreadChanged")
+    with connected_peer(prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        receive(carol, signals, "are you there?")
+        receive(carol, signals, "hello?")
+        signals.wait_for("UnreadChanged", unread_signal(2))
+        alice.message_send(CAROL, {"": "yes, here"}, {}, "chat", "{}", "alice")
+        signals.wait_for("UnreadChanged", unread_signal(0))
+        alice.message_send(CAROL, {"": "still here"}, {}, "chat", "{}", "alice")
+    assert alice.unread_get("", "alice") == {}
+    assert alice.unread_get(CAROL, "alice") == {CAROL: 0}
+
+
 def test_read_state_survives_a_restart(backend: BackendProcess, alice: BridgeClient,
                                        prosody: ProsodyServer) -> None:
     signals = SignalRecorder(alice, "MessageNew", "UnreadChanged")

@@ -258,8 +258,8 @@ def parse_forwarded(
 def texts(element: domish.Element, name: str) -> dict[str, str]:
     """The ``<body/>`` (or ``<subject/>``) texts of a message, by ``xml:lang``."""
     found: dict[str, str] = {}
-    for child in element.elements():
-        if child.name == name and child.uri in (NS_CLIENT, None, ""):
+    for child in element.children:
+        if isinstance(child, domish.Element) and child.name == name and child.uri in (NS_CLIENT, None, ""):
             lang = child.getAttribute((NS_XML, "lang")) or ""
             found.setdefault(lang, str(child))
     return found
@@ -281,8 +281,12 @@ def change_reference(element: domish.Element, uri: str, name: str) -> tuple[domi
 
 
 def first_child(element: domish.Element, uri: str, name: str) -> domish.Element | None:
-    for child in element.elements(uri, name):
-        return child
+    """The first child element ``{uri}name``: a plain loop, as ``element.elements(uri,
+    name)`` is a generator asking zope.interface about each child (a received message is
+    searched this way 8 times, issue 14)."""
+    for child in element.children:
+        if isinstance(child, domish.Element) and child.name == name and child.uri == uri:
+            return child
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
@@ -30,6 +30,7 @@ from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.history_query import HistoryQuery
+from sat_backend.memory.history_writes import StatementRunner
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
@@ -45,6 +46,10 @@ RECEIVED_NOT_STORED_TRIGGER = "message_received_not_stored"
 #: trigger run with (profile, message) once a new message (sent, or received live, by
 #: carbons or from the archive) is stored and ``MessageNew`` emitted
 ANNOUNCED_TRIGGER = "message_announced"
+
+#: statements run with (runner, profile row id, profile, message) in the transaction that
+#: stores a message we send (:attr:`Messaging.sent_writes`)
+SentWrite = Callable[[StatementRunner, int, str, "ChatMessage"], Awaitable[None]]
 
 
 def too_long(*by_lang: dict[str, str]) -> bool:
@@ -114,6 +119,9 @@ class Messaging:
         self._inboxes: dict[str, Inbox[tuple[XmppClient, ChatMessage]]] = {}
         #: set by the XEP-0045 plugin when it loads
         self.group_chats: GroupChats | None = None
+        #: what goes with the history insert of each message we send, in its transaction
+        #: (the read state moves the conversation's read point: one commit, not two)
+        self.sent_writes: list[SentWrite] = []
 
     def make_handler(self, client: XmppClient) -> MessageHandler:
         return MessageHandler(self, client)
@@ -190,7 +198,8 @@ class Messaging:
             type=message_type, extra=extra,
         )
         # stored first: when storage fails (full disk) nothing was sent, so a retry sends it once
-        await self.host.storage.add_to_history(client.profile, message.to_history(), new_ids=True)
+        await self.host.storage.add_to_history(client.profile, message.to_history(), new_ids=True,
+                                               then=self._sent_writes(client.profile, message))
         try:
             client.send_stanza(build_message_element(message))
         except (ProfileNotConnected, InvalidArgument):
@@ -202,6 +211,17 @@ class Messaging:
         self.host.bridge.emit("MessageNew", *message.bridge_tuple(), client.profile)
         await self.host.triggers.run(ANNOUNCED_TRIGGER, client.profile, message)
         return message.uid
+
+    def _sent_writes(self, profile: str, message: ChatMessage) -> Callable[[StatementRunner, int], Awaitable[None]] | None:
+        """The :attr:`sent_writes` of ``message`` as one piece of its storing transaction."""
+        if not self.sent_writes:
+            return None
+
+        async def run_all(run: StatementRunner, profile_id: int) -> None:
+            for write in self.sent_writes:
+                await write(run, profile_id, profile, message)
+
+        return run_all
 
     async def on_received(self, client: XmppClient, message: ChatMessage) -> bool:
         """Store and announce a received message.

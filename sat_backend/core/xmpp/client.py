@@ -29,6 +29,7 @@ from sat_backend.core.xmpp.sasl import SaslInitializer
 from sat_backend.core.xmpp.settings import ConnectionSettings
 from sat_backend.core.xmpp.stream import UnsendableStanza, XmlStream
 from sat_backend.core.xmpp.tls import client_tls_options, describe_tls_failure
+from sat_backend.core.xmpp.tls_writes import flush_tls_writes_soon, send_tls_records_now
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,9 @@ class XmppClient(StreamManager):  # type: ignore[misc]
 
     def _authd(self, xs: xmlstream.XmlStream) -> None:
         self.jid = self.authenticator.jid
+        if self.settings.tls_mode != "none":  # TLS is up (STARTTLS or direct) once authenticated
+            flush_tls_writes_soon(xs.transport, self._reactor)
+            send_tls_records_now(xs.transport)
         self._flush_queue(xs)
         try:
             super()._authd(xs)

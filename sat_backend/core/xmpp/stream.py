@@ -15,6 +15,13 @@ this is the last guard whatever code path built the stanza (a plugin, a stored v
 such a stanza is not written, the error is logged by stanza kind (never its content)
 and raised to the caller, and the stream stays up.
 
+Each received stanza is offered to every XPath observer of the stream (~17: messages,
+presences, IQs of each plugin), and Twisted evaluates each query in full, walking the
+stanza's children for ``/message/x[@xmlns=…]``. Here a query first checks what it
+names, the root element and the first child's name, and runs Twisted's evaluation only
+when both are there (:class:`NamedXPathQuery`): the same matches, a few calls per
+observer instead of dozens (issue 14, ``MessageSend``).
+
 The same goes for size: a server closes the stream of a client that sends a stanza over
 its limit (Prosody 0.12 ``c2s_stanza_size_limit``, 256 KiB; ejabberd ``max_stanza_size``,
 64 KiB for years and still common; jabberd2 64 KiB), and the session is lost. Bridge
@@ -29,7 +36,7 @@ import logging
 from typing import Any
 
 from twisted.words.protocols.jabber import xmlstream
-from twisted.words.xish import domish, xmlstream as xish_xmlstream
+from twisted.words.xish import domish, xmlstream as xish_xmlstream, xpath
 
 from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER
 from sat_backend.core.config import DEFAULT_MAX_STANZA_SIZE
@@ -64,6 +71,14 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
     def _initializeStream(self) -> None:
         super()._initializeStream()
         harden_parser(self.stream)
+
+    def _getEventAndObservers(self, event: Any) -> tuple[Any, dict[int, Any]]:  # noqa: N802 - Twisted's
+        """As Twisted, but an XPath given as a string becomes a :class:`NamedXPathQuery`
+        (one per string, as Twisted interns its queries: removing by the same string
+        finds it)."""
+        if isinstance(event, str) and self.prefix != event[: len(self.prefix)]:
+            return named_query(event), self._xpathObservers
+        return super()._getEventAndObservers(event)  # type: ignore[no-any-return]
 
     def dataReceived(self, data: bytes) -> None:
         """Parse as Twisted does, counting the bytes for :mod:`~sat_backend.core.parsed_garbage`."""
@@ -137,3 +152,43 @@ def _refuse_doctype(name: str, *_: Any) -> None:
 
 def _refuse_entity(name: str, *_: Any) -> None:
     raise DtdRefused(f"the server declared an entity ({name!r}), which XMPP forbids (RFC 6120 §11.1)")
+
+
+class NamedXPathQuery(xpath.XPathQuery):  # type: ignore[misc]
+    """Twisted's query, whose :meth:`matches` first checks the names the query starts
+    with: ``/message/x[…]`` cannot match an ``<iq/>``, nor a message without an ``x``
+    child. Only a plain path (``/name…``) is checked this way, ``//name`` and ``/*``
+    go straight to Twisted's evaluation."""
+
+    def __init__(self, query: str) -> None:
+        super().__init__(query)
+        location = self.baseLocation
+        plain = type(location) is xpath._Location
+        #: the root element's name the query needs, if any
+        self.root_name: str | None = location.elementName if plain else None
+        child = location.childLocation if plain else None
+        #: the name one of its children must have, if any
+        self.child_name: str | None = child.elementName if type(child) is xpath._Location else None
+
+    def matches(self, elem: Any) -> Any:
+        if self.root_name is not None and self.root_name != elem.name:
+            return 0
+        child_name = self.child_name
+        if child_name is not None:
+            for child in elem.children:
+                if getattr(child, "name", None) == child_name:
+                    break
+            else:
+                return 0
+        return self.baseLocation.matches(elem)
+
+
+_NAMED_QUERIES: dict[str, NamedXPathQuery] = {}
+
+
+def named_query(query: str) -> NamedXPathQuery:
+    """The :class:`NamedXPathQuery` of ``query``, parsed once per process."""
+    named = _NAMED_QUERIES.get(query)
+    if named is None:
+        named = _NAMED_QUERIES[query] = NamedXPathQuery(query)
+    return named
