@@ -36,7 +36,7 @@ def parties_with_stun(session_bus: PrivateBus, tmp_path_factory: pytest.TempPath
 
 def test_a_call_uses_our_servers_stun_server(parties_with_stun: CallParties, stun_server: StunResponder) -> None:
     before = len(stun_server.requests)
-    bob_process_count = len(parties_with_stun.processes)
+    processes_before = len(parties_with_stun.processes)
     alice_events, bob_events = talk(parties_with_stun, parties_with_stun.jids["bob"], "--audio-only")
     url = f"stun:{stun_server.host}:{stun_server.port}"
     for events in (alice_events, bob_events):
@@ -45,7 +45,7 @@ def test_a_call_uses_our_servers_stun_server(parties_with_stun: CallParties, stu
     sources = set(stun_server.requests[before:])
     assert len(sources) >= 2, sources
     assert {host for host, _ in sources} == {"127.0.0.1"}
-    for process in parties_with_stun.processes[bob_process_count:]:
+    for process in parties_with_stun.processes[processes_before:]:
         printed = "".join(str(event) for event in process.events) + (process.process.stderr.read()
                                                                      if process.process.stderr else "")
         assert TURNS_PASSWORD not in printed and "alice-turns" not in printed
