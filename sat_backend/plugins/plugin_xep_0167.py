@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported
@@ -69,6 +70,8 @@ REQUIRED_FEATURES = frozenset({NS_JINGLE, NS_JINGLE_RTP, NS_JINGLE_ICE_UDP})
 #: what we advertise (XEP-0167 §11, XEP-0176 §11, and the extensions the converter maps)
 FEATURES = (NS_JINGLE_RTP, NS_JINGLE_RTP_AUDIO, NS_JINGLE_RTP_VIDEO, NS_JINGLE_ICE_UDP, NS_JINGLE_DTLS,
             NS_JINGLE_GROUPING, NS_JINGLE_SSMA, NS_JINGLE_RTCP_FB, NS_JINGLE_RTP_HDREXT)
+#: XEP-0166 reason of a call whose peer went offline (its unavailable presence)
+GONE_REASON = "gone"
 SIGNALS = ("CallIncoming", "CallAnswered", "CallCandidates", "CallState")
 #: off by default: a stranger's call would ring us, and our answer (even ``<ringing/>``)
 #: tells them we are online (XEP-0353 §7)
@@ -99,6 +102,7 @@ class Calls:
         for feature in FEATURES:
             disco.add_feature(feature)
         self.jingle.register(self)
+        self.host.presence.unavailability_listeners.append(self.on_unavailable)
         register = self.host.bridge.register_method
         register("CallStart", self.start_call)
         register("CallAnswer", self.answer_call)
@@ -256,6 +260,18 @@ class Calls:
         for session in self.table.of_profile(profile):
             self._end(session, "connectivity-error")
 
+    def on_unavailable(self, client: XmppClient, presence: domish.Element) -> None:
+        """A peer's device went offline: its calls (ringing or active) end with ``gone``
+        on our side. Nothing is sent to it: it is not there to hear it."""
+        try:
+            sender = JID(presence.getAttribute("from") or "")
+        except Exception:  # noqa: BLE001 - a JID the server let through but we cannot read
+            return
+        for session in self.table.of_profile(client.profile):
+            if _is_device_of(session.peer, sender):
+                log.info("%s: %s went offline, its call %s ends", client.profile, session.peer, session.sid)
+                self._end(session, GONE_REASON)
+
     def _on_initiate(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
         if first_description(request) is None:
             raise JingleRefused("feature-not-implemented")  # not an RTP session
@@ -346,3 +362,12 @@ def first_description(request: JingleRequest) -> domish.Element | None:
         for description in content.elements(NS_JINGLE_RTP, "description"):
             return description
     return None
+
+
+def _is_device_of(peer: str, sender: JID) -> bool:
+    """Whether ``sender`` of an unavailable presence is the device ``peer`` (a full JID).
+
+    A bare JID's unavailable presence is not enough: a server answers a presence probe
+    so when no device of the account has sent presence yet, while one may be calling us
+    already (seen with Prosody, a slixmpp peer calling right after logging in)."""
+    return bool(sender.resource) and peer == sender.full()

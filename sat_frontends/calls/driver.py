@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 from sat_bridge.client import AsyncBridgeClient
 from sat_bridge.errors import BridgeError, NotFound
 from sat_frontends.calls.engine import MediaEngine
+from sat_frontends.calls.ice_servers import fetch_ice_servers
 from sat_frontends.calls.sdp_text import bundle_mids, media_kinds
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class CallDriver:
 
     async def place(self, peer: str) -> CallResult:
         """Call ``peer`` (a full JID rings one device, a bare JID every device)."""
-        engine = self._engine = MediaEngine(self.emit, play=self.options.play, record=self.options.record)
+        engine = self._engine = await self._new_engine()
         try:
             offer, self._candidates = await engine.offer(self.options.kinds)
             self._describe("offer", offer)
@@ -126,7 +127,7 @@ class CallDriver:
         """Wait for a call (from ``caller``'s bare or full JID if given), or take the
         call ``sid`` ringing already, and answer it, or decline it with ``options.decline``."""
         if not self.options.decline:  # ready before the call comes (and a bad file said at once)
-            self._engine = MediaEngine(self.emit, play=self.options.play, record=self.options.record)
+            self._engine = await self._new_engine()
         try:
             self.emit("waiting", profile=self.profile, caller=caller or "")
             incoming = await (self._take_call(sid) if sid else self._wait_for_call(caller))
@@ -208,6 +209,14 @@ class CallDriver:
                 return None
 
     # both sides -------------------------------------------------------------------------
+
+    async def _new_engine(self) -> MediaEngine:
+        """A media engine with the STUN/TURN servers of our server (XEP-0215), asked
+        for each call: TURN credentials are short-lived."""
+        found = await fetch_ice_servers(self.client, self.profile, self.timeout)
+        if found.servers:
+            self.emit("ice_servers", urls=found.urls)
+        return MediaEngine(self.emit, play=self.options.play, record=self.options.record, ice_servers=found.servers)
 
     async def _follow(self, hanging_up: bool = False) -> None:
         """Act on the call's signals until it ends; hang up on ``stop``, after

@@ -12,7 +12,7 @@ import logging
 from typing import Callable, Sequence
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
@@ -48,13 +48,15 @@ def restrict_host_addresses(address: str) -> None:
 class MediaEngine:
     """One aiortc peer connection with its sources and sinks.
 
-    No STUN nor TURN server (``iceServers=[]``): aiortc would otherwise ask Google's
-    STUN server, and the backend has no XEP-0215 services for us yet.
+    ``ice_servers``: the STUN/TURN servers of the user's server
+    (:mod:`sat_frontends.calls.ice_servers`); none means host candidates only, never
+    aiortc's default (Google's STUN server).
     """
 
-    def __init__(self, emit: EventSink, *, play: str | None = None, record: str | None = None) -> None:
+    def __init__(self, emit: EventSink, *, play: str | None = None, record: str | None = None,
+                 ice_servers: Sequence[RTCIceServer] = ()) -> None:
         self._emit = emit
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
         self.sources = MediaSources(play)
         self.sinks = MediaSinks(record, self._on_first_frame)
         self._pending: list[tuple[str, str]] = []

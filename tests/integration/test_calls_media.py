@@ -17,7 +17,7 @@ import threading
 import time
 import wave
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 import pytest
 
@@ -26,7 +26,7 @@ from sat_bridge.client import BridgeClient
 from tests.conftest import BIN_DIR, XMPP_ACCOUNTS
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.dbus import PrivateBus, isolated_environment
-from tests.fixtures.prosody import ProsodyServer, prosody_server
+from tests.fixtures.prosody import LuaValue, ProsodyServer, prosody_server
 from tests.integration.test_calls_signalling import answer_to
 from tests.integration.test_cli import SAT
 from tests.integration.xmpp_helpers import connect_contacts
@@ -60,8 +60,14 @@ class CallParties:
 @pytest.fixture(scope="module")
 def call_parties(session_bus: PrivateBus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallParties]:
     """One backend and one Prosody for the module: each test is a call or two."""
-    root = tmp_path_factory.mktemp("calls-media")
-    for server in prosody_server(root / "prosody", XMPP_ACCOUNTS):
+    yield from parties_on(session_bus, tmp_path_factory.mktemp("calls-media"))
+
+
+def parties_on(session_bus: PrivateBus, root: Path,
+               external_services: Sequence[Mapping[str, LuaValue]] | None = None) -> Iterator[CallParties]:
+    """alice and bob on a backend and a Prosody of their own in ``root``, whose server
+    announces ``external_services`` (XEP-0215) when given."""
+    for server in prosody_server(root / "prosody", XMPP_ACCOUNTS, external_services):
         env = isolated_environment(root / "env", BIN_DIR)
         env["DBUS_SESSION_BUS_ADDRESS"] = session_bus.address
         backend = BackendProcess(env, root / "backend.log")
@@ -181,6 +187,7 @@ def test_video_call_to_a_device(call_parties: CallParties) -> None:
     assert bob["incoming"]["peer"] == call_parties.jids["alice"]
     for events in (alice, bob):
         assert {"first_audio_frame", "first_video_frame"} <= set(events)
+        assert "ice_servers" not in events  # this server has no XEP-0215: host candidates only
         assert events["media"]["state"] == "connecting" and events["summary"]["frames"]["video"] > 0
     sid = alice["calling"]["sid"]
     assert bob["incoming"]["sid"] == sid

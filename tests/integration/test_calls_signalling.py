@@ -49,9 +49,10 @@ class Parties:
 
         return self.signals.wait_for(name, matches)
 
-    def call_in_history(self, sid: str, profile: str) -> dict[str, Any]:
+    def call_in_history(self, sid: str, profile: str, between: tuple[str, str] | None = None) -> dict[str, Any]:
         """``extra.call`` of the history entry of call ``sid`` (announced by ``MessageNew``,
-        then read back with ``HistoryGet``)."""
+        then read back with ``HistoryGet``), from caller to callee (``between``: alice's
+        and bob's full JIDs unless given)."""
         self.signals.wait_for("MessageNew", lambda *args: json.loads(args[7]).get("call", {}).get("sid") == sid
                               and args[-1] == profile)
         rows = [row for row in self.client.history_get("", "", 0, False, "{}", profile)
@@ -59,7 +60,7 @@ class Parties:
         assert len(rows) == 1 and rows[0][4] == {}
         caller, callee = rows[0][2:4]
         call: dict[str, Any] = json.loads(rows[0][7])["call"]
-        assert (caller, callee) == ((self.jids["alice"], self.jids["bob"]))
+        assert (caller, callee) == (between or (self.jids["alice"], self.jids["bob"]))
         return call
 
 
@@ -157,9 +158,33 @@ def test_a_lost_stream_ends_its_calls(parties: Parties) -> None:
     parties.wait("CallState", sid, "bob", state="ended", reason="connectivity-error")
     call = parties.call_in_history(sid, "bob")
     assert (call["state"], call["reason"]) == ("answered", "connectivity-error")
+    # bob's server tells alice his device went offline: her side of the call ends too
+    parties.wait("CallState", sid, "alice", state="ended", reason="gone")
+    call = parties.call_in_history(sid, "alice")
+    assert (call["direction"], call["state"], call["reason"]) == ("outgoing", "answered", "gone")
     client.connect("bob")
+    for profile in ("alice", "bob"):
+        with pytest.raises(errors.NotFound):
+            client.call_end(sid, "", profile)
+
+
+@pytest.mark.parametrize("callee_leaves", [True, False], ids=["callee leaves", "caller leaves"])
+def test_a_ringing_call_ends_when_the_peer_goes_offline(parties: Parties, callee_leaves: bool) -> None:
+    """Nobody answered yet; one side goes offline: the other's call ends with ``gone``
+    (the caller's is ``unanswered``, the callee's ``missed``), nothing left open."""
+    client = parties.client
+    sid = client.call_start(parties.jids["bob"], AUDIO_FIRST_OFFER, "alice")
+    parties.wait("CallIncoming", sid, "bob")
+    parties.wait("CallState", sid, "alice", state="ringing")
+    leaving, staying = ("bob", "alice") if callee_leaves else ("alice", "bob")
+    client.disconnect(leaving)
+    parties.wait("CallState", sid, staying, state="ended", reason="gone")
+    call = parties.call_in_history(sid, staying)
+    assert (call["state"], call["reason"], call["duration"]) == (
+        ("unanswered" if staying == "alice" else "missed"), "gone", 0)
     with pytest.raises(errors.NotFound):
-        client.call_end(sid, "", "bob")
+        client.call_end(sid, "", staying)
+    client.connect(leaving)
 
 
 # raw peer ----------------------------------------------------------------------------------
@@ -322,3 +347,19 @@ def test_strangers_may_call_when_the_profile_allows_it(parties: Parties, carol: 
         "a73sjjvkla37jfea", "after-the-change")) is None
     assert_terminated(received, "after-the-change", "decline")
     assert not [args for name, args in parties.signals.history if name == "CallIncoming" and args[0] == "after-the-change"]
+
+
+def test_a_raw_peer_going_offline_ends_its_call(parties: Parties, carol: XmppPeer) -> None:
+    """carol (slixmpp), in bob's roster, calls him and logs out while it rings: her server
+    tells bob she is unavailable, and his side ends the call with ``gone``."""
+    client, bob = parties.client, parties.jids["bob"]
+    presences = SignalRecorder(client, "PresenceUpdate")
+    client.contact_add("carol@localhost", "bob")  # slixmpp approves the subscription
+    presences.wait_for("PresenceUpdate", lambda jid, show, *rest: jid == carol.jid and show == "" and rest[-1] == "bob")
+    assert jingle_error(carol, bob, STRANGER_INITIATE.format(initiator=carol.jid)) is None
+    parties.wait("CallIncoming", "a73sjjvkla37jfea", "bob")
+    carol.disconnect()
+    presences.wait_for("PresenceUpdate", lambda jid, show, *rest: jid == carol.jid and show == "unavailable")
+    parties.wait("CallState", "a73sjjvkla37jfea", "bob", state="ended", reason="gone")
+    call = parties.call_in_history("a73sjjvkla37jfea", "bob", between=(carol.jid, bob))
+    assert (call["direction"], call["state"], call["reason"]) == ("incoming", "missed", "gone")

@@ -57,15 +57,20 @@ class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
         if self.service.from_room(self.client, presence):
             return
         self.service.on_availability(self.client, presence)
-        for listener in self.service.availability_listeners:
-            try:
-                listener(self.client, presence.element)
-            except Exception:  # noqa: BLE001 - never let a listener break presence handling
-                log.exception("%s: presence listener failed", self.client.profile)
+        self._tell(self.service.availability_listeners, presence)
 
     def unavailableReceived(self, presence: AvailabilityPresence) -> None:
         if not self.service.from_room(self.client, presence):
             self.service.on_availability(self.client, presence)
+            self._tell(self.service.unavailability_listeners, presence)
+
+    def _tell(self, listeners: list[Callable[[XmppClient, domish.Element], None]],
+              presence: AvailabilityPresence) -> None:
+        for listener in listeners:
+            try:
+                listener(self.client, presence.element)
+            except Exception:  # noqa: BLE001 - never let a listener break presence handling
+                log.exception("%s: presence listener failed", self.client.profile)
 
     def subscribeReceived(self, presence: SubscriptionPresence) -> None:
         if presence.sender is not None:
@@ -97,6 +102,8 @@ class PresenceService:
         self.extenders: list[Callable[[], domish.Element]] = []
         #: told of every availability presence received, with its element
         self.availability_listeners: list[Callable[[XmppClient, domish.Element], None]] = []
+        #: told of every unavailable presence received (not a room occupant's), with its element
+        self.unavailability_listeners: list[Callable[[XmppClient, domish.Element], None]] = []
         #: profile → bare JIDs whose subscription request awaits the user's answer (the
         #: server sends them again at each login, RFC 6121 §3.1.3)
         self.pending_requests: dict[str, set[str]] = {}

@@ -100,6 +100,7 @@ def describe(record: dict[str, Any]) -> str:
         "answered": f"answered with {media}",
         "media": f"media {record.get('state')} {at}",
         "no_call": "no call came",
+        "ice_servers": "STUN/TURN servers of our server: " + ", ".join(record.get("urls", [])),
         "error": f"error: {record.get('message')}",
         "summary": "frames received: " + (", ".join(f"{kind} {count}" for kind, count in
                                                     record.get("frames", {}).items()) or "none"),
