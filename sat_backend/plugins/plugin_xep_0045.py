@@ -416,30 +416,45 @@ class GroupChats:
         for saved in rooms:
             self.enter_bookmarked(client, saved)
 
-    def enter_again(self, client: XmppClient, room: Room) -> None:
-        """Enter a room that forgot us (XEP-0410) as a new session does."""
-        self.enter_bookmarked(client, SavedRoom(room.jid.userhost(), room.nick, room.password))
+    async def rejoin(self, client: XmppClient, room: Room) -> None:
+        """Enter a room that forgot us (XEP-0410) as a new session does; the caller
+        decides what a failure means (:meth:`entry_failed`, or trying again)."""
+        await self._enter_known(client, SavedRoom(room.jid.userhost(), room.nick, room.password))
+
+    def keep_listed(self, profile: str, room: Room) -> bool:
+        """List ``room`` again as being entered (a failed entry drops it), unless another
+        entry of it took its place; whether it is listed."""
+        listed = self.rooms.setdefault(profile, {}).setdefault(room.jid.userhost(), room)
+        if listed is room:
+            room.state = JOINING
+        return listed is room
 
     def enter_bookmarked(self, client: XmppClient, saved: SavedRoom) -> None:
         """Enter a saved or bookmarked room in the background (failures are signalled)."""
         run_in_background(self._enter_saved(client, saved), f"{client.profile}: entering {saved.room}", client.profile)
 
     async def _enter_saved(self, client: XmppClient, saved: SavedRoom) -> None:
-        profile, bare = client.profile, saved.room
         try:
-            password = saved.password
-            if password is None:  # a bookmark has none (its notification may come first at login): the saved one
-                password = next((known.password for known in await self.saved.load(profile) if known.room == bare),
-                                None)
-            await self.enter(client, JID(bare), saved.nick or client.jid.user or client.jid.host, password,
-                             JoinOptions())
-        except (PermissionDenied, NotFound) as exc:
+            await self._enter_known(client, saved)
+        except BridgeError as exc:
+            await self.entry_failed(client.profile, saved.room, exc)
+
+    async def _enter_known(self, client: XmppClient, saved: SavedRoom) -> None:
+        password = saved.password
+        if password is None:  # a bookmark has none (its notification may come first at login): the saved one
+            password = next((known.password for known in await self.saved.load(client.profile)
+                             if known.room == saved.room), None)
+        await self.enter(client, JID(saved.room), saved.nick or client.jid.user or client.jid.host, password,
+                         JoinOptions())
+
+    async def entry_failed(self, profile: str, bare: str, exc: BridgeError) -> None:
+        """Signal a room we could not enter again; one that refuses us for good is forgotten."""
+        if isinstance(exc, (PermissionDenied, NotFound)):
             log.warning("%s: cannot enter %s again, forgetting it: %s", profile, bare, exc)
             await self.saved.forget(profile, bare)
-            self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), profile)
-        except BridgeError as exc:
+        else:
             log.warning("%s: cannot enter %s again now: %s", profile, bare, exc)
-            self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), profile)
+        self.host.bridge.emit("MucRoomLeft", bare, "error", str(exc), profile)
 
     async def _save(self, profile: str, room: Room) -> None:
         await self.saved.save(profile, room.jid.userhost(), room.nick, room.password)

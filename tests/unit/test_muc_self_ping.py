@@ -11,9 +11,10 @@ import pytest
 from twisted.internet.task import Clock
 from twisted.words.protocols.jabber.jid import JID
 
+from sat_backend.core.exceptions import BridgeError, Conflict, NotFound, PermissionDenied, Stanza, Timeout
 from sat_backend.plugins.muc.rooms import JOINED, JOINING, Room
 from sat_backend.plugins.muc.self_ping import (
-    NOT_IN, RETRY_AFTER, STILL_IN, UNDECIDED, SelfPing, verdict,
+    NOT_IN, REJOIN_MAX_DELAY, RETRY_AFTER, STILL_IN, UNDECIDED, SelfPing, transient, verdict,
 )
 
 ROOM = "room@chat.localhost"
@@ -46,19 +47,23 @@ class FakeParams:
 
 
 class Harness:
-    """A SelfPing whose pings answer from a list, on a fake clock."""
+    """A SelfPing whose pings answer from a list, on a fake clock; its rejoins end as
+    ``outcomes`` says (an error raised, or None: in)."""
 
     def __init__(self, interval: int = 900) -> None:
         self.clock = Clock()
         self.client = SimpleNamespace(profile="alice", is_connected=True)
         self.entered: list[str] = []
+        self.entered_at: list[float] = []
+        self.outcomes: list[BridgeError | None] = []
+        self.failed: list[tuple[str, BridgeError]] = []
         self.answers: list[str] = []
         self.pings = 0
         host = SimpleNamespace(params=FakeParams(interval),
                                sessions=SimpleNamespace(get_client=lambda profile: self.client))
         self.rooms: dict[str, Room] = {}
-        plugin = SimpleNamespace(host=host, enter_again=lambda client, room: self.entered.append(room.jid.userhost()),
-                                 room_of=lambda profile, bare: self.rooms.get(bare))
+        plugin = SimpleNamespace(host=host, rejoin=self._rejoin, keep_listed=self._keep_listed,
+                                 entry_failed=self._entry_failed, room_of=lambda profile, bare: self.rooms.get(bare))
         self.self_ping = SelfPing(plugin, lambda: self.clock)  # type: ignore[arg-type]
         self.self_ping._ping = self._ping  # type: ignore[method-assign]
         self.room = self.add_room(ROOM)
@@ -66,6 +71,23 @@ class Harness:
     def add_room(self, bare: str) -> Room:
         room = self.rooms[bare] = Room(JID(bare), "alice", state=JOINED)
         return room
+
+    async def _rejoin(self, client: Any, room: Room) -> None:
+        """As the plugin's: a failed entry drops the room from the list."""
+        self.entered.append(room.jid.userhost())
+        self.entered_at.append(self.clock.seconds())
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if outcome is not None:
+            del self.rooms[room.jid.userhost()]
+            raise outcome
+
+    def _keep_listed(self, profile: str, room: Room) -> bool:
+        listed = self.rooms.setdefault(room.jid.userhost(), room)
+        room.state = JOINING
+        return listed is room
+
+    async def _entry_failed(self, profile: str, bare: str, failure: BridgeError) -> None:
+        self.failed.append((bare, failure))
 
     async def _ping(self, profile: str, room: Room) -> str:
         self.pings += 1
@@ -75,6 +97,11 @@ class Harness:
         self.clock.advance(seconds)
         for _ in range(5):          # let the background check run
             await asyncio.sleep(0)
+
+    async def step(self, seconds: float, step: float) -> None:
+        """Advance ``seconds`` by steps: a timer set while advancing fires on time."""
+        for _ in range(int(seconds // step)):
+            await self.advance(step)
 
 
 def run(test: Any) -> None:
@@ -208,3 +235,147 @@ def test_the_error_answer_is_read_with_its_by(
     harness.self_ping.plugin.host.sessions.answer = refuse  # type: ignore[attr-defined]
     monkeypatch.setattr(self_ping, "ping_request", lambda client, room: SimpleNamespace(send=lambda: None))
     assert asyncio.run(SelfPing._ping(harness.self_ping, "alice", harness.room)) == expected
+
+
+# entering again, and again -------------------------------------------------------------
+
+UNREACHABLE = Stanza("remote-server-not-found: room@chat.localhost: the room refused")
+FULL = Stanza("service-unavailable: room@chat.localhost: the room is full")
+NO_ANSWER = Timeout("room@chat.localhost did not let us in within 30 s")
+
+
+@pytest.mark.parametrize(("failure", "expected"), [
+    (UNREACHABLE, True),
+    (Stanza("remote-server-timeout: chat.localhost did not answer"), True),
+    (FULL, True),
+    (NO_ANSWER, True),
+    (PermissionDenied("forbidden: room@chat.localhost: we are banned from the room"), False),
+    (PermissionDenied("registration-required: room@chat.localhost: the room is for its members only"), False),
+    (NotFound("item-not-found: room@chat.localhost: the room does not exist"), False),
+    (Conflict("conflict: room@chat.localhost: that nick is already used in the room"), False),
+    (Stanza("internal-server-error: room@chat.localhost: the room refused"), False),
+])
+def test_which_failures_are_tried_again(failure: BridgeError, expected: bool) -> None:
+    assert transient(failure) is expected
+
+
+async def forgotten(harness: Harness, *outcomes: BridgeError | None) -> None:
+    """Watch the room, then let a self-ping find that it forgot us (rejoin outcomes queued)."""
+    harness.outcomes += outcomes
+    await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]
+    harness.answers.append(NOT_IN)
+    await harness.advance(900)
+    assert harness.entered == [ROOM]
+
+
+def test_a_rejoin_that_fails_for_a_while_is_tried_again_ever_later() -> None:
+    async def scenario() -> None:
+        harness = Harness()
+        await forgotten(harness, UNREACHABLE, NO_ANSWER, FULL, None)
+        assert harness.rooms[ROOM] is harness.room and harness.room.state == JOINING   # still listed
+        await harness.advance(RETRY_AFTER - 1)
+        assert len(harness.entered) == 1
+        await harness.step(7 * RETRY_AFTER, 1)
+        assert [later - sooner for sooner, later in zip(harness.entered_at, harness.entered_at[1:])] == [
+            RETRY_AFTER, 2 * RETRY_AFTER, 4 * RETRY_AFTER]
+        assert harness.failed == [] and len(harness.self_ping) == 0 and harness.clock.getDelayedCalls() == []
+    run(scenario)
+
+
+def test_the_wait_between_rejoins_is_capped_and_starts_at_the_interval() -> None:
+    async def scenario() -> None:
+        harness = Harness()
+        await forgotten(harness, *[NO_ANSWER] * 9)
+        await harness.step(9 * REJOIN_MAX_DELAY, 10)
+        waits = [later - sooner for sooner, later in zip(harness.entered_at, harness.entered_at[1:])]
+        assert waits == [60, 120, 240, 480, 900, 900, 900, 900, 900]
+        harness.self_ping.forget_profile("alice")
+
+        harness = Harness(interval=5)                                  # a short interval: sooner
+        harness.outcomes += [NO_ANSWER, NO_ANSWER]
+        await harness.self_ping.watch(harness.client, harness.room)  # type: ignore[arg-type]
+        harness.answers.append(NOT_IN)
+        await harness.step(30, 1)
+        assert harness.entered_at == [5, 10, 20]
+    run(scenario)
+
+
+def test_a_definitive_refusal_ends_the_rejoins() -> None:
+    async def scenario() -> None:
+        harness = Harness()
+        banned = PermissionDenied("forbidden: room@chat.localhost: we are banned from the room")
+        await forgotten(harness, FULL, banned)
+        await harness.advance(RETRY_AFTER)
+        assert len(harness.entered) == 2 and harness.failed == [(ROOM, banned)]   # MucRoomLeft "error"
+        assert ROOM not in harness.rooms
+        await harness.advance(REJOIN_MAX_DELAY * 2)
+        assert len(harness.entered) == 2 and harness.clock.getDelayedCalls() == [] and len(harness.self_ping) == 0
+    run(scenario)
+
+
+@pytest.mark.parametrize("stop", ["leave", "stream lost"])
+def test_leaving_or_losing_the_stream_ends_the_rejoins(stop: str) -> None:
+    async def scenario() -> None:
+        harness = Harness()
+        await forgotten(harness, UNREACHABLE)
+        if stop == "leave":
+            harness.self_ping.forget("alice", ROOM)                    # MucLeave
+        else:
+            harness.self_ping.forget_profile("alice")                  # on_stream_lost
+        await harness.advance(REJOIN_MAX_DELAY * 2)
+        assert harness.entered == [ROOM] and harness.failed == []
+        assert harness.clock.getDelayedCalls() == [] and len(harness.self_ping) == 0
+    run(scenario)
+
+
+def test_a_rejoin_failing_after_the_room_was_left_is_not_tried_again() -> None:
+    async def scenario() -> None:
+        harness = Harness()
+        entering: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def slow_rejoin(client: Any, room: Room) -> None:
+            harness.entered.append(room.jid.userhost())
+            await entering
+
+        harness.self_ping.plugin.rejoin = slow_rejoin  # type: ignore[attr-defined]
+        await forgotten(harness)
+        harness.self_ping.forget("alice", ROOM)                        # MucLeave during the entry
+        entering.set_exception(NO_ANSWER)
+        await harness.advance(REJOIN_MAX_DELAY)
+        assert harness.entered == [ROOM] and harness.failed == [] and harness.clock.getDelayedCalls() == []
+    run(scenario)
+
+
+def test_another_entry_of_the_room_takes_over_from_the_rejoins() -> None:
+    async def scenario() -> None:
+        harness = Harness()
+        await forgotten(harness, UNREACHABLE)
+        del harness.rooms[ROOM]                                        # a MucJoin that failed, meanwhile
+        await harness.advance(RETRY_AFTER)
+        assert harness.entered == [ROOM] and len(harness.self_ping) == 0
+
+        harness = Harness()
+        await forgotten(harness, UNREACHABLE)
+        harness.rooms[ROOM] = Room(JID(ROOM), "alice", state=JOINING)  # a MucJoin being entered
+        await harness.advance(RETRY_AFTER)
+        assert harness.entered == [ROOM] and len(harness.self_ping) == 0 and harness.failed == []
+    run(scenario)
+
+
+@pytest.mark.parametrize(("failure", "expected"), [
+    ("remote-server-not-found: chat.example did not answer", Stanza),     # unreachable: says nothing
+    ("remote-server-timeout: chat.example did not answer", Stanza),
+    ("forbidden: not for you", NotFound),                                 # an answer: not a room
+])
+def test_an_unreachable_room_is_not_taken_for_no_room(failure: str, expected: type[BridgeError]) -> None:
+    """Entering again a room whose server cannot be reached must fail as transient, not
+    as ``NotFound`` (which forgets the room for good)."""
+    from sat_backend.plugins.muc.service_discovery import room_features
+
+    async def get_info(client: Any, jid: JID) -> Any:
+        raise Stanza(failure)
+
+    host = SimpleNamespace(plugins={"XEP-0030": SimpleNamespace(get_info=get_info)})
+    with pytest.raises(expected) as raised:
+        asyncio.run(room_features(host, SimpleNamespace(), JID(ROOM)))  # type: ignore[arg-type]
+    assert transient(raised.value) is (expected is Stanza)

@@ -17,11 +17,17 @@ read the answer as §3.2 says:
   entered again the way a reconnection does it: ``MucRoomJoined`` once in, and the
   messages missed read from the room's archive or discussion history.
 
+A rejoin that fails for a reason that may pass (:func:`transient`: the room's server
+unreachable, the room full or its service unavailable, no answer) is tried again after
+``min(RETRY_AFTER, interval)`` seconds, then twice as long each time up to
+``REJOIN_MAX_DELAY``; the room stays listed as ``joining`` meanwhile. A definitive refusal
+ends it with ``MucRoomLeft(room, "error", …)``, as a failed entry at login does.
+
 There is no ping while we wait for a nick change (§4) and none without a session
 (XEP-0198 hibernation counts as none): timers belong to one session and are cancelled
 when the room is left, the stream lost (which includes ``ProfileDelete`` and the
-backend's shutdown) or the room entered again. The clock is the reactor's
-(``callLater``/``seconds``), so unit tests drive it with ``task.Clock``.
+backend's shutdown) or the room entered again; so are the rejoin's retries. The clock
+is the reactor's (``callLater``/``seconds``), so unit tests drive it with ``task.Clock``.
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber import error
 
-from sat_backend.core.exceptions import ProfileNotConnected, Timeout
+from sat_backend.core.exceptions import BridgeError, ProfileNotConnected, Stanza, Timeout
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.muc.rooms import JOINED, JOINING
+from sat_backend.plugins.muc.service_discovery import UNREACHABLE, condition_of
 
 if TYPE_CHECKING:
     from sat_backend.core.xmpp.client import XmppClient
@@ -50,6 +57,8 @@ NS_PING = "urn:xmpp:ping"
 DEFAULT_INTERVAL = 900
 #: seconds before a ping that got no verdict (room unreachable, no answer) is sent again
 RETRY_AFTER = 60
+#: the longest wait between two attempts to enter again a room that forgot us
+REJOIN_MAX_DELAY = 900
 INTERVAL_PARAM = ParamDefinition(
     "MUC", "SelfPingInterval", "int", str(DEFAULT_INTERVAL),
     "Seconds of silence from a room before checking that we are still in it (XEP-0410; 0: never)",
@@ -62,7 +71,10 @@ UNDECIDED = "undecided"
 #: §3.2: the room let the ping through to a client of ours that does not answer pings
 _ANSWERED_BY_A_CLIENT = frozenset({"service-unavailable", "feature-not-implemented"})
 #: the room (or its server) could not be reached: the answer says nothing of our presence
-_UNREACHABLE = frozenset({"remote-server-not-found", "remote-server-timeout"})
+_UNREACHABLE = UNREACHABLE
+#: entry refusals that may pass: worth trying again (``service-unavailable``: the room is
+#: full, or its service is down)
+TRANSIENT_REFUSALS = _UNREACHABLE | {"service-unavailable"}
 
 #: (profile, room bare JID)
 RoomKey = tuple[str, str]
@@ -84,6 +96,14 @@ def verdict(condition: str | None, by: str | None, room_service: str) -> str:
     return NOT_IN
 
 
+def transient(failure: BridgeError) -> bool:
+    """An entry failure that says nothing of whether the room would let us in later (no
+    answer, the room unreachable, full or its service down): worth trying again."""
+    if isinstance(failure, Timeout):
+        return True
+    return isinstance(failure, Stanza) and condition_of(failure) in TRANSIENT_REFUSALS
+
+
 def ping_request(client: XmppClient, room: Room) -> Any:
     """The IQ of §3.2, to our occupant JID (sent by the caller)."""
     iq = new_iq(client, "get")
@@ -102,6 +122,16 @@ class _Watch:
     timer: Any = None
 
 
+@dataclass
+class _Rejoin:
+    """A room that forgot us, being entered again (or waiting to be tried again)."""
+
+    room: Room
+    #: the wait after the next transient failure
+    delay: float
+    timer: Any = None
+
+
 class SelfPing:
     """One timer per joined room, pushed back by the room's own activity."""
 
@@ -111,6 +141,7 @@ class SelfPing:
         self.plugin = plugin
         self._reactor = reactor
         self._watches: dict[RoomKey, _Watch] = {}
+        self._rejoins: dict[RoomKey, _Rejoin] = {}
 
     def register(self) -> None:
         self.plugin.host.params_registry.declare(INTERVAL_PARAM)
@@ -132,18 +163,20 @@ class SelfPing:
             watch.last_activity = self._now()
 
     def forget(self, profile: str, room_jid: str) -> None:
-        """No more checks of this room (left, or entered again: a new watch follows)."""
-        watch = self._watches.pop((profile, room_jid), None)
-        if watch is not None:
-            _cancel(watch)
+        """No more checks nor rejoins of this room (left, or entered again: a new watch follows)."""
+        for timers in (self._watches, self._rejoins):
+            state = timers.pop((profile, room_jid), None)
+            if state is not None:
+                _cancel(state)
 
     def forget_profile(self, profile: str) -> None:
         """The session is gone: no timer of its rooms may fire."""
-        for key in [key for key in self._watches if key[0] == profile]:
-            _cancel(self._watches.pop(key))
+        for timers in (self._watches, self._rejoins):
+            for key in [key for key in timers if key[0] == profile]:
+                _cancel(timers.pop(key))
 
     def __len__(self) -> int:
-        return len(self._watches)
+        return len(self._watches) + len(self._rejoins)
 
     # the timers --------------------------------------------------------------------------
 
@@ -183,7 +216,8 @@ class SelfPing:
             log.warning("%s: %s no longer counts us as an occupant (XEP-0410 self-ping): entering it again",
                         profile, bare)
             del self._watches[key]
-            self._enter_again(profile, room)
+            rejoin = self._rejoins[key] = _Rejoin(room, min(RETRY_AFTER, watch.interval))
+            self._start_rejoin(key, rejoin)
             return
         log.info("%s: self-ping of %s: %s", profile, bare, result)
         if result == STILL_IN:
@@ -208,18 +242,51 @@ class SelfPing:
             return UNDECIDED
         return STILL_IN
 
-    def _enter_again(self, profile: str, room: Room) -> None:
-        """Enter the room the way a new session does (its failures are signalled there)."""
+    # entering again ----------------------------------------------------------------------
+
+    def _start_rejoin(self, key: RoomKey, rejoin: _Rejoin) -> None:
+        rejoin.timer = None
+        if self._rejoins.get(key) is not rejoin:
+            return
+        if self.plugin.room_of(key[0], key[1]) is not rejoin.room:
+            del self._rejoins[key]  # another entry of the room (a MucJoin) took over, or failed
+        else:
+            run_in_background(self._rejoin(key, rejoin), f"{key[0]}: entering {key[1]} again", key[0])
+
+    async def _rejoin(self, key: RoomKey, rejoin: _Rejoin) -> None:
+        """Enter the room the way a new session does; try again later when that fails
+        for a reason that may pass, as long as nothing else decided for the room."""
+        profile, bare = key
+        room = rejoin.room
         try:
             client = self.plugin.host.sessions.get_client(profile)
         except ProfileNotConnected:
+            del self._rejoins[key]
             return  # the next session enters it
         room.state = JOINING
         room.forget_occupants()
-        self.plugin.enter_again(client, room)
+        try:
+            await self.plugin.rejoin(client, room)
+        except BridgeError as failure:
+            if self._rejoins.get(key) is not rejoin:
+                return  # left, lost or entered again meanwhile: that is what the room is now
+            if not transient(failure):
+                del self._rejoins[key]
+                await self.plugin.entry_failed(profile, bare, failure)
+                return
+            if not self.plugin.keep_listed(profile, room):
+                del self._rejoins[key]  # another entry took its place
+                return
+            log.warning("%s: cannot enter %s again now (%s): trying again in %g s", profile, bare, failure,
+                        rejoin.delay)
+            rejoin.timer = self._reactor().callLater(rejoin.delay, self._start_rejoin, key, rejoin)
+            rejoin.delay = min(rejoin.delay * 2, REJOIN_MAX_DELAY)
+            return
+        if self._rejoins.get(key) is rejoin:
+            del self._rejoins[key]  # in: the entry watches it again
 
 
-def _cancel(watch: _Watch) -> None:
-    if watch.timer is not None and watch.timer.active():
-        watch.timer.cancel()
-    watch.timer = None
+def _cancel(state: _Watch | _Rejoin) -> None:
+    if state.timer is not None and state.timer.active():
+        state.timer.cancel()
+    state.timer = None
