@@ -69,6 +69,20 @@ def forget_occupant(prosody: ProsodyServer, room: str, nick: str) -> None:
     assert answer == "forgotten", answer
 
 
+def refuse_entries(prosody: ProsodyServer, room: str, count: int) -> None:
+    """Make the room answer the next ``count`` entries with ``service-unavailable`` (as a
+    full room does, XEP-0045 §7.2.10), then let them in again."""
+    answer = prosody.run_lua(
+        f"local st = require 'util.stanza'; local events = prosody.hosts[{_lua_string(prosody.muc_service)}].events; "
+        f"local left = {count}; local refuse; refuse = function(event) "
+        f"if event.room.jid ~= {_lua_string(room)} then return end; left = left - 1; "
+        "if left <= 0 then events.remove_handler('muc-occupant-pre-join', refuse) end; "
+        "event.origin.send(st.error_reply(event.stanza, 'wait', 'service-unavailable', 'full for a while', "
+        "event.room.jid)); return true end; events.add_handler('muc-occupant-pre-join', refuse, 100); return 'armed'"
+    )
+    assert answer == "armed", answer
+
+
 def alice_and_carol_in_a_room(client: BridgeClient, signals: SignalRecorder, carol: XmppPeer) -> str:
     """A new room that alice (the self-pinging profile) entered first, then carol."""
     room = new_room()
@@ -104,6 +118,29 @@ def test_a_room_that_forgot_us_is_entered_again(
     assert carol.wait_message(lambda message: message["body"] == "back")["from"] == f"{room}/alice"
     assert [row[:3] for row in client.muc_rooms_get("alice")] == [(room, "alice", "joined")]
     backend.stop()                                   # with the room's self-ping timer running
+    assert "Traceback" not in backend.log_text()
+
+
+@pytest.mark.prosody_only("the refusals are made by a handler added inside Prosody")
+def test_a_rejoin_refused_for_a_while_is_tried_again_until_in(
+    backend: BackendProcess, prosody: ProsodyServer, alice: tuple[BridgeClient, SignalRecorder], carol: XmppPeer,
+) -> None:
+    client, signals = alice
+    room = alice_and_carol_in_a_room(client, signals, carol)
+    refuse_entries(prosody, room, 3)
+    forget_occupant(prosody, room, "alice")
+    peer_says(carol, room, "while out")
+
+    wait_for_log(backend, f"cannot enter {room} again now (service-unavailable")
+    assert [row[:3] for row in client.muc_rooms_get("alice")] == [(room, "alice", "joining")]   # still listed
+    assert joined(signals, room, "alice")[1] == "alice"               # in after the refusals, by a later try
+    log = backend.log_text()
+    assert log.count(f"cannot enter {room} again now (service-unavailable") == 3
+    assert "trying again in 1 s" in log and "trying again in 2 s" in log and "trying again in 4 s" in log
+    assert not [args for name, args in signals.history if name == "MucRoomLeft"]
+    signals.wait_for("MessageNew", room_message(room, "while out", "alice"))               # caught up
+    assert [row[:3] for row in client.muc_rooms_get("alice")] == [(room, "alice", "joined")]
+    backend.stop()
     assert "Traceback" not in backend.log_text()
 
 
