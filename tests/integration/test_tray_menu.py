@@ -59,8 +59,11 @@ def subscribe_carol(client: BridgeClient, carol: XmppPeer) -> None:
                      jid == "carol@localhost" and attrs.get("subscription") == "both", timeout=20)
 
 
-def test_item_properties_menu_and_away(backend: BackendProcess, prosody: ProsodyServer, host: SniHost,
+def test_item_properties_menu_and_away(backend: BackendProcess, fresh_prosody: ProsodyServer, host: SniHost,
                                         tray: TrayProcess) -> None:
+    # a Prosody of its own: on the session server alice's bookmarks from the group chat
+    # tests enter rooms with unread messages, and the item would rightly say NeedsAttention
+    prosody = fresh_prosody
     client = backend.client
     assert client is not None
     create_xmpp_profile(client, prosody, "alice")
