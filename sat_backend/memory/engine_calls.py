@@ -56,12 +56,10 @@ class EngineCalls:
                     await self._drop_reader()
                 raise
 
-    async def _drop_reader(self, invalidate: bool = False) -> None:
-        """Close the kept reader (``invalidate``: its connection is unusable, not pooled again)."""
+    async def _drop_reader(self) -> None:
+        """Close the kept reader (and forget its driver connection)."""
         reader, self._reader, self._reader_driver = self._reader, None, None
         if reader is not None:
-            if invalidate:
-                await reader.invalidate()
             await reader.close()
 
     async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
@@ -70,23 +68,19 @@ class EngineCalls:
 
         :raises DBAPIError: the driver failed.
         """
-        if not self._asyncpg:
-            async with self.reading() as connection:
+        async with self.reading() as connection:
+            if not self._asyncpg:
                 return list((await connection.execute(statement, values)).all())
-        if self._reader_busy.locked():
-            async with self._connection(self._autocommit) as connection:
-                return await _fetch(connection, await _driver(connection), statement, values)
-        async with self._reader_busy:
-            if self._reader is None:
-                self._reader = await self._autocommit.connect()
-            if self._reader_driver is None:
-                self._reader_driver = await _driver(self._reader)
-            try:
-                return await _fetch(self._reader, self._reader_driver, statement, values)
-            except BaseException:
-                if self._reader is not None and self._reader.invalidated:
-                    await self._drop_reader()
-                raise
+            return await _fetch(connection, await self._driver_of(connection), statement, values)
+
+    async def _driver_of(self, connection: AsyncConnection) -> Any:
+        """asyncpg's connection under ``connection``, kept for the reader (asking for it
+        is a greenlet switch)."""
+        if connection is not self._reader:
+            return await _driver(connection)
+        if self._reader_driver is None:
+            self._reader_driver = await _driver(connection)
+        return self._reader_driver
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
