@@ -70,11 +70,9 @@ NOT_IN = "not-joined"
 UNDECIDED = "undecided"
 #: §3.2: the room let the ping through to a client of ours that does not answer pings
 _ANSWERED_BY_A_CLIENT = frozenset({"service-unavailable", "feature-not-implemented"})
-#: the room (or its server) could not be reached: the answer says nothing of our presence
-_UNREACHABLE = UNREACHABLE
 #: entry refusals that may pass: worth trying again (``service-unavailable``: the room is
 #: full, or its service is down)
-TRANSIENT_REFUSALS = _UNREACHABLE | {"service-unavailable"}
+TRANSIENT_REFUSALS = UNREACHABLE | {"service-unavailable"}
 
 #: (profile, room bare JID)
 RoomKey = tuple[str, str]
@@ -89,7 +87,7 @@ def verdict(condition: str | None, by: str | None, room_service: str) -> str:
     """
     if condition is None or condition in _ANSWERED_BY_A_CLIENT:
         return STILL_IN
-    if condition in _UNREACHABLE:
+    if condition in UNREACHABLE:  # the answer says nothing of our presence
         return UNDECIDED
     if condition == "item-not-found":
         return NOT_IN if by == room_service else STILL_IN

@@ -38,7 +38,7 @@ async def room_features(host: Backend, client: XmppClient, room_jid: JID) -> fro
     except Stanza as exc:
         if condition_of(exc) in UNREACHABLE:
             raise
-        if not str(exc).startswith("item-not-found"):
+        if condition_of(exc) != "item-not-found":
             raise NotFound(f"{room_jid.userhost()} is not a group chat room ({exc})") from None
         try:
             service = await disco.get_info(client, JID(room_jid.host))
