@@ -442,8 +442,7 @@ class GroupChats:
     async def _enter_known(self, client: XmppClient, saved: SavedRoom) -> None:
         password = saved.password
         if password is None:  # a bookmark has none (its notification may come first at login): the saved one
-            password = next((known.password for known in await self.saved.load(client.profile)
-                             if known.room == saved.room), None)
+            password = await self.saved.password(client.profile, saved.room)
         await self.enter(client, JID(saved.room), saved.nick or client.jid.user or client.jid.host, password,
                          JoinOptions())
 

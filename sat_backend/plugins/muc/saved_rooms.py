@@ -43,17 +43,24 @@ class SavedRooms:
     async def load(self, profile: str) -> list[SavedRoom]:
         """The saved rooms; a password that cannot be decrypted (secret key changed) is
         dropped with a warning: the room is entered without it (and refuses, if it needs one)."""
-        rooms = []
-        for room, entry in (await self._read(profile)).items():
-            password = None
-            token = entry.get("password")
-            if isinstance(token, str):
-                try:
-                    password = self.secrets.decrypt(token, _secret_context(profile, room))
-                except Database as exc:
-                    log.warning("%s: the saved password of %s is unusable: %s", profile, room, exc)
-            rooms.append(SavedRoom(room, str(entry.get("nick") or ""), password))
-        return rooms
+        return [SavedRoom(room, str(entry.get("nick") or ""), self._password(profile, room, entry))
+                for room, entry in (await self._read(profile)).items()]
+
+    async def password(self, profile: str, room: str) -> str | None:
+        """The saved password of ``room`` (None: none, or unusable as in :meth:`load`),
+        the only one decrypted."""
+        entry = (await self._read(profile)).get(room)
+        return None if entry is None else self._password(profile, room, entry)
+
+    def _password(self, profile: str, room: str, entry: dict[str, Any]) -> str | None:
+        token = entry.get("password")
+        if not isinstance(token, str):
+            return None
+        try:
+            return self.secrets.decrypt(token, _secret_context(profile, room))
+        except Database as exc:
+            log.warning("%s: the saved password of %s is unusable: %s", profile, room, exc)
+            return None
 
     async def contains(self, profile: str, room: str) -> bool:
         return room in await self._read(profile)
