@@ -59,9 +59,18 @@ def ice_servers(services: Iterable[dict[str, Any]]) -> IceServers:
     return IceServers(tuple(servers), tuple(skipped))
 
 
+def _scheme(service: dict[str, Any]) -> str | None:
+    """The URL scheme of ``service`` for aiortc, None for a kind it cannot use."""
+    return _SCHEMES.get((str(service.get("type")), _transport(service)))
+
+
+def _transport(service: dict[str, Any]) -> str:
+    return str(service.get("transport") or "udp")
+
+
 def _unusable(service: dict[str, Any]) -> str | None:
     """Why aiortc cannot use ``service``, None when it can."""
-    scheme = _SCHEMES.get((str(service.get("type")), str(service.get("transport") or "udp")))
+    scheme = _scheme(service)
     if scheme is None:
         return "not a STUN (udp), TURN (udp, tcp) or TURNS (tcp) server aiortc can use"
     host, port = service.get("host"), service.get("port")
@@ -73,11 +82,11 @@ def _unusable(service: dict[str, Any]) -> str | None:
 
 
 def _server(service: dict[str, Any]) -> RTCIceServer:
-    scheme = _SCHEMES[(service["type"], service.get("transport") or "udp")]
+    scheme = _scheme(service)
     url = f"{scheme}:{service['host']}:{service['port']}"
     if scheme == "stun":
         return RTCIceServer(urls=url)
-    return RTCIceServer(urls=f"{url}?transport={service.get('transport') or 'udp'}",
+    return RTCIceServer(urls=f"{url}?transport={_transport(service)}",
                         username=service["username"], credential=service["password"])
 
 
