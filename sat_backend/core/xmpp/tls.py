@@ -69,4 +69,3 @@ def describe_tls_failure(value: object, domain: str, ca_file: Path | None) -> st
         trusted = f"a CA of {ca_file}" if ca_file is not None else "an authority this system trusts"
         return f"certificate verify failed for {domain}: it is not signed by {trusted}; {CA_FILE_HINT}"
     return f"TLS with {domain} failed: {', '.join(reasons)}"
-
