@@ -45,10 +45,12 @@ def conversation(index: int) -> str:
 
 
 def history_row(profile_id: int, index: int) -> dict[str, Any]:
-    """Message ``index``: the conversations take turns, one message each."""
+    """Message ``index``: the conversations take turns, one message each; each has an
+    origin-id and a stanza id (``bench_history_lookups`` looks them up)."""
     peer = conversation(index % CONVERSATIONS)
     turn = index // CONVERSATIONS
-    row = {"id": f"m{index}", "profile_id": profile_id, "timestamp": float(index)}
+    row = {"id": f"m{index}", "profile_id": profile_id, "timestamp": float(index),
+           "origin_id": f"o{index}", "message_id": f"s{index}"}
     if index % CONVERSATIONS >= PEERS:   # a room: an occupant's message
         return {**row, "source": peer, "source_res": f"nick{turn % 7}", "dest": OWN, "type": "groupchat"}
     if turn % 4 == 0:                    # ours, sent to the peer

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select, union_all
 from sqlalchemy.orm import raiseload
 
 from sat_backend.memory.sqla import Storage
@@ -54,6 +54,25 @@ class RoomMessages:
 
     def condition(self, source: Any = History.source, dest: Any = History.dest) -> Any:
         return and_(source == self.room, History.type == "groupchat")
+
+
+def referenced_statement(profile_id: int, reference_id: str, conversation: Conversation | RoomMessages,
+                         by_stanza_id: bool) -> Select[History]:
+    """The latest message of ``conversation`` that ``reference_id`` names: one look-up
+    per kind of id, each on its own index, then the latest of the few found.
+
+    Written as a ``UNION ALL``, not an ``OR`` of the ids: for the ``OR``, SQLite (no
+    statistics) walked the profile's whole history by timestamp, or a room's every
+    message, whenever the reference named an old message or none (16 ms at 50,000
+    messages, for each received change)."""
+    columns = (History.origin_id, History.message_id, *((History.stanza_id,) if by_stanza_id else ()))
+    found = union_all(*(
+        select(History.id, History.timestamp)
+        .where(History.profile_id == profile_id, column == reference_id, conversation.condition())
+        for column in columns
+    )).subquery()
+    latest = select(found.c.id).order_by(found.c.timestamp.desc()).limit(1).scalar_subquery()
+    return select(History).options(raiseload("*")).where(History.id == latest)
 
 
 @dataclass(frozen=True)
@@ -99,18 +118,7 @@ class MessageChangesStorage:
         """
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            entry = await session.scalar(
-                select(History)
-                .options(raiseload("*"))
-                .where(
-                    History.profile_id == profile_id,
-                    or_(History.origin_id == reference_id, History.message_id == reference_id,
-                        *((History.stanza_id == reference_id,) if by_stanza_id else ())),
-                    conversation.condition(),
-                )
-                .order_by(History.timestamp.desc())
-                .limit(1)
-            )
+            entry = await session.scalar(referenced_statement(profile_id, reference_id, conversation, by_stanza_id))
             return None if entry is None else stored_message(entry)
 
     async def set_reactions(

@@ -130,10 +130,11 @@ class History(Base):
         # a conversation's messages in order: its unread count from its read point on,
         # the distinct conversations of a profile (a loose scan), its last message
         Index("ix_history_profile_id_source_timestamp", "profile_id", "source", "timestamp"),
-        # deduplication of a sender's own messages coming back (archive, carbons)
-        Index("ix_history_profile_id_origin_id", "profile_id", "origin_id"),
+        # deduplication of a sender's own messages coming back (archive, carbons); the
+        # sender completes the key, so that SQLite never prefers the conversation's index
+        Index("ix_history_profile_id_origin_id_source", "profile_id", "origin_id", "source"),
         # references to a message by its stanza id (XEP-0308/0444 without origin-id)
-        Index("ix_history_profile_id_message_id", "profile_id", "message_id"),
+        Index("ix_history_profile_id_message_id_source", "profile_id", "message_id", "source"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -5,16 +5,15 @@ conversation counted from its own read point on, without reading the messages be
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, event, func, insert, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import and_, func, insert, or_, select, text
 
 from sat_backend.memory.read_state_storage import ReadStateStorage, _unread
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import ConversationRead, History
+from tests.integration.query_plans import executed, history_access_sqlite, history_rows_read_postgresql
 
 OWN = "alice@example.org"
 BOB, CAROL, DAVE, EVE = "bob@example.org", "carol@example.org", "dave@example.org", "eve@example.org"
@@ -178,42 +177,3 @@ def test_the_count_of_every_conversation_reads_only_after_the_read_points(databa
                            "ix_history_profile_id_source_timestamp (profile_id=? AND source=? AND timestamp>?)"]
     else:
         assert int(reading[0]) <= 60 + 2 * 21   # 60 unread, the loose scan's seeks (each one row)
-
-
-async def executed(storage: Storage, call: Callable[[], Any]) -> list[tuple[str, Any]]:
-    """The statements (with their parameters) a call sends to the database."""
-    assert storage.engine is not None
-    statements: list[tuple[str, Any]] = []
-
-    def seen(connection: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(storage.engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        await call()
-    finally:
-        event.remove(storage.engine.sync_engine, "before_cursor_execute", seen)
-    return [(statement, parameters) for statement, parameters in statements if "history" in statement]
-
-
-async def history_access_sqlite(connection: AsyncConnection, statement: str, parameters: Any) -> list[str]:
-    """How SQLite's plan reaches ``history``: the index and its bounds, for each access."""
-    plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
-    details = [str(tuple(row)[-1]) for row in plan]   # (id, parent, unused, detail)
-    return [detail.split(" INDEX ", 1)[1] if " INDEX " in detail else detail
-            for detail in details if " history" in detail]
-
-
-async def history_rows_read_postgresql(connection: AsyncConnection, statement: str, parameters: Any) -> int:
-    """The ``history`` rows PostgreSQL's executed plan read: returned or filtered out by
-    every scan of the table, over all its loops."""
-    result = await connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-    plan = result.scalar_one()
-    nodes = [(json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]]
-    total = 0
-    while nodes:
-        node = nodes.pop()
-        nodes.extend(node.get("Plans", ()))
-        if node.get("Relation Name") == "history":
-            total += round((node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"])
-    return total
