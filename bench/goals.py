@@ -102,6 +102,9 @@ def unread(figures: list[Figure]) -> Iterator[Row]:
             f"{few['value']:.1f} ms (a few unread), {half['value']:.1f} ms (half unread)")
         yield (f"unread counts of every conversation, UnreadGet(\"\") ({size}50 conversations) [{backend}]",
                figure, "(context)", "not a line of the issue; bounded by the unread messages, not the history")
+        referenced = first(find(figures, "referenced_old_ms", backend=backend))
+        yield context_row(f"the message a received change names, an old one (same history) [{backend}]", referenced,
+                          "{:.2f} ms", "not a line of the issue; by its id's index, not the history (0011)")
 
 
 def cached_read(figures: list[Figure]) -> Iterator[Row]:

@@ -41,6 +41,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "bench_microblog_cache": (["--posts", "100", "--reads", "5"], ["--posts", "500", "--reads", "15"]),
     "bench_call": (["--runs", "3"], ["--runs", "5"]),
     "bench_unread": (["--messages", "100000", "--runs", "3"], ["--messages", "100000", "--runs", "5"]),
+    "bench_history_lookups": (["--messages", "100000", "--runs", "100"], ["--messages", "100000", "--runs", "300"]),
 }
 
 #: entries of BENCHES that run another entry's script with other arguments
