@@ -29,6 +29,8 @@ from typing import Any
 from sqlalchemy import URL, Insert, Select, Update, event
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from sat_backend.memory.wal_checkpoints import WalCheckpoints
+
 #: how long a write waits for the write lock held by another connection (the loop runs
 #: meanwhile: see :func:`begin_immediate`)
 WRITE_LOCK_WAIT = 5.0
@@ -215,6 +217,8 @@ def connector(database: str) -> Callable[[], Any]:
         # short statements touch few pages: a smaller page cache than SQLite's 2 MiB
         # default, kept by each of these long-lived connections
         connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        # never checkpoint the log on the loop: WalCheckpoints does, in its own thread
+        connection.execute("PRAGMA wal_autocheckpoint=0")
         return LoopConnection(connection)
 
     return connect
@@ -258,7 +262,8 @@ class InLoopDatabase:
     of this process take turns on it, each in a ``BEGIN IMMEDIATE`` transaction).
 
     Keeping both open skips the pool: a check-out and return cost more than the
-    statement (the async engine closes a connection in a task of its own).
+    statement (the async engine closes a connection in a task of its own). Their commits
+    are counted by :attr:`checkpoints`, which checkpoints the WAL off the loop.
     """
 
     def __init__(self, url: URL, on_connect: Callable[[Any, Any], None]) -> None:
@@ -274,6 +279,7 @@ class InLoopDatabase:
         self._loop_since = time.monotonic()
         #: a run of statements is under way: the loop had no turn since it began
         self._turn_pending = False
+        self.checkpoints = WalCheckpoints(url.database)
 
     async def close(self) -> None:
         for connection in (self._reader, self._writer):
@@ -281,6 +287,7 @@ class InLoopDatabase:
                 await connection.close()
         self._reader = self._writer = self._writer_driver = None
         await self.engine.dispose()
+        await self.checkpoints.close()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -335,6 +342,7 @@ class InLoopDatabase:
             try:
                 yield writer, raw
                 raw.raw.commit()
+                self.checkpoints.committed()
             except BaseException:
                 if raw.in_transaction:
                     raw.raw.rollback()

@@ -20,6 +20,7 @@ from sat_backend.memory import short_statements as sql
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import ParamGeneral
 from sat_backend.memory.sqlite_in_loop import PAGE_CACHE_KIB, READER_PAGE_CACHE_KIB, InLoopDatabase, LoopConnection
+from sat_backend.memory.wal_checkpoints import COMMITS_PER_CHECKPOINT
 from tests.integration.test_storage import run_with_storage
 
 
@@ -83,6 +84,37 @@ def test_the_reading_connection_keeps_a_page_cache_for_a_cached_pubsub_page(sqli
 
     assert run_with_storage(sqlite_url, scenario) == (-READER_PAGE_CACHE_KIB, -PAGE_CACHE_KIB)
     assert READER_PAGE_CACHE_KIB * 1024 > 1000 * 700  # 1,000 rows of ≈700 bytes with their search text
+
+
+def test_the_write_ahead_log_is_checkpointed_in_its_own_thread(sqlite_url: str) -> None:
+    """The loop's connections never checkpoint the WAL (a checkpoint waits on fsync with
+    the reactor stopped: 4-6 ms every ~100 commits); the checkpoint thread copies it after
+    each :data:`COMMITS_PER_CHECKPOINT` commits of theirs (one checkpoint at a time), while
+    another connection reads the file (a PASSIVE checkpoint blocks nobody)."""
+
+    async def scenario(storage: Storage) -> tuple[list[int], int, tuple[int, int, int] | None]:
+        short = storage.short_calls
+        assert isinstance(short, InLoopDatabase)
+        settings = []
+        for connect in (storage.writing, storage.reading):
+            async with connect() as connection:
+                settings.append((await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one())
+        other = sqlite3.connect(database_file(sqlite_url), isolation_level=None)
+        try:
+            for index in range(3 * COMMITS_PER_CHECKPOINT + 10):
+                await storage.set_param("General", "Theme", f"theme {index}", None)
+                assert other.execute("SELECT count(*) FROM params_general").fetchone()[0] >= 1
+        finally:
+            other.close()
+        async with asyncio.timeout(10):
+            while short.checkpoints.done < 2:
+                await asyncio.sleep(0.01)
+        return settings, short.checkpoints.done, short.checkpoints.last
+
+    settings, done, last = run_with_storage(sqlite_url, scenario)
+    assert settings == [0, 0]
+    assert 2 <= done <= 3
+    assert last is not None and last[0] == 0 and last[1] == last[2] > 0   # not busy; every frame copied
 
 
 def test_reading_during_a_write_sees_the_last_commit_then_the_new_one(database_url: str) -> None:
