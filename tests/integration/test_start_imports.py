@@ -114,6 +114,7 @@ asyncio.set_event_loop(loop)
 asyncioreactor.install(loop)
 
 from sqlalchemy import inspect
+import sat_backend.core.launcher, sat_backend.core.domish_serializer, sat_backend.core.jids, sat_bridge.service
 from sat_backend.core.config import Config
 from sat_backend.core.host import Backend
 from sat_backend.memory.sqla_mapping import Base
@@ -155,3 +156,11 @@ def test_the_name_is_taken_before_any_orm_mapper_is_configured(tmp_path: Path) -
     the start: the nodes left mid-sync are read with Core SQL."""
     at_name_taken(tmp_path)  # created
     assert at_name_taken(tmp_path)["configured"] == []
+
+
+def test_the_name_is_taken_before_the_xmpp_client_stack_is_imported(tmp_path: Path) -> None:
+    """Twisted's jabber client (with its XPath parser), SASL and endpoints are imported
+    by the first connection (~15 ms), not by a start."""
+    stack = ("sat_backend.core.xmpp.client", "twisted.words.protocols.jabber.client", "twisted.internet.endpoints")
+    at_name_taken(tmp_path)  # created
+    assert at_name_taken(tmp_path, stack)["modules"] == []
