@@ -22,8 +22,9 @@ from sat_backend.memory import migration
 from tests.integration.test_migrations import on_connection
 
 MACHINERY = ("alembic", "mako", "pygments")
-#: needed by a later call only: the first reaction (regex), a search on PostgreSQL
-LATER = ("regex", "sqlalchemy.dialects.postgresql")
+#: needed by a later call only: the first reaction (regex), the first cache search (its
+#: engine), a search on PostgreSQL
+LATER = ("regex", "sat_backend.memory.pubsub_search", "sqlalchemy.dialects.postgresql")
 
 START = """
 import asyncio, json, sys
