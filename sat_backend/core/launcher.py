@@ -10,7 +10,6 @@ umask, the files the daemon creates (log, database and its WAL/SHM) are 0600.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import logging
 import os
@@ -103,7 +102,11 @@ def _add_common_options(parser: argparse.ArgumentParser, default: object = None)
 def run_foreground(
     config: Config, log_level: str | None, log_file: Path | None, ready_fd: int | None
 ) -> int:
-    """Run the backend until it is stopped; returns the process exit code."""
+    """Run the backend until it is stopped; returns the process exit code.
+
+    The collector is paused from here (before Twisted's logger and asyncio are
+    imported, not only before the backend) until the start is over."""
+    pause_gc_for_start()
     try:
         setup_logging(log_level or config.log_level, log_file)
     except LogFileError as exc:
@@ -121,7 +124,8 @@ def run_foreground(
 
 
 def _run_reactor(config: Config, ready_fd: int | None) -> int:
-    pause_gc_for_start()
+    import asyncio
+
     from sat_backend.core.allocator import keep_large_buffers
 
     keep_large_buffers()  # large answers (a 1,000-item page) reuse heap blocks

@@ -15,11 +15,11 @@ from tx_xmpp.generic import FallbackHandler
 
 from sat_backend.core.exceptions import ProfileNotConnected, Timeout
 from sat_backend.core.im.background import settle
-from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import load_settings
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.core.xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 SETTLE_TIMEOUT = 10.0
 
 #: builds one handler for a new client stream
-HandlerFactory = Callable[[XmppClient], Any]
+HandlerFactory = Callable[["XmppClient"], Any]
 #: runs once a stream is open, before the session counts as connected (roster, presence…)
-SessionStarter = Callable[[XmppClient], Awaitable[None]]
+SessionStarter = Callable[["XmppClient"], Awaitable[None]]
 
 
 async def wait(deferred: Deferred[Any]) -> Any:
@@ -146,6 +146,10 @@ class SessionManager:
         old = self.clients.pop(profile, None)
         if old is not None:
             await wait(old.disconnect())
+        # the XMPP client stack (Twisted's jabber client, its XPath parser, SASL,
+        # endpoints: ~15 ms) is imported by the first connection, not by a start
+        from sat_backend.core.xmpp.client import XmppClient
+
         settings = await load_settings(self.host.params, profile)
         client = XmppClient(profile, settings, self.reactor, self._on_state, self.host.config.max_stanza_size)
         FallbackHandler().setHandlerParent(client)

@@ -4,7 +4,9 @@ still gets migrated with; no module only a later call needs.
 Alembic (with Mako and Pygments) is the biggest import a start could skip (issue 14):
 the storage start reads the stored revision with a plain query and imports it only to
 create or migrate the schema. Each start runs in its own interpreter, which reports the
-modules it loaded, so the tests observe the imports, never the time they take.
+modules it loaded, so the tests observe the imports, never the time they take. The whole
+backend's start is also observed at the moment its bridge would take the bus name: what
+is imported or configured by then delays the name, and a frontend with it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from sat_backend.memory import migration
 from tests.integration.test_migrations import on_connection
 
 MACHINERY = ("alembic", "mako", "pygments")
-#: needed by a later call only: the first reaction (regex), a search on PostgreSQL
-LATER = ("regex", "sqlalchemy.dialects.postgresql")
+#: needed by a later call only: the first reaction (regex), the first cache search (its
+#: engine), a search on PostgreSQL
+LATER = ("regex", "sat_backend.memory.pubsub_search", "sqlalchemy.dialects.postgresql")
 
 START = """
 import asyncio, json, sys
@@ -102,3 +105,64 @@ def test_the_backend_and_its_plugins_import_no_module_only_a_later_call_needs(tm
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'sat.db'}"
     loaded_by_a_start(database_url, ())  # created
     assert loaded_by_a_start(database_url, MACHINERY + LATER, what="backend") == []
+
+
+NAME_TAKEN = """
+import asyncio, json, sys
+from pathlib import Path
+from twisted.internet import asyncioreactor
+
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+asyncioreactor.install(loop)
+
+import sat_backend.core.launcher, sat_backend.core.domish_serializer, sat_backend.core.jids, sat_bridge.service
+from sat_backend.core.config import Config
+from sat_backend.core.host import Backend
+from sat_backend.memory.sqla_mapping import Base
+from sat_bridge.dispatch import BridgeDispatcher
+seen = {}
+
+class NameTaker(BridgeDispatcher):
+    async def start(self):  # where the D-Bus bridge takes the bus name
+        seen["modules"] = sorted(name for name in sys.argv[2:] if name in sys.modules)
+        seen["configured"] = sorted(m.class_.__name__ for m in Base.registry.mappers if m.configured)
+
+    async def stop(self):
+        pass
+
+async def start():
+    backend = Backend(Config(data_dir=Path(sys.argv[1])), NameTaker())
+    await backend.start()
+    await backend.stop()
+
+loop.run_until_complete(start())
+print(json.dumps(seen))
+"""
+
+
+def at_name_taken(data_dir: Path, modules: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Start the whole backend (storage, plugins) in a new interpreter on ``data_dir``;
+    what it had loaded when its bridge took the bus name: which of ``modules``, and
+    which ORM mappers were configured."""
+    result = subprocess.run(
+        [sys.executable, "-c", NAME_TAKEN, str(data_dir), *modules],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    seen: dict[str, list[str]] = json.loads(result.stdout.splitlines()[-1])
+    return seen
+
+
+def test_the_name_is_taken_before_any_orm_mapper_is_configured(tmp_path: Path) -> None:
+    """Configuring the mappers (~10 ms, at the first ORM statement) waits until after
+    the start: the nodes left mid-sync are read with Core SQL."""
+    at_name_taken(tmp_path)  # created
+    assert at_name_taken(tmp_path)["configured"] == []
+
+
+def test_the_name_is_taken_before_the_xmpp_client_stack_is_imported(tmp_path: Path) -> None:
+    """Twisted's jabber client (with its XPath parser), SASL and endpoints are imported
+    by the first connection (~15 ms), not by a start."""
+    stack = ("sat_backend.core.xmpp.client", "twisted.words.protocols.jabber.client", "twisted.internet.endpoints")
+    at_name_taken(tmp_path)  # created
+    assert at_name_taken(tmp_path, stack)["modules"] == []

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sat_backend.memory.pubsub_search import SearchHit, SearchQuery, search
 from sat_backend.memory.sqla import Storage
+
+if TYPE_CHECKING:
+    from sat_backend.memory.pubsub_search import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,9 @@ class CacheSearch:
 
     async def __call__(self, query_json: str) -> str:
         """:raises InvalidArgument: unknown key or operator, malformed value or fts query."""
+        # the search engine (its query model, filters, fts terms) loads at the first search
+        from sat_backend.memory.pubsub_search import SearchQuery, search
+
         query = SearchQuery.from_json(query_json)
         hits = await search(self.storage, query)
         log.debug("pubsub cache search: %d result(s)", len(hits))
