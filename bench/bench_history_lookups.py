@@ -14,11 +14,8 @@ after a warm-up:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_unread import CONVERSATIONS, OWN, conversation, fill  # noqa: E402
+from bench.bench_unread import CONVERSATIONS, OWN, conversation, fill, run_on_a_long_history  # noqa: E402
 from bench.record import record  # noqa: E402
 from sat_backend.memory.history_entry import HistoryEntry  # noqa: E402
 from sat_backend.memory.message_changes_storage import Conversation, MessageChangesStorage  # noqa: E402
@@ -74,28 +71,5 @@ async def measure(url: str, backend: str, messages: int, runs: int) -> None:
         await storage.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--no-postgresql", action="store_true")
-    options = parser.parse_args()
-    print(f"{options.messages:,} messages in {CONVERSATIONS} conversations, {options.runs} runs each")
-    with tempfile.TemporaryDirectory() as directory:
-        asyncio.run(measure(f"sqlite+aiosqlite:///{Path(directory) / 'sat.db'}", "sqlite",
-                            options.messages, options.runs))
-    if options.no_postgresql:
-        return 0
-    from tests.fixtures.postgres import PostgresCluster
-
-    cluster = PostgresCluster()
-    cluster.start()
-    try:
-        asyncio.run(measure(cluster.create_database(), "postgresql", options.messages, options.runs))
-    finally:
-        cluster.stop()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_on_a_long_history(__doc__, measure, runs=200))

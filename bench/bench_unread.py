@@ -13,12 +13,11 @@ the middle of the history (half of it unread), then up to its last
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from bench.both_databases import on_both_databases  # noqa: E402
 from bench.record import record  # noqa: E402
 from sat_backend.memory.read_state_storage import ReadStateStorage  # noqa: E402
 from sat_backend.memory.sqla import Storage  # noqa: E402
@@ -106,28 +106,19 @@ async def time_counts(reads: ReadStateStorage, peer: str | None, runs: int, labe
     return median
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_on_a_long_history(doc: str, measure: Callable[[str, str, int, int], Awaitable[None]], runs: int) -> int:
+    """The command line of the benches on this history (``--messages``, ``--runs``,
+    ``--no-postgresql``): ``measure(url, backend, messages, runs)`` on each database."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--no-postgresql", action="store_true")
     options = parser.parse_args()
     print(f"{options.messages:,} messages in {CONVERSATIONS} conversations ({ROOMS} rooms), {options.runs} runs each")
-    with tempfile.TemporaryDirectory() as directory:
-        asyncio.run(measure(f"sqlite+aiosqlite:///{Path(directory) / 'sat.db'}", "sqlite",
-                            options.messages, options.runs))
-    if options.no_postgresql:
-        return 0
-    from tests.fixtures.postgres import PostgresCluster
-
-    cluster = PostgresCluster()
-    cluster.start()
-    try:
-        asyncio.run(measure(cluster.create_database(), "postgresql", options.messages, options.runs))
-    finally:
-        cluster.stop()
+    on_both_databases(lambda url, backend: measure(url, backend, options.messages, options.runs),
+                      postgresql=not options.no_postgresql)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_on_a_long_history(__doc__, measure, runs=3))
