@@ -1,0 +1,89 @@
+"""The WAL checkpoints of :mod:`sat_backend.memory.wal_checkpoints` on real SQLite files:
+one after each given number of commits, one at a time, off the loop's thread; a
+checkpoint that fails is logged and the next one is tried after as many commits again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from sat_backend.memory.wal_checkpoints import WalCheckpoints
+
+
+def _wal_database(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    connection.execute("CREATE TABLE t (v TEXT)")
+    return connection
+
+
+async def _commit(connection: sqlite3.Connection, checkpoints: WalCheckpoints, count: int) -> None:
+    for index in range(count):
+        connection.execute("INSERT INTO t VALUES (?)", (f"row {index}",))
+        checkpoints.committed()
+        await asyncio.sleep(0)
+
+
+async def _settled(checkpoints: WalCheckpoints, done: int) -> None:
+    async with asyncio.timeout(10):
+        while checkpoints.done < done:
+            await asyncio.sleep(0.005)
+
+
+def test_the_log_is_copied_after_each_given_number_of_commits(tmp_path: Path) -> None:
+    async def scenario() -> tuple[int, tuple[int, int, int] | None, int, list[str]]:
+        writer = _wal_database(tmp_path / "sat.db")
+        checkpoints = WalCheckpoints(str(tmp_path / "sat.db"), commits_per_checkpoint=10)
+        try:
+            await _commit(writer, checkpoints, 9)
+            await asyncio.sleep(0.05)
+            before = checkpoints.done   # 9 commits: none yet
+            await _commit(writer, checkpoints, 1)
+            await _settled(checkpoints, 1)
+            threads = [thread.name for thread in threading.enumerate() if thread.name.startswith("sqlite-checkpoint")]
+            return before, checkpoints.last, checkpoints.done, threads
+        finally:
+            await checkpoints.close()
+            writer.close()
+
+    before, last, done, threads = asyncio.run(scenario())
+    assert (before, done) == (0, 1)
+    assert last is not None and last[0] == 0 and last[1] == last[2] > 0   # every frame copied
+    assert threads == ["sqlite-checkpoint_0"]   # the thread it ran on, not the loop's
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The database cannot be opened (its directory is not there yet): the checkpoint
+    fails, the loop goes on; once it can be, the next checkpoint copies the log."""
+    path = tmp_path / "later" / "sat.db"
+
+    async def scenario() -> tuple[int, int, tuple[int, int, int] | None]:
+        checkpoints = WalCheckpoints(str(path), commits_per_checkpoint=5)
+        try:
+            for _ in range(5):
+                checkpoints.committed()
+            async with asyncio.timeout(10):
+                while not any("write-ahead log failed" in record.getMessage() for record in caplog.records):
+                    await asyncio.sleep(0.005)
+            failed = checkpoints.done
+            path.parent.mkdir()
+            writer = _wal_database(path)
+            try:
+                await _commit(writer, checkpoints, 5)
+                await _settled(checkpoints, 1)
+            finally:
+                writer.close()
+            return failed, checkpoints.done, checkpoints.last
+        finally:
+            await checkpoints.close()
+
+    with caplog.at_level(logging.WARNING, logger="sat_backend.memory.wal_checkpoints"):
+        failed, done, last = asyncio.run(scenario())
+    assert failed == 0 and done == 1
+    assert last is not None and last[1] == last[2] > 0
