@@ -339,10 +339,11 @@ class InLoopDatabase:
                 self._writer_driver = driver
             writer, raw = self._writer, self._writer_driver
             await begin_immediate(raw, self.write_lock_wait)
+            changes_before = raw.raw.total_changes
             try:
                 yield writer, raw
                 raw.raw.commit()
-                self.checkpoints.committed()
+                self.checkpoints.committed(raw.raw.total_changes - changes_before)
             except BaseException:
                 if raw.in_transaction:
                     raw.raw.rollback()

@@ -26,7 +26,7 @@ def _wal_database(path: Path) -> sqlite3.Connection:
 async def _commit(connection: sqlite3.Connection, checkpoints: WalCheckpoints, count: int) -> None:
     for index in range(count):
         connection.execute("INSERT INTO t VALUES (?)", (f"row {index}",))
-        checkpoints.committed()
+        checkpoints.committed(1)
         await asyncio.sleep(0)
 
 
@@ -58,6 +58,29 @@ def test_the_log_is_copied_after_each_given_number_of_commits(tmp_path: Path) ->
     assert threads == ["sqlite-checkpoint_0"]   # the thread it ran on, not the loop's
 
 
+def test_a_large_transaction_is_copied_without_waiting_for_more_commits(tmp_path: Path) -> None:
+    """One commit of many rows (a node's sync on the loop's writer) is a long log: it is
+    copied at once, not after the next hundred commits."""
+
+    async def scenario() -> tuple[int, tuple[int, int, int] | None]:
+        writer = _wal_database(tmp_path / "sat.db")
+        checkpoints = WalCheckpoints(str(tmp_path / "sat.db"), commits_per_checkpoint=100, rows_per_checkpoint=500)
+        try:
+            writer.execute("BEGIN")
+            writer.executemany("INSERT INTO t VALUES (?)", [(f"row {index}" * 20,) for index in range(600)])
+            writer.execute("COMMIT")
+            checkpoints.committed(writer.total_changes)
+            await _settled(checkpoints, 1)
+            return checkpoints.done, checkpoints.last
+        finally:
+            await checkpoints.close()
+            writer.close()
+
+    done, last = asyncio.run(scenario())
+    assert done == 1
+    assert last is not None and last[1] == last[2] > 10
+
+
 def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The database cannot be opened (its directory is not there yet): the checkpoint
     fails, the loop goes on; once it can be, the next checkpoint copies the log."""
@@ -67,7 +90,7 @@ def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, ca
         checkpoints = WalCheckpoints(str(path), commits_per_checkpoint=5)
         try:
             for _ in range(5):
-                checkpoints.committed()
+                checkpoints.committed(1)
             async with asyncio.timeout(10):
                 while not any("write-ahead log failed" in record.getMessage() for record in caplog.records):
                     await asyncio.sleep(0.005)
