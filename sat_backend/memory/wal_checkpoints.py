@@ -7,9 +7,8 @@ the whole reactor stopped (4-6 ms, measured on this machine: p99 of a commit). T
 connections turn that off (``wal_autocheckpoint=0``) and report their commits here,
 with the rows each changed; after :data:`COMMITS_PER_CHECKPOINT` commits or
 :data:`ROWS_PER_CHECKPOINT` rows, whichever comes first, a ``PASSIVE`` checkpoint runs on
-a connection of this module's thread. (Counting commits alone left the log of a few
-large transactions, a node's sync, uncopied: every later read looked its pages up in the
-log, a ranked search at 100k items 15 → 22 ms.) ``PASSIVE`` takes no lock a writer or a reader waits for: the loop
+a connection of this module's thread. (Counting commits alone would leave the log of
+a few large transactions uncopied for as long as no small ones follow.) ``PASSIVE`` takes no lock a writer or a reader waits for: the loop
 goes on committing meanwhile, and frames a reader still needs are copied next time.
 """
 
