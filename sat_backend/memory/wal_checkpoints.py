@@ -8,8 +8,9 @@ connections turn that off (``wal_autocheckpoint=0``) and report their commits he
 with the rows each changed; after :data:`COMMITS_PER_CHECKPOINT` commits or
 :data:`ROWS_PER_CHECKPOINT` rows, whichever comes first, a ``PASSIVE`` checkpoint runs on
 a connection of this module's thread. (Counting commits alone would leave the log of
-a few large transactions uncopied for as long as no small ones follow.) ``PASSIVE`` takes no lock a writer or a reader waits for: the loop
-goes on committing meanwhile, and frames a reader still needs are copied next time.
+a few large transactions uncopied for as long as no small ones follow.) ``PASSIVE``
+takes no lock a writer or a reader waits for: the loop goes on committing meanwhile,
+and frames a reader still needs are copied next time.
 """
 
 from __future__ import annotations
