@@ -15,7 +15,12 @@ from sqlalchemy import insert, text
 
 from sat_backend.memory import short_statements as sql
 from sat_backend.memory.history_entry import HistoryEntry
-from sat_backend.memory.message_changes_storage import Conversation, MessageChangesStorage, RoomMessages
+from sat_backend.memory.message_changes_storage import (
+    Conversation,
+    MessageChangesStorage,
+    RoomMessages,
+    referenced_statement,
+)
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import History
 from tests.integration.query_plans import executed, history_access_sqlite, history_rows_read_postgresql
@@ -107,30 +112,34 @@ def test_a_received_origin_id_is_looked_up_by_its_index(database_url: str) -> No
 
 
 def test_the_message_a_change_names_is_looked_up_by_its_ids(database_url: str) -> None:
+    conversation, room = Conversation(OWN, BOB), RoomMessages(ROOM)
+    asked: list[tuple[str, Conversation | RoomMessages, bool]] = [
+        ("co3", conversation, False),       # by origin-id, an old one
+        ("cm1401", conversation, False),    # by stanza id
+        ("nothing", conversation, False),   # none
+        ("rm5", conversation, False),       # the room's, not this conversation's
+        ("rm7", room, False),               # a room's, by stanza id
+        ("rs9", room, True),                # by the room's stanza-id
+        ("rs9", room, False),               # the room's id not asked for
+        ("nothing", room, True),
+    ]
+
     async def scenario(storage: Storage, profile_id: int) -> tuple[list[str | None], list[str]]:
         changes = MessageChangesStorage(storage)
-        conversation = Conversation(OWN, BOB)
-        asked = [
-            lambda: changes.find_referenced("alice", "co3", conversation),           # by origin-id, an old one
-            lambda: changes.find_referenced("alice", "cm1401", conversation),        # by stanza id
-            lambda: changes.find_referenced("alice", "nothing", conversation),       # none
-            lambda: changes.find_referenced("alice", "rm5", conversation),           # the room's, not this one's
-            lambda: changes.find_referenced("alice", "rm7", RoomMessages(ROOM)),     # a room's, by stanza id
-            lambda: changes.find_referenced("alice", "rs9", RoomMessages(ROOM), by_stanza_id=True),
-            lambda: changes.find_referenced("alice", "rs9", RoomMessages(ROOM)),     # the room's id not asked for
-            lambda: changes.find_referenced("alice", "nothing", RoomMessages(ROOM), by_stanza_id=True),
-        ]
         found = []
-        statements = []
-        for ask in asked:
-            statements += await executed(storage, lambda: _append_id(found, ask))
+        for reference, where, by_stanza_id in asked:
+            message = await changes.find_referenced("alice", reference, where, by_stanza_id=by_stanza_id)
+            found.append(None if message is None else message.id)
+        # the statements it ran (a short read, beside SQLAlchemy's engine), as SQL text
+        assert storage.engine is not None
+        statements = [
+            (str(referenced_statement(isinstance(where, RoomMessages), by_stanza_id)
+                 .params(profile_id=profile_id, reference_id=reference, **where.values())
+                 .compile(dialect=storage.engine.dialect, compile_kwargs={"literal_binds": True})), ())
+            for reference, where, by_stanza_id in asked
+        ]
         return found, await _history_reads(storage, statements)
 
     found, reads = asyncio.run(_with_history(database_url, scenario))
     assert found == ["c3", "c1401", None, None, "r7", "r9", None, None]
     _assert_bounded(database_url, reads)
-
-
-async def _append_id(found: list[str | None], ask: Callable[[], Any]) -> None:
-    message = await ask()
-    found.append(None if message is None else message.id)
