@@ -77,9 +77,8 @@ class RoomMessages:
 @cache
 def referenced_statement(in_room: bool, by_stanza_id: bool) -> Select[Any]:
     """The latest message of a conversation (a room's if ``in_room``; its ``values()``
-    bound) that
-    ``reference_id`` names: one look-up per kind of id, each on its own index, then the
-    latest of the few found. Built once per kind, it runs as a short read.
+    bound) that ``reference_id`` names: one look-up per kind of id, each on its own
+    index, then the latest of the few found. Built once per kind, it runs as a short read.
 
     Written as a ``UNION ALL``, not an ``OR`` of the ids: for the ``OR``, SQLite (no
     statistics) walked the profile's whole history by timestamp, or a room's every
