@@ -453,12 +453,19 @@ def _make_database_files_private(path: Path) -> None:
         raise Database(f"cannot prepare the data directory {path.parent}: {exc.strerror or exc}") from None
 
 
+#: a write-ahead log larger than this (a big sync) is cut back to it once copied into
+#: the database: SQLite otherwise keeps the file at its largest for reuse, and the
+#: backend's connections live as long as it does
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # with WAL, NORMAL keeps the database consistent on a crash and only risks the last
     # commits on a power cut, for several times fewer fsyncs than FULL
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
 
 

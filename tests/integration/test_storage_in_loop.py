@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from sat_backend.core.exceptions import Database
 from sat_backend.memory import short_statements as sql
+from sat_backend.memory import sqla
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import ParamGeneral
 from sat_backend.memory.sqlite_in_loop import PAGE_CACHE_KIB, READER_PAGE_CACHE_KIB, InLoopDatabase, LoopConnection
@@ -115,6 +116,35 @@ def test_the_write_ahead_log_is_checkpointed_in_its_own_thread(sqlite_url: str) 
     assert settings == [0, 0]
     assert 2 <= done <= 3
     assert last is not None and last[0] == 0 and last[1] == last[2] > 0   # not busy; every frame copied
+
+
+def test_a_large_write_ahead_log_is_cut_back_once_copied(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big write (a sync, on the worker-thread engine) grows the WAL file; once the log
+    is copied into the database, the next write cuts the file back to the limit instead
+    of keeping it at its largest for as long as the backend runs."""
+    limit = 256 * 1024
+    monkeypatch.setattr(sqla, "WAL_SIZE_LIMIT", limit)
+    wal = Path(database_file(sqlite_url) + "-wal")
+
+    async def scenario(storage: Storage) -> tuple[int, int]:
+        short = storage.short_calls
+        assert isinstance(short, InLoopDatabase)
+        async with storage.session() as session:
+            await session.execute(insert(ParamGeneral), [
+                {"category": "Sync", "name": f"item {index}", "value": "x" * 1000} for index in range(4000)
+            ])
+        grown = wal.stat().st_size
+        for index in range(COMMITS_PER_CHECKPOINT):   # the checkpoint thread copies the log
+            await storage.set_param("General", "Theme", f"theme {index}", None)
+        async with asyncio.timeout(10):
+            while short.checkpoints.done < 1:
+                await asyncio.sleep(0.01)
+        await storage.set_param("General", "Theme", "last", None)   # restarts the log
+        return grown, wal.stat().st_size
+
+    grown, after = run_with_storage(sqlite_url, scenario)
+    assert grown > 4 * 1000 * 1000
+    assert after <= limit
 
 
 def test_reading_during_a_write_sees_the_last_commit_then_the_new_one(database_url: str) -> None:
