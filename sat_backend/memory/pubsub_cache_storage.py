@@ -34,6 +34,7 @@ from sat_backend.memory.pubsub_cache_values import (
     CachedNode,
     SyncState,
 )
+from sat_backend.memory.short_statements import profiles
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 
@@ -43,18 +44,15 @@ IN_BATCH = 500
 #: (PostgreSQL: every page by :meth:`Storage.read_rows`)
 IN_LOOP_ROWS = 1000
 ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
-#: the columns :class:`CachedNode` is read from
-NODE_COLUMNS = (PubsubNode.id, PubsubNode.service, PubsubNode.name, PubsubNode.sync_state,
-                PubsubNode.sync_state_updated, PubsubNode.subscribed, PubsubNode.analyser, PubsubNode.type,
-                PubsubNode.subtype, PubsubNode.extra)
 NODES: Table = PubsubNode.__table__  # type: ignore[assignment]
-PROFILES: Table = Profile.__table__  # type: ignore[assignment]
-#: the same, as the table's columns (a statement of these alone needs no ORM mapper)
-NODE_TABLE_COLUMNS = tuple(NODES.c[column.key] for column in NODE_COLUMNS)
+#: the columns :class:`CachedNode` is read from: the table's, so that a statement of them
+#: needs no ORM mapper (a start reads the nodes left mid-sync before its name is owned)
+NODE_COLUMNS = tuple(NODES.c[name] for name in (
+    "id", "service", "name", "sync_state", "sync_state_updated", "subscribed", "analyser", "type", "subtype", "extra"))
 #: a node by profile, service and name (built once: building it cost more than running it)
-NODE_BY_NAME = select(*NODE_COLUMNS).join(Profile).where(
-    Profile.name == bindparam("profile"), PubsubNode.service == bindparam("service"),
-    PubsubNode.name == bindparam("name"))
+NODE_BY_NAME = select(*NODE_COLUMNS).join(profiles).where(
+    profiles.c.name == bindparam("profile"), NODES.c.service == bindparam("service"),
+    NODES.c.name == bindparam("name"))
 #: the keys of a node's items in the cache's order (SQLite, read through the driver)
 SQLITE_NODE_KEYS = "SELECT created, id FROM pubsub_items WHERE node_id = ? ORDER BY created, id"
 PageT = TypeVar("PageT", StoredPage, EncodedPage)
@@ -148,8 +146,8 @@ class PubsubCacheStorage:
         names = {name for _, name in keys}
         async with self.storage.reading() as connection:
             rows = await connection.execute(
-                select(*NODE_COLUMNS).join(Profile).where(
-                    Profile.name == profile, PubsubNode.service.in_(services), PubsubNode.name.in_(names)
+                select(*NODE_COLUMNS).join(profiles).where(
+                    profiles.c.name == profile, NODES.c.service.in_(services), NODES.c.name.in_(names)
                 )
             )
             return {(row.service, row.name): CachedNode.from_columns(row) for row in rows
@@ -349,11 +347,11 @@ class PubsubCacheStorage:
         the tables: a start asks for the nodes left mid-sync, and an ORM statement would
         configure every mapper (~10 ms) before the bus name is owned."""
         async with self.storage.session() as session:
-            statement = select(*NODE_TABLE_COLUMNS)
+            statement = select(*NODE_COLUMNS)
             if state is not None:
                 statement = statement.where(NODES.c.sync_state == state)
             if profile is not None:
-                statement = statement.join(PROFILES).where(PROFILES.c.name == profile)
+                statement = statement.join(profiles).where(profiles.c.name == profile)
             return [CachedNode.from_columns(row) for row in await session.execute(statement)]
 
     async def reset(self) -> int:
