@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union_all
 
+from sat_backend.memory.short_statements import history as history_table
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import (
     History,
@@ -26,7 +27,6 @@ from sat_backend.memory.sqla_mapping import (
 )
 from sat_backend.memory.stored_message import HistoryMessage, StoredMessage, history_message, stored_message
 
-HISTORY: Table = History.__table__  # type: ignore[assignment]
 #: references kept per profile while their message is unknown; the oldest go first
 MAX_PENDING_PER_PROFILE = 1000
 
@@ -84,7 +84,7 @@ def referenced_statement(in_room: bool, by_stanza_id: bool) -> Select[Any]:
     statistics) walked the profile's whole history by timestamp, or a room's every
     message, whenever the reference named an old message or none (16 ms at 50,000
     messages, for each received change)."""
-    history = HISTORY.c
+    history = history_table.c
     conversation = (RoomMessages if in_room else Conversation).template().condition(history.source, history.dest)
     columns = (history.origin_id, history.message_id, *((history.stanza_id,) if by_stanza_id else ()))
     found = union_all(*(
@@ -93,7 +93,7 @@ def referenced_statement(in_room: bool, by_stanza_id: bool) -> Select[Any]:
         for column in columns
     )).subquery()
     latest = select(found.c.id).order_by(found.c.timestamp.desc()).limit(1).scalar_subquery()
-    return select(*HISTORY.c).where(history.id == latest)
+    return select(*history_table.c).where(history.id == latest)
 
 
 @dataclass(frozen=True)
