@@ -64,13 +64,17 @@ class WalCheckpoints:
         self._running = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
         self._running.add_done_callback(self._finished)
 
+    async def idle(self) -> None:
+        """Return once the checkpoint under way, if any, has ended (and been counted)."""
+        if self._running is not None:
+            await asyncio.wait([self._running])
+
     async def close(self) -> None:
         """Wait for the checkpoint under way, then close the thread's connection."""
         if self._closed:
             return
         self._closed = True
-        if self._running is not None:
-            await asyncio.wait([self._running])
+        await self.idle()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
         self._thread.shutdown(wait=True)
 

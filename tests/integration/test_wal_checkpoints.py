@@ -30,10 +30,10 @@ async def _commit(connection: sqlite3.Connection, checkpoints: WalCheckpoints, c
         await asyncio.sleep(0)
 
 
-async def _settled(checkpoints: WalCheckpoints, done: int) -> None:
+async def _settled(checkpoints: WalCheckpoints) -> None:
+    """The checkpoint under way, if any, has ended and been counted."""
     async with asyncio.timeout(10):
-        while checkpoints.done < done:
-            await asyncio.sleep(0.005)
+        await checkpoints.idle()
 
 
 def test_the_log_is_copied_after_each_given_number_of_commits(tmp_path: Path) -> None:
@@ -42,10 +42,10 @@ def test_the_log_is_copied_after_each_given_number_of_commits(tmp_path: Path) ->
         checkpoints = WalCheckpoints(str(tmp_path / "sat.db"), commits_per_checkpoint=10)
         try:
             await _commit(writer, checkpoints, 9)
-            await asyncio.sleep(0.05)
+            await _settled(checkpoints)
             before = checkpoints.done   # 9 commits: none yet
             await _commit(writer, checkpoints, 1)
-            await _settled(checkpoints, 1)
+            await _settled(checkpoints)
             threads = [thread.name for thread in threading.enumerate() if thread.name.startswith("sqlite-checkpoint")]
             return before, checkpoints.last, checkpoints.done, threads
         finally:
@@ -70,7 +70,7 @@ def test_a_large_transaction_is_copied_without_waiting_for_more_commits(tmp_path
             writer.executemany("INSERT INTO t VALUES (?)", [(f"row {index}" * 20,) for index in range(600)])
             writer.execute("COMMIT")
             checkpoints.committed(writer.total_changes)
-            await _settled(checkpoints, 1)
+            await _settled(checkpoints)
             return checkpoints.done, checkpoints.last
         finally:
             await checkpoints.close()
@@ -91,15 +91,14 @@ def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, ca
         try:
             for _ in range(5):
                 checkpoints.committed(1)
-            async with asyncio.timeout(10):
-                while not any("write-ahead log failed" in record.getMessage() for record in caplog.records):
-                    await asyncio.sleep(0.005)
+            await _settled(checkpoints)
+            assert any("write-ahead log failed" in record.getMessage() for record in caplog.records)
             failed = checkpoints.done
             path.parent.mkdir()
             writer = _wal_database(path)
             try:
                 await _commit(writer, checkpoints, 5)
-                await _settled(checkpoints, 1)
+                await _settled(checkpoints)
             finally:
                 writer.close()
             return failed, checkpoints.done, checkpoints.last
