@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -380,6 +380,18 @@ class Storage:
             if stored and then is not None:
                 await then(run, profile_id)
             return stored
+
+        return await self.hot_write(profile, store)
+
+    async def add_all_to_history(self, profile: str, entries: Sequence[HistoryEntry]) -> list[bool]:
+        """Store received messages in order, in one transaction: a burst costs one commit
+        instead of one per message (see :func:`~sat_backend.memory.history_writes.store_entry`).
+
+        :returns: for each entry, False when it was already stored (an entry met earlier
+            in the same call included): the caller must not announce it again.
+        """
+        async def store(run: StatementRunner, profile_id: int) -> list[bool]:
+            return [await store_entry(run, profile_id, entry, False) for entry in entries]
 
         return await self.hot_write(profile, store)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sat_backend.core.exceptions import Database, ProfileUnknown
+from sat_backend.core.exceptions import Conflict, Database, ProfileUnknown
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.history_writes import PlainRunner, StatementRunner
@@ -96,6 +96,38 @@ def test_what_goes_with_a_sent_message_shares_its_transaction(database_url: str)
         return [moves, [row.id for row in stored], [tuple(point) for point in points]]
 
     assert _run(database_url, scenario) == [[True], ["m1"], [("bob@example.org", "m1")]]
+
+
+def test_received_messages_stored_together_keep_their_order_and_are_deduplicated(database_url: str) -> None:
+    """:meth:`Storage.add_all_to_history` (a burst in one transaction) says, for each entry,
+    what :meth:`Storage.add_to_history` would have said storing them one by one: a copy
+    met earlier in the same call counts as stored."""
+    async def scenario(storage: Storage) -> list[Any]:
+        assert await storage.add_to_history("alice", _entry("m0"), new_ids=True)
+        stored = await storage.add_all_to_history("alice", [
+            _entry("m1", origin_id="o1", timestamp=1.0),
+            _entry("m0"),  # stored before
+            _entry("m2", origin_id="o1", timestamp=2.0),  # the same sender's origin-id as m1
+            _entry("m1"),  # the same uid as the first
+            _entry("m3", origin_id="o3", timestamp=3.0, bodies={"": "three"}),
+        ])
+        history = await storage.get_history("alice", HistoryQuery())
+        return [stored, [(row.id, row.bodies) for row in history]]
+
+    assert _run(database_url, scenario) == [
+        [True, False, False, False, True],
+        [("m1", {"": "hello", "fr": "salut"}), ("m3", {"": "three"}), ("m0", {"": "hello", "fr": "salut"})],
+    ]
+
+
+def test_received_messages_stored_together_are_rolled_back_together(database_url: str) -> None:
+    async def scenario(storage: Storage) -> list[str]:
+        with pytest.raises(Conflict):
+            await storage.add_all_to_history("alice", [_entry("m1"), _entry("m2", timestamp=None)])  # NOT NULL
+        assert await storage.add_all_to_history("alice", [_entry("m3")]) == [True]
+        return [row.id for row in await storage.get_history("alice", HistoryQuery())]
+
+    assert _run(database_url, scenario) == ["m3"]
 
 
 def test_a_deleted_profile_is_profile_unknown(database_url: str) -> None:

@@ -4,9 +4,12 @@ other end: history keeps every text, only the author may correct."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import slixmpp
+from slixmpp import ClientXMPP
 
 from sat_bridge import errors
 from tests.conftest import XMPP_ACCOUNTS
@@ -151,3 +154,29 @@ def test_group_chat_messages_from_outside_our_rooms_are_dropped(alice: Alice, ca
     assert update[:2] == (chat_uid, "edit") and json.loads(update[2])["message"] == {"": "chat correction"}
     assert [args[0] for name, args in signals.history if name == "MessageUpdate"] == [chat_uid]
     assert [row[6] for row in client.history_get("carol@localhost", "", 0, True, "{}", "alice")] == ["chat", "chat"]
+
+
+def test_a_burst_of_messages_and_a_correction_is_stored_and_announced_in_order(alice: Alice, carol: XmppPeer) -> None:
+    """Messages that arrive together are stored together (one transaction) yet say what
+    one by one would: in order, a copy (the same sender's origin-id) dropped, and a
+    correction of one of them, stored just before it, applied once that one is announced."""
+    client, signals = alice
+
+    async def burst(xmpp: ClientXMPP) -> None:
+        for number, origin in ((1, "o1"), (2, "o1"), (3, "o3")):
+            message = xmpp.make_message(mto="alice@localhost", mbody=f"burst {number}", mtype="chat")
+            message["id"] = f"b{number}"
+            message.append(ET.fromstring(f"<origin-id xmlns='urn:xmpp:sid:0' id='{origin}'/>"))
+            message.send()
+        xmpp.plugin["xep_0308"].build_correction("b1", slixmpp.JID("alice@localhost"), mbody="burst one").send()
+        xmpp.make_message(mto="alice@localhost", mbody="burst 4", mtype="chat").send()
+
+    carol.call(burst)
+    last = signals.wait_for("MessageNew", new_message("burst 4"))
+    first = signals.wait_for("MessageNew", new_message("burst 1"))
+    assert wait_update(signals, first[0], "edit")["message"] == {"": "burst one"}
+    announced = [args[4][""] for name, args in signals.history if name == "MessageNew"]
+    assert announced == ["burst 1", "burst 3", "burst 4"]
+    assert [row[4][""] for row in client.history_get("", "", 0, False, "{}", "alice")] == \
+        ["burst one", "burst 3", "burst 4"]
+    assert history_uids(client)[-1] == last[0]

@@ -45,9 +45,10 @@ def test_inbox_handles_in_arrival_order_and_refuses_past_its_bound() -> None:
     handled: list[int] = []
     refused: list[int] = []
 
-    async def handle(item: int) -> None:
-        await asyncio.sleep(0.001 * (item % 3))  # later items may finish their wait first
-        handled.append(item)
+    async def handle(batch: list[int]) -> None:
+        for item in batch:
+            await asyncio.sleep(0.001 * (item % 3))  # later items may finish their wait first
+            handled.append(item)
 
     async def refuse(item: int) -> None:
         refused.append(item)
@@ -65,6 +66,34 @@ def test_inbox_handles_in_arrival_order_and_refuses_past_its_bound() -> None:
     # nothing is taken before the drain task runs: five wait, the rest is refused
     assert handled == [0, 1, 2, 3, 4]
     assert refused == [5, 6, 7]
+
+
+def test_inbox_hands_the_items_waiting_together_at_most_max_batch_at_a_time() -> None:
+    """What waits when the handler's turn comes goes in one call (one transaction for a
+    burst of messages), bounded; what comes during a call waits for the next one."""
+    batches: list[list[int]] = []
+
+    async def run() -> None:
+        finished = asyncio.Event()
+        inboxes: list[Inbox[int]] = []
+
+        async def handle(batch: list[int]) -> None:
+            batches.append(batch)
+            if batch[0] == 0:
+                inboxes[0].put(5)  # arrives while a batch is handled
+            if 5 in batch:
+                finished.set()
+
+        async def refuse(item: int) -> None:
+            raise AssertionError(f"{item} refused")
+
+        inboxes.append(Inbox(handle, refuse, "alice", max_batch=3))
+        for item in range(5):
+            inboxes[0].put(item)
+        await asyncio.wait_for(finished.wait(), 5)
+
+    asyncio.run(run())
+    assert batches == [[0, 1, 2], [3, 4, 5]]
 
 
 class FakeStorage:

@@ -10,7 +10,14 @@ from tx_xmpp.generic import parseXml
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.delivery_errors import MAX_TEXT_LENGTH, parse_delivery_error
-from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, history_extra, parse_message_element
+from sat_backend.core.im.message_stanza import (
+    ChatMessage,
+    MalformedStanza,
+    MessageChange,
+    history_extra,
+    parse_message_element,
+)
+from sat_backend.core.im.messaging import Received, new_message_runs
 from sat_backend.memory.sqla_mapping import History, MessageReaction, MessageVersion
 from sat_backend.memory.stored_message import history_message
 from sat_backend.plugins.plugin_xep_0308 import parse_correction
@@ -133,3 +140,18 @@ def test_a_delivery_error_without_id_or_sender_names_nothing(attributes: str) ->
     assert parse_delivery_error(element(
         f"<message xmlns='jabber:client' type='error' {attributes}><error type='cancel'>"
         "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"), ME) is None
+
+
+def test_a_batch_of_received_messages_is_cut_into_runs_of_new_messages() -> None:
+    """Runs of new messages share a transaction; a change goes alone, after the messages
+    before it are announced (it may concern one of them)."""
+    def received(name: str, change: bool = False) -> Received:
+        kind = MessageChange("edit", "m1", {"body": name}) if change else None
+        return (None, ChatMessage(uid=name, timestamp=1.0, from_jid=ME, to_jid=ME, bodies={"": name},  # type: ignore[return-value]
+                                  subjects={}, type="chat", change=kind))
+
+    batch = [received("m1"), received("m2"), received("c1", change=True), received("c2", change=True),
+             received("m3")]
+    runs = [[message.uid for _, message in run] for run in new_message_runs(batch)]
+    assert runs == [["m1", "m2"], ["c1"], ["c2"], ["m3"]]
+    assert list(new_message_runs([])) == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 from tx_xmpp.subprotocols import XMPPHandler
 
-from sat_backend.core.exceptions import Database, InvalidArgument, NotSupported, ProfileNotConnected
+from sat_backend.core.exceptions import Database, InvalidArgument, NotSupported, ProfileNotConnected, ProfileUnknown
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.delivery_errors import DeliveryErrors
 from sat_backend.core.im.inbox import Inbox
@@ -29,6 +30,7 @@ from sat_backend.core.im.message_stanza import (
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.history_writes import StatementRunner
 
@@ -50,12 +52,42 @@ ANNOUNCED_TRIGGER = "message_announced"
 #: statements run with (runner, profile row id, profile, message) in the transaction that
 #: stores a message we send (:attr:`Messaging.sent_writes`)
 SentWrite = Callable[[StatementRunner, int, str, "ChatMessage"], Awaitable[None]]
+#: a received message waiting in a profile's inbox, with the session it came by
+Received = tuple["XmppClient", ChatMessage]
 
 
 def too_long(*by_lang: dict[str, str]) -> bool:
     """Whether these texts (bodies, subjects, by language) together exceed
     :data:`MAX_BODY_LENGTH`: the bound of a message we send, and of a correction."""
     return sum(len(text) for texts in by_lang for text in texts.values()) > MAX_BODY_LENGTH
+
+
+def entry_to_store(message: ChatMessage) -> HistoryEntry:
+    """The history entry of a received message, about to be stored."""
+    entry = message.to_history()
+    if entry.received_timestamp is not None:
+        # a message may come twice (live, and from the archive catch-up running beside):
+        # the copy stored first stays, so its arrival is when it is stored, not parsed;
+        # otherwise a later-parsed copy could sort before the next message (same second)
+        entry.received_timestamp = time.time()
+    return entry
+
+
+def new_message_runs(batch: list[Received]) -> Iterator[list[Received]]:
+    """``batch`` cut into runs of consecutive new messages, each to be stored in one
+    transaction; a change of an earlier message (correction, reaction…) goes alone: it
+    may concern a message just before it, which must be announced first."""
+    run: list[Received] = []
+    for received in batch:
+        if received[1].change is None:
+            run.append(received)
+            continue
+        if run:
+            yield run
+            run = []
+        yield [received]
+    if run:
+        yield run
 
 
 class GroupChats(Protocol):
@@ -116,7 +148,7 @@ class Messaging:
         #: reactions, corrections, retractions: kinds registered by their plugins
         self.changes = MessageChanges(host)
         self.delivery_errors = DeliveryErrors(self.changes)
-        self._inboxes: dict[str, Inbox[tuple[XmppClient, ChatMessage]]] = {}
+        self._inboxes: dict[str, Inbox[Received]] = {}
         #: set by the XEP-0045 plugin when it loads
         self.group_chats: GroupChats | None = None
         #: what goes with the history insert of each message we send, in its transaction
@@ -138,13 +170,22 @@ class Messaging:
         if message is not None:
             self._inbox(client.profile).put((client, message))
 
-    def _inbox(self, profile: str) -> Inbox[tuple[XmppClient, ChatMessage]]:
+    def _inbox(self, profile: str) -> Inbox[Received]:
         inbox = self._inboxes.get(profile)
         if inbox is None:
             inbox = self._inboxes[profile] = Inbox(self._store_received, self._not_stored, profile, profile=profile)
         return inbox
 
-    async def _store_received(self, received: tuple[XmppClient, ChatMessage]) -> None:
+    async def _store_received(self, batch: list[Received]) -> None:
+        """Store and announce the messages waiting in a profile's inbox, in arrival order;
+        each run of new messages shares one transaction (:func:`new_message_runs`)."""
+        for run in new_message_runs(batch):
+            if len(run) == 1:
+                await self._guarded(run[0], self._store_one(run[0]))
+            else:
+                await self._store_run(run)
+
+    async def _store_one(self, received: Received) -> None:
         client, message = received
         try:
             await self.on_received(client, message)
@@ -153,7 +194,42 @@ class Messaging:
             return
         await self.host.triggers.run(RECEIVED_STORED_TRIGGER, client, message)
 
-    async def _not_stored(self, received: tuple[XmppClient, ChatMessage]) -> None:
+    async def _store_run(self, run: list[Received]) -> None:
+        """New messages stored in one transaction (one commit for all), then announced in
+        order. When that transaction fails, whatever the error, each is stored on its own
+        as if they had come apart: a message the database refuses costs no other one."""
+        entries = [entry_to_store(message) for _, message in run]
+        try:
+            stored = await self.host.storage.add_all_to_history(run[0][0].profile, entries)
+        except ProfileUnknown:
+            raise
+        except Exception:  # noqa: BLE001 - each alone below meets the same error, if it is theirs
+            for received in run:
+                await self._guarded(received, self._store_one(received))
+            return
+        for received, new in zip(run, stored):
+            await self._guarded(received, self._announce_stored(received, new))
+
+    async def _announce_stored(self, received: Received, new: bool) -> None:
+        client, message = received
+        if new:
+            await self._announce(client.profile, message)
+        else:
+            log.debug("%s: message %s already in history", client.profile, message.stanza_id or message.uid)
+        await self.host.triggers.run(RECEIVED_STORED_TRIGGER, client, message)
+
+    @staticmethod
+    async def _guarded(received: Received, work: Awaitable[None]) -> None:
+        """``work`` on one message of a batch: its failure is logged and the next message
+        goes on; a deleted profile ends the batch (the inbox drops what waits)."""
+        try:
+            await work
+        except ProfileUnknown:
+            raise
+        except Exception:  # noqa: BLE001 - one bad message must not stop the others
+            log.exception("%s: failed to handle a received message", received[0].profile)
+
+    async def _not_stored(self, received: Received) -> None:
         client, message = received
         log.warning("%s: a received message could not be stored; the archive catch-up will fetch it again",
                     client.profile)
@@ -242,13 +318,7 @@ class Messaging:
         if message.change is not None:
             await self.changes.on_received(profile, message)
             return True
-        entry = message.to_history()
-        if entry.received_timestamp is not None:
-            # a message may come twice (live, and from the archive catch-up running beside):
-            # the copy stored first stays, so its arrival is when it is stored, not parsed;
-            # otherwise a later-parsed copy could sort before the next message (same second)
-            entry.received_timestamp = time.time()
-        if not await self.host.storage.add_to_history(profile, entry):
+        if not await self.host.storage.add_to_history(profile, entry_to_store(message)):
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
             return False
         await self._announce(profile, message)
