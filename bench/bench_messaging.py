@@ -15,8 +15,6 @@ Starts a private bus, a throw-away Prosody on loopback and the real backend, the
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
 import sys
 import time
@@ -27,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.record import cpu_seconds, record  # noqa: E402
 from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
-from sat_backend.core import bench_profile  # noqa: E402
+from bench import daemon_profile  # noqa: E402
 
 ACCOUNTS = {"alice": "alice pw", "bob": "bob pw"}
 
@@ -36,11 +34,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--connects", type=int, default=10)
-    parser.add_argument("--cprofile", metavar="FILE",
-                        help="write a CPU profile (pstats) of the backend's main thread over the sends to FILE")
+    daemon_profile.add_option(parser, "the sends")
     options = parser.parse_args()
-    if options.cprofile:
-        os.environ[bench_profile.ENV] = str(Path(options.cprofile).resolve())
+    daemon_profile.arm(options.cprofile)
     with bench_environment(ACCOUNTS, ("alice", "bob")) as environment:
         client, backend = environment.client, environment.backend
         assert backend.process is not None
@@ -54,17 +50,14 @@ def main() -> int:
         client.connect("bob")
 
         delivered = SignalCounter(client, "MessageNew", options.messages, lambda *args: args[-1] == "bob")
-        if options.cprofile:
-            os.kill(backend.process.pid, signal.SIGUSR1)
-        cpu_before, start = cpu_seconds(backend.process.pid), time.perf_counter()
-        for index in range(options.messages):
-            client.message_send("bob@localhost", {"": f"message {index}"}, {}, "chat", "{}", "alice")
-        sent_time = time.perf_counter() - start
-        delivered.wait(120)
-        total_time = time.perf_counter() - start
-        cpu_per_message = (cpu_seconds(backend.process.pid) - cpu_before) / options.messages
-        if options.cprofile:
-            os.kill(backend.process.pid, signal.SIGUSR2)
+        with daemon_profile.profiled(backend.process.pid, options.cprofile):
+            cpu_before, start = cpu_seconds(backend.process.pid), time.perf_counter()
+            for index in range(options.messages):
+                client.message_send("bob@localhost", {"": f"message {index}"}, {}, "chat", "{}", "alice")
+            sent_time = time.perf_counter() - start
+            delivered.wait(120)
+            total_time = time.perf_counter() - start
+            cpu_per_message = (cpu_seconds(backend.process.pid) - cpu_before) / options.messages
     print(f"connect (STARTTLS + SCRAM + bind + roster + presence): median {statistics.median(connect_times) * 1000:.0f} ms "
           f"(min {min(connect_times) * 1000:.0f}, max {max(connect_times) * 1000:.0f}, {options.connects} runs)")
     record("message_send_per_s", options.messages / sent_time, messages=options.messages)

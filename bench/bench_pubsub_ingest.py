@@ -5,7 +5,7 @@ emits ``PsEvent``. Prints items/s end to end (first notification sent → last
 system time over the same window), on SQLite and PostgreSQL, with issue 14's goals.
 
 Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_ingest.py
-[--items 1000] [--runs 3] [--no-postgresql] [--no-sqlite]``.
+[--items 1000] [--runs 3] [--no-postgresql] [--no-sqlite] [--cprofile FILE]``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import daemon_profile  # noqa: E402
 from bench.record import cpu_seconds, record  # noqa: E402
 from bench.xmpp_harness import BenchEnvironment, SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.pubsub_component import connected_component  # noqa: E402
@@ -39,7 +40,7 @@ def payload(index: int) -> str:
             f"<content>notified item number {index} {'lorem ipsum ' * 16}</content></entry>")
 
 
-def one_run(environment: BenchEnvironment, run: int, items: int) -> tuple[float, float]:
+def one_run(environment: BenchEnvironment, run: int, items: int, cprofile: str | None) -> tuple[float, float]:
     """A fresh cached node, then ``items`` notifications of new items: (items/s end to
     end, items per daemon CPU-second)."""
     client, backend = environment.client, environment.backend
@@ -50,10 +51,11 @@ def one_run(environment: BenchEnvironment, run: int, items: int) -> tuple[float,
         client.ps_cache_sync(component.service, node, "alice", timeout=TIMEOUT)
         notified = [(f"n{index}", payload(index)) for index in range(items)]
         signalled = SignalCounter(client, "PsEvent", items, lambda _category, _service, name, *_: name == node)
-        cpu_before, start = cpu_seconds(backend.process.pid), time.perf_counter()
-        component.send_many_items("alice@localhost", node, notified)
-        signalled.wait(TIMEOUT)
-        elapsed, cpu = time.perf_counter() - start, cpu_seconds(backend.process.pid) - cpu_before
+        with daemon_profile.profiled(backend.process.pid, cprofile):
+            cpu_before, start = cpu_seconds(backend.process.pid), time.perf_counter()
+            component.send_many_items("alice@localhost", node, notified)
+            signalled.wait(TIMEOUT)
+            elapsed, cpu = time.perf_counter() - start, cpu_seconds(backend.process.pid) - cpu_before
     return items / elapsed, items / cpu
 
 
@@ -79,12 +81,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    daemon_profile.add_option(parser, "the notifications of every run (of the last database)")
     options = parser.parse_args()
+    daemon_profile.arm(options.cprofile)
     kinds = [kind for kind, off in (("sqlite", options.no_sqlite), ("postgresql", options.no_postgresql)) if not off]
     for kind in kinds:
         with database(kind) as url, bench_environment(ACCOUNTS, ("alice",), url) as environment:
             environment.client.connect("alice")
-            runs = [one_run(environment, run, options.items) for run in range(options.runs)]
+            runs = [one_run(environment, run, options.items, options.cprofile) for run in range(options.runs)]
         end_to_end = [figure for figure, _ in runs]
         per_cpu = [figure for _, figure in runs]
         record("ingest_e2e_per_s", min(end_to_end), backend=kind, items=options.items, runs=end_to_end)

@@ -55,6 +55,10 @@ MAX_QUERY_TERMS = 32
 
 # a word: letters and digits (what FTS5's unicode61 and PostgreSQL's parser both keep)
 _WORD = re.compile(r"[^\W_]+")
+# the same on case-folded ASCII text (no capitals left; ``\w`` there is ``[a-zA-Z0-9_]``)
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+# an item's text nodes (compiled once: compiling the path cost twice its evaluation)
+_TEXT_NODES = etree.XPath("//text()", smart_strings=False)
 
 _SQLITE_TRIGGERS = {
     f"{FTS_TABLE}_insert": f"""
@@ -77,8 +81,14 @@ _SQLITE_TRIGGERS = {
 
 
 def words(text_value: str) -> list[str]:
-    """The searchable words of a text: case-folded, accents removed."""
-    decomposed = unicodedata.normalize("NFKD", text_value.casefold())
+    """The searchable words of a text: case-folded, accents removed.
+
+    ASCII text has no accents and nothing to decompose: it skips the per-character
+    check, which was most of the cost of indexing a notified item (issue 14)."""
+    folded = text_value.casefold()
+    if folded.isascii():
+        return _ASCII_WORD.findall(folded)
+    decomposed = unicodedata.normalize("NFKD", folded)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _WORD.findall(stripped)
 
@@ -104,7 +114,7 @@ def search_text(xml: str | None) -> str:
 def tree_text(root: etree._Element) -> str:
     """:func:`search_text` of an item already parsed safely."""
     # text() nodes only: not comments, processing instructions, tag or attribute names
-    nodes = root.xpath("//text()", smart_strings=False)
+    nodes = _TEXT_NODES(root)
     indexed = " ".join(words(" ".join(str(node) for node in nodes)))
     if len(indexed) > MAX_INDEXED_CHARS:
         indexed = indexed[:MAX_INDEXED_CHARS].rsplit(" ", 1)[0]

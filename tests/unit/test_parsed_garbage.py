@@ -57,6 +57,33 @@ def test_the_xmpp_stream_counts_what_it_parses(monkeypatch: Any) -> None:
     assert counted == [len(header)]
 
 
+def test_a_dispatched_stanza_is_freed_without_the_collector() -> None:
+    """Once dispatched, a stanza's children no longer point to their parents: it is freed
+    by reference counting when its handlers drop it, and what a handler keeps of it is
+    still readable downwards (issue 14: the collections a burst of pubsub notifications
+    needed)."""
+    import weakref
+
+    stream = XmlStream(authenticator=_NoAuthenticator())
+    stream._initializeStream()
+    received: list[Any] = []
+    stream.addObserver("/message", received.append)
+    gc.disable()
+    try:
+        stream.dataReceived(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
+        stream.dataReceived(b"<message from='pubsub.example' to='a@example'>"
+                            b"<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='n'>"
+                            b"<item id='1'><entry xmlns='urn:t'><title>hi</title></entry></item></items></event></message>")
+        message = received.pop()
+        item = next(message.event.items.elements())
+        stanza = weakref.ref(message)
+        del message
+        assert stanza() is None
+        assert (item["id"], item.parent, str(item.entry.title)) == ("1", None, "hi")
+    finally:
+        gc.enable()
+
+
 class _NoAuthenticator:
     def associateWithStream(self, xs: Any) -> None:
         pass

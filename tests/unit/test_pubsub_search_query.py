@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from typing import Any
 
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.memory import pubsub_fts_terms
+from sat_backend.memory import pubsub_fts, pubsub_fts_terms
 from sat_backend.memory.pubsub_fts import FtsQuery, Term, search_text, words
 from sat_backend.memory.pubsub_json_filters import like_to_glob, sqlite_path
 from sat_backend.memory.pubsub_search import OPERATORS, MAX_LIMIT, SearchQuery, statement
@@ -53,6 +55,37 @@ def test_the_orm_keeps_the_indexed_text_in_step_with_data() -> None:
 
 def test_words_fold_case_and_accents() -> None:
     assert words("Ça GRÜSST l'Œuvre — naïve_Straße 42") == ["ca", "grusst", "l", "œuvre", "naive", "strasse", "42"]
+
+
+@pytest.mark.parametrize("text", [
+    "Hello, WORLD_42 a-b\tc\n", "x_y __ 0", "", "Straße", "\u212a", "ﬁn", "ǅ", "x\u0301y", "東京 ＡＢ",
+])
+def test_words_are_the_same_on_the_ascii_path(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text that is ASCII once case-folded (``ß`` → ``ss``, the Kelvin sign → ``k``) is
+    never decomposed (the per-character accent check was most of an item's indexing,
+    issue 14), and every text gives the words of the definition."""
+    expected = _reference_words(text)
+    assert words(text) == expected
+    if text.casefold().isascii():
+        monkeypatch.setattr(pubsub_fts, "unicodedata", _NoDecomposition)
+        assert words(text) == expected
+
+
+class _NoDecomposition:
+    """Stands for :mod:`unicodedata` in the module under test: decomposing fails."""
+
+    @staticmethod
+    def normalize(_form: str, _text: str) -> str:
+        raise AssertionError("ASCII text decomposed")
+
+    combining = staticmethod(unicodedata.combining)
+
+
+def _reference_words(text: str) -> list[str]:
+    """The definition: NFKD of the case-folded text, combining marks dropped, runs of
+    letters and digits."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return re.findall(r"[^\W_]+", "".join(char for char in decomposed if not unicodedata.combining(char)))
 
 
 # full-text query syntax ------------------------------------------------------------------------------

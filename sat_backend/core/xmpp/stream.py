@@ -41,7 +41,7 @@ from twisted.words.xish import domish, xmlstream as xish_xmlstream, xpath
 from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER
 from sat_backend.core.config import DEFAULT_MAX_STANZA_SIZE
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.parsed_garbage import PARSED
+from sat_backend.core.parsed_garbage import PARSED, unlink_parents
 from sat_bridge.xml_text import describe_forbidden, forbidden_xml_char
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,15 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         """Parse as Twisted does, counting the bytes for :mod:`~sat_backend.core.parsed_garbage`."""
         PARSED.parsed(len(data))
         super().dataReceived(data)
+
+    def onElement(self, element: domish.Element) -> None:  # noqa: N802 - Twisted's
+        """Dispatch as Twisted does, then unlink the stanza's children from their parents
+        (:func:`~sat_backend.core.parsed_garbage.unlink_parents`): freed by reference
+        counting once no handler holds it, not left to the cyclic collector."""
+        try:
+            super().onElement(element)
+        finally:
+            unlink_parents(element)
 
     def send(self, obj: Any) -> None:
         """Serialise as Twisted does, refuse what XML forbids or the server would, then write.
