@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+#: the widths of the history's columns of ids (``stanza_id``, ``origin_id``,
+#: ``message_id``, a change's ``reference_id``) and of languages: PostgreSQL refuses a
+#: longer value, so what comes from a peer is bounded before it gets here
+ID_LENGTH = 255
+LANGUAGE_LENGTH = 35
+
 
 @dataclass(slots=True)
 class HistoryEntry:

@@ -102,6 +102,7 @@ def test_bad_input(online: tuple[BridgeClient, SignalRecorder]) -> None:
         ("bob@localhost", {"": "x"}, "chat", '{"thread": "t", "reactions": {"👍": ["me@x"]}}'),
         ("bob@localhost", {"": "x"}, "chat", '{"error": {"condition": "gone"}}'),  # a delivery error is ours to say
         ("bob@a..b", {"": "x"}, "chat", "{}"),  # an empty label (Twisted raised IndexError: Internal)
+        ("bob@localhost", {"": "x", "en-" + "x" * 40: "y"}, "chat", "{}"),  # history keeps 35 characters
     ]
     for to, body, mtype, extra in cases:
         with pytest.raises(errors.InvalidArgument):

@@ -13,7 +13,10 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.message_stanza import (
     ChatMessage,
     MalformedStanza,
+    bounded_id,
+    bounded_language,
     build_message_element,
+    change_reference,
     parse_message_element,
 )
 from sat_backend.core.xmpp.backoff import Backoff
@@ -124,3 +127,20 @@ def test_capabilities_hash_matches_the_xep_0115_example() -> None:
         }),
     )
     assert capabilities_hash(info) == "QgayPKawpkPSDYmwT/WM94uAlu0="
+
+
+def test_a_long_language_is_cut_by_its_last_subtags_as_rfc_4647_looks_tags_up() -> None:
+    assert bounded_language("de-CH-1996") == "de-CH-1996"
+    assert bounded_language("en-" + "x" * 40) == "en"
+    assert bounded_language("zh-Hant-CN-" + "-".join(["abcdefgh"] * 4)) == "zh-Hant-CN-abcdefgh-abcdefgh"
+    assert bounded_language("y" * 36) == ""
+
+
+def test_a_change_naming_an_id_history_cannot_hold_is_malformed() -> None:
+    correction = ("<message xmlns='jabber:client' from='bob@localhost/x' type='chat'><body>fixed</body>"
+                  "<replace xmlns='urn:xmpp:message-correct:0' id='{}'/></message>")
+    found = change_reference(parseXml(correction.format("i" * 255).encode()), "urn:xmpp:message-correct:0", "replace")
+    assert found is not None and found[1] == "i" * 255
+    with pytest.raises(MalformedStanza, match="longer than 255"):
+        change_reference(parseXml(correction.format("i" * 256).encode()), "urn:xmpp:message-correct:0", "replace")
+    assert bounded_id("i" * 256) is None and bounded_id("") is None and bounded_id("id") == "id"

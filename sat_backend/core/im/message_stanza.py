@@ -22,7 +22,7 @@ from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
 from sat_backend.memory.message_changes_storage import aggregate_reactions
-from sat_backend.memory.history_entry import HistoryEntry
+from sat_backend.memory.history_entry import ID_LENGTH, LANGUAGE_LENGTH, HistoryEntry
 from sat_backend.memory.stored_message import HistoryMessage
 
 NS_CLIENT = "jabber:client"
@@ -207,10 +207,10 @@ def parse_message_element(
         bodies=bodies,
         subjects=subjects,
         type=message_type,
-        origin_id=origin.getAttribute("id") if origin is not None else None,
+        origin_id=bounded_id(origin.getAttribute("id")) if origin is not None else None,
         stanza_id=_stanza_id(element, archive or own_jid.userhost()),
         received_timestamp=now,
-        message_id=element.getAttribute("id") or None,
+        message_id=bounded_id(element.getAttribute("id")),
         change=change,
         extra={"markable": True} if _is_markable(element) else {},
         occupant_id=occupant_id_of(element) if message_type == "groupchat" else None,
@@ -251,7 +251,7 @@ def parse_forwarded(
     if delayed is not None:
         changes["timestamp"] = delayed
     if stanza_id is not None:
-        changes["stanza_id"] = stanza_id
+        changes["stanza_id"] = bounded_id(stanza_id)
     return replace(message, **changes) if changes else message
 
 
@@ -260,9 +260,26 @@ def texts(element: domish.Element, name: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for child in element.children:
         if isinstance(child, domish.Element) and child.name == name and child.uri in (NS_CLIENT, None, ""):
-            lang = child.getAttribute((NS_XML, "lang")) or ""
+            lang = bounded_language(child.getAttribute((NS_XML, "lang")) or "")
             found.setdefault(lang, str(child))
     return found
+
+
+def bounded_id(value: object) -> str | None:
+    """A peer's id as history keeps it: None for a missing, empty or over-long one (longer
+    than the columns hold, it could not name a stored message either)."""
+    if not value or len(str(value)) > ID_LENGTH:
+        return None
+    return str(value)
+
+
+def bounded_language(tag: str) -> str:
+    """``tag`` cut to what history keeps, the way RFC 4647 looks a tag up: its last
+    subtags dropped until it fits ("" when even the first does not), so a text in a
+    hostile or odd language is kept under a broader one rather than lost."""
+    while len(tag) > LANGUAGE_LENGTH:
+        tag = tag.rpartition("-")[0]
+    return tag
 
 
 def change_reference(element: domish.Element, uri: str, name: str) -> tuple[domish.Element, str] | None:
@@ -277,6 +294,8 @@ def change_reference(element: domish.Element, uri: str, name: str) -> tuple[domi
     reference = child.getAttribute("id")
     if not reference:
         raise MalformedStanza(f"<{name}/> without the id of its message")
+    if bounded_id(reference) is None:
+        raise MalformedStanza(f"<{name}/> names an id longer than {ID_LENGTH} characters")
     return child, str(reference)
 
 
@@ -303,7 +322,7 @@ def _stanza_id(element: domish.Element, archive: str) -> str | None:
     """XEP-0359 stanza-id given by ``archive`` (any other ``by`` could be forged)."""
     for child in element.elements(NS_SID, "stanza-id"):
         if child.getAttribute("by") == archive and child.getAttribute("id"):
-            return str(child["id"])
+            return bounded_id(child["id"])
     return None
 
 

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.memory.history_entry import LANGUAGE_LENGTH
 from sat_bridge.xml_text import check_xml_text, forbidden_xml_char
 
 
 def check_texts_by_lang(texts: Mapping[str, str], what: str) -> None:
     """Check texts keyed by ``xml:lang`` (bodies, subjects, statuses): keys and values.
 
-    :raises InvalidArgument: a forbidden character, named with its position.
+    :raises InvalidArgument: a forbidden character, named with its position; a language
+        longer than history keeps.
     """
     for lang, text in texts.items():
         check_xml_text(lang, f"the language of a {what}")
+        if len(lang) > LANGUAGE_LENGTH:
+            raise InvalidArgument(f"the language of a {what} is longer than {LANGUAGE_LENGTH} characters")
         check_xml_text(text, what)
 
 
