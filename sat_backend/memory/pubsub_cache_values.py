@@ -9,6 +9,7 @@ cache plugin neither knows the column nor holds a row bound to a session
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,15 @@ class SyncState(enum.Enum):
     ERROR = "error"
     NO_SYNC = "no_sync"
 
+
+#: the width of ``pubsub_items.name``: PostgreSQL refuses a longer item id, so a node
+#: with one is not cached (its reads go to the service), on either database
+ITEM_ID_LENGTH = 1024
+
+
+def too_long_item_id(item_ids: Iterable[str]) -> bool:
+    """Whether one of ``item_ids`` is longer than the cache can store."""
+    return any(len(item_id) > ITEM_ID_LENGTH for item_id in item_ids)
 
 #: keys of ``pubsub_nodes.extra`` behind :class:`CachedNode`'s fields
 CONFIG_KEY = "config"

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 
 from sat_backend.core.xml_payloads import MAX_PAYLOAD_BYTES
+from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH
 from sat_backend.plugins.microblog.atom import parse_entry
 from sat_backend.plugins.pubsub_cache.analysers import Analyser, Analysers
 from sat_backend.plugins.plugin_xep_0277 import parse_item
@@ -193,6 +194,30 @@ def test_what_prosody_refuses_never_reaches_us(alice: BridgeClient, backend: Bac
     assert ids(from_service) == ["good", "large"] and "root:" not in "".join(from_service["items"])
     assert [post["title"] for post in posts(alice)["items"]] == ["Good", "large"]
     assert alice.get_version()
+
+
+def test_an_item_id_longer_than_the_cache_stores_stops_caching_its_node_with_nothing_lost(
+        alice: BridgeClient, fresh_prosody: ProsodyServer) -> None:
+    """PostgreSQL refuses an item id longer than ``pubsub_items.name`` (1,024): the batch
+    failed, then every sync of the node, which stayed unreadable from the cache. The node
+    is not cached any more, on either database: reads go to the service, all items there."""
+    long_id = "x" * (ITEM_ID_LENGTH + 1)
+    signals = SignalRecorder(alice, "PsEvent")
+    with connected_peer(fresh_prosody, "carol", XMPP_ACCOUNTS["carol"]) as carol:
+        carol.create_node(SERVICE, BLOG, {"pubsub#max_items": "max"})
+        carol.publish(SERVICE, BLOG, GOOD, "good")
+        assert posts(alice)["cached"] is False
+        alice.ps_cache_sync(SERVICE, BLOG, "alice")
+        assert items(alice)["cached"] is True
+        carol.publish(SERVICE, BLOG, GOOD.replace("Good", "Long"), long_id)
+        carol.publish(SERVICE, BLOG, GOOD.replace("Good", "After"), "after")
+    # notifications are handled in order: once "after" is signalled, the long one was read
+    signals.wait_for("PsEvent", lambda cat, svc, node, kind, data, prof: "after" in data)
+    alice.ps_cache_sync(SERVICE, BLOG, "alice")
+    served = items(alice)
+    assert served["cached"] is False
+    assert {etree.fromstring(xml).get("id") for xml in served["items"]} == {"good", long_id, "after"}
+    assert [post["title"] for post in posts(alice)["items"]] == ["Good", "Long", "After"]
 
 
 # what the server refuses, fed to our ingest path directly -------------------------------------

@@ -13,7 +13,7 @@ import logging
 
 from sat_backend.core.received_item import ReceivedItem
 from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange, PubsubCacheStorage
-from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
+from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH, CachedNode, SyncState, too_long_item_id
 from sat_backend.plugins.plugin_xep_0060 import EventOutcome, PubsubEvent
 from sat_backend.plugins.pubsub_cache.analysers import Analysers, parser_of
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
@@ -86,6 +86,8 @@ class Ingest:
             parser = parser_of(self.analysers.of(node))
             received = tuple(ReceivedItem.from_element(element, *parser) if element.getAttribute("id")
                              else ReceivedItem.from_element(element) for element in event.items)
+            if too_long_item_id([item.id for item in received]):  # the sync will stop caching the node
+                raise ValueError(f"an item id longer than {ITEM_ID_LENGTH} characters")
             if any(not item.id for item in received):
                 log.warning("%s: item without id in a notification of %s: not cached",
                             event.client.profile, event.node)

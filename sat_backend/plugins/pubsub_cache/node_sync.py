@@ -24,7 +24,7 @@ from sat_backend.core.exceptions import Network, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.received_item import ReceivedItem
 from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
-from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
+from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH, CachedNode, SyncState, too_long_item_id
 from sat_backend.plugins.plugin_xep_0030 import items_of
 from sat_backend.plugins.plugin_xep_0060 import ItemsRequest
 from sat_backend.plugins.pubsub_cache.analysers import Analyser, Analysers
@@ -108,6 +108,11 @@ class NodeSync:
                 return
             analyser = self.analysers.of(node)
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
+            if too_long_item_id([*ids, *(item.id for item in items)]):
+                log.info("%s: node %s has an item id longer than %d characters: not cached", profile,
+                         node.name, ITEM_ID_LENGTH)
+                await self.storage.stop_caching(node.id, subscribed=True)
+                return
             # recorded with the node: its parsed data is served only by this version of the parser
             parser_version = analyser.parser_version if analyser is not None and analyser.parser is not None else None
             async with self.ingest_lock(profile):  # no notification is applied meanwhile
