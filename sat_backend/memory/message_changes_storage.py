@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union_all
 
-from sat_backend.memory.short_statements import history as history_table
+from sat_backend.memory.tables import history as history_table
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import (
     History,

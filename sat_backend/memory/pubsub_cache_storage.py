@@ -34,17 +34,18 @@ from sat_backend.memory.pubsub_cache_values import (
     CachedNode,
     SyncState,
 )
-from sat_backend.memory.short_statements import profiles
+from sat_backend.memory.tables import profiles
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
+from sat_backend.memory.tables import pubsub_items, pubsub_nodes
 
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
 #: a page of up to this many rows is read on the loop's thread (SQLite), larger ones on the worker's
 #: (PostgreSQL: every page by :meth:`Storage.read_rows`)
 IN_LOOP_ROWS = 1000
-ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
-NODES: Table = PubsubNode.__table__  # type: ignore[assignment]
+ITEMS: Table = pubsub_items
+NODES: Table = pubsub_nodes
 #: the columns :class:`CachedNode` is read from: the table's, so that a statement of them
 #: needs no ORM mapper (a start reads the nodes left mid-sync before its name is owned)
 NODE_COLUMNS = tuple(NODES.c[name] for name in (

@@ -18,7 +18,8 @@ from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.history_writes import StatementRunner
-from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_insert
+from sat_backend.memory.short_statements import dialect_insert
+from sat_backend.memory.tables import conversation_reads
 from sat_backend.memory.sqla_mapping import ConversationRead, History
 from sat_backend.memory.stored_message import StoredMessage, stored_message
 
@@ -193,7 +194,7 @@ def _chosen(peer: str | None, among: Collection[str] | None) -> list[str]:
 def _move_read_point(dialect: str) -> Insert:
     """Insert a read point, or move the stored one if it is older (an upsert whose update
     applies only forward: no row changes, rowcount 0, when it would go back)."""
-    table = sql_tables["conversation_reads"]
+    table = conversation_reads
     statement = dialect_insert(table, dialect)
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[table.c.profile_id, table.c.peer],
