@@ -71,6 +71,9 @@ def insert_history(dialect: str) -> Insert:
 
 
 PROFILE_ID = select(profiles.c.id).where(profiles.c.name == bindparam("name"))
+PROFILE = select(profiles.c.id, profiles.c.name, profiles.c.created).where(profiles.c.name == bindparam("name"))
+#: every profile's name, oldest first (a user has a handful)
+PROFILE_NAMES = select(profiles.c.name).order_by(profiles.c.created, profiles.c.id)
 
 READ_VALUE = {table: _read_value(table) for table in _KEYS}
 DELETE_VALUE = {table: _delete_value(table) for table in _KEYS}

@@ -147,23 +147,23 @@ history = Table(
     Index("ix_history_profile_id_message_id_source", "profile_id", "message_id", "source"),
 )
 
-#: a message body in one language
-messages = Table(
-    "messages", metadata,
-    Column("id", Integer, primary_key=True),
-    _history_fk(),
-    Column("message", Text, nullable=False),
-    Column("language", String(35)),
-)
 
+
+def _texts_by_language(name: str, text: str) -> Table:
+    """A table of a message's texts of one kind, one row per language."""
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True),
+        _history_fk(),
+        Column(text, Text, nullable=False),
+        Column("language", String(35)),
+    )
+
+
+#: a message body in one language
+messages = _texts_by_language("messages", "message")
 #: a message subject in one language
-subjects = Table(
-    "subjects", metadata,
-    Column("id", Integer, primary_key=True),
-    _history_fk(),
-    Column("subject", Text, nullable=False),
-    Column("language", String(35)),
-)
+subjects = _texts_by_language("subjects", "subject")
 
 #: the reactions (XEP-0444) of one sender to one message: always that sender's whole
 #: set, as the XEP sends it
