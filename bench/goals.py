@@ -51,6 +51,8 @@ def first(found: list[Figure]) -> Figure | None:
 def rows(figures: list[Figure]) -> Iterator[Row]:
     yield row("exec → bus name owned (median)", first(find(figures, "start_ms")), "{:.0f} ms",
               "≤ 500 ms", lambda v: v <= 500)
+    yield row("exec → first answer reading storage, ready (median)", first(find(figures, "ready_ms")),
+              "{:.0f} ms", "≤ 500 ms", lambda v: v <= 500)
     yield from cached_read(figures)
     for backend in BACKENDS:
         pages = [f for f in find(figures, "page_ms") if backend_of(f) == backend]

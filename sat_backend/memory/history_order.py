@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from sat_backend.core.exceptions import Database
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.sqla_mapping import Base
+from sat_backend.memory.tables import history
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: a bound, not a guess: past it the oldest of a crowded second keep their arrival order
 MAX_CARRIED = 500
 
-_HISTORY: Table = Base.metadata.tables["history"]
+_HISTORY: Table = history
 _SET_ARRIVAL = update(_HISTORY).where(_HISTORY.c.id == bindparam("row_id")).values(
     received_timestamp=bindparam("arrival")
 )

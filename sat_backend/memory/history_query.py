@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
-from sat_backend.memory.sqla_mapping import History, Message
+from sat_backend.memory.lazy_orm import orm
 
 FILTER_KEYS = ("body", "types", "after", "before")
 
@@ -61,7 +61,7 @@ class HistoryQuery:
         )
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """SQL conditions on :class:`History` (dialect-neutral)."""
+        """SQL conditions on :class:`~.sqla_mapping.History` (dialect-neutral)."""
         conditions: list[ColumnElement[bool]] = []
         if self.from_jid or self.to_jid:
             direct = and_(*_direction(self.from_jid, self.to_jid))
@@ -70,21 +70,21 @@ class HistoryQuery:
             else:
                 conditions.append(direct)
         if self.body:
-            conditions.append(History.messages.any(Message.message.ilike(f"%{_escape_like(self.body)}%", escape="\\")))
+            conditions.append(orm.History.messages.any(orm.Message.message.ilike(f"%{_escape_like(self.body)}%", escape="\\")))
         if self.types:
-            conditions.append(History.type.in_(self.types))
+            conditions.append(orm.History.type.in_(self.types))
         if self.after is not None:
-            conditions.append(History.timestamp > self.after)
+            conditions.append(orm.History.timestamp > self.after)
         if self.before is not None:
-            conditions.append(History.timestamp < self.before)
+            conditions.append(orm.History.timestamp < self.before)
         return conditions
 
 
 def _direction(source: JidFilter | None, dest: JidFilter | None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for jid, bare_column, resource_column in (
-        (source, History.source, History.source_res),
-        (dest, History.dest, History.dest_res),
+        (source, orm.History.source, orm.History.source_res),
+        (dest, orm.History.dest, orm.History.dest_res),
     ):
         if jid is None:
             continue

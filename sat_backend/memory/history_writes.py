@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import sqlite3
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Insert, Select, Update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sat_backend.memory import short_statements as sql
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.sqlite_in_loop import PlainStatement
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 Values = dict[str, Any]
 Statement = Insert | Select[Any] | Update

@@ -16,15 +16,9 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union_all
 
-from sat_backend.memory.short_statements import history as history_table
+from sat_backend.memory.tables import history as history_table
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.sqla_mapping import (
-    History,
-    Message,
-    MessageReaction,
-    MessageVersion,
-    PendingReference,
-)
+from sat_backend.memory.lazy_orm import orm
 from sat_backend.memory.stored_message import HistoryMessage, StoredMessage, history_message, stored_message
 
 #: references kept per profile while their message is unknown; the oldest go first
@@ -38,7 +32,7 @@ class Conversation:
     one: str
     other: str
 
-    def condition(self, source: Any = History.source, dest: Any = History.dest) -> Any:
+    def condition(self, source: Any = history_table.c.source, dest: Any = history_table.c.dest) -> Any:
         """Rows between the two, whichever sent (``source``/``dest``: the columns)."""
         return or_(
             and_(source == self.one, dest == self.other),
@@ -63,8 +57,8 @@ class RoomMessages:
 
     room: str
 
-    def condition(self, source: Any = History.source, dest: Any = History.dest) -> Any:
-        return and_(source == self.room, History.type == "groupchat")
+    def condition(self, source: Any = history_table.c.source, dest: Any = history_table.c.dest) -> Any:
+        return and_(source == self.room, history_table.c.type == "groupchat")
 
     def values(self) -> dict[str, str]:
         return {"room": self.room}
@@ -122,8 +116,8 @@ class MessageChangesStorage:
         """A message of the profile's history with its texts, reactions and versions."""
         async with self.storage.session() as session:
             entry = await session.scalar(
-                select(History).where(
-                    History.profile_id == await self.storage.profile_id(session, profile), History.id == uid
+                select(orm.History).where(
+                    orm.History.profile_id == await self.storage.profile_id(session, profile), orm.History.id == uid
                 )
             )
             return None if entry is None else history_message(entry)
@@ -154,30 +148,30 @@ class MessageChangesStorage:
             the write: a tombstone keeps no reaction, whatever its caller read before).
         """
         async with self.storage.session() as session:
-            message = (await session.execute(select(History.retracted).where(History.id == history_id))).first()
+            message = (await session.execute(select(orm.History.retracted).where(orm.History.id == history_id))).first()
             if message is None or message.retracted is not None:
                 return None
-            row = await session.get(MessageReaction, (history_id, sender))
+            row = await session.get(orm.MessageReaction, (history_id, sender))
             if row is not None and row.timestamp > timestamp:
                 return None
             if not reactions:
                 if row is not None:
                     await session.delete(row)
             elif row is None:
-                session.add(MessageReaction(history_id=history_id, sender=sender, reactions=reactions,
+                session.add(orm.MessageReaction(history_id=history_id, sender=sender, reactions=reactions,
                                             timestamp=timestamp))
             else:
                 row.reactions = reactions
                 row.timestamp = timestamp
             await session.flush()
             rows = await session.scalars(
-                select(MessageReaction).where(MessageReaction.history_id == history_id)
+                select(orm.MessageReaction).where(orm.MessageReaction.history_id == history_id)
             )
             return aggregate_reactions(rows)
 
     async def get_reactions_of(self, history_id: str, sender: str) -> list[str]:
         async with self.storage.session() as session:
-            row = await session.get(MessageReaction, (history_id, sender))
+            row = await session.get(orm.MessageReaction, (history_id, sender))
             return list(row.reactions) if row is not None else []
 
     async def replace_bodies(self, history_id: str, bodies: dict[str, str], replaced: float) -> bool:
@@ -188,7 +182,7 @@ class MessageChangesStorage:
             next connection, corrections that came live; its times are to the second).
         """
         async with self.storage.session() as session:
-            entry = await session.get(History, history_id)
+            entry = await session.get(orm.History, history_id)
             if entry is None or entry.retracted is not None:
                 return False
             if any(version.replaced > replaced for version in entry.versions):
@@ -196,8 +190,8 @@ class MessageChangesStorage:
             current = {message.language or "": message.message for message in entry.messages}
             if current == bodies:
                 return False
-            session.add(MessageVersion(history_id=history_id, bodies=current, replaced=replaced))
-            entry.messages = [Message(message=text, language=lang or None) for lang, text in bodies.items()]
+            session.add(orm.MessageVersion(history_id=history_id, bodies=current, replaced=replaced))
+            entry.messages = [orm.Message(message=text, language=lang or None) for lang, text in bodies.items()]
             return True
 
     async def retract(self, history_id: str, retracted: float, *, moderated: dict[str, str] | None = None) -> bool:
@@ -210,15 +204,15 @@ class MessageChangesStorage:
         :returns: False when it was retracted already.
         """
         async with self.storage.session() as session:
-            entry = await session.get(History, history_id)
+            entry = await session.get(orm.History, history_id)
             if entry is None or entry.retracted is not None:
                 return False
             entry.retracted = retracted
             entry.messages = []
             if moderated is not None:   # a new dict: JSON changes are not tracked
                 entry.extra = {**(entry.extra or {}), "moderated": moderated}
-            await session.execute(delete(MessageVersion).where(MessageVersion.history_id == history_id))
-            await session.execute(delete(MessageReaction).where(MessageReaction.history_id == history_id))
+            await session.execute(delete(orm.MessageVersion).where(orm.MessageVersion.history_id == history_id))
+            await session.execute(delete(orm.MessageReaction).where(orm.MessageReaction.history_id == history_id))
             return True
 
     async def set_delivery_error(self, history_id: str, details: dict[str, str]) -> bool:
@@ -227,7 +221,7 @@ class MessageChangesStorage:
         :returns: False when the message is gone or has this error already.
         """
         async with self.storage.session() as session:
-            entry = await session.get(History, history_id)
+            entry = await session.get(orm.History, history_id)
             if entry is None or (entry.extra or {}).get("error") == details:
                 return False
             entry.extra = {**(entry.extra or {}), "error": details}  # a new dict: JSON changes are not tracked
@@ -239,19 +233,19 @@ class MessageChangesStorage:
         self._none_pending.discard(profile)
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            session.add(PendingReference(
+            session.add(orm.PendingReference(
                 profile_id=profile_id, kind=change.kind, reference_id=change.reference_id,
                 sender=change.sender, recipient=change.recipient, data=change.data,
                 timestamp=change.timestamp,
             ))
             await session.flush()
             count = await session.scalar(
-                select(func.count()).select_from(PendingReference).where(PendingReference.profile_id == profile_id)
+                select(func.count()).select_from(orm.PendingReference).where(orm.PendingReference.profile_id == profile_id)
             )
             if count is not None and count > MAX_PENDING_PER_PROFILE:
-                oldest = select(PendingReference.id).where(PendingReference.profile_id == profile_id) \
-                    .order_by(PendingReference.timestamp, PendingReference.id).limit(count - MAX_PENDING_PER_PROFILE)
-                await session.execute(delete(PendingReference).where(PendingReference.id.in_(oldest)))
+                oldest = select(orm.PendingReference.id).where(orm.PendingReference.profile_id == profile_id) \
+                    .order_by(orm.PendingReference.timestamp, orm.PendingReference.id).limit(count - MAX_PENDING_PER_PROFILE)
+                await session.execute(delete(orm.PendingReference).where(orm.PendingReference.id.in_(oldest)))
 
     async def take_pending(
         self, profile: str, reference_ids: set[str], conversation: Conversation
@@ -264,17 +258,17 @@ class MessageChangesStorage:
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             rows = list(await session.scalars(
-                select(PendingReference).where(
-                    PendingReference.profile_id == profile_id,
-                    PendingReference.reference_id.in_(reference_ids),
-                    conversation.condition(PendingReference.sender, PendingReference.recipient),
-                ).order_by(PendingReference.timestamp, PendingReference.id)
+                select(orm.PendingReference).where(
+                    orm.PendingReference.profile_id == profile_id,
+                    orm.PendingReference.reference_id.in_(reference_ids),
+                    conversation.condition(orm.PendingReference.sender, orm.PendingReference.recipient),
+                ).order_by(orm.PendingReference.timestamp, orm.PendingReference.id)
             ))
             # every stored message asks: the usual answer (none) must not cost a write
             if rows:
-                await session.execute(delete(PendingReference).where(PendingReference.id.in_([row.id for row in rows])))
+                await session.execute(delete(orm.PendingReference).where(orm.PendingReference.id.in_([row.id for row in rows])))
             left = await session.scalar(
-                select(PendingReference.id).where(PendingReference.profile_id == profile_id).limit(1)
+                select(orm.PendingReference.id).where(orm.PendingReference.profile_id == profile_id).limit(1)
             )
         if left is None and adds == self._adds:
             self._none_pending.add(profile)

@@ -29,14 +29,16 @@ import functools
 import json
 from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, cast, func, null, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sat_backend.core.result_set import PageRequest
 from sat_backend.memory.pubsub_cache_order import NodeOrder
-from sat_backend.memory.sqla_mapping import PubsubItem
+from sat_backend.memory.tables import pubsub_items
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 #: a row of a page: item id, raw XML, parsed data (None: not asked for, or none)
@@ -229,50 +231,50 @@ class _Statements:
 
 @functools.cache
 def _statements(by_modification: bool, filtered: bool, parsed: bool) -> _Statements:
-    column = PubsubItem.updated if by_modification else PubsubItem.created
-    conditions: list[ColumnElement[bool]] = [PubsubItem.node_id == bindparam("node_id")]
+    column = pubsub_items.c.updated if by_modification else pubsub_items.c.created
+    conditions: list[ColumnElement[bool]] = [pubsub_items.c.node_id == bindparam("node_id")]
     if filtered:
-        conditions.append(PubsubItem.name.in_(bindparam("item_ids", expanding=True)))
-    columns = (PubsubItem.name, PubsubItem.data, (PubsubItem.parsed if parsed else null()).label("parsed"))
+        conditions.append(pubsub_items.c.name.in_(bindparam("item_ids", expanding=True)))
+    columns = (pubsub_items.c.name, pubsub_items.c.data, (pubsub_items.c.parsed if parsed else null()).label("parsed"))
     limit = bindparam("limit", type_=Integer)
 
     def sides(value: Any, row_id: Any, forward: bool) -> tuple[list[ColumnElement[bool]], ...]:
         """The conditions of an anchor's ties on one side, and of the rows beyond them."""
         if forward:
-            return [column == value, PubsubItem.id > row_id], [column > value]
-        return [column == value, PubsubItem.id < row_id], [column < value]
+            return [column == value, pubsub_items.c.id > row_id], [column > value]
+        return [column == value, pubsub_items.c.id < row_id], [column < value]
 
     def count(*side: ColumnElement[bool]) -> Select[Any]:
-        return select(func.count()).select_from(PubsubItem).where(*conditions, *side)
+        return select(func.count()).select_from(pubsub_items).where(*conditions, *side)
 
     def beside(forward: bool) -> Select[Any]:
         """The rows next to an anchor on one side: of its nearest ties and its nearest
         rows beyond them (two index ranges, ``limit`` rows each at most)."""
-        keyed = (*columns, column.label("sort_value"), PubsubItem.id.label("sort_id"))
-        ranges = [_limited(select(*keyed).where(*conditions, *side), column, PubsubItem.id, limit, forward).subquery()
+        keyed = (*columns, column.label("sort_value"), pubsub_items.c.id.label("sort_id"))
+        ranges = [_limited(select(*keyed).where(*conditions, *side), column, pubsub_items.c.id, limit, forward).subquery()
                   for side in sides(bindparam("value"), bindparam("row_id"), forward)]
         both = union_all(*(select(part) for part in ranges)).subquery("beside")
         return _limited(select(both.c.name, both.c.data, both.c.parsed, both.c.sort_id), both.c.sort_value,
                         both.c.sort_id, limit, forward)
 
-    anchor = (select(column.label("value"), PubsubItem.id.label("row_id"))
-              .where(*conditions, PubsubItem.name == bindparam("anchor")).subquery("anchor"))
+    anchor = (select(column.label("value"), pubsub_items.c.id.label("row_id"))
+              .where(*conditions, pubsub_items.c.name == bindparam("anchor")).subquery("anchor"))
     counts = [count(*side).scalar_subquery() for forward in (False, True)
               for side in sides(anchor.c.value, anchor.c.row_id, forward)]
-    key_columns: tuple[Any, ...] = (PubsubItem.name, column, PubsubItem.id)
+    key_columns: tuple[Any, ...] = (pubsub_items.c.name, column, pubsub_items.c.id)
     anchor_keys = select(*key_columns).where(
-        *conditions, PubsubItem.name.in_(bindparam("anchors", expanding=True)))
-    page_ids = _limited(select(PubsubItem.id).where(*conditions), column, PubsubItem.id, limit, True)
+        *conditions, pubsub_items.c.name.in_(bindparam("anchors", expanding=True)))
+    page_ids = _limited(select(pubsub_items.c.id).where(*conditions), column, pubsub_items.c.id, limit, True)
     return _Statements(
         count=count(),
         locate=select(anchor.c.value, anchor.c.row_id, *counts),
         after=beside(True),
         before=beside(False),
-        last=_limited(select(*columns).where(*conditions), column, PubsubItem.id, limit, False),
-        from_start=select(*columns).where(PubsubItem.id.in_(page_ids.offset(bindparam("offset", type_=Integer))))
-        .order_by(column, PubsubItem.id),
+        last=_limited(select(*columns).where(*conditions), column, pubsub_items.c.id, limit, False),
+        from_start=select(*columns).where(pubsub_items.c.id.in_(page_ids.offset(bindparam("offset", type_=Integer))))
+        .order_by(column, pubsub_items.c.id),
         keys=anchor_keys,
-        first=_limited(select(*columns, PubsubItem.id).where(*conditions), column, PubsubItem.id, limit, True),
+        first=_limited(select(*columns, pubsub_items.c.id).where(*conditions), column, pubsub_items.c.id, limit, True),
     )
 
 
@@ -300,7 +302,7 @@ def _encoded_statements(postgresql: bool) -> _EncodedStatements:
         # PostgreSQL's ids as an array, which asyncpg reads as a list (no JSON made nor parsed)
         arrays: list[Any] = [cast(aggregate(data), Text),
                              func.array_agg(row_id) if postgresql else cast(aggregate(row_id), Text)]
-        edges = [select(PubsubItem.name).where(PubsubItem.id == bindparam(key)).scalar_subquery()
+        edges = [select(pubsub_items.c.name).where(pubsub_items.c.id == bindparam(key)).scalar_subquery()
                  for key in ("first_id", "last_id")]
         return select(*arrays, *edges)
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
 from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, null, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
@@ -34,17 +33,21 @@ from sat_backend.memory.pubsub_cache_values import (
     CachedNode,
     SyncState,
 )
-from sat_backend.memory.short_statements import profiles
+from sat_backend.memory.tables import profiles
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
+from sat_backend.memory.lazy_orm import orm
+from sat_backend.memory.tables import pubsub_items, pubsub_nodes
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 #: ids per ``IN (…)`` (SQLite bounds the number of parameters of a statement)
 IN_BATCH = 500
 #: a page of up to this many rows is read on the loop's thread (SQLite), larger ones on the worker's
 #: (PostgreSQL: every page by :meth:`Storage.read_rows`)
 IN_LOOP_ROWS = 1000
-ITEMS: Table = PubsubItem.__table__  # type: ignore[assignment]
-NODES: Table = PubsubNode.__table__  # type: ignore[assignment]
+ITEMS: Table = pubsub_items
+NODES: Table = pubsub_nodes
 #: the columns :class:`CachedNode` is read from: the table's, so that a statement of them
 #: needs no ORM mapper (a start reads the nodes left mid-sync before its name is owned)
 NODE_COLUMNS = tuple(NODES.c[name] for name in (
@@ -53,6 +56,8 @@ NODE_COLUMNS = tuple(NODES.c[name] for name in (
 NODE_BY_NAME = select(*NODE_COLUMNS).join(profiles).where(
     profiles.c.name == bindparam("profile"), NODES.c.service == bindparam("service"),
     NODES.c.name == bindparam("name"))
+#: the nodes a stop left mid-sync, which a start reads
+NODES_MID_SYNC = select(*NODE_COLUMNS).where(NODES.c.sync_state == SyncState.IN_PROGRESS)
 #: the keys of a node's items in the cache's order (SQLite, read through the driver)
 SQLITE_NODE_KEYS = "SELECT created, id FROM pubsub_items WHERE node_id = ? ORDER BY created, id"
 PageT = TypeVar("PageT", StoredPage, EncodedPage)
@@ -111,15 +116,15 @@ class PurgeFilters:
     def conditions(self) -> list[Any]:
         """The WHERE conditions of the given filters (on items joined to nodes and profiles)."""
         conditions: list[Any] = []
-        for values, column in ((self.services, PubsubNode.service), (self.nodes, PubsubNode.name),
-                               (self.types, PubsubNode.type), (self.subtypes, PubsubNode.subtype),
-                               (self.profiles, Profile.name)):
+        for values, column in ((self.services, orm.PubsubNode.service), (self.nodes, orm.PubsubNode.name),
+                               (self.types, orm.PubsubNode.type), (self.subtypes, orm.PubsubNode.subtype),
+                               (self.profiles, orm.Profile.name)):
             if values:
                 conditions.append(column.in_(values))
         if self.created_before is not None:
-            conditions.append(PubsubItem.created < self.created_before)
+            conditions.append(orm.PubsubItem.created < self.created_before)
         if self.updated_before is not None:
-            conditions.append(PubsubItem.updated < self.updated_before)
+            conditions.append(orm.PubsubItem.updated < self.updated_before)
         return conditions
 
 
@@ -160,7 +165,7 @@ class PubsubCacheStorage:
             return node
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
-            row = PubsubNode(profile_id=profile_id, service=service, name=name)
+            row = orm.PubsubNode(profile_id=profile_id, service=service, name=name)
             session.add(row)
             await session.flush()
             return CachedNode.from_columns(row)
@@ -169,7 +174,7 @@ class PubsubCacheStorage:
         """A node's sync state (None: not analysed) and when it was set."""
         async with self.storage.session() as session:
             await session.execute(
-                update(PubsubNode).where(PubsubNode.id == node_id)
+                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
                 .values(sync_state=state, sync_state_updated=time.time())
             )
 
@@ -179,7 +184,7 @@ class PubsubCacheStorage:
         the analyser that matched and the kind of node it says this is."""
         async with self.storage.session() as session:
             await session.execute(
-                update(PubsubNode).where(PubsubNode.id == node_id)
+                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
                 .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
                         subtype=subtype)
             )
@@ -217,9 +222,9 @@ class PubsubCacheStorage:
         linger (found by searches, never purged by notifications)."""
         fields = {} if subscribed is None else {"subscribed": subscribed}
         async with self.storage.session() as session:
-            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+            await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
             await session.execute(
-                update(PubsubNode).where(PubsubNode.id == node_id)
+                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
                 .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
             )
         self.orders.forget([node_id])
@@ -228,7 +233,7 @@ class PubsubCacheStorage:
         """The result of a full sync, in the service's order (oldest first)."""
         now = time.time()
         async with self.storage.session() as session:
-            await session.execute(delete(PubsubItem).where(PubsubItem.node_id == node_id))
+            await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
             if items:
                 await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
         self.orders.forget([node_id])
@@ -261,7 +266,7 @@ class PubsubCacheStorage:
                         order_by: str | None = None) -> list[CachedItem]:
         """Items of a cached node (only ``item_ids`` if given), oldest first by creation, or
         by modification (``order_by``)."""
-        columns = (PubsubItem.name, PubsubItem.data, PubsubItem.parsed, PubsubItem.created, PubsubItem.updated)
+        columns = (orm.PubsubItem.name, orm.PubsubItem.data, orm.PubsubItem.parsed, orm.PubsubItem.created, orm.PubsubItem.updated)
         async with self.storage.session() as session:
             rows = await session.execute(_ordered(select(*columns), node_id, item_ids, order_by))
             return [CachedItem(*row) for row in rows]
@@ -339,13 +344,12 @@ class PubsubCacheStorage:
     async def item_data(self, node_id: int) -> dict[str, str]:
         """Raw XML of every cached item of a node, by item id."""
         async with self.storage.session() as session:
-            rows = await session.execute(select(PubsubItem.name, PubsubItem.data).where(PubsubItem.node_id == node_id))
+            rows = await session.execute(select(orm.PubsubItem.name, orm.PubsubItem.data).where(orm.PubsubItem.node_id == node_id))
             return {name: data for name, data in rows}
 
     async def nodes(self, state: SyncState | None = None, profile: str | None = None) -> list[CachedNode]:
-        """The nodes in ``state`` (any if None), of ``profile`` (all if None). Core SQL on
-        the tables: a start asks for the nodes left mid-sync, and an ORM statement would
-        configure every mapper (~10 ms) before the bus name is owned."""
+        """The nodes in ``state`` (any if None), of ``profile`` (all if None), by Core SQL
+        on the tables (no mapper to configure)."""
         async with self.storage.session() as session:
             statement = select(*NODE_COLUMNS)
             if state is not None:
@@ -354,11 +358,18 @@ class PubsubCacheStorage:
                 statement = statement.join(profiles).where(profiles.c.name == profile)
             return [CachedNode.from_columns(row) for row in await session.execute(statement)]
 
+    async def nodes_mid_sync(self) -> list[CachedNode]:
+        """The nodes a stop left mid-sync. Read by a start before its bus name is owned,
+        so on the short path (:meth:`Storage.read_rows`): a session would make the async
+        engine and import the ORM first (~80 ms). The whole start waits for this read
+        anyway; the nodes table is small beside the items'."""
+        return [CachedNode.from_columns(row) for row in await self.storage.read_rows(NODES_MID_SYNC, {})]
+
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
         try:
             async with self.storage.session() as session:
-                result = await session.execute(delete(PubsubNode))
+                result = await session.execute(delete(orm.PubsubNode))
                 return int(result.rowcount or 0)  # type: ignore[attr-defined]
         finally:
             self.orders.forget()
@@ -372,15 +383,15 @@ class PubsubCacheStorage:
         """
         conditions = filters.conditions()
         async with self.storage.session() as session:
-            matching = select(PubsubItem.id, PubsubItem.node_id).join(PubsubNode).join(Profile).where(*conditions)
+            matching = select(orm.PubsubItem.id, orm.PubsubItem.node_id).join(orm.PubsubNode).join(orm.Profile).where(*conditions)
             rows = (await session.execute(matching)).all()
             item_ids = [row[0] for row in rows]
             node_ids = sorted({row[1] for row in rows})
             for start in range(0, len(item_ids), IN_BATCH):
-                await session.execute(delete(PubsubItem).where(PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
+                await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
             if node_ids:
                 await session.execute(
-                    update(PubsubNode).where(PubsubNode.id.in_(node_ids))
+                    update(orm.PubsubNode).where(orm.PubsubNode.id.in_(node_ids))
                     .values(sync_state=None, sync_state_updated=time.time())
                 )
         self.orders.forget(node_ids)
@@ -398,9 +409,9 @@ async def _set_extra(session: AsyncSession, node_id: int, state: SyncState,
                      change: Callable[[dict[str, Any]], dict[str, Any]], **fields: Any) -> None:
     """A node's state, and its ``extra`` (the fields of :class:`CachedNode` it holds) as
     ``change`` makes it from the stored one, read in the same transaction."""
-    extra = await session.scalar(select(PubsubNode.extra).where(PubsubNode.id == node_id))
+    extra = await session.scalar(select(orm.PubsubNode.extra).where(orm.PubsubNode.id == node_id))
     await session.execute(
-        update(PubsubNode).where(PubsubNode.id == node_id)
+        update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
         .values(sync_state=state, sync_state_updated=time.time(), extra=change(dict(extra or {})), **fields)
     )
 
@@ -408,11 +419,11 @@ async def _set_extra(session: AsyncSession, node_id: int, state: SyncState,
 def _ordered(statement: Select[Any], node_id: int, item_ids: list[str] | None, order_by: str | None) -> Select[Any]:
     """``statement`` on a node's items (only ``item_ids`` if given), oldest first by
     creation or by modification (``order_by``), then by row id."""
-    column = PubsubItem.updated if order_by == "modification" else PubsubItem.created
-    statement = statement.where(PubsubItem.node_id == node_id)
+    column = orm.PubsubItem.updated if order_by == "modification" else orm.PubsubItem.created
+    statement = statement.where(orm.PubsubItem.node_id == node_id)
     if item_ids:
-        statement = statement.where(PubsubItem.name.in_(item_ids))
-    return statement.order_by(column, PubsubItem.id)
+        statement = statement.where(orm.PubsubItem.name.in_(item_ids))
+    return statement.order_by(column, orm.PubsubItem.id)
 
 
 def _row(node_id: int, item: ReceivedItem, now: float) -> dict[str, Any]:
@@ -554,13 +565,13 @@ class _ChangeApplier:
         self._forget(node_id)
         await self.session.execute(delete(ITEMS).where(ITEMS.c.node_id == node_id))
         if node_too:
-            await self.session.execute(delete(PubsubNode).where(PubsubNode.id == node_id))
+            await self.session.execute(delete(orm.PubsubNode).where(orm.PubsubNode.id == node_id))
 
     async def _configure(self, node_id: int, config: dict[str, Any]) -> list[str]:
-        node = (await self.session.execute(select(PubsubNode.extra).where(PubsubNode.id == node_id))).first()
+        node = (await self.session.execute(select(orm.PubsubNode.extra).where(orm.PubsubNode.id == node_id))).first()
         if node is None:
             return []
-        await self.session.execute(update(PubsubNode).where(PubsubNode.id == node_id)
+        await self.session.execute(update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
                                    .values(extra={**(node.extra or {}), "config": config}))
         max_items = str(config.get("pubsub#max_items", ""))
         if not max_items.isdigit():

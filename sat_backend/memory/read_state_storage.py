@@ -14,12 +14,12 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import CTE, Insert, ScalarSelect, Select, String, and_, func, literal, or_, select, union_all
-from sqlalchemy.orm import noload
 
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.history_writes import StatementRunner
-from sat_backend.memory.short_statements import TABLES as sql_tables, dialect_insert
-from sat_backend.memory.sqla_mapping import ConversationRead, History
+from sat_backend.memory.short_statements import dialect_insert
+from sat_backend.memory.tables import conversation_reads
+from sat_backend.memory.lazy_orm import orm
 from sat_backend.memory.stored_message import StoredMessage, stored_message
 
 #: message types that make a 1:1 conversation unread (headlines do not)
@@ -72,9 +72,9 @@ class ReadStateStorage:
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             return await session.scalar(
-                select(History.timestamp).where(
-                    History.profile_id == profile_id, History.id == uid,
-                    or_(History.source == peer, History.dest == peer),
+                select(orm.History.timestamp).where(
+                    orm.History.profile_id == profile_id, orm.History.id == uid,
+                    or_(orm.History.source == peer, orm.History.dest == peer),
                 )
             )
 
@@ -83,9 +83,9 @@ class ReadStateStorage:
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             row = (await session.execute(
-                select(History.timestamp, History.id)
-                .where(History.profile_id == profile_id, History.source == peer)
-                .order_by(History.timestamp.desc())
+                select(orm.History.timestamp, orm.History.id)
+                .where(orm.History.profile_id == profile_id, orm.History.source == peer)
+                .order_by(orm.History.timestamp.desc())
                 .limit(1)
             )).first()
             return None if row is None else (row.timestamp, row.id)
@@ -97,12 +97,12 @@ class ReadStateStorage:
         async with self.storage.session() as session:
             profile_id = await self.storage.profile_id(session, profile)
             rows = (await session.scalars(
-                select(History)
-                .where(History.profile_id == profile_id, History.source == peer, History.type == "chat",
-                       History.timestamp <= until, History.retracted.is_(None))
-                .order_by(History.timestamp.desc())
+                select(orm.History)
+                .where(orm.History.profile_id == profile_id, orm.History.source == peer, orm.History.type == "chat",
+                       orm.History.timestamp <= until, orm.History.retracted.is_(None))
+                .order_by(orm.History.timestamp.desc())
                 .limit(MARKABLE_LOOKBACK)
-                .options(noload("*"))   # texts, reactions… are not needed for a marker
+                .options(_no_relationships())   # texts, reactions… are not needed for a marker
             )).all()
             row = next((row for row in rows if (row.extra or {}).get("markable")), None)
             return None if row is None else stored_message(row)
@@ -133,12 +133,12 @@ def _unread(own: str) -> tuple[Any, ...]:
     """What makes a stored message count as unread, its read point aside: a 1:1 message
     from the other end, or a room message from an occupant, not retracted."""
     return (
-        History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
+        orm.History.type.in_((*COUNTED_TYPES, ROOM_TYPE)),
         or_(
-            and_(History.type != ROOM_TYPE, History.dest == own, History.source != own),
-            and_(History.type == ROOM_TYPE, History.source_res.is_not(None)),
+            and_(orm.History.type != ROOM_TYPE, orm.History.dest == own, orm.History.source != own),
+            and_(orm.History.type == ROOM_TYPE, orm.History.source_res.is_not(None)),
         ),
-        History.retracted.is_(None),
+        orm.History.retracted.is_(None),
     )
 
 
@@ -147,11 +147,11 @@ def _every_source(profile_id: int) -> CTE:
     query seeking the next source after the last one in the ``(profile_id, source, …)``
     index, one seek per conversation instead of one read per message."""
     def after(previous: Any) -> ScalarSelect[str]:
-        return (select(History.source).where(History.profile_id == profile_id, *previous)
-                .order_by(History.source).limit(1).scalar_subquery())
+        return (select(orm.History.source).where(orm.History.profile_id == profile_id, *previous)
+                .order_by(orm.History.source).limit(1).scalar_subquery())
 
     sources = select(after(()).label("source")).cte("sources", recursive=True)
-    following = select(after((History.source > sources.c.source,)).label("source")).where(sources.c.source.is_not(None))
+    following = select(after((orm.History.source > sources.c.source,)).label("source")).where(sources.c.source.is_not(None))
     return sources.union_all(following)
 
 
@@ -168,11 +168,11 @@ def _counts_by_source(profile_id: int, own: str, sources: CTE) -> Select[str, in
     Our own bare JID is left out: its messages are ours (never counted, and with no read
     point their range would be every message we ever sent), and a room message's source
     is its room, never us."""
-    read = ConversationRead
+    read = orm.ConversationRead
     unread = (
-        select(func.count()).select_from(History)
-        .where(History.profile_id == profile_id, History.source == sources.c.source,
-               History.timestamp > func.coalesce(read.read_until, NEVER_READ), *_unread(own))
+        select(func.count()).select_from(orm.History)
+        .where(orm.History.profile_id == profile_id, orm.History.source == sources.c.source,
+               orm.History.timestamp > func.coalesce(read.read_until, NEVER_READ), *_unread(own))
         .scalar_subquery()
     )
     return (
@@ -193,10 +193,17 @@ def _chosen(peer: str | None, among: Collection[str] | None) -> list[str]:
 def _move_read_point(dialect: str) -> Insert:
     """Insert a read point, or move the stored one if it is older (an upsert whose update
     applies only forward: no row changes, rowcount 0, when it would go back)."""
-    table = sql_tables["conversation_reads"]
+    table = conversation_reads
     statement = dialect_insert(table, dialect)
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[table.c.profile_id, table.c.peer],
         set_={"read_until": statement.excluded.read_until, "last_read_uid": statement.excluded.last_read_uid},
         where=table.c.read_until < statement.excluded.read_until,
     )
+
+
+def _no_relationships() -> Any:
+    """The loader option that reads none of a row's relationships."""
+    from sqlalchemy.orm import noload  # the ORM, imported with the mapping (lazy_orm)
+
+    return noload("*")

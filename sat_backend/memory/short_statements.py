@@ -15,17 +15,16 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, select, update
 
-from sat_backend.memory.sqla_mapping import Base
-
-TABLES = Base.metadata.tables
-profiles: Table = TABLES["profiles"]
-params_general: Table = TABLES["params_general"]
-params_individual: Table = TABLES["params_individual"]
-private_general: Table = TABLES["private_general"]
-private_individual: Table = TABLES["private_individual"]
-history: Table = TABLES["history"]
-messages: Table = TABLES["messages"]
-subjects: Table = TABLES["subjects"]
+from sat_backend.memory.tables import (
+    history,
+    messages,
+    params_general,
+    params_individual,
+    private_general,
+    private_individual,
+    profiles,
+    subjects,
+)
 
 #: the key columns of each value table, beside ``profile_id`` for the individual ones
 _KEYS = {
@@ -72,6 +71,9 @@ def insert_history(dialect: str) -> Insert:
 
 
 PROFILE_ID = select(profiles.c.id).where(profiles.c.name == bindparam("name"))
+PROFILE = select(profiles.c.id, profiles.c.name, profiles.c.created).where(profiles.c.name == bindparam("name"))
+#: every profile's name, oldest first (a user has a handful)
+PROFILE_NAMES = select(profiles.c.name).order_by(profiles.c.created, profiles.c.id)
 
 READ_VALUE = {table: _read_value(table) for table in _KEYS}
 DELETE_VALUE = {table: _delete_value(table) for table in _KEYS}

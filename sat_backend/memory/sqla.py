@@ -4,8 +4,12 @@ SQLAlchemy's async engine runs on aiosqlite (default, a file in the XDG data dir
 asyncpg (PostgreSQL). On SQLite, short statements (params, private values, one message
 of history) go through a second engine whose connections run on the loop's thread
 (:mod:`.sqlite_in_loop`): :meth:`Storage.reading` and :meth:`Storage.writing`; scans and
-everything else use :meth:`Storage.session` (see doc/developer.rst, storage execution). :meth:`Storage.initialise` detects the state of the database when
-the backend starts and acts in process: an empty database is created from the models
+everything else use :meth:`Storage.session` (see doc/developer.rst, storage execution).
+On an SQLite file the start and :meth:`Storage.read_rows` run Core statements on
+synchronous connections: the async engine, whose extension imports the ORM (~80 ms of
+CPU), is made by the first call that needs it, after the bus name is owned
+(doc/developer.rst, start). :meth:`Storage.initialise` detects the state of the database when
+the backend starts and acts in process: an empty database is created from the tables
 and stamped at the Alembic head; ours is migrated to head; anything else (not SQLite,
 another application's tables, a revision from a newer SàT) stops the start with a clear
 :class:`~sat_backend.core.exceptions.Database` error, and the file is not modified.
@@ -15,23 +19,16 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Select, Table, delete, event, func, inspect, select
+from sqlalchemy import Connection, Select, Table, create_engine, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.orm.exc import StaleDataError
 
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
 from sat_backend.core.private_files import make_private, make_private_dir
@@ -42,9 +39,13 @@ from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_writes import CoreRunner, PlainRunner, StatementRunner, store_entry
 from sat_backend.memory.engine_calls import EngineCalls
 from sat_backend.memory.history_query import HistoryQuery
-from sat_backend.memory.sqla_mapping import Base, History, Profile
+from sat_backend.memory.lazy_orm import orm
 from sat_backend.memory.stored_message import HistoryMessage, history_message
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
+from sat_backend.memory.tables import metadata, profiles
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ class Storage:
 
     def __init__(self, db_url: str) -> None:
         self.url = make_url(db_url)
-        self.engine: AsyncEngine | None = None
+        #: the async engine (aiosqlite or asyncpg), made by :attr:`engine` when first needed
+        self._engine: AsyncEngine | None = None
+        self._initialised = False
         #: what runs :meth:`reading`/:meth:`writing`: on an SQLite file, connections on the loop's thread
         self.short_calls: InLoopDatabase | EngineCalls | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -67,6 +70,34 @@ class Storage:
         self._profile_ids_generation = 0
         #: whether writes fail for lack of space (listeners are told of each change)
         self.disk = DiskFullWatch(self.location)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The async engine of sessions and scans. On an SQLite file it is made (with
+        ``sqlalchemy.ext.asyncio``, which imports the ORM) by the first call that needs
+        it, after the start: the start and the short calls run Core statements on the
+        loop's connections (doc/developer.rst, start).
+
+        :raises Database: storage is not initialised.
+        """
+        if self._engine is None:
+            if not self._initialised:
+                raise Database("storage is not initialised")
+            self._engine = self._new_engine()
+        return self._engine
+
+    def _new_engine(self) -> AsyncEngine:
+        from sqlalchemy.ext.asyncio import create_async_engine  # imports the ORM: not on a start
+
+        engine = create_async_engine(self.url)
+        if self.is_sqlite:
+            event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        return engine
+
+    @property
+    def _in_loop(self) -> bool:
+        """Whether the database is an SQLite file, whose short calls run on the loop's thread."""
+        return self.is_sqlite and self.url.database not in (None, "", ":memory:")
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,38 +119,49 @@ class Storage:
         """
         if self.is_sqlite:
             self._check_sqlite_file()
-        self.engine = create_async_engine(self.url)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
         try:
-            async with self.engine.begin() as connection:
-                await connection.run_sync(self._prepare_schema)
-            if self.is_sqlite:
-                async with self.engine.connect() as connection:
-                    # persistent in the file; set only once the file is known to be ours
-                    await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            if self._in_loop:
+                self._prepare_file()
+            else:
+                self._engine = self._new_engine()
+                async with self._engine.begin() as connection:
+                    await connection.run_sync(self._prepare_schema)
         except BridgeError:
             await self.close()
             raise
         except (SQLAlchemyError, OSError) as exc:
             await self.close()
             raise Database(f"cannot open the database {self.location}: {_describe(exc)}") from exc
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        database = self.url.database
-        if self.is_sqlite and database and database != ":memory:":
+        self._initialised = True
+        if self._in_loop:
             self.short_calls = InLoopDatabase(self.url, _sqlite_on_connect)
         else:
             self.short_calls = EngineCalls(self.engine)
+
+    def _prepare_file(self) -> None:
+        """Create or migrate an SQLite file on a plain ``sqlite3`` connection of Core's
+        (the loop waits for it, as the start did for the worker's thread), so that the
+        start does not import the async extension and with it the ORM."""
+        engine = create_engine(self.url.set(drivername="sqlite+pysqlite"))
+        event.listen(engine, "connect", _sqlite_on_connect)
+        try:
+            with engine.begin() as connection:
+                self._prepare_schema(connection)
+            with engine.connect() as connection:
+                # persistent in the file; set only once the file is known to be ours
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        finally:
+            engine.dispose()
 
     async def close(self) -> None:
         if self.short_calls is not None:
             await self.short_calls.close()
             self.short_calls = None
-        if self.engine is not None:
-            await self.engine.dispose()
-            self.engine = None
-
-            self._sessions = None
+        self._initialised = False
+        self._sessions = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
 
     def _check_sqlite_file(self) -> None:
         database = self.url.database
@@ -140,7 +182,7 @@ class Storage:
         tables = set(inspect(connection).get_table_names())
         if not tables:
             log.info("creating a new database in %s", self.location)
-            Base.metadata.create_all(connection)
+            metadata.create_all(connection)
             migration.stamp_head(connection)
             return
         if migration.VERSION_TABLE not in tables:
@@ -164,7 +206,7 @@ class Storage:
         """A transaction: committed on success, rolled back on error; storage errors
         become :class:`Database` without bound values (they may hold secrets)."""
         if self._sessions is None:
-            raise Database("storage is not initialised")
+            self._sessions = _session_maker(self.engine)
         wrote = False
         with self._translated_errors():
             async with self._sessions() as session, session.begin():
@@ -258,31 +300,27 @@ class Storage:
 
     async def list_profiles(self) -> list[str]:
         """Profile names, oldest first."""
-        async with self.session() as session:
-            result = await session.scalars(select(Profile.name).order_by(Profile.created, Profile.id))
-            return list(result)
+        return [row.name for row in await self.read_rows(sql.PROFILE_NAMES, {})]
 
     async def has_profile(self, name: str) -> bool:
         """Whether the profile exists (answered from the id cache when possible)."""
         if name in self._profile_ids:
             return True
         try:
-            async with self.session() as session:
-                await self.profile_id(session, name)
+            await self.profile_id(None, name)
         except ProfileUnknown:
             return False
         return True
 
     async def get_profile(self, name: str) -> StoredProfile | None:
-        async with self.session() as session:
-            row = await session.scalar(select(Profile).where(Profile.name == name))
-            return None if row is None else StoredProfile(row.id, row.name, row.created)
+        rows = await self.read_rows(sql.PROFILE, {"name": name})
+        return StoredProfile(rows[0].id, rows[0].name, rows[0].created) if rows else None
 
     async def create_profile(self, name: str) -> StoredProfile:
         """:raises Conflict: a profile with this name exists."""
         try:
             async with self.session() as session:
-                row = Profile(name=name)
+                row = orm.Profile(name=name)
                 session.add(row)
                 await session.flush()
                 return StoredProfile(row.id, row.name, row.created)
@@ -297,7 +335,7 @@ class Storage:
         self._forget_profile_id(name)
         try:
             async with self.session() as session:
-                result = await session.execute(delete(Profile).where(Profile.name == name))
+                result = await session.execute(delete(profiles).where(profiles.c.name == name))
                 if result.rowcount == 0:  # type: ignore[attr-defined]
                     raise ProfileUnknown(f"there is no profile named {name!r}")
         finally:  # a lookup that began before the commit may have cached the old id
@@ -426,12 +464,13 @@ class Storage:
     async def get_history(self, profile: str, query: HistoryQuery) -> list[HistoryMessage]:
         """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""
         async with self.session() as session:
-            statement = select(History).where(History.profile_id == await self.profile_id(session, profile))
+            history = orm.History
+            statement = select(history).where(history.profile_id == await self.profile_id(session, profile))
             statement = statement.where(*query.conditions())
             # archives stamp to the second: messages of one second keep their arrival order,
             # which a catch-up makes the archive's (memory/history_order.py)
-            arrival = func.coalesce(History.received_timestamp, History.timestamp)
-            statement = statement.order_by(History.timestamp.desc(), arrival.desc(), History.id.desc())
+            arrival = func.coalesce(history.received_timestamp, history.timestamp)
+            statement = statement.order_by(history.timestamp.desc(), arrival.desc(), history.id.desc())
             if query.limit:
                 statement = statement.limit(query.limit)
             rows = [history_message(entry) for entry in await session.scalars(statement)]
@@ -485,10 +524,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 _FOREIGN_KEY_VIOLATION = "23503"
 
 
+def _session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker  # the ORM: not on a start
+
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
 def _lost_its_rows(exc: Exception) -> bool:
     """Whether the error is what a row deleted under the transaction causes: an insert
     referring to it (a foreign key violation) or an update finding it gone."""
-    if isinstance(exc, StaleDataError):
+    orm_errors = sys.modules.get("sqlalchemy.orm.exc")  # not imported: no ORM flush ran
+    if orm_errors is not None and isinstance(exc, orm_errors.StaleDataError):
         return True
     if not isinstance(exc, (IntegrityError, sqlite3.IntegrityError)):
         return False

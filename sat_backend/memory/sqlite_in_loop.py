@@ -24,12 +24,14 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Insert, Select, Update, event
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy import URL, Connection, Insert, Select, Update, create_engine, event
 
 from sat_backend.memory.wal_checkpoints import WalCheckpoints
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 #: how long a write waits for the write lock held by another connection (the loop runs
 #: meanwhile: see :func:`begin_immediate`)
@@ -207,19 +209,24 @@ class LoopConnection:
             connection.close()
 
 
+def loop_sqlite(database: str) -> sqlite3.Connection:
+    """A connection for the loop's thread: autocommit at the driver level (transactions
+    are begun explicitly, see :func:`begin_immediate`), no busy wait inside SQLite."""
+    connection = sqlite3.connect(database, isolation_level=None, timeout=0)
+    # short statements touch few pages: a smaller page cache than SQLite's 2 MiB
+    # default, kept by each of these long-lived connections
+    connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+    # never checkpoint the log on the loop: WalCheckpoints does, in its own thread
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    return connection
+
+
 def connector(database: str) -> Callable[[], Any]:
-    """The ``async_creator`` of an engine whose connections are :class:`LoopConnection`:
-    autocommit at the driver level (transactions are begun explicitly, see
-    :func:`begin_immediate`), no busy wait inside SQLite."""
+    """The ``async_creator`` of an engine whose connections are :class:`LoopConnection`
+    over :func:`loop_sqlite` connections."""
 
     async def connect() -> LoopConnection:
-        connection = sqlite3.connect(database, isolation_level=None, timeout=0)
-        # short statements touch few pages: a smaller page cache than SQLite's 2 MiB
-        # default, kept by each of these long-lived connections
-        connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
-        # never checkpoint the log on the loop: WalCheckpoints does, in its own thread
-        connection.execute("PRAGMA wal_autocheckpoint=0")
-        return LoopConnection(connection)
+        return LoopConnection(loop_sqlite(database))
 
     return connect
 
@@ -264,12 +271,23 @@ class InLoopDatabase:
     Keeping both open skips the pool: a check-out and return cost more than the
     statement (the async engine closes a connection in a task of its own). Their commits
     are counted by :attr:`checkpoints`, which checkpoints the WAL off the loop.
+
+    :meth:`rows` reads on a third connection, of a synchronous Core engine: the calls
+    of a start and the common first ones (profiles, params) then need neither the async
+    extension nor the ORM it imports (~80 ms of CPU), made by :attr:`engine` when the
+    first other call comes (doc/developer.rst, start).
     """
 
     def __init__(self, url: URL, on_connect: Callable[[Any, Any], None]) -> None:
         assert url.database
-        self.engine = create_async_engine(url, async_creator=connector(url.database))
-        event.listen(self.engine.sync_engine, "connect", on_connect)
+        database = url.database
+        self.url = url
+        self._on_connect = on_connect
+        self._engine: AsyncEngine | None = None
+        #: the engine of :meth:`rows`: Core only, on the loop's thread like the others
+        self.core_engine = create_engine(url.set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database))
+        event.listen(self.core_engine, "connect", on_connect)
+        self._core_reader: Connection | None = None
         self.write_lock_wait = WRITE_LOCK_WAIT
         self._reader: AsyncConnection | None = None
         self._writer: AsyncConnection | None = None
@@ -281,12 +299,28 @@ class InLoopDatabase:
         self._turn_pending = False
         self.checkpoints = WalCheckpoints(url.database)
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The async engine of :meth:`reading` and :meth:`writing`, made when first needed."""
+        if self._engine is None:
+            from sqlalchemy.ext.asyncio import create_async_engine  # imports the ORM: not on a start
+
+            assert self.url.database
+            self._engine = create_async_engine(self.url, async_creator=connector(self.url.database))
+            event.listen(self._engine.sync_engine, "connect", self._on_connect)
+        return self._engine
+
     async def close(self) -> None:
         for connection in (self._reader, self._writer):
             if connection is not None:
                 await connection.close()
         self._reader = self._writer = self._writer_driver = None
-        await self.engine.dispose()
+        if self._core_reader is not None:
+            self._core_reader.close()
+            self._core_reader = None
+        self.core_engine.dispose()
+        if self._engine is not None:
+            await self._engine.dispose()
         await self.checkpoints.close()
 
     @asynccontextmanager
@@ -303,9 +337,19 @@ class InLoopDatabase:
             raise
 
     async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
-        """The rows of one bounded select, on the reading connection."""
-        async with self.reading() as connection:
-            return list((await connection.execute(statement, values)).all())
+        """The rows of one bounded select, on the Core engine's reading connection."""
+        await self._share_loop()
+        if self._core_reader is None:
+            self._core_reader = self.core_engine.connect()
+            self._core_reader.exec_driver_sql(f"PRAGMA cache_size=-{READER_PAGE_CACHE_KIB}")
+        reader = self._core_reader
+        try:
+            return list(reader.execute(statement, dict(values)).all())
+        except BaseException:
+            if reader.invalidated:  # unusable after the error: the next read opens another
+                self._core_reader = None
+                reader.close()
+            raise
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:

@@ -10,9 +10,10 @@ storage layer (:func:`stored_message`, :func:`history_message`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sat_backend.memory.sqla_mapping import History
+if TYPE_CHECKING:
+    from sat_backend.memory.sqla_mapping import History
 
 
 @dataclass(frozen=True, slots=True)

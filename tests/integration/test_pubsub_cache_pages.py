@@ -109,8 +109,8 @@ def test_the_page_statements_read_the_index_never_sort_nor_scan_the_node(tmp_pat
     async def scenario(storage: Storage) -> list[str]:
         cache, node = await tied_node(storage)
         assert storage.engine is not None and isinstance(storage.short_calls, InLoopDatabase)
-        # the worker's engine, and the loop's (pages read with the node's order in memory)
-        engines = [storage.engine.sync_engine, storage.short_calls.engine.sync_engine]
+        # the worker's engine, and the loop's reads' (pages read with the node's order in memory)
+        engines = [storage.engine.sync_engine, storage.short_calls.core_engine]
         statements: list[tuple[str, Any]] = []
         listener = lambda *args: statements.append((args[2], args[3]))  # noqa: E731 - (conn, cursor, SQL, params, …)
         for engine in engines:

@@ -119,21 +119,34 @@ asyncioreactor.install(loop)
 import sat_backend.core.launcher, sat_backend.core.domish_serializer, sat_backend.core.jids, sat_bridge.service
 from sat_backend.core.config import Config
 from sat_backend.core.host import Backend
-from sat_backend.memory.sqla_mapping import Base
 from sat_bridge.dispatch import BridgeDispatcher
 seen = {}
 
+def loaded():
+    return sorted(name for name in sys.argv[3:] if name in sys.modules)
+
 class NameTaker(BridgeDispatcher):
     async def start(self):  # where the D-Bus bridge takes the bus name
-        seen["modules"] = sorted(name for name in sys.argv[2:] if name in sys.modules)
-        seen["configured"] = sorted(m.class_.__name__ for m in Base.registry.mappers if m.configured)
+        seen["modules"] = loaded()
+        mapping = sys.modules.get("sat_backend.memory.sqla_mapping")  # not imported here: it is observed
+        mappers = mapping.Base.registry.mappers if mapping else ()
+        seen["configured"] = sorted(m.class_.__name__ for m in mappers if m.configured)
 
     async def stop(self):
+        pass
+
+    def emit(self, name, *args):
         pass
 
 async def start():
     backend = Backend(Config(data_dir=Path(sys.argv[1])), NameTaker())
     await backend.start()
+    if sys.argv[2] == "create-profile":
+        await backend.profile_create("alice", "alice@example.org", "secret", "{}")
+    if sys.argv[2] == "first-calls":  # what a frontend asks first: the profiles, a param of one
+        profiles = await backend.profiles_list()
+        seen["answers"] = [profiles, await backend.param_get("Connection", "JabberID", profiles[0])]
+        seen["after_first_calls"] = loaded()
     await backend.stop()
 
 loop.run_until_complete(start())
@@ -141,15 +154,17 @@ print(json.dumps(seen))
 """
 
 
-def at_name_taken(data_dir: Path, modules: tuple[str, ...] = ()) -> dict[str, list[str]]:
+def at_name_taken(data_dir: Path, modules: tuple[str, ...] = (), then: str = "stop") -> dict[str, Any]:
     """Start the whole backend (storage, plugins) in a new interpreter on ``data_dir``;
     what it had loaded when its bridge took the bus name: which of ``modules``, and
-    which ORM mappers were configured."""
+    which ORM mappers were configured. ``then="first-calls"``: it then answers
+    ``ProfilesList`` and ``ParamGet`` (``answers``) and tells what it had loaded after
+    them; ``then="create-profile"``: it creates the profile they read."""
     result = subprocess.run(
-        [sys.executable, "-c", NAME_TAKEN, str(data_dir), *modules],
+        [sys.executable, "-c", NAME_TAKEN, str(data_dir), then, *modules],
         capture_output=True, text=True, timeout=120, check=True,
     )
-    seen: dict[str, list[str]] = json.loads(result.stdout.splitlines()[-1])
+    seen: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
     return seen
 
 
@@ -166,3 +181,24 @@ def test_the_name_is_taken_before_the_xmpp_client_stack_is_imported(tmp_path: Pa
     stack = ("sat_backend.core.xmpp.client", "twisted.words.protocols.jabber.client", "twisted.internet.endpoints")
     at_name_taken(tmp_path)  # created
     assert at_name_taken(tmp_path, stack)["modules"] == []
+
+
+#: ~80 ms of CPU to import (issue 14): the ORM comes with the async extension
+ORM = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio", "sat_backend.memory.sqla_mapping")
+
+
+def test_the_name_is_taken_before_the_orm_is_imported(tmp_path: Path) -> None:
+    """A start on an SQLite file runs Core statements only (schema, nodes left
+    mid-sync): the async engine and the ORM classes come with the first call that needs
+    them, after the name is owned; on a new database as on one at head."""
+    assert at_name_taken(tmp_path, ORM)["modules"] == []  # created
+    assert at_name_taken(tmp_path, ORM)["modules"] == []
+
+
+def test_the_first_calls_of_a_frontend_are_answered_without_the_orm(tmp_path: Path) -> None:
+    """Ready as soon as the name is owned: the profile list and a param are Core reads
+    on the loop's connection, so the first answers do not wait for the ORM's import."""
+    at_name_taken(tmp_path, then="create-profile")
+    seen = at_name_taken(tmp_path, ORM, then="first-calls")
+    assert seen["answers"] == [["alice"], "alice@example.org"]
+    assert seen["after_first_calls"] == []

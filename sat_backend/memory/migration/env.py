@@ -15,10 +15,10 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sat_backend.memory import migration
-from sat_backend.memory.sqla_mapping import Base
+from sat_backend.memory.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_on(connection: Connection) -> None:

@@ -63,7 +63,7 @@ class NodeSync:
 
     async def reset_interrupted(self) -> None:
         """Nodes a stop left mid-sync: back to "not analysed", synchronised on their next read."""
-        for node in await self.storage.nodes(SyncState.IN_PROGRESS):
+        for node in await self.storage.nodes_mid_sync():
             log.info("node %s of %s was left mid-sync: it will be synchronised again", node.name, node.service)
             await self.storage.set_state(node.id, None)
 
