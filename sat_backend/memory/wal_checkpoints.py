@@ -11,6 +11,18 @@ a connection of this module's thread. (Counting commits alone would leave the lo
 a few large transactions uncopied for as long as no small ones follow.) ``PASSIVE``
 takes no lock a writer or a reader waits for: the loop goes on committing meanwhile,
 and frames a reader still needs are copied next time.
+
+A ``PASSIVE`` checkpoint alone does not bound the log. SQLite starts the log over only
+when a write begins after a checkpoint copied every frame; under steady writes (a
+catch-up, a flood) a commit lands while the thread copies, so the log only ever grew.
+On the 16 MB disk of ``test_full_disk.py`` it filled the space freed for the catch-up
+within seconds, and every message of that catch-up was refused. So when the last
+checkpoint found :data:`RESTART_LOG_FRAMES` frames or more, the next one is
+``RESTART``: it waits for the writer of the moment to commit, holds new writers off
+while it copies (a few ms; the loop's writes wait for the lock without stopping the
+reactor, :func:`~.sqlite_in_loop.begin_immediate`) and makes the next write start the
+log over. It waits at most :data:`RESTART_WAIT` for readers; past that it is a
+``PASSIVE`` one, and the next is a ``RESTART`` again.
 """
 
 from __future__ import annotations
@@ -30,6 +42,12 @@ COMMITS_PER_CHECKPOINT = 100
 ROWS_PER_CHECKPOINT = 1000
 #: page cache of the checkpointing connection, in KiB: it copies pages, it keeps none
 PAGE_CACHE_KIB = 64
+#: frames in the log (4 KiB each) from which the next checkpoint starts the log over:
+#: SQLite's own automatic threshold
+RESTART_LOG_FRAMES = 1000
+#: seconds a ``RESTART`` checkpoint waits for the writer and the readers, holding new
+#: writers off meanwhile
+RESTART_WAIT = 0.05
 
 
 class WalCheckpoints:
@@ -52,6 +70,10 @@ class WalCheckpoints:
         #: checkpoints done: (busy, frames in the log, frames copied) of the last one
         self.done = 0
         self.last: tuple[int, int, int] | None = None
+        #: the next checkpoint starts the log over (see the module)
+        self.restart_due = False
+        #: ``RESTART`` checkpoints done
+        self.restarts = 0
 
     def committed(self, rows: int) -> None:
         """A loop connection committed, having changed ``rows``: start a checkpoint when
@@ -61,8 +83,9 @@ class WalCheckpoints:
         if (self._commits < self._every and self._rows < self._rows_every) or self._running is not None or self._closed:
             return
         self._commits = self._rows = 0
-        self._running = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
-        self._running.add_done_callback(self._finished)
+        mode = "RESTART" if self.restart_due else "PASSIVE"
+        self._running = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint, mode)
+        self._running.add_done_callback(lambda future: self._finished(future, mode))
 
     async def idle(self) -> None:
         """Return once the checkpoint under way, if any, has ended (and been counted)."""
@@ -78,16 +101,17 @@ class WalCheckpoints:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
         self._thread.shutdown(wait=True)
 
-    def _checkpoint(self) -> tuple[int, int, int]:
+    def _checkpoint(self, mode: str) -> tuple[int, int, int]:
         """In the worker thread."""
         if self._connection is None:
-            self._connection = sqlite3.connect(self._database, isolation_level=None)
+            # the busy timeout bounds how long a RESTART holds new writers off
+            self._connection = sqlite3.connect(self._database, isolation_level=None, timeout=RESTART_WAIT)
             self._connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
             # as the other connections: the log is synced before it is copied, the
             # database after (NORMAL in WAL mode), only here, off the loop
             self._connection.execute("PRAGMA synchronous=NORMAL")
         # every row fetched: the statement is done, so it holds no read of the log
-        ((busy, log_frames, copied),) = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        ((busy, log_frames, copied),) = self._connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
         return busy, log_frames, copied
 
     def _close_connection(self) -> None:
@@ -95,7 +119,7 @@ class WalCheckpoints:
             self._connection.close()
             self._connection = None
 
-    def _finished(self, future: asyncio.Future[tuple[int, int, int]]) -> None:
+    def _finished(self, future: asyncio.Future[tuple[int, int, int]], mode: str) -> None:
         self._running = None
         if future.cancelled():
             return
@@ -104,4 +128,9 @@ class WalCheckpoints:
             log.warning("checkpoint of the database's write-ahead log failed: %s", error)
             return
         self.done += 1
-        self.last = future.result()
+        self.last = busy, log_frames, _ = future.result()
+        if mode == "RESTART":
+            self.restarts += busy == 0
+            self.restart_due = busy != 0  # readers kept it from starting the log over
+        else:
+            self.restart_due = log_frames >= RESTART_LOG_FRAMES

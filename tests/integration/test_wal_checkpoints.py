@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sat_backend.memory import wal_checkpoints
 from sat_backend.memory.wal_checkpoints import WalCheckpoints
 
 
@@ -109,3 +110,45 @@ def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, ca
         failed, done, last = asyncio.run(scenario())
     assert failed == 0 and done == 1
     assert last is not None and last[1] == last[2] > 0
+
+
+def test_under_steady_writes_the_log_is_started_over_not_grown(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit landing while the thread copies keeps SQLite from starting the log over:
+    with ``PASSIVE`` checkpoints alone the log grew by every commit (on a small disk it
+    filled the space a catch-up needed). Once the log reaches ``RESTART_LOG_FRAMES``, a
+    ``RESTART`` checkpoint makes the next write start it over: the file stays bounded."""
+    monkeypatch.setattr(wal_checkpoints, "RESTART_LOG_FRAMES", 50)
+    page = "x" * 4000
+    commits = 3000
+
+    async def scenario() -> tuple[int, int, int]:
+        writer = _wal_database(tmp_path / "sat.db")
+        checkpoints = WalCheckpoints(str(tmp_path / "sat.db"), commits_per_checkpoint=10)
+        stop = asyncio.Event()
+
+        async def reader() -> None:  # a reader of the latest snapshot, as the loop's is
+            connection = sqlite3.connect(tmp_path / "sat.db", isolation_level=None)
+            while not stop.is_set():
+                connection.execute("SELECT count(*) FROM t").fetchall()
+                await asyncio.sleep(0)
+            connection.close()
+
+        reading = asyncio.ensure_future(reader())
+        try:
+            for _ in range(commits):
+                writer.execute("INSERT INTO t VALUES (?)", (page,))  # a commit of its own
+                checkpoints.committed(1)
+                await asyncio.sleep(0)
+            await _settled(checkpoints)
+            stop.set()
+            await reading
+            return checkpoints.restarts, checkpoints.done, (tmp_path / "sat.db-wal").stat().st_size
+        finally:
+            await checkpoints.close()
+            writer.close()
+
+    restarts, done, wal_bytes = asyncio.run(scenario())
+    assert restarts > 0 and done > restarts
+    # 3,000 commits of a page or two each: ~12-24 MB of log never started over
+    assert wal_bytes < commits * 4096 // 10
