@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.goals import table  # noqa: E402
+from bench.machine_speed import reference_ms  # noqa: E402
 from bench.record import ENV  # noqa: E402
 
 #: bench → (arguments by default, arguments with --full)
@@ -70,11 +71,15 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="sat-bench-all-"))
     records = logs / "figures.jsonl"
     records.touch()
+    before = reference_ms()
     print(f"running {len(names)} benches ({'full' if options.full else 'default'} sizes), one at a time:")
     failed = [name for name in names if not run_bench(name, BENCHES[name][options.full], records, logs)]
     figures = [json.loads(line) for line in records.read_text().splitlines() if line]
     print()
     print(table(figures))
+    print(f"\nmachine speed reference (bench/machine_speed.py, CPU of a fixed workload, lower is faster): "
+          f"{before:.1f} ms before the benches, {reference_ms():.1f} ms after; CPU-bound figures "
+          "from a run whose reference is far from ~80 ms are suspect")
     print(f"\neach bench's own output and figures.jsonl: {logs}")
     return 1 if failed else 0
 
