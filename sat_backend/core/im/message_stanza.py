@@ -265,10 +265,10 @@ def texts(element: domish.Element, name: str) -> dict[str, str]:
     return found
 
 
-def bounded_id(value: object) -> str | None:
-    """A peer's id as history keeps it: None for a missing, empty or over-long one (longer
-    than the columns hold, it could not name a stored message either)."""
-    if not value or len(str(value)) > ID_LENGTH:
+def bounded_id(value: object, limit: int = ID_LENGTH) -> str | None:
+    """A peer's id as we keep it: None for a missing, empty or over-long one (longer than
+    history's columns hold, it could not name a stored message either)."""
+    if not value or len(str(value)) > limit:
         return None
     return str(value)
 
@@ -312,10 +312,7 @@ def first_child(element: domish.Element, uri: str, name: str) -> domish.Element 
 def occupant_id_of(element: domish.Element) -> str | None:
     """The XEP-0421 occupant-id a room put in a stanza (bounded), or None."""
     child = first_child(element, NS_OCCUPANT_ID, "occupant-id")
-    value = child.getAttribute("id") if child is not None else None
-    if not value or len(value) > MAX_OCCUPANT_ID_LENGTH:
-        return None
-    return str(value)
+    return bounded_id(child.getAttribute("id"), MAX_OCCUPANT_ID_LENGTH) if child is not None else None
 
 
 def _stanza_id(element: domish.Element, archive: str) -> str | None:
