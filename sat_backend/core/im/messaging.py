@@ -212,10 +212,7 @@ class Messaging:
 
     async def _announce_stored(self, received: Received, new: bool) -> None:
         client, message = received
-        if new:
-            await self._announce(client.profile, message)
-        else:
-            log.debug("%s: message %s already in history", client.profile, message.stanza_id or message.uid)
+        await self._announce_if_new(client.profile, message, new)
         await self.host.triggers.run(RECEIVED_STORED_TRIGGER, client, message)
 
     @staticmethod
@@ -318,7 +315,13 @@ class Messaging:
         if message.change is not None:
             await self.changes.on_received(profile, message)
             return True
-        if not await self.host.storage.add_to_history(profile, entry_to_store(message)):
+        return await self._announce_if_new(
+            profile, message, await self.host.storage.add_to_history(profile, entry_to_store(message)))
+
+    async def _announce_if_new(self, profile: str, message: ChatMessage, new: bool) -> bool:
+        """Announce a message just stored; one history had already (``new`` false) is not
+        announced again. :returns: ``new``."""
+        if not new:
             log.debug("%s: message %s already in history", profile, message.stanza_id or message.uid)
             return False
         await self._announce(profile, message)
