@@ -32,6 +32,7 @@ def too_long_item_id(item_ids: Iterable[str]) -> bool:
     """Whether one of ``item_ids`` is longer than the cache can store."""
     return any(len(item_id) > ITEM_ID_LENGTH for item_id in item_ids)
 
+
 #: keys of ``pubsub_nodes.extra`` behind :class:`CachedNode`'s fields
 CONFIG_KEY = "config"
 FAILURES_KEY = "failures"

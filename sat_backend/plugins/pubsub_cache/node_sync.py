@@ -108,7 +108,7 @@ class NodeSync:
                 return
             analyser = self.analysers.of(node)
             items = await self._fetch_all(profile, client, service, node.name, ids, analyser)
-            if too_long_item_id([*ids, *(item.id for item in items)]):
+            if too_long_item_id(item.id for item in items):  # every listed id among them
                 log.info("%s: node %s has an item id longer than %d characters: not cached", profile,
                          node.name, ITEM_ID_LENGTH)
                 await self.storage.stop_caching(node.id, subscribed=True)
