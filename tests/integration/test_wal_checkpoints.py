@@ -112,43 +112,58 @@ def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, ca
     assert last is not None and last[1] == last[2] > 0
 
 
-def test_under_steady_writes_the_log_is_started_over_not_grown(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """A commit landing while the thread copies keeps SQLite from starting the log over:
-    with ``PASSIVE`` checkpoints alone the log grew by every commit (on a small disk it
-    filled the space a catch-up needed). Once the log reaches ``RESTART_LOG_FRAMES``, a
-    ``RESTART`` checkpoint makes the next write start it over: the file stays bounded."""
-    monkeypatch.setattr(wal_checkpoints, "RESTART_LOG_FRAMES", 50)
-    page = "x" * 4000
-    commits = 3000
+def _log_bytes_after_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                            restart_log_frames: int) -> tuple[int, int, int]:
+    """Rounds of ten commits of a page each, a checkpoint at the end of each round. Under
+    steady writes a commit lands while the thread copies, so a ``PASSIVE`` checkpoint
+    leaves frames uncopied and the next write appends instead of starting the log over.
+    A reader holding the snapshot of the round's start does the same, in a fixed order:
+    the checkpoint cannot copy the frames it does not see. The reader ends within
+    ``RESTART_WAIT`` (here: before the checkpoint) when a ``RESTART`` is due, as the
+    loop's reads do. Returns (restarts, checkpoints, bytes of the log file)."""
+    rounds, per_round, page = 100, 10, "x" * 4000
+    monkeypatch.setattr(wal_checkpoints, "RESTART_LOG_FRAMES", restart_log_frames)
 
     async def scenario() -> tuple[int, int, int]:
         writer = _wal_database(tmp_path / "sat.db")
-        checkpoints = WalCheckpoints(str(tmp_path / "sat.db"), commits_per_checkpoint=10)
-        stop = asyncio.Event()
-
-        async def reader() -> None:  # a reader of the latest snapshot, as the loop's is
-            connection = sqlite3.connect(tmp_path / "sat.db", isolation_level=None)
-            while not stop.is_set():
-                connection.execute("SELECT count(*) FROM t").fetchall()
-                await asyncio.sleep(0)
-            connection.close()
-
-        reading = asyncio.ensure_future(reader())
+        reader = sqlite3.connect(tmp_path / "sat.db", isolation_level=None)
+        checkpoints = WalCheckpoints(str(tmp_path / "sat.db"), commits_per_checkpoint=per_round)
         try:
-            for _ in range(commits):
-                writer.execute("INSERT INTO t VALUES (?)", (page,))  # a commit of its own
-                checkpoints.committed(1)
-                await asyncio.sleep(0)
-            await _settled(checkpoints)
-            stop.set()
-            await reading
+            for _ in range(rounds):
+                if not checkpoints.restart_due:
+                    reader.execute("BEGIN")
+                    reader.execute("SELECT count(*) FROM t").fetchall()
+                for _ in range(per_round):
+                    writer.execute("INSERT INTO t VALUES (?)", (page,))  # a commit of its own
+                    checkpoints.committed(1)
+                await _settled(checkpoints)
+                if reader.in_transaction:
+                    reader.execute("COMMIT")
             return checkpoints.restarts, checkpoints.done, (tmp_path / "sat.db-wal").stat().st_size
         finally:
             await checkpoints.close()
+            reader.close()
             writer.close()
 
-    restarts, done, wal_bytes = asyncio.run(scenario())
-    assert restarts > 0 and done > restarts
-    # 3,000 commits of a page or two each: ~12-24 MB of log never started over
-    assert wal_bytes < commits * 4096 // 10
+    return asyncio.run(scenario())
+
+
+def test_under_steady_writes_the_log_is_started_over_not_grown(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``PASSIVE`` checkpoints alone the log grew by every commit (on a small disk
+    it filled the space a catch-up needed). Once the log reaches ``RESTART_LOG_FRAMES``,
+    a ``RESTART`` checkpoint makes the next write start it over: the file stays bounded."""
+    (tmp_path / "passive").mkdir()
+    (tmp_path / "restart").mkdir()
+    never = 10**9
+    restarts_never, done_never, grown = _log_bytes_after_rounds(tmp_path / "passive", monkeypatch, never)
+    restarts, done, bounded = _log_bytes_after_rounds(tmp_path / "restart", monkeypatch, 50)
+    frame = 4096 + 24   # a page and its frame header; the log file has a 32-byte header
+    assert (restarts_never, done_never) == (0, 100)   # the scenario: the log is never started over
+    assert grown >= 1000 * frame                     # a frame or more per commit, all kept
+    frames_per_round = (grown - 32) // frame // 100
+    assert done == 100 and restarts > 0
+    # started over once 50 frames or more were found: the round that found them and the
+    # round of the RESTART come on top, no more
+    assert bounded <= (50 + 2 * frames_per_round) * frame + 32
+    assert bounded < grown // 10
