@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH
 from sat_bridge import errors
 from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess, SignalRecorder
@@ -153,3 +154,30 @@ def test_a_connection_lost_in_the_middle_of_a_sync_synchronises_the_node_again(
         assert_synchronised_again(client, service, lambda: progress.wait_for(
             "PsCacheSyncProgress", lambda svc, node, received, total, prof: received == total == 50))
     client.disconnect("alice")
+
+
+def test_a_notification_unreadable_during_a_sync_keeps_the_node_from_being_served(
+    backend: BackendProcess, fresh_xmpp_server: XmppServer,
+) -> None:
+    """A notification of the node the cache cannot read (an item id longer than it
+    stores) arrives while the node is being synchronised: the change it makes can never
+    be applied over the sync's snapshot, so the sync must not mark the node complete (it
+    did: the notification set the node back, then the sync's end marked it ``completed``,
+    served without the change). It is synchronised again by its next read."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, fresh_xmpp_server, "alice")
+    client.connect("alice")
+    with connected_component(fresh_xmpp_server) as component:
+        service = component.service
+        component.nodes[NODE] = [("n1", note("one"))]
+        component.send_items_before_next_answer("alice@localhost", NODE, [("x" * (ITEM_ID_LENGTH + 1), note("long"))])
+        signals = SignalRecorder(client, "PsEvent")
+        client.ps_cache_sync(service, NODE, "alice")
+        with pytest.raises(errors.NotFound):
+            client.ps_cache_get(service, NODE, 0, [], "", "{}", "alice")
+        # signalled all the same: frontends miss nothing
+        signals.wait_for("PsEvent", lambda *args: args[3] == "items" and "long" in args[4])
+        read = json.loads(client.ps_items_get(service, NODE, 0, [], "", "{}", "alice"))
+        assert read["cached"] is False and [ET.fromstring(xml).get("id") for xml in read["items"]] == ["n1"]
+    assert "could not be read" in backend.log_text()

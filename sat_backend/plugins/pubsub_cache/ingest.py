@@ -60,6 +60,8 @@ class Ingest:
             except Exception:  # noqa: BLE001 - one bad notification must not cost the batch
                 log.exception("%s: a %s notification of cached node %s could not be read; it will be "
                               "synchronised again", event.client.profile, event.event_type, event.node)
+                if syncing:
+                    self.node_sync.unreadable.add(node.id)  # the sync must not complete it either
                 await self.storage.set_state(node.id, None)  # never served with a change missing
                 del nodes[key]  # its later events: not cached any more
                 continue

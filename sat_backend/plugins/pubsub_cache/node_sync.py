@@ -55,6 +55,10 @@ class NodeSync:
         #: sync's snapshot before the node is ``completed`` (else an item published between
         #: the fetch and the end of the sync would be signalled but never stored)
         self.held: dict[int, list[NodeChange]] = {}
+        #: nodes of which a notification could not be read while they were being
+        #: synchronised: its change can never be applied over the sync's snapshot, so the
+        #: sync must leave the node to be synchronised again, not mark it ``completed``
+        self.unreadable: set[int] = set()
         #: per profile: notifications are applied, or a sync ends, one at a time
         self._ingest_locks: dict[str, asyncio.Lock] = {}
 
@@ -92,6 +96,7 @@ class NodeSync:
             await self._synchronise(profile, service, node)
         finally:
             self.held.pop(node.id, None)
+            self.unreadable.discard(node.id)
 
     async def _synchronise(self, profile: str, service: JID, node: CachedNode) -> None:
         client = self.host.sessions.get_client(profile)  # offline: the node is left as it is
@@ -116,6 +121,11 @@ class NodeSync:
             # recorded with the node: its parsed data is served only by this version of the parser
             parser_version = analyser.parser_version if analyser is not None and analyser.parser is not None else None
             async with self.ingest_lock(profile):  # no notification is applied meanwhile
+                if node.id in self.unreadable:
+                    log.info("%s: a notification of %s could not be read during its sync: it will be "
+                             "synchronised again", profile, node.name)
+                    await self.storage.set_state(node.id, None)
+                    return
                 await self.storage.replace_items(node.id, items)
                 held, self.held[node.id] = self.held[node.id], []
                 if held:
