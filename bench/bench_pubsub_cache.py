@@ -35,7 +35,7 @@ from dbus_fast.aio import MessageBus  # noqa: E402
 
 from bench import daemon_profile  # noqa: E402
 from bench.bench_pubsub_ingest import database  # noqa: E402
-from bench.record import record, run_and_wait_seconds  # noqa: E402
+from bench.record import child_processes, record, run_and_wait_seconds  # noqa: E402
 from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
@@ -188,26 +188,14 @@ def main() -> int:
 def processes(backend: int, url: str | None) -> dict[str, list[int]]:
     """The processes a cached read goes through, by part: the backend, the bus daemon,
     PostgreSQL's server processes (on PostgreSQL), and this one (the bridge client)."""
-    def children(parent: int) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == parent:
-                    found.append(int(entry.name))
-        return found
-
     own = os.getpid()
-    bus = [pid for pid in children(own) if Path(f"/proc/{pid}/comm").read_text().strip() == "dbus-daemon"]
+    bus = [pid for pid in child_processes(own) if Path(f"/proc/{pid}/comm").read_text().strip() == "dbus-daemon"]
     groups = {"backend": [backend], "dbus-daemon": bus, "client (this process)": [own]}
     if url:
         port = f"-p {url.rsplit(':', 1)[1].split('/')[0]} "
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and port in _cmdline(entry):
-                groups["postgresql"] = [int(entry.name), *children(int(entry.name))]
+                groups["postgresql"] = [int(entry.name), *child_processes(int(entry.name))]
     return groups
 
 

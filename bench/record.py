@@ -26,6 +26,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def child_processes(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):  # ended meanwhile
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
 def run_and_wait_seconds(pid: int) -> tuple[float, float]:
     """Time the live threads of a process spent on a CPU, and waiting on a run queue
     (runnable, not running: what a shared machine adds to each hand-off between
