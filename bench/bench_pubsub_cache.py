@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 from dbus_fast import Message  # noqa: E402
 from dbus_fast.aio import MessageBus  # noqa: E402
 
+from bench import daemon_profile  # noqa: E402
 from bench.bench_pubsub_ingest import database  # noqa: E402
-from bench.record import record, run_seconds  # noqa: E402
+from bench.record import child_processes, record, run_and_wait_seconds  # noqa: E402
 from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.xmpp_peer import connected_peer  # noqa: E402
 
@@ -60,7 +62,12 @@ class Reader(ServiceInterface):
 
     @dbus_method()
     async def Read(self, service: "s", node: "s") -> "s":
-        return answer(await self.read(node), service, node)
+        self.last = answer(await self.read(node), service, node)
+        return self.last
+
+    @dbus_method()
+    async def Echo(self, service: "s", node: "s") -> "s":
+        return self.last  # the last Read's answer: the bus alone
 
 async def main():
     database = sys.argv[2]
@@ -95,7 +102,9 @@ def main() -> int:
     parser.add_argument("--reads", type=int, default=15)
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--postgresql", action="store_true")
+    daemon_profile.add_option(parser, "the cached reads (after their warm-up)")
     options = parser.parse_args()
+    daemon_profile.arm(options.cprofile)
     kind = "postgresql" if options.postgresql else "sqlite"
     with database(kind) as url, bench_environment(ACCOUNTS, ("alice",), url) as environment:
         client, server = environment.client, environment.server
@@ -116,17 +125,22 @@ def main() -> int:
                 assert len(result["items"]) == options.items and result["cached"] is use_cache
                 return elapsed
 
-            def reads(use_cache: bool) -> tuple[list[float], float]:
-                """Seconds of each read, and the backend's CPU seconds per read."""
-                pid = environment.backend.process.pid  # type: ignore[union-attr]
-                read(use_cache)  # warms up (the node's order, statements prepared)
-                cpu = run_seconds(pid)
-                times = [read(use_cache) for _ in range(options.reads)]
-                return times, (run_seconds(pid) - cpu) / options.reads
+            groups = processes(environment.backend.process.pid, url)  # type: ignore[union-attr]
 
-            cache_times, cache_cpu = reads(True)
-            service_times, service_cpu = reads(False)
-            raw_times = raw_reads(environment.env, url, options.items, options.reads)
+            def reads(use_cache: bool) -> tuple[list[float], dict[str, tuple[float, float]]]:
+                """Seconds of each read, and the CPU and run-queue wait seconds per read of
+                each process it goes through (:func:`processes`)."""
+                read(use_cache)  # warms up (the node's order, statements prepared)
+                with daemon_profile.profiled(groups["backend"][0], options.cprofile if use_cache else None):
+                    before = schedule(groups)
+                    times = [read(use_cache) for _ in range(options.reads)]
+                    after = schedule(groups)
+                return times, {name: ((run - before[name][0]) / options.reads, (wait - before[name][1]) / options.reads)
+                               for name, (run, wait) in after.items()}
+
+            cache_times, cache_schedule = reads(True)
+            service_times, service_schedule = reads(False)
+            raw_times, echo_times = raw_reads(environment.env, url, options.items, options.reads)
 
             ingested = SignalCounter(client, "PsEvent", options.events)
             start = time.perf_counter()
@@ -150,13 +164,19 @@ def main() -> int:
     print(f"read {options.items} items, median of {options.reads}: cache {cache * 1000:.1f} ms, "
           f"service (use_cache=false) {service * 1000:.0f} ms, ratio service/cache {service / cache:.2f}x "
           "(goal ≥ 30x)")
-    print(f"backend CPU per read: cache {cache_cpu * 1000:.2f} ms, service {service_cpu * 1000:.1f} ms "
+    print(f"backend CPU per read: cache {cache_schedule['backend'][0] * 1000:.2f} ms, "
+          f"service {service_schedule['backend'][0] * 1000:.1f} ms "
           f"(fastest cache read {min(cache_times) * 1000:.1f} ms)")
+    print("per cached read, ms of CPU (run-queue wait) of each process: " + ", ".join(
+        f"{name} {run * 1000:.2f} ({wait * 1000:.2f})" for name, (run, wait) in cache_schedule.items()))
     if raw_times:
         raw = statistics.median(raw_times)
         record("read_ms", raw * 1000, source="raw", items=options.items, backend=kind)
+        echo = statistics.median(echo_times)
+        record("read_ms", echo * 1000, source="echo", items=options.items, backend=kind)
         print(f"same read, raw (dbus-fast service reading with {'asyncpg' if url else 'sqlite3'}): {raw * 1000:.1f} ms, "
-              f"cache/raw {cache / raw:.2f}x (goal ≤ 2x)")
+              f"cache/raw {cache / raw:.2f}x (goal ≤ 2x); the raw service's answer echoed (the bus and the caller "
+              f"alone): {echo * 1000:.1f} ms, service/echo {service / echo:.1f}x (the highest ratio this bus allows)")
     print(f"notifications ingested and signalled: {options.events / ingest_time:.0f} items/s "
           f"({options.events} sequential publishes by the peer; end to end, from its first publish to the "
           "last PsEvent: bounded by the slower of Prosody's publishing and our ingest)")
@@ -165,8 +185,40 @@ def main() -> int:
     return 0
 
 
-def raw_reads(env: dict[str, str], url: str | None, items: int, reads: int) -> list[float]:
-    """Seconds of each raw read of the node (see the module's docstring)."""
+def processes(backend: int, url: str | None) -> dict[str, list[int]]:
+    """The processes a cached read goes through, by part: the backend, the bus daemon,
+    PostgreSQL's server processes (on PostgreSQL), and this one (the bridge client)."""
+    own = os.getpid()
+    bus = [pid for pid in child_processes(own) if Path(f"/proc/{pid}/comm").read_text().strip() == "dbus-daemon"]
+    groups = {"backend": [backend], "dbus-daemon": bus, "client (this process)": [own]}
+    if url:
+        port = f"-p {url.rsplit(':', 1)[1].split('/')[0]} "
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and port in _cmdline(entry):
+                groups["postgresql"] = [int(entry.name), *child_processes(int(entry.name))]
+    return groups
+
+
+def _cmdline(entry: Path) -> str:
+    try:
+        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def schedule(groups: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
+    """CPU and run-queue wait seconds so far of each group of :func:`processes`."""
+    figures = {}
+    for name, pids in groups.items():
+        both = [run_and_wait_seconds(pid) for pid in pids]
+        figures[name] = (sum(run for run, _ in both), sum(wait for _, wait in both))
+    return figures
+
+
+def raw_reads(env: dict[str, str], url: str | None, items: int, reads: int) -> tuple[list[float], list[float]]:
+    """Seconds of each raw read of the node (see the module's docstring), and of each
+    echo of its answer (the raw service answering the string it made last: the bus and
+    the caller alone), the two in turns."""
     database = url.replace("postgresql+asyncpg", "postgresql") if url else str(
         Path(env["XDG_DATA_HOME"]) / "sat" / "sat.db")
     reader = subprocess.Popen([sys.executable, "-c", RAW_READER, env["DBUS_SESSION_BUS_ADDRESS"], database],
@@ -178,13 +230,14 @@ def raw_reads(env: dict[str, str], url: str | None, items: int, reads: int) -> l
         assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
         bus = asyncio.run_coroutine_threadsafe(_connect(env["DBUS_SESSION_BUS_ADDRESS"]), loop).result()
         try:
-            times = []
-            for _ in range(reads + 1):  # the first one warms up
-                start = time.perf_counter()
-                body = asyncio.run_coroutine_threadsafe(_raw_read(bus), loop).result()
-                assert len(json.loads(body)["items"]) == items
-                times.append(time.perf_counter() - start)
-            return times[1:]
+            times: dict[str, list[float]] = {"Read": [], "Echo": []}
+            for _ in range(reads + 1):  # the first ones warm up
+                for member, member_times in times.items():
+                    start = time.perf_counter()
+                    body = asyncio.run_coroutine_threadsafe(_raw_read(bus, member), loop).result()
+                    assert len(json.loads(body)["items"]) == items
+                    member_times.append(time.perf_counter() - start)
+            return times["Read"][1:], times["Echo"][1:]
         finally:
             bus.disconnect()
     finally:
@@ -198,10 +251,10 @@ async def _connect(address: str) -> MessageBus:
     return await MessageBus(bus_address=address).connect()  # made in the loop that runs it
 
 
-async def _raw_read(bus: MessageBus) -> str:
+async def _raw_read(bus: MessageBus, member: str) -> str:
     """One raw call, as :meth:`sat_bridge.client.AsyncBridgeClient.call` makes one."""
     reply = await asyncio.wait_for(bus.call(Message(
-        destination="org.salutatoi.Bench", path="/bench/raw", interface="org.salutatoi.Bench.Raw", member="Read",
+        destination="org.salutatoi.Bench", path="/bench/raw", interface="org.salutatoi.Bench.Raw", member=member,
         signature="ss", body=[SERVICE, "bench"])), 120)
     assert reply is not None
     body: str = reply.body[0]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.record import cpu_seconds, record  # noqa: E402
+from bench.record import child_processes, cpu_seconds, record  # noqa: E402
 from sat_backend.memory import pubsub_fts_terms  # noqa: E402
 from sat_backend.core.received_item import stored_item  # noqa: E402
 from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage  # noqa: E402
@@ -164,11 +164,9 @@ def postgres_cpu(cluster: PostgresCluster) -> float:
     """CPU seconds of the server's processes (the postmaster and its children)."""
     postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
     total = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in (postmaster, *child_processes(postmaster)):
         try:
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            if postmaster in (parent, int(pid)):
-                total += cpu_seconds(int(pid))
+            total += cpu_seconds(pid)
         except (OSError, IndexError, ValueError):  # ended meanwhile
             continue
     return total

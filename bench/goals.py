@@ -135,6 +135,11 @@ def cached_read(figures: list[Figure]) -> Iterator[Row]:
         ratio = service["value"] / cache["value"]
         yield ("same read [postgresql]", f"{cache['value']:.1f} vs {service['value']:.0f} ms: {ratio:.1f}×", "≥ 30×",
                verdict(ratio, lambda v: v >= 30))
+    for backend in BACKENDS:
+        echo = first(find(figures, "read_ms", source="echo", backend=backend))
+        yield context_row(f"same answer echoed by a raw dbus-fast service (the bus and the caller alone) [{backend}]",
+                          echo, "{:.1f} ms", "the floor under any backend's read: use_cache false / this is the "
+                          "highest ratio the bus allows")
 
 
 def ingest(figures: list[Figure]) -> Iterator[Row]:

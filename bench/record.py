@@ -26,12 +26,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_seconds(pid: int) -> float:
-    """Time the live threads of a process spent on a CPU (Linux ``schedstat``, in ns), in
-    seconds: as :func:`cpu_seconds`, but fine enough for a few reads of a few ms (the
-    clock ticks of ``stat`` are 10 ms)."""
-    return sum(int((task / "schedstat").read_text().split()[0])
-               for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+def child_processes(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):  # ended meanwhile
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def run_and_wait_seconds(pid: int) -> tuple[float, float]:
+    """Time the live threads of a process spent on a CPU, and waiting on a run queue
+    (runnable, not running: what a shared machine adds to each hand-off between
+    processes), in seconds (Linux ``schedstat``, in ns): as :func:`cpu_seconds`, but fine
+    enough for a few reads of a few ms (the clock ticks of ``stat`` are 10 ms)."""
+    run = wait = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "schedstat").read_text().split()
+        run, wait = run + int(fields[0]), wait + int(fields[1])
+    return run / 1e9, wait / 1e9
 
 
 def rss_mb(pid: int) -> float | None:
