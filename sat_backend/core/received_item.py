@@ -16,12 +16,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lxml import etree
 from twisted.words.xish import domish
 
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.xml_payloads import canonical_children, check_xml, parse_untrusted, to_domish
+from sat_backend.core.xml_payloads import canonical_children, check_xml, etree, parse_untrusted, to_domish
 from sat_backend.memory import pubsub_fts
 
 log = logging.getLogger(__name__)

@@ -195,10 +195,31 @@ def test_the_name_is_taken_before_the_orm_is_imported(tmp_path: Path) -> None:
     assert at_name_taken(tmp_path, ORM)["modules"] == []
 
 
+#: imported by the first call that needs them (issue 14): the SDP model (13 checked
+#: dataclasses, ~12 ms of CPU) and the SDP and Jingle converters by the first audio/video
+#: call (``sat_backend.plugins.jingle.lazy``); lxml (~8 ms) by the first XML payload
+#: parsed or indexed (``xml_payloads.etree``)
+CALLS_AND_XML = (
+    "sat_backend.plugins.jingle.model", "sat_backend.plugins.jingle.sdp",
+    "sat_backend.plugins.jingle.actions", "sat_backend.plugins.jingle.jingle_xml", "lxml", "lxml.etree",
+)
+
+
+def test_the_name_is_taken_before_the_call_model_and_lxml_are_imported(tmp_path: Path) -> None:
+    """The plugins of calls and of pubsub load without them; what needs them imports them
+    at its first use, as the integration tests of those features show: calls
+    (``test_calls_signalling.py``, ``test_calls_jingle_message.py``), pubsub payloads,
+    the cache and its search (``test_pubsub.py``, ``test_pubsub_cache.py``,
+    ``test_pubsub_search.py``), microblog (``test_microblog.py``)."""
+    at_name_taken(tmp_path)  # created
+    assert at_name_taken(tmp_path, CALLS_AND_XML)["modules"] == []
+
+
 def test_the_first_calls_of_a_frontend_are_answered_without_the_orm(tmp_path: Path) -> None:
     """Ready as soon as the name is owned: the profile list and a param are Core reads
-    on the loop's connection, so the first answers do not wait for the ORM's import."""
+    on the loop's connection, so the first answers do not wait for the ORM's import
+    (nor for the modules only calls and XML payloads need)."""
     at_name_taken(tmp_path, then="create-profile")
-    seen = at_name_taken(tmp_path, ORM, then="first-calls")
+    seen = at_name_taken(tmp_path, ORM + CALLS_AND_XML, then="first-calls")
     assert seen["answers"] == [["alice"], "alice@example.org"]
     assert seen["after_first_calls"] == []
