@@ -198,19 +198,22 @@ def test_the_name_is_taken_before_the_orm_is_imported(tmp_path: Path) -> None:
 #: imported by the first call that needs them (issue 14): the SDP model (13 checked
 #: dataclasses, ~12 ms of CPU) and the SDP and Jingle converters by the first audio/video
 #: call (``sat_backend.plugins.jingle.lazy``); lxml (~8 ms) by the first XML payload
-#: parsed or indexed (``xml_payloads.etree``)
+#: parsed or indexed (``xml_payloads.etree``); the text indexer of pubsub items by the
+#: first item received or stored (``pubsub_fts``, ~4 ms)
 CALLS_AND_XML = (
     "sat_backend.plugins.jingle.model", "sat_backend.plugins.jingle.sdp",
     "sat_backend.plugins.jingle.actions", "sat_backend.plugins.jingle.jingle_xml", "lxml", "lxml.etree",
+    "sat_backend.memory.pubsub_fts",
 )
 
 
-def test_the_name_is_taken_before_the_call_model_and_lxml_are_imported(tmp_path: Path) -> None:
+def test_the_name_is_taken_before_the_modules_only_calls_and_xml_payloads_need(tmp_path: Path) -> None:
     """The plugins of calls and of pubsub load without them; what needs them imports them
     at its first use, as the integration tests of those features show: calls
     (``test_calls_signalling.py``, ``test_calls_jingle_message.py``), pubsub payloads,
-    the cache and its search (``test_pubsub.py``, ``test_pubsub_cache.py``,
-    ``test_pubsub_search.py``), microblog (``test_microblog.py``)."""
+    the cache, its index and search (``test_pubsub.py``, ``test_pubsub_cache.py``,
+    ``test_pubsub_search.py``, ``test_pubsub_search_terms.py``, and ``test_migrations.py``
+    for the index made with the schema), microblog (``test_microblog.py``)."""
     at_name_taken(tmp_path)  # created
     assert at_name_taken(tmp_path, CALLS_AND_XML)["modules"] == []
 
