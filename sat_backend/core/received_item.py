@@ -14,15 +14,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from lxml import etree
 from twisted.words.xish import domish
 
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.xml_payloads import canonical_children, check_xml, parse_untrusted, to_domish
-from sat_backend.memory import pubsub_fts
+from sat_backend.core.lazy_import import lazy_module
+from sat_backend.core.xml_payloads import canonical_children, check_xml, etree, parse_untrusted, to_domish
+
+if TYPE_CHECKING:
+    from sat_backend.memory import pubsub_fts
+else:  # the text of an item is indexed when one is received, not at start
+    pubsub_fts = lazy_module("sat_backend.memory.pubsub_fts")
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,20 @@ the walkers of our own that recurse check it; the conversions here are iterative
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from lxml import etree
 from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import InvalidArgument
+from sat_backend.core.lazy_import import lazy_module
 from sat_bridge.xml_text import check_xml_text
+
+if TYPE_CHECKING:
+    from lxml import etree
+else:  # imported by the first parse (~8 ms of CPU a start does not need; issue 14)
+    etree = lazy_module("lxml.etree")
 
 MAX_PAYLOAD_BYTES = 1_000_000
 #: levels of elements, the root counted, that we parse, walk or convert. libxml2's own
@@ -29,9 +35,13 @@ MAX_PAYLOAD_BYTES = 1_000_000
 #: item is stored and returned raw, never parsed.
 MAX_XML_DEPTH = 256
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_blank_text=False
-)
+
+
+@cache
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_blank_text=False
+    )
 
 
 class UnsafeXml(ValueError):
@@ -46,7 +56,7 @@ def parse_untrusted(data: bytes) -> etree._Element:
     """
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise UnsafeXml("DOCTYPE and entity declarations are not allowed")
-    root = etree.fromstring(data, _PARSER)
+    root = etree.fromstring(data, _parser())
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("DOCTYPE is not allowed")
     return root

@@ -8,25 +8,15 @@ reads the import below), the mapping is imported by the first attribute read.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sat_backend.core.lazy_import import lazy_module
 
 MAPPING = "sat_backend.memory.sqla_mapping"
-
-
-class _LazyMapping(ModuleType):
-    """Stands for the mapping module until an attribute of it is read."""
-
-    def __getattr__(self, name: str) -> Any:
-        module = importlib.import_module(MAPPING)
-        self.__dict__.update(module.__dict__)  # later reads are plain attribute reads
-        return getattr(module, name)
-
 
 if TYPE_CHECKING:
     from sat_backend.memory import sqla_mapping as orm
 else:
-    orm = _LazyMapping(MAPPING)
+    orm = lazy_module(MAPPING)
 
 __all__ = ["orm"]

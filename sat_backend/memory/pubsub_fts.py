@@ -31,12 +31,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
-from lxml import etree
 from sqlalchemy import Connection, text
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.xml_payloads import MAX_PAYLOAD_BYTES, UnsafeXml, parse_untrusted
+from sat_backend.core.xml_payloads import MAX_PAYLOAD_BYTES, UnsafeXml, etree, parse_untrusted
 
 ITEMS_TABLE = "pubsub_items"
 COLUMN = "search_text"
@@ -57,8 +57,6 @@ MAX_QUERY_TERMS = 32
 _WORD = re.compile(r"[^\W_]+")
 # the same on case-folded ASCII text (no capitals left; ``\w`` there is ``[a-zA-Z0-9_]``)
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
-# an item's text nodes (compiled once: compiling the path cost twice its evaluation)
-_TEXT_NODES = etree.XPath("//text()", smart_strings=False)
 
 _SQLITE_TRIGGERS = {
     f"{FTS_TABLE}_insert": f"""
@@ -111,10 +109,16 @@ def search_text(xml: str | None) -> str:
     return tree_text(root)
 
 
+@cache
+def _text_nodes() -> etree.XPath:
+    """An item's text nodes (compiled once: compiling the path cost twice its evaluation)."""
+    return etree.XPath("//text()", smart_strings=False)
+
+
 def tree_text(root: etree._Element) -> str:
     """:func:`search_text` of an item already parsed safely."""
     # text() nodes only: not comments, processing instructions, tag or attribute names
-    nodes = _TEXT_NODES(root)
+    nodes = _text_nodes()(root)
     indexed = " ".join(words(" ".join(str(node) for node in nodes)))
     if len(indexed) > MAX_INDEXED_CHARS:
         indexed = indexed[:MAX_INDEXED_CHARS].rsplit(" ", 1)[0]

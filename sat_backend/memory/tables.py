@@ -14,7 +14,7 @@ tables only through migrations (``sat_backend/memory/migration/versions``).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -34,9 +34,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 
-from sat_backend.memory import pubsub_fts, pubsub_fts_terms
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.history_entry import ID_LENGTH, LANGUAGE_LENGTH
 from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH, SyncState
+
+if TYPE_CHECKING:
+    from sat_backend.memory import pubsub_fts, pubsub_fts_terms
+else:  # used by the first pubsub item written or the schema's creation, not by a start
+    pubsub_fts = lazy_module("sat_backend.memory.pubsub_fts")
+    pubsub_fts_terms = lazy_module("sat_backend.memory.pubsub_fts_terms")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -21,24 +21,29 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Sequence, 
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp import data_form, pubsub
-from tx_xmpp.rsm import PubSubClient, RSMRequest
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound, Stanza, Timeout
 from sat_backend.core.im.background import log_failure
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.core.received_item import ReceivedItem
 from sat_backend.core.result_set import page_locally
 from sat_backend.core.sessions import open_stream
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml_strings, payload_element
-from sat_backend.plugins.pubsub_owner import PubsubOwner, form_values
+from sat_backend.plugins.pubsub_owner import PubsubOwner
+from sat_backend.plugins.tx_xmpp_modules import pubsub
+from sat_backend.plugins.tx_xmpp_modules import rsm as tx_rsm
 from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.plugins import pubsub_handler
+
+else:  # the class of the handler needs tx-xmpp's client: imported by the first connection
+    pubsub_handler = lazy_module("sat_backend.plugins.pubsub_handler")
 
 log = logging.getLogger(__name__)
 
@@ -184,47 +189,10 @@ class EventOutcome:
 EventListener = Callable[[list[PubsubEvent]], Awaitable[Sequence[EventOutcome | None]]]
 
 
-class PubsubHandler(PubSubClient):  # type: ignore[misc]
-    def __init__(self, plugin: Pubsub, client: XmppClient) -> None:
-        super().__init__()
-        self.plugin = plugin
-        self.client = client
-
-    def itemsReceived(self, event: pubsub.ItemsEvent) -> None:
-        items = [e for e in event.items if e.name == "item"]
-        retracted = [str(e["id"]) for e in event.items if e.name == "retract" and e.getAttribute("id")]
-        if items:
-            self._deliver(event, "items", items=items)
-        if retracted:
-            self._deliver(event, "retract", retracted=retracted)
-
-    def purgeReceived(self, event: pubsub.PurgeEvent) -> None:
-        self._deliver(event, "purge")
-
-    def deleteReceived(self, event: pubsub.DeleteEvent) -> None:
-        self._deliver(event, "delete")
-
-    def _onEvent_configuration(self, sender: JID, recipient: JID, action: domish.Element,
-                               headers: Any) -> None:
-        """XEP-0060 §4.3 configuration notification: tx-xmpp's ``_onEvent`` dispatches by
-        the action's name, but has no handler for this one."""
-        form = next(action.elements(data_form.NS_X_DATA, "x"), None)
-        try:
-            config = form_values(form) if form is not None else {}
-        except data_form.Error as exc:
-            log.warning("%s: malformed configuration notification from %s: %s", self.client.profile, sender, exc)
-            return
-        self.plugin.queue_event(PubsubEvent(self.client, sender, action.getAttribute("node", ""), "config",
-                                            config=config))
-
-    def _deliver(self, event: Any, event_type: str, **data: Any) -> None:
-        self.plugin.queue_event(PubsubEvent(self.client, event.sender, event.nodeIdentifier, event_type, **data))
-
-
 class Pubsub:
     def __init__(self, host: Backend) -> None:
         self.host = host
-        self.handlers: dict[str, PubsubHandler] = {}
+        self.handlers: dict[str, pubsub_handler.PubsubHandler] = {}
         #: awaited in order for each batch of notifications, before ``PsEvent`` (the cache updates here)
         self.event_listeners: list[EventListener] = []
         self._event_queues: dict[str, deque[PubsubEvent]] = {}
@@ -251,15 +219,15 @@ class Pubsub:
         register("PsAffiliationsGet", owner.affiliations_own_get)
         self.host.bridge.enable_signal("PsEvent")
 
-    def _make_handler(self, client: XmppClient) -> PubsubHandler:
-        handler = PubsubHandler(self, client)
+    def _make_handler(self, client: XmppClient) -> pubsub_handler.PubsubHandler:
+        handler = pubsub_handler.PubsubHandler(self, client)
         self.handlers[client.profile] = handler
         return handler
 
     # helpers -------------------------------------------------------------------------
 
     async def _target(self, service: str, node: str, profile: str, *, optional_node: bool = False,
-                      ) -> tuple[XmppClient, PubsubHandler, JID]:
+                      ) -> tuple[XmppClient, pubsub_handler.PubsubHandler, JID]:
         """Connected client, its handler and the service JID (``""`` = our PEP service).
 
         :param optional_node: ``""`` is a valid node here (instant node, the service's root).
@@ -431,8 +399,9 @@ class Pubsub:
         if request.rsm:
             # after "" = from the start (as the cache reads it): no <after/>, which XEP-0059
             # gives no empty form (ejabberd refuses it: "Missing cdata"); <before/> may be empty
-            rsm_request = RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE), after=request.rsm.get("after") or None,
-                                     before=request.rsm.get("before"), index=request.rsm.get("index"))
+            rsm_request = tx_rsm.RSMRequest(max_=request.rsm.get("max", RSM_PAGE_SIZE),
+                                            after=request.rsm.get("after") or None,
+                                            before=request.rsm.get("before"), index=request.rsm.get("index"))
         order = [request.order_by] if request.order_by else None
         item_ids = list(dict.fromkeys(request.item_ids))  # each once, in the order asked
         try:

@@ -27,16 +27,7 @@ from tx_xmpp.subprotocols import XMPPHandler
 from sat_backend.core.exceptions import InvalidArgument, ProfileNotConnected, Stanza
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.sessions import new_iq
-from sat_backend.plugins.jingle.actions import (
-    ACTIONS,
-    SESSION_INITIATE,
-    SESSION_TERMINATE,
-    JingleRequest,
-    build_jingle,
-    out_of_order_condition,
-    parse_request,
-    unknown_session_condition,
-)
+from sat_backend.plugins.jingle.lazy import actions
 from sat_backend.plugins.jingle.namespaces import NS_JINGLE
 
 if TYPE_CHECKING:
@@ -78,7 +69,7 @@ class JingleApplication(Protocol):
     async def accepts_caller(self, profile: str, caller: str) -> bool:
         """Whether ``caller`` (a bare JID) may open a session with ``profile``."""
 
-    async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
+    async def on_request(self, client: XmppClient, request: actions.JingleRequest, sender: str) -> None:
         """Act on a request of a known session, or on a ``session-initiate`` we accept
         to hear. :raises InvalidArgument: malformed (``bad-request``);
         :raises JingleRefused: refused with another condition."""
@@ -126,17 +117,17 @@ class Jingle:
         except Exception:  # noqa: BLE001 - the server checks "from"; never trust it to
             return self._reply_error(client, iq, "bad-request")
         try:
-            request = parse_request(next(iq.elements(NS_JINGLE, "jingle")))
+            request = actions.parse_request(next(iq.elements(NS_JINGLE, "jingle")))
         except InvalidArgument as exc:
             log.info("%s: malformed Jingle request from %s: %s", client.profile, sender, exc)
             return self._reply_error(client, iq, "bad-request")
         application = self.application
-        if application is None or request.action not in ACTIONS:
+        if application is None or request.action not in actions.ACTIONS:
             return self._reply_error(client, iq, "feature-not-implemented")
-        if request.action == SESSION_INITIATE:
+        if request.action == actions.SESSION_INITIATE:
             peer = application.session_peer(client.profile, request.sid)
             if peer == sender:  # XEP-0166 §8's example of out-of-order
-                return self._reply_error(client, iq, "unexpected-request", out_of_order_condition())
+                return self._reply_error(client, iq, "unexpected-request", actions.out_of_order_condition())
             if peer is not None:  # another peer's sid
                 return self._reply_error(client, iq, "conflict")
             refusal = await self._initiate_refusal(client, application, sender)
@@ -146,7 +137,7 @@ class Jingle:
                 return None
         elif application.session_peer(client.profile, request.sid) != sender:
             # unknown, or another peer's: XEP-0166 §8, nothing is stored
-            return self._reply_error(client, iq, "item-not-found", unknown_session_condition())
+            return self._reply_error(client, iq, "item-not-found", actions.unknown_session_condition())
         try:
             await application.on_request(client, request, sender)
         except InvalidArgument as exc:
@@ -185,7 +176,7 @@ class Jingle:
         """Send a ``session-terminate``; a peer gone or refusing it is only logged (the
         session is over on our side either way)."""
         try:
-            await self.send(client, peer, build_jingle(SESSION_TERMINATE, sid, reason=reason))
+            await self.send(client, peer, actions.build_jingle(actions.SESSION_TERMINATE, sid, reason=reason))
         except Exception as exc:  # noqa: BLE001 - Stanza, Timeout, stream lost: nothing left to do
             log.info("%s: session-terminate to %s not acknowledged: %s", client.profile, peer, exc)
 

@@ -23,25 +23,11 @@ from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, Not
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.params import ParamDefinition
-from sat_backend.plugins.jingle.actions import (
-    REASONS,
-    SESSION_ACCEPT,
-    SESSION_INFO,
-    SESSION_INITIATE,
-    SESSION_TERMINATE,
-    TRANSPORT_INFO,
-    JingleRequest,
-    build_jingle,
-    build_transport_info,
-    out_of_order_condition,
-    parse_transport_info,
-)
 from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.plugins.jingle.call_history import call_entry
 from sat_backend.plugins.jingle.call_sessions import CallSession, CallTable
-from sat_backend.plugins.jingle.candidates import candidate_attribute, parse_candidate
-from sat_backend.plugins.jingle.jingle_xml import build_jingle_children, parse_jingle
-from sat_backend.plugins.jingle.model import Candidate, SessionDescription
+from sat_backend.plugins.jingle.lazy import actions, jingle_xml, order, sdp
+from sat_backend.plugins.jingle.lazy import candidates as candidate_lines
 from sat_backend.plugins.jingle.namespaces import (
     NS_JINGLE,
     NS_JINGLE_DTLS,
@@ -52,14 +38,13 @@ from sat_backend.plugins.jingle.namespaces import (
     NS_JINGLE_RTP_HDREXT,
     NS_JINGLE_SSMA,
 )
-from sat_backend.plugins.jingle.order import answer_in_offer_order
 from sat_backend.plugins.jingle.ring_timers import RingTimers
-from sat_backend.plugins.jingle.sdp import parse_sdp, serialise_sdp
 from sat_backend.plugins.plugin_xep_0166 import JingleRefused
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.plugins.jingle.model import Candidate, SessionDescription
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +106,7 @@ class Calls:
         jingle_message = self.host.plugins.get("XEP-0353")
         if not peer.user or (not peer.resource and jingle_message is None):
             raise InvalidArgument("peer_jid must be a user's JID (user@domain, or user@domain/resource for one device)")
-        offer = parse_sdp(sdp_offer)
+        offer = sdp.parse_sdp(sdp_offer)
         client = await self._client(profile)
         if not self.table.has_room(client.profile):
             raise Conflict("too many calls open; end one first")
@@ -144,8 +129,8 @@ class Calls:
         with ``<finish/>``)."""
         session = CallSession(client.profile, sid, peer, "initiator", offer, offer, client.jid.full(),
                               via_proposal=via_proposal)
-        jingle = build_jingle(SESSION_INITIATE, session.sid, initiator=client.jid.full())
-        for child in build_jingle_children(offer, "initiator"):
+        jingle = actions.build_jingle(actions.SESSION_INITIATE, session.sid, initiator=client.jid.full())
+        for child in jingle_xml.build_jingle_children(offer, "initiator"):
             jingle.addChild(child)
         self.table.add(session)
         try:
@@ -168,9 +153,9 @@ class Calls:
         session = self.table.require(client.profile, sid)
         if session.role != "responder" or session.local is not None:
             raise Conflict("this call is not waiting for our answer")
-        answer = answer_in_offer_order(session.offer, parse_sdp(sdp_answer))
-        jingle = build_jingle(SESSION_ACCEPT, sid, responder=client.jid.full())
-        for child in build_jingle_children(answer, "responder"):
+        answer = order.answer_in_offer_order(session.offer, sdp.parse_sdp(sdp_answer))
+        jingle = actions.build_jingle(actions.SESSION_ACCEPT, sid, responder=client.jid.full())
+        for child in jingle_xml.build_jingle_children(answer, "responder"):
             jingle.addChild(child)
         session.local = answer
         try:
@@ -183,7 +168,7 @@ class Calls:
 
     async def end_call(self, sid: str, reason: str, profile: str) -> None:
         """Send ``session-terminate``; ended on our side whatever the peer says."""
-        if reason and reason not in REASONS:
+        if reason and reason not in actions.REASONS:
             raise InvalidArgument("reason is not a XEP-0166 reason condition")
         client = await self._client(profile)
         jingle_message = self.host.plugins.get("XEP-0353")
@@ -201,14 +186,14 @@ class Calls:
         client = await self._client(profile)
         session = self.table.get(client.profile, sid)
         if session is not None:
-            return (session.peer, session.state, serialise_sdp(session.offer),
+            return (session.peer, session.state, sdp.serialise_sdp(session.offer),
                     [media.kind for media in session.offer.media])
         jingle_message = self.host.plugins.get("XEP-0353")
         proposed = jingle_message.describe(client.profile, sid) if jingle_message is not None else None
         if proposed is None:
             raise NotFound(f"no open call {sid!r}")
         peer, offer, media = proposed
-        return peer, "proposed", serialise_sdp(offer) if offer is not None else "", list(media)
+        return peer, "proposed", sdp.serialise_sdp(offer) if offer is not None else "", list(media)
 
     async def add_candidates(self, sid: str, candidates: dict[str, list[str]], profile: str) -> None:
         """Send a ``transport-info`` with our candidates."""
@@ -218,13 +203,13 @@ class Calls:
         for mid, lines in candidates.items():
             if mid not in session.offer.mids:
                 raise InvalidArgument("a candidate's mid is not a media section of the call")
-            parsed[mid] = tuple(parse_candidate(line) for line in lines)
+            parsed[mid] = tuple(candidate_lines.parse_candidate(line) for line in lines)
         if not any(parsed.values()):
             raise InvalidArgument("no candidate given")
         session.count_candidates("sent", sum(len(found) for found in parsed.values()))
         local = session.local or session.offer
         transports = {media.mid: media.transport.over(local.transport) for media in local.media}
-        await self.jingle.send(client, session.peer, build_transport_info(sid, session.creator, parsed, transports))
+        await self.jingle.send(client, session.peer, actions.build_transport_info(sid, session.creator, parsed, transports))
 
     # the XEP-0166 application ----------------------------------------------------------
 
@@ -242,18 +227,18 @@ class Calls:
             return True
         return await self.host.params.get_public(*ACCEPT_STRANGERS.key, profile) == "true"
 
-    async def on_request(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
-        if request.action == SESSION_INITIATE:
+    async def on_request(self, client: XmppClient, request: actions.JingleRequest, sender: str) -> None:
+        if request.action == actions.SESSION_INITIATE:
             self._on_initiate(client, request, sender)
             return
         session = self.table.require(client.profile, request.sid)
-        if request.action == SESSION_ACCEPT:
+        if request.action == actions.SESSION_ACCEPT:
             self._on_accept(session, request)
-        elif request.action == TRANSPORT_INFO:
+        elif request.action == actions.TRANSPORT_INFO:
             self._on_transport_info(session, request)
-        elif request.action == SESSION_TERMINATE:
+        elif request.action == actions.SESSION_TERMINATE:
             self._end(session, request.reason or "success")
-        elif request.action != SESSION_INFO:  # ringing, hold…: informational, acknowledged
+        elif request.action != actions.SESSION_INFO:  # ringing, hold…: informational, acknowledged
             raise JingleRefused("feature-not-implemented")
 
     def on_stream_lost(self, profile: str) -> None:
@@ -272,10 +257,10 @@ class Calls:
                 log.info("%s: %s went offline, its call %s ends", client.profile, session.peer, session.sid)
                 self._end(session, GONE_REASON)
 
-    def _on_initiate(self, client: XmppClient, request: JingleRequest, sender: str) -> None:
+    def _on_initiate(self, client: XmppClient, request: actions.JingleRequest, sender: str) -> None:
         if first_description(request) is None:
             raise JingleRefused("feature-not-implemented")  # not an RTP session
-        offer = parse_jingle(request.element, "initiator")
+        offer = jingle_xml.parse_jingle(request.element, "initiator")
         if self.table.get(client.profile, request.sid) is not None:  # opened while the roster was read
             raise JingleRefused("conflict")
         if not self.table.has_room(client.profile):
@@ -285,20 +270,20 @@ class Calls:
         session = CallSession(client.profile, request.sid, sender, "responder", offer, None, client.jid.full(),
                               via_proposal=via_proposal)
         self.table.add(session)
-        self.host.bridge.emit("CallIncoming", session.sid, sender, serialise_sdp(offer),
+        self.host.bridge.emit("CallIncoming", session.sid, sender, sdp.serialise_sdp(offer),
                               [media.kind for media in offer.media], session.profile)
         self._state(session, "ringing")
         self._ring(client, session)
 
-    def _on_accept(self, session: CallSession, request: JingleRequest) -> None:
+    def _on_accept(self, session: CallSession, request: actions.JingleRequest) -> None:
         if session.role != "initiator" or session.state != "ringing":
-            raise JingleRefused("unexpected-request", out_of_order_condition())
-        answer = answer_in_offer_order(session.offer, parse_jingle(request.element, "responder"))
-        self.host.bridge.emit("CallAnswered", session.sid, serialise_sdp(answer), session.profile)
+            raise JingleRefused("unexpected-request", actions.out_of_order_condition())
+        answer = order.answer_in_offer_order(session.offer, jingle_xml.parse_jingle(request.element, "responder"))
+        self.host.bridge.emit("CallAnswered", session.sid, sdp.serialise_sdp(answer), session.profile)
         self._activate(session)
 
-    def _on_transport_info(self, session: CallSession, request: JingleRequest) -> None:
-        found = parse_transport_info(request.element)
+    def _on_transport_info(self, session: CallSession, request: actions.JingleRequest) -> None:
+        found = actions.parse_transport_info(request.element)
         if not set(found) <= set(session.offer.mids):
             raise InvalidArgument("a transport-info names a content the call does not have")
         try:
@@ -306,7 +291,7 @@ class Calls:
         except InvalidArgument:
             raise JingleRefused("resource-constraint") from None
         self.host.bridge.emit("CallCandidates", session.sid,
-                              {mid: [candidate_attribute(c) for c in candidates] for mid, candidates in found.items()},
+                              {mid: [candidate_lines.candidate_attribute(c) for c in candidates] for mid, candidates in found.items()},
                               session.profile)
 
     # helpers ---------------------------------------------------------------------------
@@ -356,7 +341,7 @@ class Calls:
         self.host.bridge.emit("CallState", session.sid, state, reason, session.profile)
 
 
-def first_description(request: JingleRequest) -> domish.Element | None:
+def first_description(request: actions.JingleRequest) -> domish.Element | None:
     """The first RTP ``<description/>`` of a request's contents, None when it has none."""
     for content in request.element.elements(NS_JINGLE, "content"):
         for description in content.elements(NS_JINGLE_RTP, "description"):

@@ -14,13 +14,12 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree
 from twisted.words.xish import domish
 
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.json_arguments import parse_json_object
-from sat_backend.core.xml_payloads import MAX_XML_DEPTH, deeper_than
+from sat_backend.core.xml_payloads import MAX_XML_DEPTH, deeper_than, etree
 from sat_backend.plugins.microblog.atom import NS_ATOM, PARSER_VERSION, build_entry, parse_entry
 from sat_backend.plugins.microblog.comments import (
     COMMENTS_KEYS, COMMENTS_NODE_OPTIONS, COMMENTS_PREFIX, CommentsNode, requested_comments,

@@ -34,9 +34,8 @@ from tx_xmpp.subprotocols import XMPPHandler
 from sat_backend.core.exceptions import Conflict, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import NS_CLIENT, ChatMessage, build_message_element, new_uid
-from sat_backend.plugins.jingle.actions import parse_reason
 from sat_backend.plugins.jingle.call_history import EndedCall, call_entry
-from sat_backend.plugins.jingle.model import SessionDescription
+from sat_backend.plugins.jingle.lazy import actions
 from sat_backend.plugins.jingle.namespaces import NS_JINGLE, NS_JINGLE_RTP
 from sat_backend.plugins.jingle.ring_timers import RingTimers
 from sat_backend.plugins.plugin_xep_0280 import NS_CARBONS, NS_FORWARD
@@ -44,6 +43,7 @@ from sat_backend.plugins.plugin_xep_0280 import NS_CARBONS, NS_FORWARD
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.plugins.jingle.model import SessionDescription
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ class JingleMessageInitiation:
             return
         incoming = self.incoming.get((client.profile, sid))
         if child.name == "retract" and incoming is not None and JID(incoming.caller).userhost() == device.userhost():
-            self._stop_ringing(client.profile, sid, parse_reason(child) or "cancel")
+            self._stop_ringing(client.profile, sid, actions.parse_reason(child) or "cancel")
             return
         proposal = self.proposals.get((client.profile, sid))
         if proposal is None or device.userhost() != proposal.peer:
@@ -327,7 +327,7 @@ class JingleMessageInitiation:
                               f"{client.profile}: starting a proposed call", client.profile)
         elif child.name == "reject":
             self._take_proposal(client.profile, sid)
-            self._close(proposal, parse_reason(child) or "decline")
+            self._close(proposal, actions.parse_reason(child) or "decline")
 
     def on_stream_lost(self, profile: str) -> None:
         for _, sid in [key for key in self.proposals if key[0] == profile]:

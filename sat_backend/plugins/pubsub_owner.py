@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
-from tx_xmpp import data_form
-from tx_xmpp.pubsub import NS_PUBSUB, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_OWNER
 
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.exceptions import InvalidArgument, Stanza
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import parse_json_object
+from sat_backend.plugins.tx_xmpp_modules import data_form
+from sat_backend.plugins.tx_xmpp_modules import pubsub as tx_pubsub
 
 if TYPE_CHECKING:
     from sat_backend.plugins.plugin_xep_0060 import Pubsub
@@ -42,8 +42,8 @@ class PubsubOwner:
 
     async def _configuration_form(self, service: str, node: str, profile: str) -> data_form.Form:
         answer = await self.pubsub.request("configureGet", service, node, profile, "configuration of")
-        form = data_form.findForm(_child(_child(answer, NS_PUBSUB_OWNER, "pubsub"), NS_PUBSUB_OWNER, "configure"),
-                                  NS_PUBSUB_NODE_CONFIG)
+        form = data_form.findForm(_child(_child(answer, tx_pubsub.NS_PUBSUB_OWNER, "pubsub"), tx_pubsub.NS_PUBSUB_OWNER, "configure"),
+                                  tx_pubsub.NS_PUBSUB_NODE_CONFIG)
         if form is None:
             raise Stanza(f"undefined-condition: the configuration of {node!r} came without a form")
         return form
@@ -66,7 +66,7 @@ class PubsubOwner:
     async def affiliations_get(self, service: str, node: str, profile: str) -> dict[str, str]:
         """``PsNodeAffiliationsGet`` (owner, §8.9.1): every entity affiliated with the node."""
         answer = await self.pubsub.request("affiliationsGet", service, node, profile, "affiliations of")
-        return affiliations_from(answer, NS_PUBSUB_OWNER, "jid")
+        return affiliations_from(answer, tx_pubsub.NS_PUBSUB_OWNER, "jid")
 
     async def affiliations_set(self, service: str, node: str, affiliations: dict[str, str], profile: str) -> None:
         """``PsNodeAffiliationsSet`` (owner, §8.9.2); ``"none"`` removes an affiliation."""
@@ -77,19 +77,19 @@ class PubsubOwner:
     async def node_subscriptions_get(self, service: str, node: str, profile: str) -> str:
         """``PsNodeSubscriptionsGet`` (owner, §8.8.1): JSON list of ``{"jid", "subscription", "subid"?}``."""
         answer = await self.pubsub.request("subscriptionsGet", service, node, profile, "subscriptions of")
-        return json.dumps(subscriptions_from(answer, NS_PUBSUB_OWNER, node))
+        return json.dumps(subscriptions_from(answer, tx_pubsub.NS_PUBSUB_OWNER, node))
 
     async def subscriptions_get(self, service: str, node: str, profile: str) -> str:
         """``PsSubscriptionsGet`` (entity, §5.6): our subscriptions, on ``node`` or (``""``) all."""
         answer = await self.pubsub.request("subscriptions", service, node, profile, "our subscriptions of",
                                            optional_node=True)
-        return json.dumps(subscriptions_from(answer, NS_PUBSUB, node))
+        return json.dumps(subscriptions_from(answer, tx_pubsub.NS_PUBSUB, node))
 
     async def affiliations_own_get(self, service: str, node: str, profile: str) -> dict[str, str]:
         """``PsAffiliationsGet`` (entity, §5.7): node → our affiliation, on ``node`` or (``""``) all."""
         answer = await self.pubsub.request("affiliations", service, node, profile, "our affiliations of",
                                            optional_node=True)
-        return affiliations_from(answer, NS_PUBSUB, "node", default_key=node)
+        return affiliations_from(answer, tx_pubsub.NS_PUBSUB, "node", default_key=node)
 
 
 # parsing and building, pure ------------------------------------------------------------------
@@ -184,7 +184,7 @@ def submit_form(current: data_form.Form, options: dict[str, Any]) -> data_form.F
 
     :raises InvalidArgument: a field the service does not offer, or a bad value.
     """
-    submit = data_form.Form("submit", formNamespace=current.formNamespace or NS_PUBSUB_NODE_CONFIG)
+    submit = data_form.Form("submit", formNamespace=current.formNamespace or tx_pubsub.NS_PUBSUB_NODE_CONFIG)
     for name, value in options.items():
         field = current.fields.get(name)
         if field is None or name == "FORM_TYPE" or field.fieldType == "fixed":

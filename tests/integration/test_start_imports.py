@@ -195,10 +195,39 @@ def test_the_name_is_taken_before_the_orm_is_imported(tmp_path: Path) -> None:
     assert at_name_taken(tmp_path, ORM)["modules"] == []
 
 
+#: imported by the first call that needs them (issue 14): the SDP model (13 checked
+#: dataclasses, ~12 ms of CPU) and the SDP and Jingle converters by the first audio/video
+#: call (``sat_backend.plugins.jingle.lazy``); lxml (~8 ms) by the first XML payload
+#: parsed or indexed (``xml_payloads.etree``); the text indexer of pubsub items by the
+#: first item received or stored (``pubsub_fts``, ~4 ms); tx-xmpp's pubsub client and
+#: data forms (``plugins/tx_xmpp_modules.py``)
+FIRST_USE_ONLY = (
+    "sat_backend.plugins.jingle.model", "sat_backend.plugins.jingle.sdp",
+    "sat_backend.plugins.jingle.actions", "sat_backend.plugins.jingle.jingle_xml", "lxml", "lxml.etree",
+    "sat_backend.memory.pubsub_fts",
+    "tx_xmpp.pubsub", "tx_xmpp.data_form", "tx_xmpp.rsm", "sat_backend.plugins.pubsub_handler",
+)
+
+
+def test_the_name_is_taken_before_the_modules_only_a_first_use_needs(tmp_path: Path) -> None:
+    """The plugins of calls, pubsub and MUC load without them; what needs them imports them
+    at its first use, as the integration tests of those features show: calls
+    (``test_calls_signalling.py``, ``test_calls_jingle_message.py``), pubsub payloads,
+    the cache, its index and search (``test_pubsub.py``, ``test_pubsub_cache.py``,
+    ``test_pubsub_search.py``, ``test_pubsub_search_terms.py``, and ``test_migrations.py``
+    for the index made with the schema), pubsub notifications, owner use cases and
+    paging (``test_pubsub_cache_live_events.py``, ``test_pubsub_owner.py``,
+    ``test_pubsub_paging.py``), MUC bookmarks and room configuration
+    (``test_muc_bookmarks.py``, ``test_muc.py``), microblog (``test_microblog.py``)."""
+    at_name_taken(tmp_path)  # created
+    assert at_name_taken(tmp_path, FIRST_USE_ONLY)["modules"] == []
+
+
 def test_the_first_calls_of_a_frontend_are_answered_without_the_orm(tmp_path: Path) -> None:
     """Ready as soon as the name is owned: the profile list and a param are Core reads
-    on the loop's connection, so the first answers do not wait for the ORM's import."""
+    on the loop's connection, so the first answers do not wait for the ORM's import
+    (nor for the modules only calls and XML payloads need)."""
     at_name_taken(tmp_path, then="create-profile")
-    seen = at_name_taken(tmp_path, ORM, then="first-calls")
+    seen = at_name_taken(tmp_path, ORM + FIRST_USE_ONLY, then="first-calls")
     assert seen["answers"] == [["alice"], "alice@example.org"]
     assert seen["after_first_calls"] == []

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound
-from sat_backend.plugins.jingle.model import SessionDescription
 from sat_backend.plugins.jingle.senders import Role
+
+if TYPE_CHECKING:
+    from sat_backend.plugins.jingle.model import SessionDescription
 
 #: calls open at once for one profile (ringing or active, either direction)
 MAX_SESSIONS_PER_PROFILE = 8

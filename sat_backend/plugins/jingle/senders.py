@@ -7,10 +7,12 @@ initiator (an offer in session-initiate) or the responder (an answer in session-
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.plugins.jingle.model import Direction
+
+if TYPE_CHECKING:
+    from sat_backend.plugins.jingle.model import Direction
 
 Role = Literal["initiator", "responder"]
 ROLES: tuple[Role, ...] = ("initiator", "responder")

@@ -11,10 +11,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from lxml import etree
 
 from sat_backend.core.exceptions import InvalidArgument
-from sat_backend.core.xml_payloads import parse_untrusted
+from sat_backend.core.xml_payloads import etree, parse_untrusted
 from sat_backend.plugins.microblog.comments import parse_comments_uri, split_xmpp_uri
 from sat_backend.plugins.microblog.xhtml import NS_XHTML, sanitise
 

@@ -9,9 +9,8 @@ The walk recurses: it refuses trees deeper than
 
 from __future__ import annotations
 
-from lxml import etree
 
-from sat_backend.core.xml_payloads import MAX_XML_DEPTH
+from sat_backend.core.xml_payloads import MAX_XML_DEPTH, etree
 
 NS_XHTML = "http://www.w3.org/1999/xhtml"
 ALLOWED = {

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp import data_form
 
 from sat_backend.core.exceptions import BridgeError, Conflict, InvalidArgument, NotFound, PermissionDenied, Stanza
 from sat_backend.core.jids import parse_jid
@@ -29,6 +28,7 @@ from sat_backend.plugins.muc.stanzas import (
     check_room_jid,
 )
 from sat_backend.plugins.pubsub_owner import form_to_json, submit_form
+from sat_backend.plugins.tx_xmpp_modules import data_form
 from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp import pubsub
 
 from sat_backend.core.exceptions import BridgeError, InvalidArgument, NotFound, Stanza
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import new_uid
 from sat_backend.plugins.muc.saved_rooms import SavedRoom
 from sat_backend.plugins.pubsub_owner import PubsubOwner
+from sat_backend.plugins.tx_xmpp_modules import pubsub
 from sat_backend.plugins.muc.stanzas import MAX_TEXT_LENGTH, check_nick, check_room_jid
 
 if TYPE_CHECKING:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber.jid import JID
 from tx_xmpp.generic import parseXml
-from tx_xmpp.pubsub import NS_PUBSUB
 from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import NotFound
@@ -29,6 +28,7 @@ from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
 from sat_backend.plugins.pubsub_owner import subscriptions_from
+from sat_backend.plugins.tx_xmpp_modules import pubsub as tx_pubsub
 
 if TYPE_CHECKING:
     from sat_backend.core.xmpp.client import XmppClient
@@ -159,7 +159,7 @@ class ReconnectCheck:
             subscribed = any(
                 JID(entry["jid"]).userhostJID() == own and entry["subscription"] == "subscribed"
                 and entry["node"] == node_name
-                for entry in subscriptions_from(answer, NS_PUBSUB, node_name)
+                for entry in subscriptions_from(answer, tx_pubsub.NS_PUBSUB, node_name)
             )
         except Exception as exc:  # noqa: BLE001 - cannot tell: subscribe
             log.info("%s: subscriptions to %s not listed (%s)", client.profile, node_name, exc)
