@@ -20,7 +20,10 @@ presences, IQs of each plugin), and Twisted evaluates each query in full, walkin
 stanza's children for ``/message/x[@xmlns=…]``. Here a query first checks what it
 names, the root element and the first child's name, and runs Twisted's evaluation only
 when both are there (:class:`NamedXPathQuery`): the same matches, a few calls per
-observer instead of dozens (issue 14, ``MessageSend``).
+observer instead of dozens (issue 14, ``MessageSend``). And a stanza is offered only to
+the observers whose query names its element (or names none): a ``<message/>`` is
+matched against the few ``/message…`` queries, not against every ``/iq…`` and
+``/presence…`` one (:meth:`XmlStream.dispatch`, same order, same one-time removal).
 
 The same goes for size: a server closes the stream of a client that sends a stanza over
 its limit (Prosody 0.12 ``c2s_stanza_size_limit``, 256 KiB; ejabberd ``max_stanza_size``,
@@ -67,6 +70,8 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
     def __init__(self, authenticator: Any, max_stanza_size: int = DEFAULT_MAX_STANZA_SIZE) -> None:
         super().__init__(authenticator)
         self.max_stanza_size = max_stanza_size
+        #: XPath observers by the element name they may match (:meth:`_observers_of`)
+        self._by_name: dict[str, list[tuple[int, Any, Any]]] | None = None
 
     def _initializeStream(self) -> None:
         super()._initializeStream()
@@ -79,6 +84,57 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         if isinstance(event, str) and self.prefix != event[: len(self.prefix)]:
             return named_query(event), self._xpathObservers
         return super()._getEventAndObservers(event)  # type: ignore[no-any-return]
+
+    def _addObserver(self, onetime: bool, event: Any, observerfn: Any, priority: int,  # noqa: N802 - Twisted's
+                     *args: Any, **kwargs: Any) -> None:
+        super()._addObserver(onetime, event, observerfn, priority, *args, **kwargs)
+        self._by_name = None
+
+    def removeObserver(self, event: Any, observerfn: Any) -> None:  # noqa: N802 - Twisted's
+        super().removeObserver(event, observerfn)
+        self._by_name = None
+
+    def dispatch(self, obj: Any, event: Any = None) -> bool:
+        """As Twisted's, for an element (an XPath event): its observers in the same order
+        (priority, then registration) and one-time ones removed alike, but only those
+        whose query can match an element of that name (:meth:`_observers_of`)."""
+        if event is not None:
+            return super().dispatch(obj, event)  # type: ignore[no-any-return]
+        found = False
+        self._dispatchDepth += 1
+        emptied = []
+        for priority, query, callbacks in self._observers_of(obj.name):
+            if query.matches(obj):
+                callbacks.callback(obj)
+                found = True
+                if callbacks.isEmpty():
+                    emptied.append((priority, query))
+        for priority, query in emptied:
+            self._xpathObservers[priority].pop(query, None)
+        if emptied:
+            self._by_name = None
+        self._dispatchDepth -= 1
+        if self._dispatchDepth == 0:
+            updates, self._updateQueue = self._updateQueue, []
+            for update in updates:
+                update()
+        return found
+
+    def _observers_of(self, name: str) -> list[tuple[int, Any, Any]]:
+        """The XPath observers an element named ``name`` is offered to, in Twisted's
+        order; computed once per name until observers change."""
+        by_name = getattr(self, "_by_name", None)
+        if by_name is None:
+            by_name = self._by_name = {}
+        observers = by_name.get(name)
+        if observers is None:
+            observers = by_name[name] = [
+                (priority, query, callbacks)
+                for priority in sorted(self._xpathObservers, reverse=True)
+                for query, callbacks in self._xpathObservers[priority].items()
+                if getattr(query, "root_name", None) in (None, name)
+            ]
+        return observers
 
     def dataReceived(self, data: bytes) -> None:
         """Parse as Twisted does, counting the bytes for :mod:`~sat_backend.core.parsed_garbage`."""
