@@ -156,35 +156,37 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         :raises UnsendableStanza: a forbidden character; nothing was written.
         :raises StanzaTooLarge: over ``max_stanza_size`` bytes; nothing was written.
         """
-        stanza_id = None
-        if domish.IElement.providedBy(obj):
-            kind = stanza_kind(obj)
-            stanza_id = obj.getAttribute("id")
-            obj = obj.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
-                            prefixesInScope=list(self.prefixes.values()))
-        else:
-            kind = "raw data"
+        element = obj if domish.IElement.providedBy(obj) else None
+        if element is not None:
+            obj = element.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                                prefixesInScope=list(self.prefixes.values()))
         text = obj.decode("utf-8", "replace") if isinstance(obj, bytes) else obj
         index = forbidden_xml_char(text)
         if index is not None:
             where = describe_forbidden(text, index)
+            kind = self._refused(element)
             log.error("refused to send %s: it holds a character XML does not allow (%s)", kind, where)
-            self._forget_request(stanza_id)
             raise UnsendableStanza(f"{kind} not sent: it holds a character XML does not allow ({where})")
         data = obj if isinstance(obj, bytes) else obj.encode("utf-8")
         if len(data) > self.max_stanza_size:
             limit = f"{len(data)} bytes is too large for the server (limit {self.max_stanza_size} bytes, " \
                     "[xmpp] max_stanza_size)"
+            kind = self._refused(element)
             log.warning("refused to send %s: %s", kind, limit)
-            self._forget_request(stanza_id)
             raise StanzaTooLarge(f"{kind} not sent: {limit}")
         xish_xmlstream.XmlStream.send(self, data)
 
-    def _forget_request(self, stanza_id: str | None) -> None:
-        """Twisted's ``IQ.send`` registers the answer's Deferred before writing: a refused
-        request's is dropped (its caller got the error), not kept until the stream ends."""
+    def _refused(self, element: domish.Element | None) -> str:
+        """What a refused stanza is, for its log line and error (:func:`stanza_kind`; only
+        then worked out, not for each stanza sent). Twisted's ``IQ.send`` registers the
+        answer's Deferred before writing: a refused request's is dropped (its caller got
+        the error), not kept until the stream ends."""
+        if element is None:
+            return "raw data"
+        stanza_id = element.getAttribute("id")
         if stanza_id is not None:
             getattr(self, "iqDeferreds", {}).pop(stanza_id, None)
+        return stanza_kind(element)
 
 
 def stanza_kind(element: domish.Element) -> str:
