@@ -124,3 +124,12 @@ def test_a_stanza_is_offered_only_to_the_queries_naming_its_element(monkeypatch:
     monkeypatch.setattr(NamedXPathQuery, "matches", lambda query, elem: offered.append(query.queryStr))
     stream.dispatch(_stanzas()[0])
     assert sorted(offered) == sorted(query for query in QUERIES if not query.startswith(("/presence", "/iq")))
+
+
+def test_elements_of_ever_new_names_do_not_grow_the_dispatch_table() -> None:
+    stream = XmlStream(xmlstream.Authenticator())
+    for query in QUERIES:
+        stream.addObserver(query, lambda _: None)
+    for index in range(200):   # a hostile server's top-level elements, each of a new name
+        stream.dispatch(domish.Element((None, f"unknown{index}")))
+    assert stream._by_name is not None and len(stream._by_name) <= len(QUERIES) + 1

@@ -71,7 +71,7 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         super().__init__(authenticator)
         self.max_stanza_size = max_stanza_size
         #: XPath observers by the element name they may match (:meth:`_observers_of`)
-        self._by_name: dict[str, list[tuple[int, Any, Any]]] | None = None
+        self._by_name: dict[str | None, list[tuple[int, Any, Any]]] | None = None
 
     def _initializeStream(self) -> None:
         super()._initializeStream()
@@ -122,19 +122,21 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
 
     def _observers_of(self, name: str) -> list[tuple[int, Any, Any]]:
         """The XPath observers an element named ``name`` is offered to, in Twisted's
-        order; computed once per name until observers change."""
+        order. Worked out once until observers change, for each name a query names, and
+        once for every other name (those of the queries naming none): a peer sending
+        elements of ever new names cannot grow it."""
         by_name = getattr(self, "_by_name", None)
         if by_name is None:
-            by_name = self._by_name = {}
+            every = [(priority, query, callbacks)
+                     for priority in sorted(self._xpathObservers, reverse=True)
+                     for query, callbacks in self._xpathObservers[priority].items()]
+            named = {getattr(query, "root_name", None) for _, query, _ in every}
+            by_name = self._by_name = {
+                root: [entry for entry in every if getattr(entry[1], "root_name", None) in (None, root)]
+                for root in named | {None}
+            }
         observers = by_name.get(name)
-        if observers is None:
-            observers = by_name[name] = [
-                (priority, query, callbacks)
-                for priority in sorted(self._xpathObservers, reverse=True)
-                for query, callbacks in self._xpathObservers[priority].items()
-                if getattr(query, "root_name", None) in (None, name)
-            ]
-        return observers
+        return observers if observers is not None else by_name[None]
 
     def dataReceived(self, data: bytes) -> None:
         """Parse as Twisted does, counting the bytes for :mod:`~sat_backend.core.parsed_garbage`."""
