@@ -35,7 +35,7 @@ def parse_json_object(text: str, argument: str, known_keys: Iterable[str] | None
     if len(text) > MAX_LENGTH:
         raise InvalidArgument(f"{argument} is longer than {MAX_LENGTH} characters")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
     except RecursionError:
         _too_deep(argument)
     except ValueError as exc:
@@ -80,6 +80,11 @@ def _too_deep(argument: str) -> NoReturn:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number: numbers must be finite")
+
+
+#: built once: ``json.loads`` with a keyword argument builds a decoder (and its scanner) at
+#: every call, several times the decoding of a short argument such as ``"{}"`` (issue 14)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def checked_object(

@@ -110,8 +110,8 @@ def jingle_message_children(message: domish.Element) -> list[domish.Element]:
     """The XEP-0353 children of ``message``, by namespace *and* name: domish's
     ``elements(uri)`` without a name yields every child whatever its namespace, which
     once made a ``<propose/>`` of any namespace ring."""
-    return [child for child in message.elements()
-            if child.uri == NS_JINGLE_MESSAGE and child.name in JINGLE_MESSAGE_ELEMENTS]
+    return [child for child in message.children if isinstance(child, domish.Element)
+            and child.uri == NS_JINGLE_MESSAGE and child.name in JINGLE_MESSAGE_ELEMENTS]
 
 
 class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]

@@ -81,3 +81,55 @@ def test_stream_observers_by_string_are_named_queries_and_removable() -> None:
     stream.removeObserver("/message/x[@xmlns='jabber:x:conference']", on_message)
     stream.dispatch(_stanzas()[1])
     assert seen == ["message", "iq"]
+
+
+def _observed_calls(stream: Any) -> list[tuple[str, str]]:
+    """Dispatch every test stanza (twice) to ``stream`` holding the same observers as
+    a real session has kinds of (priorities, one-time ones, one added and one removed
+    while a stanza is dispatched): which observer saw which stanza, in order."""
+    calls: list[tuple[str, str]] = []
+
+    def observer(label: str) -> Any:
+        return lambda element: calls.append((label, element.name))
+
+    late = observer("added during a dispatch")
+
+    def add_and_remove(element: domish.Element) -> None:
+        calls.append(("adds and removes", element.name))
+        stream.addObserver("/presence", late)
+        stream.removeObserver("/message[@type='chat']", chat)
+
+    chat = observer("/message[@type='chat']")
+    for priority, query in enumerate(QUERIES):
+        stream.addObserver(query, observer(query), priority % 3)
+    stream.addObserver("/message[@type='chat']", chat, 1)
+    stream.addOnetimeObserver("/message", observer("one-time /message"), 5)
+    stream.addOnetimeObserver("/iq", observer("one-time /iq"))
+    stream.addObserver("/message/sent[@xmlns='urn:xmpp:carbons:2']", add_and_remove, -1)
+    for stanza in _stanzas() * 2:
+        calls.append(("dispatch found", str(stream.dispatch(stanza))))
+    return calls
+
+
+def test_dispatch_by_name_calls_the_observers_twisted_calls_in_its_order() -> None:
+    assert _observed_calls(XmlStream(xmlstream.Authenticator())) == \
+        _observed_calls(xmlstream.XmlStream(xmlstream.Authenticator()))
+
+
+def test_a_stanza_is_offered_only_to_the_queries_naming_its_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = XmlStream(xmlstream.Authenticator())
+    for query in QUERIES:
+        stream.addObserver(query, lambda _: None)
+    offered: list[str] = []
+    monkeypatch.setattr(NamedXPathQuery, "matches", lambda query, elem: offered.append(query.queryStr))
+    stream.dispatch(_stanzas()[0])
+    assert sorted(offered) == sorted(query for query in QUERIES if not query.startswith(("/presence", "/iq")))
+
+
+def test_elements_of_ever_new_names_do_not_grow_the_dispatch_table() -> None:
+    stream = XmlStream(xmlstream.Authenticator())
+    for query in QUERIES:
+        stream.addObserver(query, lambda _: None)
+    for index in range(200):   # a hostile server's top-level elements, each of a new name
+        stream.dispatch(domish.Element((None, f"unknown{index}")))
+    assert stream._by_name is not None and len(stream._by_name) <= len(QUERIES) + 1

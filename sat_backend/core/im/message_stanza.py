@@ -220,7 +220,7 @@ def parse_message_element(
 
 def _mention_uris(element: domish.Element) -> tuple[str, ...]:
     """The ``uri`` of a message's XEP-0372 ``type='mention'`` references (bounded)."""
-    uris = (str(child.getAttribute("uri", "")) for child in element.elements(NS_REFERENCE, "reference")
+    uris = (str(child.getAttribute("uri", "")) for child in children_named(element, NS_REFERENCE, "reference")
             if child.getAttribute("type") == "mention")
     return tuple(islice((uri for uri in uris if 0 < len(uri) <= MAX_MENTION_URI), MAX_MENTIONS))
 
@@ -309,6 +309,13 @@ def first_child(element: domish.Element, uri: str, name: str) -> domish.Element 
     return None
 
 
+def children_named(element: domish.Element, uri: str, name: str) -> list[domish.Element]:
+    """Every child element ``{uri}name``, as :func:`first_child` finds the first one
+    (``element.elements(uri, name)`` asks zope.interface about each child)."""
+    return [child for child in element.children
+            if isinstance(child, domish.Element) and child.name == name and child.uri == uri]
+
+
 def occupant_id_of(element: domish.Element) -> str | None:
     """The XEP-0421 occupant-id a room put in a stanza (bounded), or None."""
     child = first_child(element, NS_OCCUPANT_ID, "occupant-id")
@@ -317,7 +324,7 @@ def occupant_id_of(element: domish.Element) -> str | None:
 
 def _stanza_id(element: domish.Element, archive: str) -> str | None:
     """XEP-0359 stanza-id given by ``archive`` (any other ``by`` could be forged)."""
-    for child in element.elements(NS_SID, "stanza-id"):
+    for child in children_named(element, NS_SID, "stanza-id"):
         if child.getAttribute("by") == archive and child.getAttribute("id"):
             return bounded_id(child["id"])
     return None

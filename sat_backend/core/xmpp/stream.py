@@ -20,7 +20,10 @@ presences, IQs of each plugin), and Twisted evaluates each query in full, walkin
 stanza's children for ``/message/x[@xmlns=…]``. Here a query first checks what it
 names, the root element and the first child's name, and runs Twisted's evaluation only
 when both are there (:class:`NamedXPathQuery`): the same matches, a few calls per
-observer instead of dozens (issue 14, ``MessageSend``).
+observer instead of dozens (issue 14, ``MessageSend``). And a stanza is offered only to
+the observers whose query names its element (or names none): a ``<message/>`` is
+matched against the few ``/message…`` queries, not against every ``/iq…`` and
+``/presence…`` one (:meth:`XmlStream.dispatch`, same order, same one-time removal).
 
 The same goes for size: a server closes the stream of a client that sends a stanza over
 its limit (Prosody 0.12 ``c2s_stanza_size_limit``, 256 KiB; ejabberd ``max_stanza_size``,
@@ -67,6 +70,8 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
     def __init__(self, authenticator: Any, max_stanza_size: int = DEFAULT_MAX_STANZA_SIZE) -> None:
         super().__init__(authenticator)
         self.max_stanza_size = max_stanza_size
+        #: XPath observers by the element name they may match (:meth:`_observers_of`)
+        self._by_name: dict[str | None, list[tuple[int, Any, Any]]] | None = None
 
     def _initializeStream(self) -> None:
         super()._initializeStream()
@@ -79,6 +84,59 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         if isinstance(event, str) and self.prefix != event[: len(self.prefix)]:
             return named_query(event), self._xpathObservers
         return super()._getEventAndObservers(event)  # type: ignore[no-any-return]
+
+    def _addObserver(self, onetime: bool, event: Any, observerfn: Any, priority: int,  # noqa: N802 - Twisted's
+                     *args: Any, **kwargs: Any) -> None:
+        super()._addObserver(onetime, event, observerfn, priority, *args, **kwargs)
+        self._by_name = None
+
+    def removeObserver(self, event: Any, observerfn: Any) -> None:  # noqa: N802 - Twisted's
+        super().removeObserver(event, observerfn)
+        self._by_name = None
+
+    def dispatch(self, obj: Any, event: Any = None) -> bool:
+        """As Twisted's, for an element (an XPath event): its observers in the same order
+        (priority, then registration) and one-time ones removed alike, but only those
+        whose query can match an element of that name (:meth:`_observers_of`)."""
+        if event is not None:
+            return super().dispatch(obj, event)  # type: ignore[no-any-return]
+        found = False
+        self._dispatchDepth += 1
+        emptied = []
+        for priority, query, callbacks in self._observers_of(obj.name):
+            if query.matches(obj):
+                callbacks.callback(obj)
+                found = True
+                if callbacks.isEmpty():
+                    emptied.append((priority, query))
+        for priority, query in emptied:
+            self._xpathObservers[priority].pop(query, None)
+        if emptied:
+            self._by_name = None
+        self._dispatchDepth -= 1
+        if self._dispatchDepth == 0:
+            updates, self._updateQueue = self._updateQueue, []
+            for update in updates:
+                update()
+        return found
+
+    def _observers_of(self, name: str) -> list[tuple[int, Any, Any]]:
+        """The XPath observers an element named ``name`` is offered to, in Twisted's
+        order. Worked out once until observers change, for each name a query names, and
+        once for every other name (those of the queries naming none): a peer sending
+        elements of ever new names cannot grow it."""
+        by_name = getattr(self, "_by_name", None)
+        if by_name is None:
+            every = [(priority, query, callbacks)
+                     for priority in sorted(self._xpathObservers, reverse=True)
+                     for query, callbacks in self._xpathObservers[priority].items()]
+            named = {getattr(query, "root_name", None) for _, query, _ in every}
+            by_name = self._by_name = {
+                root: [entry for entry in every if getattr(entry[1], "root_name", None) in (None, root)]
+                for root in named | {None}
+            }
+        observers = by_name.get(name)
+        return observers if observers is not None else by_name[None]
 
     def dataReceived(self, data: bytes) -> None:
         """Parse as Twisted does, counting the bytes for :mod:`~sat_backend.core.parsed_garbage`."""
@@ -100,35 +158,37 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         :raises UnsendableStanza: a forbidden character; nothing was written.
         :raises StanzaTooLarge: over ``max_stanza_size`` bytes; nothing was written.
         """
-        stanza_id = None
-        if domish.IElement.providedBy(obj):
-            kind = stanza_kind(obj)
-            stanza_id = obj.getAttribute("id")
-            obj = obj.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
-                            prefixesInScope=list(self.prefixes.values()))
-        else:
-            kind = "raw data"
+        element = obj if domish.IElement.providedBy(obj) else None
+        if element is not None:
+            obj = element.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                                prefixesInScope=list(self.prefixes.values()))
         text = obj.decode("utf-8", "replace") if isinstance(obj, bytes) else obj
         index = forbidden_xml_char(text)
         if index is not None:
             where = describe_forbidden(text, index)
+            kind = self._refused(element)
             log.error("refused to send %s: it holds a character XML does not allow (%s)", kind, where)
-            self._forget_request(stanza_id)
             raise UnsendableStanza(f"{kind} not sent: it holds a character XML does not allow ({where})")
         data = obj if isinstance(obj, bytes) else obj.encode("utf-8")
         if len(data) > self.max_stanza_size:
             limit = f"{len(data)} bytes is too large for the server (limit {self.max_stanza_size} bytes, " \
                     "[xmpp] max_stanza_size)"
+            kind = self._refused(element)
             log.warning("refused to send %s: %s", kind, limit)
-            self._forget_request(stanza_id)
             raise StanzaTooLarge(f"{kind} not sent: {limit}")
         xish_xmlstream.XmlStream.send(self, data)
 
-    def _forget_request(self, stanza_id: str | None) -> None:
-        """Twisted's ``IQ.send`` registers the answer's Deferred before writing: a refused
-        request's is dropped (its caller got the error), not kept until the stream ends."""
+    def _refused(self, element: domish.Element | None) -> str:
+        """What a refused stanza is, for its log line and error (:func:`stanza_kind`; only
+        then worked out, not for each stanza sent). Twisted's ``IQ.send`` registers the
+        answer's Deferred before writing: a refused request's is dropped (its caller got
+        the error), not kept until the stream ends."""
+        if element is None:
+            return "raw data"
+        stanza_id = element.getAttribute("id")
         if stanza_id is not None:
             getattr(self, "iqDeferreds", {}).pop(stanza_id, None)
+        return stanza_kind(element)
 
 
 def stanza_kind(element: domish.Element) -> str:

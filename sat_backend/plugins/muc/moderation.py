@@ -23,7 +23,7 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported
 from sat_backend.core.im.message_changes import MAX_UID_LENGTH, MODERATE
-from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, first_child
+from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, children_named, first_child
 from sat_backend.core.jids import parse_jid
 from sat_backend.memory.message_changes_storage import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
@@ -69,7 +69,7 @@ def parse_moderation(element: domish.Element) -> MessageChange | None:
 
 def _moderation_v1(element: domish.Element) -> tuple[str, domish.Element, domish.Element] | None:
     """v0.3.0: ``<retract id><moderated by/><reason/></retract>``."""
-    for retract in element.elements(NS_RETRACT_1, "retract"):
+    for retract in children_named(element, NS_RETRACT_1, "retract"):
         moderated = first_child(retract, NS_MODERATE_1, "moderated")
         if moderated is not None:
             return str(retract.getAttribute("id", "")), moderated, retract
@@ -79,7 +79,7 @@ def _moderation_v1(element: domish.Element) -> tuple[str, domish.Element, domish
 def _moderation_v0(element: domish.Element) -> tuple[str, domish.Element, domish.Element] | None:
     """v0.2.1: ``<apply-to id><moderated by><retract/><reason/></moderated></apply-to>``
     (only the retraction: the version's other moderations are not understood)."""
-    for apply_to in element.elements(NS_FASTEN, "apply-to"):
+    for apply_to in children_named(element, NS_FASTEN, "apply-to"):
         moderated = first_child(apply_to, NS_MODERATE_0, "moderated")
         if moderated is not None and first_child(moderated, NS_RETRACT_0, "retract") is not None:
             return str(apply_to.getAttribute("id", "")), moderated, moderated
