@@ -20,7 +20,7 @@ from sat_bridge.client import BridgeClient
 from tests.fixtures.backend import BackendProcess, SignalRecorder
 from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.pubsub_component import connected_component
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connected_profile, create_xmpp_profile
 
 #: tests here run on Prosody and on ejabberd, but those marked prosody_only (tests/conftest.py)
 pytestmark = pytest.mark.ejabberd
@@ -164,11 +164,8 @@ def test_a_notification_unreadable_during_a_sync_keeps_the_node_from_being_serve
     be applied over the sync's snapshot, so the sync must not mark the node complete (it
     did: the notification set the node back, then the sync's end marked it ``completed``,
     served without the change). It is synchronised again by its next read."""
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, fresh_xmpp_server, "alice")
-    client.connect("alice")
-    with connected_component(fresh_xmpp_server) as component:
+    with connected_profile(backend, fresh_xmpp_server, "alice") as client, \
+            connected_component(fresh_xmpp_server) as component:
         service = component.service
         component.nodes[NODE] = [("n1", note("one"))]
         component.send_items_before_next_answer("alice@localhost", NODE, [("x" * (ITEM_ID_LENGTH + 1), note("long"))])
