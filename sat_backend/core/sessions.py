@@ -74,9 +74,9 @@ class SessionManager:
     @property
     def reactor(self) -> Any:
         if self._reactor is None:
-            from twisted.internet import reactor
+            from sat_backend.core import reactor_on_loop
 
-            self._reactor = reactor
+            self._reactor = reactor_on_loop.reactor()
         return self._reactor
 
     async def answer(self, request: Deferred[Any]) -> Any:
