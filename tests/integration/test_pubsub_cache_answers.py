@@ -28,7 +28,7 @@ from sat_backend.memory.sqla import Storage
 from sat_backend.memory.tables import pubsub_items
 from sat_bridge.client import BridgeClient
 from tests.conftest import XMPP_ACCOUNTS
-from tests.fixtures.backend import BackendProcess, SignalRecorder
+from tests.fixtures.backend import BackendProcess, SignalRecorder, configured_backend
 from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.xmpp_peer import XmppPeer, connected_peer
 from tests.integration.test_pubsub import SERVICE, entry, get, texts
@@ -145,12 +145,8 @@ def test_a_read_overlapped_by_a_write_keeps_no_page(database_url: str) -> None:
 @pytest.fixture
 def backend(backend_env: dict[str, str], tmp_path: Path, database_url: str) -> Iterator[BackendProcess]:
     """The backend storing in ``database_url`` (an SQLite file or a PostgreSQL database)."""
-    config = tmp_path / "sat.conf"
-    config.write_text(f"[storage]\ndatabase_url = {database_url}\n")
-    process = BackendProcess(backend_env, tmp_path / "backend.log", ("--config", str(config)))
-    process.start()
-    yield process
-    process.stop()
+    with configured_backend(backend_env, tmp_path, f"[storage]\ndatabase_url = {database_url}\n") as process:
+        yield process
 
 
 @pytest.fixture

@@ -31,6 +31,17 @@ class Reads:
         return self.pages.pop(0)
 
 
+class SlowRead:
+    """A read that returns ``page("old")`` once released."""
+
+    def __init__(self) -> None:
+        self.released = asyncio.Event()
+
+    async def __call__(self) -> EncodedPage:
+        await self.released.wait()
+        return page("old")
+
+
 def run(coroutine: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(coroutine())  # type: ignore[arg-type]
 
@@ -127,20 +138,14 @@ def test_a_read_a_write_overlapped_keeps_nothing() -> None:
     async def scenario() -> None:
         for nodes in ([1], None):
             for ends_during in (False, True):
-                answers = PageAnswers()
-                released = asyncio.Event()
-
-                async def slow_read() -> EncodedPage:
-                    await released.wait()
-                    return page("old")
-
+                answers, slow_read = PageAnswers(), SlowRead()
                 reading = asyncio.ensure_future(answers.get(1, REQUEST, slow_read))
                 await asyncio.sleep(0)  # the read has begun
                 with answers.writing(nodes):
                     if ends_during:
-                        released.set()
+                        slow_read.released.set()
                         await reading
-                released.set()
+                slow_read.released.set()
                 await reading
                 assert len(answers) == 0, (nodes, ends_during)
                 reads = Reads(page("new"))
@@ -152,17 +157,11 @@ def test_a_read_a_write_overlapped_keeps_nothing() -> None:
 
 def test_a_write_elsewhere_keeps_a_read_of_another_node() -> None:
     async def scenario() -> None:
-        answers = PageAnswers()
-        released = asyncio.Event()
-
-        async def slow_read() -> EncodedPage:
-            await released.wait()
-            return page("one")
-
+        answers, slow_read = PageAnswers(), SlowRead()
         reading = asyncio.ensure_future(answers.get(1, REQUEST, slow_read))
         await asyncio.sleep(0)
         answers.written([2])
-        released.set()
+        slow_read.released.set()
         await reading
         assert len(answers) == 1
 
