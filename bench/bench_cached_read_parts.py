@@ -3,7 +3,8 @@ PostgreSQL (issue 14).
 
 For each database: :meth:`PubsubCacheStorage.get_node` (the read's first statement),
 :meth:`PubsubCacheStorage.read_encoded_page` (the page's raw XML as
-one JSON array made by the database), its wall time and the CPU of this process, and on
+one JSON array made by the database; the database's page, then the page kept in memory
+by :mod:`sat_backend.memory.pubsub_cache_answers`), its wall time and the CPU of this process, and on
 PostgreSQL the CPU of the server process that answers it; then the node's rows read
 plainly by the driver (no aggregate). On PostgreSQL, the page's statement beside other
 ways of asking the same rows, each on asyncpg alone (server CPU, this process's CPU,
@@ -83,8 +84,15 @@ async def measure(url: str, items: int, repeats: int) -> Figures:
         figures = {"reply's items, kB": len(page.items_json) / 1000}
         figures.update(await timed("get_node (the read's other statement)", lambda: cache.get_node(
             "alice", "pubsub.localhost", "bench"), repeats, server))
-        figures.update(await timed("read_encoded_page", lambda: cache.read_encoded_page(node.id, request),
-                                   repeats, server))
+
+        async def database_page() -> Any:
+            cache.answers.forget([node.id])  # the database's page, not the one kept in memory
+            return await cache.read_encoded_page(node.id, request)
+
+        figures.update(await timed("read_encoded_page (the database's page)", database_page, repeats, server))
+        await cache.read_encoded_page(node.id, request)
+        figures.update(await timed("read_encoded_page (the page kept in memory)",
+                                   lambda: cache.read_encoded_page(node.id, request), repeats, server))
         assert storage.engine is not None
         if storage.is_sqlite:
             connection = sqlite3.connect(f"file:{storage.engine.url.database}?mode=ro", uri=True)

@@ -22,6 +22,7 @@ from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, nul
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.received_item import ReceivedItem, digest_of
 from sat_backend.core.result_set import PageRequest
+from sat_backend.memory.pubsub_cache_answers import PageAnswers
 from sat_backend.memory.pubsub_cache_order import NodeOrder, NodeOrders
 from sat_backend.memory.pubsub_cache_pages import EncodedPage, NodePage, StoredPage, session_rows
 from sat_backend.memory.pubsub_cache_values import (
@@ -137,6 +138,9 @@ class PubsubCacheStorage:
         self.ingest_transactions = 0
         #: the order of the nodes read lately: every write to a node's items forgets it
         self.orders = NodeOrders()
+        #: encoded pages of the nodes read lately: every write here is wrapped in
+        #: :meth:`PageAnswers.writing` (of the nodes it writes, or of all of them)
+        self.answers = PageAnswers()
 
     async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
         """The node, None if it was never seen (one indexed look-up: on the loop's thread on SQLite)."""
@@ -168,36 +172,44 @@ class PubsubCacheStorage:
             row = orm.PubsubNode(profile_id=profile_id, service=service, name=name)
             session.add(row)
             await session.flush()
-            return CachedNode.from_columns(row)
+            created = CachedNode.from_columns(row)
+        # SQLite gives a deleted node's id again: nothing kept of that one may be served,
+        # nor kept by a read of it still in flight (the new node has no items until a write)
+        self.answers.written([created.id])
+        self.orders.forget([created.id])
+        return created
 
     async def set_state(self, node_id: int, state: SyncState | None) -> None:
         """A node's sync state (None: not analysed) and when it was set."""
-        async with self.storage.session() as session:
-            await session.execute(
-                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
-                .values(sync_state=state, sync_state_updated=time.time())
-            )
+        with self.answers.writing([node_id]):
+            async with self.storage.session() as session:
+                await session.execute(
+                    update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
+                    .values(sync_state=state, sync_state_updated=time.time())
+                )
 
     async def set_analysed(self, node_id: int, state: SyncState | None, *, analyser: str | None,
                            type: str | None, subtype: str | None) -> None:
         """What analysing a node decided: its state (``no_sync``, or None until a sync),
         the analyser that matched and the kind of node it says this is."""
-        async with self.storage.session() as session:
-            await session.execute(
-                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
-                .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
-                        subtype=subtype)
-            )
+        with self.answers.writing([node_id]):
+            async with self.storage.session() as session:
+                await session.execute(
+                    update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
+                    .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
+                            subtype=subtype)
+                )
 
     async def set_completed(self, node_id: int, parser_version: int | None) -> None:
         """A sync's end: the node is ``completed`` and subscribed; earlier failures are
         forgotten, its configuration kept (read in this transaction: a ``config``
         notification applied during the sync is not undone)."""
-        async with self.storage.session() as session:
-            await _set_extra(session, node_id, SyncState.COMPLETED, lambda extra: {
-                **({CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}),
-                **({} if parser_version is None else {PARSER_VERSION_KEY: parser_version})},
-                subscribed=True)
+        with self.answers.writing([node_id]):
+            async with self.storage.session() as session:
+                await _set_extra(session, node_id, SyncState.COMPLETED, lambda extra: {
+                    **({CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}),
+                    **({} if parser_version is None else {PARSER_VERSION_KEY: parser_version})},
+                    subscribed=True)
 
     async def set_failed(self, node_id: int, error: str) -> int:
         """A sync failed: the node is in ``error``, with one failure more (its configuration kept).
@@ -212,8 +224,9 @@ class PubsubCacheStorage:
             kept = {CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}
             return {**kept, FAILURES_KEY: failures, ERROR_KEY: error}
 
-        async with self.storage.session() as session:
-            await _set_extra(session, node_id, SyncState.ERROR, failed)
+        with self.answers.writing([node_id]):
+            async with self.storage.session() as session:
+                await _set_extra(session, node_id, SyncState.ERROR, failed)
         return failures
 
     async def stop_caching(self, node_id: int, *, subscribed: bool | None = None) -> None:
@@ -221,21 +234,23 @@ class PubsubCacheStorage:
         transaction: a ``no_sync`` node is never served, so what it kept would only
         linger (found by searches, never purged by notifications)."""
         fields = {} if subscribed is None else {"subscribed": subscribed}
-        async with self.storage.session() as session:
-            await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
-            await session.execute(
-                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
-                .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
-            )
+        with self.answers.writing([node_id]):
+            async with self.storage.session() as session:
+                await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
+                await session.execute(
+                    update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
+                    .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
+                )
         self.orders.forget([node_id])
 
     async def replace_items(self, node_id: int, items: list[ReceivedItem]) -> None:
         """The result of a full sync, in the service's order (oldest first)."""
         now = time.time()
-        async with self.storage.session() as session:
-            await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
-            if items:
-                await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
+        with self.answers.writing([node_id]):
+            async with self.storage.session() as session:
+                await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
+                if items:
+                    await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
         self.orders.forget([node_id])
 
     async def apply_changes(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
@@ -247,10 +262,11 @@ class PubsubCacheStorage:
         :returns: what each change did (valid once this returns: committed).
         """
         try:
-            async with self.storage.session() as session:
-                dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
-                applier = _ChangeApplier(session, dialect)
-                dropped = await applier.apply(changes)
+            with self.answers.writing({change.node_id for change in changes}):
+                async with self.storage.session() as session:
+                    dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
+                    applier = _ChangeApplier(session, dialect)
+                    dropped = await applier.apply(changes)
         except BaseException:  # even a failed commit: what it did is not known
             self.orders.forget({change.node_id for change in changes})
             raise
@@ -294,10 +310,14 @@ class PubsubCacheStorage:
 
         :returns: None when the node's order held in memory was stale (dropped): then
             :meth:`read_page` answers.
+        A page read before is served from memory while its node is unchanged
+        (:mod:`.pubsub_cache_answers`): every write of this class drops the node's.
+
         :raises NotFound: an RSM anchor names no item of the node.
         """
-        return await self._read_ordered(node_id, request, lambda reader, order: reader.read_encoded(
-            order, request, postgresql=not self.storage.is_sqlite))
+        postgresql = not self.storage.is_sqlite
+        return await self.answers.get(node_id, request, lambda: self._read_ordered(
+            node_id, request, lambda reader, order: reader.read_encoded(order, request, postgresql=postgresql)))
 
     async def _read_ordered(self, node_id: int, request: PageRequest,
                             read: Callable[[NodePage, NodeOrder], Awaitable[PageT | None]]) -> PageT | None:
@@ -368,9 +388,10 @@ class PubsubCacheStorage:
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
         try:
-            async with self.storage.session() as session:
-                result = await session.execute(delete(orm.PubsubNode))
-                return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            with self.answers.writing(None):
+                async with self.storage.session() as session:
+                    result = await session.execute(delete(orm.PubsubNode))
+                    return int(result.rowcount or 0)  # type: ignore[attr-defined]
         finally:
             self.orders.forget()
 
@@ -382,20 +403,31 @@ class PubsubCacheStorage:
         :returns: (items deleted, nodes reset)
         """
         conditions = filters.conditions()
-        async with self.storage.session() as session:
-            matching = select(orm.PubsubItem.id, orm.PubsubItem.node_id).join(orm.PubsubNode).join(orm.Profile).where(*conditions)
-            rows = (await session.execute(matching)).all()
-            item_ids = [row[0] for row in rows]
-            node_ids = sorted({row[1] for row in rows})
-            for start in range(0, len(item_ids), IN_BATCH):
-                await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
-            if node_ids:
-                await session.execute(
-                    update(orm.PubsubNode).where(orm.PubsubNode.id.in_(node_ids))
-                    .values(sync_state=None, sync_state_updated=time.time())
-                )
+        # the nodes it touches are known inside the transaction only: every node's pages go
+        with self.answers.writing(None):
+            async with self.storage.session() as session:
+                matching = (select(orm.PubsubItem.id, orm.PubsubItem.node_id).join(orm.PubsubNode).join(orm.Profile)
+                            .where(*conditions))
+                rows = (await session.execute(matching)).all()
+                item_ids = [row[0] for row in rows]
+                node_ids = sorted({row[1] for row in rows})
+                for start in range(0, len(item_ids), IN_BATCH):
+                    await session.execute(
+                        delete(orm.PubsubItem).where(orm.PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
+                if node_ids:
+                    await session.execute(
+                        update(orm.PubsubNode).where(orm.PubsubNode.id.in_(node_ids))
+                        .values(sync_state=None, sync_state_updated=time.time())
+                    )
         self.orders.forget(node_ids)
         return len(item_ids), len(node_ids)
+
+    def profile_deleted(self, _name: str) -> None:
+        """A profile was deleted (:class:`~sat_backend.core.profiles.Profiles`' listener):
+        its nodes and items went by cascade, written outside this class, so nothing kept of
+        any node stays (their ids may be given again) nor is kept by a read in flight."""
+        self.answers.written(None)
+        self.orders.forget()
 
     async def require_node(self, profile: str, service: str, name: str) -> CachedNode:
         """:raises NotFound: the node is not ``completed`` (not cached, or not yet)."""

@@ -82,6 +82,7 @@ class PubsubCache:
         self.host.sessions.add_handler_factory(reconnect_check.make_handler)
         self.host.triggers.add(ITEMS_GET_TRIGGER, self.trigger.on_items_get)
         self.pubsub.event_listeners.append(self.ingest.on_events)
+        self.host.profiles.deletion_listeners.append(self.storage.profile_deleted)
         register = self.host.bridge.register_method
         register("PsCacheGet", self.cache_get)
         register("PsCacheSync", self.cache_sync)

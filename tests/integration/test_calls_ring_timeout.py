@@ -16,7 +16,7 @@ import pytest
 
 from sat_backend.plugins.jingle.sdp import parse_sdp
 from sat_bridge import errors
-from tests.fixtures.backend import BackendProcess
+from tests.fixtures.backend import BackendProcess, configured_backend
 from tests.fixtures.xmpp_peer import XmppPeer
 from tests.integration.test_calls_jingle_message import NS_JMI, jingle_messages, propose_stanza, send_raw
 from tests.integration import test_calls_signalling as signalling
@@ -30,12 +30,8 @@ RING_TIMEOUT = 1
 @pytest.fixture
 def backend(backend_env: dict[str, str], tmp_path: Path) -> Iterator[BackendProcess]:
     """The backend with a ring timeout of :data:`RING_TIMEOUT` seconds (``parties`` uses it)."""
-    config = tmp_path / "sat.conf"
-    config.write_text(f"[calls]\nring_timeout = {RING_TIMEOUT}\n")
-    process = BackendProcess(backend_env, tmp_path / "backend.log", ("--config", str(config)))
-    process.start()
-    yield process
-    process.stop()
+    with configured_backend(backend_env, tmp_path, f"[calls]\nring_timeout = {RING_TIMEOUT}\n") as process:
+        yield process
 
 
 def history_call(parties: Parties, sid: str, profile: str) -> tuple[str, str, dict[str, Any]]:

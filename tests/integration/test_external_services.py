@@ -13,7 +13,7 @@ import pytest
 
 from sat_bridge import errors
 from tests.conftest import XMPP_ACCOUNTS
-from tests.fixtures.backend import BackendProcess
+from tests.fixtures.backend import BackendProcess, configured_backend
 from tests.fixtures.prosody import ProsodyServer, prosody_server
 from tests.integration.xmpp_helpers import connected_profile
 
@@ -38,12 +38,8 @@ def prosody_with_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture
 def debug_backend(backend_env: dict[str, str], tmp_path: Path) -> Iterator[BackendProcess]:
     """A backend logging at debug level: what it logs is checked for credentials."""
-    config = tmp_path / "sat.conf"
-    config.write_text("[log]\nlevel = debug\n")
-    backend = BackendProcess(backend_env, tmp_path / "backend.log", ("--config", str(config)))
-    backend.start()
-    yield backend
-    backend.stop()
+    with configured_backend(backend_env, tmp_path, "[log]\nlevel = debug\n") as backend:
+        yield backend
 
 
 def test_stun_and_turn_servers_with_credentials(debug_backend: BackendProcess,
