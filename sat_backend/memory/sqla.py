@@ -42,6 +42,7 @@ from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.lazy_orm import orm
 from sat_backend.memory.stored_message import HistoryMessage, history_message
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
+from sat_backend.memory.sqlite_start import is_at_head
 from sat_backend.memory.tables import metadata, profiles
 
 if TYPE_CHECKING:
@@ -139,9 +140,15 @@ class Storage:
             self.short_calls = EngineCalls(self.engine)
 
     def _prepare_file(self) -> None:
-        """Create or migrate an SQLite file on a plain ``sqlite3`` connection of Core's
-        (the loop waits for it, as the start did for the worker's thread), so that the
-        start does not import the async extension and with it the ORM."""
+        """Check, create or migrate an SQLite file. At head (the common start) the check
+        is a plain read of the stored revision on a ``sqlite3`` connection
+        (:func:`~.sqlite_start.is_at_head`); anything else is created or migrated on a
+        plain ``sqlite3`` connection of Core's (the loop waits for it, as the start did
+        for the worker's thread), so that the start does not import the async extension
+        and with it the ORM."""
+        assert self.url.database
+        if is_at_head(self.url.database, _sqlite_on_connect):
+            return
         engine = create_engine(self.url.set(drivername="sqlite+pysqlite"))
         event.listen(engine, "connect", _sqlite_on_connect)
         try:

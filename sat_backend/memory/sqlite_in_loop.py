@@ -26,8 +26,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Connection, Insert, Select, Update, create_engine, event
+from sqlalchemy import URL, Connection, Engine, Insert, Select, Update, create_engine, event
 
+from sat_backend.memory.plain_reads import PlainRead
+from sat_backend.memory.start_statements import plain_read
 from sat_backend.memory.wal_checkpoints import WalCheckpoints
 
 if TYPE_CHECKING:
@@ -221,6 +223,14 @@ def loop_sqlite(database: str) -> sqlite3.Connection:
     return connection
 
 
+def plain_sqlite(database: str, on_connect: Callable[[Any, Any], None]) -> sqlite3.Connection:
+    """A :func:`loop_sqlite` connection set up as the engines' are (``on_connect``:
+    foreign keys, synchronous, WAL size limit), for plain SQL without SQLAlchemy."""
+    connection = loop_sqlite(database)
+    on_connect(connection, None)
+    return connection
+
+
 def connector(database: str) -> Callable[[], Any]:
     """The ``async_creator`` of an engine whose connections are :class:`LoopConnection`
     over :func:`loop_sqlite` connections."""
@@ -272,10 +282,12 @@ class InLoopDatabase:
     statement (the async engine closes a connection in a task of its own). Their commits
     are counted by :attr:`checkpoints`, which checkpoints the WAL off the loop.
 
-    :meth:`rows` reads on a third connection, of a synchronous Core engine: the calls
-    of a start and the common first ones (profiles, params) then need neither the async
-    extension nor the ORM it imports (~80 ms of CPU), made by :attr:`engine` when the
-    first other call comes (doc/developer.rst, start).
+    :meth:`rows` reads the start's selects (:mod:`.start_statements`: the nodes left
+    mid-sync, profiles, params) as plain SQL on a third connection, without SQLAlchemy's
+    execution, and any other select on a fourth, of a synchronous Core engine made by
+    the first such read: the calls of a start and the common first ones then need
+    neither the async extension nor the ORM it imports (~80 ms of CPU), made by
+    :attr:`engine` when the first other call comes (doc/developer.rst, start).
     """
 
     def __init__(self, url: URL, on_connect: Callable[[Any, Any], None]) -> None:
@@ -284,10 +296,13 @@ class InLoopDatabase:
         self.url = url
         self._on_connect = on_connect
         self._engine: AsyncEngine | None = None
-        #: the engine of :meth:`rows`: Core only, on the loop's thread like the others
-        self.core_engine = create_engine(url.set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database))
-        event.listen(self.core_engine, "connect", on_connect)
+        self._database = database
+        #: the engine of :meth:`rows` (Core only, on the loop's thread like the others),
+        #: made by the first read that is not one of the start's
+        self._core_engine: Engine | None = None
         self._core_reader: Connection | None = None
+        #: the connection of the start's reads, run without SQLAlchemy (:mod:`.plain_reads`)
+        self._plain_reader: sqlite3.Connection | None = None
         self.write_lock_wait = WRITE_LOCK_WAIT
         self._reader: AsyncConnection | None = None
         self._writer: AsyncConnection | None = None
@@ -298,6 +313,17 @@ class InLoopDatabase:
         #: a run of statements is under way: the loop had no turn since it began
         self._turn_pending = False
         self.checkpoints = WalCheckpoints(url.database)
+
+    @property
+    def core_engine(self) -> Engine:
+        """The synchronous Core engine of :meth:`rows`, made when first needed."""
+        if self._core_engine is None:
+            database = self._database
+            self._core_engine = create_engine(
+                self.url.set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database)
+            )
+            event.listen(self._core_engine, "connect", self._on_connect)
+        return self._core_engine
 
     @property
     def engine(self) -> AsyncEngine:
@@ -318,7 +344,11 @@ class InLoopDatabase:
         if self._core_reader is not None:
             self._core_reader.close()
             self._core_reader = None
-        self.core_engine.dispose()
+        if self._core_engine is not None:
+            self._core_engine.dispose()
+        if self._plain_reader is not None:
+            self._plain_reader.close()
+            self._plain_reader = None
         if self._engine is not None:
             await self._engine.dispose()
         await self.checkpoints.close()
@@ -337,8 +367,13 @@ class InLoopDatabase:
             raise
 
     async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
-        """The rows of one bounded select, on the Core engine's reading connection."""
+        """The rows of one bounded select: one of the start's as plain SQL
+        (:func:`~.start_statements.plain_read`), any other on the Core engine's reading
+        connection."""
         await self._share_loop()
+        plain = plain_read(statement)
+        if plain is not None:
+            return self._plain_rows(plain, values)
         if self._core_reader is None:
             self._core_reader = self.core_engine.connect()
             self._core_reader.exec_driver_sql(f"PRAGMA cache_size=-{READER_PAGE_CACHE_KIB}")
@@ -348,6 +383,18 @@ class InLoopDatabase:
         except BaseException:
             if reader.invalidated:  # unusable after the error: the next read opens another
                 self._core_reader = None
+                reader.close()
+            raise
+
+    def _plain_rows(self, plain: PlainRead, values: Mapping[str, Any]) -> list[Any]:
+        if self._plain_reader is None:
+            self._plain_reader = plain_sqlite(self._database, self._on_connect)
+            self._plain_reader.execute(f"PRAGMA cache_size=-{READER_PAGE_CACHE_KIB}")
+        try:
+            return plain.rows(self._plain_reader, values)
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.OperationalError):  # maybe unusable: the next read opens another
+                reader, self._plain_reader = self._plain_reader, None
                 reader.close()
             raise
 
