@@ -53,7 +53,10 @@ def _plain_read_source(name: str, statement: Select[Any], dialect: Dialect) -> s
                 raise ValueError(f"{name}: bound value {bind_name!r} needs a conversion plain_reads does not make")
             binds.append(bind_name)
             continue
-        fixed[bind_name] = conversion(bind.value) if conversion is not None else bind.value
+        stored = conversion(bind.value) if conversion is not None else bind.value
+        if not isinstance(stored, (str, int, float, type(None))):  # written as a Python literal
+            raise ValueError(f"{name}: literal {bind_name!r} is stored as {type(stored).__name__}, not a plain value")
+        fixed[bind_name] = stored
     columns = tuple(column.key for column in statement.selected_columns)
     conversions = tuple(
         (index, kind) for index, column in enumerate(statement.selected_columns)
