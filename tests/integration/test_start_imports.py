@@ -138,12 +138,18 @@ class NameTaker(BridgeDispatcher):
     def emit(self, name, *args):
         pass
 
+if sys.argv[2] == "first-calls-sql":  # what SQLAlchemy executes (imported by this mode alone)
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    seen["engine_sql"] = []
+    event.listen(Engine, "before_cursor_execute", lambda *args: seen["engine_sql"].append(args[2]))
+
 async def start():
     backend = Backend(Config(data_dir=Path(sys.argv[1])), NameTaker())
     await backend.start()
     if sys.argv[2] == "create-profile":
         await backend.profile_create("alice", "alice@example.org", "secret", "{}")
-    if sys.argv[2] == "first-calls":  # what a frontend asks first: the profiles, a param of one
+    if sys.argv[2].startswith("first-calls"):  # what a frontend asks first: the profiles, a param of one
         profiles = await backend.profiles_list()
         seen["answers"] = [profiles, await backend.param_get("Connection", "JabberID", profiles[0])]
         seen["after_first_calls"] = loaded()
@@ -159,7 +165,9 @@ def at_name_taken(data_dir: Path, modules: tuple[str, ...] = (), then: str = "st
     what it had loaded when its bridge took the bus name: which of ``modules``, and
     which ORM mappers were configured. ``then="first-calls"``: it then answers
     ``ProfilesList`` and ``ParamGet`` (``answers``) and tells what it had loaded after
-    them; ``then="create-profile"``: it creates the profile they read."""
+    them; ``then="first-calls-sql"``: the same, and ``engine_sql`` lists the statements
+    SQLAlchemy executed meanwhile (since the start); ``then="create-profile"``: it
+    creates the profile they read."""
     result = subprocess.run(
         [sys.executable, "-c", NAME_TAKEN, str(data_dir), then, *modules],
         capture_output=True, text=True, timeout=120, check=True,
@@ -231,3 +239,13 @@ def test_the_first_calls_of_a_frontend_are_answered_without_the_orm(tmp_path: Pa
     seen = at_name_taken(tmp_path, ORM + FIRST_USE_ONLY, then="first-calls")
     assert seen["answers"] == [["alice"], "alice@example.org"]
     assert seen["after_first_calls"] == []
+
+
+def test_a_start_at_head_and_the_first_calls_run_no_statement_through_sqlalchemy(tmp_path: Path) -> None:
+    """The schema check, the nodes left mid-sync, the profile list and the param are
+    plain SQL on ``sqlite3`` (``memory/start_sql.py``, generated from their Core
+    statements): SQLAlchemy's engines execute nothing until after the first answers."""
+    at_name_taken(tmp_path, then="create-profile")
+    seen = at_name_taken(tmp_path, then="first-calls-sql")
+    assert seen["answers"] == [["alice"], "alice@example.org"]
+    assert seen["engine_sql"] == []
