@@ -33,7 +33,8 @@ from sat_backend.memory.pubsub_cache_values import (
     CachedNode,
     SyncState,
 )
-from sat_backend.memory.short_statements import NODE_COLUMNS, NODES_MID_SYNC
+from sat_backend.memory.pubsub_cache_start import nodes_mid_sync
+from sat_backend.memory.short_statements import NODE_COLUMNS
 from sat_backend.memory.tables import profiles
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.lazy_orm import orm
@@ -354,11 +355,8 @@ class PubsubCacheStorage:
             return [CachedNode.from_columns(row) for row in await session.execute(statement)]
 
     async def nodes_mid_sync(self) -> list[CachedNode]:
-        """The nodes a stop left mid-sync. Read by a start before its bus name is owned,
-        so on the short path (:meth:`Storage.read_rows`): a session would make the async
-        engine and import the ORM first (~80 ms). The whole start waits for this read
-        anyway; the nodes table is small beside the items'."""
-        return [CachedNode.from_columns(row) for row in await self.storage.read_rows(NODES_MID_SYNC, {})]
+        """The nodes a stop left mid-sync (:func:`.pubsub_cache_start.nodes_mid_sync`)."""
+        return await nodes_mid_sync(self.storage)
 
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""

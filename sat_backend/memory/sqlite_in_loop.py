@@ -26,14 +26,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Connection, Engine, Insert, Select, Update, create_engine, event
-
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.plain_reads import PlainRead
-from sat_backend.memory.start_statements import plain_read
 from sat_backend.memory.wal_checkpoints import WalCheckpoints
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a start on a database at head reads without SQLAlchemy (doc/developer.rst, start)
+    from sqlalchemy import Connection, Engine, Insert, Select, Update
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from sat_backend.memory import start_statements
+else:
+    start_statements = lazy_module("sat_backend.memory.start_statements")
 
 #: how long a write waits for the write lock held by another connection (the loop runs
 #: meanwhile: see :func:`begin_immediate`)
@@ -290,9 +293,8 @@ class InLoopDatabase:
     :attr:`engine` when the first other call comes (doc/developer.rst, start).
     """
 
-    def __init__(self, url: URL, on_connect: Callable[[Any, Any], None]) -> None:
-        assert url.database
-        database = url.database
+    def __init__(self, database: str, url: str, on_connect: Callable[[Any, Any], None]) -> None:
+        """:param database: the file; :param url: its SQLAlchemy URL, for the engines."""
         self.url = url
         self._on_connect = on_connect
         self._engine: AsyncEngine | None = None
@@ -312,15 +314,17 @@ class InLoopDatabase:
         self._loop_since = time.monotonic()
         #: a run of statements is under way: the loop had no turn since it began
         self._turn_pending = False
-        self.checkpoints = WalCheckpoints(url.database)
+        self.checkpoints = WalCheckpoints(database)
 
     @property
     def core_engine(self) -> Engine:
         """The synchronous Core engine of :meth:`rows`, made when first needed."""
         if self._core_engine is None:
+            from sqlalchemy import create_engine, event, make_url
+
             database = self._database
             self._core_engine = create_engine(
-                self.url.set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database)
+                make_url(self.url).set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database)
             )
             event.listen(self._core_engine, "connect", self._on_connect)
         return self._core_engine
@@ -329,10 +333,10 @@ class InLoopDatabase:
     def engine(self) -> AsyncEngine:
         """The async engine of :meth:`reading` and :meth:`writing`, made when first needed."""
         if self._engine is None:
+            from sqlalchemy import event
             from sqlalchemy.ext.asyncio import create_async_engine  # imports the ORM: not on a start
 
-            assert self.url.database
-            self._engine = create_async_engine(self.url, async_creator=connector(self.url.database))
+            self._engine = create_async_engine(self.url, async_creator=connector(self._database))
             event.listen(self._engine.sync_engine, "connect", self._on_connect)
         return self._engine
 
@@ -366,12 +370,14 @@ class InLoopDatabase:
             await self._discard_reader()
             raise
 
-    async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
-        """The rows of one bounded select: one of the start's as plain SQL
-        (:func:`~.start_statements.plain_read`), any other on the Core engine's reading
-        connection."""
+    async def rows(self, statement: Select[Any] | PlainRead, values: Mapping[str, Any]) -> list[Any]:
+        """The rows of one bounded select: one of the start's as plain SQL (given as
+        its :class:`PlainRead`, or as its Core statement: :func:`~.start_statements.plain_read`),
+        any other on the Core engine's reading connection."""
         await self._share_loop()
-        plain = plain_read(statement)
+        if isinstance(statement, PlainRead):
+            return self._plain_rows(statement, values)
+        plain = start_statements.plain_read(statement)
         if plain is not None:
             return self._plain_rows(plain, values)
         if self._core_reader is None:

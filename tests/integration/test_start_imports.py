@@ -231,12 +231,33 @@ def test_the_name_is_taken_before_the_modules_only_a_first_use_needs(tmp_path: P
     assert at_name_taken(tmp_path, FIRST_USE_ONLY)["modules"] == []
 
 
+#: a start on an SQLite file at head reads with plain ``sqlite3`` (issue 14): SQLAlchemy
+#: and the storage modules that build Core statements at import (~730 M instructions,
+#: ~225 ms of CPU) come with the first call that needs them; creating or migrating the
+#: database still imports them
+SQLALCHEMY = (
+    "sqlalchemy", "sat_backend.memory.tables", "sat_backend.memory.short_statements",
+    "sat_backend.memory.start_statements", "sat_backend.memory.migration", "sat_backend.memory.history_writes",
+    "sat_backend.memory.message_changes_storage", "sat_backend.memory.read_state_storage",
+    "sat_backend.memory.history_order", "sat_backend.memory.pubsub_cache_storage",
+    "sat_backend.memory.pubsub_cache_pages", "sat_backend.memory.engine_calls",
+)
+
+
+def test_the_name_is_taken_on_a_database_at_head_without_sqlalchemy(tmp_path: Path) -> None:
+    """Its revision, the nodes left mid-sync: plain SQL generated from the Core statements
+    (``memory/start_sql.py``); the first start, which creates the database, imports it."""
+    assert "sqlalchemy" in at_name_taken(tmp_path, SQLALCHEMY)["modules"]  # created
+    assert at_name_taken(tmp_path, SQLALCHEMY)["modules"] == []
+
+
 def test_the_first_calls_of_a_frontend_are_answered_without_the_orm(tmp_path: Path) -> None:
-    """Ready as soon as the name is owned: the profile list and a param are Core reads
-    on the loop's connection, so the first answers do not wait for the ORM's import
-    (nor for the modules only calls and XML payloads need)."""
+    """Ready as soon as the name is owned: the profile list and a param are plain reads
+    on the loop's connection, so the first answers do not wait for the import of
+    SQLAlchemy, the ORM nor the storage modules built on them (nor for the modules only
+    calls and XML payloads need)."""
     at_name_taken(tmp_path, then="create-profile")
-    seen = at_name_taken(tmp_path, ORM + FIRST_USE_ONLY, then="first-calls")
+    seen = at_name_taken(tmp_path, ORM + FIRST_USE_ONLY + SQLALCHEMY, then="first-calls")
     assert seen["answers"] == [["alice"], "alice@example.org"]
     assert seen["after_first_calls"] == []
 
