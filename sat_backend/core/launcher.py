@@ -1,7 +1,8 @@
 """``sat-backend``: run the daemon in the foreground, or start/stop/query it.
 
-``fg`` installs Twisted's asyncio reactor (once, here and nowhere else), starts the
-backend, and runs until SIGTERM/SIGINT. ``start`` runs ``fg`` detached with its log in
+``fg`` starts the backend on an asyncio loop (Twisted's asyncio reactor is installed on
+it at its first use, see :mod:`~sat_backend.core.reactor_on_loop`), and runs until
+SIGTERM/SIGINT. ``start`` runs ``fg`` detached with its log in
 a file and returns once the backend owns its bus name (or says why it could not);
 ``stop`` and ``status`` use the PID file in the XDG runtime dir. Whatever the session's
 umask, the files the daemon creates (log, database and its WAL/SHM) are 0600.
@@ -118,25 +119,25 @@ def run_foreground(
         return EXIT_BUS
     pidfile.write(config.pid_file)
     try:
-        return _run_reactor(config, ready_fd)
+        return _run_loop(config, ready_fd)
     finally:
         pidfile.remove(config.pid_file)
 
 
-def _run_reactor(config: Config, ready_fd: int | None) -> int:
+def _run_loop(config: Config, ready_fd: int | None) -> int:
+    """Start the backend on a plain asyncio loop, and run the loop until stopped.
+
+    Twisted's reactor is not installed here: :mod:`~sat_backend.core.reactor_on_loop`
+    installs it on this loop at its first use (the first connection), so a start never
+    imports Twisted's TLS stack (issue 14). Stopping runs the backend's stop, then the
+    reactor's shutdown if it was installed, which stops the loop."""
     import asyncio
 
     from sat_backend.core.allocator import keep_large_buffers
 
     keep_large_buffers()  # large answers (a 1,000-item page) reuse heap blocks
-    from twisted.internet import asyncioreactor
-
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    reactor = asyncioreactor.AsyncioSelectorReactor(loop)
-    from twisted.internet.main import installReactor
-
-    installReactor(reactor)
     from sat_backend.core import domish_serializer
 
     domish_serializer.install()  # a peer's deeply nested element must not break a toXml
@@ -146,19 +147,23 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
     from sat_backend.core import bench_profile
 
     bench_profile.install()  # only with $SAT_BENCH_CPROFILE set
-    from twisted.internet.defer import Deferred
-
     from sat_backend.core.exceptions import Conflict, Database
     from sat_backend.core.host import Backend
+    from sat_backend.core.reactor_on_loop import stop_loop
     from sat_bridge.service import DBusBridge
 
     exit_code = [EXIT_OK]
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop(code: int | None = None) -> None:
+        if code is not None:
+            exit_code[0] = code
+        if not stopping:  # a second signal while stopping changes nothing
+            stopping.append(loop.create_task(shutdown()))
 
     def bus_lost() -> None:
         # nameless, the daemon is useless: exit non-zero so that activation/systemd restart it
-        exit_code[0] = EXIT_BUS
-        if reactor.running:
-            reactor.stop()
+        stop(EXIT_BUS)
 
     backend = Backend(config, DBusBridge(on_lost=bus_lost))
 
@@ -179,18 +184,26 @@ def _run_reactor(config: Config, ready_fd: int | None) -> int:
             return
         finally:
             resume_gc_after_start()
-        reactor.stop()
+        stop()
 
-    async def stop() -> None:
-        if backend.ready.is_set():
-            log.info("stopping")
-            await backend.stop()
+    async def shutdown() -> None:
+        try:
+            if backend.ready.is_set():
+                log.info("stopping")
+                await backend.stop()
+        except Exception:  # noqa: BLE001 - the loop must stop all the same
+            log.exception("the backend failed to stop cleanly")
+        finally:
+            stop_loop(loop)
 
-    reactor.callWhenRunning(lambda: Deferred.fromFuture(asyncio.ensure_future(start())))
-    reactor.addSystemEventTrigger(
-        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(stop()))
-    )
-    reactor.run()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop)
+    starting = loop.create_task(start())  # kept: the loop holds its tasks weakly
+    try:
+        loop.run_forever()
+    finally:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signal_number)
     return exit_code[0]
 
 

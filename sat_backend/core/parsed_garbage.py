@@ -65,9 +65,10 @@ class ParsedBytes:
 
     def _scheduler(self) -> Callable[[Callable[[], Any]], Any]:
         if self._schedule is None:
-            from twisted.internet import reactor
+            from sat_backend.core.reactor_on_loop import reactor
 
-            self._schedule = lambda call: reactor.callLater(0, call)  # type: ignore[attr-defined,arg-type]
+            running = reactor()
+            self._schedule = lambda call: running.callLater(0, call)
         return self._schedule
 
 

@@ -16,6 +16,9 @@ database file, its backups and its copies. So:
 
 Someone who has both the database and the key file has the passwords; someone with the
 database alone (a backup, a bug report) does not.
+
+The start reads and checks the key file, but ``cryptography`` is imported (and the key
+derived) by the first encryption or decryption: a start needs neither (issue 14).
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ import binascii
 import os
 import stat
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from sat_backend.core.exceptions import Database
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_SIZE = 32
 NONCE_SIZE = 12
@@ -49,10 +51,20 @@ class SecretBox:
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != KEY_SIZE:
             raise ValueError("the master key must be 32 bytes")
-        derived = HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=HKDF_INFO).derive(
-            master_key
-        )
-        self._aead = AESGCM(derived)
+        self._master_key = master_key
+        self._cipher: AESGCM | None = None
+
+    @property
+    def _aead(self) -> AESGCM:
+        """The AES-GCM cipher of the derived key, made at the first use."""
+        if self._cipher is None:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=HKDF_INFO)
+            self._cipher = AESGCM(hkdf.derive(self._master_key))
+        return self._cipher
 
     @classmethod
     def load_or_create(cls, key_path: Path) -> SecretBox:
@@ -89,6 +101,8 @@ class SecretBox:
         """:raises SecretError: not our token, tampered, other key or other context."""
         if not token.startswith(TOKEN_PREFIX):
             raise SecretError("stored secret has an unknown format")
+        from cryptography.exceptions import InvalidTag
+
         try:
             raw = base64.b64decode(token[len(TOKEN_PREFIX):], validate=True)
             plaintext = self._aead.decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], context.encode("utf-8"))

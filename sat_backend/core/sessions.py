@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionClosed
-from twisted.words.protocols.jabber.xmlstream import IQ
-from tx_xmpp.generic import FallbackHandler
 
 from sat_backend.core.exceptions import ProfileNotConnected, Timeout
 from sat_backend.core.im.background import settle
 from sat_backend.core.xmpp.settings import load_settings
 
 if TYPE_CHECKING:
+    from twisted.words.protocols.jabber.xmlstream import IQ
+
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
 
@@ -58,6 +58,8 @@ def new_iq(client: XmppClient, iq_type: str) -> IQ:
 
     :raises ProfileNotConnected: see :func:`open_stream`.
     """
+    from twisted.words.protocols.jabber.xmlstream import IQ  # a stream is open: already imported
+
     return IQ(open_stream(client), iq_type)
 
 
@@ -74,9 +76,9 @@ class SessionManager:
     @property
     def reactor(self) -> Any:
         if self._reactor is None:
-            from twisted.internet import reactor
+            from sat_backend.core import reactor_on_loop
 
-            self._reactor = reactor
+            self._reactor = reactor_on_loop.reactor()
         return self._reactor
 
     async def answer(self, request: Deferred[Any]) -> Any:
@@ -148,7 +150,9 @@ class SessionManager:
             await wait(old.disconnect())
         # the XMPP client stack (Twisted's jabber client, its XPath parser, SASL,
         # endpoints: ~15 ms) is imported by the first connection, not by a start
+        # with it Twisted's XML stream and TLS stack, and the reactor (issue 14)
         from sat_backend.core.xmpp.client import XmppClient
+        from tx_xmpp.generic import FallbackHandler
 
         settings = await load_settings(self.host.params, profile)
         client = XmppClient(profile, settings, self.reactor, self._on_state, self.host.config.max_stanza_size)

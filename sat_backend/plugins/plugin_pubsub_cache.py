@@ -24,7 +24,7 @@ from sat_backend.plugins.pubsub_cache.analysers import Analysers
 from sat_backend.plugins.pubsub_cache.existence import REVALIDATE_PARAM, ExistenceCheck
 from sat_backend.plugins.pubsub_cache.ingest import Ingest
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
-from sat_backend.plugins.pubsub_cache.reconnect import ReconnectCheck, ReconnectHandler
+from sat_backend.plugins.pubsub_cache.reconnect import ReconnectCheck
 from sat_backend.plugins.pubsub_cache.search import CacheSearch
 from sat_backend.plugins.pubsub_cache.trigger import ItemsTrigger
 
@@ -84,7 +84,7 @@ class PubsubCache:
             self.host.params_registry.declare(definition)
         self.host.bridge.enable_signal("PsCacheSyncProgress")
         reconnect_check = ReconnectCheck(self.node_sync)
-        self.host.sessions.add_handler_factory(lambda client: ReconnectHandler(reconnect_check, client))
+        self.host.sessions.add_handler_factory(reconnect_check.make_handler)
         self.host.triggers.add(ITEMS_GET_TRIGGER, self.trigger.on_items_get)
         self.pubsub.event_listeners.append(self.ingest.on_events)
         register = self.host.bridge.register_method

@@ -13,18 +13,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
 
-from sat_backend.core.exceptions import Stanza, Timeout
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.sessions import new_iq
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.plugins.disco_handler import DiscoHandler
     from sat_backend.core.xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -96,49 +93,6 @@ class DiscoInfo:
         return query
 
 
-class DiscoHandler(XMPPHandler):  # type: ignore[misc]
-    def __init__(self, plugin: ServiceDiscovery, client: XmppClient) -> None:
-        super().__init__()
-        self.plugin = plugin
-        self.client = client
-
-    def connectionInitialized(self) -> None:
-        self.xmlstream.addObserver(f"/iq[@type='get']/query[@xmlns='{NS_DISCO_INFO}']", self.on_info_request)
-        self.xmlstream.addObserver(f"/iq[@type='get']/query[@xmlns='{NS_DISCO_ITEMS}']", self.on_items_request)
-
-    def on_info_request(self, iq: domish.Element) -> None:
-        iq.handled = True  # type: ignore[attr-defined]  # tells FallbackHandler we answered
-        query = next(iq.elements(NS_DISCO_INFO, "query"))
-        node = query.getAttribute("node")
-        if node and node not in self.plugin.own_nodes():
-            self.send(error.StanzaError("item-not-found").toResponse(iq))
-            return
-        response = toResponse(iq, "result")
-        response.addChild(self.plugin.own_info().to_query(node))
-        self.send(response)
-
-    def on_items_request(self, iq: domish.Element) -> None:
-        iq.handled = True  # type: ignore[attr-defined]  # tells FallbackHandler we answered
-        response = toResponse(iq, "result")
-        response.addElement((NS_DISCO_ITEMS, "query"))
-        self.send(response)
-
-    async def query_info(self, entity: JID, node: str | None = None) -> DiscoInfo:
-        iq = new_iq(self.client, "get")
-        iq["to"] = entity.full()
-        query = iq.addElement((NS_DISCO_INFO, "query"))
-        if node:
-            query["node"] = node
-        try:
-            answer = await self.plugin.host.sessions.answer(iq.send())
-        except error.StanzaError as exc:
-            raise Stanza(f"{exc.condition}: {entity.full()} did not answer service discovery") from None
-        except Exception as exc:  # noqa: BLE001 - xmlstream.TimeoutError and connection loss
-            raise Timeout(f"no service discovery answer from {entity.full()}: {exc}") from None
-        result = next(answer.elements(NS_DISCO_INFO, "query"), None)
-        return DiscoInfo.from_query(result) if result is not None else DiscoInfo()
-
-
 class ServiceDiscovery:
     def __init__(self, host: Backend) -> None:
         self.host = host
@@ -155,6 +109,8 @@ class ServiceDiscovery:
         self.host.bridge.register_method("DiscoInfos", self.disco_infos)
 
     def _make_handler(self, client: XmppClient) -> DiscoHandler:
+        from sat_backend.plugins.disco_handler import DiscoHandler  # issue 14: at the first connection
+
         handler = DiscoHandler(self, client)
         self.handlers[client.profile] = handler
         return handler

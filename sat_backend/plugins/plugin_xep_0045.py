@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import (
     BridgeError, Conflict, InvalidArgument, NotFound, PermissionDenied, ProfileNotConnected, Stanza, Timeout,
@@ -34,7 +33,7 @@ from sat_backend.core.im.message_stanza import ChatMessage, new_uid, parse_messa
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.sessions import new_iq
-from sat_backend.plugins.muc.administration import NS_CONFERENCE, RoomAdministration
+from sat_backend.plugins.muc.administration import RoomAdministration
 from sat_backend.plugins.muc.bookmarks import Bookmark, Bookmarks
 from sat_backend.plugins.muc.moderation import Moderation, moderation_version
 from sat_backend.plugins.muc.room_history import (
@@ -44,17 +43,18 @@ from sat_backend.plugins.muc.saved_rooms import SavedRoom, SavedRooms
 from sat_backend.plugins.muc.self_ping import SelfPing
 from sat_backend.plugins.muc.service_discovery import room_features
 from sat_backend.plugins.muc.rooms import (
-    JOINED, JOINING, Room, RoomEvent, RoomRefused, apply_presence, refusal_error, suffixed_nicks,
+    JOINED, JOINING, Room, RoomEvent, RoomRefused, refusal_error, suffixed_nicks,
 )
 from sat_backend.plugins.muc.stanzas import (
-    MAX_SUBJECT_LENGTH, NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID, JoinOptions, MalformedPresence, check_nick,
+    MAX_SUBJECT_LENGTH, NS_MUC, NS_OCCUPANT_ID, NS_SID, JoinOptions, check_nick,
     check_room_jid, instant_room_request, join_presence, leave_presence, nick_presence, parse_error,
-    parse_join_options, parse_occupant_presence, subject_message, subject_of,
+    parse_join_options, subject_message, subject_of,
 )
 from sat_bridge.xml_text import check_xml_text
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.plugins.muc.stream_handler import MucHandler
     from sat_backend.core.xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -75,53 +75,6 @@ PLUGIN_INFO = {
     "description": "Group chats: rooms, occupants, subjects, room history",
 }
 
-
-class MucHandler(XMPPHandler):  # type: ignore[misc]
-    """Presences and errors from the rooms of one profile's stream."""
-
-    def __init__(self, plugin: GroupChats, client: XmppClient) -> None:
-        super().__init__()
-        self.plugin = plugin
-        self.client = client
-
-    def connectionInitialized(self) -> None:
-        self.xmlstream.addObserver("/presence", self.on_presence)
-        # one observer for both kinds: a room adds a XEP-0249 element to its mediated invitations
-        self.xmlstream.addObserver(f"/message/x[@xmlns='{NS_CONFERENCE}']", self.on_invitation)
-        self.xmlstream.addObserver(f"/message/x[@xmlns='{NS_MUC_USER}']", self.on_invitation)
-
-    def on_invitation(self, element: domish.Element) -> None:
-        if element.getAttribute("type") in ("error", "groupchat") or getattr(element, "muc_invitation_seen", False):
-            return
-        element.muc_invitation_seen = True  # type: ignore[attr-defined]  # the second observer sees it too
-        self.plugin.administration.on_invitation(self.client, element)
-
-    def connectionLost(self, reason: Any) -> None:
-        super().connectionLost(reason)
-        self.plugin.on_stream_lost(self.client.profile)
-
-    def on_presence(self, element: domish.Element) -> None:
-        room = self.plugin.room_of(self.client.profile, element.getAttribute("from"))
-        if room is None:
-            return
-        self.plugin.self_ping.note_activity(self.client.profile, room.jid.userhost())
-        if element.getAttribute("type") == "error":
-            refusal = parse_error(element)
-            pending = room.pending()
-            if pending:
-                pending[0].set_exception(RoomRefused(refusal))
-            else:
-                log.info("%s: %s answered an error: %s", self.client.profile, room.jid.userhost(), refusal.describe())
-            return
-        if "/" not in element.getAttribute("from", ""):
-            return  # the room's own presence (ejabberd sends one): no occupant
-        try:
-            presence = parse_occupant_presence(element)
-        except MalformedPresence as exc:
-            log.warning("%s: dropped a presence from %s: %s", self.client.profile, room.jid.userhost(), exc)
-            return
-        for event in apply_presence(room, presence):
-            self.plugin.announce(self.client, room, event)
 
 def set_features(room: Room, features: frozenset[str]) -> None:
     """What the plugin relies on among what the room advertises (XEP-0030)."""
@@ -149,10 +102,15 @@ class GroupChats:
         #: sends it with an id of its own)
         self.subject_requests: dict[tuple[str, str], tuple[str, asyncio.Future[None]]] = {}
 
+    def _make_handler(self, client: XmppClient) -> MucHandler:
+        from sat_backend.plugins.muc.stream_handler import MucHandler  # issue 14: at the first connection
+
+        return MucHandler(self, client)
+
     async def initialise(self) -> None:
         self.host.plugins["XEP-0030"].add_feature(NS_MUC)
         self.self_ping.register()
-        self.host.sessions.add_handler_factory(lambda client: MucHandler(self, client))
+        self.host.sessions.add_handler_factory(self._make_handler)
         self.host.sessions.add_session_starter(self._enter_saved_rooms)
         self.host.profiles.deletion_listeners.append(self.on_profile_deleted)
         self.host.presence.room_checks.append(lambda profile, sender: self.room_of(profile, sender.userhost()) is not None)

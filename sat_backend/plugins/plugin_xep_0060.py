@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Sequence, overload
 
-from twisted.words.protocols.jabber import error, xmlstream
+from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
@@ -40,10 +40,14 @@ from sat_bridge.xml_text import check_xml_text
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from twisted.words.protocols.jabber import xmlstream
+
     from sat_backend.plugins import pubsub_handler
 
 else:  # the class of the handler needs tx-xmpp's client: imported by the first connection
     pubsub_handler = lazy_module("sat_backend.plugins.pubsub_handler")
+    # imports the TLS stack (issue 14); only its TimeoutError is read, once a request failed
+    xmlstream = lazy_module("twisted.words.protocols.jabber.xmlstream")
 
 log = logging.getLogger(__name__)
 

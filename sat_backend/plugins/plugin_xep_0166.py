@@ -20,19 +20,22 @@ from typing import TYPE_CHECKING, Protocol
 
 from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import InvalidArgument, ProfileNotConnected, Stanza
-from sat_backend.core.im.background import run_in_background
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.core.sessions import new_iq
 from sat_backend.plugins.jingle.lazy import actions
 from sat_backend.plugins.jingle.namespaces import NS_JINGLE
 
 if TYPE_CHECKING:
+    from twisted.words.protocols.jabber import xmlstream
+
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.plugins.jingle.stream_handler import JingleHandler
+else:  # imports the TLS stack (issue 14): read once a Jingle IQ came, on an open stream
+    xmlstream = lazy_module("twisted.words.protocols.jabber.xmlstream")
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +81,6 @@ class JingleApplication(Protocol):
         """The profile's stream is gone, and its sessions with it."""
 
 
-class JingleHandler(XMPPHandler):  # type: ignore[misc]
-    def __init__(self, plugin: Jingle, client: XmppClient) -> None:
-        super().__init__()
-        self.plugin = plugin
-        self.client = client
-
-    def connectionInitialized(self) -> None:
-        self.xmlstream.addObserver(f"/iq[@type='set']/jingle[@xmlns='{NS_JINGLE}']", self.on_jingle)
-
-    def connectionLost(self, reason: object) -> None:
-        if self.plugin.application is not None:
-            self.plugin.application.on_stream_lost(self.client.profile)
-
-    def on_jingle(self, iq: domish.Element) -> None:
-        iq.handled = True  # type: ignore[attr-defined]  # tells FallbackHandler we answer
-        run_in_background(self.plugin.handle(self.client, iq), f"{self.client.profile}: Jingle request",
-                          self.client.profile)
-
-
 class Jingle:
     def __init__(self, host: Backend) -> None:
         self.host = host
@@ -104,7 +88,12 @@ class Jingle:
 
     async def initialise(self) -> None:
         self.host.plugins["XEP-0030"].add_feature(NS_JINGLE)
-        self.host.sessions.add_handler_factory(lambda client: JingleHandler(self, client))
+        self.host.sessions.add_handler_factory(self._make_handler)
+
+    def _make_handler(self, client: XmppClient) -> JingleHandler:
+        from sat_backend.plugins.jingle.stream_handler import JingleHandler  # issue 14: at the first connection
+
+        return JingleHandler(self, client)
 
     def register(self, application: JingleApplication) -> None:
         """Hand the sessions to ``application`` (one: RTP calls)."""
@@ -132,7 +121,7 @@ class Jingle:
                 return self._reply_error(client, iq, "conflict")
             refusal = await self._initiate_refusal(client, application, sender)
             if refusal is not None:
-                self._reply(client, toResponse(iq, "result"))
+                self._reply(client, xmlstream.toResponse(iq, "result"))
                 await self.terminate_quietly(client, sender, request.sid, refusal)
                 return None
         elif application.session_peer(client.profile, request.sid) != sender:
@@ -145,7 +134,7 @@ class Jingle:
             return self._reply_error(client, iq, "bad-request")
         except JingleRefused as exc:
             return self._reply_error(client, iq, exc.condition, exc.app_condition)
-        self._reply(client, toResponse(iq, "result"))
+        self._reply(client, xmlstream.toResponse(iq, "result"))
         return None
 
     async def _initiate_refusal(self, client: XmppClient, application: JingleApplication, sender: str) -> str | None:

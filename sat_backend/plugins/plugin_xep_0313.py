@@ -19,24 +19,19 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from twisted.words.protocols.jabber import error
-from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
+from typing import TYPE_CHECKING
 
 from sat_backend.core.exceptions import Database, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.im.message_stanza import ChatMessage, MalformedStanza, parse_forwarded
+from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.core.im.messaging import RECEIVED_NOT_STORED_TRIGGER, RECEIVED_STORED_TRIGGER
-from sat_backend.core.sessions import new_iq
 from sat_backend.core.lazy_import import lazy_module
 from sat_backend.plugins.mam_position import ArchivePosition
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.plugins.mam_handler import MamHandler
     from sat_backend.core.xmpp.client import XmppClient
     from sat_backend.memory import history_order
 else:  # builds Core statements at import (SQLAlchemy): imported by the first catch-up
@@ -78,71 +73,6 @@ class ArchiveGone(Exception):
     """The archive does not know the id we asked to continue from."""
 
 
-class MamHandler(XMPPHandler):  # type: ignore[misc]
-    def __init__(self, plugin: MessageArchive, client: XmppClient) -> None:
-        super().__init__()
-        self.plugin = plugin
-        self.client = client
-        self._pages: dict[str, ArchivePage] = {}
-
-    def connectionInitialized(self) -> None:
-        self.xmlstream.addObserver(f"/message/result[@xmlns='{NS_MAM}']", self.on_result)
-
-    def on_result(self, element: domish.Element) -> None:
-        own_bare = self.client.jid.userhost()
-        result = next(element.elements(NS_MAM, "result"))
-        page = self._pages.get(result.getAttribute("queryid", ""))
-        if element.getAttribute("from", own_bare) != (page.archive if page is not None else own_bare):
-            log.warning("%s: dropped an archive result from %s", self.client.profile, element.getAttribute("from"))
-            return
-        forwarded = next(result.elements(NS_FORWARD, "forwarded"), None)
-        if page is None or forwarded is None or not result.getAttribute("id"):
-            return
-        try:
-            message = parse_forwarded(forwarded, self.client.jid, stanza_id=str(result["id"]),
-                                      change_parsers=self.plugin.host.messaging.changes.parsers)
-        except MalformedStanza as exc:
-            log.warning("%s: skipped a malformed archived message: %s", self.client.profile, exc)
-            return
-        if message is not None:
-            page.messages.append(message)
-
-    async def query(self, *, after: str | None = None, latest: bool = False, archive: str | None = None) -> ArchivePage:
-        """One page of our archive (or of ``archive``, a room's bare JID): after ``after``,
-        or the most recent one.
-
-        :raises ArchiveGone: the server does not know ``after`` any more.
-        """
-        query_id = uuid.uuid4().hex
-        iq = new_iq(self.client, "set")
-        if archive is not None:
-            iq["to"] = archive
-        query = iq.addElement((NS_MAM, "query"))
-        query["queryid"] = query_id
-        rsm = query.addElement((NS_RSM, "set"))
-        rsm.addElement("max", content=str(PAGE_SIZE))
-        if after is not None:
-            rsm.addElement("after", content=after)
-        elif latest:
-            rsm.addElement("before")
-        page = self._pages[query_id] = ArchivePage(archive or self.client.jid.userhost())
-        try:
-            answer = await self.plugin.host.sessions.answer(iq.send())
-        except error.StanzaError as exc:
-            if after is not None and exc.condition == "item-not-found":
-                raise ArchiveGone(str(exc)) from None
-            raise
-        finally:
-            del self._pages[query_id]
-        fin = next(answer.elements(NS_MAM, "fin"), None)
-        if fin is not None:
-            page.complete = fin.getAttribute("complete") in ("true", "1")
-            rsm_set = next(fin.elements(NS_RSM, "set"), None)
-            last = next(rsm_set.elements(NS_RSM, "last"), None) if rsm_set is not None else None
-            page.last_id = str(last) if last is not None else None
-        return page
-
-
 class MessageArchive:
     def __init__(self, host: Backend) -> None:
         self.host = host
@@ -171,6 +101,8 @@ class MessageArchive:
             await position.save()
 
     def _make_handler(self, client: XmppClient) -> MamHandler:
+        from sat_backend.plugins.mam_handler import MamHandler  # issue 14: at the first connection
+
         handler = self._handlers[client.profile] = MamHandler(self, client)
         return handler
 

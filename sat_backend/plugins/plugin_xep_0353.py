@@ -29,19 +29,18 @@ from typing import TYPE_CHECKING
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import Conflict, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
-from sat_backend.core.im.message_stanza import NS_CLIENT, ChatMessage, build_message_element, new_uid
+from sat_backend.core.im.message_stanza import ChatMessage, build_message_element, new_uid
 from sat_backend.plugins.jingle.call_history import EndedCall, call_entry
 from sat_backend.plugins.jingle.lazy import actions
 from sat_backend.plugins.jingle.namespaces import NS_JINGLE, NS_JINGLE_RTP
 from sat_backend.plugins.jingle.ring_timers import RingTimers
-from sat_backend.plugins.plugin_xep_0280 import NS_CARBONS, NS_FORWARD
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.plugins.jingle.message_handler import JingleMessageHandler
     from sat_backend.core.xmpp.client import XmppClient
     from sat_backend.plugins.jingle.model import SessionDescription
 
@@ -114,36 +113,6 @@ def jingle_message_children(message: domish.Element) -> list[domish.Element]:
             and child.uri == NS_JINGLE_MESSAGE and child.name in JINGLE_MESSAGE_ELEMENTS]
 
 
-class JingleMessageHandler(XMPPHandler):  # type: ignore[misc]
-    def __init__(self, plugin: JingleMessageInitiation, client: XmppClient) -> None:
-        super().__init__()
-        self.plugin = plugin
-        self.client = client
-
-    def connectionInitialized(self) -> None:
-        self.xmlstream.addObserver("/message", self.on_message)
-        self.xmlstream.addObserver(f"/message/sent[@xmlns='{NS_CARBONS}']", self.on_sent_carbon)
-
-    def connectionLost(self, reason: object) -> None:
-        self.plugin.on_stream_lost(self.client.profile)
-
-    def on_message(self, element: domish.Element) -> None:
-        if element.getAttribute("type") == "error":
-            return
-        for child in jingle_message_children(element):
-            self.plugin.on_jingle_message(self.client, element.getAttribute("from"), child)
-
-    def on_sent_carbon(self, element: domish.Element) -> None:
-        """A message our other device sent: its proceed/reject ends our ringing."""
-        if element.getAttribute("from", self.client.jid.userhost()) != self.client.jid.userhost():
-            return  # forged (XEP-0280 §11); the carbons plugin logs it
-        for wrapper in element.elements(NS_CARBONS, "sent"):
-            for forwarded in wrapper.elements(NS_FORWARD, "forwarded"):
-                for message in forwarded.elements(NS_CLIENT, "message"):
-                    for child in jingle_message_children(message):
-                        self.plugin.on_our_other_device(self.client, child)
-
-
 class JingleMessageInitiation:
     def __init__(self, host: Backend) -> None:
         self.host = host
@@ -157,7 +126,12 @@ class JingleMessageInitiation:
     async def initialise(self) -> None:
         self.host.plugins["XEP-0030"].add_feature(NS_JINGLE_MESSAGE)
         self.host.bridge.enable_signal("CallProposed")
-        self.host.sessions.add_handler_factory(lambda client: JingleMessageHandler(self, client))
+        self.host.sessions.add_handler_factory(self._make_handler)
+
+    def _make_handler(self, client: XmppClient) -> JingleMessageHandler:
+        from sat_backend.plugins.jingle.message_handler import JingleMessageHandler  # issue 14: at the first connection
+
+        return JingleMessageHandler(self, client)
 
     def propose(self, client: XmppClient, peer: JID, sid: str, offer: SessionDescription) -> None:
         """Send ``<propose/>`` for ``offer`` to the bare JID ``peer``; withdrawn

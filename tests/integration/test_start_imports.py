@@ -110,11 +110,9 @@ def test_the_backend_and_its_plugins_import_no_module_only_a_later_call_needs(tm
 NAME_TAKEN = """
 import asyncio, json, sys
 from pathlib import Path
-from twisted.internet import asyncioreactor
 
-loop = asyncio.new_event_loop()
+loop = asyncio.new_event_loop()  # as the launcher: Twisted's reactor comes at its first use
 asyncio.set_event_loop(loop)
-asyncioreactor.install(loop)
 
 import sat_backend.core.launcher, sat_backend.core.domish_serializer, sat_backend.core.jids, sat_bridge.service
 from sat_backend.core.config import Config
@@ -214,6 +212,9 @@ FIRST_USE_ONLY = (
     "sat_backend.plugins.jingle.actions", "sat_backend.plugins.jingle.jingle_xml", "lxml", "lxml.etree",
     "sat_backend.memory.pubsub_fts",
     "tx_xmpp.pubsub", "tx_xmpp.data_form", "tx_xmpp.rsm", "sat_backend.plugins.pubsub_handler",
+    "twisted.protocols.tls",  # the reactor and Twisted's XML stream, by the first connection
+    "OpenSSL",  # with the TLS stack
+    "cryptography",  # with the TLS stack, or the first password encrypted or decrypted
 )
 
 

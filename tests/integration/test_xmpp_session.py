@@ -91,6 +91,21 @@ def test_autoconnect_at_start(backend: BackendProcess, xmpp_server: XmppServer) 
     assert client.is_connected("bob") is False
 
 
+def test_a_backend_stopped_with_a_session_open_stops_cleanly(backend: BackendProcess, xmpp_server: XmppServer,
+                                                             session_signals: SignalRecorder) -> None:
+    """The reactor came with the session (installed on the running loop at its first
+    use): SIGTERM stops the backend (the session is closed), then the reactor, whose
+    shutdown stops the loop; exit 0, nothing left hanging, no traceback."""
+    client = backend.client
+    assert client is not None
+    create_xmpp_profile(client, xmpp_server, "alice")
+    assert client.connect("alice") is True
+    session_signals.wait_for("Connected")
+    assert backend.stop() == 0
+    log = backend.log_text()
+    assert "stopping" in log and "Traceback" not in log
+
+
 def test_prosody_restart_reconnects_by_itself(backend: BackendProcess, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     from tests.fixtures.prosody import prosody_server
 

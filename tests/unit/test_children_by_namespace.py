@@ -11,7 +11,8 @@ from typing import Any
 from twisted.words.xish import domish
 
 from sat_backend.plugins.plugin_xep_0030 import NS_DISCO_INFO, DiscoInfo
-from sat_backend.plugins.plugin_xep_0353 import NS_JINGLE_MESSAGE, JingleMessageHandler
+from sat_backend.plugins.jingle.message_handler import JingleMessageHandler
+from sat_backend.plugins.plugin_xep_0353 import NS_JINGLE_MESSAGE
 
 
 def test_a_chat_message_reaches_no_jingle_message_code() -> None:

@@ -13,12 +13,8 @@ from twisted.words.xish import domish
 from sat_backend.core.xml_payloads import payload_element
 from sat_backend.plugins.jingle.actions import parse_reason
 from sat_backend.plugins.jingle.ring_timers import RingTimers
-from sat_backend.plugins.plugin_xep_0353 import (
-    NS_JINGLE_MESSAGE,
-    JingleMessageHandler,
-    JingleMessageInitiation,
-    jingle_message_children,
-)
+from sat_backend.plugins.jingle.message_handler import JingleMessageHandler
+from sat_backend.plugins.plugin_xep_0353 import NS_JINGLE_MESSAGE, JingleMessageInitiation, jingle_message_children
 
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
 NS_CARBONS = "urn:xmpp:carbons:2"

@@ -24,8 +24,8 @@ from sat_backend.core.sessions import SessionManager, new_iq, open_stream
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import ConnectionSettings
 from sat_backend.core.xmpp.stream import XmlStream
-from sat_backend.plugins.plugin_xep_0030 import DiscoHandler
-from sat_backend.plugins.plugin_xep_0280 import CarbonsHandler
+from sat_backend.plugins.disco_handler import DiscoHandler
+from sat_backend.plugins.carbons_handler import CarbonsHandler
 from tests.unit.test_xmpp_stream import connected
 
 #: modules allowed to touch a stream for a request; plugin_xep_0313.py is being changed

@@ -10,10 +10,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import Database, InvalidArgument, NotSupported, ProfileNotConnected, ProfileUnknown
-from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.delivery_errors import DeliveryErrors
 from sat_backend.core.im.inbox import Inbox
 from sat_backend.core.im.message_changes import MessageChanges
@@ -25,18 +23,21 @@ from sat_backend.core.im.message_stanza import (
     build_message_element,
     history_tuple,
     new_uid,
-    parse_message_element,
 )
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.jids import parse_jid
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_query import HistoryQuery
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.core.im import message_handler
     from sat_backend.memory.history_writes import StatementRunner  # SQLAlchemy's: not imported by a start
     from sat_backend.core.xmpp.client import XmppClient
+else:  # at the first connection (issue 14)
+    message_handler = lazy_module("sat_backend.core.im.message_handler")
 
 log = logging.getLogger(__name__)
 
@@ -109,37 +110,6 @@ class GroupChats(Protocol):
         """
 
 
-class MessageHandler(XMPPHandler):  # type: ignore[misc]
-    """Observes every incoming ``<message/>`` of one profile's stream."""
-
-    def __init__(self, messaging: Messaging, client: XmppClient) -> None:
-        super().__init__()
-        self.messaging = messaging
-        self.client = client
-
-    def connectionInitialized(self) -> None:
-        self.xmlstream.addObserver("/message", self.on_message_element)
-
-    def on_message_element(self, element: domish.Element) -> None:
-        if element.getAttribute("type") == "error":
-            if self.messaging.group_chats is not None and self.messaging.group_chats.on_error(self.client, element):
-                return
-            run_in_background(self.messaging.delivery_errors.receive(self.client, element),
-                              f"{self.client.profile}: recording a delivery error", self.client.profile)
-            return
-        if element.getAttribute("type") == "groupchat":
-            if self.messaging.group_chats is None:
-                log.info("%s: dropped a group chat message (the XEP-0045 plugin is not loaded)", self.client.profile)
-            else:
-                self.messaging.group_chats.on_groupchat(self.client, element)
-            return
-        self.messaging.receive(
-            self.client,
-            lambda: parse_message_element(element, self.client.jid, self.messaging.changes.parsers),
-            "message",
-        )
-
-
 class Messaging:
     """The core's messaging service, shared by every profile."""
 
@@ -155,8 +125,8 @@ class Messaging:
         #: (the read state moves the conversation's read point: one commit, not two)
         self.sent_writes: list[SentWrite] = []
 
-    def make_handler(self, client: XmppClient) -> MessageHandler:
-        return MessageHandler(self, client)
+    def make_handler(self, client: XmppClient) -> message_handler.MessageHandler:
+        return message_handler.MessageHandler(self, client)
 
     def receive(self, client: XmppClient, parse: Callable[[], ChatMessage | None], kind: str) -> None:
         """Parse a received stanza and queue its message to be stored and announced, in

@@ -13,16 +13,21 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
-from tx_xmpp.xmppim import AvailabilityPresence, PresenceProtocol, SubscriptionPresence
 
 from sat_backend.core.exceptions import InvalidArgument, NotFound
-from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.xml_texts import check_texts_by_lang, clean_texts_by_lang
 from sat_backend.core.jids import parse_bare_jid, parse_jid
+from sat_backend.core.lazy_import import lazy_module
 
 if TYPE_CHECKING:
+    from tx_xmpp import xmppim
+    from tx_xmpp.xmppim import AvailabilityPresence
+
     from sat_backend.core.host import Backend
+    from sat_backend.core.im.presence_handler import PresenceHandler
     from sat_backend.core.xmpp.client import XmppClient
+else:  # at the first connection (issue 14)
+    xmppim = lazy_module("tx_xmpp.xmppim")
 
 log = logging.getLogger(__name__)
 
@@ -43,52 +48,6 @@ def _statuses_to_bridge(statuses: dict[Any, str] | None) -> dict[str, str]:
 
 def _statuses_from_bridge(statuses: dict[str, str]) -> dict[str | None, str]:
     return {(lang or None): text for lang, text in statuses.items()}
-
-
-class PresenceHandler(PresenceProtocol):  # type: ignore[misc]
-    """Presence stanzas of one profile's stream."""
-
-    def __init__(self, service: PresenceService, client: XmppClient) -> None:
-        super().__init__()
-        self.service = service
-        self.client = client
-
-    def availableReceived(self, presence: AvailabilityPresence) -> None:
-        if self.service.from_room(self.client, presence):
-            return
-        self.service.on_availability(self.client, presence)
-        self._tell(self.service.availability_listeners, presence)
-
-    def unavailableReceived(self, presence: AvailabilityPresence) -> None:
-        if not self.service.from_room(self.client, presence):
-            self.service.on_availability(self.client, presence)
-            self._tell(self.service.unavailability_listeners, presence)
-
-    def _tell(self, listeners: list[Callable[[XmppClient, domish.Element], None]],
-              presence: AvailabilityPresence) -> None:
-        for listener in listeners:
-            try:
-                listener(self.client, presence.element)
-            except Exception:  # noqa: BLE001 - never let a listener break presence handling
-                log.exception("%s: presence listener failed", self.client.profile)
-
-    def subscribeReceived(self, presence: SubscriptionPresence) -> None:
-        if presence.sender is not None:
-            run_in_background(self.service.on_subscribe_request(self, presence.sender.userhostJID()),
-                              f"{self.client.profile}: subscription request", self.client.profile)
-
-    def subscribedReceived(self, presence: SubscriptionPresence) -> None:
-        if presence.sender is not None:
-            run_in_background(self.service.on_subscription_approved(self, presence.sender.userhostJID()),
-                              f"{self.client.profile}: subscription approved", self.client.profile)
-
-    def unsubscribeReceived(self, presence: SubscriptionPresence) -> None:
-        if presence.sender is not None:  # a request withdrawn: nothing left to answer
-            self.service.pending_requests.get(self.client.profile, set()).discard(presence.sender.userhost())
-
-    def connectionLost(self, reason: Any) -> None:
-        super().connectionLost(reason)
-        self.service.forget(self.client.profile)
 
 
 class PresenceService:
@@ -112,6 +71,8 @@ class PresenceService:
         self.room_checks: list[Callable[[str, JID], bool]] = []
 
     def make_handler(self, client: XmppClient) -> PresenceHandler:
+        from sat_backend.core.im.presence_handler import PresenceHandler  # issue 14: at the first connection
+
         handler = PresenceHandler(self, client)
         self.handlers[client.profile] = handler
         return handler
@@ -133,7 +94,7 @@ class PresenceService:
         if own.show == "unavailable":
             handler.unavailable(recipient, statuses)
             return
-        element = AvailabilityPresence(recipient, show=own.show or None, statuses=statuses,
+        element = xmppim.AvailabilityPresence(recipient, show=own.show or None, statuses=statuses,
                                        priority=own.priority).toElement()
         for extend in self.extenders:
             try:

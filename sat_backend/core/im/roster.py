@@ -15,17 +15,22 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID
-from tx_xmpp.xmppim import RosterClientProtocol, RosterItem, RosterRequest
 
 from sat_backend.core.exceptions import NotFound, Stanza
-from sat_backend.core.im.background import as_deferred
 from sat_backend.core.im.xml_texts import check_texts
 from sat_backend.core.jids import parse_bare_jid
+from sat_backend.core.lazy_import import lazy_module
 from sat_bridge.xml_text import forbidden_xml_char
 
 if TYPE_CHECKING:
+    from tx_xmpp import xmppim
+    from tx_xmpp.xmppim import RosterItem
+
     from sat_backend.core.host import Backend
+    from sat_backend.core.im.roster_handler import RosterHandler
     from sat_backend.core.xmpp.client import XmppClient
+else:  # at the first connection (issue 14)
+    xmppim = lazy_module("tx_xmpp.xmppim")
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +56,6 @@ class Contact:
         return self.jid, {"name": self.name, "subscription": self.subscription, "ask": self.ask}, self.groups
 
 
-class RosterHandler(RosterClientProtocol):  # type: ignore[misc]
-    """Roster requests and pushes of one profile's stream."""
-
-    def __init__(self, service: RosterService, client: XmppClient) -> None:
-        super().__init__()
-        self.service = service
-        self.client = client
-
-    def setReceived(self, request: RosterRequest) -> Any:
-        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version),
-                           self.client.profile)
-
-    def removeReceived(self, request: RosterRequest) -> Any:
-        return as_deferred(self.service.on_push(self.client.profile, request.item, request.version),
-                           self.client.profile)
-
-
 class RosterService:
     """Roster of every profile, for the bridge members and the other core parts."""
 
@@ -81,6 +69,8 @@ class RosterService:
         return self._locks.setdefault(profile, asyncio.Lock())
 
     def make_handler(self, client: XmppClient) -> RosterHandler:
+        from sat_backend.core.im.roster_handler import RosterHandler  # issue 14: at the first connection
+
         handler = RosterHandler(self, client)
         self.handlers[client.profile] = handler
         return handler
@@ -164,7 +154,7 @@ class RosterService:
     async def contact_add(self, jid: str, profile: str) -> None:
         contact = JID(parse_bare_jid(jid, "jid"))
         handler = self._handler(await self.host.profiles.resolve(profile))
-        await self._ask(handler.setItem(RosterItem(contact)), f"adding {contact.userhost()} to the roster")
+        await self._ask(handler.setItem(xmppim.RosterItem(contact)), f"adding {contact.userhost()} to the roster")
         await self._accepted(handler.client.profile, contact.userhost(), lambda known: known or Contact(contact.userhost()))
         self.host.presence.subscribe(handler.client, contact)
 
@@ -175,7 +165,7 @@ class RosterService:
         resolved = await self.host.profiles.resolve(profile)
         handler = self._handler(resolved)
         await self._require_contact(resolved, contact)
-        item = RosterItem(JID(contact), name=name, groups={group for group in groups if group})
+        item = xmppim.RosterItem(JID(contact), name=name, groups={group for group in groups if group})
         await self._ask(handler.setItem(item), f"updating {contact} in the roster")
 
         def renamed(known: Contact | None) -> Contact:

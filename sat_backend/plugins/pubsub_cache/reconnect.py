@@ -17,12 +17,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.protocols.jabber.jid import JID
-from tx_xmpp.generic import parseXml
-from tx_xmpp.subprotocols import XMPPHandler
 
 from sat_backend.core.exceptions import NotFound
 from sat_backend.core.domish_serializer import element_xml
-from sat_backend.core.im.background import run_in_background
 from sat_backend.core.xml_payloads import item_payload
 from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import PubsubEvent
@@ -32,6 +29,7 @@ from sat_backend.plugins.tx_xmpp_modules import pubsub as tx_pubsub
 
 if TYPE_CHECKING:
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.plugins.pubsub_cache.reconnect_handler import ReconnectHandler
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +37,6 @@ log = logging.getLogger(__name__)
 NEWEST_CHECKED = 20
 #: item ids fetched per request when items are missing
 FETCH_BATCH = 100
-
-
-class ReconnectHandler(XMPPHandler):  # type: ignore[misc]
-    """Starts the check each time the stream is initialised (connect and reconnects)."""
-
-    def __init__(self, check: ReconnectCheck, client: XmppClient) -> None:
-        super().__init__()
-        self.check = check
-        self.client = client
-
-    def connectionInitialized(self) -> None:
-        """In the background: ``Connect`` does not wait for the check."""
-        run_in_background(self.check.check_profile(self.client), f"{self.client.profile}: pubsub cache check",
-                          self.client.profile)
 
 
 class ReconnectCheck:
@@ -63,6 +47,12 @@ class ReconnectCheck:
         self.storage = node_sync.storage
         self.pubsub = node_sync.pubsub
         self.host = node_sync.host
+
+    def make_handler(self, client: XmppClient) -> ReconnectHandler:
+        """The handler that starts the check on ``client``'s stream."""
+        from sat_backend.plugins.pubsub_cache.reconnect_handler import ReconnectHandler  # issue 14: at the first connection
+
+        return ReconnectHandler(self, client)
 
     async def check_profile(self, client: XmppClient) -> None:
         """Every synchronised node of the profile, one after the other; a failure costs
@@ -171,4 +161,6 @@ class ReconnectCheck:
     async def _fetch(self, client: XmppClient, service: JID, node_name: str, item_ids: list[str],
                      max_items: int = 0) -> list[Any]:
         xml_items = await self.node_sync.fetch_from_service(client, service, node_name, item_ids, max_items)
+        from tx_xmpp.generic import parseXml  # with Twisted's XML stream: a stream is open
+
         return [parseXml(xml.encode("utf-8")) for xml in xml_items]
