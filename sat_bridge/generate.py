@@ -2,7 +2,8 @@
 
 ``python -m sat_bridge.generate`` rewrites ``data/dbus-1/interfaces/*.xml`` and
 ``doc/bridge-api.rst``; a test fails when either is stale, so the published contract
-never drifts from the code.
+never drifts from the code. It also writes the plain SQL of the start's reads
+(``sat_backend/memory/start_sql.py``, from their Core statements), for the same reason.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def generated_files(root: Path, spec: BridgeSpec | None = None) -> dict[Path, st
         for kind, name in INTERFACE_NAMES.items()
     }
     files[root / "doc" / "bridge-api.rst"] = api_reference(spec)
+    from sat_backend.memory import start_sql_render  # the storage's SQL, generated like the bridge's files
+
+    files[root / start_sql_render.MODULE] = start_sql_render.module_source()
     return files
 
 

@@ -10,14 +10,18 @@ a later call uses (the ORM, the SDP model of a call) is named through
         sdp = lazy_module("sat_backend.plugins.jingle.sdp")
 
 ``sdp.parse_sdp(...)`` then imports the module the first time, and is a plain attribute
-read afterwards.
+read afterwards. :func:`lazy_instance` does the same for an object made from such a
+module.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class _LazyModule(ModuleType):
@@ -32,3 +36,23 @@ class _LazyModule(ModuleType):
 def lazy_module(name: str) -> ModuleType:
     """A stand-in for module ``name`` that imports it at the first attribute read."""
     return _LazyModule(name)
+
+
+class _LazyInstance:
+    """Stands for an object until an attribute of it is read: then it is made, once."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # only for what is not the stand-in's own
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
+
+
+def lazy_instance(make: Callable[[], T]) -> T:
+    """A stand-in for ``make()``, called at the first attribute read: for an object that
+    pieces made at start are given, whose class's module a start must not import (its
+    storage builds SQLAlchemy statements at import)."""
+    return cast(T, _LazyInstance(make))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, or_
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.jids import parse_jid
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.memory.lazy_orm import orm
+
+if TYPE_CHECKING:  # a query is made by a start's plugins; its SQL by its first run
+    from sqlalchemy import ColumnElement
 
 FILTER_KEYS = ("body", "types", "after", "before")
 
@@ -62,6 +64,8 @@ class HistoryQuery:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """SQL conditions on :class:`~.sqla_mapping.History` (dialect-neutral)."""
+        from sqlalchemy import and_, or_
+
         conditions: list[ColumnElement[bool]] = []
         if self.from_jid or self.to_jid:
             direct = and_(*_direction(self.from_jid, self.to_jid))

@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union
 from sat_backend.memory.tables import history as history_table
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.lazy_orm import orm
+from sat_backend.memory.message_change_values import ReceivedChange, aggregate_reactions  # noqa: F401 (re-exported)
 from sat_backend.memory.stored_message import HistoryMessage, StoredMessage, history_message, stored_message
 
 #: references kept per profile while their message is unknown; the oldest go first
@@ -88,19 +89,6 @@ def referenced_statement(in_room: bool, by_stanza_id: bool) -> Select[Any]:
     )).subquery()
     latest = select(found.c.id).order_by(found.c.timestamp.desc()).limit(1).scalar_subquery()
     return select(*history_table.c).where(history.id == latest)
-
-
-@dataclass(frozen=True)
-class ReceivedChange:
-    """A change someone sent to a message: applied, or kept until its message arrives."""
-
-    kind: str
-    reference_id: str
-    #: bare JIDs
-    sender: str
-    recipient: str
-    data: dict[str, Any]
-    timestamp: float
 
 
 class MessageChangesStorage:
@@ -274,12 +262,3 @@ class MessageChangesStorage:
             self._none_pending.add(profile)
         return [ReceivedChange(row.kind, row.reference_id, row.sender, row.recipient, dict(row.data or {}),
                               row.timestamp) for row in rows]
-
-
-def aggregate_reactions(rows: Any) -> dict[str, list[str]]:
-    """``{emoji: [bare JIDs]}`` from reaction rows (emojis and JIDs sorted, for stable output)."""
-    by_emoji: dict[str, list[str]] = {}
-    for row in rows:
-        for emoji in row.reactions:
-            by_emoji.setdefault(emoji, []).append(row.sender)
-    return {emoji: sorted(senders) for emoji, senders in sorted(by_emoji.items())}

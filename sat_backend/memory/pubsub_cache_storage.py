@@ -34,6 +34,8 @@ from sat_backend.memory.pubsub_cache_values import (
     CachedNode,
     SyncState,
 )
+from sat_backend.memory.pubsub_cache_start import nodes_mid_sync
+from sat_backend.memory.short_statements import NODE_COLUMNS
 from sat_backend.memory.tables import profiles
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.lazy_orm import orm
@@ -49,16 +51,10 @@ IN_BATCH = 500
 IN_LOOP_ROWS = 1000
 ITEMS: Table = pubsub_items
 NODES: Table = pubsub_nodes
-#: the columns :class:`CachedNode` is read from: the table's, so that a statement of them
-#: needs no ORM mapper (a start reads the nodes left mid-sync before its name is owned)
-NODE_COLUMNS = tuple(NODES.c[name] for name in (
-    "id", "service", "name", "sync_state", "sync_state_updated", "subscribed", "analyser", "type", "subtype", "extra"))
 #: a node by profile, service and name (built once: building it cost more than running it)
 NODE_BY_NAME = select(*NODE_COLUMNS).join(profiles).where(
     profiles.c.name == bindparam("profile"), NODES.c.service == bindparam("service"),
     NODES.c.name == bindparam("name"))
-#: the nodes a stop left mid-sync, which a start reads
-NODES_MID_SYNC = select(*NODE_COLUMNS).where(NODES.c.sync_state == SyncState.IN_PROGRESS)
 #: the keys of a node's items in the cache's order (SQLite, read through the driver)
 SQLITE_NODE_KEYS = "SELECT created, id FROM pubsub_items WHERE node_id = ? ORDER BY created, id"
 PageT = TypeVar("PageT", StoredPage, EncodedPage)
@@ -379,11 +375,8 @@ class PubsubCacheStorage:
             return [CachedNode.from_columns(row) for row in await session.execute(statement)]
 
     async def nodes_mid_sync(self) -> list[CachedNode]:
-        """The nodes a stop left mid-sync. Read by a start before its bus name is owned,
-        so on the short path (:meth:`Storage.read_rows`): a session would make the async
-        engine and import the ORM first (~80 ms). The whole start waits for this read
-        anyway; the nodes table is small beside the items'."""
-        return [CachedNode.from_columns(row) for row in await self.storage.read_rows(NODES_MID_SYNC, {})]
+        """The nodes a stop left mid-sync (:func:`.pubsub_cache_start.nodes_mid_sync`)."""
+        return await nodes_mid_sync(self.storage)
 
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""

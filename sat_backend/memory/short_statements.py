@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, select, update
 
+from sat_backend.memory.pubsub_cache_values import SyncState
 from sat_backend.memory.tables import (
     history,
     messages,
@@ -23,6 +24,7 @@ from sat_backend.memory.tables import (
     private_general,
     private_individual,
     profiles,
+    pubsub_nodes,
     subjects,
 )
 
@@ -95,3 +97,11 @@ INSERT_SUBJECTS = subjects.insert()
 DELETE_HISTORY = delete(history).where(
     history.c.profile_id == bindparam("profile_id"), history.c.id == bindparam("uid")
 )
+
+#: the columns :class:`~sat_backend.memory.pubsub_cache_values.CachedNode` is read from:
+#: the table's, so that a statement of them needs no ORM mapper (a start reads the nodes
+#: left mid-sync before its name is owned)
+NODE_COLUMNS = tuple(pubsub_nodes.c[name] for name in (
+    "id", "service", "name", "sync_state", "sync_state_updated", "subscribed", "analyser", "type", "subtype", "extra"))
+#: the nodes a stop left mid-sync, which a start reads
+NODES_MID_SYNC = select(*NODE_COLUMNS).where(pubsub_nodes.c.sync_state == SyncState.IN_PROGRESS)

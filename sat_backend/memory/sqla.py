@@ -5,10 +5,10 @@ asyncpg (PostgreSQL). On SQLite, short statements (params, private values, one m
 of history) go through a second engine whose connections run on the loop's thread
 (:mod:`.sqlite_in_loop`): :meth:`Storage.reading` and :meth:`Storage.writing`; scans and
 everything else use :meth:`Storage.session` (see doc/developer.rst, storage execution).
-On an SQLite file the start and :meth:`Storage.read_rows` run Core statements on
-synchronous connections: the async engine, whose extension imports the ORM (~80 ms of
-CPU), is made by the first call that needs it, after the bus name is owned
-(doc/developer.rst, start). :meth:`Storage.initialise` detects the state of the database when
+On an SQLite file at head the start and the start's reads (:mod:`.start_sql`) run as
+plain ``sqlite3`` SQL, and this module imports no SQLAlchemy until a call needs it (an
+engine, a session, a write): SQLAlchemy, the async engine and the ORM it imports (~80
+ms of CPU) come after the bus name is owned (doc/developer.rst, start). :meth:`Storage.initialise` detects the state of the database when
 the backend starts and acts in process: an empty database is created from the tables
 and stamped at the Alembic head; ours is migrated to head; anything else (not SQLite,
 another application's tables, a revision from a newer SàT) stops the start with a clear
@@ -26,39 +26,49 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Select, Table, create_engine, delete, event, func, inspect, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
 from sat_backend.core.exceptions import BridgeError, Conflict, Database, ProfileUnknown
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.core.private_files import make_private, make_private_dir
-from sat_backend.memory import migration
-from sat_backend.memory import short_statements as sql
+from sat_backend.memory import start_sql
+from sat_backend.memory.database_url import DatabaseUrl
 from sat_backend.memory.disk_full import DiskFullWatch, is_disk_full
 from sat_backend.memory.history_entry import HistoryEntry
-from sat_backend.memory.history_writes import CoreRunner, PlainRunner, StatementRunner, store_entry
-from sat_backend.memory.engine_calls import EngineCalls
-from sat_backend.memory.history_query import HistoryQuery
 from sat_backend.memory.lazy_orm import orm
+from sat_backend.memory.plain_reads import PlainRead
 from sat_backend.memory.stored_message import HistoryMessage, history_message
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase, WriteLockTimeout
-from sat_backend.memory.tables import metadata, profiles
+from sat_backend.memory.sqlite_start import is_at_head
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SQLAlchemy and the modules built on it: imported by the first call that needs them
+    from sqlalchemy import URL, Connection, Select, Table
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+    from sat_backend.memory import history_writes, migration, start_statements
+    from sat_backend.memory import short_statements as sql
+    from sat_backend.memory.engine_calls import EngineCalls
+    from sat_backend.memory.history_query import HistoryQuery
+    from sat_backend.memory.history_writes import StatementRunner
+else:
+    history_writes = lazy_module("sat_backend.memory.history_writes")
+    migration = lazy_module("sat_backend.memory.migration")
+    sql = lazy_module("sat_backend.memory.short_statements")
+    start_statements = lazy_module("sat_backend.memory.start_statements")
 
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 T = TypeVar("T")
+#: a value table (Core, for writes) or the plain read of one (for reads)
+Scope = TypeVar("Scope")
 
 
 class Storage:
     """Persistent state of one backend. Create, then ``await initialise()``."""
 
     def __init__(self, db_url: str) -> None:
-        self.url = make_url(db_url)
+        #: the URL's parts a start needs, read without SQLAlchemy on SQLite
+        self._url = DatabaseUrl(db_url)
         #: the async engine (aiosqlite or asyncpg), made by :attr:`engine` when first needed
         self._engine: AsyncEngine | None = None
         self._initialised = False
@@ -86,7 +96,13 @@ class Storage:
             self._engine = self._new_engine()
         return self._engine
 
+    @property
+    def url(self) -> URL:
+        """SQLAlchemy's URL (imports SQLAlchemy: not on an SQLite start)."""
+        return self._url.sqlalchemy_url
+
     def _new_engine(self) -> AsyncEngine:
+        from sqlalchemy import event
         from sqlalchemy.ext.asyncio import create_async_engine  # imports the ORM: not on a start
 
         engine = create_async_engine(self.url)
@@ -97,17 +113,17 @@ class Storage:
     @property
     def _in_loop(self) -> bool:
         """Whether the database is an SQLite file, whose short calls run on the loop's thread."""
-        return self.is_sqlite and self.url.database not in (None, "", ":memory:")
+        return self.is_sqlite and self._url.database not in (None, "", ":memory:")
 
     @property
     def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
+        return self._url.backend == "sqlite"
 
     @property
     def location(self) -> str:
         """Where the data is, for messages (never includes a password of the URL)."""
         if self.is_sqlite:
-            return self.url.database or ":memory:"
+            return self._url.database or ":memory:"
         return self.url.render_as_string(hide_password=True)
 
     # lifecycle ---------------------------------------------------------------------
@@ -129,19 +145,32 @@ class Storage:
         except BridgeError:
             await self.close()
             raise
-        except (SQLAlchemyError, OSError) as exc:
+        except Exception as exc:
+            if not (_is_storage_error(exc) or isinstance(exc, OSError)):
+                raise
             await self.close()
             raise Database(f"cannot open the database {self.location}: {_describe(exc)}") from exc
         self._initialised = True
         if self._in_loop:
-            self.short_calls = InLoopDatabase(self.url, _sqlite_on_connect)
+            assert self._url.database
+            self.short_calls = InLoopDatabase(self._url.database, self._url.text, _sqlite_on_connect)
         else:
+            from sat_backend.memory.engine_calls import EngineCalls
+
             self.short_calls = EngineCalls(self.engine)
 
     def _prepare_file(self) -> None:
-        """Create or migrate an SQLite file on a plain ``sqlite3`` connection of Core's
-        (the loop waits for it, as the start did for the worker's thread), so that the
-        start does not import the async extension and with it the ORM."""
+        """Check, create or migrate an SQLite file. At head (the common start) the check
+        is a plain read of the stored revision on a ``sqlite3`` connection
+        (:func:`~.sqlite_start.is_at_head`); anything else is created or migrated on a
+        plain ``sqlite3`` connection of Core's (the loop waits for it, as the start did
+        for the worker's thread), so that the start does not import the async extension
+        and with it the ORM."""
+        assert self._url.database
+        if is_at_head(self._url.database, _sqlite_on_connect):
+            return
+        from sqlalchemy import create_engine, event
+
         engine = create_engine(self.url.set(drivername="sqlite+pysqlite"))
         event.listen(engine, "connect", _sqlite_on_connect)
         try:
@@ -164,7 +193,7 @@ class Storage:
             self._engine = None
 
     def _check_sqlite_file(self) -> None:
-        database = self.url.database
+        database = self._url.database
         if not database or database == ":memory:":
             return
         path = Path(database)
@@ -179,6 +208,10 @@ class Storage:
         _make_database_files_private(path)
 
     def _prepare_schema(self, connection: Connection) -> None:
+        from sqlalchemy import inspect
+
+        from sat_backend.memory.tables import metadata
+
         tables = set(inspect(connection).get_table_names())
         if not tables:
             log.info("creating a new database in %s", self.location)
@@ -236,16 +269,23 @@ class Storage:
                 yield connection
         self.disk.write_succeeded()
 
-    async def read_rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+    async def read_rows(self, statement: Select[Any] | PlainRead, values: Mapping[str, Any]) -> list[Any]:
         """The rows of one short select (bounded: an indexed look-up, a page) built once,
         a module constant or a cached builder's (its compiled form is kept): on
         PostgreSQL run by asyncpg itself (:mod:`.pg_reads`), on SQLite as :meth:`reading`.
-        Rows have the statement's column names as attributes.
+        Rows have the statement's column names as attributes. A start's read is named
+        by its :class:`PlainRead` (:mod:`.start_sql`): plain SQL on an SQLite file, its
+        Core statement elsewhere.
 
         :raises Database: a storage error.
         """
+        short = self._short()
         with self._translated_errors():
-            return await self._short().rows(statement, values)
+            if isinstance(short, InLoopDatabase):
+                return await short.rows(statement, values)
+            if isinstance(statement, PlainRead):
+                statement = start_statements.READS[statement.name]
+            return await short.rows(statement, values)
 
     def _short(self) -> InLoopDatabase | EngineCalls:
         if self.short_calls is None:
@@ -263,11 +303,13 @@ class Storage:
             raise
         except WriteLockTimeout as exc:
             raise Database(f"the database {self.location} is busy: {exc}") from None
-        except (SQLAlchemyError, sqlite3.Error) as exc:
+        except Exception as exc:
+            if not _is_storage_error(exc):
+                raise
             if generation != self._profile_ids_generation and _lost_its_rows(exc):
                 # a handler still storing for a profile deleted meanwhile: not a storage fault
                 raise ProfileUnknown("the profile was deleted while this was being stored") from None
-            if isinstance(exc, (IntegrityError, sqlite3.IntegrityError)):
+            if _is_integrity_error(exc):
                 raise Conflict(f"storage conflict: {_describe(exc)}") from exc
             if is_disk_full(exc):
                 self.disk.write_failed(_describe(exc))
@@ -288,7 +330,7 @@ class Storage:
             return cached
         generation = self._profile_ids_generation
         if session is None:
-            rows = await self.read_rows(sql.PROFILE_ID, {"name": name})
+            rows = await self.read_rows(start_sql.PROFILE_ID, {"name": name})
             profile_id = rows[0][0] if rows else None
         else:
             profile_id = await session.scalar(sql.PROFILE_ID, {"name": name})
@@ -300,7 +342,7 @@ class Storage:
 
     async def list_profiles(self) -> list[str]:
         """Profile names, oldest first."""
-        return [row.name for row in await self.read_rows(sql.PROFILE_NAMES, {})]
+        return [row.name for row in await self.read_rows(start_sql.PROFILE_NAMES, {})]
 
     async def has_profile(self, name: str) -> bool:
         """Whether the profile exists (answered from the id cache when possible)."""
@@ -313,7 +355,7 @@ class Storage:
         return True
 
     async def get_profile(self, name: str) -> StoredProfile | None:
-        rows = await self.read_rows(sql.PROFILE, {"name": name})
+        rows = await self.read_rows(start_sql.PROFILE, {"name": name})
         return StoredProfile(rows[0].id, rows[0].name, rows[0].created) if rows else None
 
     async def create_profile(self, name: str) -> StoredProfile:
@@ -332,6 +374,10 @@ class Storage:
 
         :raises ProfileUnknown: no such profile.
         """
+        from sqlalchemy import delete
+
+        from sat_backend.memory.tables import profiles
+
         self._forget_profile_id(name)
         try:
             async with self.session() as session:
@@ -349,7 +395,7 @@ class Storage:
 
     async def get_param(self, category: str, name: str, profile: str | None) -> str | None:
         """Stored value of a param (None: never set). ``profile`` None = general param."""
-        return await self._read_value(sql.params_general, sql.params_individual,
+        return await self._read_value(start_sql.PARAM_GENERAL, start_sql.PARAM_INDIVIDUAL,
                                       {"category": category, "name": name}, profile)
 
     async def set_param(self, category: str, name: str, value: str, profile: str | None) -> None:
@@ -358,14 +404,14 @@ class Storage:
 
     async def get_profile_params(self, profile: str) -> dict[tuple[str, str], str]:
         """Every stored param of a profile, by (category, name)."""
-        rows = await self.read_rows(sql.PROFILE_PARAMS, {"profile_id": await self.profile_id(None, profile)})
+        rows = await self.read_rows(start_sql.PROFILE_PARAMS, {"profile_id": await self.profile_id(None, profile)})
         return {(category, name): value for category, name, value in rows}
 
     # private data -------------------------------------------------------------------
 
     async def get_private(self, namespace: str, key: str, profile: str | None = None) -> Any | None:
         """JSON value stored by the core or a plugin (None when absent)."""
-        return await self._read_value(sql.private_general, sql.private_individual,
+        return await self._read_value(start_sql.PRIVATE_GENERAL, start_sql.PRIVATE_INDIVIDUAL,
                                       {"namespace": namespace, "key": key}, profile)
 
     async def set_private(self, namespace: str, key: str, value: Any, profile: str | None = None) -> None:
@@ -379,20 +425,22 @@ class Storage:
             )
             await connection.execute(sql.DELETE_VALUE[table], parameters)
 
-    async def _read_value(self, general: Table, individual: Table, key: dict[str, Any], profile: str | None) -> Any:
-        table, parameters = await self._scoped(None, general, individual, key, profile)
-        rows = await self.read_rows(sql.READ_VALUE[table], parameters)
+    async def _read_value(
+        self, general: PlainRead, individual: PlainRead, key: dict[str, Any], profile: str | None
+    ) -> Any:
+        read, parameters = await self._scoped(None, general, individual, key, profile)
+        rows = await self.read_rows(read, parameters)
         return rows[0][0] if rows else None
 
     async def _write_value(self, general: Table, individual: Table, row: dict[str, Any], profile: str | None) -> None:
         async with self.writing() as connection:
             table, parameters = await self._scoped(connection, general, individual, row, profile)
-            await connection.execute(sql.upsert_value(table, self.url.get_backend_name()), parameters)
+            await connection.execute(sql.upsert_value(table, self._url.backend), parameters)
 
     async def _scoped(
-        self, connection: AsyncConnection | None, general: Table, individual: Table, key: dict[str, Any],
+        self, connection: AsyncConnection | None, general: Scope, individual: Scope, key: dict[str, Any],
         profile: str | None,
-    ) -> tuple[Table, dict[str, Any]]:
+    ) -> tuple[Scope, dict[str, Any]]:
         """The table and bound values of a value that exists in two scopes: shared
         (``profile`` None) or per profile."""
         if profile is None:
@@ -414,7 +462,7 @@ class Storage:
         :returns: False when it was already stored: the caller must not announce it again.
         """
         async def store(run: StatementRunner, profile_id: int) -> bool:
-            stored = await store_entry(run, profile_id, entry, new_ids)
+            stored = await history_writes.store_entry(run, profile_id, entry, new_ids)
             if stored and then is not None:
                 await then(run, profile_id)
             return stored
@@ -429,7 +477,7 @@ class Storage:
             in the same call included): the caller must not announce it again.
         """
         async def store(run: StatementRunner, profile_id: int) -> list[bool]:
-            return [await store_entry(run, profile_id, entry, False) for entry in entries]
+            return [await history_writes.store_entry(run, profile_id, entry, False) for entry in entries]
 
         return await self.hot_write(profile, store)
 
@@ -448,11 +496,11 @@ class Storage:
             with self._translated_errors():
                 profile_id = await self.profile_id(None, profile)
                 async with short.writing_plain() as raw:
-                    result = await work(PlainRunner(raw), profile_id)
+                    result = await work(history_writes.PlainRunner(raw), profile_id)
             self.disk.write_succeeded()
             return result
         async with self.writing() as connection:
-            return await work(CoreRunner(connection, self.url.get_backend_name()), await self.profile_id(connection, profile))
+            return await work(history_writes.CoreRunner(connection, self._url.backend), await self.profile_id(connection, profile))
 
     async def delete_from_history(self, profile: str, uid: str) -> None:
         """Forget a message we stored but could not send (the session closed meanwhile)."""
@@ -463,6 +511,8 @@ class Storage:
 
     async def get_history(self, profile: str, query: HistoryQuery) -> list[HistoryMessage]:
         """Messages matching ``query``, oldest first (the most recent ``limit`` ones)."""
+        from sqlalchemy import func, select
+
         async with self.session() as session:
             history = orm.History
             statement = select(history).where(history.profile_id == await self.profile_id(session, profile))
@@ -530,13 +580,27 @@ def _session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def _is_storage_error(exc: Exception) -> bool:
+    """A driver's or SQLAlchemy's error (SQLAlchemy's only if it is imported: a start
+    on SQLite runs plain ``sqlite3``)."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.SQLAlchemyError)
+
+
+def _is_integrity_error(exc: Exception) -> bool:
+    errors = sys.modules.get("sqlalchemy.exc")
+    return isinstance(exc, sqlite3.IntegrityError) or (errors is not None and isinstance(exc, errors.IntegrityError))
+
+
 def _lost_its_rows(exc: Exception) -> bool:
     """Whether the error is what a row deleted under the transaction causes: an insert
     referring to it (a foreign key violation) or an update finding it gone."""
     orm_errors = sys.modules.get("sqlalchemy.orm.exc")  # not imported: no ORM flush ran
     if orm_errors is not None and isinstance(exc, orm_errors.StaleDataError):
         return True
-    if not isinstance(exc, (IntegrityError, sqlite3.IntegrityError)):
+    if not _is_integrity_error(exc):
         return False
     original = getattr(exc, "orig", None) or exc
     code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)

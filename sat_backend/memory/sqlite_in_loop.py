@@ -26,12 +26,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Connection, Insert, Select, Update, create_engine, event
-
+from sat_backend.core.lazy_import import lazy_module
+from sat_backend.memory.plain_reads import PlainRead
 from sat_backend.memory.wal_checkpoints import WalCheckpoints
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a start on a database at head reads without SQLAlchemy (doc/developer.rst, start)
+    from sqlalchemy import Connection, Engine, Insert, Select, Update
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from sat_backend.memory import start_statements
+else:
+    start_statements = lazy_module("sat_backend.memory.start_statements")
 
 #: how long a write waits for the write lock held by another connection (the loop runs
 #: meanwhile: see :func:`begin_immediate`)
@@ -221,6 +226,14 @@ def loop_sqlite(database: str) -> sqlite3.Connection:
     return connection
 
 
+def plain_sqlite(database: str, on_connect: Callable[[Any, Any], None]) -> sqlite3.Connection:
+    """A :func:`loop_sqlite` connection set up as the engines' are (``on_connect``:
+    foreign keys, synchronous, WAL size limit), for plain SQL without SQLAlchemy."""
+    connection = loop_sqlite(database)
+    on_connect(connection, None)
+    return connection
+
+
 def connector(database: str) -> Callable[[], Any]:
     """The ``async_creator`` of an engine whose connections are :class:`LoopConnection`
     over :func:`loop_sqlite` connections."""
@@ -272,22 +285,26 @@ class InLoopDatabase:
     statement (the async engine closes a connection in a task of its own). Their commits
     are counted by :attr:`checkpoints`, which checkpoints the WAL off the loop.
 
-    :meth:`rows` reads on a third connection, of a synchronous Core engine: the calls
-    of a start and the common first ones (profiles, params) then need neither the async
-    extension nor the ORM it imports (~80 ms of CPU), made by :attr:`engine` when the
-    first other call comes (doc/developer.rst, start).
+    :meth:`rows` reads the start's selects (:mod:`.start_statements`: the nodes left
+    mid-sync, profiles, params) as plain SQL on a third connection, without SQLAlchemy's
+    execution, and any other select on a fourth, of a synchronous Core engine made by
+    the first such read: the calls of a start and the common first ones then need
+    neither the async extension nor the ORM it imports (~80 ms of CPU), made by
+    :attr:`engine` when the first other call comes (doc/developer.rst, start).
     """
 
-    def __init__(self, url: URL, on_connect: Callable[[Any, Any], None]) -> None:
-        assert url.database
-        database = url.database
+    def __init__(self, database: str, url: str, on_connect: Callable[[Any, Any], None]) -> None:
+        """:param database: the file; :param url: its SQLAlchemy URL, for the engines."""
         self.url = url
         self._on_connect = on_connect
         self._engine: AsyncEngine | None = None
-        #: the engine of :meth:`rows`: Core only, on the loop's thread like the others
-        self.core_engine = create_engine(url.set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database))
-        event.listen(self.core_engine, "connect", on_connect)
+        self._database = database
+        #: the engine of :meth:`rows` (Core only, on the loop's thread like the others),
+        #: made by the first read that is not one of the start's
+        self._core_engine: Engine | None = None
         self._core_reader: Connection | None = None
+        #: the connection of the start's reads, run without SQLAlchemy (:mod:`.plain_reads`)
+        self._plain_reader: sqlite3.Connection | None = None
         self.write_lock_wait = WRITE_LOCK_WAIT
         self._reader: AsyncConnection | None = None
         self._writer: AsyncConnection | None = None
@@ -297,16 +314,29 @@ class InLoopDatabase:
         self._loop_since = time.monotonic()
         #: a run of statements is under way: the loop had no turn since it began
         self._turn_pending = False
-        self.checkpoints = WalCheckpoints(url.database)
+        self.checkpoints = WalCheckpoints(database)
+
+    @property
+    def core_engine(self) -> Engine:
+        """The synchronous Core engine of :meth:`rows`, made when first needed."""
+        if self._core_engine is None:
+            from sqlalchemy import create_engine, event, make_url
+
+            database = self._database
+            self._core_engine = create_engine(
+                make_url(self.url).set(drivername="sqlite+pysqlite"), creator=lambda: loop_sqlite(database)
+            )
+            event.listen(self._core_engine, "connect", self._on_connect)
+        return self._core_engine
 
     @property
     def engine(self) -> AsyncEngine:
         """The async engine of :meth:`reading` and :meth:`writing`, made when first needed."""
         if self._engine is None:
+            from sqlalchemy import event
             from sqlalchemy.ext.asyncio import create_async_engine  # imports the ORM: not on a start
 
-            assert self.url.database
-            self._engine = create_async_engine(self.url, async_creator=connector(self.url.database))
+            self._engine = create_async_engine(self.url, async_creator=connector(self._database))
             event.listen(self._engine.sync_engine, "connect", self._on_connect)
         return self._engine
 
@@ -318,7 +348,11 @@ class InLoopDatabase:
         if self._core_reader is not None:
             self._core_reader.close()
             self._core_reader = None
-        self.core_engine.dispose()
+        if self._core_engine is not None:
+            self._core_engine.dispose()
+        if self._plain_reader is not None:
+            self._plain_reader.close()
+            self._plain_reader = None
         if self._engine is not None:
             await self._engine.dispose()
         await self.checkpoints.close()
@@ -336,9 +370,16 @@ class InLoopDatabase:
             await self._discard_reader()
             raise
 
-    async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
-        """The rows of one bounded select, on the Core engine's reading connection."""
+    async def rows(self, statement: Select[Any] | PlainRead, values: Mapping[str, Any]) -> list[Any]:
+        """The rows of one bounded select: one of the start's as plain SQL (given as
+        its :class:`PlainRead`, or as its Core statement: :func:`~.start_statements.plain_read`),
+        any other on the Core engine's reading connection."""
         await self._share_loop()
+        if isinstance(statement, PlainRead):
+            return self._plain_rows(statement, values)
+        plain = start_statements.plain_read(statement)
+        if plain is not None:
+            return self._plain_rows(plain, values)
         if self._core_reader is None:
             self._core_reader = self.core_engine.connect()
             self._core_reader.exec_driver_sql(f"PRAGMA cache_size=-{READER_PAGE_CACHE_KIB}")
@@ -348,6 +389,18 @@ class InLoopDatabase:
         except BaseException:
             if reader.invalidated:  # unusable after the error: the next read opens another
                 self._core_reader = None
+                reader.close()
+            raise
+
+    def _plain_rows(self, plain: PlainRead, values: Mapping[str, Any]) -> list[Any]:
+        if self._plain_reader is None:
+            self._plain_reader = plain_sqlite(self._database, self._on_connect)
+            self._plain_reader.execute(f"PRAGMA cache_size=-{READER_PAGE_CACHE_KIB}")
+        try:
+            return plain.rows(self._plain_reader, values)
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.OperationalError):  # maybe unusable: the next read opens another
+                reader, self._plain_reader = self._plain_reader, None
                 reader.close()
             raise
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sat_backend.core.exceptions import NotSupported
 from sat_backend.core.json_arguments import optional_timestamp, parse_json_object, string_list
 from sat_backend.core.params import ParamDefinition
-from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage, PurgeFilters
+from sat_backend.core.lazy_import import lazy_instance, lazy_module
 from sat_backend.plugins.plugin_xep_0060 import ITEMS_GET_TRIGGER, check_node
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
 from sat_backend.plugins.pubsub_cache.existence import REVALIDATE_PARAM, ExistenceCheck
@@ -30,6 +30,10 @@ from sat_backend.plugins.pubsub_cache.trigger import ItemsTrigger
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.memory import pubsub_cache_storage
+    from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
+else:  # builds Core statements at import (SQLAlchemy): imported by the cache's first use
+    pubsub_cache_storage = lazy_module("sat_backend.memory.pubsub_cache_storage")
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,8 @@ class PubsubCache:
     def __init__(self, host: Backend) -> None:
         self.host = host
         self.pubsub = host.plugins["XEP-0060"]
-        self.storage = PubsubCacheStorage(host.storage)
+        #: made (with its module) by the first use of the cache, not by a start
+        self.storage: PubsubCacheStorage = lazy_instance(lambda: pubsub_cache_storage.PubsubCacheStorage(host.storage))
         self.analysers = Analysers()
         #: any plugin declares its kinds of node here (:meth:`Analysers.register`)
         self.register_analyser = self.analysers.register
@@ -124,7 +129,7 @@ class PubsubCache:
         :raises InvalidArgument: unknown key or malformed value.
         """
         filters = parse_json_object(filters_json, "filters_json", PURGE_KEYS)
-        purge_filters = PurgeFilters(
+        purge_filters = pubsub_cache_storage.PurgeFilters(
             services=string_list(filters, "services"),
             nodes=string_list(filters, "nodes"),
             types=string_list(filters, "types"),

@@ -22,7 +22,7 @@ from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, c
 from sat_backend.core.im.messaging import MAX_BODY_LENGTH, too_long
 from sat_backend.core.im.xml_texts import check_texts_by_lang
 from sat_backend.core.json_arguments import parse_json_object
-from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.message_change_values import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:

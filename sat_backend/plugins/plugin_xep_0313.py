@@ -26,13 +26,16 @@ from sat_backend.core.exceptions import Database, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.im.message_stanza import ChatMessage
 from sat_backend.core.im.messaging import RECEIVED_NOT_STORED_TRIGGER, RECEIVED_STORED_TRIGGER
-from sat_backend.memory.history_order import ArchivedMessage, CatchUpOrder
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.plugins.mam_position import ArchivePosition
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.plugins.mam_handler import MamHandler
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.memory import history_order
+else:  # builds Core statements at import (SQLAlchemy): imported by the first catch-up
+    history_order = lazy_module("sat_backend.memory.history_order")
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +214,7 @@ class MessageArchive:
         """:returns: False when a message could not be stored (the position stays before it)."""
         profile = handler.client.profile
         pages = fetched = new = 0
-        order = CatchUpOrder(self.host.storage, profile)  # ties of a second: the archive's order
+        order = history_order.CatchUpOrder(self.host.storage, profile)  # ties of a second: the archive's order
         while fetched < MAX_CATCH_UP_MESSAGES:
             last_id = position.last_id
             # without a position, a first connection imports only the most recent page; after
@@ -239,7 +242,7 @@ class MessageArchive:
                 if message.stanza_id:
                     position.move_to(message.stanza_id)
                     if message.change is None:
-                        order.add(ArchivedMessage(message.stanza_id, message.from_jid.userhost(),
+                        order.add(history_order.ArchivedMessage(message.stanza_id, message.from_jid.userhost(),
                                                   message.timestamp, stored))
             await order.page_done()
             if page.last_id:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from twisted.words.xish import domish
@@ -40,13 +41,17 @@ from sat_backend.core.im.message_stanza import NS_CHAT_MARKERS, ChatMessage, Mes
 from sat_backend.core.params import ParamDefinition
 from sat_backend.core.im.messaging import ANNOUNCED_TRIGGER
 from sat_backend.core.jids import parse_jid
-from sat_backend.memory.message_changes_storage import ReceivedChange
-from sat_backend.memory.history_writes import StatementRunner
-from sat_backend.memory.read_state_storage import COUNTED_TYPES, ROOM_TYPE, ReadStateStorage, move_read_point
+from sat_backend.memory.message_change_values import ReceivedChange
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.memory import read_state_storage
+    from sat_backend.memory.history_writes import StatementRunner
+    from sat_backend.memory.read_state_storage import ReadStateStorage
+else:  # builds Core statements at import (SQLAlchemy): imported by the first message or read state call
+    read_state_storage = lazy_module("sat_backend.memory.read_state_storage")
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +106,13 @@ def conversation_jid(value: str) -> str:
 
 
 class ReadState:
+    @cached_property
+    def storage(self) -> ReadStateStorage:
+        """The read state's storage, made by its first use (not by a start)."""
+        return read_state_storage.ReadStateStorage(self.host.storage)
+
     def __init__(self, host: Backend) -> None:
         self.host = host
-        self.storage = ReadStateStorage(host.storage)
         #: conversations whose count changed and is not announced yet, by profile
         self._dirty: dict[str, set[str]] = {}
         #: the count last announced per (profile, conversation): a signal only when it
@@ -185,10 +194,10 @@ class ReadState:
 
     async def on_announced(self, profile: str, message: ChatMessage) -> None:
         """A new message is stored: it is unread, or (ours) the conversation is read."""
-        if message.type == ROOM_TYPE:
+        if message.type == read_state_storage.ROOM_TYPE:
             await self._on_room_message(profile, message)
             return
-        if message.type not in COUNTED_TYPES:
+        if message.type not in read_state_storage.COUNTED_TYPES:
             return
         own = await self.own_jid(profile)
         sender, recipient = message.from_jid.userhost(), message.to_jid.userhost()
@@ -205,13 +214,13 @@ class ReadState:
         """A 1:1 message we send reads its conversation up to it: the read point moves in
         the transaction that stores the message (one commit per message sent, not two);
         :meth:`on_announced` then only announces."""
-        if message.type not in COUNTED_TYPES:
+        if message.type not in read_state_storage.COUNTED_TYPES:
             return
         own = await self.own_jid(profile)
         recipient = message.to_jid.userhost()
         if message.from_jid.userhost() != own or recipient == own:
             return
-        moved = await move_read_point(run, profile_id, recipient, message.timestamp, message.uid)
+        moved = await read_state_storage.move_read_point(run, profile_id, recipient, message.timestamp, message.uid)
         self._moved_when_stored[profile] = (message.uid, moved)
 
     def _moved_on_store(self, profile: str, uid: str) -> bool | None:

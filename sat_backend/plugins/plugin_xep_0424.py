@@ -19,7 +19,7 @@ from twisted.words.xish import domish
 
 from sat_backend.core.im.message_changes import is_from_author
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
-from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.message_change_values import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:

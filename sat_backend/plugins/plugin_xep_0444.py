@@ -27,7 +27,7 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.im.emoji import is_single_emoji
 from sat_backend.core.im.message_stanza import MessageChange, change_reference
 from sat_backend.core.im.xml_texts import check_texts
-from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.message_change_values import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:

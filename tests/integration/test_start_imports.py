@@ -136,12 +136,18 @@ class NameTaker(BridgeDispatcher):
     def emit(self, name, *args):
         pass
 
+if sys.argv[2] == "first-calls-sql":  # what SQLAlchemy executes (imported by this mode alone)
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    seen["engine_sql"] = []
+    event.listen(Engine, "before_cursor_execute", lambda *args: seen["engine_sql"].append(args[2]))
+
 async def start():
     backend = Backend(Config(data_dir=Path(sys.argv[1])), NameTaker())
     await backend.start()
     if sys.argv[2] == "create-profile":
         await backend.profile_create("alice", "alice@example.org", "secret", "{}")
-    if sys.argv[2] == "first-calls":  # what a frontend asks first: the profiles, a param of one
+    if sys.argv[2].startswith("first-calls"):  # what a frontend asks first: the profiles, a param of one
         profiles = await backend.profiles_list()
         seen["answers"] = [profiles, await backend.param_get("Connection", "JabberID", profiles[0])]
         seen["after_first_calls"] = loaded()
@@ -157,7 +163,9 @@ def at_name_taken(data_dir: Path, modules: tuple[str, ...] = (), then: str = "st
     what it had loaded when its bridge took the bus name: which of ``modules``, and
     which ORM mappers were configured. ``then="first-calls"``: it then answers
     ``ProfilesList`` and ``ParamGet`` (``answers``) and tells what it had loaded after
-    them; ``then="create-profile"``: it creates the profile they read."""
+    them; ``then="first-calls-sql"``: the same, and ``engine_sql`` lists the statements
+    SQLAlchemy executed meanwhile (since the start); ``then="create-profile"``: it
+    creates the profile they read."""
     result = subprocess.run(
         [sys.executable, "-c", NAME_TAKEN, str(data_dir), then, *modules],
         capture_output=True, text=True, timeout=120, check=True,
@@ -224,11 +232,42 @@ def test_the_name_is_taken_before_the_modules_only_a_first_use_needs(tmp_path: P
     assert at_name_taken(tmp_path, FIRST_USE_ONLY)["modules"] == []
 
 
+#: a start on an SQLite file at head reads with plain ``sqlite3`` (issue 14): SQLAlchemy
+#: and the storage modules that build Core statements at import (~730 M instructions,
+#: ~225 ms of CPU) come with the first call that needs them; creating or migrating the
+#: database still imports them
+SQLALCHEMY = (
+    "sqlalchemy", "sat_backend.memory.tables", "sat_backend.memory.short_statements",
+    "sat_backend.memory.start_statements", "sat_backend.memory.migration", "sat_backend.memory.history_writes",
+    "sat_backend.memory.message_changes_storage", "sat_backend.memory.read_state_storage",
+    "sat_backend.memory.history_order", "sat_backend.memory.pubsub_cache_storage",
+    "sat_backend.memory.pubsub_cache_pages", "sat_backend.memory.engine_calls",
+)
+
+
+def test_the_name_is_taken_on_a_database_at_head_without_sqlalchemy(tmp_path: Path) -> None:
+    """Its revision, the nodes left mid-sync: plain SQL generated from the Core statements
+    (``memory/start_sql.py``); the first start, which creates the database, imports it."""
+    assert "sqlalchemy" in at_name_taken(tmp_path, SQLALCHEMY)["modules"]  # created
+    assert at_name_taken(tmp_path, SQLALCHEMY)["modules"] == []
+
+
 def test_the_first_calls_of_a_frontend_are_answered_without_the_orm(tmp_path: Path) -> None:
-    """Ready as soon as the name is owned: the profile list and a param are Core reads
-    on the loop's connection, so the first answers do not wait for the ORM's import
-    (nor for the modules only calls and XML payloads need)."""
+    """Ready as soon as the name is owned: the profile list and a param are plain reads
+    on the loop's connection, so the first answers do not wait for the import of
+    SQLAlchemy, the ORM nor the storage modules built on them (nor for the modules only
+    calls and XML payloads need)."""
     at_name_taken(tmp_path, then="create-profile")
-    seen = at_name_taken(tmp_path, ORM + FIRST_USE_ONLY, then="first-calls")
+    seen = at_name_taken(tmp_path, ORM + FIRST_USE_ONLY + SQLALCHEMY, then="first-calls")
     assert seen["answers"] == [["alice"], "alice@example.org"]
     assert seen["after_first_calls"] == []
+
+
+def test_a_start_at_head_and_the_first_calls_run_no_statement_through_sqlalchemy(tmp_path: Path) -> None:
+    """The schema check, the nodes left mid-sync, the profile list and the param are
+    plain SQL on ``sqlite3`` (``memory/start_sql.py``, generated from their Core
+    statements): SQLAlchemy's engines execute nothing until after the first answers."""
+    at_name_taken(tmp_path, then="create-profile")
+    seen = at_name_taken(tmp_path, then="first-calls-sql")
+    assert seen["answers"] == [["alice"], "alice@example.org"]
+    assert seen["engine_sql"] == []

@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url
 
 from sat_backend.memory import sqlite_in_loop
 from sat_backend.memory.sqlite_in_loop import InLoopDatabase
@@ -18,7 +17,7 @@ def test_only_a_long_run_of_statements_yields(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(sqlite_in_loop.time, "monotonic", lambda: clock[0])
 
     async def scenario() -> list[bool]:
-        database = InLoopDatabase(make_url(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), lambda *_: None)
+        database = InLoopDatabase(str(tmp_path / "x.db"), f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", lambda *_: None)
         yielded = []
 
         async def statement() -> None:

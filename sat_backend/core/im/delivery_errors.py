@@ -17,7 +17,7 @@ from twisted.words.protocols.jabber import error
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
-from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.message_change_values import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from functools import cached_property
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
@@ -31,14 +32,17 @@ from twisted.words.xish import domish
 
 from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, NotSupported, PermissionDenied
 from sat_backend.core.im.message_stanza import ChangeParser, ChatMessage, build_message_element, new_uid
-from sat_backend.memory.message_changes_storage import (
-    Conversation, MessageChangesStorage, ReceivedChange, RoomMessages,
-)
+from sat_backend.core.lazy_import import lazy_module
+from sat_backend.memory.message_change_values import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.memory import message_changes_storage
+    from sat_backend.memory.message_changes_storage import MessageChangesStorage
+else:  # builds Core statements at import (SQLAlchemy): imported by the first change handled
+    message_changes_storage = lazy_module("sat_backend.memory.message_changes_storage")
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +64,13 @@ NS_HINTS = "urn:xmpp:hints"
 class MessageChanges:
     """Registry of change kinds, and their common path: find, apply or keep, announce."""
 
+    @cached_property
+    def storage(self) -> MessageChangesStorage:
+        """The changes' storage, made by the first change handled (not by a start)."""
+        return message_changes_storage.MessageChangesStorage(self.host.storage)
+
     def __init__(self, host: Backend) -> None:
         self.host = host
-        self.storage = MessageChangesStorage(host.storage)
         self._appliers: dict[str, Applier] = {}
         self.parsers: list[ChangeParser] = []
         #: stanzas and bridge calls are handled concurrently: "not found, keep it" and
@@ -106,7 +114,7 @@ class MessageChanges:
         assert change is not None
         room = message.from_jid.userhost()
         async with self._locks[profile]:
-            target = await self.storage.find_referenced(profile, change.reference_id, RoomMessages(room),
+            target = await self.storage.find_referenced(profile, change.reference_id, message_changes_storage.RoomMessages(room),
                                                         by_stanza_id=True)
             if target is None:
                 log.info("%s: ignored a %s in %s of an unknown message %s", profile, change.kind, room,
@@ -125,7 +133,7 @@ class MessageChanges:
 
     async def receive(self, profile: str, received: ReceivedChange) -> None:
         """Apply a received change to its message, or keep it until that message is stored."""
-        conversation = Conversation(received.sender, received.recipient)
+        conversation = message_changes_storage.Conversation(received.sender, received.recipient)
         async with self._locks[profile]:
             target = await self.storage.find_referenced(profile, received.reference_id, conversation)
             if target is None:
@@ -138,7 +146,7 @@ class MessageChanges:
     async def apply_pending(self, profile: str, message: ChatMessage) -> None:
         """Apply the changes that arrived before ``message`` (just stored and announced)."""
         reference_ids = {ref for ref in (message.origin_id, message.message_id) if ref}
-        conversation = Conversation(message.from_jid.userhost(), message.to_jid.userhost())
+        conversation = message_changes_storage.Conversation(message.from_jid.userhost(), message.to_jid.userhost())
         async with self._locks[profile]:
             waiting = await self.storage.take_pending(profile, reference_ids, conversation)
             if not waiting:

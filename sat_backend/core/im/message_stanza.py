@@ -21,7 +21,7 @@ from typing import Any
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.xish import domish
 
-from sat_backend.memory.message_changes_storage import aggregate_reactions
+from sat_backend.memory.message_change_values import aggregate_reactions
 from sat_backend.memory.history_entry import ID_LENGTH, LANGUAGE_LENGTH, HistoryEntry
 from sat_backend.memory.stored_message import HistoryMessage
 

@@ -30,11 +30,11 @@ from sat_backend.core.lazy_import import lazy_module
 from sat_backend.core.json_arguments import parse_json_object
 from sat_backend.memory.history_entry import HistoryEntry
 from sat_backend.memory.history_query import HistoryQuery
-from sat_backend.memory.history_writes import StatementRunner
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.im import message_handler
+    from sat_backend.memory.history_writes import StatementRunner  # SQLAlchemy's: not imported by a start
     from sat_backend.core.xmpp.client import XmppClient
 else:  # at the first connection (issue 14)
     message_handler = lazy_module("sat_backend.core.im.message_handler")
@@ -52,7 +52,7 @@ ANNOUNCED_TRIGGER = "message_announced"
 
 #: statements run with (runner, profile row id, profile, message) in the transaction that
 #: stores a message we send (:attr:`Messaging.sent_writes`)
-SentWrite = Callable[[StatementRunner, int, str, "ChatMessage"], Awaitable[None]]
+SentWrite = Callable[["StatementRunner", int, str, "ChatMessage"], Awaitable[None]]
 #: a received message waiting in a profile's inbox, with the session it came by
 Received = tuple["XmppClient", ChatMessage]
 

@@ -14,24 +14,28 @@ same way (:func:`stamp_head`).
 
 from __future__ import annotations
 
-import ast
-import re
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Connection, MetaData, PrimaryKeyConstraint, String, Table, column, select, table
 
 from sat_backend.core.exceptions import Database
+from sat_backend.memory.schema_revisions import (  # read without SQLAlchemy nor Alembic
+    MIGRATION_DIR,
+    VERSION_TABLE,
+    head_revision,
+    is_known,
+    script_revisions,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import Script, ScriptDirectory
 
-MIGRATION_DIR = Path(__file__).resolve().parent
-VERSION_TABLE = "alembic_version"
-#: ``revision = '0004'`` / ``down_revision: ... = '0003'`` lines of a version script
-_IDENTIFIER_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
+
+#: the stored revision (one row; several are branches, which a newer SàT made)
+REVISION = select(table(VERSION_TABLE, column("version_num")).c.version_num)
+
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
     """Alembic comparison filter: the full-text index of pubsub items (an FTS5 virtual
@@ -61,41 +65,12 @@ def _scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
-@lru_cache(maxsize=1)
-def script_revisions() -> dict[str, str | None]:
-    """Each migration script's revision and the one it revises, read from the
-    ``revision =`` lines of the version files without importing Alembic (whose import,
-    with Mako and Pygments, costs more than the rest of a start's storage work)."""
-    revisions: dict[str, str | None] = {}
-    for path in sorted((MIGRATION_DIR / "versions").glob("*.py")):
-        found = dict(_IDENTIFIER_LINE.findall(path.read_text(encoding="utf-8")))
-        if "revision" not in found:
-            continue
-        down = ast.literal_eval(found.get("down_revision", "None"))
-        revisions[ast.literal_eval(found["revision"])] = down
-    return revisions
-
-
-def head_revision() -> str:
-    """The one revision no script revises (the schema of the models)."""
-    revisions = script_revisions()
-    heads = set(revisions) - set(revisions.values())
-    assert len(heads) == 1, f"the migration scripts must have one head, not {sorted(heads)}"
-    return heads.pop()
-
-
-def is_known(revision: str | None) -> bool:
-    """True if ``revision`` is one of our scripts (False: a newer SàT made the DB)."""
-    return revision is None or revision in script_revisions()
-
-
 def current_revision(connection: Connection) -> str | None:
     """The revision stored in the database, by a plain query (no Alembic import).
 
     :raises Database: several revisions are stored (branches: a newer SàT made it).
     """
-    versions = table(VERSION_TABLE, column("version_num"))
-    stored = list(connection.scalars(select(versions.c.version_num)))
+    stored = list(connection.scalars(REVISION))
     if len(stored) > 1:
         raise Database(f"the database has several schema revisions ({len(stored)}): a newer SàT made it")
     return stored[0] if stored else None

@@ -25,7 +25,7 @@ from sat_backend.core.exceptions import Conflict, InvalidArgument, NotFound, Not
 from sat_backend.core.im.message_changes import MAX_UID_LENGTH, MODERATE
 from sat_backend.core.im.message_stanza import MalformedStanza, MessageChange, children_named, first_child
 from sat_backend.core.jids import parse_jid
-from sat_backend.memory.message_changes_storage import ReceivedChange
+from sat_backend.memory.message_change_values import ReceivedChange
 from sat_backend.memory.stored_message import StoredMessage
 from sat_backend.plugins.muc.administration import check_reason
 from sat_backend.plugins.muc.stanzas import MAX_TEXT_LENGTH

@@ -28,15 +28,18 @@ from twisted.words.xish import domish
 from sat_backend.core.exceptions import Timeout
 from sat_backend.core.im.delivery_errors import parse_delivery_error
 from sat_backend.core.im.message_stanza import ChatMessage
-from sat_backend.memory.message_changes_storage import Conversation
 from sat_backend.plugins.muc.mentions import mentions_us
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.history_query import HistoryQuery, JidFilter
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.memory import message_changes_storage
     from sat_backend.plugins.muc.rooms import Room
     from sat_backend.plugins.muc.saved_rooms import SavedRooms
+else:  # builds Core statements at import (SQLAlchemy): imported by the first change in a room
+    message_changes_storage = lazy_module("sat_backend.memory.message_changes_storage")
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +167,7 @@ async def record_delivery_error(host: Backend, client: XmppClient, room: Room, e
         return
     bare = room.jid.userhost()
     storage = host.messaging.changes.storage
-    target = await storage.find_referenced(client.profile, received.reference_id, Conversation(bare, bare))
+    target = await storage.find_referenced(client.profile, received.reference_id, message_changes_storage.Conversation(bare, bare))
     details = received.data["error"]
     if target is None:
         log.info("%s: %s answered %s to no message of ours", client.profile, bare, details["condition"])

@@ -10,13 +10,20 @@ is held by the sync and applied over its snapshot.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sat_backend.core.received_item import ReceivedItem
-from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange, PubsubCacheStorage
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH, CachedNode, SyncState, too_long_item_id
 from sat_backend.plugins.plugin_xep_0060 import EventOutcome, PubsubEvent
 from sat_backend.plugins.pubsub_cache.analysers import Analysers, parser_of
 from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
+
+if TYPE_CHECKING:
+    from sat_backend.memory import pubsub_cache_storage
+    from sat_backend.memory.pubsub_cache_storage import ChangeOutcome, NodeChange, PubsubCacheStorage
+else:  # builds Core statements at import (SQLAlchemy): imported by the first notification
+    pubsub_cache_storage = lazy_module("sat_backend.memory.pubsub_cache_storage")
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +100,13 @@ class Ingest:
             if any(not item.id for item in received):
                 log.warning("%s: item without id in a notification of %s: not cached",
                             event.client.profile, event.node)
-            return NodeChange(node.id, "items", items=tuple(item for item in received if item.id)), received
+            return pubsub_cache_storage.NodeChange(node.id, "items", items=tuple(item for item in received if item.id)), received
         if event.event_type == "retract":
-            return NodeChange(node.id, "retract", names=tuple(event.retracted)), ()
+            return pubsub_cache_storage.NodeChange(node.id, "retract", names=tuple(event.retracted)), ()
         if event.event_type in ("purge", "delete"):
-            return NodeChange(node.id, event.event_type), ()
+            return pubsub_cache_storage.NodeChange(node.id, event.event_type), ()
         if event.event_type == "config":
-            return NodeChange(node.id, "config", config=event.config or {}), ()
+            return pubsub_cache_storage.NodeChange(node.id, "config", config=event.config or {}), ()
         return None, ()
 
     async def _apply(self, profile: str, changes: list[NodeChange], events: int) -> list[ChangeOutcome]:
@@ -124,7 +131,7 @@ class Ingest:
             except Exception as exc:  # noqa: BLE001 - this node is resynchronised later
                 log.warning("%s: a %s change of cached node #%d failed (%s); it will be synchronised again",
                             profile, change.kind, change.node_id, exc)
-                outcomes.append(ChangeOutcome.applied(change))
+                outcomes.append(pubsub_cache_storage.ChangeOutcome.applied(change))
                 try:
                     await self.storage.set_state(change.node_id, None)
                 except Exception:  # noqa: BLE001 - the batch's other changes are still applied

@@ -23,7 +23,7 @@ from twisted.words.protocols.jabber.jid import JID
 from sat_backend.core.exceptions import Network, ProfileNotConnected
 from sat_backend.core.im.background import run_in_background
 from sat_backend.core.received_item import ReceivedItem
-from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
+from sat_backend.memory.pubsub_cache_start import nodes_mid_sync
 from sat_backend.memory.pubsub_cache_values import ITEM_ID_LENGTH, CachedNode, SyncState, too_long_item_id
 from sat_backend.plugins.plugin_xep_0030 import items_of
 from sat_backend.plugins.plugin_xep_0060 import ItemsRequest
@@ -32,6 +32,7 @@ from sat_backend.plugins.pubsub_cache.analysers import Analyser, Analysers
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
     from sat_backend.core.xmpp.client import XmppClient
+    from sat_backend.memory.pubsub_cache_storage import NodeChange, PubsubCacheStorage
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class NodeSync:
 
     async def reset_interrupted(self) -> None:
         """Nodes a stop left mid-sync: back to "not analysed", synchronised on their next read."""
-        for node in await self.storage.nodes_mid_sync():
+        for node in await nodes_mid_sync(self.host.storage):  # without the cache's storage module
             log.info("node %s of %s was left mid-sync: it will be synchronised again", node.name, node.service)
             await self.storage.set_state(node.id, None)
 

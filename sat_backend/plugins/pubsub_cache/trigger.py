@@ -17,8 +17,7 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.result_set import PageRequest, rsm_answer
 from sat_backend.core.triggers import ShortCircuit
 from sat_backend.core.xml_payloads import check_xml, to_domish
-from sat_backend.memory.pubsub_cache_pages import EncodedPage, StoredPage
-from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
+from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.pubsub_cache_values import CachedNode, SyncState
 from sat_backend.plugins.plugin_xep_0060 import RSM_PAGE_SIZE, EncodedItems, ItemsRequest, ItemsResult
 from sat_backend.plugins.pubsub_cache.analysers import Analysers
@@ -27,6 +26,11 @@ from sat_backend.plugins.pubsub_cache.node_sync import NodeSync
 
 if TYPE_CHECKING:
     from sat_backend.core.host import Backend
+    from sat_backend.memory import pubsub_cache_pages
+    from sat_backend.memory.pubsub_cache_pages import EncodedPage, StoredPage
+    from sat_backend.memory.pubsub_cache_storage import PubsubCacheStorage
+else:  # builds Core statements at import (SQLAlchemy): imported by the first page served
+    pubsub_cache_pages = lazy_module("sat_backend.memory.pubsub_cache_pages")
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +119,7 @@ class ItemsTrigger:
         complete = page.start == 0 and page.end == page.count
         if request.item_ids:
             complete = complete and page.count == len(set(request.item_ids))
-        if isinstance(page, EncodedPage):
+        if isinstance(page, pubsub_cache_pages.EncodedPage):
             return ItemsResult(EncodedItems(page.items_json, page.end - page.start), node.service, node.name, rsm,
                                complete=complete, cached=True)
         return ItemsResult([xml for _, xml, _ in page.rows], node.service, node.name, rsm, complete=complete,
