@@ -87,7 +87,7 @@ class PubsubCache:
         self.host.sessions.add_handler_factory(reconnect_check.make_handler)
         self.host.triggers.add(ITEMS_GET_TRIGGER, self.trigger.on_items_get)
         self.pubsub.event_listeners.append(self.ingest.on_events)
-        self.host.profiles.deletion_listeners.append(self.storage.profile_deleted)
+        self.host.profiles.deletion_listeners.append(self._profile_deleted)
         register = self.host.bridge.register_method
         register("PsCacheGet", self.cache_get)
         register("PsCacheSync", self.cache_sync)
@@ -95,6 +95,12 @@ class PubsubCache:
         register("PsCachePurge", self.cache_purge)
         register("PsCacheSearch", CacheSearch(self.host.storage))
         await self.node_sync.reset_interrupted()
+
+    def _profile_deleted(self, name: str) -> None:
+        """The cache storage forgets what it kept of the deleted profile's nodes. Its
+        listener is looked up here, at a deletion: read at start, ``self.storage`` would be
+        made there, and SQLAlchemy imported before ready."""
+        self.storage.profile_deleted(name)
 
     # bridge members ----------------------------------------------------------------------------------
 
