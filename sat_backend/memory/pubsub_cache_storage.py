@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, TypeVar
 
@@ -138,6 +140,14 @@ class PubsubCacheStorage:
         #: :meth:`PageAnswers.writing` (of the nodes it writes, or of all of them)
         self.answers = PageAnswers()
 
+    @asynccontextmanager
+    async def _writing_session(self, node_ids: Collection[int] | None) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction writes ``node_ids`` (every node if None): their
+        pages kept in memory are dropped, and none is kept, until it has ended."""
+        with self.answers.writing(node_ids):
+            async with self.storage.session() as session:
+                yield session
+
     async def get_node(self, profile: str, service: str, name: str) -> CachedNode | None:
         """The node, None if it was never seen (one indexed look-up: on the loop's thread on SQLite)."""
         rows = await self.storage.read_rows(NODE_BY_NAME, {"profile": profile, "service": service, "name": name})
@@ -177,35 +187,32 @@ class PubsubCacheStorage:
 
     async def set_state(self, node_id: int, state: SyncState | None) -> None:
         """A node's sync state (None: not analysed) and when it was set."""
-        with self.answers.writing([node_id]):
-            async with self.storage.session() as session:
-                await session.execute(
-                    update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
-                    .values(sync_state=state, sync_state_updated=time.time())
-                )
+        async with self._writing_session([node_id]) as session:
+            await session.execute(
+                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
+                .values(sync_state=state, sync_state_updated=time.time())
+            )
 
     async def set_analysed(self, node_id: int, state: SyncState | None, *, analyser: str | None,
                            type: str | None, subtype: str | None) -> None:
         """What analysing a node decided: its state (``no_sync``, or None until a sync),
         the analyser that matched and the kind of node it says this is."""
-        with self.answers.writing([node_id]):
-            async with self.storage.session() as session:
-                await session.execute(
-                    update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
-                    .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
-                            subtype=subtype)
-                )
+        async with self._writing_session([node_id]) as session:
+            await session.execute(
+                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
+                .values(sync_state=state, sync_state_updated=time.time(), analyser=analyser, type=type,
+                        subtype=subtype)
+            )
 
     async def set_completed(self, node_id: int, parser_version: int | None) -> None:
         """A sync's end: the node is ``completed`` and subscribed; earlier failures are
         forgotten, its configuration kept (read in this transaction: a ``config``
         notification applied during the sync is not undone)."""
-        with self.answers.writing([node_id]):
-            async with self.storage.session() as session:
-                await _set_extra(session, node_id, SyncState.COMPLETED, lambda extra: {
-                    **({CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}),
-                    **({} if parser_version is None else {PARSER_VERSION_KEY: parser_version})},
-                    subscribed=True)
+        async with self._writing_session([node_id]) as session:
+            await _set_extra(session, node_id, SyncState.COMPLETED, lambda extra: {
+                **({CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}),
+                **({} if parser_version is None else {PARSER_VERSION_KEY: parser_version})},
+                subscribed=True)
 
     async def set_failed(self, node_id: int, error: str) -> int:
         """A sync failed: the node is in ``error``, with one failure more (its configuration kept).
@@ -220,9 +227,8 @@ class PubsubCacheStorage:
             kept = {CONFIG_KEY: extra[CONFIG_KEY]} if CONFIG_KEY in extra else {}
             return {**kept, FAILURES_KEY: failures, ERROR_KEY: error}
 
-        with self.answers.writing([node_id]):
-            async with self.storage.session() as session:
-                await _set_extra(session, node_id, SyncState.ERROR, failed)
+        async with self._writing_session([node_id]) as session:
+            await _set_extra(session, node_id, SyncState.ERROR, failed)
         return failures
 
     async def stop_caching(self, node_id: int, *, subscribed: bool | None = None) -> None:
@@ -230,23 +236,21 @@ class PubsubCacheStorage:
         transaction: a ``no_sync`` node is never served, so what it kept would only
         linger (found by searches, never purged by notifications)."""
         fields = {} if subscribed is None else {"subscribed": subscribed}
-        with self.answers.writing([node_id]):
-            async with self.storage.session() as session:
-                await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
-                await session.execute(
-                    update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
-                    .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
-                )
+        async with self._writing_session([node_id]) as session:
+            await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
+            await session.execute(
+                update(orm.PubsubNode).where(orm.PubsubNode.id == node_id)
+                .values(sync_state=SyncState.NO_SYNC, sync_state_updated=time.time(), **fields)
+            )
         self.orders.forget([node_id])
 
     async def replace_items(self, node_id: int, items: list[ReceivedItem]) -> None:
         """The result of a full sync, in the service's order (oldest first)."""
         now = time.time()
-        with self.answers.writing([node_id]):
-            async with self.storage.session() as session:
-                await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
-                if items:
-                    await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
+        async with self._writing_session([node_id]) as session:
+            await session.execute(delete(orm.PubsubItem).where(orm.PubsubItem.node_id == node_id))
+            if items:
+                await session.execute(ITEMS.insert(), [_row(node_id, item, now) for item in items])
         self.orders.forget([node_id])
 
     async def apply_changes(self, changes: Sequence[NodeChange]) -> list[ChangeOutcome]:
@@ -258,11 +262,10 @@ class PubsubCacheStorage:
         :returns: what each change did (valid once this returns: committed).
         """
         try:
-            with self.answers.writing({change.node_id for change in changes}):
-                async with self.storage.session() as session:
-                    dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
-                    applier = _ChangeApplier(session, dialect)
-                    dropped = await applier.apply(changes)
+            async with self._writing_session({change.node_id for change in changes}) as session:
+                dialect = "sqlite" if self.storage.is_sqlite else "postgresql"
+                applier = _ChangeApplier(session, dialect)
+                dropped = await applier.apply(changes)
         except BaseException:  # even a failed commit: what it did is not known
             self.orders.forget({change.node_id for change in changes})
             raise
@@ -381,10 +384,9 @@ class PubsubCacheStorage:
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
         try:
-            with self.answers.writing(None):
-                async with self.storage.session() as session:
-                    result = await session.execute(delete(orm.PubsubNode))
-                    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            async with self._writing_session(None) as session:
+                result = await session.execute(delete(orm.PubsubNode))
+                return int(result.rowcount or 0)  # type: ignore[attr-defined]
         finally:
             self.orders.forget()
 
@@ -397,21 +399,20 @@ class PubsubCacheStorage:
         """
         conditions = filters.conditions()
         # the nodes it touches are known inside the transaction only: every node's pages go
-        with self.answers.writing(None):
-            async with self.storage.session() as session:
-                matching = (select(orm.PubsubItem.id, orm.PubsubItem.node_id).join(orm.PubsubNode).join(orm.Profile)
-                            .where(*conditions))
-                rows = (await session.execute(matching)).all()
-                item_ids = [row[0] for row in rows]
-                node_ids = sorted({row[1] for row in rows})
-                for start in range(0, len(item_ids), IN_BATCH):
-                    await session.execute(
-                        delete(orm.PubsubItem).where(orm.PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
-                if node_ids:
-                    await session.execute(
-                        update(orm.PubsubNode).where(orm.PubsubNode.id.in_(node_ids))
-                        .values(sync_state=None, sync_state_updated=time.time())
-                    )
+        async with self._writing_session(None) as session:
+            matching = (select(orm.PubsubItem.id, orm.PubsubItem.node_id).join(orm.PubsubNode).join(orm.Profile)
+                        .where(*conditions))
+            rows = (await session.execute(matching)).all()
+            item_ids = [row[0] for row in rows]
+            node_ids = sorted({row[1] for row in rows})
+            for start in range(0, len(item_ids), IN_BATCH):
+                await session.execute(
+                    delete(orm.PubsubItem).where(orm.PubsubItem.id.in_(item_ids[start:start + IN_BATCH])))
+            if node_ids:
+                await session.execute(
+                    update(orm.PubsubNode).where(orm.PubsubNode.id.in_(node_ids))
+                    .values(sync_state=None, sync_state_updated=time.time())
+                )
         self.orders.forget(node_ids)
         return len(item_ids), len(node_ids)
 
