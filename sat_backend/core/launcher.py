@@ -217,8 +217,11 @@ def pause_gc_for_start() -> None:
 def resume_gc_after_start() -> None:
     """Collect again once started (or failed), after moving what the start made to the
     permanent generation (:func:`gc.freeze`): later full collections skip those objects.
-    Not collected first, so that a first call is not kept waiting by a full collection."""
-    gc.freeze()
+    Not collected first, so that a first call is not kept waiting by a full collection.
+    Modules imported later are frozen after a full collection (:mod:`.frozen_heap`)."""
+    from sat_backend.core import frozen_heap
+
+    frozen_heap.freeze()
     gc.enable()
 
 

@@ -11,8 +11,10 @@ larger; with a full collection after each, not at all (RSS 104.6 -> 94.7 MB at t
 
 So the streams count the bytes they parse, and once :data:`COLLECT_EVERY` bytes were
 parsed a full collection runs as soon as the reactor is free (the objects made at start
-are frozen, :func:`~sat_backend.core.launcher.resume_gc_after_start`: a collection only
-walks what came later, ~2 ms). A flood of chat messages reaches the threshold every
+are frozen, :func:`~sat_backend.core.launcher.resume_gc_after_start`, and so are those
+of the modules imported later, after the first full collection that follows their
+import, :mod:`~sat_backend.core.frozen_heap`: a collection only walks what came later,
+~2 ms). A flood of chat messages reaches the threshold every
 ~500 messages: a few µs per message.
 
 Most stanzas are small and their cycles need no collector at all: once a stanza has
@@ -31,6 +33,8 @@ from typing import Any
 
 from twisted.words.xish import domish
 
+from sat_backend.core import frozen_heap
+
 #: bytes of XML parsed between two full collections
 COLLECT_EVERY = 256 * 1024
 
@@ -41,12 +45,16 @@ class ParsedBytes:
     :param schedule: runs its argument soon, after the current handlers (the reactor's
         ``callLater(0, …)`` by default, looked up at the first use).
     :param collect: the collection (``gc.collect``).
+    :param after_collect: run right after it (freezes the objects of modules imported
+        since the last freeze, which every full collection would walk again).
     """
 
     def __init__(self, schedule: Callable[[Callable[[], Any]], Any] | None = None,
-                 collect: Callable[[], Any] = gc.collect, every: int = COLLECT_EVERY) -> None:
+                 collect: Callable[[], Any] = gc.collect, every: int = COLLECT_EVERY,
+                 after_collect: Callable[[], Any] = frozen_heap.freeze_if_modules_were_loaded) -> None:
         self._schedule = schedule
         self._collect = collect
+        self._after_collect = after_collect
         self._every = every
         self._parsed = 0
         self._pending = False
@@ -62,6 +70,7 @@ class ParsedBytes:
         self._pending = False
         self._parsed = 0
         self._collect()
+        self._after_collect()
 
     def _scheduler(self) -> Callable[[Callable[[], Any]], Any]:
         if self._schedule is None:

@@ -14,14 +14,15 @@ from sat_backend.core.xmpp.stream import XmlStream
 def test_one_collection_per_threshold_scheduled_not_run_inline() -> None:
     scheduled: list[Callable[[], Any]] = []
     collections: list[int] = []
-    counter = ParsedBytes(schedule=scheduled.append, collect=lambda: collections.append(1), every=1000)
+    counter = ParsedBytes(schedule=scheduled.append, collect=lambda: collections.append(1), every=1000,
+                          after_collect=lambda: collections.append(2))
     counter.parsed(600)
     assert scheduled == []
     counter.parsed(600)          # over the threshold: scheduled, not run while parsing
     counter.parsed(5000)         # more meanwhile: still one waiting
     assert (len(scheduled), collections) == (1, [])
     scheduled.pop()()
-    assert collections == [1]
+    assert collections == [1, 2]  # the collection, then the freeze of what new modules made
     counter.parsed(999)          # counted afresh after a collection
     assert scheduled == []
     counter.parsed(1)
