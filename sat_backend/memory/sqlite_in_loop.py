@@ -26,17 +26,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sat_backend.core.lazy_import import lazy_module
 from sat_backend.memory.plain_reads import PlainRead
 from sat_backend.memory.wal_checkpoints import WalCheckpoints
 
 if TYPE_CHECKING:  # a start on a database at head reads without SQLAlchemy (doc/developer.rst, start)
     from sqlalchemy import Connection, Engine, Insert, Select, Update
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-    from sat_backend.memory import start_statements
-else:
-    start_statements = lazy_module("sat_backend.memory.start_statements")
 
 #: how long a write waits for the write lock held by another connection (the loop runs
 #: meanwhile: see :func:`begin_immediate`)
@@ -372,14 +367,10 @@ class InLoopDatabase:
 
     async def rows(self, statement: Select[Any] | PlainRead, values: Mapping[str, Any]) -> list[Any]:
         """The rows of one bounded select: one of the start's as plain SQL (given as
-        its :class:`PlainRead`, or as its Core statement: :func:`~.start_statements.plain_read`),
-        any other on the Core engine's reading connection."""
+        its :class:`PlainRead`), any other on the Core engine's reading connection."""
         await self._share_loop()
         if isinstance(statement, PlainRead):
             return self._plain_rows(statement, values)
-        plain = start_statements.plain_read(statement)
-        if plain is not None:
-            return self._plain_rows(plain, values)
         if self._core_reader is None:
             self._core_reader = self.core_engine.connect()
             self._core_reader.exec_driver_sql(f"PRAGMA cache_size=-{READER_PAGE_CACHE_KIB}")

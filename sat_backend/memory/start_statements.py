@@ -17,8 +17,6 @@ from sqlalchemy import Select
 
 from sat_backend.memory import migration
 from sat_backend.memory import short_statements as sql
-from sat_backend.memory import start_sql
-from sat_backend.memory.plain_reads import PlainRead
 from sat_backend.memory.tables import params_general, params_individual, private_general, private_individual
 
 READS: dict[str, Select[Any]] = {
@@ -34,16 +32,5 @@ READS: dict[str, Select[Any]] = {
     "PRIVATE_INDIVIDUAL": sql.READ_VALUE[private_individual],
 }
 
-#: each Core statement's compiled form, by identity (module constants: they live as long)
-_PLAIN: dict[int, PlainRead] = {
-    id(statement): plain for name, statement in READS.items()
-    if isinstance(plain := getattr(start_sql, name, None), PlainRead)
-}
 
-
-def plain_read(statement: Select[Any]) -> PlainRead | None:
-    """The compiled form of ``statement`` if it is one of :data:`READS`."""
-    return _PLAIN.get(id(statement))
-
-
-__all__ = ["READS", "plain_read"]
+__all__ = ["READS"]

@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, insert
 from sat_backend.memory import start_sql
 from sat_backend.memory.pubsub_cache_values import SyncState
 from sat_backend.memory.sqla import Storage
-from sat_backend.memory.start_statements import READS, plain_read
+from sat_backend.memory.plain_reads import PlainRead
+from sat_backend.memory.start_statements import READS
 from sat_backend.memory.tables import params_general, params_individual, private_general, private_individual, pubsub_nodes
 
 #: bound values of the start reads (each takes the names it binds); ``name`` is the
@@ -64,8 +65,8 @@ def test_each_start_read_returns_what_its_core_statement_returns(tmp_path: Path)
     try:
         with engine.connect() as connection:
             for name, statement in READS.items():
-                compiled = plain_read(statement)
-                assert compiled is getattr(start_sql, name)
+                compiled = getattr(start_sql, name)
+                assert isinstance(compiled, PlainRead), name
                 bound = {**values, **PARAM_NAME.get(name, {})}
                 core_rows = [row._asdict() for row in connection.execute(statement, bound)]
                 plain_rows = [row._asdict() for row in compiled.rows(plain, bound)]
