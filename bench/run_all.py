@@ -38,6 +38,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
                                       ["--postgresql", "--items", "1000", "--reads", "15", "--events", "1000"]),
     "bench_pubsub_ingest": (["--items", "1000", "--runs", "3"], ["--items", "1000", "--runs", "3"]),
     "bench_messaging": (["--messages", "1000", "--connects", "3"], ["--messages", "10000", "--connects", "10"]),
+    "bench_mam_catch_up": (["--messages", "1000"], ["--messages", "5000"]),
     "bench_bridge": (["--calls", "500", "--starts", "2"], ["--calls", "2000", "--starts", "5"]),
     "bench_microblog_cache": (["--posts", "100", "--reads", "5"], ["--posts", "500", "--reads", "15"]),
     "bench_call": (["--runs", "3"], ["--runs", "5"]),

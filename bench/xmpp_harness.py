@@ -45,9 +45,10 @@ def xmpp_bench(accounts: Mapping[str, str], profiles: tuple[str, ...]) -> Iterat
 
 @contextmanager
 def bench_environment(accounts: Mapping[str, str], profiles: tuple[str, ...],
-                      database_url: str | None = None) -> Iterator[BenchEnvironment]:
+                      database_url: str | None = None, offline_storage: bool = True) -> Iterator[BenchEnvironment]:
     """As :func:`xmpp_bench`; the backend stores in ``database_url`` when given (its
-    ``sat.conf``), else in its default SQLite file."""
+    ``sat.conf``), else in its default SQLite file; ``offline_storage``: see
+    :class:`~tests.fixtures.prosody.ProsodyServer`."""
     with tempfile.TemporaryDirectory(prefix="sat-bench-") as directory:
         root = Path(directory)
         env = isolated_environment(root / "env", BIN)
@@ -57,7 +58,7 @@ def bench_environment(accounts: Mapping[str, str], profiles: tuple[str, ...],
             (config / "sat.conf").write_text(f"[storage]\ndatabase_url = {database_url}\n", encoding="utf-8")
         bus = PrivateBus(root / "bus", env)
         env["DBUS_SESSION_BUS_ADDRESS"] = bus.start()
-        server_steps = prosody_server(root / "prosody", accounts)
+        server_steps = prosody_server(root / "prosody", accounts, offline_storage=offline_storage)
         server = next(server_steps)
         backend = BackendProcess(env, root / "backend.log")
         try:

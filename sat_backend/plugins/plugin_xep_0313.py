@@ -231,19 +231,23 @@ class MessageArchive:
             fetched += len(page.messages)
             self.pages_fetched += 1
             self.messages_fetched += len(page.messages)
-            for message in page.messages:
-                try:
-                    stored = await self.host.messaging.on_received(handler.client, message)
-                except Database:
-                    log.warning("%s: archive catch-up stopped: a message could not be stored (%d page(s), "
-                                "%d message(s) fetched); retrying later", profile, pages, fetched)
-                    return False
-                new += stored
+            stored: list[bool] = []
+            try:
+                await self.host.messaging.on_received_all(handler.client, page.messages, stored)
+                refused = False
+            except Database:
+                refused = True
+            for message, is_new in zip(page.messages, stored):
+                new += is_new
                 if message.stanza_id:
                     position.move_to(message.stanza_id)
                     if message.change is None:
                         order.add(history_order.ArchivedMessage(message.stanza_id, message.from_jid.userhost(),
-                                                  message.timestamp, stored))
+                                                  message.timestamp, is_new))
+            if refused:
+                log.warning("%s: archive catch-up stopped: a message could not be stored (%d page(s), "
+                            "%d message(s) fetched); retrying later", profile, pages, fetched)
+                return False
             await order.page_done()
             if page.last_id:
                 position.move_to(page.last_id)

@@ -152,6 +152,9 @@ def test_a_batch_of_received_messages_is_cut_into_runs_of_new_messages() -> None
 
     batch = [received("m1"), received("m2"), received("c1", change=True), received("c2", change=True),
              received("m3")]
-    runs = [[message.uid for _, message in run] for run in new_message_runs(batch)]
+    runs = [[message.uid for _, message in run] for run in new_message_runs(batch, lambda item: item[1])]
     assert runs == [["m1", "m2"], ["c1"], ["c2"], ["m3"]]
-    assert list(new_message_runs([])) == []
+    assert list(new_message_runs([], lambda item: item[1])) == []
+    # an archive's page: the messages themselves
+    page = [message for _, message in batch]
+    assert [[message.uid for message in run] for run in new_message_runs(page, lambda item: item)] == runs

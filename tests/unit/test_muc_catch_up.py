@@ -58,14 +58,14 @@ class FakeArchive:
 def parts() -> tuple[Any, SavedRooms, FakeArchive, list[str]]:
     stored: list[str] = []
 
-    async def on_received(client: Any, message: ChatMessage) -> int:
-        if message.stanza_id in stored:
-            return 0
-        stored.append(message.stanza_id or "")
-        return 1
+    async def on_received_all(client: Any, messages: list[ChatMessage], new: list[bool]) -> None:
+        for message in messages:
+            new.append(message.stanza_id not in stored)
+            if new[-1]:
+                stored.append(message.stanza_id or "")
 
     archive = FakeArchive(10)
-    host = SimpleNamespace(plugins={"XEP-0313": archive}, messaging=SimpleNamespace(on_received=on_received))
+    host = SimpleNamespace(plugins={"XEP-0313": archive}, messaging=SimpleNamespace(on_received_all=on_received_all))
     saved = SavedRooms(FakeStorage(), None)  # type: ignore[arg-type]  # no password here
     return host, saved, archive, stored
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, TypeVar
 
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
@@ -55,6 +55,7 @@ ANNOUNCED_TRIGGER = "message_announced"
 SentWrite = Callable[["StatementRunner", int, str, "ChatMessage"], Awaitable[None]]
 #: a received message waiting in a profile's inbox, with the session it came by
 Received = tuple["XmppClient", ChatMessage]
+Item = TypeVar("Item")
 
 
 def too_long(*by_lang: dict[str, str]) -> bool:
@@ -74,21 +75,29 @@ def entry_to_store(message: ChatMessage) -> HistoryEntry:
     return entry
 
 
-def new_message_runs(batch: list[Received]) -> Iterator[list[Received]]:
+def new_message_runs(batch: Sequence[Item], message_of: Callable[[Item], ChatMessage]) -> Iterator[list[Item]]:
     """``batch`` cut into runs of consecutive new messages, each to be stored in one
     transaction; a change of an earlier message (correction, reaction…) goes alone: it
     may concern a message just before it, which must be announced first."""
-    run: list[Received] = []
-    for received in batch:
-        if received[1].change is None:
-            run.append(received)
+    run: list[Item] = []
+    for item in batch:
+        if message_of(item).change is None:
+            run.append(item)
             continue
         if run:
             yield run
             run = []
-        yield [received]
+        yield [item]
     if run:
         yield run
+
+
+def _message_of_received(received: Received) -> ChatMessage:
+    return received[1]
+
+
+def _same_message(message: ChatMessage) -> ChatMessage:
+    return message
 
 
 class GroupChats(Protocol):
@@ -149,7 +158,7 @@ class Messaging:
     async def _store_received(self, batch: list[Received]) -> None:
         """Store and announce the messages waiting in a profile's inbox, in arrival order;
         each run of new messages shares one transaction (:func:`new_message_runs`)."""
-        for run in new_message_runs(batch):
+        for run in new_message_runs(batch, _message_of_received):
             if len(run) == 1:
                 await self._guarded(run[0], self._store_one(run[0]))
             else:
@@ -168,17 +177,28 @@ class Messaging:
         """New messages stored in one transaction (one commit for all), then announced in
         order. When that transaction fails, whatever the error, each is stored on its own
         as if they had come apart: a message the database refuses costs no other one."""
-        entries = [entry_to_store(message) for _, message in run]
-        try:
-            stored = await self.host.storage.add_all_to_history(run[0][0].profile, entries)
-        except ProfileUnknown:
-            raise
-        except Exception:  # noqa: BLE001 - each alone below meets the same error, if it is theirs
+        stored = await self._stored_together(run[0][0].profile, [message for _, message in run])
+        if stored is None:
             for received in run:
                 await self._guarded(received, self._store_one(received))
             return
         for received, new in zip(run, stored):
             await self._guarded(received, self._announce_stored(received, new))
+
+    async def _stored_together(self, profile: str, messages: list[ChatMessage]) -> list[bool] | None:
+        """Store new messages in one transaction (one commit for all): whether each was new,
+        or None when the transaction failed, whatever the error; the caller then stores
+        each on its own, as if they had come apart, so that a message the database
+        refuses costs no other one.
+
+        :raises ProfileUnknown: the profile was deleted meanwhile.
+        """
+        try:
+            return await self.host.storage.add_all_to_history(profile, [entry_to_store(m) for m in messages])
+        except ProfileUnknown:
+            raise
+        except Exception:  # noqa: BLE001 - each alone meets the same error, if it is theirs
+            return None
 
     async def _announce_stored(self, received: Received, new: bool) -> None:
         client, message = received
@@ -273,6 +293,25 @@ class Messaging:
         :raises Database: it could not be stored.
         """
         return await self._store_and_announce(client.profile, message)
+
+    async def on_received_all(self, client: XmppClient, messages: Sequence[ChatMessage], stored: list[bool]) -> None:
+        """Store and announce received messages in their order (an archive's page): each run
+        of new messages in one transaction, as the live ones waiting together are (a
+        catch-up of thousands pays a commit per run, not per message).
+
+        :param stored: gets, for each message stored, whether it was new (False: already
+            in history), in order: when one cannot be stored, those before it are there.
+        :raises Database: a message could not be stored; those after it were not tried.
+        """
+        for run in new_message_runs(messages, _same_message):
+            together = await self._stored_together(client.profile, run) if len(run) > 1 else None
+            if together is None:
+                for message in run:
+                    stored.append(await self.on_received(client, message))
+                continue
+            for message, new in zip(run, together):
+                await self._announce_if_new(client.profile, message, new)
+                stored.append(new)
 
     async def history(
         self, from_jid: str, to_jid: str, limit: int, between: bool, filters_json: str, profile: str

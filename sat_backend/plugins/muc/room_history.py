@@ -141,10 +141,12 @@ async def catch_up(host: Backend, client: XmppClient, room: Room, after: str | N
             after, latest = None, True
             continue
         fetched += len(page.messages)
-        for message in page.messages:
-            if message.type != "groupchat" or message.from_jid.userhost() != bare:
-                continue
-            new += await host.messaging.on_received(client, as_room_message(room, message, client.jid.userhost()))
+        stored: list[bool] = []
+        await host.messaging.on_received_all(client, [
+            as_room_message(room, message, client.jid.userhost()) for message in page.messages
+            if message.type == "groupchat" and message.from_jid.userhost() == bare
+        ], stored)
+        new += sum(stored)
         if page.complete or latest or not page.last_id or page.last_id == after:
             await saved.mark_catch_up(profile, bare, None)
             break
