@@ -13,7 +13,10 @@ Starts a private bus, a throw-away Prosody on loopback and the real backend, the
   decoding every signal beside the caller: the line the issue's figure was first taken
   with). The async run goes first, so that no blocking client decodes signals during it;
 * the backend's CPU time per message over each run (its sending and its receiving side):
-  unlike the calls/s, it hardly moves with the machine's load.
+  unlike the calls/s, it hardly moves with the machine's load;
+* then the sending side alone, for context: the same async calls to carol, an account of
+  the server that is no profile of this backend and is offline (nothing comes back to
+  the backend but each call's reply and its own ``MessageNew`` echo).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from bench.xmpp_harness import SignalCounter, bench_environment  # noqa: E402
 from bench import daemon_profile  # noqa: E402
 from sat_bridge.client import AsyncBridgeClient  # noqa: E402
 
-ACCOUNTS = {"alice": "alice pw", "bob": "bob pw"}
+ACCOUNTS = {"alice": "alice pw", "bob": "bob pw", "carol": "carol pw"}
 RECIPIENT = "bob@localhost"
+#: an account of the server, no profile of the backend, never online
+ELSEWHERE = "carol@localhost"
 
 
 def to_bob(*args: object) -> bool:
@@ -42,11 +47,12 @@ def to_bob(*args: object) -> bool:
     return args[-1] == "bob"
 
 
-async def send_async(bus_address: str, messages: int, pid: int) -> tuple[float, float]:
+async def send_async(bus_address: str, messages: int, pid: int, recipient: str = RECIPIENT) -> tuple[float, float]:
     """``messages`` sequential awaited ``MessageSend`` calls from an ``AsyncBridgeClient``,
-    then the wait for bob's ``MessageNew`` of each.
+    then the wait for bob's ``MessageNew`` of each (when ``recipient`` is bob).
 
-    :returns: seconds the calls took, backend CPU seconds per message until all arrived.
+    :returns: seconds the calls took, backend CPU seconds per message until all arrived
+        (the calls' end when the recipient is not bob).
     """
     client = await AsyncBridgeClient.open_bus(bus_address)
     received = 0
@@ -62,10 +68,11 @@ async def send_async(bus_address: str, messages: int, pid: int) -> tuple[float, 
     await client.on_signal("MessageNew", on_message_new)
     cpu_before, start = cpu_seconds(pid), time.perf_counter()
     for index in range(messages):
-        await client.message_send(RECIPIENT, {"": f"async message {index}"}, {}, "chat", "{}", "alice")
+        await client.message_send(recipient, {"": f"async message {index}"}, {}, "chat", "{}", "alice")
     sent_time = time.perf_counter() - start
     try:
-        await asyncio.wait_for(all_received.wait(), 120)
+        if recipient == RECIPIENT:
+            await asyncio.wait_for(all_received.wait(), 120)
     except asyncio.TimeoutError:
         raise SystemExit(f"only {received} of {messages} signals arrived") from None
     cpu_per_message = (cpu_seconds(pid) - cpu_before) / messages
@@ -105,6 +112,8 @@ def main() -> int:
             delivered.wait(120)
             total_time = time.perf_counter() - start
             cpu_per_message = (cpu_seconds(backend.process.pid) - cpu_before) / options.messages
+        alone_time, alone_cpu = asyncio.run(send_async(
+            environment.env["DBUS_SESSION_BUS_ADDRESS"], options.messages, backend.process.pid, ELSEWHERE))
     print(f"connect (STARTTLS + SCRAM + bind + roster + presence): median {statistics.median(connect_times) * 1000:.0f} ms "
           f"(min {min(connect_times) * 1000:.0f}, max {max(connect_times) * 1000:.0f}, {options.connects} runs)")
     record("message_send_async_per_s", options.messages / async_sent_time, messages=options.messages)
@@ -118,6 +127,10 @@ def main() -> int:
     record("message_send_cpu_ms", cpu_per_message * 1000, messages=options.messages)
     print(f"  backend CPU per message (its sending and its receiving side): {cpu_per_message * 1000:.2f} ms")
     print(f"  end to end (until the recipient's MessageNew for all): {options.messages / total_time:.0f} messages/s")
+    record("message_send_alone_per_s", options.messages / alone_time, messages=options.messages)
+    record("message_send_alone_cpu_ms", alone_cpu * 1000, messages=options.messages)
+    print(f"MessageSend to {ELSEWHERE} (offline, no profile here: the sending side alone), async client: "
+          f"{options.messages / alone_time:.0f} calls/s; backend CPU per message {alone_cpu * 1000:.2f} ms")
     return 0
 
 

@@ -100,6 +100,11 @@ def message_send(figures: list[Figure]) -> Iterator[Row]:
                   "{:.0f} calls/s", "≥ 1,000 calls/s", lambda v: v >= 1000)
         yield row("same, backend CPU per message sent and received [sqlite]",
                   first(find(figures, f"message_send{suffix}_cpu_ms")), "{:.2f} ms", "≤ 0.8 ms", lambda v: v <= 0.8)
+    yield context_row("MessageSend to an offline contact of no profile here, async client: the sending side "
+                      "alone [sqlite]", first(find(figures, "message_send_alone_per_s")), "{:.0f} calls/s",
+                      "no receiving side: what the sends themselves reach")
+    yield context_row("same, backend CPU per message sent [sqlite]", first(find(figures, "message_send_alone_cpu_ms")),
+                      "{:.2f} ms", "the sending half of the line above's CPU")
 
 
 def catch_up(figures: list[Figure]) -> Iterator[Row]:
