@@ -6,7 +6,8 @@ message already in history (or met earlier in the same page) is neither stored a
 announced again; and when the database refuses a message, the messages before it are
 stored and announced all the same (the page's transaction failed, so each is stored on
 its own), the refused one raises :class:`Database`, and those after it are left for the
-next catch-up: the archive position may only move past what was stored.
+next catch-up: the archive position may only move past what was stored. A failure to
+announce one message, after the run is stored, costs the others nothing.
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ REFUSED = "refused body"
 
 
 class Emitted:
-    """Stands for the bridge: the signals emitted, in order."""
+    """Stands for the bridge: the signals emitted, in order; the ``MessageNew`` of the
+    message ``failing`` names raises instead."""
 
     def __init__(self) -> None:
         self.signals: list[tuple[str, tuple[Any, ...]]] = []
+        self.failing: str | None = None
 
     def emit(self, name: str, *args: Any) -> None:
+        if name == "MessageNew" and args[0] == self.failing:
+            raise RuntimeError("the bus refused this signal (the test's)")
         self.signals.append((name, args))
 
     def new_messages(self) -> list[str]:
@@ -83,6 +88,26 @@ def test_a_page_stores_and_announces_each_new_message_once(database_url: str) ->
     assert stored == [True, False, True, False, True]
     assert announced == ["m1", "m2", "m3"]
     assert bodies == ["first", "second", "stored by an earlier catch-up", "third"]
+
+
+def test_a_message_that_cannot_be_announced_costs_the_others_of_its_page_nothing(database_url: str) -> None:
+    """The page's run is stored in one transaction before any is announced: when one
+    announcement fails, the next ones are still made (else they would be in history,
+    never announced, and the next catch-up would find them not new)."""
+    async def scenario(storage: Storage) -> tuple[list[bool], list[str], list[str]]:
+        await storage.create_profile("alice")
+        messaging, emitted, client = messaging_on(storage)
+        emitted.failing = "m2"
+        stored: list[bool] = []
+        await messaging.on_received_all(
+            client, [archived("m1", "s1", "first"), archived("m2", "s2", "second"), archived("m3", "s3", "third")],
+            stored)
+        return stored, emitted.new_messages(), await stored_bodies(storage)
+
+    stored, announced, bodies = run_with_storage(database_url, scenario)
+    assert stored == [True, True, True]
+    assert announced == ["m1", "m3"]
+    assert bodies == ["first", "second", "third"]
 
 
 def _refusing_trigger(database_url: str) -> list[str]:

@@ -206,7 +206,7 @@ class Messaging:
         await self.host.triggers.run(RECEIVED_STORED_TRIGGER, client, message)
 
     @staticmethod
-    async def _guarded(received: Received, work: Awaitable[None]) -> None:
+    async def _guarded(received: Received, work: Awaitable[object]) -> None:
         """``work`` on one message of a batch: its failure is logged and the next message
         goes on; a deleted profile ends the batch (the inbox drops what waits)."""
         try:
@@ -310,8 +310,9 @@ class Messaging:
                     stored.append(await self.on_received(client, message))
                 continue
             for message, new in zip(run, together):
-                await self._announce_if_new(client.profile, message, new)
                 stored.append(new)
+                # stored with the run already: a failure to announce one costs no other
+                await self._guarded((client, message), self._announce_if_new(client.profile, message, new))
 
     async def history(
         self, from_jid: str, to_jid: str, limit: int, between: bool, filters_json: str, profile: str
