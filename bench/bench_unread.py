@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ async def time_counts(reads: ReadStateStorage, peer: str | None, runs: int, labe
     return median
 
 
-def run_on_a_long_history(doc: str, measure: Callable[[str, str, int, int], Awaitable[None]], runs: int) -> int:
+def run_on_a_long_history(doc: str, measure: Callable[[str, str, int, int], Coroutine[Any, Any, None]], runs: int) -> int:
     """The command line of the benches on this history (``--messages``, ``--runs``,
     ``--no-postgresql``): ``measure(url, backend, messages, runs)`` on each database."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])

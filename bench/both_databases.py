@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from pathlib import Path
 
 #: a measure: (database URL, backend name) → its run
-Measure = Callable[[str, str], Awaitable[None]]
+Measure = Callable[[str, str], Coroutine[Any, Any, None]]
 
 
 def on_both_databases(measure: Measure, postgresql: bool = True) -> None:
