@@ -53,7 +53,7 @@ class ReadStateStorage:
         :param peer: only this conversation.
         :param among: only these conversations.
         """
-        async with self.storage.session() as session:
+        async with self.storage.scanning() as session:
             profile_id = await self.storage.profile_id(session, profile)
             values: dict[str, Any] = {"profile_id": profile_id, "own": own}
             if peer is None and among is None:

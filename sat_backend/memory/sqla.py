@@ -249,6 +249,15 @@ class Storage:
             self.disk.write_succeeded()
 
     @asynccontextmanager
+    async def scanning(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of the worker-thread engine for reads that may scan (a count
+        growing with the data: never on the loop's thread), Core statements only: no
+        ORM session to build and close around them."""
+        with self._translated_errors():
+            async with self.engine.connect() as connection:
+                yield connection
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection for a few short reads (Core SQL), each statement its own
         transaction. On SQLite it runs on the loop's thread: bounded statements only
