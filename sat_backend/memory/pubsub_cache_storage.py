@@ -36,7 +36,6 @@ from sat_backend.memory.pubsub_cache_values import (
     CachedNode,
     SyncState,
 )
-from sat_backend.memory.pubsub_cache_start import nodes_mid_sync
 from sat_backend.memory.short_statements import NODE_COLUMNS
 from sat_backend.memory.tables import profiles
 from sat_backend.memory.sqla import Storage
@@ -376,10 +375,6 @@ class PubsubCacheStorage:
             if profile is not None:
                 statement = statement.join(profiles).where(profiles.c.name == profile)
             return [CachedNode.from_columns(row) for row in await session.execute(statement)]
-
-    async def nodes_mid_sync(self) -> list[CachedNode]:
-        """The nodes a stop left mid-sync (:func:`.pubsub_cache_start.nodes_mid_sync`)."""
-        return await nodes_mid_sync(self.storage)
 
     async def reset(self) -> int:
         """Drop every cached node and item; returns how many nodes were dropped."""
