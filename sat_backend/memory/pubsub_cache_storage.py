@@ -180,8 +180,7 @@ class PubsubCacheStorage:
             created = CachedNode.from_columns(row)
         # SQLite gives a deleted node's id again: nothing kept of that one may be served,
         # nor kept by a read of it still in flight (the new node has no items until a write)
-        self.answers.written([created.id])
-        self.orders.forget([created.id])
+        self._changed_elsewhere([created.id])
         return created
 
     async def set_state(self, node_id: int, state: SyncState | None) -> None:
@@ -415,8 +414,14 @@ class PubsubCacheStorage:
         """A profile was deleted (:class:`~sat_backend.core.profiles.Profiles`' listener):
         its nodes and items went by cascade, written outside this class, so nothing kept of
         any node stays (their ids may be given again) nor is kept by a read in flight."""
-        self.answers.written(None)
-        self.orders.forget()
+        self._changed_elsewhere(None)
+
+    def _changed_elsewhere(self, node_ids: Collection[int] | None) -> None:
+        """The items of ``node_ids`` (every node if None) changed without a write of this
+        class: what the two caches kept of them (pages, orders) goes, and a read in flight
+        keeps nothing."""
+        self.answers.written(node_ids)
+        self.orders.forget(node_ids)
 
     async def require_node(self, profile: str, service: str, name: str) -> CachedNode:
         """:raises NotFound: the node is not ``completed`` (not cached, or not yet)."""
