@@ -186,8 +186,9 @@ def _arm(writer: Any) -> None:
         writer.writer_armed = True
 
 
-#: turns of the loop a write waits: a method handler's task emits its signals in one
-#: turn, dbus-fast sends its reply from the task's done callback in the next one
+#: turns of the loop a write waits: a call that waited emits its signals in its task's
+#: last step, and its reply leaves from the task's done callback, a turn later
+#: (:mod:`sat_bridge.method_calls`; one that does not wait sends both in the same turn)
 FLUSH_AFTER_TURNS = 2
 
 

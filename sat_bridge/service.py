@@ -13,13 +13,14 @@ import inspect
 import logging
 from typing import Any, Callable
 
-from dbus_fast import BusType, DBusError, Message, MessageFlag, MessageType, NameFlag, RequestNameReply
+from dbus_fast import BusType, DBusError, Message, NameFlag, RequestNameReply
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
 
 from sat_bridge import dbus_writer
 from sat_bridge.dispatch import BridgeDispatcher
-from sat_bridge.errors import BridgeError, Conflict, InvalidArgument, shorten
+from sat_bridge.errors import ERROR_PREFIX, Conflict, Internal, shorten
+from sat_bridge.method_calls import MethodCalls
 from sat_bridge.spec import (
     BUS_NAME,
     INTERFACE_NAMES,
@@ -65,7 +66,7 @@ class DBusBridge(BridgeDispatcher):
         else:
             bus = MessageBus(bus_type=BusType.SESSION)
         self.bus = await bus.connect()
-        self.bus.add_message_handler(WrongSignatureHandler(self.exported_methods()))
+        self.bus.add_message_handler(MethodCalls(self, self.exported_methods(), self.bus.send))
         for kind in INTERFACE_NAMES:
             interface = self._build_interface(kind)
             self.interfaces[kind] = interface
@@ -130,9 +131,7 @@ class DBusBridge(BridgeDispatcher):
         namespace: dict[str, Any] = {}
         for method in self.exported_methods():
             if method.interface == kind:
-                namespace[method.python_name] = dbus_method(name=method.name)(
-                    self._method_handler(method)
-                )
+                namespace[method.python_name] = dbus_method(name=method.name)(_introspected(method))
         for signal in self.exported_signals():
             if signal.interface == kind:
                 namespace[signal.python_name] = dbus_signal(name=signal.name)(
@@ -144,57 +143,19 @@ class DBusBridge(BridgeDispatcher):
         interface_class = type(class_name, (ServiceInterface,), namespace)
         return interface_class(INTERFACE_NAMES[kind])  # type: ignore[no-any-return]
 
-    def _method_handler(self, method: Method) -> Callable[..., Any]:
-        dispatcher = self
-        handler: Callable[..., Any]
-        if method.is_async:
 
-            async def handler(_interface: ServiceInterface, *args: Any) -> Any:
-                try:
-                    return await dispatcher.run_async(method, args)
-                except BridgeError as error:
-                    raise DBusError(error.dbus_name, error.message) from None
+def _introspected(method: Method) -> Callable[..., Any]:
+    """What dbus-fast exports for ``method``: its introspection (names and signatures of
+    its arguments). Its calls never get here: :class:`~sat_bridge.method_calls.MethodCalls`,
+    the bus's message handler, answers every one first."""
 
-        else:
+    def handler(_interface: ServiceInterface, *args: Any) -> Any:
+        raise DBusError(ERROR_PREFIX + Internal.name, f"{method.name} is answered by the bridge's message handler")
 
-            def handler(_interface: ServiceInterface, *args: Any) -> Any:
-                try:
-                    return dispatcher.run_sync(method, args)
-                except BridgeError as error:
-                    raise DBusError(error.dbus_name, error.message) from None
-
-        handler.__name__ = method.python_name
-        handler.__doc__ = method.doc
-        handler.__signature__ = _signature(method.args, method.out)  # type: ignore[union-attr]
-        return handler
-
-
-class WrongSignatureHandler:
-    """Answers calls of our methods made with other argument types than the spec's.
-
-    dbus-fast matches a call by member *and* signature, and answers a mismatch with
-    ``org.freedesktop.DBus.Error.UnknownMethod``, which tells the caller nothing useful.
-    Message handlers run before that matching, so this one answers
-    ``InvalidArgument: ProfileCreate expects (ssss), got (s)``. Members we do not have
-    still get ``UnknownMethod`` from dbus-fast: that is the right D-Bus answer for them.
-    """
-
-    def __init__(self, methods: list[Method]) -> None:
-        self.by_member: dict[tuple[str | None, str], Method] = {}
-        for method in methods:
-            self.by_member[(INTERFACE_NAMES[method.interface], method.name)] = method
-            self.by_member[(None, method.name)] = method  # a call without an interface field
-
-    def __call__(self, message: Message) -> Message | bool | None:
-        if message.message_type is not MessageType.METHOD_CALL or message.path != OBJECT_PATH:
-            return None
-        method = self.by_member.get((message.interface, message.member or ""))
-        if method is None or message.signature == method.in_signature:
-            return None
-        if message.flags & MessageFlag.NO_REPLY_EXPECTED:
-            return True
-        error = InvalidArgument(f"{method.name} expects ({method.in_signature}), got ({message.signature})")
-        return Message.new_error(message, error.dbus_name, error.message)
+    handler.__name__ = method.python_name
+    handler.__doc__ = method.doc
+    handler.__signature__ = _signature(method.args, method.out)  # type: ignore[attr-defined]
+    return handler
 
 
 def _signal_handler(signal: Signal) -> Callable[..., Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Iterator, Literal, Union
 
 BUS_NAME = "org.salutatoi.SAT1"
@@ -64,8 +65,9 @@ class Method:
     is_async: bool = True
     out_doc: str = ""
 
-    @property
+    @cached_property
     def in_signature(self) -> str:
+        """Worked out once: every call of the method is checked against it."""
         return "".join(arg.signature for arg in self.args)
 
     @property
