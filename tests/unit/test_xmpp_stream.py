@@ -4,6 +4,7 @@ server would close the stream). Twisted's own stream is the control."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import logging
@@ -17,6 +18,7 @@ from twisted.words.xish import xmlstream as xish_xmlstream
 
 from tx_xmpp.subprotocols import XMPPHandler
 
+from sat_backend.core.im.message_stanza import ChatMessage, message_xml
 from sat_backend.core.xmpp.client import XmppClient
 from sat_backend.core.xmpp.settings import ConnectionSettings
 from sat_backend.core.xmpp.stream import DtdRefused, StanzaTooLarge, UnsendableStanza, XmlStream
@@ -186,3 +188,20 @@ def test_a_refused_request_leaves_no_pending_answer() -> None:
     with pytest.raises(StanzaTooLarge):
         iq.send()
     assert stream.iqDeferreds == {} and transport.value() == b""
+
+
+def test_a_written_stanza_is_checked_and_named_as_its_tree_would_be() -> None:
+    """``message_xml``'s text (MessageSend) meets the same checks as an element, and a
+    refusal names it as the element it stands for, never quoting it."""
+    stream, transport, _ = connected(XmlStream)
+    stream.max_stanza_size = 50_000
+    message = ChatMessage("u1", 0.0, JID("alice@localhost"), JID("bob@localhost"), {"": "secret " + "é" * 30_000}, {},
+                          "chat")
+    with pytest.raises(StanzaTooLarge, match=r"<message type='chat'> body not sent") as refused:
+        stream.send(message_xml(message))
+    assert "secret" not in str(refused.value)
+    with pytest.raises(UnsendableStanza, match=r"<message type='normal'> subject not sent"):
+        stream.send(message_xml(replace(message, type="normal", bodies={"": "x"}, subjects={"": "bell\x07"})))
+    assert transport.value() == b""
+    stream.send(message_xml(replace(message, bodies={"": "fine"})))
+    assert b"<body>fine</body>" in transport.value()

@@ -20,8 +20,8 @@ from sat_backend.core.im.message_stanza import (
     SENDABLE_TYPES,
     ChatMessage,
     MalformedStanza,
-    build_message_element,
     history_tuple,
+    message_xml,
     new_uid,
 )
 from sat_backend.core.im.xml_texts import check_texts_by_lang
@@ -264,7 +264,7 @@ class Messaging:
         await self.host.storage.add_to_history(client.profile, message.to_history(), new_ids=True,
                                                then=self._sent_writes(client.profile, message))
         try:
-            client.send_stanza(build_message_element(message))
+            client.send_stanza(message_xml(message))
         except (ProfileNotConnected, InvalidArgument):
             # not sent (the session closed meanwhile, or the stream's last guard refused the
             # stanza): history must not show it as sent

@@ -147,8 +147,9 @@ class XmppClient(StreamManager):  # type: ignore[misc]
             stream.transport.loseConnection()
         return waiter
 
-    def send_stanza(self, element: domish.Element) -> None:
-        """Send now, or fail: unlike ``send``, never queue a stanza while offline.
+    def send_stanza(self, element: domish.Element | str) -> None:
+        """Send now, or fail: unlike ``send``, never queue a stanza while offline
+        (``element`` may be a stanza already written, :func:`~..im.message_stanza.message_xml`).
 
         :raises ProfileNotConnected: the session is not open.
         """

@@ -45,6 +45,7 @@ from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER
 from sat_backend.core.config import DEFAULT_MAX_STANZA_SIZE
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.parsed_garbage import PARSED, unlink_parents
+from sat_backend.core.xmpp.written_stanza import WrittenStanza
 from sat_bridge.xml_text import describe_forbidden, forbidden_xml_char
 
 log = logging.getLogger(__name__)
@@ -166,25 +167,25 @@ class XmlStream(xmlstream.XmlStream):  # type: ignore[misc]
         index = forbidden_xml_char(text)
         if index is not None:
             where = describe_forbidden(text, index)
-            kind = self._refused(element)
+            kind = self._refused(element, obj)
             log.error("refused to send %s: it holds a character XML does not allow (%s)", kind, where)
             raise UnsendableStanza(f"{kind} not sent: it holds a character XML does not allow ({where})")
         data = obj if isinstance(obj, bytes) else obj.encode("utf-8")
         if len(data) > self.max_stanza_size:
             limit = f"{len(data)} bytes is too large for the server (limit {self.max_stanza_size} bytes, " \
                     "[xmpp] max_stanza_size)"
-            kind = self._refused(element)
+            kind = self._refused(element, obj)
             log.warning("refused to send %s: %s", kind, limit)
             raise StanzaTooLarge(f"{kind} not sent: {limit}")
         xish_xmlstream.XmlStream.send(self, data)
 
-    def _refused(self, element: domish.Element | None) -> str:
+    def _refused(self, element: domish.Element | None, written: object) -> str:
         """What a refused stanza is, for its log line and error (:func:`stanza_kind`; only
         then worked out, not for each stanza sent). Twisted's ``IQ.send`` registers the
         answer's Deferred before writing: a refused request's is dropped (its caller got
         the error), not kept until the stream ends."""
         if element is None:
-            return "raw data"
+            return written.kind if isinstance(written, WrittenStanza) else "raw data"
         stanza_id = element.getAttribute("id")
         if stanza_id is not None:
             getattr(self, "iqDeferreds", {}).pop(stanza_id, None)
