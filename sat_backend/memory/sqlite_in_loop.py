@@ -65,15 +65,20 @@ class PlainStatement:
             name: conversion for name, bind in compiled.binds.items()
             if (conversion := bind.type.bind_processor(dialect)) is not None
         }
+        #: what each conversion makes of None, worked out once: most rows leave the
+        #: converted columns empty (a message's ``extra``: JSON ``null``, a ``json.dumps``)
+        self._of_none = {name: conversion(None) for name, conversion in self._conversions.items()}
 
     def values(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` with each value as the column stores it."""
         if not self._conversions:
             return row
         converted = dict(row)
+        of_none = self._of_none
         for name, conversion in self._conversions.items():
             if name in converted:
-                converted[name] = conversion(converted[name])
+                value = converted[name]
+                converted[name] = of_none[name] if value is None else conversion(value)
         return converted
 
 
@@ -405,40 +410,27 @@ class InLoopDatabase:
         async with self._write_transaction() as (writer, _):
             yield writer
 
-    @asynccontextmanager
-    async def writing_plain(self) -> AsyncIterator[sqlite3.Connection]:
+    def writing_plain(self) -> _PlainWrite:
         """As :meth:`writing`, but the ``sqlite3`` connection itself, for the
         :class:`PlainStatement` of a hot path: SQLAlchemy's execution (a greenlet switch,
         an execution context, a result) costs several times the statement.
 
         :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
         """
-        async with self._write_transaction() as (_, driver):
-            yield driver.raw
+        return _PlainWrite(self)
 
-    @asynccontextmanager
-    async def _write_transaction(self) -> AsyncIterator[tuple[AsyncConnection, LoopConnection]]:
-        await self._share_loop()
-        async with self._write_turn:
-            if self._writer is None or self._writer_driver is None:
-                self._writer = await self.engine.connect()
-                driver = (await self._writer.get_raw_connection()).driver_connection
-                assert isinstance(driver, LoopConnection)
-                self._writer_driver = driver
-            writer, raw = self._writer, self._writer_driver
-            await begin_immediate(raw, self.write_lock_wait)
-            changes_before = raw.raw.total_changes
-            try:
-                yield writer, raw
-                raw.raw.commit()
-                self.checkpoints.committed(raw.raw.total_changes - changes_before)
-            except BaseException:
-                if raw.in_transaction:
-                    raw.raw.rollback()
-                if writer.invalidated:
-                    self._writer = self._writer_driver = None
-                    await writer.close()
-                raise
+    def _write_transaction(self) -> _WriteTransaction:
+        return _WriteTransaction(self)
+
+    async def _writing_connection(self) -> tuple[AsyncConnection, LoopConnection]:
+        """The writing connection (opened at the first write, or again after one was
+        invalidated) and its driver connection."""
+        if self._writer is None or self._writer_driver is None:
+            self._writer = await self.engine.connect()
+            driver = (await self._writer.get_raw_connection()).driver_connection
+            assert isinstance(driver, LoopConnection)
+            self._writer_driver = driver
+        return self._writer, self._writer_driver
 
     async def _discard_reader(self) -> None:
         """After an error the connection may be unusable (invalidated): the next read opens another."""
@@ -464,3 +456,67 @@ class InLoopDatabase:
 
     def _loop_turned(self) -> None:
         self._turn_pending = False
+
+
+class _WriteTransaction:
+    """One write transaction of an :class:`InLoopDatabase`: its turn, the write lock
+    (``BEGIN IMMEDIATE``), then a commit when the block ends or a rollback if it raises.
+
+    A class rather than an ``@asynccontextmanager``: every message stored goes through
+    it, and the generator's machinery (an async generator a transaction, its finaliser
+    hooks, ``contextlib``'s wrapper) cost more than the turn and the lock (issue 14)."""
+
+    __slots__ = ("_database", "_writer", "_raw", "_changes_before")
+
+    def __init__(self, database: InLoopDatabase) -> None:
+        self._database = database
+
+    async def __aenter__(self) -> tuple[AsyncConnection, LoopConnection]:
+        database = self._database
+        await database._share_loop()
+        await database._write_turn.acquire()
+        try:
+            writer, raw = await database._writing_connection()
+            await begin_immediate(raw, database.write_lock_wait)
+        except BaseException:
+            database._write_turn.release()
+            raise
+        self._writer, self._raw = writer, raw
+        self._changes_before = raw.raw.total_changes
+        return writer, raw
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        database, raw = self._database, self._raw
+        try:
+            if exc_type is None:
+                try:
+                    raw.raw.commit()
+                    database.checkpoints.committed(raw.raw.total_changes - self._changes_before)
+                    return
+                except BaseException:
+                    await self._undo()
+                    raise
+            await self._undo()
+        finally:
+            database._write_turn.release()
+
+    async def _undo(self) -> None:
+        """After a failure: roll back what the transaction wrote; a connection left
+        unusable is closed, and the next write opens another."""
+        database, writer, raw = self._database, self._writer, self._raw
+        if raw.in_transaction:
+            raw.raw.rollback()
+        if writer.invalidated:
+            database._writer = database._writer_driver = None
+            await writer.close()
+
+
+class _PlainWrite(_WriteTransaction):
+    """:class:`_WriteTransaction` giving the ``sqlite3`` connection itself
+    (:meth:`InLoopDatabase.writing_plain`)."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> sqlite3.Connection:  # type: ignore[override]
+        _, raw = await super().__aenter__()
+        return raw.raw
