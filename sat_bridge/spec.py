@@ -156,6 +156,10 @@ def _check_member(member: Member) -> None:
     if len(set(names)) != len(names):
         raise ValueError(f"{member.name}: duplicate argument names")
     for arg in member.args:
+        if "h" in arg.signature:
+            # the bridge answers calls with their bodies as they came (sat_bridge.method_calls)
+            # and sends signals as it builds them (DBusBridge.emit): no descriptor is passed on
+            raise ValueError(f"{member.name}.{arg.name}: file descriptors (h) do not cross this bridge")
         if not _ARG_NAME.match(arg.name):
             raise ValueError(f"{member.name}: argument name {arg.name!r} must be snake_case")
         if len(get_signature_tree(arg.signature).types) != 1:
@@ -163,6 +167,8 @@ def _check_member(member: Member) -> None:
     if isinstance(member, Method):
         if member.out and len(get_signature_tree(member.out).types) != 1:
             raise ValueError(f"{member.name}: out signature must be one complete type")
+        if "h" in member.out:
+            raise ValueError(f"{member.name}: file descriptors (h) do not cross this bridge")
 
 
 def full_spec() -> BridgeSpec:

@@ -92,6 +92,9 @@ def test_client_has_one_documented_method_per_spec_method() -> None:
         (Method("Two", "core", (Arg("a", "s"), Arg("a", "s")), "", "doc"), "duplicate"),
         (Method("BadSig", "core", (Arg("a", "ss"),), "", "doc"), "one complete type"),
         (Method("BadArg", "core", (Arg("Camel", "s"),), "", "doc"), "snake_case"),
+        (Method("Handle", "core", (Arg("fd", "h"),), "", "doc"), "file descriptors"),
+        (Method("Handles", "core", (), "ah", "doc"), "file descriptors"),
+        (Signal("Passed", "core", (Arg("fds", "a{sh}"),), "doc"), "file descriptors"),
     ],
 )
 def test_spec_rejects_malformed_members(member: Method, message: str) -> None:
