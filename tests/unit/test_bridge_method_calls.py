@@ -35,6 +35,7 @@ class Members:
         self.dispatcher.add_method(_method("Waits", is_async=True), self.waits)
         self.dispatcher.add_method(_method("Lost", is_async=True), self.lost)
         self.dispatcher.add_method(_method("NotAString", is_async=True), self.not_a_string)
+        self.dispatcher.add_method(_method("BadYield", is_async=True), self.bad_yield)
         self.calls = MethodCalls(self.dispatcher, self.dispatcher.exported_methods(),
                                  self.send_marshalled if marshalled else self.sent.append)
 
@@ -43,8 +44,15 @@ class Members:
         self.sent.append(message)
 
     async def upper_later(self, text: str) -> str:
-        await asyncio.sleep(0) if text == "turn" else None
+        if text == "turn":
+            await _BareTurn()
         return text.upper()
+
+    async def settled(self) -> None:
+        """Until every call that waited has ended and answered (its done callback, which
+        answers, was added before any other)."""
+        while self.calls._waiting:
+            await asyncio.wait(set(self.calls._waiting))
 
     async def waits(self, text: str) -> str:
         self.waiting_on = asyncio.get_running_loop().create_future()
@@ -55,6 +63,24 @@ class Members:
 
     async def not_a_string(self, text: str) -> Any:
         return 42
+
+    async def bad_yield(self, text: str) -> str:
+        await _BadYield()  # as a bare ``await deferred`` in a Task: the Task throws RuntimeError back
+        return "went on as if nothing had happened"
+
+
+class _BadYield:
+    """Yields what a Task cannot wait on (a Twisted ``Deferred`` awaited bare does)."""
+
+    def __await__(self) -> Any:
+        yield "not a future"
+
+
+class _BareTurn:
+    """Awaited in a Task, one turn of the loop (what ``asyncio.sleep(0)`` yields: None)."""
+
+    def __await__(self) -> Any:
+        yield
 
 
 def _call(member: str, signature: str = "s", body: list[object] | None = None, **fields: object) -> Message:
@@ -88,17 +114,17 @@ def test_a_call_that_waits_is_answered_when_it_ends() -> None:
         members = Members()
         assert members.calls(_call("Waits", body=["abc"])) is True
         assert members.sent == [] and members.waiting_on is not None
-        await asyncio.sleep(0)
-        assert members.sent == []  # still waiting
+        (task,) = members.calls._waiting
+        await _BareTurn()  # the Task's first step
+        assert members.sent == [] and not task.done()  # still waiting
         members.waiting_on.set_result("def")
-        while not members.sent:
-            await asyncio.sleep(0)
+        await members.settled()
         assert _answer(members) == (MessageType.METHOD_RETURN, None, ["abcdef"])
         assert not members.calls._waiting
         members.sent.clear()
         members.calls(_call("UpperLater", body=["turn"]))  # a bare turn of the loop
-        while not members.sent:
-            await asyncio.sleep(0)
+        assert members.sent == []
+        await members.settled()
         assert _answer(members) == (MessageType.METHOD_RETURN, None, ["TURN"])
 
     asyncio.run(run())
@@ -113,8 +139,7 @@ def test_a_failure_is_the_typed_error_before_or_after_waiting() -> None:
         members.calls(_call("Waits"))
         assert members.waiting_on is not None
         members.waiting_on.set_exception(NotFound("gone meanwhile"))
-        while not members.sent:
-            await asyncio.sleep(0)
+        await members.settled()
         assert _answer(members) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.NotFound", ["gone meanwhile"])
 
     asyncio.run(run())
@@ -126,12 +151,25 @@ def test_a_cancelled_call_is_answered_internal() -> None:
         members.calls(_call("Waits"))
         (task,) = members.calls._waiting
         task.cancel()
-        while not members.sent:
-            await asyncio.sleep(0)
+        await members.settled()
         kind, name, body = _answer(members)
         assert (kind, name) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.Internal")
         assert "Waits was cancelled" in body[0]
         assert members.waiting_on is not None and members.waiting_on.cancelled()
+
+    asyncio.run(run())
+
+
+def test_what_the_task_throws_back_goes_into_the_call() -> None:
+    """The Task's answer to a bad yield (a RuntimeError thrown in) reaches the member,
+    which fails: the caller gets Internal, not a result as if it had waited."""
+    async def run() -> None:
+        members = Members()
+        members.calls(_call("BadYield"))
+        await members.settled()
+        kind, name, body = _answer(members)
+        assert (kind, name) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.Internal")
+        assert "unexpected error in BadYield (RuntimeError)" in body[0]
 
     asyncio.run(run())
 
@@ -157,8 +195,7 @@ def test_no_reply_is_sent_to_a_call_that_wants_none() -> None:
         members.calls(_call("Waits", flags=quiet))
         assert members.waiting_on is not None
         members.waiting_on.set_result("!")
-        while members.calls._waiting:
-            await asyncio.sleep(0)
+        await members.settled()
         assert members.sent == []
 
     asyncio.run(run())
