@@ -10,8 +10,8 @@ by the parsers the plugins of those XEPs register (:data:`ChangeParser`) and car
 from __future__ import annotations
 
 import json
+import os
 import time
-import uuid
 from itertools import islice
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -151,7 +151,28 @@ def history_extra(entry: HistoryMessage) -> dict[str, Any]:
 
 
 def new_uid() -> str:
-    return uuid.uuid4().hex
+    """A new id of ours (a message's uid, and the origin-id and ``id`` of one we send): a
+    UUIDv7 (RFC 9562) as 32 hex digits, :func:`uid_at` now."""
+    return uid_at(time.time_ns() // 1_000_000)
+
+
+def uid_at(unix_ms: int) -> str:
+    """A UUIDv7 of the millisecond ``unix_ms``: the time first, then 74 random bits.
+
+    Time first so that successive ids sort by time: a message's insert lands at the right
+    edge of the history indexes keyed by them (the primary key; a sent message's
+    origin-id and message id) instead of on a random leaf page that must be read and
+    rewritten. With 200,000 messages in history a sent message's transaction took
+    140-162 µs of CPU instead of 228-234 with random ids (issue 14). The millisecond it
+    shows is when the message was made, which its recipient knows anyway."""
+    value = (unix_ms & _MS_MASK) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant
+    return f"{value:032x}"
+
+
+#: the 48 bits of a UUIDv7's time
+_MS_MASK = (1 << 48) - 1
 
 
 def build_message_element(message: ChatMessage) -> domish.Element:
