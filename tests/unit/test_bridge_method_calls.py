@@ -96,6 +96,13 @@ def _answer(members: Members) -> tuple[MessageType, str | None, list[Any]]:
     return reply.message_type, reply.error_name, reply.body
 
 
+def _internal(members: Members) -> str:
+    """The text of the one answer sent, an ``Internal`` error."""
+    kind, name, body = _answer(members)
+    assert (kind, name) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.Internal")
+    return str(body[0])
+
+
 def test_a_call_that_does_not_wait_is_answered_at_once() -> None:
     async def run() -> None:
         members = Members()
@@ -152,9 +159,7 @@ def test_a_cancelled_call_is_answered_internal() -> None:
         (task,) = members.calls._waiting
         task.cancel()
         await members.settled()
-        kind, name, body = _answer(members)
-        assert (kind, name) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.Internal")
-        assert "Waits was cancelled" in body[0]
+        assert "Waits was cancelled" in _internal(members)
         assert members.waiting_on is not None and members.waiting_on.cancelled()
 
     asyncio.run(run())
@@ -167,9 +172,7 @@ def test_what_the_task_throws_back_goes_into_the_call() -> None:
         members = Members()
         members.calls(_call("BadYield"))
         await members.settled()
-        kind, name, body = _answer(members)
-        assert (kind, name) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.Internal")
-        assert "unexpected error in BadYield (RuntimeError)" in body[0]
+        assert "unexpected error in BadYield (RuntimeError)" in _internal(members)
 
     asyncio.run(run())
 
@@ -178,9 +181,7 @@ def test_a_result_its_signature_cannot_carry_is_answered_internal() -> None:
     async def run() -> None:
         members = Members(marshalled=True)
         assert members.calls(_call("NotAString")) is True
-        kind, name, body = _answer(members)
-        assert (kind, name) == (MessageType.ERROR, "org.salutatoi.SAT1.Error.Internal")
-        assert "NotAString returned a value its signature cannot carry" in body[0]
+        assert "NotAString returned a value its signature cannot carry" in _internal(members)
 
     asyncio.run(run())
 
