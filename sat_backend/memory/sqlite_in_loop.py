@@ -407,7 +407,7 @@ class InLoopDatabase:
 
         :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
         """
-        async with self._write_transaction() as (writer, _):
+        async with _WriteTransaction(self) as (writer, _):
             yield writer
 
     def writing_plain(self) -> _PlainWrite:
@@ -418,9 +418,6 @@ class InLoopDatabase:
         :raises WriteLockTimeout: another connection held the lock for :attr:`write_lock_wait`.
         """
         return _PlainWrite(self)
-
-    def _write_transaction(self) -> _WriteTransaction:
-        return _WriteTransaction(self)
 
     async def _writing_connection(self) -> tuple[AsyncConnection, LoopConnection]:
         """The writing connection (opened at the first write, or again after one was
