@@ -85,8 +85,6 @@ class BridgeDispatcher:
         try:
             check_arguments(method, args)
             result = self.implementations[method.name](*args)
-            if inspect.iscoroutine(result):
-                return await result
             if inspect.isawaitable(result):
                 result = await _await(result)
             return result
