@@ -9,6 +9,10 @@ import logging
 from typing import Any
 
 import pytest
+from dbus_fast import Variant
+from dbus_fast.signature import SignatureType, get_signature_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sat_bridge import arguments, errors
 from sat_bridge.embedded import EmbeddedBridge
@@ -144,3 +148,110 @@ def test_identifiers_and_names_have_a_tight_bound(member: str, argument: str, bo
         arguments.check_arguments(method, tuple(args))
     args[position] = ["n" * bound] if spec_arg.signature == "as" else "n" * bound
     arguments.check_arguments(method, tuple(args))
+
+
+# the compiled checks every call runs accept exactly what the walk that explains a refusal accepts
+
+#: strings with what XML forbids (NUL, a C0 control, a lone surrogate, U+FFFF) among allowed ones
+_TEXT = st.text(alphabet=st.sampled_from(["a", "é", "\t", "\n", "\x00", "\x07", "\ud800", "\uffff"]), max_size=9)
+_KEYS = st.one_of(_TEXT, st.integers(-3, 3))
+_JUNK = st.one_of(st.none(), st.integers(-3, 3), _TEXT, st.lists(st.integers(0, 3), max_size=3),
+                  st.dictionaries(_TEXT, _TEXT, max_size=2), st.binary(max_size=3), st.tuples(_TEXT))
+_SIGNATURES = st.recursive(
+    st.sampled_from(["s", "o", "g", "i", "b", "d", "y", "v"]),
+    lambda inner: st.one_of(
+        inner.map(lambda item: "a" + item),
+        st.tuples(st.sampled_from(["s", "i"]), inner).map(lambda entry: "a{%s%s}" % entry),
+        st.lists(inner, min_size=1, max_size=3).map(lambda fields: "(" + "".join(fields) + ")"),
+    ),
+    max_leaves=5,
+)
+
+
+@st.composite
+def _value_for(draw: st.DrawFn, kind: SignatureType) -> Any:
+    """A value of ``kind``, or now and then one of another type (which D-Bus never passes,
+    but the checks must still refuse rather than fail)."""
+    if draw(st.integers(0, 7)) == 0:
+        return draw(_JUNK)
+    token = kind.token
+    if token in "sog":
+        return draw(_TEXT)
+    if token == "a":
+        item = kind.children[0]
+        if item.token == "{":
+            return draw(st.dictionaries(_KEYS, _value_for(item.children[1]), max_size=4))
+        if item.token == "y":
+            return draw(st.binary(max_size=5))
+        return draw(st.lists(_value_for(item), max_size=4))
+    if token == "(":
+        fields = [draw(_value_for(child)) for child in kind.children]
+        extra = draw(st.sampled_from([0, 0, 0, 1, -1]))  # a field too many or too few, now and then
+        return tuple(fields + [0] if extra > 0 else fields[:extra] if extra < 0 else fields)
+    if token == "v":
+        return Variant(*draw(st.one_of(st.tuples(st.just("s"), _TEXT), st.tuples(st.just("as"), st.lists(_TEXT, max_size=4)))))
+    return draw(st.integers(-3, 3))
+
+
+@st.composite
+def _calls(draw: st.DrawFn) -> tuple[Method, tuple[Any, ...]]:
+    signatures = draw(st.lists(_SIGNATURES, min_size=1, max_size=3))
+    method = Method("Fuzzed", "plugin", tuple(
+        Arg(f"a{index}", signature, max_length=draw(st.sampled_from([None, 0, 2, 5])))
+        for index, signature in enumerate(signatures)
+    ), "", "fuzzed")
+    return method, tuple(draw(_value_for(get_signature_tree(signature).types[0])) for signature in signatures)
+
+
+def _one_argument(signature: str, value: Any) -> tuple[Method, tuple[Any, ...]]:
+    return Method("Fuzzed", "plugin", (Arg("a0", signature),), "", "fuzzed"), (value,)
+
+
+#: values on either side of each rule (bounds as patched below: 6 characters a string,
+#: 3 entries, 12 in all)
+_EDGES = [
+    _one_argument("(is)", (1, "ab")), _one_argument("(is)", (1, "ab", 2)), _one_argument("(is)", (1,)),
+    _one_argument("a{ss}", {"abc": "def", "gh": "i"}), _one_argument("a{ss}", {"abc": "def", "gh": "ij"}),
+    _one_argument("as", ["abcdef", "ghi"]), _one_argument("as", ["abcdef", "ghij"]),
+    _one_argument("as", ["a", "b", "c"]), _one_argument("as", ["a", "b", "c", "d"]),
+    _one_argument("a{ss}", dict.fromkeys("abc", "")), _one_argument("a{ss}", dict.fromkeys("abcd", "")),
+    _one_argument("ay", b"abc"), _one_argument("ay", b"abcd"), _one_argument("ay", "abc"),
+    _one_argument("av", [Variant("s", "abcdef"), Variant("s", "abcd")]),
+    _one_argument("av", [Variant("s", "abcdef"), Variant("s", "abcde")]),
+    _one_argument("v", "not a variant"), _one_argument("a(iv)", [(1, 2)] * 3),
+    _one_argument("s", "abc\x00"), _one_argument("s", "abcdefg"), _one_argument("s", b"abc"),
+]
+
+
+@pytest.mark.parametrize("call", _EDGES)
+def test_compiled_checks_accept_what_the_walk_accepts_at_the_edges(call: tuple[Method, tuple[Any, ...]]) -> None:
+    _compiled_checks_agree_with_the_walk(*call)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_calls())
+def test_compiled_checks_accept_what_the_walk_accepts(call: tuple[Method, tuple[Any, ...]]) -> None:
+    """Small bounds, so that random values cross them: the per-string bound, entries per
+    array, the total per argument, and characters XML forbids."""
+    _compiled_checks_agree_with_the_walk(*call)
+
+
+def _compiled_checks_agree_with_the_walk(method: Method, args: tuple[Any, ...]) -> None:
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(arguments, "MAX_STRING", 6)
+        patched.setattr(arguments, "MAX_ITEMS", 3)
+        patched.setattr(arguments, "MAX_TOTAL", 12)
+        try:
+            arguments.explain_refusal(method, args)
+            walked = True
+        except errors.InvalidArgument:
+            walked = False
+        assert arguments.arguments_fit(method, args) is walked
+        if walked:  # and they count the same: each argument's characters and entries
+            for spec_arg, check, value in zip(method.args, arguments._method_checks(method), args):
+                walk = arguments._ArgumentWalk(method, spec_arg)
+                walk.walk("", get_signature_tree(spec_arg.signature).types[0], value)
+                assert check(value) == walk.total
+        else:
+            with pytest.raises(errors.InvalidArgument, match="^Fuzzed: "):
+                arguments.check_arguments(method, args)
