@@ -90,7 +90,7 @@ class AsyncBridgeClient:
 
         :raises BridgeUnavailable: no session bus can be reached.
         """
-        dbus_writer.install()
+        patched = dbus_writer.install()
         try:
             if bus_address:
                 bus = MessageBus(bus_address=bus_address)
@@ -99,6 +99,8 @@ class AsyncBridgeClient:
             await bus.connect()
         except Exception as exc:  # noqa: BLE001 - any failure here means "no bus"
             raise BridgeUnavailable(f"cannot connect to the session bus: {exc}") from exc
+        if patched:  # (dbus-fast's own writer writes at once)
+            dbus_writer.send_at_once(bus)  # one call, then its answer: nothing to gather
         return cls(bus, spec if spec is not None else full_spec())
 
     async def call(self, name: str, *args: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
@@ -119,7 +121,9 @@ class AsyncBridgeClient:
             body=list(args),
         )
         try:
-            reply = await asyncio.wait_for(self._bus_call(message, name), timeout)
+            # not wait_for: it runs the call in a task of its own (≈ 20 µs a call)
+            async with asyncio.timeout(timeout):
+                reply = await self._bus_call(message, name)
         except (InvalidMessageError, SignatureBodyMismatchError) as exc:
             # D-Bus cannot carry it (a NUL in a string, a value of the wrong type)
             raise InvalidArgument(f"{name}: {exc}") from exc

@@ -140,3 +140,23 @@ def test_async_close_ends_the_calls_still_waiting(hanging_service: HangingServic
         await client.close()  # twice is harmless
 
     asyncio.run(scenario())
+
+
+def test_a_call_unanswered_within_its_timeout_ends_and_the_client_goes_on(hanging_service: HangingService) -> None:
+    """The timeout of a call ends it with ``BridgeUnavailable`` naming the wait; the same
+    client's next call is answered (the blocking client, then the async one)."""
+    with BridgeClient(hanging_service.bus_address) as client:
+        with pytest.raises(BridgeUnavailable, match="TestHang: no answer from the backend in 0.2 s"):
+            client.call("TestHang", timeout=0.2)
+
+    async def scenario() -> str:
+        client = await AsyncBridgeClient.open_bus(hanging_service.bus_address)
+        try:
+            with pytest.raises(BridgeUnavailable, match="TestHang: no answer from the backend in 0.2 s"):
+                await client.call("TestHang", timeout=0.2)
+            hanging_service.release()
+            return str(await client.call("TestHang", timeout=WAIT))
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == "released"

@@ -194,3 +194,23 @@ def test_flush_writes_what_is_queued_at_once() -> None:
 
     sends, received, expected = asyncio.run(scenario())
     assert (sends, received) == (1, expected)
+
+
+def test_a_frontend_bus_writes_each_message_as_it_is_queued() -> None:
+    """A frontend sends a call and waits for its answer: with :func:`send_at_once` the
+    call leaves before the loop turns (the backend's buses still gather, above)."""
+    assert dbus_writer.install()
+
+    async def scenario() -> tuple[int, int, bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        with _counted_writer(loop) as (far, counting, writer):
+            dbus_writer.send_at_once(writer.bus)
+            first, second = _message(10), _message(20)
+            writer.schedule_write(first, loop.create_future())
+            sends_after_first = counting.sends
+            writer.schedule_write(second, loop.create_future())
+            expected = b"".join(bytes(message._marshall(False)) for message in (first, second))
+            return sends_after_first, counting.sends, far.recv(len(expected) + 1), expected
+
+    after_first, sends, received, expected = asyncio.run(scenario())
+    assert (after_first, sends, received) == (1, 2, expected)
