@@ -21,27 +21,52 @@ _End = tuple[str, str]
 
 
 class IterativeSerializer(domish._ListSerializer):  # type: ignore[misc]
-    """``domish``'s list serialiser, same output, bounded Python stack."""
+    """``domish``'s list serialiser, same output, bounded Python stack.
+
+    Most elements declare no prefix, are in their default namespace and have plain
+    attribute names: their start tag is written here in one piece, without the prefix
+    bookkeeping of :meth:`_start_tag` (a pubsub item took 22 µs, 9-13 now; every item
+    notified is serialised to be stored and signalled, issue 14). Any other element goes
+    through :meth:`_start_tag`, Twisted's code.
+    """
 
     def serialize(self, elem: Any, closeElement: int = 1, defaultUri: str = "") -> None:  # noqa: N803 - domish's API
         if closeElement == 0 or not isinstance(elem, domish.Element):
             super().serialize(elem, closeElement, defaultUri)  # no children written: no recursion
             return
-        # items: (node, inherited default namespace), or (None, closing tag) after its children
-        stack: list[tuple[Any, str]] = [(elem, defaultUri)]
+        write = self.writelist.append
+        prefixes = self.prefixes
+        # items: (node, inherited default namespace); after its children, (None, closing
+        # tag) for an element that pushed its prefixes, (False, closing tag) for a plain one
+        stack: list[tuple[Any, Any]] = [(elem, defaultUri)]
         while stack:
             node, context = stack.pop()
             if node is None:
-                self.writelist.append(context)
+                write(context)
                 self.prefixStack.pop()
                 continue
+            if node is False:
+                write(context)
+                continue
             if isinstance(node, str):  # SerializedXML is a str too: written as it is
-                super().serialize(node)
+                write(node if isinstance(node, domish.SerializedXML) else domish.escapeToXml(node))
                 continue
-            closing, own_default = self._start_tag(node, context)
-            if closing is None:
+            own_default = node.defaultUri if node.defaultUri is not None else context
+            uri = node.uri if node.uri is not None else own_default
+            start = None
+            if not node.localPrefixes and uri == own_default and uri not in prefixes:
+                start = _plain_start_tag(node, own_default, context)
+            if start is None:
+                closing, own_default = self._start_tag(node, context)
+                if closing is None:
+                    continue
+                stack.append((None, closing))
+            elif not node.children:
+                write(f"{start}/>")
                 continue
-            stack.append((None, closing))
+            else:
+                write(f"{start}>")
+                stack.append((False, f"</{node.name}>"))
             stack.extend((child, own_default) for child in reversed(node.children))
 
     def _start_tag(self, elem: domish.Element, currentDefaultUri: str) -> tuple[str | None, str]:  # noqa: N803
@@ -92,6 +117,19 @@ class IterativeSerializer(domish._ListSerializer):  # type: ignore[misc]
             return None, defaultUri
         write(">")
         return (f"</{name}>" if not prefix else f"</{prefix}:{name}>"), defaultUri
+
+
+def _plain_start_tag(elem: domish.Element, own_default: str, context: str) -> str | None:
+    """The start tag of an element without prefixes, unclosed (what :meth:`_start_tag`
+    writes for it); None when an attribute has a namespace (a prefix to write)."""
+    parts = [f"<{elem.name}"]
+    if own_default != context:
+        parts.append(f" xmlns='{own_default}'")
+    for key, value in elem.attributes.items():
+        if isinstance(key, tuple):
+            return None
+        parts.append(f" {key}='{domish.escapeToXml(value, 1)}'")
+    return "".join(parts)
 
 
 def element_xml(element: domish.Element) -> str:

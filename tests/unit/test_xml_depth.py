@@ -9,6 +9,8 @@ from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
@@ -98,6 +100,45 @@ def test_the_iterative_serialiser_writes_what_twisted_writes(xml: str, twisted_s
         ours.serialize(built, **options)
         theirs.serialize(built, **options)
         assert ours.getValue() == theirs.getValue(), (prefixes, options)
+
+
+_URIS = st.sampled_from([None, "", "urn:a", "urn:b", "http://www.w3.org/XML/1998/namespace"])
+_TEXT = st.text(alphabet=st.sampled_from(["a", "é", "<", ">", "&", "'", '"', " "]), max_size=6)
+
+
+@st.composite
+def _trees(draw: st.DrawFn, depth: int = 0) -> domish.Element:
+    """A ``domish`` element as code builds them: namespaces given or inherited, declared
+    prefixes, attributes with and without a namespace, text, raw XML, children."""
+    uri = draw(_URIS)
+    element = domish.Element(
+        (uri, draw(st.sampled_from(["item", "entry", "x"]))),
+        defaultUri=draw(st.one_of(st.none(), st.just(uri), _URIS)),
+        localPrefixes=draw(st.sampled_from([None, {"p": "urn:a"}, {"q": "urn:q"}])),
+    )
+    for _ in range(draw(st.integers(0, 2))):
+        key = draw(st.sampled_from(["id", "node", ("urn:b", "attr"), ("http://www.w3.org/XML/1998/namespace", "lang")]))
+        element[key] = draw(_TEXT)
+    for _ in range(draw(st.integers(0, 3 if depth < 3 else 0))):
+        kind = draw(st.sampled_from(["element", "text", "raw"]))
+        if kind == "element":
+            element.addChild(draw(_trees(depth + 1)))
+        elif kind == "text":
+            element.addContent(draw(_TEXT))
+        else:
+            element.addRawXml("<raw a='1'/>")
+    return element
+
+
+@settings(max_examples=400, deadline=None)
+@given(_trees(), st.sampled_from([None, {"urn:b": "bp"}]), st.sampled_from(["", "urn:a", "jabber:client"]))
+def test_the_iterative_serialiser_writes_what_twisted_writes_of_any_tree(
+    tree: domish.Element, prefixes: dict[str, str] | None, default: str
+) -> None:
+    ours, theirs = IterativeSerializer(prefixes=prefixes), domish._ListSerializer(prefixes=prefixes)
+    ours.serialize(tree, defaultUri=default)
+    theirs.serialize(tree, defaultUri=default)
+    assert ours.getValue() == theirs.getValue()
 
 
 def test_a_deep_element_from_the_stream_is_serialised_whatever_its_depth(twisted_serializer: None) -> None:
