@@ -4,10 +4,13 @@ dbus-fast runs a coroutine method as an asyncio Task: the Task's first step wait
 turn of the loop, its end schedules two done callbacks (the reply, a clean-up), and the
 reply goes through a ``SendReply`` context and the interface's result conversion. Most
 of our calls never wait (``MessageSend`` on SQLite, what the caches answer), so
-:class:`MethodCalls` starts each one at once, as Python 3.12's eager tasks do: a call
-that ends without waiting is answered in the same turn, with no Task; one that waits goes
-on in a Task, which answers when it ends (issue 14: about 40 µs of the ~160 µs a small
-async call cost the backend, and a turn of the loop, went to that machinery).
+:class:`MethodCalls` runs each one's first step at once, as Python 3.12's eager tasks do:
+a call that ends without waiting is answered in the same turn; one that waits goes on in
+its Task, which answers when it ends (issue 14: about 40 µs of the ~160 µs a small async
+call cost the backend, and a turn of the loop, went to that machinery). The Task is made
+first and is the current task while that step runs: code that asks for its task
+(``asyncio.timeout``, asyncpg's connect, a ``TaskGroup``) gets the one that runs the rest
+of the call.
 
 It also answers a call made with other argument types than the spec's with
 ``InvalidArgument`` naming both signatures: dbus-fast matches a call by member *and*
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+# what asyncio's own tasks call around each step (Python 3.12's eager start swaps them the same way)
+from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from functools import partial
 from typing import Any
@@ -77,20 +82,21 @@ class MethodCalls:
         return True
 
     def _start(self, message: Message, method: Method, args: tuple[Any, ...], wants_reply: bool) -> None:
-        """Run the call until it ends or first waits; what waits goes on in a Task.
+        """Run the call until it ends or first waits, in its Task; what waits goes on there.
 
         :raises BridgeError: it failed before waiting.
         """
-        call = self._dispatcher.run_async(method, args)
+        call = _Resumed(self._dispatcher.run_async(method, args))
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(call)
         try:
-            waiting_on = call.send(None)
-        except StopIteration as ended:
+            call.first_step(loop, task)
+        except StopIteration as ended:  # its Task ends at its own first step, already scheduled
             if wants_reply:
                 self._answer(message, method, ended.value)
             return
         except asyncio.CancelledError:
             raise _cancelled(method) from None
-        task = asyncio.get_running_loop().create_task(_Resumed(call, waiting_on))
         self._waiting.add(task)
         task.add_done_callback(partial(self._ended, message, method, wants_reply))
 
@@ -129,23 +135,50 @@ def _cancelled(method: Method) -> Internal:
 
 
 class _Resumed(Coroutine[Any, Any, Any]):
-    """The rest of a call that waited, as the coroutine of its Task: the Task's first step
-    gets what the call waits on (a future, or None for a bare turn of the loop), and its
-    later steps go to the call, what it sends or throws when it wakes up (a cancellation
-    included, even one that comes before the first step)."""
+    """A call as the coroutine of its Task, whose first step :meth:`first_step` runs at
+    once (the Task current meanwhile); the Task's own first step then gets what the call
+    waits on (a future, or None for a bare turn of the loop), and its later steps go to
+    the call, what it sends or throws when it wakes up (a cancellation included, even one
+    that comes before the Task's first step). A call that ended in its first step ends
+    its Task at the Task's first step."""
 
-    def __init__(self, call: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+    def __init__(self, call: Coroutine[Any, Any, Any]) -> None:
         self._call = call
-        self._waiting_on: Any = waiting_on
+        self._waiting_on: Any = None
         self._started = False
+        self._ended = False
+
+    def first_step(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        """Run the call until it waits, with ``task`` as the loop's current task.
+
+        :raises StopIteration: it ended, with its result.
+        :raises BaseException: what it raised.
+        """
+        outer = asyncio.current_task(loop)  # a caller running in a task of its own (tests)
+        if outer is not None:
+            _leave_task(loop, outer)
+        _enter_task(loop, task)
+        try:
+            self._waiting_on = self._call.send(None)
+        except BaseException:
+            self._ended = True
+            raise
+        finally:
+            _leave_task(loop, task)
+            if outer is not None:
+                _enter_task(loop, outer)
 
     def send(self, value: Any) -> Any:
+        if self._ended:
+            raise StopIteration  # answered already
         if not self._started:
             self._started = True
             return self._waiting_on
         return self._call.send(value)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:  # type: ignore[override]
+        if self._ended:
+            raise typ if val is None else val
         if not self._started:
             self._started = True
             if isinstance(self._waiting_on, asyncio.Future):

@@ -36,6 +36,7 @@ class Members:
         self.dispatcher.add_method(_method("Lost", is_async=True), self.lost)
         self.dispatcher.add_method(_method("NotAString", is_async=True), self.not_a_string)
         self.dispatcher.add_method(_method("BadYield", is_async=True), self.bad_yield)
+        self.dispatcher.add_method(_method("Timed", is_async=True), self.timed)
         self.calls = MethodCalls(self.dispatcher, self.dispatcher.exported_methods(),
                                  self.send_marshalled if marshalled else self.sent.append)
 
@@ -63,6 +64,18 @@ class Members:
 
     async def not_a_string(self, text: str) -> Any:
         return 42
+
+    async def timed(self, text: str) -> str:
+        """Under ``asyncio.timeout`` (which needs a current task, as asyncpg's connect does):
+        ``now`` ends at once, ``expire`` waits past its deadline."""
+        before = asyncio.current_task()
+        try:
+            async with asyncio.timeout(0.01 if text == "expire" else 60):
+                if text != "now":
+                    await asyncio.get_running_loop().create_future()  # never set
+        except TimeoutError:
+            return "timed out in " + ("its task" if asyncio.current_task() is before else "another task")
+        return "in time"
 
     async def bad_yield(self, text: str) -> str:
         await _BadYield()  # as a bare ``await deferred`` in a Task: the Task throws RuntimeError back
@@ -133,6 +146,23 @@ def test_a_call_that_waits_is_answered_when_it_ends() -> None:
         assert members.sent == []
         await members.settled()
         assert _answer(members) == (MessageType.METHOD_RETURN, None, ["TURN"])
+
+    asyncio.run(run())
+
+
+def test_a_call_runs_in_its_task_from_its_first_step() -> None:
+    """Its first step runs at once, yet with its Task as the current task: what needs one
+    (``asyncio.timeout``) works whether the call ends at once or waits, in the same Task."""
+    async def run() -> None:
+        members = Members()
+        members.calls(_call("Timed", body=["now"]))
+        assert _answer(members) == (MessageType.METHOD_RETURN, None, ["in time"])
+        assert not members.calls._waiting
+        members.sent.clear()
+        members.calls(_call("Timed", body=["expire"]))
+        assert members.sent == [] and members.calls._waiting
+        await members.settled()
+        assert _answer(members) == (MessageType.METHOD_RETURN, None, ["timed out in its task"])
 
     asyncio.run(run())
 
