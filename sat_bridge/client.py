@@ -110,14 +110,14 @@ class AsyncBridgeClient:
         :raises BridgeUnavailable: no backend, or no answer within ``timeout`` seconds.
         """
         method = await self.find_method(name)
-        message = call_message(name, method, args)
+        message = _call_message(name, method, args)
         try:
             # not wait_for: it runs the call in a task of its own (≈ 20 µs a call)
             async with asyncio.timeout(timeout):
                 reply = await self._bus_call(message, name)
         except asyncio.TimeoutError as exc:
-            raise no_answer(name, timeout) from exc
-        return answer(method, reply)
+            raise _no_answer(name, timeout) from exc
+        return _answer(method, reply)
 
     async def find_method(self, name: str) -> Method:
         """The spec of method ``name``, learnt from the backend if this client lacks it
@@ -193,12 +193,12 @@ class AsyncBridgeClient:
         self._match_added = True
 
     async def _bus_call(self, message: Message, what: str) -> Message:
-        """:meth:`start_call` awaited: the reply, or its error raised."""
+        """:meth:`_start_call` awaited: the reply, or its error raised."""
         replied: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self.start_call(message, what, _settling(replied))
+        self._start_call(message, what, _settling(replied))
         return await replied
 
-    def start_call(self, message: Message, what: str, settle: Settle) -> None:
+    def _start_call(self, message: Message, what: str, settle: _Settle) -> None:
         """Send a method call (on the loop's thread); ``settle(reply, None)`` or
         ``settle(None, error)`` runs once its reply or its failure is known.
 
@@ -326,27 +326,27 @@ class BridgeClient:
         """Blocking :meth:`AsyncBridgeClient.call`.
 
         A method the spec knows is handed to the loop as a callback
-        (:meth:`AsyncBridgeClient.start_call`), without a task; one it does not know yet
+        (:meth:`AsyncBridgeClient._start_call`), without a task; one it does not know yet
         (a third-party plugin's) goes through the coroutine, which learns it first.
         """
         method = self._async.spec.members.get(name)
         if not isinstance(method, Method):
             return self._run(self._async.call(name, *args, timeout=timeout), name)
-        message = call_message(name, method, args)
+        message = _call_message(name, method, args)
         replied: Future[Message] = Future()
         with self._lock:
             if self._closed or not self._thread.is_alive():
                 raise BridgeUnavailable(f"{name}: this bridge client is closed")
             self._waiting.add(replied)
-            self._loop.call_soon_threadsafe(self._async.start_call, message, name, _settling(replied))
+            self._loop.call_soon_threadsafe(self._async._start_call, message, name, _settling(replied))
         try:
             reply = replied.result(timeout)
         except concurrent.futures.TimeoutError as exc:
-            raise no_answer(name, timeout) from exc
+            raise _no_answer(name, timeout) from exc
         finally:
             with self._lock:
                 self._waiting.discard(replied)
-        return answer(method, reply)
+        return _answer(method, reply)
 
     def on_signal(self, name: str, callback: SignalCallback) -> None:
         self._run(self._async.on_signal(name, callback), f"the {name} subscription")
@@ -405,12 +405,12 @@ class BridgeClient:
         self.close()
 
 
-#: what :meth:`AsyncBridgeClient.start_call` calls once: (reply, None) or (None, error)
-Settle = Callable[[Message | None, BaseException | None], None]
+#: what :meth:`AsyncBridgeClient._start_call` calls once: (reply, None) or (None, error)
+_Settle = Callable[[Message | None, BaseException | None], None]
 
 
-def _settling(replied: asyncio.Future[Message] | Future[Message]) -> Settle:
-    """The :data:`Settle` of a call whose caller waits on ``replied``: left as it is once
+def _settling(replied: asyncio.Future[Message] | Future[Message]) -> _Settle:
+    """The :data:`_Settle` of a call whose caller waits on ``replied``: left as it is once
     something else ended it (the caller's timeout, or :meth:`BridgeClient.close`)."""
 
     def settle(reply: Message | None, error: BaseException | None) -> None:
@@ -425,7 +425,7 @@ def _settling(replied: asyncio.Future[Message] | Future[Message]) -> Settle:
     return settle
 
 
-def call_message(name: str, method: Method, args: tuple[Any, ...]) -> Message:
+def _call_message(name: str, method: Method, args: tuple[Any, ...]) -> Message:
     """The D-Bus message of a call to ``method``.
 
     :raises TypeError: not as many arguments as the method takes.
@@ -442,7 +442,7 @@ def call_message(name: str, method: Method, args: tuple[Any, ...]) -> Message:
     )
 
 
-def answer(method: Method, reply: Message) -> Any:
+def _answer(method: Method, reply: Message) -> Any:
     """What a call returns from its reply.
 
     :raises BridgeError: the typed error the backend answered.
@@ -459,7 +459,7 @@ def answer(method: Method, reply: Message) -> Any:
     return reply.body[0]
 
 
-def no_answer(name: str, timeout: float | None) -> BridgeUnavailable:
+def _no_answer(name: str, timeout: float | None) -> BridgeUnavailable:
     return BridgeUnavailable(f"{name}: no answer from the backend in {timeout:g} s")
 
 
