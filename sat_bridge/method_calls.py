@@ -21,6 +21,7 @@ we do not have, introspection and ``org.freedesktop.DBus.Peer`` go on to dbus-fa
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 # what asyncio's own tasks call around each step (Python 3.12's eager start swaps them the same way)
 from asyncio.tasks import _enter_task, _leave_task
@@ -88,9 +89,10 @@ class MethodCalls:
         """
         call = _Resumed(self._dispatcher.run_async(method, args))
         loop = asyncio.get_running_loop()
-        task = loop.create_task(call)
+        context = contextvars.copy_context()  # the Task's: its first step runs in it too
+        task = loop.create_task(call, context=context)
         try:
-            call.first_step(loop, task)
+            context.run(call.first_step, loop, task)
         except StopIteration as ended:  # its Task ends at its own first step, already scheduled
             if wants_reply:
                 self._answer(message, method, ended.value)

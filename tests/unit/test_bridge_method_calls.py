@@ -6,6 +6,7 @@ InvalidArgument naming both, not dbus-fast's UnknownMethod."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 from dbus_fast import Message, MessageFlag, MessageType
@@ -16,6 +17,8 @@ from sat_bridge.method_calls import MethodCalls
 from sat_bridge.spec import CORE_INTERFACE, OBJECT_PATH, PLUGIN_INTERFACE, Arg, BridgeSpec, Method
 
 INVALID = "org.salutatoi.SAT1.Error.InvalidArgument"
+#: set by a member's first step
+_STEP: contextvars.ContextVar[str] = contextvars.ContextVar("step")
 
 
 def _method(name: str, is_async: bool, out: str = "s") -> Method:
@@ -67,14 +70,17 @@ class Members:
 
     async def timed(self, text: str) -> str:
         """Under ``asyncio.timeout`` (which needs a current task, as asyncpg's connect does):
-        ``now`` ends at once, ``expire`` waits past its deadline."""
+        ``now`` ends at once, ``expire`` waits past its deadline; what its first step sets
+        in the context is still there after it waited."""
         before = asyncio.current_task()
+        _STEP.set(text)
         try:
             async with asyncio.timeout(0.01 if text == "expire" else 60):
                 if text != "now":
                     await asyncio.get_running_loop().create_future()  # never set
         except TimeoutError:
-            return "timed out in " + ("its task" if asyncio.current_task() is before else "another task")
+            where = "its task" if asyncio.current_task() is before else "another task"
+            return f"timed out in {where}, {_STEP.get('its context lost')}"
         return "in time"
 
     async def bad_yield(self, text: str) -> str:
@@ -151,8 +157,9 @@ def test_a_call_that_waits_is_answered_when_it_ends() -> None:
 
 
 def test_a_call_runs_in_its_task_from_its_first_step() -> None:
-    """Its first step runs at once, yet with its Task as the current task: what needs one
-    (``asyncio.timeout``) works whether the call ends at once or waits, in the same Task."""
+    """Its first step runs at once, yet with its Task as the current task and in its
+    Task's context: what needs a task (``asyncio.timeout``) works whether the call ends
+    at once or waits, in the same Task, which sees what the first step set."""
     async def run() -> None:
         members = Members()
         members.calls(_call("Timed", body=["now"]))
@@ -162,7 +169,8 @@ def test_a_call_runs_in_its_task_from_its_first_step() -> None:
         members.calls(_call("Timed", body=["expire"]))
         assert members.sent == [] and members.calls._waiting
         await members.settled()
-        assert _answer(members) == (MessageType.METHOD_RETURN, None, ["timed out in its task"])
+        assert _answer(members) == (MessageType.METHOD_RETURN, None, ["timed out in its task, expire"])
+        assert _STEP.get("unset") == "unset"  # the call's context is its own
 
     asyncio.run(run())
 
