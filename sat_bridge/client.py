@@ -307,13 +307,29 @@ class BridgeClient:
         finally:
             self._loop.close()
 
-    def _run(self, coroutine: Coroutine[Any, Any, T], what: str) -> T:
+    def _submitted(self, what: str, submit: Callable[[], Future[T]]) -> Future[T]:
+        """The future of the work ``submit`` hands to the loop, for :meth:`close` to end
+        if it is still waited on then.
+
+        :raises BridgeUnavailable: the client is closed, or its loop is (its thread ends:
+            handing work over then raises ``RuntimeError``).
+        """
         with self._lock:
             if self._closed or not self._thread.is_alive():
-                coroutine.close()
                 raise BridgeUnavailable(f"{what}: this bridge client is closed")
-            future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            try:
+                future = submit()
+            except RuntimeError as exc:
+                raise BridgeUnavailable(f"{what}: this bridge client is closed") from exc
             self._waiting.add(future)
+        return future
+
+    def _run(self, coroutine: Coroutine[Any, Any, T], what: str) -> T:
+        try:
+            future = self._submitted(what, lambda: asyncio.run_coroutine_threadsafe(coroutine, self._loop))
+        except BridgeUnavailable:
+            coroutine.close()
+            raise
         try:
             return future.result()
         except concurrent.futures.CancelledError as exc:  # close() ended it
@@ -334,11 +350,12 @@ class BridgeClient:
             return self._run(self._async.call(name, *args, timeout=timeout), name)
         message = _call_message(name, method, args)
         replied: Future[Message] = Future()
-        with self._lock:
-            if self._closed or not self._thread.is_alive():
-                raise BridgeUnavailable(f"{name}: this bridge client is closed")
-            self._waiting.add(replied)
+
+        def submit() -> Future[Message]:
             self._loop.call_soon_threadsafe(self._async._start_call, message, name, _settling(replied))
+            return replied
+
+        self._submitted(name, submit)
         try:
             reply = replied.result(timeout)
         except concurrent.futures.TimeoutError as exc:

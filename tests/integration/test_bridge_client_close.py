@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from types import SimpleNamespace
 from typing import Iterator
 
 import pytest
@@ -160,3 +161,17 @@ def test_a_call_unanswered_within_its_timeout_ends_and_the_client_goes_on(hangin
             await client.close()
 
     assert asyncio.run(scenario()) == "released"
+
+
+def test_a_call_while_the_loop_closes_is_refused_as_closed(hanging_service: HangingService) -> None:
+    """Between the loop's ``close()`` and the end of its thread, handing a call over raises
+    ``RuntimeError``: the caller gets ``BridgeUnavailable`` instead, on both paths (a
+    method the spec knows, one learnt by introspection)."""
+    client = BridgeClient(hanging_service.bus_address)
+    client._loop.call_soon_threadsafe(client._loop.stop)
+    client._thread.join(WAIT)
+    assert client._loop.is_closed()
+    client._thread = SimpleNamespace(is_alive=lambda: True, join=lambda _timeout: None)  # type: ignore[assignment]
+    for call in (client.get_version, lambda: client.call("TestNotLearntYet")):
+        with pytest.raises(BridgeUnavailable, match="this bridge client is closed"):
+            call()
