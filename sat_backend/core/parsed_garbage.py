@@ -23,11 +23,21 @@ been dispatched, the stream unlinks its children from their parents
 handler holds it. Before, a burst of 1,000 pubsub notifications left every stanza to
 the collector: its collections, automatic ones included, took ~15% of the main thread
 (issue 14, ``bench/bench_pubsub_ingest.py``).
+
+A full collection walks every object alive, garbage or not. During a burst of
+notifications the stanzas parsed but not handled yet are alive (queued, each with its
+tree): 5,000 notifications sent at once left up to ~55,000 objects to walk, and each
+collection took 15-38 ms instead of ~2, ~10 % of the daemon's CPU over the burst, to
+free at most ~100 objects. So the next collection waits for an amount of parsing in
+proportion to what the last one cost (:data:`BYTES_PER_COLLECTION_SECOND`), never less
+than :data:`COLLECT_EVERY` nor more than :data:`COLLECT_AT_MOST_EVERY`: collecting stays
+a bounded share of the parsing work however much is alive.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,8 +45,14 @@ from twisted.words.xish import domish
 
 from sat_backend.core import frozen_heap
 
-#: bytes of XML parsed between two full collections
+#: bytes of XML parsed between two full collections, at least
 COLLECT_EVERY = 256 * 1024
+#: bytes parsed before the next collection per second the last one took: a ~2 ms
+#: collection (few objects alive beyond the frozen ones) waits for COLLECT_EVERY
+BYTES_PER_COLLECTION_SECOND = 128 * 1024 * 1024
+#: the longest wait, in bytes parsed, whatever the last collection cost (what a
+#: stanza leaves to the collector is still freed within a bounded amount of parsing)
+COLLECT_AT_MOST_EVERY = 4 * 1024 * 1024
 
 
 class ParsedBytes:
@@ -46,31 +62,47 @@ class ParsedBytes:
         ``callLater(0, …)`` by default, looked up at the first use).
     :param collect: the collection (``gc.collect``).
     :param after_collect: run right after it (freezes the objects of modules imported
-        since the last freeze, which every full collection would walk again).
+        since the last freeze, which every full collection would walk again); true when
+        it froze objects.
+    :param clock: times the collection (this thread's CPU clock: what it costs the
+        daemon, not how long another process held the core meanwhile).
     """
 
     def __init__(self, schedule: Callable[[Callable[[], Any]], Any] | None = None,
                  collect: Callable[[], Any] = gc.collect, every: int = COLLECT_EVERY,
-                 after_collect: Callable[[], Any] = frozen_heap.freeze_if_modules_were_loaded) -> None:
+                 after_collect: Callable[[], bool | None] = frozen_heap.freeze_if_modules_were_loaded,
+                 clock: Callable[[], float] = time.thread_time,
+                 per_collection_second: int = BYTES_PER_COLLECTION_SECOND,
+                 at_most_every: int = COLLECT_AT_MOST_EVERY) -> None:
         self._schedule = schedule
         self._collect = collect
         self._after_collect = after_collect
+        self._clock = clock
         self._every = every
+        self._per_collection_second = per_collection_second
+        self._at_most_every = at_most_every
+        #: bytes to parse before the next collection (see the module's docstring)
+        self.threshold = every
         self._parsed = 0
         self._pending = False
 
     def parsed(self, size: int) -> None:
         """``size`` more bytes were parsed."""
         self._parsed += size
-        if self._parsed >= self._every and not self._pending:
+        if self._parsed >= self.threshold and not self._pending:
             self._pending = True
             self._scheduler()(self._run)
 
     def _run(self) -> None:
         self._pending = False
         self._parsed = 0
+        started = self._clock()
         self._collect()
-        self._after_collect()
+        cost = self._clock() - started
+        if self._after_collect():  # what made this one costly is frozen: the next walks less
+            self.threshold = self._every
+        else:
+            self.threshold = min(self._at_most_every, max(self._every, int(cost * self._per_collection_second)))
 
     def _scheduler(self) -> Callable[[Callable[[], Any]], Any]:
         if self._schedule is None:

@@ -29,6 +29,42 @@ def test_one_collection_per_threshold_scheduled_not_run_inline() -> None:
     assert len(scheduled) == 1
 
 
+def test_a_costly_collection_spaces_out_the_next_within_bounds() -> None:
+    """A collection that walked many live objects (a burst of notifications queued) makes
+    the next wait for more parsing, in proportion to its cost, between the two bounds;
+    a cheap one brings the threshold back to the least, and so does one after which the
+    heap was frozen (the objects that made it costly are no longer walked)."""
+    scheduled: list[Callable[[], Any]] = []
+    costs = iter([0.004, 0.030, 0.500, 0.0001, 0.030, 0.030])   # seconds each collection takes
+    froze = iter([False, False, False, False, False, True])        # whether the freeze after it froze
+    now = [0.0]
+
+    def collect() -> None:
+        now[0] += next(costs)
+
+    counter = ParsedBytes(schedule=scheduled.append, collect=collect, every=1000, after_collect=lambda: next(froze),
+                          clock=lambda: now[0], per_collection_second=100_000, at_most_every=5000)
+
+    def collect_after(size: int) -> None:
+        counter.parsed(size - 1)
+        assert scheduled == []
+        counter.parsed(1)
+        scheduled.pop()()
+
+    collect_after(1000)
+    assert counter.threshold == 1000     # 4 ms x 100,000 bytes/s = 400: the least is kept
+    collect_after(1000)
+    assert counter.threshold == 3000     # 30 ms: three times the least
+    collect_after(3000)
+    assert counter.threshold == 5000     # 500 ms would be 50,000: the most
+    collect_after(5000)
+    assert counter.threshold == 1000     # cheap again
+    collect_after(1000)
+    assert counter.threshold == 3000
+    collect_after(3000)
+    assert counter.threshold == 1000     # as costly, but what it walked is frozen now
+
+
 def test_a_parsed_stanza_is_garbage_only_the_cyclic_collector_frees() -> None:
     """Why the collection is needed at all: domish elements point to their parent."""
     import weakref
