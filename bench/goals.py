@@ -65,6 +65,10 @@ def rows(figures: list[Figure]) -> Iterator[Row]:
         yield row(f"one DB round trip: uncached param read [{backend}] (median of runs)",
                   first(find(figures, "param_read_uncached_ms", backend=backend)), "{:.3f} ms", "≤ 0.2 ms",
                   lambda v: v <= 0.2)
+        yield context_row(f"its floor: the same select by the plain driver [{backend}] (median of runs)",
+                          first(find(figures, "param_read_driver_ms", backend=backend)), "{:.3f} ms",
+                          "sqlite3 on the same file" if backend == "sqlite"
+                          else "a prepared asyncpg statement, on a connection of its own")
     for backend in BACKENDS:
         floor = first([f for f in find(figures, "round_trip_ms") if backend_of(f) == backend])
         yield context_row(f"floor of a scan on the worker-thread engine: transaction + SELECT 1 [{backend}]",
