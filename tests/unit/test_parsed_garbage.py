@@ -15,7 +15,7 @@ def test_one_collection_per_threshold_scheduled_not_run_inline() -> None:
     scheduled: list[Callable[[], Any]] = []
     collections: list[int] = []
     counter = ParsedBytes(schedule=scheduled.append, collect=lambda: collections.append(1), every=1000,
-                          after_collect=lambda: collections.append(2))
+                          after_collect=lambda: collections.append(2), clock=lambda: 0.0)  # costs nothing
     counter.parsed(600)
     assert scheduled == []
     counter.parsed(600)          # over the threshold: scheduled, not run while parsing
