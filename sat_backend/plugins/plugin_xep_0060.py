@@ -32,6 +32,7 @@ from sat_backend.core.result_set import page_locally
 from sat_backend.core.sessions import open_stream
 from sat_backend.core.domish_serializer import element_xml
 from sat_backend.core.xml_payloads import check_xml_strings, payload_element
+from sat_backend.core.xmpp.reading_pause import ReadingPause
 from sat_backend.plugins.pubsub_owner import PubsubOwner
 from sat_backend.plugins.tx_xmpp_modules import pubsub
 from sat_backend.plugins.tx_xmpp_modules import rsm as tx_rsm
@@ -58,6 +59,10 @@ MAX_NODE_NAME = 1024
 RSM_PAGE_SIZE = 10
 #: notifications handed to the listeners at once (one cache transaction)
 EVENT_BATCH = 200
+#: notifications of one profile waiting to be handled at which reading its stream pauses,
+#: and the count at which it reads again (:mod:`~sat_backend.core.xmpp.reading_pause`)
+MAX_QUEUED_EVENTS = 1000
+RESUME_QUEUED_EVENTS = 2 * EVENT_BATCH
 
 PLUGIN_INFO = {
     "name": "Publish-Subscribe",
@@ -189,7 +194,8 @@ class EventOutcome:
 
 
 #: gets a batch of notifications of one profile, in the order received; returns, per
-#: notification, its outcome (None: nothing to say, signalled as it came)
+#: notification, its outcome (None: nothing to say, signalled as it came). It must never
+#: wait for an answer from the profile's server: reading may be paused until it returns
 EventListener = Callable[[list[PubsubEvent]], Awaitable[Sequence[EventOutcome | None]]]
 
 
@@ -201,6 +207,8 @@ class Pubsub:
         self.event_listeners: list[EventListener] = []
         self._event_queues: dict[str, deque[PubsubEvent]] = {}
         self._event_drains: dict[str, asyncio.Task[None]] = {}
+        #: per profile: its stream stops reading while too many notifications wait
+        self._reading_pauses: dict[str, ReadingPause] = {}
 
     async def initialise(self) -> None:
         self.host.sessions.add_handler_factory(self._make_handler)
@@ -429,17 +437,33 @@ class Pubsub:
         """Handle a notification (or a change found otherwise, e.g. by the cache's
         reconnect check): listeners then ``PsEvent``, in the order queued per profile."""
         profile = event.client.profile
-        self._event_queues.setdefault(profile, deque()).append(event)
+        queue = self._event_queues.setdefault(profile, deque())
+        queue.append(event)
+        if len(queue) >= MAX_QUEUED_EVENTS:  # memory stays bounded whatever the server relays
+            stream = event.client.xmlstream
+            self._reading_pause(profile).waiting(len(queue), stream.transport if stream is not None else None,
+                                                 profile)
         if profile not in self._event_drains:
             self._event_drains[profile] = asyncio.ensure_future(self._drain_events(profile))
+
+    def _reading_pause(self, profile: str) -> ReadingPause:
+        pause = self._reading_pauses.get(profile)
+        if pause is None:
+            pause = self._reading_pauses[profile] = ReadingPause(MAX_QUEUED_EVENTS, RESUME_QUEUED_EVENTS,
+                                                                 "pubsub notifications")
+        return pause
 
     async def _drain_events(self, profile: str) -> None:
         """Every queued notification of ``profile``, by batches: one call of each listener
         per batch, then the batch's signals in order. No await between the last emptiness
-        check and the end, so an event queued meanwhile always finds a drain running."""
+        check and the end, so an event queued meanwhile always finds a drain running.
+        Reading its stream, if paused, resumes once few wait (:data:`RESUME_QUEUED_EVENTS`)."""
         queue = self._event_queues[profile]
+        pause = self._reading_pause(profile)
         try:
             while queue:
+                if pause.paused:
+                    pause.waiting(len(queue), None, profile)
                 batch = [queue.popleft() for _ in range(min(len(queue), EVENT_BATCH))]
                 outcomes: list[EventOutcome | None] = [None] * len(batch)
                 for listener in self.event_listeners:
@@ -458,6 +482,7 @@ class Pubsub:
                         log.exception("%s: PsEvent not emitted for %s", profile, event.node)
         finally:
             del self._event_drains[profile]
+            pause.resume(profile)  # nothing waits (or the drain was cancelled): read again
 
     def _emit_event(self, event: PubsubEvent, outcome: EventOutcome) -> None:
         if outcome.items is None:
