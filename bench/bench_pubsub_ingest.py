@@ -4,8 +4,12 @@ emits ``PsEvent``. Prints items/s end to end (first notification sent → last
 ``PsEvent`` received) and items per daemon CPU-second (the backend process's user +
 system time over the same window), on SQLite and PostgreSQL, with issue 14's goals.
 
+Then, with ``--burst N``, one burst of N notifications to a new node, after which the
+backend's resident memory is read (issue 14: bounded after a flood; the stream stops
+reading while too many notifications wait, :mod:`sat_backend.core.xmpp.reading_pause`).
+
 Run by hand (never in tests): ``.venv/bin/python bench/bench_pubsub_ingest.py
-[--items 1000] [--runs 3] [--no-postgresql] [--no-sqlite] [--cprofile FILE]``.
+[--items 1000] [--runs 3] [--burst 0] [--no-postgresql] [--no-sqlite] [--cprofile FILE]``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import daemon_profile  # noqa: E402
-from bench.record import cpu_seconds, record  # noqa: E402
+from bench.record import cpu_seconds, record, rss_mb  # noqa: E402
 from bench.xmpp_harness import BenchEnvironment, SignalCounter, bench_environment  # noqa: E402
 from tests.fixtures.pubsub_component import connected_component  # noqa: E402
 
@@ -40,7 +44,7 @@ def payload(index: int) -> str:
             f"<content>notified item number {index} {'lorem ipsum ' * 16}</content></entry>")
 
 
-def one_run(environment: BenchEnvironment, run: int, items: int, cprofile: str | None) -> tuple[float, float]:
+def one_run(environment: BenchEnvironment, run: int | str, items: int, cprofile: str | None) -> tuple[float, float]:
     """A fresh cached node, then ``items`` notifications of new items: (items/s end to
     end, items per daemon CPU-second)."""
     client, backend = environment.client, environment.backend
@@ -79,6 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--burst", type=int, default=0, help="then one burst of N notifications, and the RSS")
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     daemon_profile.add_option(parser, "the notifications of every run (of the last database)")
@@ -89,6 +94,13 @@ def main() -> int:
         with database(kind) as url, bench_environment(ACCOUNTS, ("alice",), url) as environment:
             environment.client.connect("alice")
             runs = [one_run(environment, run, options.items, options.cprofile) for run in range(options.runs)]
+            if options.burst:
+                burst = one_run(environment, "burst", options.burst, None)
+                assert environment.backend.process is not None
+                rss = rss_mb(environment.backend.process.pid)
+                record("rss_after_burst_mb", rss, backend=kind, items=options.burst)
+                print(f"[{kind}] a burst of {options.burst} notifications: {burst[0]:.0f} items/s end to end, "
+                      f"{burst[1]:.0f} per daemon CPU-s; backend RSS after it {rss or 0:.1f} MB (goal ≤ 100 MB)")
         end_to_end = [figure for figure, _ in runs]
         per_cpu = [figure for _, figure in runs]
         record("ingest_e2e_per_s", min(end_to_end), backend=kind, items=options.items, runs=end_to_end)

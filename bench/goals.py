@@ -196,6 +196,10 @@ def memory(figures: list[Figure]) -> Iterator[Row]:
     after_items = first(after_run(figures, "bench_pubsub_cache"))
     yield row("backend RSS after the 1,000-item pubsub run", after_items, "{:.0f} MB", "≤ 100 MB",
               lambda v: v <= 100)
+    for backend in BACKENDS:
+        burst = first(find(figures, "rss_after_burst_mb", backend=backend))
+        yield row(f"backend RSS after a burst of {burst['items'] if burst else 10_000:,} pubsub notifications "
+                  f"[{backend}]", burst, "{:.0f} MB", "bounded (≤ 100 MB)", lambda v: v <= 100)
     flood = first(after_run(figures, "bench_messaging"))
     send = first(find(figures, "message_send_per_s"))
     count = send["messages"] if send else 10_000
