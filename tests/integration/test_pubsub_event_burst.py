@@ -12,7 +12,7 @@ from sat_backend.plugins.plugin_xep_0060 import MAX_QUEUED_EVENTS
 from tests.fixtures.backend import BackendProcess
 from tests.fixtures.ejabberd import XmppServer
 from tests.fixtures.pubsub_component import connected_component
-from tests.integration.xmpp_helpers import create_xmpp_profile
+from tests.integration.xmpp_helpers import connected_profile
 
 NODE = "urn:example:burst"
 #: several times the bound: the server relays them faster than they are stored
@@ -26,11 +26,8 @@ def note(index: int) -> str:
 def test_a_burst_past_the_queue_bound_pauses_reading_and_loses_nothing(
     backend: BackendProcess, fresh_xmpp_server: XmppServer,
 ) -> None:
-    client = backend.client
-    assert client is not None
-    create_xmpp_profile(client, fresh_xmpp_server, "alice")
-    client.connect("alice")
-    with connected_component(fresh_xmpp_server) as component:
+    with connected_profile(backend, fresh_xmpp_server, "alice") as client, \
+            connected_component(fresh_xmpp_server) as component:
         component.nodes[NODE] = [("seed", note(-1))]
         client.ps_cache_sync(component.service, NODE, "alice", timeout=60)
         signalled: list[str] = []
