@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 ENV = "SAT_BENCH_RECORD"
@@ -20,10 +21,24 @@ def record(key: str, value: float | None, **labels: object) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (Linux /proc), in seconds: unlike the wall
-    time, it hardly moves when other work shares the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a live process, its threads that ended included, in
+    seconds: unlike the wall time, it hardly moves when other work shares the machine.
+
+    Read from the process's CPU clock (Linux: any process's clock id is derived from its
+    pid, ``clock_getcpuclockid``), which counts nanoseconds; ``/proc/PID/stat`` counts
+    clock ticks of 10 ms, ±3 % of a 1,000-item ingest run's ~0.35 s, and is the fallback.
+    """
+    try:
+        return time.clock_gettime(_process_cpu_clock(pid))
+    except OSError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_clock(pid: int) -> int:
+    """The clock id of a process's CPU time: ``MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)``
+    of the Linux kernel, what glibc's ``clock_getcpuclockid`` returns."""
+    return ((~pid) << 3) | 2
 
 
 def child_processes(parent: int) -> list[int]:
