@@ -19,8 +19,10 @@ items for a word are among the first k of each group of equal ``occurrences`` (b
 length, then item id: the tie order of the search); there are few groups (a word seldom
 occurs more than a few dozen times in an item). The search takes these candidates
 (:func:`candidates`: a recursive CTE that skips from group to group along the key, then k
-rows of each) and lets the database rank *them* with its own function, so the order is
-exactly the full ranking's (``tests/integration/test_pubsub_search_ranking.py``).
+rows of each) and ranks *them* by the database's own function, so the order is exactly
+the full ranking's (``tests/integration/test_pubsub_search_ranking.py``): PostgreSQL's
+``ts_rank``, SQLite's ``bm25`` computed from these rows' counts
+(:mod:`.pubsub_fts_bm25`: FTS5's ``bm25()`` would walk the word's every match).
 
 The table is kept exact by triggers on ``pubsub_items`` (insert, delete, update of
 ``search_text`` or ``node_id``, cascades included), like the full-text index itself; it
@@ -193,7 +195,8 @@ def usable(fts: FtsQuery, depth: int) -> str | None:
 
 
 def candidates(word: str, depth: int, dialect: str, nodes: Select[Any] | None,
-               item_filter: Callable[[Any], ColumnElement[bool]] | None = None) -> Select[Any]:
+               item_filter: Callable[[Any], ColumnElement[bool]] | None = None,
+               with_counts: bool = False) -> Select[Any]:
     """The ids of the items among which the ``depth`` best for ``word`` are (see the
     module's docstring): the first ``depth`` of each group of equal occurrences.
 
@@ -201,6 +204,8 @@ def candidates(word: str, depth: int, dialect: str, nodes: Select[Any] | None,
     :param item_filter: the condition an item must meet (name, parsed data), given its id
         column; checked row by row while a group is read, so a group stops at ``depth``
         items that meet it
+    :param with_counts: on SQLite, each id with its ``occurrences`` and ``length`` (what
+        :mod:`.pubsub_fts_bm25` scores it by)
     """
     # the stored lexeme on PostgreSQL is what its 'simple' dictionary makes of the word
     term: Any = bindparam("term", word) if dialect == "sqlite" else func.lower(bindparam("term", word))
@@ -224,6 +229,7 @@ def candidates(word: str, depth: int, dialect: str, nodes: Select[Any] | None,
         return select(lateral.c.item_id).select_from(groups).join(lateral, true())
     # SQLite has no LATERAL: each group's first rows drive lookups of the key
     row = TERMS.alias("candidate")
-    return select(row.c.item_id).select_from(groups).join(row, and_(
+    counts = (row.c.occurrences, row.c.length) if with_counts else ()
+    return select(row.c.item_id, *counts).select_from(groups).join(row, and_(
         row.c.term == term, row.c.occurrences == groups.c.occurrences)).where(
         tuple_(row.c.length, row.c.item_id).in_(first))

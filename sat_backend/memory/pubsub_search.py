@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.core.json_arguments import checked_object, parse_json_object, string_list
-from sat_backend.memory import pubsub_fts_terms, pubsub_json_filters
+from sat_backend.memory import pubsub_fts_bm25, pubsub_fts_terms, pubsub_json_filters
 from sat_backend.memory.pubsub_fts import FTS_TABLE, ITEMS_TABLE, PG_VECTOR, FtsQuery
+from sat_backend.memory.pubsub_fts_bm25 import Bm25Totals
 from sat_backend.memory.sqla import Storage
 from sat_backend.memory.sqla_mapping import Profile, PubsubItem, PubsubNode
 
@@ -215,8 +217,12 @@ class _SortKey:
         return ordered.nulls_last() if self.nulls_last else ordered
 
 
-def statement(query: SearchQuery, dialect: str) -> Select[Any]:
+def statement(query: SearchQuery, dialect: str, bm25: Bm25Totals | None = None) -> Select[Any]:
     """The SELECT of a query for ``dialect`` ("sqlite" or "postgresql").
+
+    ``bm25``: on SQLite, the totals of the query's word (:func:`bm25_totals`); given, a
+    ranked one-word page is scored from the term index alone (:mod:`.pubsub_fts_bm25`),
+    else by FTS5's ``bm25()`` over the word's matches (the same order).
 
     Two steps in one statement, so that a page costs what its ranking costs and not what
     its rows cost: an inner *page* query picks the ids of the page (the filters, the sort,
@@ -227,7 +233,7 @@ def statement(query: SearchQuery, dialect: str) -> Select[Any]:
     for the page), on PostgreSQL the items table without the node and profile joins.
     """
     keys = _sort_keys(query, dialect)
-    page = _page(query, dialect, keys).subquery("page")
+    page = _page(query, dialect, keys, bm25).subquery("page")
     columns: list[Any] = [PubsubItem.name, PubsubItem.parsed, PubsubNode.service, PubsubNode.name.label("node"),
                           Profile.name.label("profile")]
     if query.with_payload:
@@ -237,8 +243,12 @@ def statement(query: SearchQuery, dialect: str) -> Select[Any]:
         *(key.ordered(page.c[f"sort_{index}"]) for index, key in enumerate(keys)), page.c.id.asc())
 
 
-def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]:
+def _page(query: SearchQuery, dialect: str, keys: list[_SortKey], bm25: Bm25Totals | None) -> Select[Any]:
     """The ids of the page's items, with the values they are sorted by (``sort_N``)."""
+    if bm25 is not None and dialect == "sqlite":
+        scored = _term_candidates(query, dialect, with_counts=True)
+        if scored is not None:
+            return _scored_page(query, scored.subquery("candidates"), bm25, keys)
     on_fts_only = (dialect == "sqlite" and query.fts is not None and not query.parsed
                    and all(key.order == "rank" for key in query.order_by))
     fts = table(FTS_TABLE, column("rowid"))
@@ -281,16 +291,37 @@ def _page(query: SearchQuery, dialect: str, keys: list[_SortKey]) -> Select[Any]
         query.index).limit(query.limit)
 
 
-def _term_candidates(query: SearchQuery, dialect: str) -> Select[Any] | None:
+def _scored_page(query: SearchQuery, scored: Any, bm25: Bm25Totals, keys: list[_SortKey]) -> Select[Any]:
+    """The page of a ranked one-word search on SQLite, scored from the term index: every
+    sort key is the rank (the term index serves no other order)."""
+    rank = pubsub_fts_bm25.score(bm25, scored.c.occurrences, scored.c.length)
+    sort_values = [rank.label(f"sort_{index}") for index in range(len(keys))]
+    return select(scored.c.item_id.label("id"), *sort_values).order_by(
+        *(key.ordered(value) for key, value in zip(keys, sort_values)), scored.c.item_id.asc()).offset(
+        query.index).limit(query.limit)
+
+
+async def bm25_totals(session: AsyncSession, query: SearchQuery) -> Bm25Totals | None:
+    """On SQLite, what scoring a ranked one-word page from the term index needs; None
+    for a query the term index does not serve."""
+    if query.fts is None or _term_word(query) is None:
+        return None
+    return await pubsub_fts_bm25.read_totals(session, query.fts.fts5())
+
+
+def _term_word(query: SearchQuery) -> str | None:
+    """The word of a ranked one-word search the term index serves; None: the query
+    needs the full ranking."""
+    if query.fts is None or not all(key.order == "rank" and key.descending for key in query.order_by):
+        return None
+    return pubsub_fts_terms.usable(query.fts, query.index + query.limit)
+
+
+def _term_candidates(query: SearchQuery, dialect: str, with_counts: bool = False) -> Select[Any] | None:
     """The items among which the page of a ranked one-word search is (best first, all
     filters met), from the term index (:mod:`.pubsub_fts_terms`); None: the query needs
     the full ranking."""
-    if query.fts is None:
-        return None
-    if not all(key.order == "rank" and key.descending for key in query.order_by):
-        return None
-    depth = query.index + query.limit
-    word = pubsub_fts_terms.usable(query.fts, depth)
+    word = _term_word(query)
     if word is None:
         return None
     conditions = [pubsub_json_filters.condition(dialect, item.path, item.op, item.value) for item in query.parsed]
@@ -302,8 +333,8 @@ def _term_candidates(query: SearchQuery, dialect: str) -> Select[Any] | None:
         return select(PubsubItem.id).where(PubsubItem.id == item_id, *conditions).correlate_except(
             PubsubItem).exists()
 
-    return pubsub_fts_terms.candidates(word, depth, dialect, _filtered_nodes(query),
-                                       item_filter if conditions else None)
+    return pubsub_fts_terms.candidates(word, query.index + query.limit, dialect, _filtered_nodes(query),
+                                       item_filter if conditions else None, with_counts)
 
 
 def _filtered_nodes(query: SearchQuery) -> Select[Any] | None:
@@ -405,7 +436,8 @@ async def search(storage: Storage, query: SearchQuery) -> list[SearchHit]:
             # instead of ≈65. Planning with the values costs a fraction of a millisecond.
             await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         try:
-            rows = (await session.execute(statement(query, dialect))).all()
+            totals = await bm25_totals(session, query) if dialect == "sqlite" else None
+            rows = (await session.execute(statement(query, dialect, totals))).all()
         except DBAPIError as exc:
             message = str(exc.orig)
             if "fts5" in message or "tsquery" in message:

@@ -14,6 +14,7 @@ from sat_backend.core.exceptions import InvalidArgument
 from sat_backend.memory import pubsub_fts, pubsub_fts_terms
 from sat_backend.memory.pubsub_fts import FtsQuery, Term, search_text, words
 from sat_backend.memory.pubsub_json_filters import like_to_glob, sqlite_path
+from sat_backend.memory.pubsub_fts_bm25 import Bm25Totals
 from sat_backend.memory.pubsub_search import OPERATORS, MAX_LIMIT, SearchQuery, statement
 from sat_backend.memory.sqla_mapping import PubsubItem
 
@@ -255,6 +256,16 @@ def test_a_ranked_one_word_page_is_ranked_among_the_candidates_of_the_term_index
                      {"fts": "garden", "order-by": [{"order": "rank"}, {"order": "creation"}]},
                      {"fts": "g\u00e4rten٣"}, {"fts": "x" * 256}):
             assert "pubsub_item_terms" not in inner_page(query(**keys), name), keys
+    # with the word's totals, SQLite scores the candidates itself: FTS5 is not read
+    totals = Bm25Totals(rows=100, tokens=5000, matches=60)
+    scored = str(statement(query(fts="garden", limit=20), "sqlite", totals).compile(dialect=sqlite.dialect()))
+    assert "JOIN pubsub_item_terms AS candidate ON" in scored and "candidates.occurrences * " in scored
+    assert "pubsub_items_fts" not in scored and "MATCH" not in scored and "bm25(" not in scored
+    # totals change nothing where the term index does not serve the query
+    for name, keys in (("sqlite", {"fts": "garden*"}), ("postgresql", {"fts": "garden"})):
+        dialect = sqlite.dialect() if name == "sqlite" else postgresql.dialect()
+        assert (str(statement(query(**keys), name, totals).compile(dialect=dialect))
+                == str(statement(query(**keys), name).compile(dialect=dialect))), name
     assert pubsub_fts_terms.usable(FtsQuery.parse("jardín"), 20) == "jardin"
     assert pubsub_fts_terms.usable(FtsQuery.parse("日本"), 20) == "日本"
     assert pubsub_fts_terms.usable(FtsQuery.parse("b2b"), 1000) == "b2b"
