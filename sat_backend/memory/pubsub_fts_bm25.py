@@ -63,8 +63,14 @@ class Bm25Totals:
 
 
 async def read_totals(session: AsyncSession, fts5_query: str) -> Bm25Totals | None:
-    """The totals for ``fts5_query`` (one word, as FTS5 reads it), in the session's read
-    transaction (the page is read in the same one); None when the table is empty."""
+    """The totals for ``fts5_query`` (one word, as FTS5 reads it); None when the table is
+    empty.
+
+    Read by statements of their own just before the page, each its own snapshot (the
+    driver opens no transaction for a SELECT): a write committed in between makes the
+    page scored with the totals of a moment before it, which can only swap items whose
+    scores that write brought within a hair of each other.
+    """
     block = (await session.execute(text(f"SELECT block FROM {FTS_TABLE}_data WHERE id = :id"),
                                    {"id": AVERAGES_ROWID})).scalar()
     if not block:
